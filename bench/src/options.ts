@@ -1,0 +1,119 @@
+// Command-line options of `npm run bench`.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { minimeshCli, standinProxy } from './paths.js';
+import { ALL_SCENARIOS, type ScenarioName } from './scenarios.js';
+
+export interface Options {
+  quick: boolean;
+  reps: number;
+  /** seconds of each measured load */
+  loadS: number;
+  /** seconds of unmeasured warm-up load on fresh processes */
+  warmupS: number;
+  only: ScenarioName[];
+  proxyCmd: string[];
+  useWrk: boolean;
+  throughputConnections: number;
+  steadyRate: number;
+  steadyConnections: number;
+  /** CPU list (taskset -c) for the upstream and the proxies / nginx */
+  cpuUnderTest: string;
+  /** CPU list for the load generators */
+  cpuLoad: string;
+  /** write V8 CPU profiles of the proxies here (node --cpu-prof) */
+  profileDir: string | null;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --quick              1 repetition, 3 s loads (smoke test)
+  --reps N             repetitions (default 3)
+  --duration S         seconds per load (default 10, 3 with --quick)
+  --only a,b           scenarios among ${ALL_SCENARIOS.join(',')} (default: all)
+  --proxy-cmd "CMD"    the proxy command line before "proxy --bootstrap FILE --health-port off"
+                       (default: node packages/cli/bin/minimesh.js;
+                        "standin" = bench's test double, bench/dist/src/dev-standin-proxy.js)
+  --no-wrk             skip the wrk throughput load
+  --profile DIR        run the proxies under node --cpu-prof, profiles into DIR
+                       (read them with: node bench/dist/src/top-profile.js FILE)
+  --rate N             steady-load rate in req/s (default 2000)
+  -h, --help           this text
+`;
+
+export function parseOptions(argv: readonly string[]): Options | 'help' {
+  const twoCpus = availableParallelism() >= 2;
+  const o: Options = {
+    quick: false,
+    reps: 3,
+    loadS: 10,
+    warmupS: 2,
+    only: [...ALL_SCENARIOS],
+    proxyCmd: [process.execPath, minimeshCli],
+    useWrk: true,
+    throughputConnections: 50,
+    steadyRate: 2000,
+    steadyConnections: 10,
+    cpuUnderTest: '0',
+    cpuLoad: twoCpus ? '1' : '0',
+    profileDir: null,
+  };
+  let reps: number | undefined;
+  let duration: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--reps':
+        reps = positiveInt(a, value());
+        break;
+      case '--duration':
+        duration = positiveInt(a, value());
+        break;
+      case '--only': {
+        const names = value().split(',').map((s) => s.trim()).filter((s) => s !== '');
+        for (const n of names) {
+          if (!(ALL_SCENARIOS as readonly string[]).includes(n)) throw new Error(`--only: unknown scenario "${n}" (known: ${ALL_SCENARIOS.join(', ')})`);
+        }
+        o.only = ALL_SCENARIOS.filter((s) => names.includes(s));
+        break;
+      }
+      case '--proxy-cmd': {
+        const v = value().trim();
+        o.proxyCmd = v === 'standin' ? [process.execPath, standinProxy] : v.split(/\s+/);
+        break;
+      }
+      case '--profile':
+        o.profileDir = resolve(value());
+        break;
+      case '--no-wrk':
+        o.useWrk = false;
+        break;
+      case '--rate':
+        o.steadyRate = positiveInt(a, value());
+        break;
+      default:
+        throw new Error(`unknown option ${a}\n\n${USAGE}`);
+    }
+  }
+  o.reps = reps ?? (o.quick ? 1 : 3);
+  o.loadS = duration ?? (o.quick ? 3 : 10);
+  o.warmupS = o.quick ? 1 : 2;
+  return o;
+}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive integer, got "${v}"`);
+  return n;
+}

@@ -1,0 +1,21 @@
+// Where things live, resolved from this file's compiled location (bench/dist/src/).
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** bench/ */
+export const benchDir = resolve(here, '..', '..');
+/** repository root */
+export const repoRoot = resolve(benchDir, '..');
+/** compiled bench programs (bench/dist/src) */
+export const distDir = here;
+/** the real proxy's command line (before the `proxy --bootstrap …` arguments) */
+export const minimeshCli = resolve(repoRoot, 'packages', 'cli', 'bin', 'minimesh.js');
+/** the stand-in proxy used while developing the harness */
+export const standinProxy = resolve(here, 'dev-standin-proxy.js');
+export const resultsDir = resolve(benchDir, 'results');
+
+export function distProgram(name: string): string {
+  return resolve(here, `${name}.js`);
+}

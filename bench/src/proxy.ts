@@ -1,0 +1,109 @@
+// Writing an Envoy v3 bootstrap for one proxy hop and running the proxy under test.
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { freePort } from './ports.js';
+import { spawnPinned, stop, waitFor200, type Pinned } from './processes.js';
+
+export interface HopPorts {
+  admin: number;
+  listen: number;
+  /** the next hop: another proxy's listener or the upstream */
+  next: number;
+}
+
+/** a minimal static bootstrap: one HTTP listener routing everything to cluster `upstream` */
+export function bootstrapYaml(name: string, p: HopPorts): string {
+  return `# written by minimesh bench (${name})
+node:
+  id: ${name}
+  cluster: bench
+admin:
+  address:
+    socket_address:
+      address: 127.0.0.1
+      port_value: ${p.admin}
+static_resources:
+  listeners:
+    - name: bench_listener
+      address:
+        socket_address:
+          address: 127.0.0.1
+          port_value: ${p.listen}
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: bench
+                route_config:
+                  name: bench_route
+                  virtual_hosts:
+                    - name: all
+                      domains: ["*"]
+                      routes:
+                        - match:
+                            prefix: "/"
+                          route:
+                            cluster: upstream
+                http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+    - name: upstream
+      type: STATIC
+      connect_timeout: 1s
+      load_assignment:
+        cluster_name: upstream
+        endpoints:
+          - lb_endpoints:
+              - endpoint:
+                  address:
+                    socket_address:
+                      address: 127.0.0.1
+                      port_value: ${p.next}
+`;
+}
+
+export interface RunningProxy {
+  name: string;
+  proc: Pinned;
+  ports: HopPorts;
+  bootstrapFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start one hop: `<proxyCmd…> proxy --bootstrap FILE --health-port off`, pinned to `cpu`,
+ * output to DIR/NAME.log; resolves when GET /ready on its admin port answers 200.
+ */
+export async function startProxy(
+  proxyCmd: readonly string[],
+  cpu: string,
+  dir: string,
+  name: string,
+  next: number,
+  profileDir: string | null = null,
+): Promise<RunningProxy> {
+  const ports: HopPorts = { admin: await freePort(), listen: await freePort(), next };
+  const bootstrapFile = join(dir, `${name}.yaml`);
+  writeFileSync(bootstrapFile, bootstrapYaml(name, ports));
+  const [cmd, ...pre] = proxyCmd;
+  if (profileDir !== null) {
+    // node --cpu-prof writes DIR/CPU.<date>.<time>.<pid>…cpuprofile when the proxy exits (SIGTERM handler)
+    if (!isNode(cmd)) throw new Error(`--profile needs a node proxy command, got ${cmd}`);
+    pre.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  }
+  const proc = spawnPinned(cpu, cmd, [...pre, 'proxy', '--bootstrap', bootstrapFile, '--health-port', 'off'], join(dir, `${name}.log`));
+  try {
+    await waitFor200(`http://127.0.0.1:${ports.admin}/ready`, proc, 20_000, name);
+  } catch (err) {
+    await stop(proc, 'SIGKILL');
+    throw err;
+  }
+  return { name, proc, ports, bootstrapFile, stop: () => stop(proc, 'SIGTERM') };
+}
+
+function isNode(cmd: string): boolean {
+  return cmd === process.execPath || /^node(\.exe)?$/.test(basename(cmd));
+}

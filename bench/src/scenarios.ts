@@ -1,0 +1,86 @@
+// The four ways the upstream is loaded, and how each is set up and torn down.
+import { join } from 'node:path';
+import { startNginx, type NginxBinary } from './nginx.js';
+import { freePort } from './ports.js';
+import { processTree } from './proc-stats.js';
+import { startProxy, type RunningProxy } from './proxy.js';
+
+export type ScenarioName = 'direct' | 'proxy1' | 'proxy2' | 'nginx';
+
+export const ALL_SCENARIOS: readonly ScenarioName[] = ['direct', 'proxy1', 'proxy2', 'nginx'];
+
+export const SCENARIO_LABEL: Record<ScenarioName, string> = {
+  direct: 'direct',
+  proxy1: '1 proxy',
+  proxy2: '2 proxies',
+  nginx: 'nginx',
+};
+
+export const SCENARIO_DESCRIPTION: Record<ScenarioName, string> = {
+  direct: 'straight to the upstream',
+  proxy1: 'through one minimesh proxy',
+  proxy2: 'through two minimesh proxies in series (client sidecar → server sidecar)',
+  nginx: 'through nginx (1 worker, keepalive 64 upstream pool)',
+};
+
+/** proxy hops between the load generator and the upstream */
+export const HOPS: Record<ScenarioName, number> = { direct: 0, proxy1: 1, proxy2: 2, nginx: 1 };
+
+/** scenarios whose figures are held against the targets */
+export const UNDER_TEST: readonly ScenarioName[] = ['proxy1', 'proxy2'];
+
+export interface Environment {
+  upstreamPort: number;
+  cpuUnderTest: string;
+  proxyCmd: readonly string[];
+  nginx: NginxBinary | null;
+  /** a fresh directory for this scenario run's files (bootstraps, logs, nginx prefix) */
+  dir: string;
+  /** when set, proxies run under `node --cpu-prof` writing into this directory */
+  profileDir: string | null;
+}
+
+export interface ScenarioSetup {
+  /** where the load generator connects */
+  port: number;
+  /** the processes measured for CPU and memory (proxies, or the nginx worker); empty for direct */
+  measuredPids(): number[];
+  stop(): Promise<void>;
+}
+
+export async function setUp(name: ScenarioName, env: Environment): Promise<ScenarioSetup> {
+  switch (name) {
+    case 'direct':
+      return { port: env.upstreamPort, measuredPids: () => [], stop: async () => {} };
+    case 'proxy1':
+    case 'proxy2': {
+      const started: RunningProxy[] = [];
+      const stopAll = async (): Promise<void> => {
+        await Promise.all(started.map((p) => p.stop()));
+      };
+      try {
+        // the server sidecar next to the upstream first, then the client sidecar in front of it
+        let next = env.upstreamPort;
+        const names = name === 'proxy1' ? ['proxy'] : ['server-sidecar', 'client-sidecar'];
+        for (const hop of names) {
+          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir);
+          started.push(p);
+          next = p.ports.listen;
+        }
+        return {
+          port: next,
+          measuredPids: () => started.flatMap((p) => processTree(p.proc.pid)),
+          stop: stopAll,
+        };
+      } catch (err) {
+        await stopAll();
+        throw err;
+      }
+    }
+    case 'nginx': {
+      if (env.nginx === null) throw new Error('nginx is not installed');
+      const ngx = await startNginx(env.nginx, env.cpuUnderTest, join(env.dir, 'nginx'), await freePort(), env.upstreamPort);
+      return { port: ngx.port, measuredPids: () => [ngx.workerPid], stop: () => ngx.stop() };
+    }
+  }
+}

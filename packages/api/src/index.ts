@@ -1,0 +1,6 @@
+export * from './protos.js';
+export * from './proto-files.js';
+export * from './json-check.js';
+export * from './bootstrap.js';
+export * from './resources.js';
+export type * from './types.js';

@@ -1,0 +1,56 @@
+/**
+ * Friendly names for the generated `__Output` types (plain objects as produced by
+ * `Type.toObject(msg, TO_OBJECT_OPTIONS)`: snake_case, optional fields, enums as strings,
+ * 64-bit integers as strings, `Any`s packed). Regenerate with `npm run gen-types -w @minimesh/api`.
+ */
+export type { Bootstrap__Output as Bootstrap } from './generated/envoy/config/bootstrap/v3/Bootstrap.js';
+export type { _envoy_config_bootstrap_v3_Bootstrap_StaticResources__Output as StaticResources } from './generated/envoy/config/bootstrap/v3/Bootstrap.js';
+export type { Admin__Output as Admin } from './generated/envoy/config/bootstrap/v3/Admin.js';
+export type { Node__Output as Node } from './generated/envoy/config/core/v3/Node.js';
+export type { Address__Output as Address } from './generated/envoy/config/core/v3/Address.js';
+export type { SocketAddress__Output as SocketAddress } from './generated/envoy/config/core/v3/SocketAddress.js';
+export type { DataSource__Output as DataSource } from './generated/envoy/config/core/v3/DataSource.js';
+export type { HeaderValue__Output as HeaderValue } from './generated/envoy/config/core/v3/HeaderValue.js';
+export type { HeaderValueOption__Output as HeaderValueOption } from './generated/envoy/config/core/v3/HeaderValueOption.js';
+export type { HttpProtocolOptions__Output as CoreHttpProtocolOptions } from './generated/envoy/config/core/v3/HttpProtocolOptions.js';
+export type { Http1ProtocolOptions__Output as Http1ProtocolOptions } from './generated/envoy/config/core/v3/Http1ProtocolOptions.js';
+export type { SubstitutionFormatString__Output as SubstitutionFormatString } from './generated/envoy/config/core/v3/SubstitutionFormatString.js';
+export type { TypedExtensionConfig__Output as TypedExtensionConfig } from './generated/envoy/config/core/v3/TypedExtensionConfig.js';
+export type { Listener__Output as Listener } from './generated/envoy/config/listener/v3/Listener.js';
+export type { FilterChain__Output as FilterChain } from './generated/envoy/config/listener/v3/FilterChain.js';
+export type { Filter__Output as ListenerFilterConfig } from './generated/envoy/config/listener/v3/Filter.js';
+export type { HttpConnectionManager__Output as HttpConnectionManager } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
+export type { HttpFilter__Output as HttpFilter } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
+export type { Router__Output as Router } from './generated/envoy/extensions/filters/http/router/v3/Router.js';
+export type { AccessLog__Output as AccessLog } from './generated/envoy/config/accesslog/v3/AccessLog.js';
+export type { FileAccessLog__Output as FileAccessLog } from './generated/envoy/extensions/access_loggers/file/v3/FileAccessLog.js';
+export type { StdoutAccessLog__Output as StdoutAccessLog } from './generated/envoy/extensions/access_loggers/stream/v3/StdoutAccessLog.js';
+export type { StderrAccessLog__Output as StderrAccessLog } from './generated/envoy/extensions/access_loggers/stream/v3/StderrAccessLog.js';
+export type { RouteConfiguration__Output as RouteConfiguration } from './generated/envoy/config/route/v3/RouteConfiguration.js';
+export type { VirtualHost__Output as VirtualHost } from './generated/envoy/config/route/v3/VirtualHost.js';
+export type { Route__Output as Route } from './generated/envoy/config/route/v3/Route.js';
+export type { RouteMatch__Output as RouteMatch } from './generated/envoy/config/route/v3/RouteMatch.js';
+export type { RouteAction__Output as RouteAction } from './generated/envoy/config/route/v3/RouteAction.js';
+export type { WeightedCluster__Output as WeightedCluster } from './generated/envoy/config/route/v3/WeightedCluster.js';
+export type { _envoy_config_route_v3_WeightedCluster_ClusterWeight__Output as ClusterWeight } from './generated/envoy/config/route/v3/WeightedCluster.js';
+export type { RedirectAction__Output as RedirectAction } from './generated/envoy/config/route/v3/RedirectAction.js';
+export type { DirectResponseAction__Output as DirectResponseAction } from './generated/envoy/config/route/v3/DirectResponseAction.js';
+export type { RetryPolicy__Output as RetryPolicy } from './generated/envoy/config/route/v3/RetryPolicy.js';
+export type { HeaderMatcher__Output as HeaderMatcher } from './generated/envoy/config/route/v3/HeaderMatcher.js';
+export type { QueryParameterMatcher__Output as QueryParameterMatcher } from './generated/envoy/config/route/v3/QueryParameterMatcher.js';
+export type { StringMatcher__Output as StringMatcher } from './generated/envoy/type/matcher/v3/StringMatcher.js';
+export type { RegexMatcher__Output as RegexMatcher } from './generated/envoy/type/matcher/v3/RegexMatcher.js';
+export type { RegexMatchAndSubstitute__Output as RegexMatchAndSubstitute } from './generated/envoy/type/matcher/v3/RegexMatchAndSubstitute.js';
+export type { Int64Range__Output as Int64Range } from './generated/envoy/type/v3/Int64Range.js';
+export type { Cluster__Output as Cluster } from './generated/envoy/config/cluster/v3/Cluster.js';
+export type { CircuitBreakers__Output as CircuitBreakers } from './generated/envoy/config/cluster/v3/CircuitBreakers.js';
+export type { _envoy_config_cluster_v3_CircuitBreakers_Thresholds__Output as CircuitBreakerThresholds } from './generated/envoy/config/cluster/v3/CircuitBreakers.js';
+export type { ClusterLoadAssignment__Output as ClusterLoadAssignment } from './generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
+export type { LocalityLbEndpoints__Output as LocalityLbEndpoints } from './generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
+export type { LbEndpoint__Output as LbEndpoint } from './generated/envoy/config/endpoint/v3/LbEndpoint.js';
+export type { Endpoint__Output as Endpoint } from './generated/envoy/config/endpoint/v3/Endpoint.js';
+export type { HttpProtocolOptions__Output as UpstreamHttpProtocolOptions } from './generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
+export type { Duration__Output as Duration } from './generated/google/protobuf/Duration.js';
+export type { Any__Output as Any } from './generated/google/protobuf/Any.js';
+export type { DiscoveryRequest__Output as DiscoveryRequest } from './generated/envoy/service/discovery/v3/DiscoveryRequest.js';
+export type { DiscoveryResponse__Output as DiscoveryResponse } from './generated/envoy/service/discovery/v3/DiscoveryResponse.js';

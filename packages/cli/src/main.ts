@@ -1,0 +1,37 @@
+/**
+ * The one `minimesh` command: dispatches to each program, so one image serves every role.
+ */
+const USAGE = `minimesh: a service mesh you can read
+
+Usage: minimesh <command> [options]
+
+Commands:
+  proxy         run the sidecar / gateway proxy on an Envoy v3 bootstrap
+  version       print the version
+
+Run 'minimesh <command> --help' for a command's options.
+`;
+
+/** Runs a command; resolves to an exit code, or -1 when the command keeps running (a server). */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'proxy': {
+      const { proxyMain } = await import('@minimesh/proxy/main');
+      return proxyMain(rest);
+    }
+    case 'version':
+    case '--version':
+      process.stdout.write('minimesh 0.1.0\n');
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`minimesh: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+      return 2;
+  }
+}

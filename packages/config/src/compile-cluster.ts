@@ -1,0 +1,157 @@
+/** Cluster (+ ClusterLoadAssignment) -> ClusterRt. */
+import { TYPE_URL, unpackAny, type Cluster, type ClusterLoadAssignment, type UpstreamHttpProtocolOptions } from '@minimesh/api';
+import { durationMs, wrapped } from './duration.js';
+import { allowOnly, join, Errors } from './errors.js';
+import { compileSocketAddress } from './socket-address.js';
+import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, LbPolicy } from './runtime.js';
+
+export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersRt = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
+const LB_POLICIES: readonly LbPolicy[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV', 'CLUSTER_PROVIDED'];
+const HEALTHY = new Set(['HEALTHY', 'UNKNOWN']);
+
+export function compileCluster(c: Cluster, path = ''): CompileResult<ClusterRt> {
+  const errors = new Errors();
+  const warnings: ConfigError[] = [];
+  const value = compileClusterInto(c, path, errors, warnings);
+  return errors.count === 0 ? { ok: true, value, warnings } : { ok: false, errors: errors.list };
+}
+
+export function compileClusterInto(c: Cluster, path: string, errors: Errors, warnings: ConfigError[] = []): ClusterRt {
+  const notYet = (what: string): string => `${what} is not supported by minimesh yet`;
+  allowOnly(
+    c,
+    path,
+    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'eds_cluster_config', 'metadata'],
+    errors,
+    ['cluster_discovery_type', 'lb_config'],
+    {
+      transport_socket: notYet('TLS (transport_socket)'),
+      transport_socket_matches: notYet('TLS (transport_socket_matches)'),
+      health_checks: notYet('health_checks'),
+      outlier_detection: notYet('outlier_detection'),
+      http2_protocol_options: notYet('HTTP/2 upstream'),
+      cluster_type: 'custom cluster types are not supported by minimesh',
+    },
+  );
+  if (!c.name) errors.add(join(path, 'name'), 'must not be empty');
+  const type = (c.type ?? 'STATIC') as ClusterDiscoveryType;
+  if (type === 'ORIGINAL_DST') errors.add(join(path, 'type'), 'ORIGINAL_DST is not supported by minimesh yet');
+  else if (!['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'].includes(type)) errors.add(join(path, 'type'), `unknown type ${type}`);
+  const lbPolicy = (c.lb_policy ?? 'ROUND_ROBIN') as LbPolicy;
+  if (!LB_POLICIES.includes(lbPolicy)) errors.add(join(path, 'lb_policy'), `${lbPolicy} is not supported by minimesh`);
+  if (c.dns_lookup_family && !['AUTO', 'V4_ONLY', 'V4_PREFERRED', 'ALL'].includes(c.dns_lookup_family)) {
+    errors.add(join(path, 'dns_lookup_family'), `${c.dns_lookup_family} is not supported by minimesh`);
+  }
+  let endpoints: EndpointRt[] = [];
+  if (type === 'EDS') {
+    if (c.load_assignment) errors.add(join(path, 'load_assignment'), 'an EDS cluster gets its endpoints from EDS, not load_assignment');
+    allowOnly(c.eds_cluster_config, join(path, 'eds_cluster_config'), ['service_name', 'eds_config'], errors);
+    warnings.push({ path: join(path, 'type'), message: 'EDS cluster: endpoints stay empty until EDS delivers them' });
+  } else if (c.load_assignment) {
+    endpoints = compileLoadAssignmentInto(c.load_assignment, join(path, 'load_assignment'), errors, type !== 'STATIC');
+    if (type === 'LOGICAL_DNS' && endpoints.length !== 1) errors.add(join(path, 'load_assignment'), 'LOGICAL_DNS needs exactly one endpoint');
+  } else if (type !== 'ORIGINAL_DST') {
+    errors.add(join(path, 'load_assignment'), 'load_assignment is required');
+  }
+  const circuitBreakers = compileCircuitBreakers(c, join(path, 'circuit_breakers'), errors);
+  // Upstream HTTP options: typed_extension_protocol_options wins over the deprecated field.
+  let idle = durationMs(c.common_http_protocol_options?.idle_timeout, 3_600_000);
+  let maxReq = wrapped(c.common_http_protocol_options?.max_requests_per_connection, 0);
+  allowOnly(c.common_http_protocol_options, join(path, 'common_http_protocol_options'), ['idle_timeout', 'max_requests_per_connection'], errors);
+  allowOnly(c.http_protocol_options, join(path, 'http_protocol_options'), [], errors);
+  for (const [k, any] of Object.entries(c.typed_extension_protocol_options ?? {})) {
+    const tp = join(join(path, 'typed_extension_protocol_options'), k);
+    if (k !== 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions' || any.type_url !== TYPE_URL.HttpProtocolOptions) {
+      errors.add(tp, 'only envoy.extensions.upstreams.http.v3.HttpProtocolOptions is supported by minimesh');
+      continue;
+    }
+    const o = unpackAny<UpstreamHttpProtocolOptions>(any);
+    allowOnly(o, tp, ['explicit_http_config', 'common_http_protocol_options'], errors, ['upstream_protocol_options'], {
+      auto_config: 'auto_config is not supported by minimesh yet (HTTP/1.1 only)',
+      use_downstream_protocol_config: 'use_downstream_protocol_config is not supported by minimesh yet (HTTP/1.1 only)',
+    });
+    if (o.explicit_http_config) {
+      const ep = join(tp, 'explicit_http_config');
+      allowOnly(o.explicit_http_config, ep, ['http_protocol_options'], errors, ['protocol_config'], {
+        http2_protocol_options: 'HTTP/2 upstream is not supported by minimesh yet',
+        http3_protocol_options: 'HTTP/3 upstream is not supported by minimesh',
+      });
+      allowOnly(o.explicit_http_config.http_protocol_options, join(ep, 'http_protocol_options'), [], errors);
+    }
+    const co = o.common_http_protocol_options;
+    allowOnly(co, join(tp, 'common_http_protocol_options'), ['idle_timeout', 'max_requests_per_connection'], errors);
+    if (co?.idle_timeout) idle = durationMs(co.idle_timeout, idle);
+    if (co?.max_requests_per_connection) maxReq = wrapped(co.max_requests_per_connection, maxReq);
+  }
+  return {
+    name: c.name ?? '',
+    type,
+    connectTimeoutMs: durationMs(c.connect_timeout, 5_000, join(path, 'connect_timeout'), errors),
+    lbPolicy,
+    endpoints,
+    circuitBreakers,
+    upstreamIdleTimeoutMs: idle,
+    maxRequestsPerConnection: maxReq,
+    perConnectionBufferLimitBytes: wrapped(c.per_connection_buffer_limit_bytes, 1024 * 1024),
+    dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5_000, join(path, 'dns_refresh_rate'), errors),
+  };
+}
+
+function compileCircuitBreakers(c: Cluster, path: string, errors: Errors): CircuitBreakersRt {
+  if (!c.circuit_breakers) return DEFAULT_CIRCUIT_BREAKERS;
+  allowOnly(c.circuit_breakers, path, ['thresholds'], errors, [], { per_host_thresholds: 'per_host_thresholds is not supported by minimesh yet' });
+  let cb = DEFAULT_CIRCUIT_BREAKERS;
+  (c.circuit_breakers.thresholds ?? []).forEach((t, i) => {
+    const tp = `${join(path, 'thresholds')}[${i}]`;
+    allowOnly(t, tp, ['priority', 'max_connections', 'max_pending_requests', 'max_requests', 'max_retries', 'track_remaining'], errors, [], {
+      retry_budget: 'retry_budget is not supported by minimesh yet',
+    });
+    // HIGH-priority thresholds only apply to HIGH-priority routes, which minimesh does not have.
+    if ((t.priority ?? 'DEFAULT') !== 'DEFAULT') return;
+    cb = {
+      maxConnections: wrapped(t.max_connections, DEFAULT_CIRCUIT_BREAKERS.maxConnections),
+      maxPendingRequests: wrapped(t.max_pending_requests, DEFAULT_CIRCUIT_BREAKERS.maxPendingRequests),
+      maxRequests: wrapped(t.max_requests, DEFAULT_CIRCUIT_BREAKERS.maxRequests),
+      maxRetries: wrapped(t.max_retries, DEFAULT_CIRCUIT_BREAKERS.maxRetries),
+    };
+  });
+  return cb;
+}
+
+/** Endpoints of a ClusterLoadAssignment (EDS resource or a cluster's load_assignment). */
+export function compileLoadAssignment(cla: ClusterLoadAssignment, path = '', allowHostnames = false): CompileResult<EndpointRt[]> {
+  const errors = new Errors();
+  const value = compileLoadAssignmentInto(cla, path, errors, allowHostnames);
+  return errors.count === 0 ? { ok: true, value } : { ok: false, errors: errors.list };
+}
+
+export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: string, errors: Errors, allowHostnames: boolean): EndpointRt[] {
+  allowOnly(cla, path, ['cluster_name', 'endpoints'], errors, [], { policy: 'policy is not supported by minimesh yet', named_endpoints: 'named_endpoints is not supported by minimesh' });
+  const out: EndpointRt[] = [];
+  (cla.endpoints ?? []).forEach((lle, i) => {
+    const lp = `${join(path, 'endpoints')}[${i}]`;
+    allowOnly(lle, lp, ['lb_endpoints', 'locality', 'metadata'], errors, ['lb_config'], {
+      load_balancing_weight: 'locality weights are not supported by minimesh yet',
+      priority: 'priorities are not supported by minimesh yet',
+    });
+    (lle.lb_endpoints ?? []).forEach((le, j) => {
+      const ep = `${join(lp, 'lb_endpoints')}[${j}]`;
+      allowOnly(le, ep, ['endpoint', 'load_balancing_weight', 'health_status', 'metadata'], errors, ['host_identifier'], {
+        endpoint_name: 'endpoint_name is not supported by minimesh',
+      });
+      const e = le.endpoint;
+      if (!e) {
+        errors.add(join(ep, 'endpoint'), 'endpoint is required');
+        return;
+      }
+      allowOnly(e, join(ep, 'endpoint'), ['address', 'hostname'], errors, [], { health_check_config: 'health checks are not supported by minimesh yet' });
+      const a = compileSocketAddress(e.address, join(ep, 'endpoint.address'), errors, { allowHostname: allowHostnames });
+      if (!a) return;
+      if (a.port === 0) errors.add(join(ep, 'endpoint.address.socket_address.port_value'), 'must be set');
+      const weight = wrapped(le.load_balancing_weight, 1);
+      if (weight < 1) errors.add(join(ep, 'load_balancing_weight'), 'must be at least 1');
+      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN') });
+    });
+  });
+  return out;
+}

@@ -1,0 +1,167 @@
+/** Listener + HttpConnectionManager + access logs -> ListenerRt. */
+import { TYPE_URL, unpackAny, type AccessLog, type FileAccessLog, type HttpConnectionManager, type Listener, type StdoutAccessLog, type SubstitutionFormatString } from '@minimesh/api';
+import { durationMs, wrapped, wrappedBool } from './duration.js';
+import { allowOnly, join, structToJson, Errors } from './errors.js';
+import { compileRouteConfigurationInto } from './compile-route.js';
+import { compileSocketAddress } from './socket-address.js';
+import type { AccessLogRt, CompileResult, HttpConnectionManagerRt, ListenerRt, ServerHeaderTransformation } from './runtime.js';
+
+export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+export const ROUTER_FILTER = 'envoy.filters.http.router';
+
+export function compileListener(l: Listener, path = ''): CompileResult<ListenerRt> {
+  const errors = new Errors();
+  const value = compileListenerInto(l, path, errors);
+  return value && errors.count === 0 ? { ok: true, value } : { ok: false, errors: errors.list };
+}
+
+export function compileListenerInto(l: Listener, path: string, errors: Errors): ListenerRt | undefined {
+  allowOnly(l, path, ['name', 'address', 'filter_chains', 'stat_prefix', 'metadata', 'traffic_direction'], errors, ['listener_specifier'], {
+    listener_filters: 'listener filters are not supported by minimesh yet',
+    default_filter_chain: 'default_filter_chain is not supported by minimesh yet',
+    use_original_dst: 'use_original_dst is not supported by minimesh yet',
+  });
+  if (!l.name) errors.add(join(path, 'name'), 'must not be empty');
+  const addr = compileSocketAddress(l.address, join(path, 'address'), errors);
+  const chains = l.filter_chains ?? [];
+  const fcp = join(path, 'filter_chains');
+  if (chains.length !== 1) {
+    errors.add(fcp, `exactly one filter chain is supported by minimesh (got ${chains.length})`);
+    return undefined;
+  }
+  const fc = chains[0];
+  const p0 = `${fcp}[0]`;
+  allowOnly(fc, p0, ['filters', 'name', 'metadata'], errors, [], {
+    transport_socket: 'TLS (transport_socket) is not supported by minimesh yet',
+    filter_chain_match: 'filter_chain_match is not supported by minimesh yet',
+  });
+  const filters = fc.filters ?? [];
+  if (filters.length !== 1) {
+    errors.add(join(p0, 'filters'), `exactly one filter (${HCM_FILTER}) is supported by minimesh (got ${filters.length})`);
+    return undefined;
+  }
+  const f = filters[0];
+  const fp = `${join(p0, 'filters')}[0]`;
+  allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
+  if (f.typed_config?.type_url !== TYPE_URL.HttpConnectionManager) {
+    errors.add(join(fp, 'typed_config'), `only ${HCM_FILTER} (HttpConnectionManager) is supported by minimesh (got ${f.typed_config?.type_url ?? 'no typed_config'})`);
+    return undefined;
+  }
+  const hcm = compileHcm(unpackAny<HttpConnectionManager>(f.typed_config), join(fp, 'typed_config'), errors);
+  if (!addr || !hcm) return undefined;
+  return { name: l.name ?? '', address: addr.address, port: addr.port, hcm };
+}
+
+const SERVER_HEADER: readonly ServerHeaderTransformation[] = ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'];
+
+export function compileHcm(h: HttpConnectionManager, path: string, errors: Errors): HttpConnectionManagerRt | undefined {
+  allowOnly(
+    h,
+    path,
+    ['stat_prefix', 'codec_type', 'route_config', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log'],
+    errors,
+    ['route_specifier', 'strip_port_mode'],
+    {
+      rds: 'rds is not supported by minimesh yet: give route_config inline',
+      scoped_routes: 'scoped_routes is not supported by minimesh',
+      http2_protocol_options: 'HTTP/2 is not supported by minimesh yet',
+    },
+  );
+  if (!h.stat_prefix) errors.add(join(path, 'stat_prefix'), 'must not be empty');
+  const codec = h.codec_type ?? 'AUTO';
+  if (codec !== 'AUTO' && codec !== 'HTTP1') errors.add(join(path, 'codec_type'), `${codec} is not supported by minimesh yet (AUTO or HTTP1)`);
+  const filters = h.http_filters ?? [];
+  filters.forEach((f, i) => {
+    const fp = `${join(path, 'http_filters')}[${i}]`;
+    allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
+    const isRouter = f.name === ROUTER_FILTER || f.typed_config?.type_url === TYPE_URL.Router;
+    if (!isRouter) {
+      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${ROUTER_FILTER})`);
+      return;
+    }
+    if (i !== filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
+    if (f.typed_config) {
+      if (f.typed_config.type_url !== TYPE_URL.Router) errors.add(join(fp, 'typed_config'), `expected ${TYPE_URL.Router}`);
+      else allowOnly(unpackAny<object>(f.typed_config), join(fp, 'typed_config'), ['dynamic_stats'], errors);
+    }
+  });
+  if (filters.length === 0) errors.add(join(path, 'http_filters'), `must end with ${ROUTER_FILTER}`);
+  const cho = h.common_http_protocol_options;
+  const chp = join(path, 'common_http_protocol_options');
+  allowOnly(cho, chp, ['idle_timeout', 'max_headers_count'], errors);
+  const accessLogs: AccessLogRt[] = [];
+  (h.access_log ?? []).forEach((al, i) => {
+    const a = compileAccessLog(al, `${join(path, 'access_log')}[${i}]`, errors);
+    if (a) accessLogs.push(a);
+  });
+  const sht = (h.server_header_transformation ?? 'OVERWRITE') as ServerHeaderTransformation;
+  if (!SERVER_HEADER.includes(sht)) errors.add(join(path, 'server_header_transformation'), `unknown value ${sht}`);
+  const maxKb = wrapped(h.max_request_headers_kb, 60);
+  if (maxKb < 1 || maxKb > 8192) errors.add(join(path, 'max_request_headers_kb'), 'must be between 1 and 8192');
+  if (!h.route_config) {
+    errors.add(path, 'route_config is required (rds is not supported by minimesh yet)');
+    return undefined;
+  }
+  const routeConfig = compileRouteConfigurationInto(h.route_config, join(path, 'route_config'), errors);
+  return {
+    statPrefix: h.stat_prefix ?? '',
+    serverName: h.server_name || 'envoy',
+    serverHeaderTransformation: sht,
+    useRemoteAddress: wrappedBool(h.use_remote_address, false),
+    xffNumTrustedHops: h.xff_num_trusted_hops ?? 0,
+    generateRequestId: wrappedBool(h.generate_request_id, true),
+    preserveExternalRequestId: h.preserve_external_request_id === true,
+    maxRequestHeadersBytes: maxKb * 1024,
+    maxHeadersCount: wrapped(cho?.max_headers_count, 100),
+    requestHeadersTimeoutMs: durationMs(h.request_headers_timeout, 0, join(path, 'request_headers_timeout'), errors),
+    requestTimeoutMs: durationMs(h.request_timeout, 0, join(path, 'request_timeout'), errors),
+    idleTimeoutMs: durationMs(cho?.idle_timeout, 3_600_000, join(chp, 'idle_timeout'), errors),
+    streamIdleTimeoutMs: durationMs(h.stream_idle_timeout, 300_000, join(path, 'stream_idle_timeout'), errors),
+    drainTimeoutMs: durationMs(h.drain_timeout, 5_000, join(path, 'drain_timeout'), errors),
+    accessLogs,
+    routeConfig,
+  };
+}
+
+export function compileAccessLog(al: AccessLog, path: string, errors: Errors): AccessLogRt | undefined {
+  allowOnly(al, path, ['name', 'typed_config'], errors, ['config_type'], { filter: 'access log filters are not supported by minimesh yet' });
+  const url = al.typed_config?.type_url;
+  const tp = join(path, 'typed_config');
+  if (url === TYPE_URL.FileAccessLog) {
+    const f = unpackAny<FileAccessLog>(al.typed_config!);
+    allowOnly(f, tp, ['path', 'log_format', 'format', 'json_format'], errors, ['access_log_format']);
+    if (!f.path) errors.add(join(tp, 'path'), 'must not be empty');
+    if (f.access_log_format === 'format') return { path: f.path ?? '', textFormat: f.format || undefined, jsonFormat: undefined };
+    if (f.access_log_format === 'json_format') return { path: f.path ?? '', textFormat: undefined, jsonFormat: jsonFormat(structToJson(f.json_format), join(tp, 'json_format'), errors) };
+    return { path: f.path ?? '', ...logFormat(f.log_format, join(tp, 'log_format'), errors) };
+  }
+  if (url === TYPE_URL.StdoutAccessLog || url === TYPE_URL.StderrAccessLog) {
+    const s = unpackAny<StdoutAccessLog>(al.typed_config!);
+    allowOnly(s, tp, ['log_format'], errors, ['access_log_format']);
+    return { path: url === TYPE_URL.StdoutAccessLog ? '/dev/stdout' : '/dev/stderr', ...logFormat(s.log_format, join(tp, 'log_format'), errors) };
+  }
+  errors.add(tp, `access logger ${url ?? '(no typed_config)'} is not supported by minimesh (file, stdout, stderr)`);
+  return undefined;
+}
+
+function jsonFormat(j: Record<string, unknown>, path: string, errors: Errors): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(j)) {
+    if (typeof v === 'string') out[k] = v;
+    else errors.add(join(path, k), 'only string values are supported by minimesh in json_format');
+  }
+  return out;
+}
+
+function logFormat(lf: SubstitutionFormatString | undefined, path: string, errors: Errors): Omit<AccessLogRt, 'path'> {
+  if (!lf) return { textFormat: undefined, jsonFormat: undefined };
+  allowOnly(lf, path, ['text_format_source', 'json_format', 'text_format', 'content_type'], errors, ['format']);
+  if (lf.format === 'json_format') return { textFormat: undefined, jsonFormat: jsonFormat(structToJson(lf.json_format), join(path, 'json_format'), errors) };
+  if (lf.format === 'text_format') return { textFormat: lf.text_format || undefined, jsonFormat: undefined };
+  const ds = lf.text_format_source;
+  if (ds) {
+    allowOnly(ds, join(path, 'text_format_source'), ['inline_string'], errors, ['specifier']);
+    return { textFormat: ds.inline_string || undefined, jsonFormat: undefined };
+  }
+  return { textFormat: undefined, jsonFormat: undefined };
+}

@@ -1,0 +1,342 @@
+/**
+ * The proxy's runtime tables: what a validated Envoy config compiles into.
+ *
+ * Everything here is built once per config (bootstrap or xDS push) and never changed
+ * afterwards; the proxy swaps a whole `RuntimeConfig` atomically and each request keeps
+ * the one it started with. Strings from the config are parsed here (retry_on lists,
+ * regexes, durations), so the hot path only reads numbers, sets and compiled matchers.
+ *
+ * Durations are whole milliseconds; 0 means "disabled" where Envoy says so.
+ */
+
+/** A request as the router sees it. Header names are lower case. */
+export interface RequestView {
+  readonly method: string;
+  /** The request-target as received: path plus query (`/a/b?x=1`). */
+  readonly path: string;
+  /** Host header (HTTP/1.1) or :authority, as received (may carry a port). */
+  readonly authority: string;
+  readonly headerNames: readonly string[];
+  readonly headerValues: readonly string[];
+  /** `http` or `https` (for `:scheme` header matchers); undefined = `http`. Added by config. */
+  readonly scheme?: string;
+}
+
+export interface RuntimeConfig {
+  /** A label for this config: "static" for a bootstrap, the xDS version otherwise. */
+  readonly version: string;
+  readonly node: NodeInfo;
+  readonly admin: AdminRt | undefined;
+  readonly listeners: readonly ListenerRt[];
+  readonly clusters: ReadonlyMap<string, ClusterRt>;
+}
+
+export interface NodeInfo {
+  readonly id: string;
+  readonly cluster: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+export interface AdminRt {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ListenerRt {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  readonly hcm: HttpConnectionManagerRt;
+}
+
+export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
+
+export interface HttpConnectionManagerRt {
+  readonly statPrefix: string;
+  /** `server_name`, default "envoy". */
+  readonly serverName: string;
+  readonly serverHeaderTransformation: ServerHeaderTransformation;
+  /** `use_remote_address`: append the peer address to x-forwarded-for. */
+  readonly useRemoteAddress: boolean;
+  readonly xffNumTrustedHops: number;
+  /** `generate_request_id`, default true. */
+  readonly generateRequestId: boolean;
+  /** `preserve_external_request_id` */
+  readonly preserveExternalRequestId: boolean;
+  /** Total size of request headers allowed, bytes (`max_request_headers_kb`, default 60 KiB). */
+  readonly maxRequestHeadersBytes: number;
+  /** `common_http_protocol_options.max_headers_count`, default 100. */
+  readonly maxHeadersCount: number;
+  /** `request_headers_timeout` (0 = none). */
+  readonly requestHeadersTimeoutMs: number;
+  /** `request_timeout`: whole downstream request must arrive in this time (0 = none). */
+  readonly requestTimeoutMs: number;
+  /** `common_http_protocol_options.idle_timeout`: idle downstream connection (default 1 h). */
+  readonly idleTimeoutMs: number;
+  /** `stream_idle_timeout` (default 5 min; 0 = none). */
+  readonly streamIdleTimeoutMs: number;
+  /** `drain_timeout` (default 5 s). */
+  readonly drainTimeoutMs: number;
+  /** Access logs configured on this connection manager (stdout / file). */
+  readonly accessLogs: readonly AccessLogRt[];
+  readonly routeConfig: RouteConfigRt;
+}
+
+export interface AccessLogRt {
+  /** '/dev/stdout', '/dev/stderr' or a file path. */
+  readonly path: string;
+  /** `log_format.text_format_source` / `format` if given; undefined = Envoy's default format. */
+  readonly textFormat: string | undefined;
+  /** `log_format.json_format` if given. */
+  readonly jsonFormat: Readonly<Record<string, string>> | undefined;
+}
+
+export interface RouteConfigRt {
+  readonly name: string;
+  readonly virtualHosts: readonly VirtualHostRt[];
+  readonly requestHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly responseHeadersToRemove: readonly string[];
+  /**
+   * Precompiled domain lookup for selectVirtualHost (built by the compiler; when absent,
+   * selectVirtualHost builds it once and caches it).
+   */
+  readonly vhostIndex?: VirtualHostIndex;
+}
+
+/** Virtual hosts by domain kind; wildcard lists are sorted longest first. */
+export interface VirtualHostIndex {
+  readonly exact: ReadonlyMap<string, VirtualHostRt>;
+  /** `*.foo.com` is stored as suffix `.foo.com`. */
+  readonly suffixes: readonly { readonly suffix: string; readonly vh: VirtualHostRt }[];
+  /** `foo.*` is stored as prefix `foo.`. */
+  readonly prefixes: readonly { readonly prefix: string; readonly vh: VirtualHostRt }[];
+  readonly star: VirtualHostRt | undefined;
+}
+
+export interface VirtualHostRt {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly RouteRt[];
+  readonly retryPolicy: RetryPolicyRt | undefined;
+  readonly requestHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+/** `append_action` of Envoy's HeaderValueOption. */
+export type HeaderAppendAction =
+  | 'APPEND_IF_EXISTS_OR_ADD'
+  | 'ADD_IF_ABSENT'
+  | 'OVERWRITE_IF_EXISTS_OR_ADD'
+  | 'OVERWRITE_IF_EXISTS';
+
+export interface HeaderValueOptionRt {
+  /** Lower case. */
+  readonly name: string;
+  readonly value: string;
+  readonly action: HeaderAppendAction;
+  /** `keep_empty_value` */
+  readonly keepEmptyValue: boolean;
+}
+
+export interface RouteRt {
+  /** `name` (may be empty). */
+  readonly name: string;
+  readonly match: RouteMatchRt;
+  readonly action: RouteActionRt;
+  readonly requestHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+export type PathMatchRt =
+  | { readonly kind: 'prefix'; readonly value: string }
+  | { readonly kind: 'path'; readonly value: string }
+  | { readonly kind: 'regex'; readonly regex: RegExp }
+  | { readonly kind: 'path_separated_prefix'; readonly value: string };
+
+export interface RouteMatchRt {
+  readonly path: PathMatchRt;
+  /** `case_sensitive`, default true. */
+  readonly caseSensitive: boolean;
+  readonly headers: readonly HeaderMatcherRt[];
+  readonly queryParameters: readonly QueryParameterMatcherRt[];
+}
+
+/** A string matcher (Envoy's `type.matcher.v3.StringMatcher`). */
+export type StringMatcherRt =
+  | { readonly kind: 'exact'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'prefix'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'suffix'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'contains'; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: 'regex'; readonly regex: RegExp };
+
+export type HeaderMatchRuleRt =
+  | { readonly kind: 'string'; readonly matcher: StringMatcherRt }
+  | { readonly kind: 'present'; readonly present: boolean }
+  | { readonly kind: 'range'; readonly start: number; readonly end: number };
+
+export interface HeaderMatcherRt {
+  /** Lower case; `:method`, `:path`, `:authority` are the pseudo-headers. */
+  readonly name: string;
+  readonly rule: HeaderMatchRuleRt;
+  readonly invert: boolean;
+  /** `treat_missing_header_as_empty` */
+  readonly treatMissingAsEmpty: boolean;
+}
+
+export interface QueryParameterMatcherRt {
+  readonly name: string;
+  /** undefined = `present_match: true` */
+  readonly matcher: StringMatcherRt | undefined;
+}
+
+export type RouteActionRt = ForwardActionRt | RedirectActionRt | DirectResponseActionRt;
+
+export interface ForwardActionRt {
+  readonly kind: 'forward';
+  /** One cluster, or several with weights (weights sum to `totalWeight`). */
+  readonly clusters: readonly WeightedClusterRt[];
+  readonly totalWeight: number;
+  readonly prefixRewrite: string | undefined;
+  /**
+   * `regexRewrite.regex` is global (every match is replaced, as Envoy does) and
+   * `substitution` is already in JavaScript form (`$1`), so `path.replace(regex, substitution)`.
+   */
+  readonly regexRewrite: { readonly regex: RegExp; readonly substitution: string } | undefined;
+  readonly hostRewriteLiteral: string | undefined;
+  /** `auto_host_rewrite`: Host becomes the chosen endpoint's hostname/address. */
+  readonly autoHostRewrite: boolean;
+  /** Route timeout covering all tries; Envoy's default 15 s; 0 = none. */
+  readonly timeoutMs: number;
+  /** `idle_timeout` of the route (0 = none). */
+  readonly idleTimeoutMs: number;
+  /** The route's retry policy, or the virtual host's when the route has none. */
+  readonly retryPolicy: RetryPolicyRt | undefined;
+}
+
+export interface WeightedClusterRt {
+  readonly name: string;
+  readonly weight: number;
+  readonly requestHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly requestHeadersToRemove: readonly string[];
+  readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];
+  readonly responseHeadersToRemove: readonly string[];
+}
+
+export interface RedirectActionRt {
+  readonly kind: 'redirect';
+  /** 301 (default), 302, 303, 307, 308 */
+  readonly status: number;
+  readonly schemeRedirect: string | undefined;
+  readonly httpsRedirect: boolean;
+  readonly hostRedirect: string | undefined;
+  readonly portRedirect: number | undefined;
+  readonly pathRedirect: string | undefined;
+  readonly prefixRewrite: string | undefined;
+  readonly stripQuery: boolean;
+}
+
+export interface DirectResponseActionRt {
+  readonly kind: 'direct';
+  readonly status: number;
+  /** Body bytes (from `inline_string` or `inline_bytes`), undefined for none. */
+  readonly body: Buffer | undefined;
+}
+
+/** Retry conditions, parsed once from `retry_on`. */
+export type RetryOn =
+  | '5xx'
+  | 'gateway-error'
+  | 'reset'
+  | 'reset-before-request'
+  | 'connect-failure'
+  | 'retriable-4xx'
+  | 'refused-stream'
+  | 'retriable-status-codes'
+  | 'retriable-headers'
+  | 'envoy-ratelimited'
+  | 'http3-post-connect-failure'
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'internal'
+  | 'resource-exhausted'
+  | 'unavailable';
+
+export interface RetryPolicyRt {
+  readonly retryOn: ReadonlySet<RetryOn>;
+  /** `num_retries`, default 1. */
+  readonly numRetries: number;
+  /** `per_try_timeout` (0 = none: the route timeout applies). */
+  readonly perTryTimeoutMs: number;
+  readonly retriableStatusCodes: ReadonlySet<number>;
+  /** `retry_back_off.base_interval`, default 25 ms. */
+  readonly baseIntervalMs: number;
+  /** `retry_back_off.max_interval`, default 10 x base. */
+  readonly maxIntervalMs: number;
+  /** `retry_host_predicate` contains `envoy.retry_host_predicates.previous_hosts`. */
+  readonly avoidPreviousHosts: boolean;
+  /** `host_selection_retry_max_attempts`, default 1. */
+  readonly hostSelectionRetryMaxAttempts: number;
+}
+
+export type ClusterDiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
+
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
+
+export interface ClusterRt {
+  readonly name: string;
+  readonly type: ClusterDiscoveryType;
+  /** `connect_timeout`, Envoy's default 5 s. */
+  readonly connectTimeoutMs: number;
+  readonly lbPolicy: LbPolicy;
+  readonly endpoints: readonly EndpointRt[];
+  readonly circuitBreakers: CircuitBreakersRt;
+  /** `common_http_protocol_options.idle_timeout` for upstream connections (default 1 h). */
+  readonly upstreamIdleTimeoutMs: number;
+  /** `common_http_protocol_options.max_requests_per_connection` (0 = unlimited). */
+  readonly maxRequestsPerConnection: number;
+  /** `per_connection_buffer_limit_bytes`, default 1 MiB: also the retry replay buffer limit. */
+  readonly perConnectionBufferLimitBytes: number;
+  /** `dns_refresh_rate` for STRICT_DNS (default 5 s). */
+  readonly dnsRefreshRateMs: number;
+}
+
+export interface EndpointRt {
+  /** IP address or hostname (STRICT_DNS / LOGICAL_DNS). */
+  readonly address: string;
+  readonly port: number;
+  /** `load_balancing_weight`, default 1. */
+  readonly weight: number;
+  /** `hostname` of the endpoint, used by auto_host_rewrite. */
+  readonly hostname: string;
+  /** HEALTHY / UNKNOWN count as healthy; UNHEALTHY / DRAINING / TIMEOUT / DEGRADED do not. */
+  readonly healthy: boolean;
+}
+
+export interface CircuitBreakersRt {
+  /** Envoy's defaults: 1024 / 1024 / 1024 / 3. */
+  readonly maxConnections: number;
+  readonly maxPendingRequests: number;
+  readonly maxRequests: number;
+  readonly maxRetries: number;
+}
+
+/** A config error, naming the field by its path (`virtual_hosts[0].routes[2].match.safe_regex`). */
+export interface ConfigError {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type CompileResult<T> =
+  | { readonly ok: true; readonly value: T; readonly warnings?: readonly ConfigError[] }
+  | { readonly ok: false; readonly errors: readonly ConfigError[] };
+
+/** Formats errors one per line: `path: message`. */
+export function formatConfigErrors(errors: readonly ConfigError[]): string {
+  return errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('\n');
+}

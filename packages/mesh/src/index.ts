@@ -1,0 +1,72 @@
+/**
+ * Names and numbers every minimesh program shares: Istio's ports, the proxy's uid,
+ * Envoy's header names and response flags. One place, so nothing spells them twice.
+ */
+
+/** Istio's well-known ports (see shared ISTIO-FACTS). */
+export const PORTS = {
+  admin: 15000,
+  outboundCapture: 15001,
+  inboundCapture: 15006,
+  hbone: 15008,
+  mergedMetrics: 15020,
+  health: 15021,
+  dns: 15053,
+  prometheus: 15090,
+  xds: 15010,
+  xdsTls: 15012,
+  controlPlaneDebug: 15014,
+  webhook: 15017,
+  dashboard: 20001,
+} as const;
+
+/** The proxy runs as this uid and gid; iptables never captures its traffic. */
+export const PROXY_UID = 1337;
+export const PROXY_GID = 1337;
+
+/** Envoy's and Istio's header names, lower case as they travel in HTTP/1.1 tables. */
+export const HEADERS = {
+  upstreamServiceTime: 'x-envoy-upstream-service-time',
+  requestId: 'x-request-id',
+  forwardedFor: 'x-forwarded-for',
+  forwardedProto: 'x-forwarded-proto',
+  attemptCount: 'x-envoy-attempt-count',
+  expectedTimeout: 'x-envoy-expected-rq-timeout-ms',
+  originalPath: 'x-envoy-original-path',
+  retryOn: 'x-envoy-retry-on',
+  maxRetries: 'x-envoy-max-retries',
+  upstreamTimeout: 'x-envoy-upstream-rq-timeout-ms',
+  perTryTimeout: 'x-envoy-upstream-rq-per-try-timeout-ms',
+  retriableStatusCodes: 'x-envoy-retriable-status-codes',
+  internal: 'x-envoy-internal',
+} as const;
+
+/** Envoy's response flags (the short form printed in access logs). */
+export type ResponseFlag =
+  | 'NR' // no route configured
+  | 'UH' // no healthy upstream
+  | 'UF' // upstream connection failure
+  | 'UC' // upstream connection termination
+  | 'UT' // upstream request timeout
+  | 'UO' // upstream overflow (circuit breaker)
+  | 'URX' // upstream retry limit exceeded
+  | 'DC' // downstream connection termination
+  | 'UR' // upstream remote reset
+  | 'LR' // local reset
+  | 'DI' // delay injected
+  | 'FI' // fault injected
+  | 'RL' // rate limited
+  | 'DPE' // downstream protocol error
+  | 'UPE' // upstream protocol error
+  | 'NC' // no cluster found
+  | 'UMSDR' // upstream max stream duration reached
+  | 'SI'; // stream idle timeout
+
+/** The server name Istio gives its inbound and gateway listeners. */
+export const ISTIO_SERVER_NAME = 'istio-envoy';
+/** Envoy's default `server_name`. */
+export const ENVOY_SERVER_NAME = 'envoy';
+
+/** Istio's cluster names for traffic the mesh does not know. */
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';

@@ -1,0 +1,49 @@
+/** Envoy's `/clusters` output: `cluster::host:port::stat::value` lines, and its JSON form. */
+import type { Proxy } from '../proxy.js';
+
+export function renderClusters(proxy: Proxy): string {
+  const lines: string[] = [];
+  for (const c of proxy.clusters.all()) {
+    const n = c.config.name;
+    const cb = c.config.circuitBreakers;
+    lines.push(`${n}::observability_name::${n}`);
+    lines.push(`${n}::default_priority::max_connections::${cb.maxConnections}`);
+    lines.push(`${n}::default_priority::max_pending_requests::${cb.maxPendingRequests}`);
+    lines.push(`${n}::default_priority::max_requests::${cb.maxRequests}`);
+    lines.push(`${n}::default_priority::max_retries::${cb.maxRetries}`);
+    lines.push(`${n}::added_via_api::false`);
+    for (const h of c.hosts) {
+      const p = `${n}::${h.key}`;
+      lines.push(`${p}::cx_active::${h.connections}`);
+      lines.push(`${p}::cx_idle::${h.idleCount}`);
+      lines.push(`${p}::rq_active::${h.activeRequests}`);
+      lines.push(`${p}::rq_error::${h.rqError}`);
+      lines.push(`${p}::rq_total::${h.rqTotal}`);
+      lines.push(`${p}::hostname::${h.endpoint.hostname}`);
+      lines.push(`${p}::health_flags::${h.endpoint.healthy ? 'healthy' : '/failed_eds_health'}`);
+      lines.push(`${p}::weight::${h.weight}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderClustersJson(proxy: Proxy): unknown {
+  return {
+    cluster_statuses: [...proxy.clusters.all()].map((c) => ({
+      name: c.config.name,
+      added_via_api: false,
+      host_statuses: c.hosts.map((h) => ({
+        address: { socket_address: { address: h.endpoint.address, port_value: h.endpoint.port } },
+        stats: [
+          { name: 'cx_active', type: 'GAUGE', value: String(h.connections) },
+          { name: 'rq_active', type: 'GAUGE', value: String(h.activeRequests) },
+          { name: 'rq_error', value: String(h.rqError) },
+          { name: 'rq_total', value: String(h.rqTotal) },
+        ],
+        health_status: { eds_health_status: h.endpoint.healthy ? 'HEALTHY' : 'UNHEALTHY' },
+        weight: h.weight,
+        hostname: h.endpoint.hostname,
+      })),
+    })),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Follows the framing of a chunked body (RFC 9112 section 7.1) byte by byte, without
+ * copying: the proxy forwards the chunked bytes as they are and only needs to know where
+ * the message ends and that the framing is sound. A chunk size that is not hex, too large,
+ * or a chunk not followed by CRLF is an error (400), as are oversized trailers.
+ *
+ * With `onData`, the decoded payload is also handed out (used when a chunked response
+ * must be re-framed for an HTTP/1.0 client).
+ */
+import { HttpParseError } from './parse-error.js';
+
+const enum S {
+  Size,
+  SizeExt,
+  SizeLf,
+  Data,
+  DataCr,
+  DataLf,
+  TrailerStart,
+  Trailer,
+  TrailerLf,
+  EndLf,
+  Done,
+}
+
+const MAX_SIZE_DIGITS = 15;
+const MAX_TRAILER_BYTES = 16 * 1024;
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+function bad(message: string): HttpParseError {
+  return new HttpParseError(400, 'http1.invalid_chunk', message);
+}
+
+export class ChunkedDecoder {
+  private state = S.Size;
+  private size = 0;
+  private digits = 0;
+  private remaining = 0;
+  private trailerBytes = 0;
+  /** Payload bytes seen so far (decoded). */
+  payloadBytes = 0;
+
+  constructor(private readonly onData?: (chunk: Buffer) => void) {}
+
+  get done(): boolean {
+    return this.state === S.Done;
+  }
+
+  /**
+   * Consumes `buf[start..]`. Returns the index just past the end of the message, or -1 if
+   * the message continues past this buffer. Throws HttpParseError on bad framing.
+   */
+  consume(buf: Buffer, start: number): number {
+    let i = start;
+    const n = buf.length;
+    while (i < n) {
+      switch (this.state) {
+        case S.Size: {
+          const c = buf[i];
+          const h = hexValue(c);
+          if (h >= 0) {
+            if (++this.digits > MAX_SIZE_DIGITS) throw bad('chunk size too large');
+            this.size = this.size * 16 + h;
+            i++;
+          } else if (this.digits === 0) {
+            throw bad('invalid chunk size');
+          } else if (c === 0x0d) {
+            this.state = S.SizeLf;
+            i++;
+          } else if (c === 0x3b /* ; */) {
+            this.state = S.SizeExt;
+            i++;
+          } else if (c === 0x20 || c === 0x09) {
+            // blanks before an extension: tolerated as RFC 9112 BWS
+            this.state = S.SizeExt;
+            i++;
+          } else throw bad('invalid chunk size');
+          break;
+        }
+        case S.SizeExt: {
+          const c = buf[i];
+          if (c === 0x0d) this.state = S.SizeLf;
+          else if (c === 0x0a || c === 0) throw bad('invalid chunk extension');
+          i++;
+          break;
+        }
+        case S.SizeLf: {
+          if (buf[i] !== 0x0a) throw bad('chunk size line not ended by CRLF');
+          i++;
+          if (this.size === 0) {
+            this.state = S.TrailerStart;
+          } else {
+            this.remaining = this.size;
+            this.state = S.Data;
+          }
+          this.size = 0;
+          this.digits = 0;
+          break;
+        }
+        case S.Data: {
+          const take = Math.min(this.remaining, n - i);
+          if (this.onData !== undefined) this.onData(buf.subarray(i, i + take));
+          this.payloadBytes += take;
+          this.remaining -= take;
+          i += take;
+          if (this.remaining === 0) this.state = S.DataCr;
+          break;
+        }
+        case S.DataCr:
+          if (buf[i] !== 0x0d) throw bad('chunk data not followed by CRLF');
+          this.state = S.DataLf;
+          i++;
+          break;
+        case S.DataLf:
+          if (buf[i] !== 0x0a) throw bad('chunk data not followed by CRLF');
+          this.state = S.Size;
+          i++;
+          break;
+        case S.TrailerStart:
+          if (buf[i] === 0x0d) {
+            this.state = S.EndLf;
+          } else {
+            this.state = S.Trailer;
+            this.trailerBytes++;
+          }
+          i++;
+          break;
+        case S.Trailer: {
+          const c = buf[i];
+          if (++this.trailerBytes > MAX_TRAILER_BYTES) throw new HttpParseError(431, 'http1.headers_too_large', 'trailers too large');
+          if (c === 0x0d) this.state = S.TrailerLf;
+          else if (c === 0x0a || c === 0) throw bad('invalid character in trailer');
+          i++;
+          break;
+        }
+        case S.TrailerLf:
+          if (buf[i] !== 0x0a) throw bad('trailer line not ended by CRLF');
+          this.state = S.TrailerStart;
+          i++;
+          break;
+        case S.EndLf:
+          if (buf[i] !== 0x0a) throw bad('chunked body not ended by CRLF');
+          this.state = S.Done;
+          return i + 1;
+        case S.Done:
+          return i;
+      }
+    }
+    return -1;
+  }
+}

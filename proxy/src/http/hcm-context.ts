@@ -1,0 +1,23 @@
+/**
+ * What a request needs from its listener's config, captured when the request starts, so
+ * that a config swap never changes a request in flight.
+ */
+import type { HttpConnectionManagerRt } from '@minimesh/config/runtime';
+import type { HttpStats } from '../observability/stats.js';
+import type { AccessLogWriter } from '../observability/access-log.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
+
+export interface HcmContext {
+  readonly hcm: HttpConnectionManagerRt;
+  readonly stats: HttpStats;
+  readonly clusters: ClusterManager;
+  readonly accessLog: AccessLogWriter;
+  /** `server` header value for OVERWRITE / APPEND_IF_ABSENT, precomputed. */
+  readonly serverName: string;
+}
+
+/** Proxy-wide state every connection reads. */
+export interface ProxyState {
+  /** Set on SIGTERM: responses say `connection: close`, idle connections close. */
+  draining: boolean;
+}

@@ -1,0 +1,580 @@
+/**
+ * One HTTP request through the proxy, from its parsed head to the last response byte:
+ * route, pick a cluster and a host, send upstream, retry on Envoy's conditions, enforce
+ * the route and per-try timeouts, relay the response, answer locally when it must, and
+ * write the access log line.
+ *
+ * The stream is itself the handler of the upstream connection it uses (no closure per
+ * request). A connection that is given up on is destroyed first, which detaches it, so
+ * no stale callback reaches a stream that has moved on.
+ */
+import type { ForwardActionRt, RedirectActionRt, RouteRt, WeightedClusterRt } from '@minimesh/config/runtime';
+import { matchRoute, pickWeightedCluster, selectVirtualHost } from '@minimesh/config';
+import type { ResponseFlag } from '@minimesh/mesh';
+import { getHeader, type BodyFraming, type RequestHead, type ResponseHead } from './head-parser.js';
+import type { HcmContext } from './hcm-context.js';
+import type { DownstreamConnection } from './downstream-connection.js';
+import type { Cluster } from '../upstream/cluster.js';
+import type { UpstreamHost } from '../upstream/upstream-host.js';
+import type { UpstreamConnection, UpstreamFailure, UpstreamHandler } from '../upstream/upstream-connection.js';
+import { RetryState, type TryFailure } from '../router/retry-state.js';
+import { buildUpstreamRequest } from '../router/upstream-request-head.js';
+import { buildDownstreamResponseHead, type DownstreamFraming } from '../router/downstream-response-head.js';
+import type { HeaderMutationLevel } from '../router/header-mutation.js';
+import { flagBit, formatFlags } from '../router/response-flags.js';
+import { LOCAL_REPLIES, upstreamResetReply, type LocalReply } from '../router/local-reply.js';
+import { responseClassField } from '../observability/stats.js';
+import type { AccessRecord } from '../observability/access-log.js';
+
+const CRLF = '\r\n';
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+
+export class HttpStream implements UpstreamHandler {
+  readonly startTime = Date.now();
+  private readonly startMono = performance.now();
+  private requestEndMono = 0;
+  requestComplete = false;
+  bytesReceived = 0;
+  bytesSent = 0;
+  done = false;
+  /** The response head went out: no retry, no local reply any more. */
+  responseStarted = false;
+  responseStatus = 0;
+  private flags = 0;
+  private details = '';
+  private upstreamServiceTime: number | undefined;
+  private responseHead: ResponseHead | undefined;
+
+  private route: RouteRt | undefined;
+  private action: ForwardActionRt | undefined;
+  private weighted: WeightedClusterRt | undefined;
+  private cluster: Cluster | undefined;
+  private requestId = '';
+  private upstreamHeadText = '';
+  private expectedTimeoutMs = 0;
+  private timeoutMs = 0;
+  private retry: RetryState | null = null;
+  private retriesHeld = 0;
+  /** Request body bytes kept for replay (retries) or until the upstream connects. */
+  private body: Buffer[] = [];
+  private bodyBytes = 0;
+  /** How many entries of `body` the current try has written. */
+  private bodyWritten = 0;
+  private replayable = true;
+  private host: UpstreamHost | undefined;
+  /** The host of the latest try, for the access log. */
+  private upstreamHostKey: string | undefined;
+  private tried: Set<UpstreamHost> | null = null;
+  private upConn: UpstreamConnection | null = null;
+  private attempts = 0;
+  private responseMutations: readonly HeaderMutationLevel[] = [];
+  private downFraming: DownstreamFraming = 'none';
+  private globalTimer: NodeJS.Timeout | null = null;
+  private tryTimer: NodeJS.Timeout | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private upstreamPaused = false;
+
+  constructor(
+    readonly conn: DownstreamConnection,
+    readonly ctx: HcmContext,
+    readonly head: RequestHead,
+    readonly authority: string,
+    readonly requestFraming: BodyFraming,
+  ) {}
+
+  /** Routes the request and starts the first try (or answers locally). */
+  start(): void {
+    const { ctx, head } = this;
+    ctx.stats.downstream_rq_total++;
+    ctx.stats.downstream_rq_active++;
+    const rc = ctx.hcm.routeConfig;
+    const view = { method: head.method, path: head.path, authority: this.authority, headerNames: head.names, headerValues: head.values };
+    const vh = selectVirtualHost(rc, this.authority);
+    const route = vh === undefined ? undefined : matchRoute(vh, view);
+    if (vh === undefined || route === undefined) {
+      ctx.stats.no_route++;
+      this.localReply(LOCAL_REPLIES.noRoute);
+      return;
+    }
+    this.route = route;
+    const action = route.action;
+    if (action.kind === 'direct') {
+      ctx.stats.rq_direct_response++;
+      this.localReply({ status: action.status, body: action.body?.toString('latin1') ?? '', flag: undefined, details: 'direct_response' });
+      return;
+    }
+    if (action.kind === 'redirect') {
+      ctx.stats.rq_redirect++;
+      const pm = route.match.path;
+      const matched = pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : '';
+      this.localReply({ status: action.status, body: '', flag: undefined, details: 'redirect' }, { location: redirectLocation(action, this.authority, head.path, matched) });
+      return;
+    }
+    this.action = action;
+    const weighted = action.clusters.length === 1 ? action.clusters[0] : pickWeightedCluster(action, Math.random());
+    this.weighted = weighted;
+    const cluster = ctx.clusters.get(weighted.name);
+    if (cluster === undefined) {
+      ctx.stats.no_cluster++;
+      this.localReply(LOCAL_REPLIES.noCluster);
+      return;
+    }
+    this.cluster = cluster;
+
+    const levels: HeaderMutationLevel[] = [
+      { toAdd: weighted.requestHeadersToAdd, toRemove: weighted.requestHeadersToRemove },
+      { toAdd: route.requestHeadersToAdd, toRemove: route.requestHeadersToRemove },
+      { toAdd: vh.requestHeadersToAdd, toRemove: vh.requestHeadersToRemove },
+      { toAdd: rc.requestHeadersToAdd, toRemove: rc.requestHeadersToRemove },
+    ];
+    this.responseMutations = [
+      { toAdd: weighted.responseHeadersToAdd, toRemove: weighted.responseHeadersToRemove },
+      { toAdd: route.responseHeadersToAdd, toRemove: route.responseHeadersToRemove },
+      { toAdd: vh.responseHeadersToAdd, toRemove: vh.responseHeadersToRemove },
+      { toAdd: rc.responseHeadersToAdd, toRemove: rc.responseHeadersToRemove },
+    ];
+    const pm = route.match.path;
+    const up = buildUpstreamRequest({
+      head,
+      hcm: ctx.hcm,
+      action,
+      matchedPrefix: pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : undefined,
+      mutations: levels,
+      remoteAddress: this.conn.remoteAddress,
+      chunked: this.requestFraming.kind === 'chunked',
+    });
+    this.upstreamHeadText = up.headText;
+    this.requestId = up.requestId;
+
+    // Envoy's control headers: consumed by buildUpstreamRequest, honoured here.
+    const hdrTimeout = getHeader(head, 'x-envoy-upstream-rq-timeout-ms');
+    this.timeoutMs = hdrTimeout !== undefined && /^\d{1,9}$/.test(hdrTimeout) ? Number(hdrTimeout) : action.timeoutMs;
+    const hdrRetryOn = getHeader(head, 'x-envoy-retry-on');
+    const hdrMaxRetries = getHeader(head, 'x-envoy-max-retries');
+    const policy = action.retryPolicy;
+    if (policy !== undefined) {
+      this.retry = new RetryState(policy, cluster, hdrRetryOn, hdrMaxRetries);
+    } else if (hdrRetryOn !== undefined) {
+      this.retry = new RetryState(HEADER_ONLY_POLICY, cluster, hdrRetryOn, hdrMaxRetries);
+    }
+    const perTry = this.retry?.perTryTimeoutMs ?? 0;
+    this.expectedTimeoutMs = perTry > 0 ? perTry : this.timeoutMs;
+    if (this.requestComplete) this.armGlobalTimer();
+    this.startTry();
+  }
+
+  // ---- request body, from the downstream connection ----
+
+  onRequestData(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
+    if (this.done || this.action === undefined) return;
+    const c = this.upConn;
+    if (this.retry !== null && this.replayable) {
+      this.body.push(chunk);
+      this.bodyBytes += chunk.length;
+      if (this.bodyBytes > this.cluster!.config.perConnectionBufferLimitBytes) {
+        // Too large to replay: this request will not be retried.
+        this.replayable = false;
+      }
+      if (c !== null && c.connected && this.bodyWritten === this.body.length - 1) {
+        this.bodyWritten++;
+        if (!c.write(chunk)) this.conn.pauseReading();
+        if (!this.replayable) this.dropBody();
+      }
+      return;
+    }
+    if (c !== null && c.connected && this.body.length === 0) {
+      if (!c.write(chunk)) this.conn.pauseReading();
+      return;
+    }
+    this.body.push(chunk);
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > this.cluster!.config.perConnectionBufferLimitBytes) this.conn.pauseReading();
+  }
+
+  onRequestEnd(): void {
+    this.requestComplete = true;
+    this.requestEndMono = performance.now();
+    if (this.done || this.action === undefined) return;
+    this.armGlobalTimer();
+    if (this.upConn !== null && this.upConn.connected) {
+      this.armTryTimer();
+      this.upConn.endRequest();
+    }
+  }
+
+  /** The downstream socket can take more: resume reading the upstream response. */
+  onDownstreamDrain(): void {
+    if (this.upstreamPaused && this.upConn !== null) {
+      this.upstreamPaused = false;
+      this.upConn.socket.resume();
+    }
+  }
+
+  /** The client went away before the response was complete. */
+  onDownstreamClose(): void {
+    if (this.done) return;
+    this.flags |= flagBit('DC');
+    this.ctx.stats.downstream_rq_rx_reset++;
+    if (this.cluster !== undefined && this.host !== undefined) this.cluster.stats.upstream_rq_tx_reset++;
+    this.abandonTry();
+    this.finish(false);
+  }
+
+  // ---- tries ----
+
+  private startTry(): void {
+    const cluster = this.cluster!;
+    // A retry prefers a host that has not failed this request yet.
+    const host = cluster.lb.pick(this.tried);
+    if (host === undefined) {
+      this.localReply(LOCAL_REPLIES.noHealthyUpstream);
+      return;
+    }
+    if (cluster.activeRequests >= cluster.config.circuitBreakers.maxRequests) {
+      cluster.stats.upstream_rq_pending_overflow++;
+      this.localReply(LOCAL_REPLIES.overflow);
+      return;
+    }
+    this.attempts++;
+    this.host = host;
+    this.upstreamHostKey = host.key;
+    host.activeRequests++;
+    host.rqTotal++;
+    cluster.activeRequests++;
+    cluster.stats.upstream_rq_total++;
+    cluster.stats.upstream_rq_active++;
+    this.bodyWritten = 0;
+    if (host.acquire(this, this.head.method === 'HEAD') === 'overflow') {
+      this.endTry();
+      this.localReply(LOCAL_REPLIES.overflow);
+    }
+  }
+
+  onConnected(conn: UpstreamConnection): void {
+    this.upConn = conn;
+    const socket = conn.socket;
+    socket.cork();
+    let head = `${this.upstreamHeadText}x-envoy-attempt-count: ${this.attempts}\r\n`;
+    if (this.expectedTimeoutMs > 0) head += `x-envoy-expected-rq-timeout-ms: ${this.expectedTimeoutMs}\r\n`;
+    conn.write(head + CRLF);
+    const body = this.body;
+    for (let i = 0; i < body.length; i++) conn.write(body[i]);
+    this.bodyWritten = body.length;
+    if (this.retry === null || !this.replayable) this.dropBody();
+    socket.uncork();
+    if (this.requestComplete) {
+      this.armTryTimer();
+      conn.endRequest();
+    } else {
+      this.conn.resumeReading();
+    }
+  }
+
+  onUpstreamDrain(): void {
+    this.conn.resumeReading();
+  }
+
+  onResponseHead(head: ResponseHead, framing: BodyFraming): void {
+    const cluster = this.cluster!;
+    cluster.stats[`upstream_rq_${responseClassField(head.status)}xx`]++;
+    if (head.status >= 500) this.host!.rqError++;
+    const retry = this.retry;
+    if (retry !== null && retry.statusIsRetriable(head.status, getHeader(head, 'grpc-status'))) {
+      if (this.tryAgain(true)) return;
+    }
+    this.clearTryTimer();
+    this.responseHead = head;
+    this.responseStatus = head.status;
+    this.upstreamServiceTime = this.requestComplete ? Math.round(performance.now() - this.requestEndMono) : 0;
+    if (this.retriesHeld > 0) cluster.stats.upstream_rq_retry_success++;
+    const client = this.conn;
+    let down: DownstreamFraming;
+    switch (framing.kind) {
+      case 'none':
+        down = 'none';
+        break;
+      case 'length':
+        down = 'length';
+        break;
+      case 'chunked':
+        down = client.minor === 1 ? 'chunked-passthrough' : 'close';
+        break;
+      default:
+        down = client.minor === 1 ? 'chunked-encode' : 'close';
+    }
+    if (down === 'close' && framing.kind === 'chunked') {
+      // An HTTP/1.0 client cannot read chunks: the body is de-chunked and the connection closes.
+      this.upConn!.dechunk = true;
+    }
+    this.downFraming = down;
+    const closeAfter = down === 'close' || !client.keepAlive || client.proxy.draining || !this.requestComplete;
+    const text = buildDownstreamResponseHead({
+      head,
+      hcm: this.ctx.hcm,
+      serverName: this.ctx.serverName,
+      mutations: this.responseMutations,
+      upstreamServiceTimeMs: this.upstreamServiceTime,
+      framing: down,
+      connection: closeAfter ? 'close' : client.minor === 0 ? 'keep-alive' : undefined,
+    });
+    if (closeAfter) client.closeAfterResponse = true;
+    this.responseStarted = true;
+    client.writeHead(text);
+  }
+
+  onResponseData(chunk: Buffer): void {
+    this.bytesSent += chunk.length;
+    let ok: boolean;
+    if (this.downFraming === 'chunked-encode') {
+      if (chunk.length === 0) return;
+      ok = this.conn.writeChunked(chunk);
+    } else ok = this.conn.writeBody(chunk);
+    if (!ok && this.upConn !== null && !this.upstreamPaused) {
+      this.upstreamPaused = true;
+      this.upConn.socket.pause();
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.downFraming === 'chunked-encode') this.conn.writeBody(LAST_CHUNK);
+    if (this.upstreamPaused && this.upConn !== null) this.upConn.socket.resume();
+    this.upConn = null;
+    this.endTry();
+    this.cluster!.stats.upstream_rq_completed++;
+    this.finish(true);
+  }
+
+  onUpstreamError(kind: UpstreamFailure, reason: string): void {
+    this.upConn = null;
+    const stats = this.cluster!.stats;
+    if (kind === 'connect-failure') {
+      stats.upstream_cx_connect_fail++;
+      if (reason === 'connection timeout') stats.upstream_cx_connect_timeout++;
+    } else if (kind === 'reset') stats.upstream_rq_rx_reset++;
+    else stats.upstream_cx_protocol_error++;
+    this.host!.rqError++;
+    const flag: ResponseFlag = kind === 'connect-failure' ? 'UF' : kind === 'reset' ? 'UC' : 'UPE';
+    if (this.responseStarted) {
+      // Part of the response is out: the client's stream can only be reset.
+      this.flags |= flagBit(flag);
+      this.endTry();
+      this.conn.destroy();
+      this.finish(false);
+      return;
+    }
+    if (this.retry !== null && this.retry.failureIsRetriable(kind as TryFailure)) {
+      if (this.tryAgain(false)) return;
+    }
+    this.endTry();
+    this.localReply(upstreamResetReply(kind, reason, this.retriesHeld > 0));
+  }
+
+  /**
+   * Asks the retry state for another try. True when one is scheduled (the current try is
+   * dropped); false when the caller goes on with what it has (URX recorded if the limit hit).
+   */
+  private tryAgain(afterResponse: boolean): boolean {
+    const retry = this.retry!;
+    const cluster = this.cluster!;
+    if (!this.replayable || this.done) return false;
+    const d = retry.next(true);
+    if (!d.retry) {
+      if (d.reason === 'limit') {
+        this.flags |= flagBit('URX');
+        cluster.stats.upstream_rq_retry_limit_exceeded++;
+      } else if (d.reason === 'overflow') cluster.stats.upstream_rq_retry_overflow++;
+      return false;
+    }
+    cluster.stats.upstream_rq_retry++;
+    cluster.activeRetries++;
+    this.retriesHeld++;
+    if (afterResponse && this.upConn !== null) this.upConn.destroy();
+    this.upConn = null;
+    (this.tried ??= new Set()).add(this.host!);
+    this.endTry();
+    this.clearTryTimer();
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = null;
+      if (!this.done) this.startTry();
+    }, d.delayMs);
+    return true;
+  }
+
+  /** Releases the per-try accounting of the current host. */
+  private endTry(): void {
+    const host = this.host;
+    if (host === undefined) return;
+    this.host = undefined;
+    host.activeRequests--;
+    const cluster = this.cluster!;
+    cluster.activeRequests--;
+    cluster.stats.upstream_rq_active--;
+    if (this.upConn === null) host.cancelPending(this);
+  }
+
+  /** Drops the current try: its connection is closed (never reused half-written). */
+  private abandonTry(): void {
+    if (this.upConn !== null) {
+      this.upConn.destroy();
+      this.upConn = null;
+    }
+    this.endTry();
+  }
+
+  // ---- timers ----
+
+  private armGlobalTimer(): void {
+    if (this.timeoutMs > 0 && this.globalTimer === null && !this.done) {
+      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.timeoutMs);
+    }
+  }
+
+  private armTryTimer(): void {
+    const perTry = this.retry?.perTryTimeoutMs ?? 0;
+    if (perTry > 0 && !this.done) {
+      if (this.tryTimer !== null) clearTimeout(this.tryTimer);
+      this.tryTimer = setTimeout(() => this.onTryTimeout(), perTry);
+    }
+  }
+
+  private clearTryTimer(): void {
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = null;
+    }
+  }
+
+  private onGlobalTimeout(): void {
+    this.globalTimer = null;
+    if (this.done) return;
+    this.cluster!.stats.upstream_rq_timeout++;
+    this.abandonTry();
+    if (this.responseStarted) {
+      this.flags |= flagBit('UT');
+      this.conn.destroy();
+      this.finish(false);
+      return;
+    }
+    this.localReply(LOCAL_REPLIES.timeout);
+  }
+
+  private onTryTimeout(): void {
+    this.tryTimer = null;
+    if (this.done) return;
+    this.cluster!.stats.upstream_rq_per_try_timeout++;
+    if (!this.responseStarted && this.retry !== null && this.retry.failureIsRetriable('per-try-timeout')) {
+      const conn = this.upConn;
+      if (conn !== null) conn.destroy();
+      this.upConn = null;
+      if (this.tryAgain(false)) return;
+    }
+    this.abandonTry();
+    if (this.responseStarted) {
+      this.flags |= flagBit('UT');
+      this.conn.destroy();
+      this.finish(false);
+      return;
+    }
+    this.localReply(LOCAL_REPLIES.perTryTimeout);
+  }
+
+  // ---- endings ----
+
+  /** Answers with a reply of the proxy's own (no upstream response). */
+  localReply(r: LocalReply, extra?: Record<string, string>): void {
+    if (this.done) return;
+    if (this.responseStarted) {
+      this.conn.destroy();
+      this.finish(false);
+      return;
+    }
+    this.abandonTry();
+    if (r.flag !== undefined) this.flags |= flagBit(r.flag);
+    this.details = r.details;
+    this.responseStatus = r.status;
+    this.responseStarted = true;
+    const body = this.head.method === 'HEAD' ? '' : r.body;
+    this.bytesSent += body.length;
+    this.conn.writeLocalReply(r.status, body, this.ctx, extra, !this.requestComplete);
+    this.finish(true);
+  }
+
+  private dropBody(): void {
+    this.body = [];
+    this.bodyBytes = 0;
+    this.bodyWritten = 0;
+  }
+
+  private finish(complete: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.globalTimer !== null) clearTimeout(this.globalTimer);
+    if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
+    this.clearTryTimer();
+    if (this.cluster !== undefined) this.cluster.activeRetries -= this.retriesHeld;
+    this.body = [];
+    const stats = this.ctx.stats;
+    stats.downstream_rq_active--;
+    if (this.responseStatus > 0) stats[`downstream_rq_${responseClassField(this.responseStatus)}xx`]++;
+    if (complete) stats.downstream_rq_completed++;
+    if (this.details === '' && this.responseHead !== undefined) this.details = 'via_upstream';
+    if (this.ctx.accessLog.enabled) this.ctx.accessLog.write(this.accessRecord());
+    this.conn.streamDone(this, complete);
+  }
+
+  private accessRecord(): AccessRecord {
+    const head = this.head;
+    const resp = this.responseHead;
+    const requestId = this.requestId;
+    const authority = this.authority;
+    return {
+      startTime: this.startTime,
+      method: head.method,
+      path: head.path,
+      protocol: head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
+      responseCode: this.responseStatus,
+      responseFlags: formatFlags(this.flags),
+      responseCodeDetails: this.details,
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      durationMs: Math.round(performance.now() - this.startMono),
+      upstreamServiceTime: this.upstreamServiceTime,
+      upstreamHost: this.upstreamHostKey,
+      upstreamCluster: this.cluster?.config.name,
+      routeName: this.route?.name || undefined,
+      downstreamRemoteAddress: `${this.conn.remoteAddress}:${this.conn.remotePort}`,
+      downstreamLocalAddress: this.conn.localAddress,
+      upstreamLocalAddress: undefined,
+      reqHeader: (n) => (n === 'x-request-id' && requestId !== '' ? requestId : n === 'host' ? authority : getHeader(head, n)),
+      respHeader: (n) => (resp === undefined ? undefined : getHeader(resp, n)),
+    };
+  }
+
+}
+
+/** Used when only `x-envoy-retry-on` asks for retries. */
+const HEADER_ONLY_POLICY = {
+  retryOn: new Set<never>(),
+  numRetries: 1,
+  perTryTimeoutMs: 0,
+  retriableStatusCodes: new Set<number>(),
+  baseIntervalMs: 25,
+  maxIntervalMs: 250,
+  avoidPreviousHosts: false,
+  hostSelectionRetryMaxAttempts: 1,
+};
+
+/** Envoy's redirect: each part of the URL replaced as the route says, the rest kept. */
+export function redirectLocation(a: RedirectActionRt, authority: string, path: string, matchedPrefix: string): string {
+  const scheme = a.httpsRedirect ? 'https' : (a.schemeRedirect ?? 'http');
+  let host = a.hostRedirect ?? authority;
+  if (a.portRedirect !== undefined) host = `${host.replace(/:\d+$/, '')}:${a.portRedirect}`;
+  else if (a.httpsRedirect || a.schemeRedirect !== undefined) host = host.replace(/:\d+$/, '');
+  const q = path.indexOf('?');
+  let p = q === -1 ? path : path.slice(0, q);
+  const query = q === -1 || a.stripQuery ? '' : path.slice(q);
+  if (a.pathRedirect !== undefined) p = a.pathRedirect;
+  else if (a.prefixRewrite !== undefined) p = a.prefixRewrite + p.slice(matchedPrefix.length);
+  return `${scheme}://${host}${p}${a.pathRedirect !== undefined && a.pathRedirect.includes('?') ? '' : query}`;
+}

@@ -1,0 +1,56 @@
+/**
+ * An HTTP listener: a TCP server whose connections read the listener's current config.
+ * A new config for the same address swaps `ctx`; requests already running keep theirs.
+ */
+import net from 'node:net';
+import type { ListenerRt } from '@minimesh/config/runtime';
+import { DownstreamConnection, type ListenerHandle } from './http/downstream-connection.js';
+import type { HcmContext, ProxyState } from './http/hcm-context.js';
+
+export class Listener implements ListenerHandle {
+  private readonly server: net.Server;
+  private readonly connections = new Set<DownstreamConnection>();
+
+  constructor(
+    public config: ListenerRt,
+    public ctx: HcmContext,
+    readonly proxy: ProxyState,
+  ) {
+    this.server = net.createServer({ noDelay: true }, (socket) => {
+      this.connections.add(new DownstreamConnection(socket, this, (c) => this.connections.delete(c)));
+    });
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(new Error(`listener ${this.config.name}: cannot listen on ${this.config.address}:${this.config.port}: ${e.message}`));
+      this.server.once('error', onError);
+      this.server.listen({ host: this.config.address, port: this.config.port, backlog: 1024 }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  /** The port actually bound (useful when the config says 0). */
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : this.config.port;
+  }
+
+  get activeConnections(): number {
+    return this.connections.size;
+  }
+
+  /** Stops accepting, closes idle keep-alive connections; busy ones close after their response. */
+  drain(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.connections) c.closeIfIdle();
+    return closed;
+  }
+
+  /** Ends every connection at once (drain time is over). */
+  closeAll(): void {
+    for (const c of this.connections) c.destroy();
+  }
+}

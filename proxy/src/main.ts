@@ -1,0 +1,148 @@
+/**
+ * `minimesh proxy`: runs the proxy on an Envoy v3 bootstrap (YAML or JSON).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { parseBootstrap, toJsonData, TYPE_URL, type Bootstrap } from '@minimesh/api';
+import { compileBootstrap } from '@minimesh/config';
+import { formatConfigErrors, type RuntimeConfig } from '@minimesh/config/runtime';
+import { PORTS } from '@minimesh/mesh';
+import { Proxy } from './proxy.js';
+import { createAdminServer } from './admin/admin-server.js';
+import { createHealthServer } from './admin/health-server.js';
+import { configDump } from './admin/config-dump.js';
+import { log } from './log.js';
+
+export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
+
+Runs the sidecar / gateway proxy on an Envoy v3 bootstrap (YAML or JSON).
+
+Options:
+  -c, --bootstrap FILE     Envoy bootstrap: node, admin, static_resources
+      --health-port PORT   readiness endpoint /healthz/ready (default ${PORTS.health}; "off" to disable)
+      --health-address IP  address of the readiness endpoint (default 0.0.0.0)
+      --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
+      --log-level LEVEL    trace, debug, info, warn, error (default info)
+  -h, --help               this help
+`;
+
+export class UsageError extends Error {}
+
+export interface ProxyCliOptions {
+  bootstrap: string;
+  healthPort: number | undefined;
+  healthAddress: string;
+  drainTimeMs: number;
+}
+
+export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      bootstrap: { type: 'string', short: 'c' },
+      'health-port': { type: 'string' },
+      'health-address': { type: 'string' },
+      'drain-time-s': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  if (values.bootstrap === undefined) throw new UsageError('--bootstrap FILE is required');
+  const hp = values['health-port'] ?? String(PORTS.health);
+  let healthPort: number | undefined;
+  if (hp !== 'off') {
+    healthPort = Number(hp);
+    if (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535) throw new UsageError(`--health-port: not a port: ${hp}`);
+  }
+  const drain = Number(values['drain-time-s'] ?? '5');
+  if (!Number.isFinite(drain) || drain < 0) throw new UsageError(`--drain-time-s: not a number of seconds: ${values['drain-time-s']}`);
+  if (values['log-level'] !== undefined) log.level = values['log-level'];
+  return { bootstrap: values.bootstrap, healthPort, healthAddress: values['health-address'] ?? '0.0.0.0', drainTimeMs: drain * 1000 };
+}
+
+/** Reads and compiles a bootstrap file; throws an Error listing every problem by path. */
+export function loadBootstrap(file: string): { bootstrap: Bootstrap; config: RuntimeConfig } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read bootstrap ${file}: ${(e as Error).message}`);
+  }
+  const parsed = parseBootstrap(text, file);
+  if (!parsed.ok) throw new Error(`invalid bootstrap ${file}:\n${indent(formatConfigErrors(parsed.errors))}`);
+  const compiled = compileBootstrap(parsed.value);
+  if (!compiled.ok) throw new Error(`invalid bootstrap ${file}:\n${indent(formatConfigErrors(compiled.errors))}`);
+  for (const w of compiled.warnings ?? []) log.warn({ path: w.path }, w.message);
+  return { bootstrap: parsed.value, config: compiled.value };
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+function listen(server: import('node:http').Server, port: number, host: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new Error(`${what}: cannot listen on ${host}:${port}: ${e.message}`)));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Starts a proxy from parsed options; resolves once it serves. */
+export async function runProxy(opts: ProxyCliOptions): Promise<Proxy> {
+  const { bootstrap, config } = loadBootstrap(opts.bootstrap);
+  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs });
+  let quitting = false;
+  const quit = (): void => {
+    if (quitting) return;
+    quitting = true;
+    void proxy.drain().then(() => {
+      log.info('drained, exiting');
+      process.exit(0);
+    });
+  };
+  const servers: import('node:http').Server[] = [];
+  if (config.admin !== undefined) {
+    const admin = createAdminServer(proxy, quit);
+    servers.push(admin);
+    const port = await listen(admin, config.admin.port, config.admin.address, 'admin');
+    log.info({ address: `${config.admin.address}:${port}` }, 'admin listening');
+  }
+  if (opts.healthPort !== undefined) {
+    const health = createHealthServer(proxy);
+    servers.push(health);
+    await listen(health, opts.healthPort, opts.healthAddress, 'health');
+  }
+  await proxy.apply(config, configDump(toJsonData(TYPE_URL.Bootstrap, bootstrap) as Record<string, unknown>));
+  for (const l of proxy.listeners.values()) log.info({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
+  process.on('SIGTERM', quit);
+  process.on('SIGINT', quit);
+  return proxy;
+}
+
+export async function proxyMain(argv: string[]): Promise<number> {
+  let opts: ProxyCliOptions | 'help';
+  try {
+    opts = parseProxyArgs(argv);
+  } catch (e) {
+    process.stderr.write(`minimesh proxy: ${(e as Error).message}\n\n${PROXY_USAGE}`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(PROXY_USAGE);
+    return 0;
+  }
+  try {
+    await runProxy(opts);
+  } catch (e) {
+    process.stderr.write(`minimesh proxy: ${(e as Error).message}\n`);
+    return 1;
+  }
+  return -1; // keeps running
+}

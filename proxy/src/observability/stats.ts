@@ -1,0 +1,148 @@
+/**
+ * The proxy's counters and gauges, declared once in typed lists (as Envoy's ALL_*_STATS):
+ * the hot path bumps plain number fields; the admin API renders them as Envoy does,
+ * `cluster.<name>.upstream_rq_total: 3` on /stats and
+ * `envoy_cluster_upstream_rq_total{envoy_cluster_name="<name>"} 3` on /stats/prometheus.
+ */
+
+/** Counters and gauges of one upstream cluster (`cluster.<name>.*`). */
+export class ClusterStats {
+  upstream_cx_total = 0;
+  upstream_cx_active = 0;
+  upstream_cx_connect_fail = 0;
+  upstream_cx_connect_timeout = 0;
+  upstream_cx_destroy = 0;
+  upstream_cx_overflow = 0;
+  upstream_cx_protocol_error = 0;
+  upstream_rq_total = 0;
+  upstream_rq_active = 0;
+  upstream_rq_completed = 0;
+  upstream_rq_1xx = 0;
+  upstream_rq_2xx = 0;
+  upstream_rq_3xx = 0;
+  upstream_rq_4xx = 0;
+  upstream_rq_5xx = 0;
+  upstream_rq_pending_total = 0;
+  upstream_rq_pending_active = 0;
+  upstream_rq_pending_overflow = 0;
+  upstream_rq_timeout = 0;
+  upstream_rq_per_try_timeout = 0;
+  upstream_rq_rx_reset = 0;
+  upstream_rq_tx_reset = 0;
+  upstream_rq_retry = 0;
+  upstream_rq_retry_success = 0;
+  upstream_rq_retry_overflow = 0;
+  upstream_rq_retry_limit_exceeded = 0;
+  upstream_rq_cancelled = 0;
+}
+
+/** Which fields are gauges (the rest are counters). */
+const GAUGES = new Set(['upstream_cx_active', 'upstream_rq_active', 'upstream_rq_pending_active', 'downstream_cx_active', 'downstream_rq_active']);
+
+/** Counters and gauges of one HTTP connection manager (`http.<stat_prefix>.*`). */
+export class HttpStats {
+  downstream_cx_total = 0;
+  downstream_cx_active = 0;
+  downstream_cx_destroy_remote = 0;
+  downstream_cx_protocol_error = 0;
+  downstream_cx_idle_timeout = 0;
+  downstream_cx_drain_close = 0;
+  downstream_cx_rx_bytes_total = 0;
+  downstream_cx_tx_bytes_total = 0;
+  downstream_rq_total = 0;
+  downstream_rq_active = 0;
+  downstream_rq_completed = 0;
+  downstream_rq_1xx = 0;
+  downstream_rq_2xx = 0;
+  downstream_rq_3xx = 0;
+  downstream_rq_4xx = 0;
+  downstream_rq_5xx = 0;
+  downstream_rq_timeout = 0;
+  downstream_rq_header_timeout = 0;
+  downstream_rq_rx_reset = 0;
+  downstream_rq_too_large = 0;
+  no_route = 0;
+  no_cluster = 0;
+  rq_redirect = 0;
+  rq_direct_response = 0;
+}
+
+type StatFields<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
+export type ClusterStat = StatFields<ClusterStats>;
+export type HttpStat = StatFields<HttpStats>;
+
+/** Bumps `<prefix>_rq_Nxx`. */
+export function responseClassField(status: number): 1 | 2 | 3 | 4 | 5 {
+  const c = Math.floor(status / 100);
+  return (c < 1 ? 5 : c > 5 ? 5 : c) as 1 | 2 | 3 | 4 | 5;
+}
+
+/** Everything the admin API lists. Scopes are registered once per config. */
+export class StatsRegistry {
+  readonly clusters = new Map<string, ClusterStats>();
+  readonly http = new Map<string, HttpStats>();
+  readonly server = { total_connections: 0, live: 1, uptime_start: Date.now() };
+
+  cluster(name: string): ClusterStats {
+    let s = this.clusters.get(name);
+    if (s === undefined) this.clusters.set(name, (s = new ClusterStats()));
+    return s;
+  }
+
+  httpScope(prefix: string): HttpStats {
+    let s = this.http.get(prefix);
+    if (s === undefined) this.http.set(prefix, (s = new HttpStats()));
+    return s;
+  }
+
+  /** Envoy's `/stats` text: `name: value`, sorted. */
+  renderText(filter?: RegExp): string {
+    const lines: string[] = [];
+    for (const [name, s] of this.clusters) for (const [k, v] of Object.entries(s)) lines.push(`cluster.${name}.${k}: ${v}`);
+    for (const [prefix, s] of this.http) {
+      for (const [k, v] of Object.entries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
+    }
+    lines.push(`server.live: ${this.server.live}`);
+    lines.push(`server.uptime: ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
+    lines.push(`server.total_connections: ${this.server.total_connections}`);
+    lines.sort();
+    return (filter ? lines.filter((l) => filter.test(l.slice(0, l.indexOf(':')))) : lines).join('\n') + '\n';
+  }
+
+  /** Envoy's `/stats/prometheus`: tag-extracted names, one TYPE line per metric. */
+  renderPrometheus(): string {
+    const families = new Map<string, { type: string; samples: string[] }>();
+    const add = (metric: string, type: string, labels: string, value: number): void => {
+      let f = families.get(metric);
+      if (f === undefined) families.set(metric, (f = { type, samples: [] }));
+      f.samples.push(`${metric}{${labels}} ${value}`);
+    };
+    for (const [name, s] of this.clusters) {
+      const label = `envoy_cluster_name="${escapeLabel(name)}"`;
+      for (const [k, v] of Object.entries(s)) {
+        const m = /^upstream_rq_([1-5])xx$/.exec(k);
+        if (m !== null) add('envoy_cluster_upstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
+        else add(`envoy_cluster_${k}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
+      }
+    }
+    for (const [prefix, s] of this.http) {
+      const label = `envoy_http_conn_manager_prefix="${escapeLabel(prefix)}"`;
+      for (const [k, v] of Object.entries(s)) {
+        const m = /^downstream_rq_([1-5])xx$/.exec(k);
+        if (m !== null) add('envoy_http_downstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
+        else add(`envoy_http_${k}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
+      }
+    }
+    const out: string[] = [];
+    for (const [metric, f] of [...families].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      out.push(`# TYPE ${metric} ${f.type}`, ...f.samples);
+    }
+    out.push('# TYPE envoy_server_live gauge', `envoy_server_live{} ${this.server.live}`);
+    out.push('# TYPE envoy_server_uptime gauge', `envoy_server_uptime{} ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
+    return out.join('\n') + '\n';
+  }
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

@@ -1,0 +1,98 @@
+/**
+ * The proxy process: listeners, clusters, stats, the admin and health servers, and the
+ * drain on SIGTERM. A config (from a bootstrap now, from xDS later) is applied whole:
+ * clusters first (so routes never point at a cluster that is not there), then listeners.
+ */
+import type { RuntimeConfig } from '@minimesh/config/runtime';
+import { ENVOY_SERVER_NAME } from '@minimesh/mesh';
+import { ClusterManager } from './upstream/cluster-manager.js';
+import { StatsRegistry } from './observability/stats.js';
+import { AccessLogWriter, flushAccessLogs } from './observability/access-log.js';
+import { Listener } from './listener.js';
+import type { HcmContext, ProxyState } from './http/hcm-context.js';
+import { log } from './log.js';
+
+export interface ProxyOptions {
+  /** How long in-flight requests may take to finish after SIGTERM (Envoy's --drain-time-s). */
+  readonly drainTimeMs: number;
+}
+
+export class Proxy implements ProxyState {
+  draining = false;
+  readonly stats = new StatsRegistry();
+  readonly clusters = new ClusterManager(this.stats);
+  readonly listeners = new Map<string, Listener>();
+  config: RuntimeConfig | undefined;
+  /** The config as Envoy JSON, for /config_dump. */
+  configDump: unknown = {};
+  /** When the current config was applied. */
+  lastUpdated = new Date();
+  ready = false;
+
+  constructor(readonly options: ProxyOptions) {}
+
+  /** Applies a whole config: clusters, then listeners (new ones start listening). */
+  async apply(config: RuntimeConfig, dump: unknown): Promise<void> {
+    this.clusters.update(config.clusters);
+    const seen = new Set<string>();
+    for (const l of config.listeners) {
+      seen.add(l.name);
+      const ctx = this.context(l.hcm);
+      const existing = this.listeners.get(l.name);
+      if (existing !== undefined && existing.config.address === l.address && existing.config.port === l.port) {
+        existing.config = l;
+        existing.ctx = ctx;
+        continue;
+      }
+      if (existing !== undefined) await existing.drain();
+      const listener = new Listener(l, ctx, this);
+      await listener.listen();
+      this.listeners.set(l.name, listener);
+    }
+    for (const [name, l] of this.listeners) {
+      if (!seen.has(name)) {
+        this.listeners.delete(name);
+        void l.drain();
+      }
+    }
+    this.config = config;
+    this.configDump = dump;
+    this.lastUpdated = new Date();
+    this.ready = true;
+  }
+
+  private context(hcm: RuntimeConfig['listeners'][number]['hcm']): HcmContext {
+    return {
+      hcm,
+      stats: this.stats.httpScope(hcm.statPrefix),
+      clusters: this.clusters,
+      accessLog: new AccessLogWriter(hcm.accessLogs),
+      serverName: hcm.serverName || ENVOY_SERVER_NAME,
+    };
+  }
+
+  /**
+   * SIGTERM: stop accepting, let requests in flight finish (each response says
+   * `connection: close`), then close what is left after the drain time.
+   */
+  async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.stats.server.live = 0;
+    log.info({ drainTimeMs: this.options.drainTimeMs }, 'draining: no new connections, waiting for requests in flight');
+    const all = Promise.all([...this.listeners.values()].map((l) => l.drain()));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.options.drainTimeMs);
+    });
+    const late = await Promise.race([all.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) {
+      const open = [...this.listeners.values()].reduce((n, l) => n + l.activeConnections, 0);
+      log.warn({ open }, 'drain time is over: closing the connections left');
+      for (const l of this.listeners.values()) l.closeAll();
+    }
+    this.clusters.closeAll();
+    flushAccessLogs();
+  }
+}

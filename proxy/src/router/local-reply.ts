@@ -1,0 +1,36 @@
+/**
+ * Envoy's local replies: the status and body the proxy answers with itself, and the flag
+ * the access log records. Bodies are Envoy's own texts, so a user's grep still works.
+ */
+import type { ResponseFlag } from '@minimesh/mesh';
+
+export interface LocalReply {
+  readonly status: number;
+  readonly body: string;
+  readonly flag: ResponseFlag | undefined;
+  /** Envoy's %RESPONSE_CODE_DETAILS% */
+  readonly details: string;
+}
+
+export const LOCAL_REPLIES = {
+  noRoute: { status: 404, body: '', flag: 'NR', details: 'route_not_found' },
+  noCluster: { status: 503, body: '', flag: 'NC', details: 'cluster_not_found' },
+  noHealthyUpstream: { status: 503, body: 'no healthy upstream', flag: 'UH', details: 'no_healthy_upstream' },
+  overflow: { status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', flag: 'UO', details: 'upstream_reset_before_response_started{overflow}' },
+  timeout: { status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_response_timeout' },
+  perTryTimeout: { status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_per_try_timeout' },
+} as const satisfies Record<string, { status: number; body: string; flag: string; details: string }>;
+
+/** The reply for a try that failed before response headers (UF, UC, UPE). */
+export function upstreamResetReply(kind: 'connect-failure' | 'reset' | 'protocol-error', reason: string, retried: boolean): LocalReply {
+  const resetReason = kind === 'connect-failure' ? 'connection failure' : kind === 'reset' ? 'connection termination' : 'protocol error';
+  const flag: ResponseFlag = kind === 'connect-failure' ? 'UF' : kind === 'reset' ? 'UC' : 'UPE';
+  const lead = retried ? 'retried and the latest reset reason' : 'reset reason';
+  const transport = kind === 'connect-failure' && reason ? `, transport failure reason: ${reason}` : '';
+  return {
+    status: kind === 'protocol-error' ? 502 : 503,
+    body: `upstream connect error or disconnect/reset before headers. ${lead}: ${resetReason}${transport}`,
+    flag,
+    details: `upstream_reset_before_response_started{${resetReason.replace(/ /g, '_')}}`,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * All clusters of the current config. A new config keeps the `Cluster` objects whose
+ * config did not change (their pools stay warm); clusters that disappear are marked
+ * removed and drain: requests in flight finish, idle connections close.
+ */
+import type { ClusterRt } from '@minimesh/config/runtime';
+import type { StatsRegistry } from '../observability/stats.js';
+import { Cluster } from './cluster.js';
+
+const SWEEP_INTERVAL_MS = 1000;
+
+export class ClusterManager {
+  private clusters = new Map<string, Cluster>();
+  private readonly draining = new Set<Cluster>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly stats: StatsRegistry) {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
+  }
+
+  get(name: string): Cluster | undefined {
+    return this.clusters.get(name);
+  }
+
+  all(): IterableIterator<Cluster> {
+    return this.clusters.values();
+  }
+
+  /** Installs the clusters of a new config. */
+  update(configs: ReadonlyMap<string, ClusterRt>): void {
+    const next = new Map<string, Cluster>();
+    for (const [name, cfg] of configs) {
+      const old = this.clusters.get(name);
+      if (old !== undefined && old.config === cfg) next.set(name, old);
+      else {
+        next.set(name, new Cluster(cfg, this.stats.cluster(name)));
+        if (old !== undefined) this.retire(old);
+      }
+    }
+    for (const [name, old] of this.clusters) if (!next.has(name)) this.retire(old);
+    this.clusters = next;
+  }
+
+  /** Closes every idle connection (at shutdown). */
+  closeAll(): void {
+    clearInterval(this.sweeper);
+    for (const c of this.clusters.values()) this.retire(c);
+    this.sweep();
+  }
+
+  private retire(c: Cluster): void {
+    c.removed = true;
+    this.draining.add(c);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.clusters.values()) c.sweepIdle(now);
+    for (const c of this.draining) {
+      c.sweepIdle(now);
+      if (c.connections === 0) this.draining.delete(c);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * A cluster at run time: its compiled config, its hosts with their pools, its balancer,
+ * and the circuit-breaker counts shared by every request that uses it.
+ */
+import type { ClusterRt } from '@minimesh/config/runtime';
+import type { ClusterStats } from '../observability/stats.js';
+import type { LoadBalancer } from './lb/load-balancer.js';
+import { RoundRobin } from './lb/round-robin.js';
+import { RandomLb } from './lb/random.js';
+import { LeastRequest } from './lb/least-request.js';
+import { UpstreamHost } from './upstream-host.js';
+
+export class Cluster {
+  readonly hosts: UpstreamHost[];
+  /** Healthy hosts only: what the balancer sees. */
+  readonly healthy: UpstreamHost[];
+  readonly lb: LoadBalancer<UpstreamHost>;
+  connections = 0;
+  pendingRequests = 0;
+  activeRequests = 0;
+  activeRetries = 0;
+  /** Set when a new config no longer has this cluster: its connections drain and close. */
+  removed = false;
+
+  constructor(
+    readonly config: ClusterRt,
+    readonly stats: ClusterStats,
+  ) {
+    this.hosts = config.endpoints.map((e) => new UpstreamHost(this, e));
+    this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
+    this.lb = createLoadBalancer(config, this.healthy);
+  }
+
+  /** Closes idle upstream connections past the cluster's idle timeout. */
+  sweepIdle(now: number): void {
+    const timeout = this.removed ? 0 : this.config.upstreamIdleTimeoutMs;
+    if (timeout === 0 && !this.removed) return;
+    for (const h of this.hosts) h.closeIdle(now, timeout);
+  }
+}
+
+/** The balancer for a cluster's `lb_policy` (the compiler rejects policies not listed). */
+function createLoadBalancer(config: ClusterRt, hosts: UpstreamHost[]): LoadBalancer<UpstreamHost> {
+  switch (config.lbPolicy) {
+    case 'LEAST_REQUEST':
+      return new LeastRequest(hosts);
+    case 'RANDOM':
+      return new RandomLb(hosts);
+    default:
+      return new RoundRobin(hosts);
+  }
+}
