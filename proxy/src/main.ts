@@ -94,36 +94,67 @@ function listen(server: import('node:http').Server, port: number, host: string, 
   });
 }
 
-/** Starts a proxy from parsed options; resolves once it serves. */
-export async function runProxy(opts: ProxyCliOptions): Promise<Proxy> {
+/** A running proxy and how to stop it. */
+export interface RunningProxy {
+  readonly proxy: Proxy;
+  /** The admin server's port (useful when the bootstrap says 0). */
+  readonly adminPort: number | undefined;
+  readonly healthPort: number | undefined;
+  /** Drains (as on SIGTERM) and closes the admin and health servers. */
+  stop(): Promise<void>;
+}
+
+/** Starts a proxy from options; resolves once it serves. No signal handlers (see runProxy). */
+export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Promise<RunningProxy> {
   const { bootstrap, config } = loadBootstrap(opts.bootstrap);
   const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs });
+  const servers: import('node:http').Server[] = [];
+  let adminPort: number | undefined;
+  let healthPort: number | undefined;
+  const stop = async (): Promise<void> => {
+    await proxy.drain();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  };
+  try {
+    if (config.admin !== undefined) {
+      const admin = createAdminServer(proxy, onQuit ?? (() => void stop()));
+      servers.push(admin);
+      adminPort = await listen(admin, config.admin.port, config.admin.address, 'admin');
+      log.info({ address: `${config.admin.address}:${adminPort}` }, 'admin listening');
+    }
+    if (opts.healthPort !== undefined) {
+      const health = createHealthServer(proxy);
+      servers.push(health);
+      healthPort = await listen(health, opts.healthPort, opts.healthAddress, 'health');
+    }
+    await proxy.apply(config, configDump(toJsonData(TYPE_URL.Bootstrap, bootstrap) as Record<string, unknown>));
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  for (const l of proxy.listeners.values()) log.info({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
+  return { proxy, adminPort, healthPort, stop };
+}
+
+/** Starts a proxy that drains and exits 0 on SIGTERM, SIGINT or POST /quitquitquit. */
+export async function runProxy(opts: ProxyCliOptions): Promise<RunningProxy> {
   let quitting = false;
+  let running: RunningProxy | undefined;
   const quit = (): void => {
-    if (quitting) return;
+    if (quitting || running === undefined) return;
     quitting = true;
-    void proxy.drain().then(() => {
+    void running.stop().then(() => {
       log.info('drained, exiting');
       process.exit(0);
     });
   };
-  const servers: import('node:http').Server[] = [];
-  if (config.admin !== undefined) {
-    const admin = createAdminServer(proxy, quit);
-    servers.push(admin);
-    const port = await listen(admin, config.admin.port, config.admin.address, 'admin');
-    log.info({ address: `${config.admin.address}:${port}` }, 'admin listening');
-  }
-  if (opts.healthPort !== undefined) {
-    const health = createHealthServer(proxy);
-    servers.push(health);
-    await listen(health, opts.healthPort, opts.healthAddress, 'health');
-  }
-  await proxy.apply(config, configDump(toJsonData(TYPE_URL.Bootstrap, bootstrap) as Record<string, unknown>));
-  for (const l of proxy.listeners.values()) log.info({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
+  running = await startProxy(opts, quit);
   process.on('SIGTERM', quit);
   process.on('SIGINT', quit);
-  return proxy;
+  return running;
 }
 
 export async function proxyMain(argv: string[]): Promise<number> {
