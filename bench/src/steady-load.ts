@@ -13,6 +13,8 @@
 // are not recorded (they would measure this generator's own JIT warm-up).
 // Prints one JSON object (SteadyLoadResult) on stdout.
 import { connect, type Socket } from 'node:net';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 
 export interface SteadyLoadResult {
@@ -37,7 +39,7 @@ export interface SteadyLoadResult {
   sendLagMs: { p50: number; p99: number; max: number };
 }
 
-interface Opts {
+export interface SteadyLoadOptions {
   host: string;
   port: number;
   rate: number;
@@ -47,12 +49,12 @@ interface Opts {
   path: string;
 }
 
-function parseOpts(argv: string[]): Opts {
+function parseOpts(argv: string[]): SteadyLoadOptions {
   const get = (name: string, dflt: string): string => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
   };
-  const o: Opts = {
+  const o: SteadyLoadOptions = {
     host: get('host', '127.0.0.1'),
     port: Number(get('port', 'NaN')),
     rate: Number(get('rate', '2000')),
@@ -84,7 +86,7 @@ class Connection {
   private connected = false;
 
   constructor(
-    private readonly opts: Opts,
+    private readonly opts: SteadyLoadOptions,
     private readonly request: Buffer,
     private readonly stats: Stats,
   ) {}
@@ -248,7 +250,7 @@ interface Stats {
   stopping: boolean;
 }
 
-export async function runSteadyLoad(opts: Opts): Promise<SteadyLoadResult> {
+export async function runSteadyLoad(opts: SteadyLoadOptions): Promise<SteadyLoadResult> {
   const histogram = (): hdr.Histogram =>
     hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
   const stats: Stats = {
@@ -339,7 +341,10 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`steady-load: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// run as a program, not when imported (tests)
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`steady-load: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
