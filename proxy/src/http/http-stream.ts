@@ -23,10 +23,19 @@ import { buildDownstreamResponseHead, type DownstreamFraming } from '../router/d
 import type { HeaderMutationLevel } from '../router/header-mutation.js';
 import { flagBit, formatFlags } from '../router/response-flags.js';
 import { LOCAL_REPLIES, upstreamResetReply, type LocalReply } from '../router/local-reply.js';
-import { responseClassField } from '../observability/stats.js';
 import type { AccessRecord } from '../observability/access-log.js';
 
 const CRLF = '\r\n';
+/** Bodies up to this size are copied next to their head, so both go out in one write. */
+export const COALESCE_MAX = 16 * 1024;
+
+/** One buffer holding a latin1 head and a body. */
+export function coalesce(head: string, body: Buffer): Buffer {
+  const buf = Buffer.allocUnsafe(head.length + body.length);
+  buf.write(head, 0, 'latin1');
+  body.copy(buf, head.length);
+  return buf;
+}
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 export class HttpStream implements UpstreamHandler {
@@ -73,6 +82,11 @@ export class HttpStream implements UpstreamHandler {
   private tryTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private upstreamPaused = false;
+  /**
+   * The response head, held until the first body bytes of the same read so both leave in
+   * one write (one syscall): see bench/README.md. Flushed at the end of every upstream read.
+   */
+  private pendingHead: string | null = null;
 
   constructor(
     readonly conn: DownstreamConnection,
@@ -251,18 +265,27 @@ export class HttpStream implements UpstreamHandler {
     }
   }
 
+  onConnecting(conn: UpstreamConnection): void {
+    this.upConn = conn;
+  }
+
   onConnected(conn: UpstreamConnection): void {
     this.upConn = conn;
-    const socket = conn.socket;
-    socket.cork();
     let head = `${this.upstreamHeadText}x-envoy-attempt-count: ${this.attempts}\r\n`;
     if (this.expectedTimeoutMs > 0) head += `x-envoy-expected-rq-timeout-ms: ${this.expectedTimeoutMs}\r\n`;
-    conn.write(head + CRLF);
+    head += CRLF;
     const body = this.body;
-    for (let i = 0; i < body.length; i++) conn.write(body[i]);
+    if (body.length === 0) conn.write(head);
+    else if (body.length === 1 && body[0].length <= COALESCE_MAX) conn.write(coalesce(head, body[0]));
+    else {
+      const socket = conn.socket;
+      socket.cork();
+      conn.write(head);
+      for (let i = 0; i < body.length; i++) conn.write(body[i]);
+      socket.uncork();
+    }
     this.bodyWritten = body.length;
     if (this.retry === null || !this.replayable) this.dropBody();
-    socket.uncork();
     if (this.requestComplete) {
       this.armTryTimer();
       conn.endRequest();
@@ -277,7 +300,7 @@ export class HttpStream implements UpstreamHandler {
 
   onResponseHead(head: ResponseHead, framing: BodyFraming): void {
     const cluster = this.cluster!;
-    cluster.stats[`upstream_rq_${responseClassField(head.status)}xx`]++;
+    cluster.stats.countResponse(head.status);
     if (head.status >= 500) this.host!.rqError++;
     const retry = this.retry;
     if (retry !== null && retry.statusIsRetriable(head.status, getHeader(head, 'grpc-status'))) {
@@ -320,15 +343,30 @@ export class HttpStream implements UpstreamHandler {
     });
     if (closeAfter) client.closeAfterResponse = true;
     this.responseStarted = true;
-    client.writeHead(text);
+    this.pendingHead = text;
+  }
+
+  onUpstreamReadDone(): void {
+    if (this.pendingHead !== null) {
+      this.conn.writeHead(this.pendingHead);
+      this.pendingHead = null;
+    }
   }
 
   onResponseData(chunk: Buffer): void {
     this.bytesSent += chunk.length;
     let ok: boolean;
+    const head = this.pendingHead;
     if (this.downFraming === 'chunked-encode') {
       if (chunk.length === 0) return;
+      if (head !== null) {
+        this.pendingHead = null;
+        this.conn.writeHead(head);
+      }
       ok = this.conn.writeChunked(chunk);
+    } else if (head !== null) {
+      this.pendingHead = null;
+      ok = this.conn.writeHeadAndBody(head, chunk);
     } else ok = this.conn.writeBody(chunk);
     if (!ok && this.upConn !== null && !this.upstreamPaused) {
       this.upstreamPaused = true;
@@ -337,7 +375,12 @@ export class HttpStream implements UpstreamHandler {
   }
 
   onResponseEnd(): void {
-    if (this.downFraming === 'chunked-encode') this.conn.writeBody(LAST_CHUNK);
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      if (this.downFraming === 'chunked-encode') this.conn.writeHeadAndBody(head, LAST_CHUNK);
+      else this.conn.writeHead(head);
+    } else if (this.downFraming === 'chunked-encode') this.conn.writeBody(LAST_CHUNK);
     if (this.upstreamPaused && this.upConn !== null) this.upConn.socket.resume();
     this.upConn = null;
     this.endTry();
@@ -516,7 +559,7 @@ export class HttpStream implements UpstreamHandler {
     this.body = [];
     const stats = this.ctx.stats;
     stats.downstream_rq_active--;
-    if (this.responseStatus > 0) stats[`downstream_rq_${responseClassField(this.responseStatus)}xx`]++;
+    if (this.responseStatus > 0) stats.countResponse(this.responseStatus);
     if (complete) stats.downstream_rq_completed++;
     if (this.details === '' && this.responseHead !== undefined) this.details = 'via_upstream';
     if (this.ctx.accessLog.enabled) this.ctx.accessLog.write(this.accessRecord());

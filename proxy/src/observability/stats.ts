@@ -34,6 +34,17 @@ export class ClusterStats {
   upstream_rq_retry_overflow = 0;
   upstream_rq_retry_limit_exceeded = 0;
   upstream_rq_cancelled = 0;
+
+  /** Bumps `upstream_rq_<N>xx` (a switch: no string built per response). */
+  countResponse(status: number): void {
+    switch (responseClassField(status)) {
+      case 1: this.upstream_rq_1xx++; break;
+      case 2: this.upstream_rq_2xx++; break;
+      case 3: this.upstream_rq_3xx++; break;
+      case 4: this.upstream_rq_4xx++; break;
+      default: this.upstream_rq_5xx++;
+    }
+  }
 }
 
 /** Which fields are gauges (the rest are counters). */
@@ -65,9 +76,25 @@ export class HttpStats {
   no_cluster = 0;
   rq_redirect = 0;
   rq_direct_response = 0;
+
+  /** Bumps `downstream_rq_<N>xx`. */
+  countResponse(status: number): void {
+    switch (responseClassField(status)) {
+      case 1: this.downstream_rq_1xx++; break;
+      case 2: this.downstream_rq_2xx++; break;
+      case 3: this.downstream_rq_3xx++; break;
+      case 4: this.downstream_rq_4xx++; break;
+      default: this.downstream_rq_5xx++;
+    }
+  }
 }
 
 type StatFields<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
+
+/** The numeric fields of a stats object (what /stats lists). */
+export function statEntries(s: object): [string, number][] {
+  return Object.entries(s).filter((e): e is [string, number] => typeof e[1] === 'number');
+}
 export type ClusterStat = StatFields<ClusterStats>;
 export type HttpStat = StatFields<HttpStats>;
 
@@ -98,9 +125,9 @@ export class StatsRegistry {
   /** Envoy's `/stats` text: `name: value`, sorted. */
   renderText(filter?: RegExp): string {
     const lines: string[] = [];
-    for (const [name, s] of this.clusters) for (const [k, v] of Object.entries(s)) lines.push(`cluster.${name}.${k}: ${v}`);
+    for (const [name, s] of this.clusters) for (const [k, v] of statEntries(s)) lines.push(`cluster.${name}.${k}: ${v}`);
     for (const [prefix, s] of this.http) {
-      for (const [k, v] of Object.entries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
+      for (const [k, v] of statEntries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
     }
     lines.push(`server.live: ${this.server.live}`);
     lines.push(`server.uptime: ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
@@ -119,7 +146,7 @@ export class StatsRegistry {
     };
     for (const [name, s] of this.clusters) {
       const label = `envoy_cluster_name="${escapeLabel(name)}"`;
-      for (const [k, v] of Object.entries(s)) {
+      for (const [k, v] of statEntries(s)) {
         const m = /^upstream_rq_([1-5])xx$/.exec(k);
         if (m !== null) add('envoy_cluster_upstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
         else add(`envoy_cluster_${k}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
@@ -127,7 +154,7 @@ export class StatsRegistry {
     }
     for (const [prefix, s] of this.http) {
       const label = `envoy_http_conn_manager_prefix="${escapeLabel(prefix)}"`;
-      for (const [k, v] of Object.entries(s)) {
+      for (const [k, v] of statEntries(s)) {
         const m = /^downstream_rq_([1-5])xx$/.exec(k);
         if (m !== null) add('envoy_http_downstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
         else add(`envoy_http_${k}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);

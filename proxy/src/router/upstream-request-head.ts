@@ -32,7 +32,10 @@ export function connectionTokens(names: readonly string[], values: readonly stri
   let out: Set<string> | null = null;
   for (let i = 0; i < names.length; i++) {
     if (names[i] !== 'connection') continue;
-    for (const t of values[i].split(',')) {
+    const v = values[i];
+    // The usual values name no header: skip the split.
+    if (v.length <= 10 && /^(keep-alive|close)$/i.test(v)) continue;
+    for (const t of v.split(',')) {
       const tok = t.trim().toLowerCase();
       if (tok !== '' && tok !== 'close' && tok !== 'keep-alive') (out ??= new Set()).add(tok);
     }

@@ -14,6 +14,8 @@ import { ChunkedDecoder } from '../http/chunked-decoder.js';
 export type UpstreamFailure = 'connect-failure' | 'reset' | 'protocol-error';
 
 export interface UpstreamHandler {
+  /** A new connection was attached and is still connecting (onConnected follows). */
+  onConnecting(conn: UpstreamConnection): void;
   onConnected(conn: UpstreamConnection): void;
   onResponseHead(head: ResponseHead, framing: BodyFraming): void;
   onResponseData(chunk: Buffer): void;
@@ -22,6 +24,8 @@ export interface UpstreamHandler {
   onUpstreamError(kind: UpstreamFailure, reason: string): void;
   /** The upstream socket can take more request bytes. */
   onUpstreamDrain(): void;
+  /** One read from the upstream was handled (a response head held back can go out now). */
+  onUpstreamReadDone(): void;
 }
 
 /** What the connection needs from whoever owns it (the endpoint pool). */
@@ -90,7 +94,10 @@ export class UpstreamConnection {
     this.headBuf = null;
     this.framing = NO_BODY;
     this.chunked = null;
+    // The handler holds the connection from now on, so that giving up on the request
+    // (timeout, client gone) before it connects destroys it and detaches the handler.
     if (this.connected) handler.onConnected(this);
+    else handler.onConnecting(this);
   }
 
   /** Writes request bytes; false when the socket buffer is full (wait for onUpstreamDrain). */
@@ -139,9 +146,13 @@ export class UpstreamConnection {
     let start = 0;
     if (!this.responseHeadSeen) {
       start = this.readHead(data, h);
-      if (start < 0 || this.handler !== h) return;
+      if (start < 0 || this.handler !== h) {
+        if (this.handler === h) h.onUpstreamReadDone();
+        return;
+      }
     }
     this.readBody(data, start, h);
+    if (this.handler === h) h.onUpstreamReadDone();
   }
 
   private responseHeadSeen = false;

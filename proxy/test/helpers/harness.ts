@@ -564,3 +564,29 @@ export function parseResponses(text: string, headRequests = 0): ParsedResponse[]
 export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export { sleep };
+
+/**
+ * An address whose connects hang (SYN dropped): a child process listens with backlog 1 and
+ * blocks its event loop; the accept queue is filled first. Killed at teardown.
+ */
+export async function blackhole(t: TestLike): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    process.execPath,
+    ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>{console.log(s.address().port);setTimeout(()=>Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,30000),50)})"],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.teardown(() => void child.kill('SIGKILL'));
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  await sleep(100);
+  const fillers: net.Socket[] = [];
+  t.teardown(() => fillers.forEach((s) => s.destroy()));
+  for (let i = 0; i < 16; i++) {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.on('error', () => {});
+    fillers.push(s);
+    const connected = await Promise.race([new Promise<boolean>((r) => s.once('connect', () => r(true))), sleep(150).then(() => false)]);
+    if (!connected) return port;
+  }
+  throw new Error('could not fill the accept queue');
+}
