@@ -1,5 +1,6 @@
 /** Keep-alive, pipelining, HTTP/1.0, chunked bodies both ways, HEAD. */
 import t from 'tap';
+import net from 'node:net';
 import { echo, ok, parseResponses, rawClient, route, sleep, startTestProxy, startUpstream, type UpHandler } from './helpers/harness.js';
 
 const byPath: UpHandler = (req, res) => res.send(200, {}, `you asked ${req.path}`);
@@ -162,4 +163,35 @@ t.test('an upstream answering Connection: close is not reused', async (t) => {
   const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [up.port] } });
   for (let i = 0; i < 3; i++) t.equal((await p.request()).status, 200, `request ${i}`);
   t.equal(up.connections.length, 3);
+});
+
+t.test('an upstream answering before the request body is complete: relayed, both connections closed after', async (t) => {
+  // A raw upstream that answers 413 as soon as it sees the request head.
+  const upConns: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    upConns.push(s);
+    s.on('error', () => {});
+    let seen = '';
+    s.on('data', (d: Buffer) => {
+      const first = !seen.includes('\r\n\r\n');
+      seen += d.toString('latin1');
+      if (first && seen.includes('\r\n\r\n')) s.write('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 4\r\n\r\nbig!');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    upConns.forEach((s) => s.destroy());
+    server.close();
+  });
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [(server.address() as net.AddressInfo).port] } });
+  const c = await rawClient(t, p.port);
+  c.write('POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 100000\r\n\r\nstart');
+  const text = await c.waitFor((s) => s.endsWith('big!'));
+  t.match(text, /^HTTP\/1.1 413 /);
+  t.match(text, /\r\nconnection: close\r\n/i, 'the client is told the connection closes');
+  await Promise.race([c.closed, sleep(1000)]);
+  t.ok(c.isClosed, 'client connection closed (the rest of its body cannot be trusted)');
+  for (let i = 0; i < 50 && !upConns[0].destroyed && upConns[0].readyState !== 'closed'; i++) await sleep(10);
+  await sleep(20);
+  t.equal(p.running.proxy.stats.cluster('c').upstream_cx_active, 0, 'upstream connection closed, not left open');
 });

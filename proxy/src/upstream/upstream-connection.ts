@@ -268,7 +268,9 @@ export class UpstreamConnection {
     this.responseHeadSeen = false;
     h.onResponseEnd();
     if (this.requestDone) this.finish();
-    else this.reusable = false; // the upstream answered before the request was sent whole
+    // The upstream answered before the request was sent whole: the rest of the request
+    // has nowhere to go and the connection cannot be reused, so it closes now.
+    else this.destroy();
   }
 
   /** Request and response both complete: back to the pool or closed. */
