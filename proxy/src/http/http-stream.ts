@@ -21,6 +21,7 @@ import { RetryState, type TryFailure } from '../router/retry-state.js';
 import { buildUpstreamRequest } from '../router/upstream-request-head.js';
 import { buildDownstreamResponseHead, type DownstreamFraming } from '../router/downstream-response-head.js';
 import type { HeaderMutationLevel } from '../router/header-mutation.js';
+import { routeMutations } from '../router/route-mutations.js';
 import { flagBit, formatFlags } from '../router/response-flags.js';
 import { LOCAL_REPLIES, upstreamResetReply, type LocalReply } from '../router/local-reply.js';
 import type { AccessRecord } from '../observability/access-log.js';
@@ -135,25 +136,15 @@ export class HttpStream implements UpstreamHandler {
     }
     this.cluster = cluster;
 
-    const levels: HeaderMutationLevel[] = [
-      { toAdd: weighted.requestHeadersToAdd, toRemove: weighted.requestHeadersToRemove },
-      { toAdd: route.requestHeadersToAdd, toRemove: route.requestHeadersToRemove },
-      { toAdd: vh.requestHeadersToAdd, toRemove: vh.requestHeadersToRemove },
-      { toAdd: rc.requestHeadersToAdd, toRemove: rc.requestHeadersToRemove },
-    ];
-    this.responseMutations = [
-      { toAdd: weighted.responseHeadersToAdd, toRemove: weighted.responseHeadersToRemove },
-      { toAdd: route.responseHeadersToAdd, toRemove: route.responseHeadersToRemove },
-      { toAdd: vh.responseHeadersToAdd, toRemove: vh.responseHeadersToRemove },
-      { toAdd: rc.responseHeadersToAdd, toRemove: rc.responseHeadersToRemove },
-    ];
+    const mutations = routeMutations(weighted, route, vh, rc);
+    this.responseMutations = mutations.response;
     const pm = route.match.path;
     const up = buildUpstreamRequest({
       head,
       hcm: ctx.hcm,
       action,
       matchedPrefix: pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : undefined,
-      mutations: levels,
+      mutations: mutations.request,
       remoteAddress: this.conn.remoteAddress,
       chunked: this.requestFraming.kind === 'chunked',
     });
@@ -161,10 +152,10 @@ export class HttpStream implements UpstreamHandler {
     this.requestId = up.requestId;
 
     // Envoy's control headers: consumed by buildUpstreamRequest, honoured here.
-    const hdrTimeout = getHeader(head, 'x-envoy-upstream-rq-timeout-ms');
+    const hdrTimeout = up.envoyTimeout;
     this.timeoutMs = hdrTimeout !== undefined && /^\d{1,9}$/.test(hdrTimeout) ? Number(hdrTimeout) : action.timeoutMs;
-    const hdrRetryOn = getHeader(head, 'x-envoy-retry-on');
-    const hdrMaxRetries = getHeader(head, 'x-envoy-max-retries');
+    const hdrRetryOn = up.envoyRetryOn;
+    const hdrMaxRetries = up.envoyMaxRetries;
     const policy = action.retryPolicy;
     if (policy !== undefined) {
       this.retry = new RetryState(policy, cluster, hdrRetryOn, hdrMaxRetries);

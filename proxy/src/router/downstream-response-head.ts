@@ -6,20 +6,24 @@
 import { STATUS_CODES } from 'node:http';
 import type { HttpConnectionManagerRt } from '@minimesh/config/runtime';
 import type { ResponseHead } from '../http/head-parser.js';
-import { applyHeaderMutations, isEmptyMutation, type HeaderMutationLevel } from './header-mutation.js';
+import { applyHeaderMutations, type HeaderMutationLevel, type MutableHeaders } from './header-mutation.js';
 import { connectionTokens, HOP_BY_HOP } from './upstream-request-head.js';
 
 /** How the body reaches the client. */
 export type DownstreamFraming = 'none' | 'length' | 'chunked-passthrough' | 'chunked-encode' | 'close';
 
+const STATUS_LINES: string[] = [];
+
+/** `HTTP/1.1 200 OK\r\n`, built once per status code. */
 export function statusLine(status: number): string {
-  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+  return (STATUS_LINES[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
 }
 
 export interface ResponseHeadInput {
   readonly head: ResponseHead;
   readonly hcm: HttpConnectionManagerRt;
   readonly serverName: string;
+  /** Empty when the route changes no response header. */
   readonly mutations: readonly HeaderMutationLevel[];
   readonly upstreamServiceTimeMs: number;
   readonly framing: DownstreamFraming;
@@ -32,35 +36,36 @@ export function buildDownstreamResponseHead(input: ResponseHeadInput): string {
   const names = head.names;
   const values = head.values;
   const named = connectionTokens(names, values);
-  const out = { names: [] as string[], values: [] as string[] };
+  const mutate = input.mutations.length > 0;
+  const out: MutableHeaders = { names: [], values: [] };
+  let text = statusLine(head.status);
+  const transformation = hcm.serverHeaderTransformation;
+  const dropLength = input.framing === 'chunked-encode' || input.framing === 'close';
   let hasServer = false;
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (HOP_BY_HOP.has(n) || (named !== null && named.has(n))) continue;
     if (n === 'server') {
-      if (hcm.serverHeaderTransformation === 'OVERWRITE') continue;
+      if (transformation === 'OVERWRITE') continue;
       hasServer = true;
-    }
-    if (n === 'content-length' && (input.framing === 'chunked-encode' || input.framing === 'close')) continue;
-    out.names.push(n);
-    out.values.push(values[i]);
+    } else if (n === 'content-length' && dropLength) continue;
+    if (mutate) {
+      out.names.push(n);
+      out.values.push(values[i]);
+    } else text += `${n}: ${values[i]}\r\n`;
   }
-  if (hcm.serverHeaderTransformation === 'OVERWRITE' || (hcm.serverHeaderTransformation === 'APPEND_IF_ABSENT' && !hasServer)) {
-    out.names.push('server');
-    out.values.push(input.serverName);
+  if (transformation === 'OVERWRITE' || (transformation === 'APPEND_IF_ABSENT' && !hasServer)) {
+    if (mutate) {
+      out.names.push('server');
+      out.values.push(input.serverName);
+    } else text += `server: ${input.serverName}\r\n`;
   }
-  if (!isEmptyMutation(input.mutations)) applyHeaderMutations(out, input.mutations);
-  out.names.push('x-envoy-upstream-service-time');
-  out.values.push(String(input.upstreamServiceTimeMs));
-  if (input.framing === 'chunked-passthrough' || input.framing === 'chunked-encode') {
-    out.names.push('transfer-encoding');
-    out.values.push('chunked');
+  if (mutate) {
+    applyHeaderMutations(out, input.mutations);
+    for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
   }
-  if (input.connection !== undefined) {
-    out.names.push('connection');
-    out.values.push(input.connection);
-  }
-  let text = statusLine(head.status);
-  for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
+  text += `x-envoy-upstream-service-time: ${input.upstreamServiceTimeMs}\r\n`;
+  if (input.framing === 'chunked-passthrough' || input.framing === 'chunked-encode') text += 'transfer-encoding: chunked\r\n';
+  if (input.connection !== undefined) text += `connection: ${input.connection}\r\n`;
   return text + '\r\n';
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ForwardActionRt, HttpConnectionManagerRt } from '@minimesh/config/runtime';
 import type { RequestHead } from '../http/head-parser.js';
-import { applyHeaderMutations, isEmptyMutation, type HeaderMutationLevel } from './header-mutation.js';
+import { applyHeaderMutations, type HeaderMutationLevel, type MutableHeaders } from './header-mutation.js';
 
 /** Headers that describe one hop and never cross the proxy (RFC 9110 7.6.1, Envoy's list). */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'http2-settings']);
@@ -49,6 +49,7 @@ export interface UpstreamRequestInput {
   readonly action: ForwardActionRt;
   /** The matched prefix of a prefix route, for prefix_rewrite. */
   readonly matchedPrefix: string | undefined;
+  /** Empty when the route changes no request header. */
   readonly mutations: readonly HeaderMutationLevel[];
   readonly remoteAddress: string;
   readonly chunked: boolean;
@@ -59,8 +60,17 @@ export interface UpstreamRequest {
   readonly headText: string;
   readonly requestId: string;
   readonly path: string;
+  /** Envoy's control headers as the client sent them (consumed, not forwarded). */
+  readonly envoyTimeout: string | undefined;
+  readonly envoyRetryOn: string | undefined;
+  readonly envoyMaxRetries: string | undefined;
 }
 
+/**
+ * One pass over the client's headers. With no header mutations on the route (the usual
+ * case) the head text is written as the headers are read; otherwise they are collected,
+ * mutated, then written.
+ */
 export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamRequest {
   const { head, hcm, action } = input;
   const names = head.names;
@@ -81,66 +91,61 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     }
   }
 
-  const out = { names: [] as string[], values: [] as string[] };
+  const mutate = input.mutations.length > 0;
+  const out: MutableHeaders = { names: [], values: [] };
+  let text = '';
+  const emit = (n: string, v: string): void => {
+    if (mutate) {
+      out.names.push(n);
+      out.values.push(v);
+    } else text += `${n}: ${v}\r\n`;
+  };
   let requestId: string | undefined;
   let xff: string | undefined;
   let hasProto = false;
+  let envoyTimeout: string | undefined;
+  let envoyRetryOn: string | undefined;
+  let envoyMaxRetries: string | undefined;
+  const dropHost = action.hostRewriteLiteral !== undefined || head.targetAuthority !== '';
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
-    if (HOP_BY_HOP.has(n) || ENVOY_CONTROL.has(n) || (named !== null && named.has(n))) continue;
-    if (n === 'x-request-id') {
-      if (requestId !== undefined) continue;
-      requestId = values[i];
-      continue;
-    }
-    if (n === 'x-forwarded-for') {
-      xff = xff === undefined ? values[i] : `${xff},${values[i]}`;
-      continue;
-    }
-    if (n === 'x-forwarded-proto') hasProto = true;
-    if (n === 'host') {
-      if (action.hostRewriteLiteral !== undefined) continue;
-      if (head.targetAuthority !== '') continue;
-    }
-    if (n === 'expect') continue; // answered locally with 100 Continue
-    if (n === 'x-envoy-original-path' && originalPath !== undefined) continue;
-    out.names.push(n);
-    out.values.push(values[i]);
+    if (HOP_BY_HOP.has(n) || (named !== null && named.has(n))) continue;
+    if (n.charCodeAt(0) === 0x78 /* x */ && n.startsWith('x-')) {
+      if (ENVOY_CONTROL.has(n)) {
+        if (n === 'x-envoy-upstream-rq-timeout-ms') envoyTimeout = values[i];
+        else if (n === 'x-envoy-retry-on') envoyRetryOn = values[i];
+        else if (n === 'x-envoy-max-retries') envoyMaxRetries = values[i];
+        continue;
+      }
+      if (n === 'x-request-id') {
+        if (requestId === undefined) requestId = values[i];
+        continue;
+      }
+      if (n === 'x-forwarded-for') {
+        xff = xff === undefined ? values[i] : `${xff},${values[i]}`;
+        continue;
+      }
+      if (n === 'x-forwarded-proto') hasProto = true;
+      else if (n === 'x-envoy-original-path' && originalPath !== undefined) continue;
+    } else if (n === 'host') {
+      if (dropHost) continue;
+    } else if (n === 'expect') continue; // answered locally with 100 Continue
+    emit(n, values[i]);
   }
-  if (action.hostRewriteLiteral !== undefined) {
-    out.names.push('host');
-    out.values.push(action.hostRewriteLiteral);
-  } else if (head.targetAuthority !== '') {
-    out.names.push('host');
-    out.values.push(head.targetAuthority);
-  }
+  if (action.hostRewriteLiteral !== undefined) emit('host', action.hostRewriteLiteral);
+  else if (head.targetAuthority !== '') emit('host', head.targetAuthority);
   if (hcm.useRemoteAddress) xff = xff === undefined ? input.remoteAddress : `${xff},${input.remoteAddress}`;
-  if (xff !== undefined) {
-    out.names.push('x-forwarded-for');
-    out.values.push(xff);
-  }
-  if (!hasProto) {
-    out.names.push('x-forwarded-proto');
-    out.values.push('http');
-  }
+  if (xff !== undefined) emit('x-forwarded-for', xff);
+  if (!hasProto) emit('x-forwarded-proto', 'http');
   if (requestId === undefined || (!hcm.preserveExternalRequestId && hcm.useRemoteAddress)) {
     requestId = hcm.generateRequestId ? randomUUID() : requestId;
   }
-  if (requestId !== undefined) {
-    out.names.push('x-request-id');
-    out.values.push(requestId);
+  if (requestId !== undefined) emit('x-request-id', requestId);
+  if (originalPath !== undefined) emit('x-envoy-original-path', originalPath);
+  if (mutate) {
+    applyHeaderMutations(out, input.mutations);
+    for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
   }
-  if (originalPath !== undefined) {
-    out.names.push('x-envoy-original-path');
-    out.values.push(originalPath);
-  }
-  if (!isEmptyMutation(input.mutations)) applyHeaderMutations(out, input.mutations);
-  if (input.chunked) {
-    out.names.push('transfer-encoding');
-    out.values.push('chunked');
-  }
-
-  let text = `${head.method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
-  return { headText: text, requestId: requestId ?? '', path };
+  if (input.chunked) text += 'transfer-encoding: chunked\r\n';
+  return { headText: `${head.method} ${path} HTTP/1.1\r\n${text}`, requestId: requestId ?? '', path, envoyTimeout, envoyRetryOn, envoyMaxRetries };
 }
