@@ -124,3 +124,16 @@ t.test('encodeResource / decodeResource / packAny round-trip', async (t) => {
   t.equal(unpackAny<Cluster>(any).name, 'a');
   t.throws(() => unpackAny({ type_url: 'type.googleapis.com/x.Y', value: Buffer.alloc(0) }));
 });
+
+t.test('the JSON descriptor written at build time holds the same types as the .proto files', async (t) => {
+  const { loadProtoFiles, protoRoot, DESCRIPTOR_FILE } = await import('../src/protos.js');
+  const fs = await import('node:fs');
+  t.ok(fs.existsSync(DESCRIPTOR_FILE), 'descriptor exists after the build');
+  const fromProto = loadProtoFiles();
+  const fromJson = protoRoot();
+  for (const name of ['envoy.config.bootstrap.v3.Bootstrap', 'envoy.config.route.v3.RouteAction', 'envoy.config.cluster.v3.Cluster', 'envoy.service.discovery.v3.DiscoveryResponse']) {
+    const a = fromProto.lookupType(name);
+    const b = fromJson.lookupType(name);
+    t.same(Object.keys(b.fields).sort(), Object.keys(a.fields).sort(), `${name}: same fields`);
+  }
+});
