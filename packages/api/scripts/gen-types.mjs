@@ -12,7 +12,7 @@
 //   --importFileExtension .js   ESM/NodeNext needs explicit extensions
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,21 +23,8 @@ const require = createRequire(import.meta.url);
 const xds = path.join(path.dirname(require.resolve('@grpc/grpc-js-xds/package.json')), 'deps');
 const pbjs = path.dirname(require.resolve('protobufjs/package.json'));
 const cli = path.join(path.dirname(require.resolve('@grpc/proto-loader/package.json')), 'build', 'bin', 'proto-loader-gen-types.js');
-// Keep in sync with PROTO_FILES in src/proto-files.ts (a test checks it).
-export const FILES = [
-  'envoy/config/bootstrap/v3/bootstrap.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/access_loggers/file/v3/file.proto',
-  'envoy/extensions/access_loggers/stream/v3/stream.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  'envoy/service/discovery/v3/discovery.proto',
-  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
-];
+// The same list as PROTO_FILES in src/proto-files.ts.
+export const FILES = JSON.parse(readFileSync(path.join(pkg, 'proto-files.json'), 'utf8'));
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   rmSync(out, { recursive: true, force: true });
   const inc = ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].flatMap((d) => ['-I', path.join(xds, d)]);

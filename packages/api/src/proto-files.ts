@@ -1,8 +1,9 @@
 /**
  * Where Envoy's protos live on disk and which files minimesh loads. Shared by the runtime
- * loader (`protos.ts`) and the type generator (`scripts/gen-types.mjs` reads the same list
- * from the built file), so the two never disagree.
+ * loader (`protos.ts`) and the type generator (`scripts/gen-types.mjs`): both read
+ * proto-files.json, so the two never disagree.
  */
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -21,18 +22,5 @@ export function protoIncludeDirs(): string[] {
   ];
 }
 
-/** The proto files minimesh needs (their imports come along). */
-export const PROTO_FILES: readonly string[] = [
-  'envoy/config/bootstrap/v3/bootstrap.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/access_loggers/file/v3/file.proto',
-  'envoy/extensions/access_loggers/stream/v3/stream.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  'envoy/service/discovery/v3/discovery.proto',
-  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
-];
+/** The proto files minimesh needs (their imports come along), listed in proto-files.json (also read by the build scripts). */
+export const PROTO_FILES: readonly string[] = JSON.parse(fs.readFileSync(new URL('../../proto-files.json', import.meta.url), 'utf8')) as string[];

@@ -483,14 +483,7 @@ export class HttpStream implements UpstreamHandler {
     this.globalTimer = null;
     if (this.done) return;
     this.cluster!.stats.upstream_rq_timeout++;
-    this.abandonTry();
-    if (this.responseStarted) {
-      this.flags |= flagBit('UT');
-      this.conn.destroy();
-      this.finish(false);
-      return;
-    }
-    this.localReply(LOCAL_REPLIES.timeout);
+    this.timedOut(LOCAL_REPLIES.timeout);
   }
 
   private onTryTimeout(): void {
@@ -503,6 +496,11 @@ export class HttpStream implements UpstreamHandler {
       this.upConn = null;
       if (this.tryAgain(false)) return;
     }
+    this.timedOut(LOCAL_REPLIES.perTryTimeout);
+  }
+
+  /** A timeout ended the request: 504 UT, or a reset if the response had started. */
+  private timedOut(reply: LocalReply): void {
     this.abandonTry();
     if (this.responseStarted) {
       this.flags |= flagBit('UT');
@@ -510,7 +508,7 @@ export class HttpStream implements UpstreamHandler {
       this.finish(false);
       return;
     }
-    this.localReply(LOCAL_REPLIES.perTryTimeout);
+    this.localReply(reply);
   }
 
   // ---- endings ----
