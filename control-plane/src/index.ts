@@ -1,1 +1,14 @@
-export {};
+export * from './model/mesh-model.js';
+export * from './model/build-mesh-model.js';
+export * from './model/hostnames.js';
+export * from './model/proxy-identity.js';
+export * from './generate/naming.js';
+export * from './generate/envoy-json.js';
+export * from './generate/generate-options.js';
+export * from './generate/generate-for-proxy.js';
+export * from './generate/inline-routes.js';
+export * from './generate/translate-route-action.js';
+export * from './sources/config-store.js';
+export * from './sources/load-manifests.js';
+export * from './sources/folder-source.js';
+export * from './sources/kube-source.js';

@@ -1,1 +1,6 @@
-export {};
+export * from './types.js';
+export * from './protocol.js';
+export * from './issues.js';
+export * from './validate.js';
+export * from './parse.js';
+export { parseDurationMs } from './check.js';

@@ -1,0 +1,48 @@
+/**
+ * ClusterLoadAssignments for every EDS cluster (Istio's EDS generator): the service port's
+ * endpoints, filtered by the subset's labels; not-ready endpoints are left out. A cluster
+ * without endpoints still gets an (empty) assignment, so the proxy knows it has none.
+ */
+import type { EndpointModel, MeshModel, ServiceModel } from '../model/mesh-model.js';
+import type { ProxyIdentity } from '../model/proxy-identity.js';
+import type { JsonObject } from './envoy-json.js';
+import { clusterName } from './naming.js';
+import { findDestinationRule } from './translate-traffic-policy.js';
+
+export function buildLoadAssignment(name: string, endpoints: readonly EndpointModel[]): JsonObject {
+  const ready = endpoints.filter((e) => e.ready);
+  if (ready.length === 0) return { cluster_name: name };
+  return {
+    cluster_name: name,
+    endpoints: [
+      {
+        lb_endpoints: ready.map((e) => ({
+          endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+          health_status: 'HEALTHY',
+          load_balancing_weight: 1,
+        })),
+      },
+    ],
+  };
+}
+
+const matchesLabels = (labels: Readonly<Record<string, string>> | undefined, e: EndpointModel): boolean =>
+  Object.entries(labels ?? {}).every(([k, v]) => e.labels[k] === v);
+
+export function buildServiceLoadAssignments(model: MeshModel, svc: ServiceModel, proxy: ProxyIdentity): JsonObject[] {
+  if (svc.resolution !== 'EDS') return [];
+  const dr = findDestinationRule(model, svc, proxy.namespace);
+  const out: JsonObject[] = [];
+  for (const sp of svc.ports) {
+    const eps = svc.endpoints.get(sp.port) ?? [];
+    out.push(buildLoadAssignment(clusterName({ direction: 'outbound', port: sp.port, host: svc.hostname }), eps));
+    for (const subset of dr?.spec?.subsets ?? []) {
+      out.push(buildLoadAssignment(clusterName({ direction: 'outbound', port: sp.port, subset: subset.name, host: svc.hostname }), eps.filter((e) => matchesLabels(subset.labels, e))));
+    }
+  }
+  return out;
+}
+
+export function buildEndpoints(model: MeshModel, proxy: ProxyIdentity): JsonObject[] {
+  return model.services.flatMap((svc) => buildServiceLoadAssignments(model, svc, proxy));
+}

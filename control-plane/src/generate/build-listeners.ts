@@ -1,0 +1,87 @@
+/**
+ * Listeners (LDS). minimesh's proxy runs listeners with the HTTP connection manager but has no
+ * `use_original_dst` and no filter chain matching yet, so instead of Istio's virtual listeners
+ * (15001 outbound with original-destination hand-off, 15006 inbound with a chain per port)
+ * this generates Istio's older per-port shape:
+ *   outbound  0.0.0.0_PORT per HTTP service port, rds "PORT"            (server: envoy)
+ *   inbound   PODIP_PORT per port of the proxy's workload, inline route to inbound|PORT||
+ *             (server: istio-envoy)
+ *   gateway   0.0.0.0_PORT per HTTP server port (the pod's port: 80 -> 8080), rds "http.80",
+ *             server: istio-envoy, use_remote_address: true
+ */
+import { ISTIO_SERVER_NAME } from '@minimesh/mesh';
+import type { MeshModel } from '../model/mesh-model.js';
+import type { ProxyIdentity } from '../model/proxy-identity.js';
+import { compact, FAULT_FILTER, ROUTER_FILTER, HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
+import { clusterName, inboundRouteName, inboundVirtualHostName, listenerName } from './naming.js';
+import type { GatewayServerPort } from './build-routes.js';
+
+const ADS = { ads: {}, resource_api_version: 'V3' };
+
+/** Istio's fault filter runs before the router; emitted only when a route uses it (the proxy does not support it yet). */
+export function httpFilters(routeConfig: JsonObject | undefined): JsonObject[] {
+  const usesFault = JSON.stringify(routeConfig?.virtual_hosts ?? []).includes(`"${FAULT_FILTER}"`);
+  const router = { name: ROUTER_FILTER, typed_config: { '@type': TYPE.Router } };
+  return usesFault ? [{ name: FAULT_FILTER, typed_config: { '@type': TYPE.HttpFault } }, router] : [router];
+}
+
+function listener(name: string, address: string, port: number, direction: 'INBOUND' | 'OUTBOUND', hcm: JsonObject): JsonObject {
+  return {
+    name,
+    address: { socket_address: { address, port_value: port } },
+    traffic_direction: direction,
+    filter_chains: [{ filters: [{ name: HCM_FILTER, typed_config: { '@type': TYPE.HttpConnectionManager, ...hcm } }] }],
+  };
+}
+
+export function buildOutboundListener(address: string, port: number, routeConfig: JsonObject): JsonObject {
+  const name = listenerName(address, port);
+  return listener(name, address, port, 'OUTBOUND', {
+    stat_prefix: `outbound_${name}`,
+    rds: { route_config_name: routeConfig.name as string, config_source: ADS },
+    http_filters: httpFilters(routeConfig),
+    use_remote_address: false,
+  });
+}
+
+/** The ports the proxy's own workload serves: its services' endpoint ports on its IP, and its container ports. */
+export function inboundPorts(model: MeshModel, proxy: ProxyIdentity): number[] {
+  const ports = new Set<number>();
+  for (const svc of model.services) for (const eps of svc.endpoints.values()) for (const e of eps) if (e.address === proxy.ip) ports.add(e.port);
+  const w = model.workloads.find((x) => x.namespace === proxy.namespace && (x.name === proxy.podName || (x.address !== undefined && x.address === proxy.ip)));
+  for (const p of w?.ports ?? []) ports.add(p.containerPort);
+  return [...ports].sort((a, b) => a - b);
+}
+
+export function buildInboundListener(ip: string, port: number): JsonObject {
+  const name = listenerName(ip, port);
+  const cluster = clusterName({ direction: 'inbound', port });
+  return listener(name, ip, port, 'INBOUND', {
+    stat_prefix: `inbound_${name}`,
+    route_config: {
+      name: inboundRouteName(port),
+      virtual_hosts: [{ name: inboundVirtualHostName(port), domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: '0s' } }] }],
+      validate_clusters: false,
+    },
+    http_filters: httpFilters(undefined),
+    server_name: ISTIO_SERVER_NAME,
+    use_remote_address: false,
+  });
+}
+
+export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObject | undefined): JsonObject {
+  const name = listenerName('0.0.0.0', sp.listenPort);
+  return listener(
+    name,
+    '0.0.0.0',
+    sp.listenPort,
+    'OUTBOUND',
+    compact({
+      stat_prefix: `outbound_${name}`,
+      rds: { route_config_name: routeConfig?.name as string, config_source: ADS },
+      http_filters: httpFilters(routeConfig),
+      server_name: ISTIO_SERVER_NAME,
+      use_remote_address: true,
+    }),
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * Route configurations (RDS):
+ *   sidecar  one per service port, named after it ("9080"), a virtual host per service on that
+ *            port answering to the names Istio lists, with the VirtualService's routes or the
+ *            default route;
+ *   gateway  one per server port ("http.80"), a virtual host per VirtualService host bound to
+ *            the Gateway, or Istio's `blackhole:PORT` 404 when none is.
+ */
+import type { Gateway, VirtualService } from '@minimesh/kube';
+import { hostMatches, hostsIntersect, resolveHost, stripHostNamespace } from '../model/hostnames.js';
+import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
+import type { ProxyIdentity } from '../model/proxy-identity.js';
+import type { JsonObject } from './envoy-json.js';
+import { clusterName, gatewayRouteName, PASSTHROUGH_CLUSTER, sidecarRouteName, virtualHostName } from './naming.js';
+import { httpPorts } from './build-clusters.js';
+import { buildDefaultRoute, MESH_GATEWAY, resolveGatewayNames, translateVirtualServiceRoutes, type RouteContext } from './translate-http-route.js';
+import type { GenerateOptions } from './generate-options.js';
+
+const vsNs = (vs: VirtualService): string => vs.metadata.namespace ?? 'default';
+
+/** The VirtualService hosts, resolved in its namespace. */
+export const virtualServiceHosts = (vs: VirtualService, domainSuffix: string): string[] => (vs.spec?.hosts ?? []).map((h) => resolveHost(h, vsNs(vs), domainSuffix));
+
+/** The first VirtualService (Istio's order) bound to `gateway` that claims `host`. */
+function virtualServiceFor(model: MeshModel, host: string, gateway: string): VirtualService | undefined {
+  return model.virtualServices.find(
+    (vs) => resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).includes(gateway) && virtualServiceHosts(vs, model.domainSuffix).some((h) => hostMatches(h, host)),
+  );
+}
+
+/** Istio's domains for a service port: FQDN and short forms, cluster IP, each with and without the port. */
+export function serviceDomains(svc: ServiceModel, port: number, proxyNamespace: string, domainSuffix: string): string[] {
+  const names = [svc.hostname];
+  if (svc.origin === 'Service') {
+    if (svc.namespace === proxyNamespace) names.push(svc.name);
+    names.push(`${svc.name}.${svc.namespace}`, `${svc.name}.${svc.namespace}.svc`);
+  }
+  if (svc.clusterIP) names.push(svc.clusterIP);
+  void domainSuffix;
+  return names.flatMap((n) => [n, `${n}:${port}`]);
+}
+
+function uniqueDomains(domains: string[], used: Set<string>): string[] {
+  const out = domains.filter((d) => !used.has(d));
+  for (const d of out) used.add(d);
+  return out;
+}
+
+export function buildSidecarRouteConfigs(model: MeshModel, proxy: ProxyIdentity, opts: GenerateOptions, warnings: string[]): JsonObject[] {
+  const byPort = new Map<number, ServiceModel[]>();
+  for (const svc of model.services) {
+    if (svc.resolution === 'NONE') continue;
+    for (const p of httpPorts(svc)) byPort.set(p.port, [...(byPort.get(p.port) ?? []), svc]);
+  }
+  const out: JsonObject[] = [];
+  for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
+    const used = new Set<string>();
+    const ctx: RouteContext = { model, proxy, port, gateways: new Set([MESH_GATEWAY]), warnings };
+    const vhosts: JsonObject[] = [];
+    for (const svc of byPort.get(port)!) {
+      const vs = virtualServiceFor(model, svc.hostname, MESH_GATEWAY);
+      let routes = vs ? translateVirtualServiceRoutes(vs, ctx) : [];
+      if (!vs || routes.length === 0) routes = [buildDefaultRoute(clusterName({ direction: 'outbound', port, host: svc.hostname }))];
+      const domains = uniqueDomains(serviceDomains(svc, port, proxy.namespace, model.domainSuffix), used);
+      if (domains.length === 0) continue;
+      vhosts.push({ name: virtualHostName(svc.hostname, port), domains, routes });
+    }
+    if (opts.passthroughCluster) vhosts.push({ name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: '0s' } }] });
+    out.push({ name: sidecarRouteName(port), virtual_hosts: vhosts, validate_clusters: false });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ gateways
+
+export interface GatewayServerPort {
+  /** The server's port number (the gateway Service's port). */
+  readonly number: number;
+  /** The port the gateway's proxy listens on. */
+  readonly listenPort: number;
+  /** `namespace/name` of every Gateway with an HTTP server on this port, and that server's hosts. */
+  readonly servers: readonly { gateway: string; hosts: string[] }[];
+}
+
+const selects = (sel: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean => Object.entries(sel).every(([k, v]) => labels[k] === v);
+
+/** The Gateways whose selector matches the proxy's labels (an empty selector matches nothing here). */
+export function gatewaysForProxy(model: MeshModel, proxy: ProxyIdentity): Gateway[] {
+  return model.gateways.filter((g) => g.spec?.selector && Object.keys(g.spec.selector).length > 0 && selects(g.spec.selector, proxy.labels));
+}
+
+/**
+ * Server port -> the port the gateway's pod listens on: the targetPort of the gateway Service
+ * that selects this proxy; without one in the model, Istio's default ingress gateway mapping
+ * (80 -> 8080, 443 -> 8443) for `istio: ingressgateway`, else the port itself.
+ */
+export function gatewayListenPort(model: MeshModel, proxy: ProxyIdentity, port: number): number {
+  for (const svc of model.services) {
+    if (svc.origin !== 'Service' || !svc.selector || Object.keys(svc.selector).length === 0 || !selects(svc.selector, proxy.labels)) continue;
+    const sp = svc.ports.find((p) => p.port === port);
+    if (sp && typeof sp.targetPort === 'number') return sp.targetPort;
+  }
+  if (proxy.labels.istio === 'ingressgateway') return ({ 80: 8080, 443: 8443 } as Record<number, number>)[port] ?? port;
+  return port;
+}
+
+export function gatewayServerPorts(model: MeshModel, proxy: ProxyIdentity): GatewayServerPort[] {
+  const byPort = new Map<number, { gateway: string; hosts: string[] }[]>();
+  for (const g of gatewaysForProxy(model, proxy)) {
+    for (const s of g.spec?.servers ?? []) {
+      const proto = s.port.protocol.toUpperCase();
+      if (proto !== 'HTTP' && proto !== 'HTTP2') continue; // TLS/HTTPS servers: not translated yet (validator warns)
+      const list = byPort.get(s.port.number) ?? [];
+      list.push({ gateway: `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, hosts: s.hosts.map(stripHostNamespace) });
+      byPort.set(s.port.number, list);
+    }
+  }
+  return [...byPort.entries()].sort(([a], [b]) => a - b).map(([number, servers]) => ({ number, listenPort: gatewayListenPort(model, proxy, number), servers }));
+}
+
+export function buildGatewayRouteConfigs(model: MeshModel, proxy: ProxyIdentity, warnings: string[]): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const sp of gatewayServerPorts(model, proxy)) {
+    const gatewayNames = new Set(sp.servers.map((s) => s.gateway));
+    const ctx: RouteContext = { model, proxy, port: sp.number, gateways: gatewayNames, warnings };
+    const used = new Set<string>();
+    const vhosts: JsonObject[] = [];
+    for (const vs of model.virtualServices) {
+      const bound = resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).filter((g) => gatewayNames.has(g));
+      if (bound.length === 0) continue;
+      const serverHosts = sp.servers.filter((s) => bound.includes(s.gateway)).flatMap((s) => s.hosts);
+      const hosts = virtualServiceHosts(vs, model.domainSuffix).filter((h) => serverHosts.some((sh) => hostsIntersect(sh, h)));
+      if (hosts.length === 0) continue;
+      const routes = translateVirtualServiceRoutes(vs, ctx);
+      for (const h of hosts) {
+        const domains = uniqueDomains(h === '*' ? ['*'] : [h, `${h}:*`], used);
+        if (domains.length === 0) {
+          warnings.push(`VirtualService ${vsNs(vs)}/${vs.metadata.name}: host ${h} on gateway port ${sp.number} is already claimed by an earlier VirtualService`);
+          continue;
+        }
+        vhosts.push({ name: virtualHostName(h, sp.number), domains, routes });
+      }
+    }
+    if (vhosts.length === 0) {
+      vhosts.push({ name: `blackhole:${sp.number}`, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, direct_response: { status: 404 } }] });
+    }
+    out.push({ name: gatewayRouteName(sp.number), virtual_hosts: vhosts, validate_clusters: false });
+  }
+  return out;
+}

@@ -1,0 +1,49 @@
+/** The entry point: (model, proxy) -> the Envoy resources that proxy gets. Pure. */
+import type { MeshModel } from '../model/mesh-model.js';
+import type { ProxyIdentity } from '../model/proxy-identity.js';
+import { buildInboundCluster, buildOutboundClusters } from './build-clusters.js';
+import { buildEndpoints } from './build-endpoints.js';
+import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPorts } from './build-listeners.js';
+import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
+import type { JsonObject } from './envoy-json.js';
+import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
+import { gatewayRouteName } from './naming.js';
+
+export interface ProxyResources {
+  readonly listeners: JsonObject[];
+  readonly routes: JsonObject[];
+  readonly clusters: JsonObject[];
+  readonly endpoints: JsonObject[];
+  /** What could not be translated faithfully (unknown destinations, shadowed hosts, ...). */
+  readonly warnings: string[];
+}
+
+const byName = (a: JsonObject, b: JsonObject): number => String(a.name).localeCompare(String(b.name));
+const byClusterName = (a: JsonObject, b: JsonObject): number => String(a.cluster_name).localeCompare(String(b.cluster_name));
+
+export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options: GenerateOptions = {}): ProxyResources {
+  const opts = { ...DEFAULT_GENERATE_OPTIONS, ...options };
+  const warnings: string[] = [];
+  const clusters = buildOutboundClusters(model, proxy, opts);
+  const endpoints = buildEndpoints(model, proxy);
+  let listeners: JsonObject[];
+  let routes: JsonObject[];
+  if (proxy.type === 'router') {
+    routes = buildGatewayRouteConfigs(model, proxy, warnings);
+    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number))));
+  } else {
+    routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
+    listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc));
+    for (const port of inboundPorts(model, proxy)) {
+      listeners.push(buildInboundListener(proxy.ip, port));
+      clusters.push(buildInboundCluster(port, opts.inboundAppAddress));
+    }
+  }
+  return {
+    listeners: listeners.sort(byName),
+    routes: routes.sort(byName),
+    clusters: clusters.sort(byName),
+    endpoints: endpoints.sort(byClusterName),
+    warnings: [...new Set(warnings)],
+  };
+}

@@ -1,0 +1,18 @@
+/** Knobs of translation that depend on what the receiving proxy can run. */
+export interface GenerateOptions {
+  /**
+   * Address outbound per-port listeners bind to. Istio uses 0.0.0.0; a local mesh where
+   * every sidecar shares the host's ports gives each its own loopback address.
+   */
+  readonly outboundAddress?: string;
+  /** Address of the app behind `inbound|PORT||` (Istio: 127.0.0.1). */
+  readonly inboundAppAddress?: string;
+  /** Emit Istio's ORIGINAL_DST PassthroughCluster and the `allow_any` virtual host (needs proxy support). */
+  readonly passthroughCluster?: boolean;
+}
+
+export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
+  outboundAddress: '0.0.0.0',
+  inboundAppAddress: '127.0.0.1',
+  passthroughCluster: false,
+};

@@ -1,0 +1,268 @@
+/** Resources in, immutable MeshModel out. Pure. */
+import {
+  selectPortProtocol,
+  parseProtocol,
+  type Deployment,
+  type DestinationRule,
+  type Endpoints,
+  type EndpointSlice,
+  type Gateway,
+  type KubeResource,
+  type Namespace,
+  type Pod,
+  type Service,
+  type ServiceEntry,
+  type VirtualService,
+} from '@minimesh/kube';
+import { resolveHost, serviceFqdn } from './hostnames.js';
+import { DEFAULT_DOMAIN_SUFFIX, type EndpointModel, type MeshModel, type ServiceModel, type ServicePortModel, type WorkloadModel } from './mesh-model.js';
+
+export interface BuildMeshModelOptions {
+  readonly domainSuffix?: string;
+  /**
+   * Addresses for the replicas of Deployments, for sources without Pods (a folder of YAML run
+   * locally): return the IP of replica `index`, or undefined to give it none. Without this,
+   * Deployments contribute no endpoints.
+   */
+  readonly deploymentAddress?: (namespace: string, name: string, index: number) => string | undefined;
+}
+
+const nsOf = (r: { metadata: { namespace?: string } }): string => r.metadata.namespace ?? 'default';
+const key = (r: KubeResource): string => `${r.kind}/${nsOf(r)}/${r.metadata.name}`;
+
+/** Istio orders config by creation time, then namespace and name. */
+function byCreation<T extends KubeResource>(list: T[]): T[] {
+  const ts = (r: T): string => ((r.metadata as { creationTimestamp?: string }).creationTimestamp ?? '');
+  return list.sort((a, b) => ts(a).localeCompare(ts(b)) || nsOf(a).localeCompare(nsOf(b)) || a.metadata.name.localeCompare(b.metadata.name));
+}
+
+const selects = (selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+function podReady(p: Pod): boolean {
+  const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready) return ready.status === 'True';
+  return p.status?.phase === undefined || p.status.phase === 'Running';
+}
+
+function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshModelOptions): WorkloadModel[] {
+  const out: WorkloadModel[] = [];
+  for (const p of pods) {
+    out.push({
+      name: p.metadata.name,
+      namespace: nsOf(p),
+      address: p.status?.podIP,
+      labels: p.metadata.labels ?? {},
+      ports: (p.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
+      ready: podReady(p),
+    });
+  }
+  if (opts.deploymentAddress) {
+    for (const d of deployments) {
+      const n = d.spec?.replicas ?? 1;
+      for (let i = 0; i < n; i++) {
+        out.push({
+          name: `${d.metadata.name}-${i}`,
+          namespace: nsOf(d),
+          address: opts.deploymentAddress(nsOf(d), d.metadata.name, i),
+          labels: d.spec?.template?.metadata?.labels ?? {},
+          ports: (d.spec?.template?.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
+          ready: true,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function targetPortOf(sp: ServicePortModel, w: WorkloadModel): number | undefined {
+  if (typeof sp.targetPort === 'number') return sp.targetPort;
+  return w.ports.find((p) => p.name === sp.targetPort)?.containerPort;
+}
+
+function endpointsFromWorkloads(ports: readonly ServicePortModel[], selector: Readonly<Record<string, string>>, ns: string, workloads: readonly WorkloadModel[]): Map<number, EndpointModel[]> {
+  const m = new Map<number, EndpointModel[]>();
+  for (const sp of ports) m.set(sp.port, []);
+  // Kubernetes: a Service without a selector gets no endpoints from pods.
+  if (Object.keys(selector).length === 0) return m;
+  for (const w of workloads) {
+    if (w.namespace !== ns || !w.address || !selects(selector, w.labels)) continue;
+    for (const sp of ports) {
+      const port = targetPortOf(sp, w);
+      if (port !== undefined) m.get(sp.port)!.push({ address: w.address, port, labels: w.labels, ready: w.ready, podRef: `${w.name}.${w.namespace}` });
+    }
+  }
+  return m;
+}
+
+function workloadByIp(workloads: readonly WorkloadModel[], ns: string, ip: string, podName?: string): WorkloadModel | undefined {
+  return workloads.find((w) => w.namespace === ns && (podName ? w.name === podName : w.address === ip)) ?? workloads.find((w) => w.address === ip);
+}
+
+/** Endpoint port for a service port: matched by name (Kubernetes copies the Service port's name). */
+function matchEndpointPort(sp: ServicePortModel, ports: readonly { name?: string; port: number }[], single: boolean): number | undefined {
+  const p = ports.find((x) => (x.name ?? '') === (sp.name ?? '')) ?? (single && ports.length === 1 ? ports[0] : undefined);
+  return p?.port;
+}
+
+function endpointsFromEndpoints(ports: readonly ServicePortModel[], e: Endpoints, workloads: readonly WorkloadModel[]): Map<number, EndpointModel[]> {
+  const m = new Map<number, EndpointModel[]>();
+  for (const sp of ports) m.set(sp.port, []);
+  for (const s of e.subsets ?? []) {
+    for (const sp of ports) {
+      const port = matchEndpointPort(sp, s.ports ?? [], ports.length === 1);
+      if (port === undefined) continue;
+      const add = (ready: boolean) => (a: { ip: string; targetRef?: { name?: string } }) => {
+        const w = workloadByIp(workloads, nsOf(e), a.ip, a.targetRef?.name);
+        m.get(sp.port)!.push({ address: a.ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined });
+      };
+      (s.addresses ?? []).forEach(add(true));
+      (s.notReadyAddresses ?? []).forEach(add(false));
+    }
+  }
+  return m;
+}
+
+function endpointsFromSlices(ports: readonly ServicePortModel[], slices: EndpointSlice[], workloads: readonly WorkloadModel[]): Map<number, EndpointModel[]> {
+  const m = new Map<number, EndpointModel[]>();
+  for (const sp of ports) m.set(sp.port, []);
+  for (const sl of slices) {
+    if (sl.addressType === 'FQDN') continue;
+    for (const sp of ports) {
+      const port = matchEndpointPort(sp, sl.ports ?? [], ports.length === 1);
+      if (port === undefined) continue;
+      for (const ep of sl.endpoints ?? []) {
+        const ready = ep.conditions?.ready !== false;
+        for (const ip of ep.addresses) {
+          const w = workloadByIp(workloads, nsOf(sl), ip, ep.targetRef?.name);
+          m.get(sp.port)!.push({ address: ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined });
+        }
+      }
+    }
+  }
+  return m;
+}
+
+function sortEndpoints(m: Map<number, EndpointModel[]>): Map<number, EndpointModel[]> {
+  for (const list of m.values()) list.sort((a, b) => a.address.localeCompare(b.address, 'en', { numeric: true }) || a.port - b.port);
+  return m;
+}
+
+function buildService(s: Service, workloads: readonly WorkloadModel[], endpoints: Endpoints | undefined, slices: EndpointSlice[], domainSuffix: string): ServiceModel {
+  const ports: ServicePortModel[] = (s.spec?.ports ?? []).map((p) => ({
+    name: p.name,
+    port: p.port,
+    targetPort: p.targetPort ?? p.port,
+    protocol: selectPortProtocol(p),
+  }));
+  const selector = s.spec?.selector;
+  // EndpointSlices are the current API; Endpoints the legacy one; pods by selector the fallback
+  // for sources that carry no endpoints (a folder of YAML).
+  const eps =
+    slices.length > 0
+      ? endpointsFromSlices(ports, slices, workloads)
+      : endpoints
+        ? endpointsFromEndpoints(ports, endpoints, workloads)
+        : endpointsFromWorkloads(ports, selector ?? {}, nsOf(s), workloads);
+  const ip = s.spec?.clusterIP;
+  return {
+    hostname: serviceFqdn(s.metadata.name, nsOf(s), domainSuffix),
+    name: s.metadata.name,
+    namespace: nsOf(s),
+    origin: 'Service',
+    clusterIP: ip && ip !== 'None' ? ip : undefined,
+    ports,
+    selector,
+    endpoints: sortEndpoints(eps),
+    resolution: 'EDS',
+  };
+}
+
+function buildServiceEntryServices(se: ServiceEntry, workloads: readonly WorkloadModel[], domainSuffix: string): ServiceModel[] {
+  const spec = se.spec ?? {};
+  const ports: ServicePortModel[] = (spec.ports ?? []).map((p) => ({
+    name: p.name,
+    port: p.number,
+    targetPort: p.targetPort ?? p.number,
+    protocol: parseProtocol(p.protocol) === 'Unsupported' ? selectPortProtocol({ name: p.name }) : parseProtocol(p.protocol),
+  }));
+  const ns = nsOf(se);
+  const resolution = spec.resolution === 'STATIC' ? 'EDS' : spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN' ? 'DNS' : 'NONE';
+  return (spec.hosts ?? []).map((h) => {
+    const hostname = resolveHost(h, ns, domainSuffix);
+    const endpoints = new Map<number, EndpointModel[]>();
+    const dnsTargets = new Map<number, { host: string; port: number }[]>();
+    for (const sp of ports) {
+      const target = (e: { ports?: Record<string, number> }): number => (sp.name && e.ports?.[sp.name]) || (typeof sp.targetPort === 'number' ? sp.targetPort : sp.port);
+      const list = spec.endpoints ?? [];
+      if (resolution === 'EDS') endpoints.set(sp.port, list.filter((e) => e.address).map((e) => ({ address: e.address!, port: target(e), labels: e.labels ?? {}, ready: true })));
+      else endpoints.set(sp.port, []);
+      if (resolution === 'DNS') dnsTargets.set(sp.port, list.length > 0 ? list.map((e) => ({ host: e.address!, port: target(e) })) : [{ host: hostname, port: sp.port }]);
+    }
+    if (spec.workloadSelector) void workloads; // workloadSelector is reported by the validator as not translated
+    return {
+      hostname,
+      name: hostname,
+      namespace: ns,
+      origin: 'ServiceEntry' as const,
+      clusterIP: spec.addresses?.[0],
+      ports,
+      selector: undefined,
+      endpoints: sortEndpoints(endpoints),
+      resolution,
+      dnsTargets: resolution === 'DNS' ? dnsTargets : undefined,
+    };
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    if (o instanceof Map) for (const v of o.values()) deepFreeze(v);
+    else for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Builds the model from validated resources (later duplicates of the same kind/namespace/name win). */
+export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMeshModelOptions = {}): MeshModel {
+  const domainSuffix = opts.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
+  const unique = new Map<string, KubeResource>();
+  for (const r of resources) unique.set(key(r), structuredClone(r));
+  const all = [...unique.values()];
+  const of = <K extends KubeResource['kind']>(kind: K) => all.filter((r): r is Extract<KubeResource, { kind: K }> => r.kind === kind);
+
+  const workloads = buildWorkloads(of('Pod'), of('Deployment'), opts);
+  const endpointsByService = new Map(of('Endpoints').map((e) => [`${nsOf(e)}/${e.metadata.name}`, e]));
+  const slicesByService = new Map<string, EndpointSlice[]>();
+  for (const sl of of('EndpointSlice')) {
+    const k = `${nsOf(sl)}/${sl.metadata.labels?.['kubernetes.io/service-name']}`;
+    slicesByService.set(k, [...(slicesByService.get(k) ?? []), sl]);
+  }
+  const services: ServiceModel[] = [];
+  for (const s of of('Service')) {
+    if (s.spec?.type === 'ExternalName') continue;
+    const k = `${nsOf(s)}/${s.metadata.name}`;
+    services.push(buildService(s, workloads, endpointsByService.get(k), slicesByService.get(k) ?? [], domainSuffix));
+  }
+  const serviceEntries = byCreation(of('ServiceEntry'));
+  for (const se of serviceEntries) {
+    for (const svc of buildServiceEntryServices(se, workloads, domainSuffix)) {
+      // A Kubernetes Service wins over a ServiceEntry for the same host.
+      if (!services.some((s) => s.hostname === svc.hostname)) services.push(svc);
+    }
+  }
+  services.sort((a, b) => a.hostname.localeCompare(b.hostname));
+  return deepFreeze({
+    domainSuffix,
+    namespaces: new Map(of('Namespace').map((n: Namespace) => [n.metadata.name, n])),
+    services,
+    servicesByHost: new Map(services.map((s) => [s.hostname, s])),
+    workloads,
+    virtualServices: byCreation(of('VirtualService')) as VirtualService[],
+    destinationRules: byCreation(of('DestinationRule')) as DestinationRule[],
+    gateways: byCreation(of('Gateway')) as Gateway[],
+    serviceEntries,
+    pods: of('Pod'),
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * The mesh model: what the control plane knows, as one immutable snapshot. Sources feed
+ * resources in; `buildMeshModel` turns them into services with ports and endpoints, and keeps
+ * Istio's config by namespace. Translation reads only this.
+ */
+import type { DestinationRule, Gateway, Namespace, Pod, Protocol, ServiceEntry, VirtualService } from '@minimesh/kube';
+
+export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
+
+export interface ServicePortModel {
+  readonly name: string | undefined;
+  readonly port: number;
+  /** A number, or a container port's name resolved per endpoint. */
+  readonly targetPort: number | string;
+  readonly protocol: Protocol;
+}
+
+export interface EndpointModel {
+  readonly address: string;
+  /** The port the workload listens on (the Service's targetPort resolved). */
+  readonly port: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ready: boolean;
+  /** `pod.namespace` when the endpoint is a known pod. */
+  readonly podRef?: string;
+}
+
+export interface ServiceModel {
+  /** FQDN: `name.namespace.svc.cluster.local`, or the ServiceEntry host. */
+  readonly hostname: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly origin: 'Service' | 'ServiceEntry';
+  readonly clusterIP: string | undefined;
+  readonly ports: readonly ServicePortModel[];
+  readonly selector: Readonly<Record<string, string>> | undefined;
+  /** Endpoints per service port number. */
+  readonly endpoints: ReadonlyMap<number, readonly EndpointModel[]>;
+  /** ServiceEntry resolution (Services are `STATIC` through EDS). */
+  readonly resolution: 'EDS' | 'DNS' | 'NONE';
+  /** For `DNS` ServiceEntries: host names to resolve per port. */
+  readonly dnsTargets?: ReadonlyMap<number, readonly { host: string; port: number }[]>;
+}
+
+/** A pod-like workload: a Pod, or a replica of a Deployment given an address. */
+export interface WorkloadModel {
+  readonly name: string;
+  readonly namespace: string;
+  readonly address: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: readonly { readonly name?: string; readonly containerPort: number }[];
+  readonly ready: boolean;
+}
+
+export interface MeshModel {
+  readonly domainSuffix: string;
+  readonly namespaces: ReadonlyMap<string, Namespace>;
+  /** Sorted by hostname. */
+  readonly services: readonly ServiceModel[];
+  readonly servicesByHost: ReadonlyMap<string, ServiceModel>;
+  readonly workloads: readonly WorkloadModel[];
+  /** Istio config in a stable order (creation time, then namespace/name), as Istio sorts it. */
+  readonly virtualServices: readonly VirtualService[];
+  readonly destinationRules: readonly DestinationRule[];
+  readonly gateways: readonly Gateway[];
+  readonly serviceEntries: readonly ServiceEntry[];
+  readonly pods: readonly Pod[];
+}

@@ -1,0 +1,184 @@
+/**
+ * The Kubernetes API as a config source: for each kind, list, then watch from the list's
+ * resourceVersion (bookmarks on); a watch that ends is resumed from the last version seen; a
+ * 410 Gone (version too old) relists. Objects pass the same validators as the folder source;
+ * an invalid one is reported and skipped, its last good version kept.
+ *
+ * The list/watch calls go through `KubeTransport`; `clientNodeTransport` implements it with
+ * @kubernetes/client-node (in-cluster config or kubeconfig), tests use a fake.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { formatIssue, validateResource, type KubeResource, type ResourceIssue } from '@minimesh/kube';
+import { ConfigStore } from './config-store.js';
+import { resourceKey } from './load-manifests.js';
+
+export interface WatchedKind {
+  readonly apiVersion: string;
+  readonly kind: string;
+  /** Collection path for all namespaces, e.g. `/api/v1/services`. */
+  readonly path: string;
+}
+
+export const ISTIO_API_VERSION = 'networking.istio.io/v1';
+
+export const WATCHED_KINDS: readonly WatchedKind[] = [
+  { apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces' },
+  { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
+  { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', path: '/apis/discovery.k8s.io/v1/endpointslices' },
+  { apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods' },
+  { apiVersion: ISTIO_API_VERSION, kind: 'VirtualService', path: `/apis/${ISTIO_API_VERSION}/virtualservices` },
+  { apiVersion: ISTIO_API_VERSION, kind: 'DestinationRule', path: `/apis/${ISTIO_API_VERSION}/destinationrules` },
+  { apiVersion: ISTIO_API_VERSION, kind: 'Gateway', path: `/apis/${ISTIO_API_VERSION}/gateways` },
+  { apiVersion: ISTIO_API_VERSION, kind: 'ServiceEntry', path: `/apis/${ISTIO_API_VERSION}/serviceentries` },
+];
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface KubeTransport {
+  list(k: WatchedKind): Promise<{ items: unknown[]; resourceVersion: string }>;
+  /** Starts a watch; `onDone` fires once when it ends (err undefined on a clean close). Returns a stopper. */
+  watch(k: WatchedKind, resourceVersion: string, onEvent: (type: WatchEventType, obj: unknown) => void, onDone: (err?: unknown) => void): Promise<() => void>;
+}
+
+/**
+ * A list/watch transport on @kubernetes/client-node; in-cluster when KUBERNETES_SERVICE_HOST is
+ * set, else kubeconfig. The library is loaded on first use: its bundled undici needs a Node
+ * with zstd in zlib and throws at import time on older Node 20 releases, which must not take
+ * down a control plane that only reads a folder.
+ */
+export async function clientNodeTransport(kc?: KubeConfig): Promise<KubeTransport> {
+  const k8s = await import('@kubernetes/client-node');
+  const config = kc ?? defaultKubeConfig(new k8s.KubeConfig());
+  const objects = k8s.KubernetesObjectApi.makeApiClient(config);
+  const watcher = new k8s.Watch(config);
+  return {
+    async list(k) {
+      const res = await objects.list(k.apiVersion, k.kind);
+      return { items: res.items as unknown[], resourceVersion: res.metadata?.resourceVersion ?? '' };
+    },
+    async watch(k, resourceVersion, onEvent, onDone) {
+      const ac = await watcher.watch(k.path, { resourceVersion, allowWatchBookmarks: true }, (type, obj) => onEvent(type as WatchEventType, obj), (err) => onDone(err ?? undefined));
+      return () => ac.abort();
+    },
+  };
+}
+
+export function defaultKubeConfig(kc: KubeConfig): KubeConfig {
+  if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export interface KubeSourceOptions {
+  readonly transport: KubeTransport;
+  readonly onChange: (resources: KubeResource[]) => void;
+  readonly onIssues?: (issues: readonly ResourceIssue[]) => void;
+  readonly kinds?: readonly WatchedKind[];
+  /** Delay before resuming a watch that ended with an error. */
+  readonly retryMs?: number;
+}
+
+const isGone = (e: unknown): boolean => {
+  const x = e as { code?: number; statusCode?: number; status?: number; message?: string } | undefined;
+  return x?.code === 410 || x?.statusCode === 410 || x?.status === 410 || /\b410\b|Gone/.test(String(x?.message ?? ''));
+};
+
+export class KubeSource {
+  private readonly store = new ConfigStore();
+  private readonly versions = new Map<string, string>();
+  private readonly stoppers = new Map<string, () => void>();
+  private stopped = false;
+  /** How many times each kind was listed (1 + relists after 410). */
+  readonly listCount = new Map<string, number>();
+
+  constructor(private readonly opts: KubeSourceOptions) {}
+
+  async start(): Promise<void> {
+    await Promise.all((this.opts.kinds ?? WATCHED_KINDS).map((k) => this.relist(k)));
+    this.opts.onChange(this.store.resources());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.stoppers.values()) s();
+    this.stoppers.clear();
+  }
+
+  resources(): KubeResource[] {
+    return this.store.resources();
+  }
+
+  resourceVersion(kind: string): string | undefined {
+    return this.versions.get(kind);
+  }
+
+  private typed(k: WatchedKind, obj: unknown): unknown {
+    // List items come without kind/apiVersion.
+    return obj && typeof obj === 'object' ? { apiVersion: k.apiVersion, kind: k.kind, ...(obj as object) } : obj;
+  }
+
+  private accept(k: WatchedKind, raw: unknown): boolean {
+    const v = validateResource(this.typed(k, raw));
+    if (v.ok === 'ignored') return false;
+    const issues = v.warnings.slice();
+    let changed = false;
+    if (v.ok) changed = this.store.upsert({ resource: v.resource, file: '(kubernetes)', documentIndex: 0 });
+    else issues.push(...v.errors);
+    if (issues.length > 0) this.opts.onIssues?.(issues);
+    return changed;
+  }
+
+  private async relist(k: WatchedKind): Promise<void> {
+    if (this.stopped) return;
+    this.listCount.set(k.kind, (this.listCount.get(k.kind) ?? 0) + 1);
+    const { items, resourceVersion } = await this.opts.transport.list(k);
+    // Replace this kind's content: drop what the list no longer has.
+    const seen = new Set<string>();
+    for (const raw of items) {
+      this.accept(k, raw);
+      const t = this.typed(k, raw) as { kind: string; metadata?: { name?: string; namespace?: string } };
+      seen.add(resourceKey(t));
+    }
+    for (const r of this.store.resources()) if (r.kind === k.kind && !seen.has(resourceKey(r))) this.store.delete(resourceKey(r));
+    this.versions.set(k.kind, resourceVersion);
+    await this.watch(k);
+  }
+
+  private async watch(k: WatchedKind): Promise<void> {
+    if (this.stopped) return;
+    let gone = false;
+    const stop = await this.opts.transport.watch(
+      k,
+      this.versions.get(k.kind) ?? '',
+      (type, obj) => {
+        const rv = (obj as { metadata?: { resourceVersion?: string } })?.metadata?.resourceVersion;
+        if (type === 'ERROR') {
+          if (isGone(obj)) gone = true;
+          return;
+        }
+        if (rv) this.versions.set(k.kind, rv);
+        if (type === 'BOOKMARK') return;
+        let changed: boolean;
+        if (type === 'DELETED') changed = this.store.delete(resourceKey(this.typed(k, obj) as KubeResource));
+        else changed = this.accept(k, obj);
+        if (changed) this.opts.onChange(this.store.resources());
+      },
+      (err) => {
+        this.stoppers.delete(k.kind);
+        if (this.stopped) return;
+        const again = (): void => {
+          const next = gone || isGone(err) ? this.relist(k).then(() => this.opts.onChange(this.store.resources())) : this.watch(k);
+          next.catch((e: unknown) => {
+            this.opts.onIssues?.([{ level: 'error', kind: k.kind, namespace: '', name: '(watch)', field: '', message: `list/watch failed: ${(e as Error).message}` }]);
+            setTimeout(again, this.opts.retryMs ?? 1000).unref();
+          });
+        };
+        if (err && !(gone || isGone(err))) setTimeout(again, this.opts.retryMs ?? 1000).unref();
+        else again();
+      },
+    );
+    this.stoppers.set(k.kind, stop);
+  }
+}
+
+export { formatIssue };

@@ -1,0 +1,327 @@
+/**
+ * The Kubernetes and Istio resources minimesh reads, typed only as far as we translate them.
+ * Field names and meanings follow the Kubernetes API (core/v1, discovery.k8s.io/v1, apps/v1)
+ * and istio/api `networking/v1alpha3` (the same schema is served as v1beta1 and v1).
+ */
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+}
+
+export interface TypedObject<K extends string, S = unknown> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec?: S;
+}
+
+// ---------------------------------------------------------------- Kubernetes
+
+export type Namespace = TypedObject<'Namespace'>;
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  /** A number, or the name of a container port. Defaults to `port`. */
+  targetPort?: number | string;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  appProtocol?: string;
+  nodePort?: number;
+}
+
+export interface ServiceSpec {
+  type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  clusterIP?: string;
+  clusterIPs?: string[];
+  selector?: Record<string, string>;
+  ports?: ServicePort[];
+  externalName?: string;
+}
+export type Service = TypedObject<'Service', ServiceSpec>;
+
+export interface EndpointAddress {
+  ip: string;
+  hostname?: string;
+  targetRef?: { kind?: string; name?: string; namespace?: string };
+}
+export interface EndpointPort {
+  name?: string;
+  port: number;
+  protocol?: string;
+  appProtocol?: string;
+}
+export interface EndpointSubset {
+  addresses?: EndpointAddress[];
+  notReadyAddresses?: EndpointAddress[];
+  ports?: EndpointPort[];
+}
+export interface Endpoints extends TypedObject<'Endpoints'> {
+  subsets?: EndpointSubset[];
+}
+
+export interface EndpointSliceEndpoint {
+  addresses: string[];
+  conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean };
+  targetRef?: { kind?: string; name?: string; namespace?: string };
+}
+export interface EndpointSlice extends TypedObject<'EndpointSlice'> {
+  addressType?: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints?: EndpointSliceEndpoint[];
+  ports?: EndpointPort[];
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: string;
+}
+export interface Container {
+  name: string;
+  image?: string;
+  ports?: ContainerPort[];
+}
+export interface PodSpec {
+  containers?: Container[];
+  initContainers?: Container[];
+  hostNetwork?: boolean;
+  serviceAccountName?: string;
+}
+export interface PodStatus {
+  phase?: string;
+  podIP?: string;
+  podIPs?: { ip: string }[];
+  conditions?: { type: string; status: string }[];
+}
+export interface Pod extends TypedObject<'Pod', PodSpec> {
+  status?: PodStatus;
+}
+
+export interface DeploymentSpec {
+  replicas?: number;
+  selector?: { matchLabels?: Record<string, string> };
+  template?: { metadata?: Partial<ObjectMeta>; spec?: PodSpec };
+}
+/** Read so that a folder without a cluster can still describe its workloads. */
+export type Deployment = TypedObject<'Deployment', DeploymentSpec>;
+
+// ---------------------------------------------------------------- Istio networking
+
+export interface StringMatch {
+  exact?: string;
+  prefix?: string;
+  regex?: string;
+}
+
+export interface PortSelector {
+  number?: number;
+}
+
+export interface Destination {
+  host: string;
+  subset?: string;
+  port?: PortSelector;
+}
+
+export interface HTTPMatchRequest {
+  name?: string;
+  uri?: StringMatch;
+  scheme?: StringMatch;
+  method?: StringMatch;
+  authority?: StringMatch;
+  headers?: Record<string, StringMatch>;
+  queryParams?: Record<string, StringMatch>;
+  ignoreUriCase?: boolean;
+  withoutHeaders?: Record<string, StringMatch>;
+  port?: number;
+  sourceLabels?: Record<string, string>;
+  gateways?: string[];
+  sourceNamespace?: string;
+}
+
+export interface HeaderOperations {
+  set?: Record<string, string>;
+  add?: Record<string, string>;
+  remove?: string[];
+}
+export interface Headers {
+  request?: HeaderOperations;
+  response?: HeaderOperations;
+}
+
+export interface HTTPRouteDestination {
+  destination: Destination;
+  weight?: number;
+  headers?: Headers;
+}
+
+export interface HTTPRewrite {
+  uri?: string;
+  authority?: string;
+  uriRegexRewrite?: { match?: string; rewrite?: string };
+}
+
+export interface HTTPRedirect {
+  uri?: string;
+  authority?: string;
+  port?: number;
+  derivePort?: 'FROM_PROTOCOL_DEFAULT' | 'FROM_REQUEST_PORT';
+  scheme?: string;
+  redirectCode?: number;
+}
+
+export interface HTTPRetry {
+  attempts?: number;
+  perTryTimeout?: string;
+  retryOn?: string;
+  retryRemoteLocalities?: boolean;
+}
+
+export interface Percent {
+  value?: number;
+}
+
+export interface HTTPFaultInjection {
+  delay?: { fixedDelay?: string; percentage?: Percent; percent?: number };
+  abort?: { httpStatus?: number; grpcStatus?: string; percentage?: Percent };
+}
+
+export interface HTTPRoute {
+  name?: string;
+  match?: HTTPMatchRequest[];
+  route?: HTTPRouteDestination[];
+  redirect?: HTTPRedirect;
+  directResponse?: { status: number; body?: { string?: string } };
+  rewrite?: HTTPRewrite;
+  timeout?: string;
+  retries?: HTTPRetry;
+  fault?: HTTPFaultInjection;
+  mirror?: Destination;
+  mirrorPercentage?: Percent;
+  mirrors?: { destination: Destination; percentage?: Percent }[];
+  corsPolicy?: unknown;
+  headers?: Headers;
+  delegate?: unknown;
+}
+
+export interface VirtualServiceSpec {
+  hosts?: string[];
+  gateways?: string[];
+  http?: HTTPRoute[];
+  tls?: unknown[];
+  tcp?: unknown[];
+  exportTo?: string[];
+}
+export type VirtualService = TypedObject<'VirtualService', VirtualServiceSpec>;
+
+export interface LoadBalancerSettings {
+  simple?: 'UNSPECIFIED' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH' | 'ROUND_ROBIN' | 'LEAST_REQUEST';
+  consistentHash?: unknown;
+  localityLbSetting?: unknown;
+  warmupDurationSecs?: string;
+}
+export interface ConnectionPoolSettings {
+  tcp?: { maxConnections?: number; connectTimeout?: string; tcpKeepalive?: unknown; maxConnectionDuration?: string; idleTimeout?: string };
+  http?: {
+    http1MaxPendingRequests?: number;
+    http2MaxRequests?: number;
+    maxRequestsPerConnection?: number;
+    maxRetries?: number;
+    idleTimeout?: string;
+    h2UpgradePolicy?: string;
+    useClientProtocol?: boolean;
+    maxConcurrentStreams?: number;
+  };
+}
+export interface OutlierDetection {
+  consecutiveErrors?: number;
+  consecutive5xxErrors?: number;
+  consecutiveGatewayErrors?: number;
+  splitExternalLocalOriginErrors?: boolean;
+  consecutiveLocalOriginFailures?: number;
+  interval?: string;
+  baseEjectionTime?: string;
+  maxEjectionPercent?: number;
+  minHealthPercent?: number;
+}
+export interface TrafficPolicy {
+  loadBalancer?: LoadBalancerSettings;
+  connectionPool?: ConnectionPoolSettings;
+  outlierDetection?: OutlierDetection;
+  tls?: unknown;
+  portLevelSettings?: (Omit<TrafficPolicy, 'portLevelSettings'> & { port?: PortSelector })[];
+  tunnel?: unknown;
+  proxyProtocol?: unknown;
+}
+export interface Subset {
+  name: string;
+  labels?: Record<string, string>;
+  trafficPolicy?: TrafficPolicy;
+}
+export interface DestinationRuleSpec {
+  host: string;
+  trafficPolicy?: TrafficPolicy;
+  subsets?: Subset[];
+  exportTo?: string[];
+  workloadSelector?: unknown;
+}
+export type DestinationRule = TypedObject<'DestinationRule', DestinationRuleSpec>;
+
+export interface GatewayServer {
+  port: { number: number; name?: string; protocol: string; targetPort?: number };
+  hosts: string[];
+  bind?: string;
+  tls?: unknown;
+  name?: string;
+}
+export interface GatewaySpec {
+  selector?: Record<string, string>;
+  servers?: GatewayServer[];
+}
+export type Gateway = TypedObject<'Gateway', GatewaySpec>;
+
+export interface ServiceEntrySpec {
+  hosts?: string[];
+  addresses?: string[];
+  ports?: { number: number; protocol?: string; name?: string; targetPort?: number }[];
+  location?: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
+  resolution?: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
+  endpoints?: { address?: string; ports?: Record<string, number>; labels?: Record<string, string> }[];
+  workloadSelector?: unknown;
+  exportTo?: string[];
+}
+export type ServiceEntry = TypedObject<'ServiceEntry', ServiceEntrySpec>;
+
+/** Every kind the control plane reads. */
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry;
+export type KubeKind = KubeResource['kind'];
+
+export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
+export const ISTIO_NETWORKING_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'] as const;
+export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry'] as const;
+
+/** apiVersions accepted per kind. */
+export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
+  Namespace: ['v1'],
+  Service: ['v1'],
+  Endpoints: ['v1'],
+  Pod: ['v1'],
+  EndpointSlice: ['discovery.k8s.io/v1'],
+  Deployment: ['apps/v1'],
+  VirtualService: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
+  DestinationRule: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
+  Gateway: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
+  ServiceEntry: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
+};
+
+export const isKnownKind = (k: unknown): k is KubeKind => typeof k === 'string' && Object.prototype.hasOwnProperty.call(API_VERSIONS, k);
+
+/** `kind namespace/name`, the way every message names a resource. */
+export function resourceRef(r: { kind: string; metadata?: Partial<ObjectMeta> }): string {
+  const ns = r.metadata?.namespace ?? 'default';
+  return `${r.kind} ${ns}/${r.metadata?.name ?? '(unnamed)'}`;
+}

@@ -1,0 +1,78 @@
+import t from 'tap';
+import { formatIssue, parseManifests, selectPortProtocol, validateResource } from '../src/index.js';
+
+const errorsOf = (yaml: string): string[] => {
+  const v = validateResource(parseManifests(yaml)[0].value);
+  return v.ok === false ? [...v.errors, ...v.warnings].map(formatIssue) : v.ok === true ? v.warnings.map(formatIssue) : [];
+};
+
+t.test('errors name kind, namespace/name and the field', async (t) => {
+  t.same(
+    errorsOf(`apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: { name: reviews }
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: { host: reviews, subset: v1 }
+      weight: 80
+    - destination: { host: reviews, subset: v2 }
+      weight: 20.5
+    retries: { attempts: 2, retryOn: "5xx,sometimes" }
+    timeout: soon
+    corsPolicy: {}
+    bogus: 1
+`),
+    [
+      'VirtualService default/reviews: spec.http[0].bogus: unknown field',
+      'VirtualService default/reviews: spec.http[0].route[1].weight: must be an integer 0..100',
+      'VirtualService default/reviews: spec.http[0].timeout: must be a duration such as 1s or 500ms',
+      'VirtualService default/reviews: spec.http[0].retries.retryOn: unknown retry condition "sometimes"',
+      'VirtualService default/reviews: spec.http[0].corsPolicy: is not translated by minimesh yet and is ignored',
+    ],
+  );
+});
+
+t.test('apiVersions v1alpha3, v1beta1, v1 are all accepted; others are not', async (t) => {
+  for (const v of ['v1alpha3', 'v1beta1', 'v1']) {
+    t.same(errorsOf(`apiVersion: networking.istio.io/${v}\nkind: Gateway\nmetadata: { name: g, namespace: x }\nspec: { selector: { istio: ingressgateway }, servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ['*'] }] }\n`), []);
+  }
+  t.same(errorsOf(`apiVersion: networking.istio.io/v2\nkind: Gateway\nmetadata: { name: g }\nspec: { servers: [] }\n`), [
+    'Gateway default/g: apiVersion: must be one of networking.istio.io/v1alpha3, networking.istio.io/v1beta1, networking.istio.io/v1 for Gateway (got "networking.istio.io/v2")',
+  ]);
+});
+
+t.test('DestinationRule and Service checks', async (t) => {
+  t.same(
+    errorsOf(`apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: r, namespace: shop }
+spec:
+  host: r
+  trafficPolicy: { loadBalancer: { simple: FASTEST }, outlierDetection: { maxEjectionPercent: 101 } }
+  subsets: [{ name: v1, labels: { version: v1 } }, { name: v1 }]
+`),
+    [
+      'DestinationRule shop/r: spec.trafficPolicy.loadBalancer.simple: must be one of UNSPECIFIED, LEAST_CONN, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_REQUEST',
+      'DestinationRule shop/r: spec.trafficPolicy.outlierDetection.maxEjectionPercent: must be an integer 0..100',
+      'DestinationRule shop/r: spec.subsets[1].name: duplicate subset name "v1"',
+    ],
+  );
+  t.same(errorsOf(`apiVersion: v1\nkind: Service\nmetadata: { name: s }\nspec: { ports: [{ port: 80 }, { name: b, port: 70000 }] }\n`), [
+    'Service default/s: spec.ports[0].name: is required when a Service has more than one port',
+    'Service default/s: spec.ports[1].port: must be an integer 1..65535',
+  ]);
+  t.equal(validateResource({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } }).ok, 'ignored');
+});
+
+t.test('protocol selection follows Istio', async (t) => {
+  t.equal(selectPortProtocol({ name: 'http' }), 'HTTP');
+  t.equal(selectPortProtocol({ name: 'http-web' }), 'HTTP');
+  t.equal(selectPortProtocol({ name: 'grpc-web' }), 'GRPC-Web');
+  t.equal(selectPortProtocol({ name: 'HTTP2-x' }), 'HTTP2');
+  t.equal(selectPortProtocol({ name: 'tcp', appProtocol: 'http' }), 'HTTP', 'appProtocol wins');
+  t.equal(selectPortProtocol({ name: 'follower' }), 'Unsupported');
+  t.equal(selectPortProtocol({ name: 'http', protocol: 'UDP' }), 'UDP');
+  t.equal(selectPortProtocol({ appProtocol: 'kubernetes.io/h2c' }), 'HTTP2');
+});
