@@ -1,15 +1,11 @@
 // Plain-text tables and number formatting for the report.
+import { renderTable } from '@minimesh/mesh';
 import type { ScenarioSummary } from './results.js';
 import { SCENARIO_LABEL } from './scenarios.js';
 import { mark, ratioTarget, TARGETS, type Check } from './targets.js';
 
-/** columns are right-aligned except those listed in `left` (default: the first) */
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], left: readonly number[] = [0]): string {
-  const width = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (left.includes(i) ? c.padEnd(width[i]) : c.padStart(width[i]))).join('  ').trimEnd();
-  return [line(headers), width.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
+/** The shared renderer (moved to @minimesh/mesh); re-exported for the bench's other reports. */
+export { renderTable };
 
 export function fmt(v: number | null | undefined, digits = 2): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '-';

@@ -6,10 +6,14 @@ import net from 'node:net';
 import type { ListenerRt } from '@minimesh/config/runtime';
 import { DownstreamConnection, type ListenerHandle } from './http/downstream-connection.js';
 import type { HcmContext, ProxyState } from './http/hcm-context.js';
+import type { StatsRegistry } from './observability/stats.js';
+import { handleCaptured, type CaptureHost } from './capture/capture-connection.js';
 
-export class Listener implements ListenerHandle {
+export class Listener implements ListenerHandle, CaptureHost {
   private readonly server: net.Server;
   private readonly connections = new Set<DownstreamConnection>();
+  /** Connections a capture listener proxies as plain TCP (see capture/). */
+  private readonly tcpSockets = new Set<net.Socket>();
 
   constructor(
     public config: ListenerRt,
@@ -17,8 +21,22 @@ export class Listener implements ListenerHandle {
     readonly proxy: ProxyState,
   ) {
     this.server = net.createServer({ noDelay: true }, (socket) => {
-      this.connections.add(new DownstreamConnection(socket, this, (c) => this.connections.delete(c)));
+      if (this.config.capture !== undefined) handleCaptured(socket, this);
+      else this.adoptHttp(socket);
     });
+  }
+
+  adoptHttp(socket: net.Socket): void {
+    this.connections.add(new DownstreamConnection(socket, this, (c) => this.connections.delete(c)));
+  }
+
+  trackTcp(socket: net.Socket): void {
+    this.tcpSockets.add(socket);
+    socket.once('close', () => this.tcpSockets.delete(socket));
+  }
+
+  get stats(): StatsRegistry | undefined {
+    return (this.proxy as ProxyState & { stats?: StatsRegistry }).stats;
   }
 
   listen(): Promise<void> {
@@ -39,7 +57,7 @@ export class Listener implements ListenerHandle {
   }
 
   get activeConnections(): number {
-    return this.connections.size;
+    return this.connections.size + this.tcpSockets.size;
   }
 
   /** Stops accepting, closes idle keep-alive connections; busy ones close after their response. */
@@ -52,5 +70,6 @@ export class Listener implements ListenerHandle {
   /** Ends every connection at once (drain time is over). */
   closeAll(): void {
     for (const c of this.connections) c.destroy();
+    for (const s of this.tcpSockets) s.destroy();
   }
 }

@@ -13,13 +13,22 @@ import { createAdminServer } from './admin/admin-server.js';
 import { createHealthServer } from './admin/health-server.js';
 import { configDump } from './admin/config-dump.js';
 import { log } from './log.js';
+import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
+       minimesh proxy --xds HOST:PORT [options]
 
-Runs the sidecar / gateway proxy on an Envoy v3 bootstrap (YAML or JSON).
+Runs the sidecar / gateway proxy on an Envoy v3 bootstrap (YAML or JSON), or on the
+config an xDS v3 server (ADS) pushes.
 
 Options:
   -c, --bootstrap FILE     Envoy bootstrap: node, admin, static_resources
+      --xds HOST:PORT      take the config from this ADS server (e.g. istiod-like :${PORTS.xds})
+      --node-id ID         xDS node id (default TYPE~INSTANCE_IP~POD_NAME.POD_NAMESPACE~POD_NAMESPACE.svc.cluster.local)
+      --node-cluster NAME  xDS node cluster (default: the workload name.POD_NAMESPACE)
+      --type TYPE          sidecar (default) or router (gateways)
+      --admin-port PORT    with --xds: admin API port (default ${PORTS.admin}; "off" to disable)
+      --admin-address IP   with --xds: admin API address (default 127.0.0.1)
       --health-port PORT   readiness endpoint /healthz/ready (default ${PORTS.health}; "off" to disable)
       --health-address IP  address of the readiness endpoint (default 0.0.0.0)
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
@@ -34,6 +43,8 @@ export interface ProxyCliOptions {
   healthPort: number | undefined;
   healthAddress: string;
   drainTimeMs: number;
+  /** Set with --xds: the proxy's config comes from an ADS server (bootstrap is then ''). */
+  xds?: XdsModeOptions;
 }
 
 export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
@@ -41,6 +52,12 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
     args: argv,
     options: {
       bootstrap: { type: 'string', short: 'c' },
+      xds: { type: 'string' },
+      'node-id': { type: 'string' },
+      'node-cluster': { type: 'string' },
+      type: { type: 'string' },
+      'admin-port': { type: 'string' },
+      'admin-address': { type: 'string' },
       'health-port': { type: 'string' },
       'health-address': { type: 'string' },
       'drain-time-s': { type: 'string' },
@@ -51,7 +68,8 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  if (values.bootstrap === undefined) throw new UsageError('--bootstrap FILE is required');
+  if (values.bootstrap === undefined && values.xds === undefined) throw new UsageError('--bootstrap FILE is required (or --xds HOST:PORT)');
+  if (values.bootstrap !== undefined && values.xds !== undefined) throw new UsageError('--bootstrap and --xds exclude each other');
   const hp = values['health-port'] ?? String(PORTS.health);
   let healthPort: number | undefined;
   if (hp !== 'off') {
@@ -61,7 +79,24 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   const drain = Number(values['drain-time-s'] ?? '5');
   if (!Number.isFinite(drain) || drain < 0) throw new UsageError(`--drain-time-s: not a number of seconds: ${values['drain-time-s']}`);
   if (values['log-level'] !== undefined) log.level = values['log-level'];
-  return { bootstrap: values.bootstrap, healthPort, healthAddress: values['health-address'] ?? '0.0.0.0', drainTimeMs: drain * 1000 };
+  const healthAddress = values['health-address'] ?? '0.0.0.0';
+  if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, drainTimeMs: drain * 1000 };
+  if (!/^.+:\d+$/.test(values.xds)) throw new UsageError(`--xds: expected HOST:PORT, got ${values.xds}`);
+  const type = values.type ?? 'sidecar';
+  if (type !== 'sidecar' && type !== 'router') throw new UsageError(`--type: sidecar or router, got ${type}`);
+  const ap = values['admin-port'] ?? String(PORTS.admin);
+  const adminPort = ap === 'off' ? undefined : Number(ap);
+  if (adminPort !== undefined && (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535)) throw new UsageError(`--admin-port: not a port: ${ap}`);
+  const xds: XdsModeOptions = {
+    server: values.xds,
+    node: nodeFromEnv(type, { id: values['node-id'], cluster: values['node-cluster'] }),
+    adminAddress: values['admin-address'] ?? '127.0.0.1',
+    adminPort,
+    healthAddress,
+    healthPort,
+    drainTimeMs: drain * 1000,
+  };
+  return { bootstrap: '', healthPort, healthAddress, drainTimeMs: drain * 1000, xds };
 }
 
 /** Reads and compiles a bootstrap file; throws an Error listing every problem by path. */
@@ -106,6 +141,7 @@ export interface RunningProxy {
 
 /** Starts a proxy from options; resolves once it serves. No signal handlers (see runProxy). */
 export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Promise<RunningProxy> {
+  if (opts.xds !== undefined) return startXdsProxy(opts.xds, onQuit);
   const { bootstrap, config } = loadBootstrap(opts.bootstrap);
   const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs });
   const servers: import('node:http').Server[] = [];

@@ -7,6 +7,10 @@ Usage: minimesh <command> [options]
 
 Commands:
   proxy         run the sidecar / gateway proxy on an Envoy v3 bootstrap
+  iptables      install a pod's capture rules (Istio's istio-iptables flags)
+  injector      run the sidecar-injector webhook (HTTPS, POST /inject)
+  kube-inject   add the sidecar to Kubernetes YAML offline (-f FILE|-)
+  wait-ready    wait until the proxy is ready (the sidecar's postStart hook)
   version       print the version
 
 Run 'minimesh <command> --help' for a command's options.
@@ -19,6 +23,22 @@ export async function main(argv: string[]): Promise<number> {
     case 'proxy': {
       const { proxyMain } = await import('@minimesh/proxy/main');
       return proxyMain(rest);
+    }
+    case 'iptables': {
+      const { iptablesMain } = await import('@minimesh/injector/iptables/iptables-main');
+      return iptablesMain(rest);
+    }
+    case 'injector': {
+      const { injectorMain } = await import('@minimesh/injector/webhook/injector-main');
+      return injectorMain(rest);
+    }
+    case 'kube-inject': {
+      const { kubeInjectMain } = await import('@minimesh/injector/kube-inject/kube-inject-main');
+      return kubeInjectMain(rest);
+    }
+    case 'wait-ready': {
+      const { waitReadyMain } = await import('@minimesh/injector/wait-ready');
+      return waitReadyMain(rest);
     }
     case 'version':
     case '--version':

@@ -34,7 +34,8 @@ export function compileBootstrap(b: Bootstrap, version = 'static'): CompileResul
     if (l.name && names.has(l.name)) errors.add(join(p, 'name'), `duplicate listener name ${JSON.stringify(l.name)}`);
     names.add(l.name ?? '');
     const lr = compileListenerInto(l, p, errors);
-    if (lr) {
+    if (lr?.hcm.rdsName !== undefined) errors.add(join(p, 'filter_chains[0].filters[0].typed_config.rds'), 'rds needs dynamic_resources (xDS): give route_config inline in a bootstrap');
+    else if (lr) {
       listeners.push(lr);
       listenerPaths.push(join(p, 'filter_chains[0].filters[0].typed_config.route_config'));
     }

@@ -3,6 +3,7 @@ import { TYPE_URL, unpackAny, type Cluster, type ClusterLoadAssignment, type Ups
 import { durationMs, wrapped } from './duration.js';
 import { allowOnly, join, Errors } from './errors.js';
 import { compileSocketAddress } from './socket-address.js';
+import { checkAdsConfigSource } from './compile-listener.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, LbPolicy } from './runtime.js';
 
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersRt = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -35,8 +36,9 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   );
   if (!c.name) errors.add(join(path, 'name'), 'must not be empty');
   const type = (c.type ?? 'STATIC') as ClusterDiscoveryType;
-  if (type === 'ORIGINAL_DST') errors.add(join(path, 'type'), 'ORIGINAL_DST is not supported by minimesh yet');
-  else if (!['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'].includes(type)) errors.add(join(path, 'type'), `unknown type ${type}`);
+  // ORIGINAL_DST (Istio's PassthroughCluster): no endpoints; capture listeners connect to
+  // each connection's original destination. HTTP routes to it are not supported yet.
+  if (!['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'].includes(type)) errors.add(join(path, 'type'), `unknown type ${type}`);
   const lbPolicy = (c.lb_policy ?? 'ROUND_ROBIN') as LbPolicy;
   if (!LB_POLICIES.includes(lbPolicy)) errors.add(join(path, 'lb_policy'), `${lbPolicy} is not supported by minimesh`);
   if (c.dns_lookup_family && !['AUTO', 'V4_ONLY', 'V4_PREFERRED', 'ALL'].includes(c.dns_lookup_family)) {
@@ -46,6 +48,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   if (type === 'EDS') {
     if (c.load_assignment) errors.add(join(path, 'load_assignment'), 'an EDS cluster gets its endpoints from EDS, not load_assignment');
     allowOnly(c.eds_cluster_config, join(path, 'eds_cluster_config'), ['service_name', 'eds_config'], errors);
+    if (c.eds_cluster_config?.eds_config) checkAdsConfigSource(c.eds_cluster_config.eds_config, join(path, 'eds_cluster_config.eds_config'), errors);
     warnings.push({ path: join(path, 'type'), message: 'EDS cluster: endpoints stay empty until EDS delivers them' });
   } else if (c.load_assignment) {
     endpoints = compileLoadAssignmentInto(c.load_assignment, join(path, 'load_assignment'), errors, type !== 'STATIC');
@@ -94,6 +97,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     maxRequestsPerConnection: maxReq,
     perConnectionBufferLimitBytes: wrapped(c.per_connection_buffer_limit_bytes, 1024 * 1024),
     dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5_000, join(path, 'dns_refresh_rate'), errors),
+    ...(type === 'EDS' ? { edsServiceName: c.eds_cluster_config?.service_name || c.name || '' } : {}),
   };
 }
 

@@ -1,10 +1,11 @@
 /** Listener + HttpConnectionManager + access logs -> ListenerRt. */
 import { TYPE_URL, unpackAny, type AccessLog, type FileAccessLog, type HttpConnectionManager, type Listener, type StdoutAccessLog, type SubstitutionFormatString } from '@minimesh/api';
 import { durationMs, wrapped, wrappedBool } from './duration.js';
+import { compileCapture } from './compile-capture.js';
 import { allowOnly, join, structToJson, Errors } from './errors.js';
 import { compileRouteConfigurationInto } from './compile-route.js';
 import { compileSocketAddress } from './socket-address.js';
-import type { AccessLogRt, CompileResult, HttpConnectionManagerRt, ListenerRt, ServerHeaderTransformation } from './runtime.js';
+import type { AccessLogRt, CompileResult, HttpConnectionManagerRt, ListenerRt, RouteConfigRt, ServerHeaderTransformation } from './runtime.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
@@ -16,10 +17,9 @@ export function compileListener(l: Listener, path = ''): CompileResult<ListenerR
 }
 
 export function compileListenerInto(l: Listener, path: string, errors: Errors): ListenerRt | undefined {
-  allowOnly(l, path, ['name', 'address', 'filter_chains', 'stat_prefix', 'metadata', 'traffic_direction'], errors, ['listener_specifier'], {
+  allowOnly(l, path, ['name', 'address', 'filter_chains', 'stat_prefix', 'metadata', 'traffic_direction', 'use_original_dst'], errors, ['listener_specifier'], {
     listener_filters: 'listener filters are not supported by minimesh yet',
     default_filter_chain: 'default_filter_chain is not supported by minimesh yet',
-    use_original_dst: 'use_original_dst is not supported by minimesh yet',
   });
   if (!l.name) errors.add(join(path, 'name'), 'must not be empty');
   const addr = compileSocketAddress(l.address, join(path, 'address'), errors);
@@ -49,7 +49,8 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
   }
   const hcm = compileHcm(unpackAny<HttpConnectionManager>(f.typed_config), join(fp, 'typed_config'), errors);
   if (!addr || !hcm) return undefined;
-  return { name: l.name ?? '', address: addr.address, port: addr.port, hcm };
+  const capture = compileCapture(l, path, errors);
+  return { name: l.name ?? '', address: addr.address, port: addr.port, hcm, ...(capture ? { capture } : {}) };
 }
 
 const SERVER_HEADER: readonly ServerHeaderTransformation[] = ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'];
@@ -58,11 +59,10 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   allowOnly(
     h,
     path,
-    ['stat_prefix', 'codec_type', 'route_config', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log'],
+    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log'],
     errors,
     ['route_specifier', 'strip_port_mode'],
     {
-      rds: 'rds is not supported by minimesh yet: give route_config inline',
       scoped_routes: 'scoped_routes is not supported by minimesh',
       http2_protocol_options: 'HTTP/2 is not supported by minimesh yet',
     },
@@ -98,11 +98,17 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   if (!SERVER_HEADER.includes(sht)) errors.add(join(path, 'server_header_transformation'), `unknown value ${sht}`);
   const maxKb = wrapped(h.max_request_headers_kb, 60);
   if (maxKb < 1 || maxKb > 8192) errors.add(join(path, 'max_request_headers_kb'), 'must be between 1 and 8192');
-  if (!h.route_config) {
-    errors.add(path, 'route_config is required (rds is not supported by minimesh yet)');
+  let rdsName: string | undefined;
+  let routeConfig: RouteConfigRt;
+  if (h.route_specifier === 'rds' && h.rds) {
+    rdsName = compileRds(h.rds, join(path, 'rds'), errors);
+    routeConfig = emptyRouteConfig(rdsName);
+  } else if (h.route_config) {
+    routeConfig = compileRouteConfigurationInto(h.route_config, join(path, 'route_config'), errors);
+  } else {
+    errors.add(path, 'route_config or rds is required');
     return undefined;
   }
-  const routeConfig = compileRouteConfigurationInto(h.route_config, join(path, 'route_config'), errors);
   return {
     statPrefix: h.stat_prefix ?? '',
     serverName: h.server_name || 'envoy',
@@ -120,7 +126,32 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     drainTimeoutMs: durationMs(h.drain_timeout, 5_000, join(path, 'drain_timeout'), errors),
     accessLogs,
     routeConfig,
+    ...(rdsName !== undefined ? { rdsName } : {}),
   };
+}
+
+type Rds = NonNullable<HttpConnectionManager['rds']>;
+
+/** `rds: {route_config_name, config_source: {ads: {}}}`: the only config source is ADS. */
+function compileRds(rds: Rds, path: string, errors: Errors): string {
+  allowOnly(rds, path, ['route_config_name', 'config_source'], errors);
+  if (!rds.route_config_name) errors.add(join(path, 'route_config_name'), 'must not be empty');
+  checkAdsConfigSource(rds.config_source, join(path, 'config_source'), errors);
+  return rds.route_config_name ?? '';
+}
+
+/** A ConfigSource must be `{ads: {}}` (minimesh fetches every dynamic resource over ADS). */
+export function checkAdsConfigSource(cs: { config_source_specifier?: string } | undefined | null, path: string, errors: Errors): void {
+  if (!cs) {
+    errors.add(path, 'config_source is required (use {ads: {}})');
+    return;
+  }
+  allowOnly(cs, path, ['ads', 'resource_api_version', 'initial_fetch_timeout'], errors, ['config_source_specifier']);
+  if (cs.config_source_specifier !== 'ads') errors.add(path, `only ads config sources are supported by minimesh (got ${cs.config_source_specifier ?? 'none'})`);
+}
+
+function emptyRouteConfig(name: string): RouteConfigRt {
+  return { name, virtualHosts: [], requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] };
 }
 
 export function compileAccessLog(al: AccessLog, path: string, errors: Errors): AccessLogRt | undefined {

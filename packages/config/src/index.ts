@@ -15,3 +15,5 @@ export * from './compile-cluster.js';
 export * from './check-references.js';
 export * from './compile-bootstrap.js';
 export * from './route-match.js';
+export * from './compile-xds.js';
+export * from './compile-capture.js';

@@ -47,6 +47,25 @@ export interface ListenerRt {
   readonly address: string;
   readonly port: number;
   readonly hcm: HttpConnectionManagerRt;
+  /** Set when the listener has `use_original_dst: true` (a transparent capture listener). */
+  readonly capture?: CaptureRt;
+}
+
+/**
+ * A capture listener (Istio's 15001 / 15006): each connection's original destination comes
+ * from SO_ORIGINAL_DST. OUTBOUND: HTTP goes through the HCM, TCP and unknown destinations
+ * straight to the original destination (`PassthroughCluster`). INBOUND: every connection goes
+ * to 127.0.0.1:<original port> (`inbound|PORT||`).
+ */
+export interface CaptureRt {
+  /** `traffic_direction` (UNSPECIFIED counts as OUTBOUND). */
+  readonly direction: 'INBOUND' | 'OUTBOUND';
+  /**
+   * Destination ports proxied as plain TCP (Istio's `tcp-`, `mongo-`, `redis-`... ports), from
+   * `metadata.filter_metadata["minimesh.capture"].tcp_ports` until tcp_proxy filter chains are
+   * in the config model. Other ports are sniffed: HTTP/1.x from the first bytes, else TCP.
+   */
+  readonly tcpPorts: ReadonlySet<number>;
 }
 
 export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
@@ -80,6 +99,11 @@ export interface HttpConnectionManagerRt {
   /** Access logs configured on this connection manager (stdout / file). */
   readonly accessLogs: readonly AccessLogRt[];
   readonly routeConfig: RouteConfigRt;
+  /**
+   * `rds.route_config_name` when the routes come from RDS (over ADS). Until the xDS linker
+   * (`linkXdsConfig`) fills it in, `routeConfig` is an empty placeholder of that name.
+   */
+  readonly rdsName?: string;
 }
 
 export interface AccessLogRt {
@@ -304,6 +328,8 @@ export interface ClusterRt {
   readonly perConnectionBufferLimitBytes: number;
   /** `dns_refresh_rate` for STRICT_DNS (default 5 s). */
   readonly dnsRefreshRateMs: number;
+  /** EDS clusters: the ClusterLoadAssignment to use (`eds_cluster_config.service_name`, else the name). */
+  readonly edsServiceName?: string;
 }
 
 export interface EndpointRt {

@@ -116,7 +116,6 @@ const rejected: [string, Parameters<typeof withExtra>[0], RegExp][] = [
   ['TLS on a cluster', { CLUSTER_EXTRA: 'transport_socket: { name: tls }' }, new RegExp(`^${esc(C)}\\.transport_socket: TLS .*not supported by minimesh yet`)],
   ['health checks', { CLUSTER_EXTRA: 'health_checks: [{ timeout: 1s }]' }, new RegExp(`^${esc(C)}\\.health_checks: health_checks is not supported by minimesh yet`)],
   ['outlier detection', { CLUSTER_EXTRA: 'outlier_detection: {}' }, new RegExp(`^${esc(C)}\\.outlier_detection: outlier_detection is not supported by minimesh yet`)],
-  ['ORIGINAL_DST', { CLUSTER_EXTRA: 'type: ORIGINAL_DST' }, new RegExp(`^${esc(C)}\\.type: ORIGINAL_DST is not supported`)],
   ['dynamic_resources', { TOP_EXTRA: 'dynamic_resources: { ads_config: { api_type: GRPC } }' }, /^dynamic_resources: dynamic_resources \(xDS\) is not supported/],
   ['runtime overrides', { TOP_EXTRA: 'layered_runtime: { layers: [{ name: s, static_layer: { a: 1 } }] }' }, /^layered_runtime\.layers\[0\]\.static_layer: runtime overrides/],
   ['overload actions', { TOP_EXTRA: 'overload_manager: { actions: [{ name: x }] }' }, /^overload_manager\.actions: overload actions/],

@@ -70,3 +70,4 @@ export const ENVOY_SERVER_NAME = 'envoy';
 /** Istio's cluster names for traffic the mesh does not know. */
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
+export * from './table.js';

@@ -1,0 +1,71 @@
+/**
+ * `istio-init`: runs `minimesh iptables` with the flags Istio's init container gets, built
+ * from the pod's `traffic.sidecar.istio.io/*` annotations. Needs NET_ADMIN and NET_RAW and runs
+ * as root, once, before every other container.
+ */
+import { PORTS } from '@minimesh/mesh';
+import { ANNOTATIONS, INIT_CONTAINER_NAME } from './injection-keys.js';
+import type { InjectOptions } from './inject-options.js';
+import type { Container, Pod } from './kube-types.js';
+
+const DEFAULT_EXCLUDED_INBOUND = [PORTS.prometheus, PORTS.health, PORTS.mergedMetrics];
+
+function csv(s: string | undefined): string[] {
+  return (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+/** The `minimesh iptables` arguments for a pod (without the program name). */
+export function buildIptablesArgs(pod: Pod, o: InjectOptions): string[] {
+  const a = pod.metadata?.annotations ?? {};
+  const mode = (a[ANNOTATIONS.interceptionMode] ?? 'REDIRECT').toUpperCase();
+  const include = a[ANNOTATIONS.includeOutboundIPRanges];
+  const inbound = a[ANNOTATIONS.includeInboundPorts];
+  // The proxy's own ports are never captured inbound, whatever the annotation says.
+  const excludedInbound = [...new Set([...DEFAULT_EXCLUDED_INBOUND.map(String), ...csv(a[ANNOTATIONS.excludeInboundPorts])])];
+  const args = [
+    '-p', String(PORTS.outboundCapture),
+    '-z', String(PORTS.inboundCapture),
+    '-u', String(o.proxyUid),
+    '-m', mode,
+    '-i', include === undefined ? '*' : csv(include).join(',') || (include.trim() === '*' ? '*' : ''),
+    '-x', csv(a[ANNOTATIONS.excludeOutboundIPRanges]).join(','),
+    '-b', inbound === undefined ? '*' : inbound.trim() === '*' ? '*' : csv(inbound).join(','),
+    '-d', excludedInbound.join(','),
+  ];
+  const opt = (flag: string, key: string): void => {
+    const v = csv(a[key]);
+    if (v.length > 0) args.push(flag, v.join(','));
+  };
+  opt('-q', ANNOTATIONS.includeOutboundPorts);
+  opt('-o', ANNOTATIONS.excludeOutboundPorts);
+  opt('-c', ANNOTATIONS.excludeInterfaces);
+  return args;
+}
+
+export const SIDECAR_RESOURCES = {
+  limits: { cpu: '2', memory: '1Gi' },
+  requests: { cpu: '100m', memory: '128Mi' },
+} as const;
+
+export function buildInitContainer(pod: Pod, o: InjectOptions): Container {
+  const c: Container = {
+    name: INIT_CONTAINER_NAME,
+    image: o.image,
+    args: ['iptables', ...buildIptablesArgs(pod, o)],
+    resources: structuredClone(SIDECAR_RESOURCES),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      privileged: false,
+      readOnlyRootFilesystem: false,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      runAsUser: 0,
+    },
+  };
+  if (o.imagePullPolicy) c.imagePullPolicy = o.imagePullPolicy;
+  return c;
+}

@@ -1,0 +1,42 @@
+/** `minimesh kube-inject`: goldens on Istio's inputs (read in place) and on a labs-style file. */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubeInject } from '../src/kube-inject/kube-inject.js';
+import { golden, INJECTOR_ROOT, staleGoldens } from './helpers/golden.js';
+import { istioInjectCases, readIstio } from './helpers/istio-testdata.js';
+
+const ISTIO_INPUTS = ['hello.yaml', 'cronjob.yaml', 'daemonset.yaml', 'job.yaml', 'list.yaml', 'replicaset.yaml', 'statefulset.yaml', 'hello-host-network.yaml', 'native-sidecar-opt-out.yaml', 'multi-container.yaml'];
+const LOCAL = join(INJECTOR_ROOT, 'test', 'fixtures', 'kube-inject');
+const LOCAL_INPUTS = ['labs-customer.yaml'];
+
+t.test('kube-inject goldens', async (t) => {
+  const have = new Set(istioInjectCases());
+  const names: string[] = [];
+  for (const input of ISTIO_INPUTS) {
+    if (!have.has(input)) {
+      t.comment(`Istio input ${input} not found: skipped`);
+      continue;
+    }
+    const r = kubeInject(readIstio(input));
+    const g = golden('kube-inject', `${input}.injected`, `${r.notes.map((n) => `# ${n}\n`).join('')}${r.yaml}`);
+    names.push(`${input}.injected`);
+    t.equal(g.actual, g.expected, `${input} (${g.file})`);
+  }
+  for (const input of LOCAL_INPUTS) {
+    const r = kubeInject(readFileSync(join(LOCAL, input), 'utf8'));
+    const g = golden('kube-inject', `${input}.injected`, `${r.notes.map((n) => `# ${n}\n`).join('')}${r.yaml}`);
+    names.push(`${input}.injected`);
+    t.equal(g.actual, g.expected, `${input} (${g.file})`);
+  }
+  if (have.size > 0) t.same(staleGoldens('kube-inject', names), [], 'no stale goldens');
+});
+
+t.test('kube-inject on the labs shape', async (t) => {
+  const r = kubeInject(readFileSync(join(LOCAL, 'labs-customer.yaml'), 'utf8'));
+  t.same(r.notes, ['Deployment default/customer: injected', 'Service default/customer: not a workload'].slice(0, 1));
+  t.match(r.yaml, /name: istio-init/);
+  t.match(r.yaml, /name: istio-proxy/);
+  t.match(r.yaml, /kind: Service/, 'other documents pass through');
+  t.throws(() => kubeInject('a: [b'), /invalid YAML/);
+});

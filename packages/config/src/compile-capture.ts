@@ -1,0 +1,26 @@
+/** `use_original_dst` + `traffic_direction` + the capture metadata -> CaptureRt. */
+import type { Listener } from '@minimesh/api';
+import { wrappedBool } from './duration.js';
+import { join, structToJson, type Errors } from './errors.js';
+import type { CaptureRt } from './runtime.js';
+
+/** `metadata.filter_metadata[CAPTURE_METADATA].tcp_ports`: destination ports proxied as TCP. */
+export const CAPTURE_METADATA = 'minimesh.capture';
+
+export function compileCapture(l: Listener, path: string, errors: Errors): CaptureRt | undefined {
+  if (!wrappedBool(l.use_original_dst as { value?: boolean } | undefined, false)) return undefined;
+  const dir = l.traffic_direction ?? 'UNSPECIFIED';
+  const direction = dir === 'INBOUND' ? 'INBOUND' : 'OUTBOUND';
+  const md = l.metadata?.filter_metadata?.[CAPTURE_METADATA];
+  const tcpPorts = new Set<number>();
+  if (md) {
+    const mp = join(join(join(path, 'metadata.filter_metadata'), CAPTURE_METADATA), 'tcp_ports');
+    const ports = structToJson(md).tcp_ports;
+    if (ports !== undefined && !Array.isArray(ports)) errors.add(mp, 'must be a list of port numbers');
+    for (const p of Array.isArray(ports) ? ports : []) {
+      if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) errors.add(mp, `not a port: ${JSON.stringify(p)}`);
+      else tcpPorts.add(p);
+    }
+  }
+  return { direction, tcpPorts };
+}

@@ -1,0 +1,54 @@
+/** Capture listeners (`use_original_dst`) and ORIGINAL_DST clusters (Istio's PassthroughCluster). */
+import t from 'tap';
+import { parseBootstrap } from '@minimesh/api';
+import { compileBootstrap } from '../src/compile-bootstrap.js';
+
+const bootstrap = (listenerExtra: string, clusterType = 'type: ORIGINAL_DST\n    lb_policy: CLUSTER_PROVIDED'): string => `static_resources:
+  listeners:
+  - name: virtualOutbound
+    address: { socket_address: { address: 0.0.0.0, port_value: 15001 } }
+${listenerExtra}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: outbound_0.0.0.0_15001
+          http_filters: [{ name: envoy.filters.http.router }]
+          route_config: { name: "80", virtual_hosts: [] }
+  clusters:
+  - name: PassthroughCluster
+    ${clusterType}
+    connect_timeout: 10s
+`;
+
+function compile(text: string) {
+  const p = parseBootstrap(text, 'test.yaml');
+  if (!p.ok) throw new Error(JSON.stringify(p.errors));
+  return compileBootstrap(p.value);
+}
+
+t.test('use_original_dst gives a capture listener; ORIGINAL_DST compiles without endpoints', async (t) => {
+  const r = compile(bootstrap('    use_original_dst: true\n    traffic_direction: OUTBOUND\n    metadata: { filter_metadata: { minimesh.capture: { tcp_ports: [3306, 6379] } } }'));
+  t.ok(r.ok, r.ok ? 'compiles' : JSON.stringify(r.errors));
+  if (!r.ok) return;
+  const l = r.value.listeners[0];
+  t.same(l.capture?.direction, 'OUTBOUND');
+  t.same([...(l.capture?.tcpPorts ?? [])], [3306, 6379]);
+  const c = r.value.clusters.get('PassthroughCluster');
+  t.equal(c?.type, 'ORIGINAL_DST');
+  t.same(c?.endpoints, []);
+});
+
+t.test('INBOUND and plain listeners', async (t) => {
+  const r = compile(bootstrap('    use_original_dst: true\n    traffic_direction: INBOUND'));
+  t.ok(r.ok && r.value.listeners[0].capture?.direction === 'INBOUND');
+  const plain = compile(bootstrap(''));
+  t.ok(plain.ok && plain.value.listeners[0].capture === undefined, 'no use_original_dst: no capture');
+});
+
+t.test('bad tcp_ports are errors with their path', async (t) => {
+  const r = compile(bootstrap('    use_original_dst: true\n    metadata: { filter_metadata: { minimesh.capture: { tcp_ports: [0, "x"] } } }'));
+  t.notOk(r.ok);
+  if (!r.ok) t.match(r.errors.map((e) => `${e.path}: ${e.message}`).join('\n'), /tcp_ports: not a port: 0/);
+});

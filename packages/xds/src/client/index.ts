@@ -1,0 +1,4 @@
+export * from './backoff.js';
+export * from './decode-resources.js';
+export * from './node-identity.js';
+export * from './xds-client.js';

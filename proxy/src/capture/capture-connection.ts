@@ -1,0 +1,109 @@
+/**
+ * What a capture listener (`use_original_dst: true`) does with each accepted connection.
+ *
+ * OUTBOUND (15001), in Envoy's order of decisions:
+ *   1. original destination from SO_ORIGINAL_DST; unknown -> the HCM routes it by Host
+ *      (the listener then works as a plain HTTP proxy, as in local mode);
+ *   2. a port the config marks TCP -> TCP to the original destination (PassthroughCluster);
+ *   3. otherwise sniff: not HTTP/1.x -> TCP to the original destination;
+ *   4. HTTP: a virtual host for the Host header, else for the original destination
+ *      (address:port, then address) -> the HCM; no virtual host -> PassthroughCluster.
+ * INBOUND (15006): every connection, HTTP or TCP, to 127.0.0.1:<original port> from
+ * 127.0.0.6, counted on `inbound|PORT||`.
+ */
+import type net from 'node:net';
+import { selectVirtualHost } from '@minimesh/config';
+import type { ListenerRt } from '@minimesh/config/runtime';
+import { PASSTHROUGH_CLUSTER } from '@minimesh/mesh';
+import type { HcmContext } from '../http/hcm-context.js';
+import type { StatsRegistry } from '../observability/stats.js';
+import { getOriginalDst, type OriginalDst } from './original-dst.js';
+import { headEnd, hostHeader, sniffProtocol } from './sniff.js';
+import { proxyTcp } from './tcp-proxy.js';
+
+/** What the capture code needs from its listener. */
+export interface CaptureHost {
+  readonly config: ListenerRt;
+  readonly ctx: HcmContext;
+  readonly stats: StatsRegistry | undefined;
+  /** Hands the socket (with any sniffed bytes put back) to the HTTP connection manager. */
+  adoptHttp(socket: net.Socket): void;
+  /** Tracks a TCP-proxied socket for drain and close. */
+  trackTcp(socket: net.Socket): void;
+}
+
+/** How long a client may stay silent before an unnamed port is taken as TCP (server-first protocols). */
+export const SNIFF_TIMEOUT_MS = 500;
+const MAX_HEAD_BYTES = 64 * 1024;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The source Istio's inbound side uses toward the app, so iptables never re-captures it. */
+export const INBOUND_PASSTHROUGH_SOURCE = '127.0.0.6';
+
+export function inboundClusterName(port: number): string {
+  return `inbound|${port}||`;
+}
+
+export function handleCaptured(socket: net.Socket, host: CaptureHost): void {
+  const capture = host.config.capture!;
+  const dst = getOriginalDst(socket);
+  if (dst === undefined) return host.adoptHttp(socket);
+  if (capture.direction === 'INBOUND') return inbound(socket, host, dst);
+  if (capture.tcpPorts.has(dst.port)) return passthrough(socket, host, dst);
+  sniff(socket, host, dst);
+}
+
+function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
+  host.trackTcp(socket);
+  proxyTcp(socket, {
+    host: '127.0.0.1',
+    port: dst.port,
+    localAddress: INBOUND_PASSTHROUGH_SOURCE,
+    connectTimeoutMs: host.ctx.clusters.get(inboundClusterName(dst.port))?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    stats: host.stats?.cluster(inboundClusterName(dst.port)),
+  });
+}
+
+function passthrough(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initial?: Buffer): void {
+  host.trackTcp(socket);
+  const cluster = host.ctx.clusters.get(PASSTHROUGH_CLUSTER);
+  proxyTcp(socket, { host: dst.address, port: dst.port, connectTimeoutMs: cluster?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, stats: cluster?.stats ?? host.stats?.cluster(PASSTHROUGH_CLUSTER) }, initial);
+}
+
+/** Whether the route config knows this request: by Host, then by original destination. */
+function knownDestination(host: CaptureHost, authority: string, dst: OriginalDst): boolean {
+  const rc = host.ctx.hcm.routeConfig;
+  return (authority !== '' && selectVirtualHost(rc, authority) !== undefined) || selectVirtualHost(rc, `${dst.address}:${dst.port}`) !== undefined;
+}
+
+function sniff(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
+  let buf: Buffer = Buffer.alloc(0);
+  let done = false;
+  const finish = (to: 'http' | 'tcp'): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.pause();
+    if (to === 'http') {
+      if (buf.length > 0) socket.unshift(buf);
+      host.adoptHttp(socket);
+      socket.resume(); // pause() above was explicit: a new 'data' listener does not undo it
+
+    } else passthrough(socket, host, dst, buf);
+  };
+  const onData = (d: Buffer): void => {
+    buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+    const p = sniffProtocol(buf);
+    if (p === 'tcp') return finish('tcp');
+    if (p === 'more') return;
+    const end = headEnd(buf);
+    if (end === -1 && buf.length < MAX_HEAD_BYTES) return;
+    finish(end !== -1 && knownDestination(host, hostHeader(buf.subarray(0, end)), dst) ? 'http' : end === -1 ? 'http' : 'tcp');
+  };
+  const onEnd = (): void => finish('tcp');
+  const timer = setTimeout(() => finish('tcp'), SNIFF_TIMEOUT_MS);
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('error', () => socket.destroy());
+}

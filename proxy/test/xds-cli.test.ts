@@ -1,0 +1,28 @@
+/** `minimesh proxy --xds`: flags and the node identity from Istio's environment. */
+import t from 'tap';
+import { parseProxyArgs } from '../src/main.js';
+import { defaultNodeCluster, nodeFromEnv } from '../src/xds-mode.js';
+
+t.test('node identity from the pod environment, as Istio builds it', async (t) => {
+  const env = { POD_NAME: 'reviews-v1-5d8f7c9b4-x2k4p', POD_NAMESPACE: 'bookinfo', INSTANCE_IP: '10.244.0.7', ISTIO_META_WORKLOAD_NAME: 'reviews-v1', ISTIO_METAJSON_LABELS: '{"app":"reviews","version":"v1"}' };
+  const n = nodeFromEnv('sidecar', {}, env);
+  t.equal(n.id, 'sidecar~10.244.0.7~reviews-v1-5d8f7c9b4-x2k4p.bookinfo~bookinfo.svc.cluster.local');
+  t.equal(n.cluster, 'reviews-v1.bookinfo');
+  t.same(n.metadata, { NAMESPACE: 'bookinfo', POD_NAME: 'reviews-v1-5d8f7c9b4-x2k4p', INSTANCE_IPS: '10.244.0.7', WORKLOAD_NAME: 'reviews-v1', LABELS: { app: 'reviews', version: 'v1' } });
+  t.match(nodeFromEnv('router', {}, env).id, /^router~10\.244\.0\.7~/);
+  t.equal(nodeFromEnv('sidecar', { id: 'x', cluster: 'y' }, env).id, 'x');
+  t.equal(defaultNodeCluster(undefined, 'ns'), 'istio-proxy');
+});
+
+t.test('--xds flags', async (t) => {
+  const o = parseProxyArgs(['--xds', '127.0.0.1:15010', '--node-id', 'sidecar~1.2.3.4~a.b~b.svc.cluster.local', '--node-cluster', 'a.b', '--health-port', '0']);
+  if (o === 'help') throw new Error('help');
+  t.equal(o.xds?.server, '127.0.0.1:15010');
+  t.equal(o.xds?.node.id, 'sidecar~1.2.3.4~a.b~b.svc.cluster.local');
+  t.equal(o.xds?.adminAddress, '127.0.0.1');
+  t.equal(o.xds?.adminPort, 15000);
+  t.throws(() => parseProxyArgs(['--xds', 'nohost']), /HOST:PORT/);
+  t.throws(() => parseProxyArgs(['--xds', 'h:1', '--type', 'gateway']), /sidecar or router/);
+  t.throws(() => parseProxyArgs(['--xds', 'h:1', '--bootstrap', 'b.yaml']), /exclude/);
+  t.throws(() => parseProxyArgs([]), /--bootstrap FILE is required/);
+});
