@@ -1,6 +1,7 @@
 // Command-line options of `npm run bench`.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
 import { minimeshCli, standinProxy } from './paths.js';
 import { ALL_SCENARIOS, type ScenarioName } from './scenarios.js';
 
@@ -32,7 +33,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --duration S         seconds per load (default 10, 3 with --quick)
   --only a,b           scenarios among ${ALL_SCENARIOS.join(',')} (default: all)
   --proxy-cmd "CMD"    the proxy command line before "proxy --bootstrap FILE --health-port off"
-                       (default: node packages/cli/bin/minimesh.js;
+                       (default: node --max-semi-space-size=2 packages/cli/bin/minimesh.js;
                         "standin" = bench's test double, bench/dist/src/dev-standin-proxy.js)
   --no-wrk             skip the wrk throughput load
   --profile DIR        run the proxies under node --cpu-prof, profiles into DIR
@@ -49,7 +50,7 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     loadS: 10,
     warmupS: 2,
     only: [...ALL_SCENARIOS],
-    proxyCmd: [process.execPath, minimeshCli],
+    proxyCmd: [process.execPath, ...PROXY_NODE_FLAGS, minimeshCli],
     useWrk: true,
     throughputConnections: 50,
     steadyRate: 2000,

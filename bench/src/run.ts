@@ -130,7 +130,7 @@ async function main(): Promise<number> {
   if (o.useWrk && wrk === null) log(`wrk is not installed: skipping the wrk load. Install it with: ${INSTALL_HINT}`);
   if (!hasTaskset()) log('taskset not found (util-linux): processes are NOT pinned to CPUs; figures will be noisier');
   if (o.cpuLoad === o.cpuUnderTest) log('fewer than 2 CPUs: the load generator shares the CPU with the processes under test');
-  const proxyScript = o.proxyCmd[1];
+  const proxyScript = o.proxyCmd.find((a) => a.endsWith('.js'));
   if (o.only.some((s) => s === 'proxy1' || s === 'proxy2') && proxyScript !== undefined && proxyScript.endsWith('.js') && !existsSync(proxyScript)) {
     log(`${proxyScript} does not exist: the proxy scenarios will fail (build first; --proxy-cmd standin exercises the harness with a test double)`);
   }

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, '..', '..', 'packages', 'cli', 'bin', 'minimesh.js');
@@ -21,7 +22,7 @@ const echo = http.createServer((req, res) => {
 
 echo.listen(5678, '127.0.0.1', () => {
   console.log('echo upstream listening on 127.0.0.1:5678');
-  const proxy = spawn(process.execPath, [cli, 'proxy', '--bootstrap', path.join(here, 'bootstrap.yaml'), '--health-address', '127.0.0.1'], { stdio: 'inherit' });
+  const proxy = spawn(process.execPath, [...PROXY_NODE_FLAGS, cli, 'proxy', '--bootstrap', path.join(here, 'bootstrap.yaml'), '--health-address', '127.0.0.1'], { stdio: 'inherit' });
   const stop = () => {
     proxy.kill('SIGTERM');
   };

@@ -7,6 +7,9 @@ Usage: minimesh <command> [options]
 
 Commands:
   proxy         run the sidecar / gateway proxy on an Envoy v3 bootstrap
+  control-plane run the control plane: YAML folder or Kubernetes -> xDS v3 (ADS) on :15010
+  proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
+  proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
   kube-inject   add the sidecar to Kubernetes YAML offline (-f FILE|-)
@@ -23,6 +26,20 @@ export async function main(argv: string[]): Promise<number> {
     case 'proxy': {
       const { proxyMain } = await import('@minimesh/proxy/main');
       return proxyMain(rest);
+    }
+    case 'control-plane': {
+      const { controlPlaneMain } = await import('@minimesh/control-plane/main');
+      return controlPlaneMain(rest);
+    }
+    case 'proxy-status':
+    case 'ps': {
+      const { proxyStatusMain } = await import('@minimesh/control-plane/cli/proxy-status');
+      return proxyStatusMain(rest);
+    }
+    case 'proxy-config':
+    case 'pc': {
+      const { proxyConfigMain } = await import('@minimesh/control-plane/cli/proxy-config');
+      return proxyConfigMain(rest);
     }
     case 'iptables': {
       const { iptablesMain } = await import('@minimesh/injector/iptables/iptables-main');
