@@ -150,6 +150,7 @@ export type BodyFraming =
   | { readonly kind: 'close' };
 
 export const NO_BODY: BodyFraming = { kind: 'none' };
+const DIGITS = /^\d{1,15}$/;
 const CHUNKED: BodyFraming = { kind: 'chunked' };
 const CLOSE: BodyFraming = { kind: 'close' };
 
@@ -165,8 +166,14 @@ export function bodyFraming(h: HeaderList, isRequest: boolean): BodyFraming {
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (n === 'content-length') {
+      const value = h.values[i];
+      if (DIGITS.test(value)) {
+        if (cl !== undefined && cl !== value) throw badRequest('differing content-length values');
+        cl = value;
+        continue;
+      }
       // "5, 5" and repeated headers with one value are the same length; anything else is not.
-      for (const part of h.values[i].split(',')) {
+      for (const part of value.split(',')) {
         const v = part.trim();
         if (!/^\d{1,15}$/.test(v)) throw badRequest(`invalid content-length ${JSON.stringify(h.values[i])}`);
         if (cl !== undefined && cl !== v) throw badRequest('differing content-length values');
