@@ -1,28 +1,12 @@
 /** Envoy's route RetryPolicy -> RetryPolicyRt. */
 import type { RetryPolicy } from '@minimesh/api';
+import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { durationMs, wrapped } from './duration.js';
 import { allowOnly, join, type Errors } from './errors.js';
 import type { RetryOn, RetryPolicyRt } from './runtime.js';
 
 /** Every value Envoy accepts in `retry_on` (HTTP and gRPC conditions). */
-export const RETRY_ON_VALUES: ReadonlySet<string> = new Set<RetryOn>([
-  '5xx',
-  'gateway-error',
-  'reset',
-  'reset-before-request',
-  'connect-failure',
-  'envoy-ratelimited',
-  'retriable-4xx',
-  'refused-stream',
-  'retriable-status-codes',
-  'retriable-headers',
-  'http3-post-connect-failure',
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-]);
+export const RETRY_ON_VALUES: ReadonlySet<string> = new Set(ENVOY_RETRY_ON);
 
 export const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
 

@@ -17,26 +17,11 @@ import {
   isObject,
 } from './check.js';
 import type { IssueCollector } from './issues.js';
+import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { parseProtocol } from './protocol.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
-const RETRY_ON = new Set([
-  '5xx',
-  'gateway-error',
-  'reset',
-  'reset-before-request',
-  'connect-failure',
-  'envoy-ratelimited',
-  'retriable-4xx',
-  'refused-stream',
-  'retriable-status-codes',
-  'retriable-headers',
-  'cancelled',
-  'deadline-exceeded',
-  'internal',
-  'resource-exhausted',
-  'unavailable',
-]);
+const RETRY_ON: ReadonlySet<string> = new Set(ENVOY_RETRY_ON);
 
 function checkStringMatch(c: IssueCollector, v: unknown, path: string): void {
   if (!checkFields(c, v, path, ['exact', 'prefix', 'regex'])) return;

@@ -79,3 +79,23 @@ export * from './table.js';
  * flags (a test checks they agree), so `minimesh proxy` in an image gets them too.
  */
 export const PROXY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
+
+/** Every condition Envoy accepts in `retry_on` (and Istio in `retries.retryOn`): HTTP, then gRPC. */
+export const ENVOY_RETRY_ON: readonly string[] = [
+  '5xx',
+  'gateway-error',
+  'reset',
+  'reset-before-request',
+  'connect-failure',
+  'envoy-ratelimited',
+  'retriable-4xx',
+  'refused-stream',
+  'retriable-status-codes',
+  'retriable-headers',
+  'http3-post-connect-failure',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+];
