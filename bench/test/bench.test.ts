@@ -1,4 +1,5 @@
 import t from 'tap';
+import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
 import { createServer, type Server } from 'node:http';
 import { selfTimes } from '../src/cpuprofile.js';
 import { parseOptions } from '../src/options.js';
@@ -49,7 +50,8 @@ t.test('options', async (t) => {
   if (d === 'help') throw new Error('unexpected help');
   t.equal(d.reps, 3);
   t.equal(d.loadS, 10);
-  t.match(d.proxyCmd[1], /packages\/cli\/bin\/minimesh\.js$/, 'the real proxy by default');
+  t.match(d.proxyCmd[d.proxyCmd.length - 1], /packages\/cli\/bin\/minimesh\.js$/, 'the real proxy by default');
+  t.same(d.proxyCmd.slice(1, -1), PROXY_NODE_FLAGS, 'with the node flags every proxy runs with');
   t.throws(() => parseOptions(['--only', 'nope']));
   t.equal(parseOptions(['--help']), 'help');
 });

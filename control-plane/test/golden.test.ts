@@ -9,7 +9,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { generateForProxy, proxyIdentity } from '../src/index.js';
+import { generateForProxy, proxyIdentity, type GenerateOptions } from '../src/index.js';
 import { compileAll } from './helpers/compile.js';
 import { makeModel, SOURCE_TEST_DIR } from './helpers/fixtures.js';
 
@@ -18,6 +18,8 @@ interface CaseFile {
   proxies: { name: string; id: string; labels?: Record<string, string> }[];
   /** Substrings of compile errors that are known (features the proxy does not support yet). */
   knownCompileErrors?: string[];
+  /** Generator options for every proxy of the case. */
+  options?: GenerateOptions;
 }
 
 const GOLDEN = path.join(SOURCE_TEST_DIR, 'golden');
@@ -33,7 +35,7 @@ for (const name of fs.readdirSync(GOLDEN).sort()) {
     t.same(issues.filter((i) => !i.includes('not translated') && !i.includes('NONE')), [], 'inputs load without errors');
     const known = new Set<string>();
     for (const p of cf.proxies) {
-      const res = generateForProxy(model, proxyIdentity(p.id, p.labels ? { LABELS: p.labels } : {}, model));
+      const res = generateForProxy(model, proxyIdentity(p.id, p.labels ? { LABELS: p.labels } : {}, model), cf.options);
       const file = path.join(dir, p.name, 'expected.json');
       const text = JSON.stringify(res, null, 2) + '\n';
       if (refresh) {

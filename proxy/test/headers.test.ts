@@ -20,6 +20,14 @@ t.test('x-envoy-upstream-service-time: numeric on proxied responses, >= the upst
   t.notOk('x-envoy-upstream-service-time' in nr.headers, 'absent on no-route reply');
 });
 
+t.test('x-envoy-upstream-service-time: this hop\'s value replaces the one the upstream sent (one header)', async (t) => {
+  const up = await startUpstream(t, ok('from a sidecar', { 'x-envoy-upstream-service-time': '999' }));
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [up.port] } });
+  const r = await p.request({ path: '/' });
+  t.equal(r.headerNames.filter((n) => n === 'x-envoy-upstream-service-time').length, 1, 'exactly one');
+  t.not(r.headers['x-envoy-upstream-service-time'], '999', 'the upstream value is replaced');
+});
+
 t.test('x-request-id: a UUID v4 is generated when absent, kept when present', async (t) => {
   const up = await startUpstream(t);
   const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [up.port] } });

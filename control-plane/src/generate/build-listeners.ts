@@ -69,11 +69,11 @@ export function buildInboundListener(ip: string, port: number): JsonObject {
   });
 }
 
-export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObject | undefined): JsonObject {
-  const name = listenerName('0.0.0.0', sp.listenPort);
+export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObject | undefined, address = '0.0.0.0'): JsonObject {
+  const name = listenerName(address, sp.listenPort);
   return listener(
     name,
-    '0.0.0.0',
+    address,
     sp.listenPort,
     'OUTBOUND',
     compact({

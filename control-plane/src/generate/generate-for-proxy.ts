@@ -8,6 +8,8 @@ import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts 
 import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
 import { gatewayRouteName } from './naming.js';
+import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
+import { PORTS } from '@minimesh/mesh';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -30,10 +32,16 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   let routes: JsonObject[];
   if (proxy.type === 'router') {
     routes = buildGatewayRouteConfigs(model, proxy, warnings);
-    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number))));
+    const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
+    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), address));
   } else {
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
-    listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc));
+    if (opts.outboundForwardProxy) {
+      routes = [buildForwardProxyRouteConfig(routes)];
+      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0])];
+    } else {
+      listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc));
+    }
     for (const port of inboundPorts(model, proxy)) {
       listeners.push(buildInboundListener(proxy.ip, port));
       clusters.push(buildInboundCluster(port, opts.inboundAppAddress));

@@ -49,6 +49,8 @@ export function buildDownstreamResponseHead(input: ResponseHeadInput): string {
       if (transformation === 'OVERWRITE') continue;
       hasServer = true;
     } else if (n === 'content-length' && dropLength) continue;
+    // This hop's router sets it (Envoy overwrites the upstream's, e.g. the server sidecar's).
+    else if (n === 'x-envoy-upstream-service-time') continue;
     if (mutate) {
       out.names.push(n);
       out.values.push(values[i]);

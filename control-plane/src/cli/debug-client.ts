@@ -1,0 +1,22 @@
+/** GETs JSON from the control plane's debug port or a proxy's admin port. */
+import { PORTS } from '@minimesh/mesh';
+
+export const DEFAULT_CONTROL_PLANE = `127.0.0.1:${PORTS.controlPlaneDebug}`;
+
+export async function getJson(hostPort: string, pathAndQuery: string, timeoutMs = 5000): Promise<unknown> {
+  const url = `http://${hostPort}${pathAndQuery}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    throw new Error(`cannot reach ${url}: ${cause}`);
+  }
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}: ${text.trim()}`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`${url}: not JSON`);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `minimesh control-plane`: runs the control plane until SIGINT/SIGTERM. Once serving it prints
+ *   control plane ready: xds 0.0.0.0:15010, debug http://0.0.0.0:15014 (3 resources from DIR)
+ */
+import fs from 'node:fs';
+import { ControlPlane } from './server/control-plane.js';
+import { CONTROL_PLANE_USAGE, ControlPlaneUsageError, parseControlPlaneArgs } from './server/control-plane-args.js';
+
+export { CONTROL_PLANE_USAGE };
+
+export async function controlPlaneMain(argv: string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parseControlPlaneArgs(argv);
+  } catch (e) {
+    if (!(e instanceof ControlPlaneUsageError)) throw e;
+    process.stderr.write(`minimesh control-plane: ${e.message}\n\n${CONTROL_PLANE_USAGE}`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(CONTROL_PLANE_USAGE);
+    return 0;
+  }
+  if (opts.source.kind === 'folder' && !fs.statSync(opts.source.dir, { throwIfNoEntry: false })?.isDirectory()) {
+    process.stderr.write(`minimesh control-plane: --config-dir ${opts.source.dir}: not a folder\n`);
+    return 2;
+  }
+  const cp = new ControlPlane(opts);
+  try {
+    await cp.start();
+  } catch (e) {
+    process.stderr.write(`minimesh control-plane: ${(e as Error).message}\n`);
+    await cp.stop().catch(() => undefined);
+    return 1;
+  }
+  const from = opts.source.kind === 'folder' ? opts.source.dir : 'the Kubernetes API';
+  process.stderr.write(
+    `control plane ready: xds ${opts.xdsAddress.host}:${cp.xdsPort}, debug http://${opts.debugAddress.host}:${cp.debugPort} (${cp.model.services.length} services from ${from})\n`,
+  );
+  let stopping = false;
+  const quit = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void cp.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', quit);
+  process.on('SIGTERM', quit);
+  return -1; // keeps running
+}

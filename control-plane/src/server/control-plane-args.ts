@@ -1,0 +1,73 @@
+/** `minimesh control-plane` flags. */
+import { parseArgs } from 'node:util';
+import { PORTS } from '@minimesh/mesh';
+import type { ControlPlaneOptions, HostPort } from './control-plane.js';
+
+export const CONTROL_PLANE_USAGE = `Usage: minimesh control-plane (--config-dir DIR | --kube) [options]
+
+Watches mesh config (Kubernetes Services, Endpoints/EndpointSlices, Pods, Deployments and
+Istio's VirtualService, DestinationRule, Gateway, ServiceEntry), translates it for every
+connected proxy and pushes it over xDS v3 (gRPC ADS), like istiod.
+
+Source (one of):
+      --config-dir DIR       a folder of YAML, watched (the embedded default)
+      --kube                 the Kubernetes API (in-cluster config, else kubeconfig)
+
+Options:
+      --xds-address H:P      gRPC ADS (default 0.0.0.0:${PORTS.xds}; port 0 picks a free port)
+      --debug-address H:P    /ready and /debug/* (default 0.0.0.0:${PORTS.controlPlaneDebug})
+      --local                the local mesh on loopback: connected sidecars register their pods
+                             (IP from the node id, labels from metadata LABELS); sidecars get a
+                             forward-proxy listener on POD_IP:${PORTS.outboundCapture}; gateways
+                             listen on their own IP
+      --debounce-ms Q[,MAX]  push after Q ms without change, MAX ms at most (default 100,1000)
+  -h, --help                 this help
+`;
+
+export class ControlPlaneUsageError extends Error {}
+
+export function parseHostPort(flag: string, v: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ControlPlaneUsageError(`${flag}: expected HOST:PORT, got ${JSON.stringify(v)}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'config-dir': { type: 'string' },
+        kube: { type: 'boolean' },
+        'xds-address': { type: 'string' },
+        'debug-address': { type: 'string' },
+        local: { type: 'boolean' },
+        'debounce-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new ControlPlaneUsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  const dir = values['config-dir'];
+  if (dir !== undefined && values.kube) throw new ControlPlaneUsageError('--config-dir and --kube exclude each other');
+  if (dir === undefined && !values.kube) throw new ControlPlaneUsageError('a source is required: --config-dir DIR or --kube');
+  let debounce;
+  if (values['debounce-ms'] !== undefined) {
+    const [q, max] = values['debounce-ms'].split(',').map(Number);
+    if (!Number.isFinite(q) || q < 0 || (max !== undefined && (!Number.isFinite(max) || max < q))) throw new ControlPlaneUsageError(`--debounce-ms: expected QUIET[,MAX] in ms, got ${values['debounce-ms']}`);
+    debounce = { quietMs: q, maxMs: max ?? Math.max(q, 1000) };
+  }
+  return {
+    source: dir !== undefined ? { kind: 'folder', dir } : { kind: 'kube' },
+    xdsAddress: parseHostPort('--xds-address', values['xds-address'] ?? `0.0.0.0:${PORTS.xds}`),
+    debugAddress: parseHostPort('--debug-address', values['debug-address'] ?? `0.0.0.0:${PORTS.controlPlaneDebug}`),
+    local: values.local ?? false,
+    debounce,
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * The control plane (istiod's discovery part): a config source feeds the mesh model; on every
+ * change (debounced: 100 ms quiet, 1 s at most) each connected proxy's resources are generated
+ * for its identity, validated with the proxy's own compiler and installed as that proxy's
+ * snapshot. The xDS server pushes only the types whose content changed (each type's version is
+ * a short digest of its content). A new proxy gets its snapshot as soon as it connects.
+ * Nothing a source delivers stops it: bad resources are reported once and skipped.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeResource, ResourceIssue } from '@minimesh/kube';
+import { compileXdsSnapshot, formatConfigErrors } from '@minimesh/config';
+import { CDS, EDS, LDS, RDS, SnapshotCache, snapshotResourcesFromJson, XdsServer, type ProxySyncStatus } from '@minimesh/xds';
+import { buildMeshModel } from '../model/build-mesh-model.js';
+import type { MeshModel } from '../model/mesh-model.js';
+import { proxyIdentity } from '../model/proxy-identity.js';
+import { generateForProxy } from '../generate/generate-for-proxy.js';
+import type { GenerateOptions } from '../generate/generate-options.js';
+import { FolderSource } from '../sources/folder-source.js';
+import { clientNodeTransport, KubeSource } from '../sources/kube-source.js';
+import { analyzeLine, OnceReporter } from './analyze-line.js';
+import type { GeneratedForProxy } from './config-dump.js';
+import { createDebugServer } from './debug-server.js';
+import { DEFAULT_DEBOUNCE, PushDebouncer, type DebounceTimes } from './push-debouncer.js';
+import { podFromProxy } from './registered-pods.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ControlPlaneOptions {
+  readonly source: { readonly kind: 'folder'; readonly dir: string } | { readonly kind: 'kube' };
+  readonly xdsAddress: HostPort;
+  readonly debugAddress: HostPort;
+  /**
+   * The local mesh on loopback: connected sidecars register their pods (IP, labels) as
+   * workloads, sidecars get the forward-proxy outbound listener on POD_IP:15001, gateways
+   * listen on their own IP.
+   */
+  readonly local?: boolean;
+  readonly debounce?: DebounceTimes;
+  /** Human-readable lines (default: stderr). */
+  readonly print?: (line: string) => void;
+}
+
+interface ConnectedProxy {
+  readonly nodeId: string;
+  cluster: string;
+  metadata: Readonly<Record<string, unknown>>;
+  streams: number;
+}
+
+export class ControlPlane {
+  readonly cache = new SnapshotCache();
+  readonly xds: XdsServer;
+  private debug: http.Server | undefined;
+  private folder: FolderSource | undefined;
+  private kube: KubeSource | undefined;
+  private sourceResources: KubeResource[] = [];
+  private registered = new Map<string, KubeResource>();
+  private currentModel: MeshModel = buildMeshModel([]);
+  private readonly proxies = new Map<string, ConnectedProxy>();
+  private readonly generated = new Map<string, GeneratedForProxy>();
+  private readonly debouncer: PushDebouncer;
+  private readonly reporter: OnceReporter;
+  private readonly print: (line: string) => void;
+  private ready = false;
+  /** Pushes done (one per debounced burst), for tests and /debug/model. */
+  pushCount = 0;
+  xdsPort = 0;
+  debugPort = 0;
+
+  constructor(readonly opts: ControlPlaneOptions) {
+    this.print = opts.print ?? ((l) => process.stderr.write(`${l}\n`));
+    this.reporter = new OnceReporter(this.print);
+    this.debouncer = new PushDebouncer(() => this.pushAll(), opts.debounce ?? DEFAULT_DEBOUNCE);
+    this.xds = new XdsServer({ cache: this.cache, controlPlaneId: 'minimesh-control-plane' });
+    this.xds.on('connect', (s) => this.onConnect(s));
+    this.xds.on('disconnect', (s) => this.onDisconnect(s));
+    this.xds.on('nack', (s, typeUrl, version, message) => this.print(`proxy ${s.nodeId} rejected ${typeName(typeUrl)} version ${version}: ${message}`));
+  }
+
+  get model(): MeshModel {
+    return this.currentModel;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  generatedFor(nodeId: string): GeneratedForProxy | undefined {
+    return this.generated.get(nodeId);
+  }
+
+  generatedIds(): string[] {
+    return [...this.generated.keys()];
+  }
+
+  syncStatus(): ProxySyncStatus[] {
+    return this.xds.syncStatus();
+  }
+
+  async start(): Promise<void> {
+    const onChange = (resources: KubeResource[]): void => {
+      this.sourceResources = resources;
+      if (this.ready) this.debouncer.trigger();
+    };
+    const onIssues = (issues: readonly ResourceIssue[]): void => this.reporter.report('source', issues.map(analyzeLine));
+    if (this.opts.source.kind === 'folder') {
+      this.folder = new FolderSource(this.opts.source.dir, { onChange, onIssues });
+      this.folder.start();
+    } else {
+      this.kube = new KubeSource({ transport: await clientNodeTransport(), onChange, onIssues });
+      await this.kube.start();
+    }
+    this.rebuildModel();
+    this.xdsPort = await this.xds.listen(this.opts.xdsAddress.host, this.opts.xdsAddress.port);
+    this.debug = createDebugServer(this);
+    this.debugPort = await new Promise<number>((resolve, reject) => {
+      this.debug!.once('error', (e) => reject(new Error(`debug server: cannot listen on ${this.opts.debugAddress.host}:${this.opts.debugAddress.port}: ${e.message}`)));
+      this.debug!.listen(this.opts.debugAddress.port, this.opts.debugAddress.host, () => resolve((this.debug!.address() as AddressInfo).port));
+    });
+    this.ready = true;
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.debouncer.stop();
+    this.folder?.stop();
+    this.kube?.stop();
+    if (this.debug) {
+      this.debug.closeAllConnections();
+      await new Promise<void>((r) => this.debug!.close(() => r()));
+    }
+    await this.xds.close(500);
+  }
+
+  /** Re-reads the folder now (tests; the watcher does it on its own). */
+  rescan(): void {
+    this.folder?.scan();
+  }
+
+  private generateOptions(): GenerateOptions {
+    return this.opts.local ? { outboundForwardProxy: true, bindProxyAddress: true } : {};
+  }
+
+  private rebuildModel(): void {
+    this.currentModel = buildMeshModel([...this.sourceResources, ...this.registered.values()]);
+  }
+
+  private pushAll(): void {
+    this.rebuildModel();
+    this.pushCount++;
+    for (const id of this.proxies.keys()) this.pushNode(id);
+  }
+
+  /** Generates, validates and installs one proxy's snapshot; on failure the last one stays. */
+  private pushNode(nodeId: string): void {
+    const p = this.proxies.get(nodeId);
+    if (!p) return;
+    const problems: string[] = [];
+    try {
+      const identity = proxyIdentity(nodeId, p.metadata, this.currentModel);
+      const res = generateForProxy(this.currentModel, identity, this.generateOptions());
+      for (const w of res.warnings) problems.push(`Warning (proxy ${nodeId}) ${w}`);
+      const typed = snapshotResourcesFromJson(res);
+      const compiled = compileXdsSnapshot({ listeners: typed.listeners ?? [], routes: typed.routes ?? [], clusters: typed.clusters ?? [], endpoints: typed.endpoints ?? [] });
+      if (!compiled.ok) throw new Error(`generated config does not compile, not pushed:\n${indent(formatConfigErrors(compiled.errors))}`);
+      const snap = this.cache.setSnapshot(nodeId, typed);
+      this.generated.set(nodeId, {
+        nodeId,
+        cluster: p.cluster,
+        metadata: p.metadata,
+        resources: res,
+        versions: { CDS: snap.version(CDS), EDS: snap.version(EDS), LDS: snap.version(LDS), RDS: snap.version(RDS) },
+        at: new Date().toISOString(),
+      });
+    } catch (e) {
+      problems.push(`Error (proxy ${nodeId}) ${(e as Error).message}`);
+    }
+    this.reporter.report(`proxy ${nodeId}`, problems);
+  }
+
+  private onConnect(s: ProxySyncStatus): void {
+    const known = this.proxies.get(s.nodeId);
+    if (known) {
+      known.streams++;
+      known.cluster = s.cluster;
+      known.metadata = s.metadata;
+    } else {
+      this.proxies.set(s.nodeId, { nodeId: s.nodeId, cluster: s.cluster, metadata: s.metadata, streams: 1 });
+      this.print(`proxy connected: ${s.nodeId}`);
+    }
+    if (this.opts.local && this.register(s.nodeId, s.metadata)) {
+      this.rebuildModel();
+      this.debouncer.trigger(); // the other proxies learn the new endpoints
+    }
+    this.pushNode(s.nodeId);
+  }
+
+  private onDisconnect(s: ProxySyncStatus): void {
+    const p = this.proxies.get(s.nodeId);
+    if (!p || --p.streams > 0) return;
+    this.proxies.delete(s.nodeId);
+    this.generated.delete(s.nodeId);
+    this.cache.clearSnapshot(s.nodeId);
+    this.reporter.forget(`proxy ${s.nodeId}`);
+    this.print(`proxy disconnected: ${s.nodeId}`);
+    if (this.registered.delete(s.nodeId)) this.debouncer.trigger();
+  }
+
+  /** Local mode: the proxy's pod joins the model. True when that changed something. */
+  private register(nodeId: string, metadata: Readonly<Record<string, unknown>>): boolean {
+    const pod = podFromProxy(nodeId, metadata, this.sourceResources);
+    if (!pod) return false;
+    const exists = this.sourceResources.some((r) => r.kind === 'Pod' && r.metadata.name === pod.metadata.name && (r.metadata.namespace ?? 'default') === pod.metadata.namespace);
+    if (exists) return false;
+    const before = this.registered.get(nodeId);
+    if (before && JSON.stringify(before) === JSON.stringify(pod)) return false;
+    this.registered.set(nodeId, pod);
+    return true;
+  }
+}
+
+function typeName(typeUrl: string): string {
+  return typeUrl === CDS ? 'CDS' : typeUrl === EDS ? 'EDS' : typeUrl === LDS ? 'LDS' : typeUrl === RDS ? 'RDS' : typeUrl;
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

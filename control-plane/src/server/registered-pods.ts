@@ -1,0 +1,33 @@
+/**
+ * Workload auto-registration for the local mesh (Istio does the same for VMs with
+ * WorkloadEntry auto-registration): a folder of YAML carries Deployments but no Pods, so each
+ * connected sidecar stands for its pod. Its node id gives the pod name, namespace and IP, its
+ * metadata the labels (`LABELS`, as Istio's agent sends them); container ports come from the
+ * Deployment whose template labels match. Services then select these pods as in Kubernetes.
+ */
+import type { Deployment, KubeResource, Pod } from '@minimesh/kube';
+import { parseNodeId } from '../model/proxy-identity.js';
+
+export function podFromProxy(nodeId: string, metadata: Readonly<Record<string, unknown>>, resources: readonly KubeResource[]): Pod | undefined {
+  let id;
+  try {
+    id = parseNodeId(nodeId);
+  } catch {
+    return undefined;
+  }
+  const labels = { ...((metadata.LABELS ?? metadata.labels ?? {}) as Record<string, string>) };
+  const deployment = resources.find(
+    (r): r is Deployment =>
+      r.kind === 'Deployment' &&
+      (r.metadata.namespace ?? 'default') === id.namespace &&
+      Object.keys(r.spec?.template?.metadata?.labels ?? {}).length > 0 &&
+      Object.entries(r.spec?.template?.metadata?.labels ?? {}).every(([k, v]) => labels[k] === v),
+  );
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: id.podName, namespace: id.namespace, labels },
+    spec: { containers: deployment?.spec?.template?.spec?.containers ?? [{ name: 'app', image: 'local' }] },
+    status: { podIP: id.ip, phase: 'Running' },
+  } as Pod;
+}
