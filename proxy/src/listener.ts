@@ -14,6 +14,8 @@ export class Listener implements ListenerHandle, CaptureHost {
   private readonly connections = new Set<DownstreamConnection>();
   /** Connections a capture listener proxies as plain TCP (see capture/). */
   private readonly tcpSockets = new Set<net.Socket>();
+  /** Set by drain(): the listener was removed or replaced. */
+  draining = false;
 
   constructor(
     public config: ListenerRt,
@@ -62,6 +64,7 @@ export class Listener implements ListenerHandle, CaptureHost {
 
   /** Stops accepting, closes idle keep-alive connections; busy ones close after their response. */
   drain(): Promise<void> {
+    this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.connections) c.closeIfIdle();
     return closed;

@@ -194,6 +194,9 @@ export async function runProxy(opts: ProxyCliOptions): Promise<RunningProxy> {
 }
 
 export async function proxyMain(argv: string[]): Promise<number> {
+  // Nothing a client, an upstream or a config sends may take the sidecar down: an exception
+  // that escapes an event handler is a minimesh bug, logged loudly, and the proxy serves on.
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (a bug in minimesh): the proxy keeps serving'));
   let opts: ProxyCliOptions | 'help';
   try {
     opts = parseProxyArgs(argv);

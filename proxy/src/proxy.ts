@@ -34,9 +34,15 @@ export class Proxy implements ProxyState {
   /** Applies a whole config: clusters, then listeners (new ones start listening). */
   async apply(config: RuntimeConfig, dump: unknown): Promise<void> {
     this.clusters.update(config.clusters);
-    const seen = new Set<string>();
+    const names = new Set(config.listeners.map((l) => l.name));
+    // Listeners that are gone stop accepting first (which also frees their ports).
+    for (const [name, l] of this.listeners) {
+      if (!names.has(name)) {
+        this.listeners.delete(name);
+        this.retire(l);
+      }
+    }
     for (const l of config.listeners) {
-      seen.add(l.name);
       const ctx = this.context(l.hcm);
       const existing = this.listeners.get(l.name);
       if (existing !== undefined && existing.config.address === l.address && existing.config.port === l.port) {
@@ -44,21 +50,25 @@ export class Proxy implements ProxyState {
         existing.ctx = ctx;
         continue;
       }
-      if (existing !== undefined) await existing.drain();
+      if (existing !== undefined) this.retire(existing);
       const listener = new Listener(l, ctx, this);
       await listener.listen();
       this.listeners.set(l.name, listener);
-    }
-    for (const [name, l] of this.listeners) {
-      if (!seen.has(name)) {
-        this.listeners.delete(name);
-        void l.drain();
-      }
     }
     this.config = config;
     this.configDump = dump;
     this.lastUpdated = new Date();
     this.ready = true;
+  }
+
+  /**
+   * A listener that was removed or moved: it stops accepting, its connections close after
+   * the response in flight, and whatever is left closes after the drain time. Never awaited,
+   * so a long-lived client cannot hold up the next config.
+   */
+  private retire(l: Listener): void {
+    void l.drain();
+    setTimeout(() => l.closeAll(), this.options.drainTimeMs).unref();
   }
 
   private context(hcm: RuntimeConfig['listeners'][number]['hcm']): HcmContext {

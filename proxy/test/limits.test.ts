@@ -119,3 +119,52 @@ t.test('a large request body streams upstream intact', async (t) => {
   t.equal(r.status, 200);
   t.equal(r.body, String(body.length), 'upstream got every byte');
 });
+
+t.test('max_connections is the cluster\'s: a request queued for one host is served when another host frees the slot', async (t) => {
+  const a = await startUpstream(t, ok('a', {}, 200));
+  const b = await startUpstream(t, ok('b', {}, 200));
+  const p = await startTestProxy(t, {
+    routes: [route('/', 'c', { timeout: '3s' })],
+    clusters: { c: { endpoints: [a.port, b.port], extra: { circuit_breakers: { thresholds: [{ max_connections: 1 }] } } } },
+  });
+  const started = Date.now();
+  const rs = await Promise.all([p.request({ path: '/' }), p.request({ path: '/' })]);
+  t.same(rs.map((r) => r.status), [200, 200], 'both answered');
+  t.same(rs.map((r) => r.body).sort(), ['a', 'b'], 'one on each host');
+  t.ok(Date.now() - started < 2000, 'the queued request did not wait for a timeout');
+  t.equal(p.running.proxy.stats.cluster('c').upstream_rq_pending_active, 0, 'queue empty');
+});
+
+t.test('per_try_timeout does not cut a response that has started streaming', async (t) => {
+  // The upstream answers as soon as the head arrives and streams for 500 ms; the client
+  // sends its body late, so the request completes after the response started.
+  const server = net.createServer((s) => {
+    let answered = false;
+    s.on('data', () => {
+      if (answered) return;
+      answered = true;
+      s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n');
+      let n = 0;
+      const timer = setInterval(() => {
+        if (++n <= 5) s.write('1\r\nx\r\n');
+        else {
+          clearInterval(timer);
+          s.write('0\r\n\r\n');
+        }
+      }, 100);
+      s.on('close', () => clearInterval(timer));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const p = await startTestProxy(t, { routes: [route('/', 'c', { retry_policy: { retry_on: '5xx', per_try_timeout: '0.3s' } })], clusters: { c: [port] } });
+  const c = await rawClient(t, p.port);
+  c.write('POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\n\r\n');
+  await sleep(250);
+  c.write('late');
+  const text = await c.waitFor((s) => s.endsWith('0\r\n\r\n'), 3000);
+  t.match(text, /^HTTP\/1\.1 200 /);
+  t.equal((text.match(/1\r\nx\r\n/g) ?? []).length, 5, 'every chunk arrived');
+  t.equal(p.running.proxy.stats.cluster('c').upstream_rq_per_try_timeout, 0, 'no per-try timeout counted');
+});

@@ -23,7 +23,8 @@ const enum S {
   Done,
 }
 
-const MAX_SIZE_DIGITS = 15;
+/** 13 hex digits stay below 2^53: a size is always exact. */
+const MAX_SIZE_DIGITS = 13;
 const MAX_TRAILER_BYTES = 16 * 1024;
 
 function hexValue(c: number): number {
@@ -31,6 +32,12 @@ function hexValue(c: number): number {
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   return -1;
+}
+
+/** RFC 9110 token characters (field names). */
+function isTokenChar(c: number): boolean {
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true;
+  return c === 0x21 || (c >= 0x23 && c <= 0x27) || c === 0x2a || c === 0x2b || c === 0x2d || c === 0x2e || c === 0x5e || c === 0x5f || c === 0x60 || c === 0x7c || c === 0x7e;
 }
 
 function bad(message: string): HttpParseError {
@@ -43,6 +50,7 @@ export class ChunkedDecoder {
   private digits = 0;
   private remaining = 0;
   private trailerBytes = 0;
+  private trailerColon = false;
   /** Payload bytes seen so far (decoded). */
   payloadBytes = 0;
 
@@ -122,20 +130,27 @@ export class ChunkedDecoder {
           this.state = S.Size;
           i++;
           break;
-        case S.TrailerStart:
-          if (buf[i] === 0x0d) {
+        case S.TrailerStart: {
+          const c = buf[i];
+          if (c === 0x0d) {
             this.state = S.EndLf;
-          } else {
+          } else if (isTokenChar(c)) {
+            // A trailer field: name, colon, value, CRLF (RFC 9112 7.1.2).
             this.state = S.Trailer;
+            this.trailerColon = false;
             this.trailerBytes++;
-          }
+          } else throw bad('invalid trailer field');
           i++;
           break;
+        }
         case S.Trailer: {
           const c = buf[i];
           if (++this.trailerBytes > MAX_TRAILER_BYTES) throw new HttpParseError(431, 'http1.headers_too_large', 'trailers too large');
-          if (c === 0x0d) this.state = S.TrailerLf;
-          else if (c === 0x0a || c === 0) throw bad('invalid character in trailer');
+          if (c === 0x0d) {
+            if (!this.trailerColon) throw bad('trailer field without a colon');
+            this.state = S.TrailerLf;
+          } else if (c === 0x3a /* : */) this.trailerColon = true;
+          else if (c === 0x0a || c === 0 || (!this.trailerColon && !isTokenChar(c))) throw bad('invalid character in trailer');
           i++;
           break;
         }

@@ -20,6 +20,8 @@ const EMPTY = Buffer.alloc(0);
 export interface ListenerHandle {
   readonly ctx: HcmContext;
   readonly proxy: ProxyState;
+  /** This listener was removed or replaced: its connections close after their response. */
+  readonly draining: boolean;
 }
 
 let cachedDate = '';
@@ -54,6 +56,8 @@ export class DownstreamConnection {
   private idleSince = Date.now();
   private socketTimeoutMs = 0;
   private ctx: HcmContext;
+  /** The stats the connection counted itself in when it opened (a new config may change `ctx`). */
+  private readonly cxStats: HcmContext['stats'];
 
   constructor(
     readonly socket: net.Socket,
@@ -65,6 +69,7 @@ export class DownstreamConnection {
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`;
     const stats = this.ctx.stats;
+    this.cxStats = stats;
     stats.downstream_cx_total++;
     stats.downstream_cx_active++;
     socket.setNoDelay(true);
@@ -80,6 +85,11 @@ export class DownstreamConnection {
 
   get proxy(): ProxyState {
     return this.listener.proxy;
+  }
+
+  /** The proxy or this listener is draining: responses say `connection: close`. */
+  get draining(): boolean {
+    return this.listener.proxy.draining || this.listener.draining;
   }
 
   // ---- reading ----
@@ -296,7 +306,7 @@ export class DownstreamConnection {
   writeLocalReply(status: number, body: string, ctx: HcmContext, extra: Record<string, string> | undefined, close: boolean): void {
     if (this.closed) return;
     if (close) this.closeAfterResponse = true;
-    const closing = this.closeAfterResponse || !this.keepAlive || this.proxy.draining;
+    const closing = this.closeAfterResponse || !this.keepAlive || this.draining;
     let text = statusLine(status);
     if (extra !== undefined) for (const [k, v] of Object.entries(extra)) text += `${k}: ${v}\r\n`;
     text += `content-length: ${Buffer.byteLength(body, 'latin1')}\r\n`;
@@ -323,24 +333,26 @@ export class DownstreamConnection {
       this.destroy();
       return;
     }
-    if (this.inBody || this.closeAfterResponse || !this.keepAlive || this.proxy.draining) {
-      // The rest of this connection's bytes cannot be trusted or is not wanted.
+    if (this.inBody || this.closeAfterResponse || !this.keepAlive || this.draining) {
+      // The rest of this connection's bytes cannot be trusted or is not wanted: nothing more
+      // is parsed from it.
       this.inBody = false;
-      if (this.proxy.draining) this.ctx.stats.downstream_cx_drain_close++;
+      this.closeAfterResponse = true;
+      this.buf = null;
+      if (this.draining) this.cxStats.downstream_cx_drain_close++;
       this.socket.end();
       return;
     }
     this.idleSince = Date.now();
-    if (this.buf !== null) {
-      this.resumeReading();
-      if (!this.parsing) this.parse(EMPTY);
-    }
+    // Reading may have been paused for a request body the upstream did not wait for.
+    this.resumeReading();
+    if (this.buf !== null && !this.parsing) this.parse(EMPTY);
   }
 
   /** Closes the connection if no request is in progress (drain). */
   closeIfIdle(): void {
     if (this.stream === null && !this.closed) {
-      this.ctx.stats.downstream_cx_drain_close++;
+      this.cxStats.downstream_cx_drain_close++;
       this.socket.end();
     }
   }
@@ -464,7 +476,7 @@ export class DownstreamConnection {
     this.closed = true;
     this.clearHeadersTimer();
     if (this.requestTimer !== null) clearTimeout(this.requestTimer);
-    const stats = this.ctx.stats;
+    const stats = this.cxStats;
     stats.downstream_cx_active--;
     stats.downstream_cx_rx_bytes_total += this.socket.bytesRead;
     stats.downstream_cx_tx_bytes_total += this.socket.bytesWritten;

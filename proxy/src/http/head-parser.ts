@@ -118,8 +118,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, maxHe
   }
   const minorCh = text.charCodeAt(7);
   if ((minorCh !== 0x30 && minorCh !== 0x31) || text.charCodeAt(8) !== 0x20) throw badRequest('malformed status line');
-  const status = Number(text.slice(9, 12));
-  if (!Number.isInteger(status) || status < 100 || status > 999) throw badRequest('malformed status code');
+  const code = text.slice(9, 12);
+  if (!/^[1-9]\d\d$/.test(code)) throw badRequest('malformed status code');
+  const status = Number(code);
   const head: ResponseHead = { status, minor: minorCh - 0x30, names: [], values: [] };
   if (lineEnd < text.length) parseFields(text, lineEnd + 2, head, maxHeaders);
   return head;

@@ -27,6 +27,8 @@ import { LOCAL_REPLIES, upstreamResetReply, type LocalReply } from '../router/lo
 import type { AccessRecord } from '../observability/access-log.js';
 
 const CRLF = '\r\n';
+/** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Bodies up to this size are copied next to their head, so both go out in one write. */
 export const COALESCE_MAX = 16 * 1024;
 
@@ -62,9 +64,11 @@ export class HttpStream implements UpstreamHandler {
   private requestId = '';
   private upstreamHeadText = '';
   private expectedTimeoutMs = 0;
+  private perTryTimeoutMs = 0;
   private timeoutMs = 0;
   private retry: RetryState | null = null;
-  private retriesHeld = 0;
+  /** This request holds one of the cluster's `max_retries` (parallel retries) while it retries. */
+  private retryHeld = false;
   /** Request body bytes kept for replay (retries) or until the upstream connects. */
   private body: Buffer[] = [];
   private bodyBytes = 0;
@@ -158,11 +162,13 @@ export class HttpStream implements UpstreamHandler {
     const hdrMaxRetries = up.envoyMaxRetries;
     const policy = action.retryPolicy;
     if (policy !== undefined) {
-      this.retry = new RetryState(policy, cluster, hdrRetryOn, hdrMaxRetries);
+      this.retry = new RetryState(policy, cluster, hdrRetryOn, hdrMaxRetries, up.envoyRetriableStatusCodes);
     } else if (hdrRetryOn !== undefined) {
-      this.retry = new RetryState(HEADER_ONLY_POLICY, cluster, hdrRetryOn, hdrMaxRetries);
+      this.retry = new RetryState(HEADER_ONLY_POLICY, cluster, hdrRetryOn, hdrMaxRetries, up.envoyRetriableStatusCodes);
     }
-    const perTry = this.retry?.perTryTimeoutMs ?? 0;
+    const hdrPerTry = up.envoyPerTryTimeout;
+    const perTry = hdrPerTry !== undefined && /^\d{1,9}$/.test(hdrPerTry) ? Number(hdrPerTry) : (this.retry?.perTryTimeoutMs ?? 0);
+    this.perTryTimeoutMs = perTry;
     this.expectedTimeoutMs = perTry > 0 ? perTry : this.timeoutMs;
     if (this.requestComplete) this.armGlobalTimer();
     this.startTry();
@@ -301,7 +307,7 @@ export class HttpStream implements UpstreamHandler {
     this.responseHead = head;
     this.responseStatus = head.status;
     this.upstreamServiceTime = this.requestComplete ? Math.round(performance.now() - this.requestEndMono) : 0;
-    if (this.retriesHeld > 0) cluster.stats.upstream_rq_retry_success++;
+    if (this.retry !== null && this.retry.retries > 0) cluster.stats.upstream_rq_retry_success++;
     const client = this.conn;
     let down: DownstreamFraming;
     switch (framing.kind) {
@@ -322,7 +328,9 @@ export class HttpStream implements UpstreamHandler {
       this.upConn!.dechunk = true;
     }
     this.downFraming = down;
-    const closeAfter = down === 'close' || !client.keepAlive || client.proxy.draining || !this.requestComplete;
+    // A response that starts while the request is still arriving ends the connection: the
+    // client is told so now, as the rest of its body will not be read.
+    const closeAfter = down === 'close' || !client.keepAlive || client.draining || !this.requestComplete;
     const text = buildDownstreamResponseHead({
       head,
       hcm: this.ctx.hcm,
@@ -401,7 +409,7 @@ export class HttpStream implements UpstreamHandler {
       if (this.tryAgain(false)) return;
     }
     this.endTry();
-    this.localReply(upstreamResetReply(kind, reason, this.retriesHeld > 0));
+    this.localReply(upstreamResetReply(kind, reason, this.retry !== null && this.retry.retries > 0));
   }
 
   /**
@@ -421,8 +429,10 @@ export class HttpStream implements UpstreamHandler {
       return false;
     }
     cluster.stats.upstream_rq_retry++;
-    cluster.activeRetries++;
-    this.retriesHeld++;
+    if (!this.retryHeld) {
+      cluster.activeRetries++;
+      this.retryHeld = true;
+    }
     if (afterResponse && this.upConn !== null) this.upConn.destroy();
     this.upConn = null;
     (this.tried ??= new Set()).add(this.host!);
@@ -444,7 +454,7 @@ export class HttpStream implements UpstreamHandler {
     const cluster = this.cluster!;
     cluster.activeRequests--;
     cluster.stats.upstream_rq_active--;
-    if (this.upConn === null) host.cancelPending(this);
+    if (this.upConn === null) cluster.cancelPending(this);
   }
 
   /** Drops the current try: its connection is closed (never reused half-written). */
@@ -460,15 +470,16 @@ export class HttpStream implements UpstreamHandler {
 
   private armGlobalTimer(): void {
     if (this.timeoutMs > 0 && this.globalTimer === null && !this.done) {
-      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.timeoutMs);
+      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), Math.min(this.timeoutMs, MAX_TIMER_MS));
     }
   }
 
   private armTryTimer(): void {
-    const perTry = this.retry?.perTryTimeoutMs ?? 0;
-    if (perTry > 0 && !this.done) {
+    const perTry = this.perTryTimeoutMs;
+    // Once the response has started, only the route timeout applies (as in Envoy).
+    if (perTry > 0 && !this.done && !this.responseStarted) {
       if (this.tryTimer !== null) clearTimeout(this.tryTimer);
-      this.tryTimer = setTimeout(() => this.onTryTimeout(), perTry);
+      this.tryTimer = setTimeout(() => this.onTryTimeout(), Math.min(perTry, MAX_TIMER_MS));
     }
   }
 
@@ -488,7 +499,7 @@ export class HttpStream implements UpstreamHandler {
 
   private onTryTimeout(): void {
     this.tryTimer = null;
-    if (this.done) return;
+    if (this.done || this.responseStarted) return;
     this.cluster!.stats.upstream_rq_per_try_timeout++;
     if (!this.responseStarted && this.retry !== null && this.retry.failureIsRetriable('per-try-timeout')) {
       const conn = this.upConn;
@@ -544,7 +555,7 @@ export class HttpStream implements UpstreamHandler {
     if (this.globalTimer !== null) clearTimeout(this.globalTimer);
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
     this.clearTryTimer();
-    if (this.cluster !== undefined) this.cluster.activeRetries -= this.retriesHeld;
+    if (this.retryHeld) this.cluster!.activeRetries--;
     this.body = [];
     const stats = this.ctx.stats;
     stats.downstream_rq_active--;

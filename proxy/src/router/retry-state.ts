@@ -25,12 +25,14 @@ export class RetryState {
   retries = 0;
   private readonly retryOn: ReadonlySet<RetryOn>;
   private readonly numRetries: number;
+  private readonly statusCodes: ReadonlySet<number>;
 
   constructor(
     private readonly policy: RetryPolicyRt,
     private readonly cluster: Cluster,
     headerRetryOn: string | undefined,
     headerMaxRetries: string | undefined,
+    headerStatusCodes: string | undefined = undefined,
     private readonly random: () => number = Math.random,
   ) {
     let retryOn = policy.retryOn;
@@ -43,6 +45,14 @@ export class RetryState {
     this.retryOn = retryOn;
     const max = headerMaxRetries !== undefined && /^\d{1,4}$/.test(headerMaxRetries) ? Number(headerMaxRetries) : policy.numRetries;
     this.numRetries = max;
+    let codes = policy.retriableStatusCodes;
+    if (headerStatusCodes !== undefined) {
+      // x-envoy-retriable-status-codes adds to the route's codes.
+      const more = new Set(codes);
+      for (const v of headerStatusCodes.split(',')) if (/^\s*\d{3}\s*$/.test(v)) more.add(Number(v));
+      codes = more;
+    }
+    this.statusCodes = codes;
   }
 
   get perTryTimeoutMs(): number {
@@ -59,7 +69,7 @@ export class RetryState {
     if (on.has('5xx') && status >= 500) return true;
     if (on.has('gateway-error') && (status === 502 || status === 503 || status === 504)) return true;
     if (on.has('retriable-4xx') && status === 409) return true;
-    if (on.has('retriable-status-codes') && this.policy.retriableStatusCodes.has(status)) return true;
+    if (on.has('retriable-status-codes') && this.statusCodes.has(status)) return true;
     if (grpcStatus !== undefined) {
       for (const [cond, code] of Object.entries(GRPC_CODES)) if (code === grpcStatus && on.has(cond as RetryOn)) return true;
     }

@@ -27,7 +27,14 @@ const ENVOY_CONTROL = new Set([
   'x-envoy-upstream-rq-timeout-alt-response',
 ]);
 
-/** Names listed in the `Connection` header(s), lower case. */
+/**
+ * Headers a `Connection` header may not remove: the message's framing and its Host. Letting
+ * `Connection: content-length` strip the length while the body is still forwarded would
+ * let the body be read upstream as a second request (smuggling).
+ */
+const PROTECTED = new Set(['content-length', 'transfer-encoding', 'host']);
+
+/** Names listed in the `Connection` header(s), lower case, except PROTECTED ones. */
 export function connectionTokens(names: readonly string[], values: readonly string[]): Set<string> | null {
   let out: Set<string> | null = null;
   for (let i = 0; i < names.length; i++) {
@@ -37,7 +44,7 @@ export function connectionTokens(names: readonly string[], values: readonly stri
     if (v.length <= 10 && /^(keep-alive|close)$/i.test(v)) continue;
     for (const t of v.split(',')) {
       const tok = t.trim().toLowerCase();
-      if (tok !== '' && tok !== 'close' && tok !== 'keep-alive') (out ??= new Set()).add(tok);
+      if (tok !== '' && tok !== 'close' && tok !== 'keep-alive' && !PROTECTED.has(tok)) (out ??= new Set()).add(tok);
     }
   }
   return out;
@@ -64,6 +71,8 @@ export interface UpstreamRequest {
   readonly envoyTimeout: string | undefined;
   readonly envoyRetryOn: string | undefined;
   readonly envoyMaxRetries: string | undefined;
+  readonly envoyPerTryTimeout: string | undefined;
+  readonly envoyRetriableStatusCodes: string | undefined;
 }
 
 /**
@@ -106,6 +115,8 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   let envoyTimeout: string | undefined;
   let envoyRetryOn: string | undefined;
   let envoyMaxRetries: string | undefined;
+  let envoyPerTryTimeout: string | undefined;
+  let envoyRetriableStatusCodes: string | undefined;
   const dropHost = action.hostRewriteLiteral !== undefined || head.targetAuthority !== '';
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
@@ -115,6 +126,8 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
         if (n === 'x-envoy-upstream-rq-timeout-ms') envoyTimeout = values[i];
         else if (n === 'x-envoy-retry-on') envoyRetryOn = values[i];
         else if (n === 'x-envoy-max-retries') envoyMaxRetries = values[i];
+        else if (n === 'x-envoy-upstream-rq-per-try-timeout-ms') envoyPerTryTimeout = values[i];
+        else if (n === 'x-envoy-retriable-status-codes') envoyRetriableStatusCodes = values[i];
         continue;
       }
       if (n === 'x-request-id') {
@@ -147,5 +160,5 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
   }
   if (input.chunked) text += 'transfer-encoding: chunked\r\n';
-  return { headText: `${head.method} ${path} HTTP/1.1\r\n${text}`, requestId: requestId ?? '', path, envoyTimeout, envoyRetryOn, envoyMaxRetries };
+  return { headText: `${head.method} ${path} HTTP/1.1\r\n${text}`, requestId: requestId ?? '', path, envoyTimeout, envoyRetryOn, envoyMaxRetries, envoyPerTryTimeout, envoyRetriableStatusCodes };
 }

@@ -8,7 +8,8 @@ import type { LoadBalancer } from './lb/load-balancer.js';
 import { RoundRobin } from './lb/round-robin.js';
 import { RandomLb } from './lb/random.js';
 import { LeastRequest } from './lb/least-request.js';
-import { UpstreamHost } from './upstream-host.js';
+import { UpstreamHost, type PendingRequest } from './upstream-host.js';
+import type { UpstreamHandler } from './upstream-connection.js';
 
 export class Cluster {
   readonly hosts: UpstreamHost[];
@@ -16,7 +17,8 @@ export class Cluster {
   readonly healthy: UpstreamHost[];
   readonly lb: LoadBalancer<UpstreamHost>;
   connections = 0;
-  pendingRequests = 0;
+  /** Requests waiting for a connection (max_connections reached), oldest first. */
+  readonly pending: PendingRequest[] = [];
   activeRequests = 0;
   activeRetries = 0;
   /** Set when a new config no longer has this cluster: its connections drain and close. */
@@ -29,6 +31,30 @@ export class Cluster {
     this.hosts = config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
     this.lb = createLoadBalancer(config, this.healthy);
+  }
+
+  /** While there is room under max_connections, the oldest waiting request gets a new connection. */
+  servePending(): void {
+    const max = this.config.circuitBreakers.maxConnections;
+    while (this.pending.length > 0 && this.connections < max) {
+      const next = this.pending.shift()!;
+      this.stats.upstream_rq_pending_active--;
+      next.host.open().attach(next.handler, next.isHead);
+    }
+  }
+
+  /** Takes `handler` out of the queue (its request gave up while waiting). */
+  cancelPending(handler: UpstreamHandler): void {
+    const i = this.pending.findIndex((p) => p.handler === handler);
+    if (i >= 0) {
+      this.pending.splice(i, 1);
+      this.stats.upstream_rq_pending_active--;
+    }
+  }
+
+  /** Frees a connection slot held by an idle connection (for a waiting request). */
+  closeOneIdle(): void {
+    for (const h of this.hosts) if (h.closeOneIdle()) return;
   }
 
   /** Closes idle upstream connections past the cluster's idle timeout. */

@@ -1,16 +1,19 @@
 /**
  * One endpoint of a cluster and its keep-alive pool: idle connections (most recently used
- * first, so few stay warm), the count of open ones, and requests waiting for a connection
- * when the cluster's `max_connections` circuit breaker is reached.
+ * first, so few stay warm) and the count of open ones. Requests waiting for a connection
+ * when the cluster's `max_connections` circuit breaker is reached queue on the cluster
+ * (the limit is the cluster's, so any host's freed slot serves them).
  */
 import type { EndpointRt } from '@minimesh/config/runtime';
 import type { LbHost } from './lb/load-balancer.js';
 import { UpstreamConnection, type ConnectionOwner, type UpstreamHandler } from './upstream-connection.js';
 import type { Cluster } from './cluster.js';
 
-interface Pending {
-  handler: UpstreamHandler;
-  isHead: boolean;
+/** A request waiting for a connection to `host`. */
+export interface PendingRequest {
+  readonly host: UpstreamHost;
+  readonly handler: UpstreamHandler;
+  readonly isHead: boolean;
 }
 
 export type AcquireResult = 'ok' | 'overflow';
@@ -23,7 +26,6 @@ export class UpstreamHost implements LbHost, ConnectionOwner {
   rqTotal = 0;
   rqError = 0;
   private readonly idle: UpstreamConnection[] = [];
-  private readonly pending: Pending[] = [];
   connections = 0;
 
   constructor(
@@ -46,47 +48,48 @@ export class UpstreamHost implements LbHost, ConnectionOwner {
     const idle = this.idle;
     while (idle.length > 0) {
       const conn = idle.pop()!;
-      if (!conn.closed) {
+      // A connection the upstream is closing (FIN seen, 'close' not yet emitted) is not reused.
+      if (!conn.closed && !conn.socket.readableEnded && !conn.socket.destroyed) {
         conn.attach(handler, isHead);
         return 'ok';
       }
+      conn.destroy();
     }
     const cluster = this.cluster;
     if (cluster.connections >= cluster.config.circuitBreakers.maxConnections) {
       cluster.stats.upstream_cx_overflow++;
-      if (cluster.pendingRequests >= cluster.config.circuitBreakers.maxPendingRequests) {
+      if (cluster.pending.length >= cluster.config.circuitBreakers.maxPendingRequests) {
         cluster.stats.upstream_rq_pending_overflow++;
         return 'overflow';
       }
-      cluster.pendingRequests++;
       cluster.stats.upstream_rq_pending_total++;
       cluster.stats.upstream_rq_pending_active++;
-      this.pending.push({ handler, isHead });
+      cluster.pending.push({ host: this, handler, isHead });
+      // An idle connection to another host holds a slot this request could use.
+      cluster.closeOneIdle();
       return 'ok';
     }
     this.open().attach(handler, isHead);
     return 'ok';
   }
 
-  /** Takes `handler` out of the queue (its request gave up while waiting). */
-  cancelPending(handler: UpstreamHandler): void {
-    const i = this.pending.findIndex((p) => p.handler === handler);
-    if (i >= 0) {
-      this.pending.splice(i, 1);
-      this.cluster.pendingRequests--;
-      this.cluster.stats.upstream_rq_pending_active--;
-    }
-  }
-
   release(conn: UpstreamConnection): void {
-    const max = this.cluster.config.maxRequestsPerConnection;
-    if (this.cluster.removed || (max > 0 && conn.requests >= max)) {
+    const cluster = this.cluster;
+    const max = cluster.config.maxRequestsPerConnection;
+    if (cluster.removed || (max > 0 && conn.requests >= max)) {
       conn.destroy();
       return;
     }
-    const next = this.dequeue();
-    if (next !== undefined) {
-      conn.attach(next.handler, next.isHead);
+    const first = cluster.pending[0];
+    if (first !== undefined) {
+      if (first.host === this) {
+        cluster.pending.shift();
+        cluster.stats.upstream_rq_pending_active--;
+        conn.attach(first.handler, first.isHead);
+      } else {
+        // The oldest waiting request wants another host: this slot goes to it (see closed()).
+        conn.destroy();
+      }
       return;
     }
     conn.idleSince = Date.now();
@@ -97,14 +100,19 @@ export class UpstreamHost implements LbHost, ConnectionOwner {
     const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
     this.connections--;
-    this.cluster.connections--;
-    this.cluster.stats.upstream_cx_active--;
-    this.cluster.stats.upstream_cx_destroy++;
-    // A place freed up: the oldest waiting request gets a new connection.
-    if (this.pending.length > 0 && this.cluster.connections < this.cluster.config.circuitBreakers.maxConnections) {
-      const next = this.dequeue()!;
-      this.open().attach(next.handler, next.isHead);
-    }
+    const cluster = this.cluster;
+    cluster.connections--;
+    cluster.stats.upstream_cx_active--;
+    cluster.stats.upstream_cx_destroy++;
+    cluster.servePending();
+  }
+
+  /** Closes one idle connection, if there is one; true if it did. */
+  closeOneIdle(): boolean {
+    const conn = this.idle.pop();
+    if (conn === undefined) return false;
+    conn.destroy();
+    return true;
   }
 
   /** Closes connections idle for longer than `idleTimeoutMs`; all of them when 0 is given. */
@@ -118,16 +126,8 @@ export class UpstreamHost implements LbHost, ConnectionOwner {
     }
   }
 
-  private dequeue(): Pending | undefined {
-    const next = this.pending.shift();
-    if (next !== undefined) {
-      this.cluster.pendingRequests--;
-      this.cluster.stats.upstream_rq_pending_active--;
-    }
-    return next;
-  }
-
-  private open(): UpstreamConnection {
+  /** Opens a new connection (the caller checked the circuit breaker). */
+  open(): UpstreamConnection {
     const cluster = this.cluster;
     this.connections++;
     cluster.connections++;
