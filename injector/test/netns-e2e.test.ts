@@ -1,25 +1,24 @@
 /**
  * Real interception, end to end: two pods as network namespaces, iptables installed by
- * `minimesh iptables`, apps as uid 1000, sidecars as uid 1337. The client app runs a plain
- * curl (no proxy settings) and the capture does the rest.
+ * `minimesh iptables`, apps as uid 1000, sidecars as uid 1337, and minimesh's control plane in
+ * a third namespace giving them the echo lab's config over xDS (`--capture`: Istio's
+ * virtualOutbound/virtualInbound listeners). The client app runs a plain curl (no proxy
+ * settings) to the echo service and the capture does the rest.
  *
  * Needs root, iproute2, iptables, util-linux (setpriv), curl. Without them it says why and
  * skips; under CI=true a skip is a failure, because CI has them.
  */
 import t from 'tap';
-import { join } from 'node:path';
-import { INJECTOR_ROOT } from './helpers/golden.js';
 import { APP_UID, cannotRunNetns, inPod, NetnsTopology, PROXY_UID, waitFor, type NetnsPod } from './netns/netns-pods.js';
-import { staticBootstrapSource, type SidecarConfigSource } from './netns/sidecar-config.js';
+import { ControlPlaneSource, HEALTH_PORT, LAB, labHosts, MINIMESH, podIdentity } from './netns/sidecar-config.js';
+import { INJECTOR_ROOT } from './helpers/golden.js';
+import { join } from 'node:path';
 
-const REPO = join(INJECTOR_ROOT, '..');
-const MINIMESH = join(REPO, 'packages', 'cli', 'bin', 'minimesh.js');
 const ECHO_APP = join(INJECTOR_ROOT, 'dist', 'test', 'netns', 'echo-app.js');
-/** The port the client's rules never capture (-o), and a TCP port (tcp_ports in the config). */
+/** The port the client's rules never capture (-o). */
 const EXCLUDED_PORT = 9090;
+/** A port on an address no service has: PassthroughCluster. */
 const UNKNOWN_PORT = 8081;
-
-const configSource: SidecarConfigSource = staticBootstrapSource;
 
 const why = cannotRunNetns();
 if (why !== undefined) {
@@ -30,12 +29,14 @@ if (why !== undefined) {
     t.pass('skipped (not CI)');
   }
 } else {
-  t.test('interception in network namespaces', { timeout: 90_000 }, async (t) => {
+  t.test('interception in network namespaces, config from the control plane', { timeout: 120_000 }, async (t) => {
     const topo = new NetnsTopology();
     t.teardown(() => topo.destroy());
     topo.create();
     const { client, echo } = topo;
     const node = process.execPath;
+    const source = new ControlPlaneSource();
+    const echoUrl = `http://${LAB.clusterIP}:${LAB.servicePort}/`;
 
     const iptables = (pod: NetnsPod, extra: string[]): string => {
       const r = inPod(pod, undefined, [node, MINIMESH, 'iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020', ...extra]);
@@ -46,13 +47,19 @@ if (why !== undefined) {
     iptables(client, ['-o', String(EXCLUDED_PORT)]);
     iptables(echo, []);
     t.match(inPod(client, undefined, ['iptables', '-t', 'nat', '-S', 'ISTIO_OUTPUT']).stdout, /--dport 9090 -j RETURN/, 'client rules installed');
+    // What the cluster gives a pod: a route to the service range and DNS names for the service.
+    topo.addClusterIpRoute(client, '10.96.0.0/16');
+    topo.setHosts(client, labHosts());
 
-    topo.start(echo, APP_UID, [node, ECHO_APP, '80', String(EXCLUDED_PORT), String(UNKNOWN_PORT)]);
-    for (const pod of [client, echo]) topo.start(pod, PROXY_UID, [node, MINIMESH, 'proxy', ...configSource.sidecarArgs(topo, pod)]);
-
-    const ready = (pod: NetnsPod): boolean => inPod(pod, undefined, ['curl', '-sf', '-o', '/dev/null', 'http://127.0.0.1:15021/healthz/ready']).code === 0;
+    const ready = (pod: NetnsPod): boolean => inPod(pod, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${HEALTH_PORT}/healthz/ready`]).code === 0;
     try {
-      await waitFor('both sidecars ready', () => ready(client) && ready(echo));
+      await source.start(topo);
+      topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT)]);
+      for (const pod of [client, echo]) {
+        const s = source.sidecar(topo, pod);
+        topo.start(pod, PROXY_UID, [node, MINIMESH, 'proxy', ...s.args], s.env);
+      }
+      await waitFor('both sidecars ready (first config from the control plane applied)', () => ready(client) && ready(echo), 20_000);
       await waitFor('the echo app', () => inPod(echo, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${UNKNOWN_PORT}/`]).code === 0);
     } catch (e) {
       t.comment(topo.logs.join('\n'));
@@ -68,8 +75,8 @@ if (why !== undefined) {
       return m;
     };
     const stat = (pod: NetnsPod, name: string): number => stats(pod).get(name) ?? 0;
-    const OUT = 'cluster.outbound|80||echo.default.svc.cluster.local.upstream_rq_total';
-    const IN = 'cluster.inbound|80||.upstream_cx_total';
+    const OUT = `cluster.outbound|${LAB.servicePort}||${LAB.host}.upstream_rq_total`;
+    const IN = `cluster.inbound|${LAB.targetPort}||.upstream_cx_total`;
     const PASS = 'cluster.PassthroughCluster.upstream_cx_total';
     /** curl from the client pod as `uid`: headers and body. */
     const curl = (uid: number, url: string): { code: number; head: string; body: string } => {
@@ -77,25 +84,73 @@ if (why !== undefined) {
       const [head, ...rest] = r.stdout.split('\r\n\r\n');
       return { code: r.code, head: head ?? '', body: rest.join('\r\n\r\n') };
     };
+    const json = (body: string): Record<string, unknown> => {
+      try {
+        return JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        return { unparsable: body };
+      }
+    };
+
+    await t.test('the control plane generated both sidecars\' config and both ACKed it', async (t) => {
+      const names = [client, echo].map((p) => `${podIdentity(topo, p).podName}.${LAB.namespace}`);
+      const synced = (): boolean => {
+        const entries = source.syncz(topo);
+        return names.every((n) => {
+          const e = entries.find((x) => x.name === n);
+          return e !== undefined && Object.values(e.types).every((ty) => ty.state === 'SYNCED');
+        });
+      };
+      await waitFor('both sidecars SYNCED in /debug/syncz', synced).catch(() => undefined);
+      const entries = source.syncz(topo);
+      for (const n of names) {
+        const e = entries.find((x) => x.name === n);
+        t.ok(e, `${n} is connected`);
+        if (e) t.same(Object.fromEntries(Object.entries(e.types).map(([k, v]) => [k, v.state])), { CDS: 'SYNCED', LDS: 'SYNCED', EDS: 'SYNCED', RDS: 'SYNCED' }, `${n}: every type SYNCED`);
+      }
+      const ps = source.proxyStatus(topo);
+      t.equal(ps.code, 0, 'minimesh proxy-status ran');
+      t.match(ps.stdout, /NAME\s+CLUSTER\s+CDS\s+LDS\s+EDS\s+RDS/, 'proxy-status table');
+      for (const n of names) t.match(ps.stdout, new RegExp(`${n.replace(/\./g, '\\.')}\\s+\\S+\\s+SYNCED\\s+SYNCED\\s+SYNCED\\s+SYNCED`), `proxy-status: ${n} SYNCED`);
+      const dump = inPod(client, undefined, ['curl', '-s', 'http://127.0.0.1:15000/config_dump']).stdout;
+      t.match(dump, /"name": ?"virtualOutbound"/, 'the client sidecar runs the generated virtualOutbound listener');
+      t.match(dump, /"name": ?"virtualInbound"/, 'and virtualInbound');
+      t.match(dump, /echo-service\.client\.svc\.cluster\.local/, 'with the echo service in it');
+    });
 
     await t.test('the app curl is captured: client sidecar outbound, echo sidecar inbound', async (t) => {
       const out0 = stat(client, OUT);
       const in0 = stat(echo, IN);
-      const r = curl(APP_UID, `http://${echo.ip}:80/`);
-      t.equal(r.code, 0, 'curl succeeded');
+      const r = curl(APP_UID, echoUrl);
+      t.equal(r.code, 0, `curl ${echoUrl} succeeded`);
       t.match(r.head, /^HTTP\/1\.1 200/, '200 OK');
       t.match(r.head, /x-envoy-upstream-service-time: \d+/i, 'the client sidecar handled it (x-envoy-upstream-service-time)');
-      t.match(JSON.parse(r.body), { port: 80, peer: '127.0.0.6' }, 'the echo app was reached through its sidecar (from 127.0.0.6)');
+      t.match(json(r.body), { port: LAB.targetPort, peer: '127.0.0.6' }, 'the echo app was reached on the targetPort through its sidecar (from 127.0.0.6)');
       t.equal(stat(client, OUT), out0 + 1, 'client sidecar counted it outbound');
       t.equal(stat(echo, IN), in0 + 1, 'echo sidecar counted it inbound');
     });
 
+    await t.test('by service name (the pod\'s hosts file maps it to the cluster IP, as kube-dns would)', async (t) => {
+      for (const name of [LAB.host, LAB.service]) {
+        const out0 = stat(client, OUT);
+        const r = curl(APP_UID, `http://${name}/`);
+        t.match(r.head, /^HTTP\/1\.1 200/, `curl http://${name}/`);
+        t.match(r.head, /x-envoy-upstream-service-time: \d+/i, 'routed by the client sidecar');
+        t.match(json(r.body), { port: LAB.targetPort, peer: '127.0.0.6', host: name }, 'Host kept, echo reached through its sidecar');
+        t.equal(stat(client, OUT), out0 + 1, 'counted outbound');
+      }
+      const r = inPod(client, APP_UID, ['curl', '-s', '-i', '--max-time', '5', '--resolve', `${LAB.host}:80:${LAB.clusterIP}`, `http://${LAB.host}/`]);
+      t.match(r.stdout, /x-envoy-upstream-service-time: \d+/i, 'curl --resolve works the same');
+    });
+
     await t.test('a connection made as uid 1337 is not captured', async (t) => {
       const out0 = stat(client, OUT);
-      const r = curl(PROXY_UID, `http://${echo.ip}:80/`);
+      const pass0 = stat(client, PASS);
+      const r = curl(PROXY_UID, `http://${echo.ip}:${LAB.targetPort}/`);
       t.match(r.head, /^HTTP\/1\.1 200/);
       t.notMatch(r.head, /x-envoy-upstream-service-time/i, 'no client sidecar on the way');
-      t.equal(stat(client, OUT), out0, 'client sidecar did not see it');
+      t.equal(stat(client, OUT) + stat(client, PASS), out0 + pass0, 'client sidecar did not see it');
+      t.match(json(r.body), { port: LAB.targetPort, peer: '127.0.0.6' }, 'captured inbound by the echo pod only');
     });
 
     await t.test('an excluded outbound port is not captured', async (t) => {
@@ -105,7 +160,7 @@ if (why !== undefined) {
       t.match(r.head, /^HTTP\/1\.1 200/);
       t.notMatch(r.head, /x-envoy-upstream-service-time/i);
       t.equal(stat(client, OUT) + stat(client, PASS), out0 + pass0, 'client sidecar did not see it');
-      t.match(JSON.parse(r.body), { port: EXCLUDED_PORT, peer: '127.0.0.6' }, 'still captured inbound by the echo pod');
+      t.match(json(r.body), { port: EXCLUDED_PORT, peer: '127.0.0.6' }, 'still captured inbound by the echo pod');
     });
 
     await t.test('an address the mesh does not know goes through PassthroughCluster', async (t) => {
@@ -114,7 +169,7 @@ if (why !== undefined) {
       t.match(r.head, /^HTTP\/1\.1 200/);
       t.notMatch(r.head, /x-envoy-upstream-service-time/i, 'passed through as TCP, not routed');
       t.equal(stat(client, PASS), pass0 + 1, 'client sidecar counted PassthroughCluster');
-      t.match(JSON.parse(r.body), { port: UNKNOWN_PORT });
+      t.match(json(r.body), { port: UNKNOWN_PORT });
     });
 
     await t.test('--cleanup restores direct traffic, and is idempotent', async (t) => {
@@ -124,10 +179,10 @@ if (why !== undefined) {
         t.notMatch(inPod(pod, undefined, ['iptables', '-t', 'nat', '-S']).stdout, /ISTIO/, `${pod.name}: no ISTIO rules left`);
       }
       const out0 = stat(client, OUT);
-      const r = curl(APP_UID, `http://${echo.ip}:80/`);
+      const r = curl(APP_UID, `http://${echo.ip}:${LAB.targetPort}/`);
       t.match(r.head, /^HTTP\/1\.1 200/);
       t.notMatch(r.head, /x-envoy-upstream-service-time/i, 'direct: no sidecar');
-      t.not(JSON.parse(r.body).peer, '127.0.0.6', 'the echo app sees the client itself');
+      t.not(json(r.body).peer, '127.0.0.6', 'the echo app sees the client itself');
       t.equal(stat(client, OUT), out0);
     });
   });

@@ -1,7 +1,9 @@
 /**
- * The local mesh's outbound side: one route configuration, `virtualOutbound` (the name of
- * Istio's 15001 listener), holding the virtual hosts of every service port, for a sidecar that
- * works as a plain HTTP forward proxy. Requests carry absolute-form targets
+ * One route configuration, `virtualOutbound` (the name of Istio's 15001 listener), holding the
+ * virtual hosts of every service port: the local mesh's forward proxy, and the captured
+ * `virtualOutbound` listener of `captureMode` (build-capture.ts), where Host carries the port
+ * whenever it is not the scheme's default. In the local mesh the sidecar works as a plain HTTP
+ * forward proxy. Requests carry absolute-form targets
  * (`GET http://echo-service.client.svc.cluster.local/`) and are routed by their authority.
  * A name claimed by several ports goes to the lowest port (ports are visited in order), so a
  * bare host name means the service's first HTTP port, as `host:port` means that port.

@@ -1,8 +1,7 @@
 /**
- * Listeners (LDS). minimesh's proxy runs listeners with the HTTP connection manager but has no
- * `use_original_dst` and no filter chain matching yet, so instead of Istio's virtual listeners
- * (15001 outbound with original-destination hand-off, 15006 inbound with a chain per port)
- * this generates Istio's older per-port shape:
+ * Listeners (LDS). By default (no iptables in front of the sidecar) Istio's older per-port
+ * shape; under real capture (`captureMode`) the virtual listeners of build-capture.ts instead,
+ * since minimesh's proxy has no filter chain matching nor bind_to_port: false:
  *   outbound  0.0.0.0_PORT per HTTP service port, rds "PORT"            (server: envoy)
  *   inbound   PODIP_PORT per port of the proxy's workload, inline route to inbound|PORT||
  *             (server: istio-envoy)

@@ -1,13 +1,14 @@
 /** The entry point: (model, proxy) -> the Envoy resources that proxy gets. Pure. */
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
-import { buildInboundCluster, buildOutboundClusters } from './build-clusters.js';
+import { buildInboundCluster, buildOutboundClusters, buildPassthroughCluster } from './build-clusters.js';
+import { buildVirtualInboundListener, buildVirtualOutboundListener, captureTcpPorts } from './build-capture.js';
 import { buildEndpoints } from './build-endpoints.js';
 import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPorts } from './build-listeners.js';
 import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
 import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
-import { gatewayRouteName } from './naming.js';
+import { gatewayRouteName, PASSTHROUGH_CLUSTER } from './naming.js';
 import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
 import { PORTS } from '@minimesh/mesh';
 
@@ -35,6 +36,14 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
     listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), address));
   } else {
+    if (opts.captureMode) {
+      // Passthrough happens at the connection level: no `allow_any` virtual host.
+      routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
+      listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings)), buildVirtualInboundListener()];
+      if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
+      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, opts.inboundAppAddress));
+      return result(listeners, routes, clusters, endpoints, warnings);
+    }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
     if (opts.outboundForwardProxy) {
       routes = [buildForwardProxyRouteConfig(routes)];
@@ -47,6 +56,10 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
       clusters.push(buildInboundCluster(port, opts.inboundAppAddress));
     }
   }
+  return result(listeners, routes, clusters, endpoints, warnings);
+}
+
+function result(listeners: JsonObject[], routes: JsonObject[], clusters: JsonObject[], endpoints: JsonObject[], warnings: string[]): ProxyResources {
   return {
     listeners: listeners.sort(byName),
     routes: routes.sort(byName),

@@ -19,6 +19,16 @@ export interface GenerateOptions {
   readonly outboundForwardProxy?: boolean;
   /** Gateway listeners bind the proxy's own IP instead of 0.0.0.0 (a local mesh on loopback). */
   readonly bindProxyAddress?: boolean;
+  /**
+   * Sidecars under real capture (iptables from `minimesh iptables`), Istio's layout: instead of
+   * per-port listeners (which would bind the app's ports in the pod), two virtual listeners:
+   * `virtualOutbound` on 0.0.0.0:15001 (`use_original_dst`, OUTBOUND; HTTP routed by Host
+   * across every service's virtual hosts, route configuration `virtualOutbound`; TCP ports in
+   * the capture metadata; unknown destinations to `PassthroughCluster`, ORIGINAL_DST) and
+   * `virtualInbound` on 0.0.0.0:15006 (`use_original_dst`, INBOUND; each connection to
+   * `inbound|PORT||` at 127.0.0.1:PORT). Wins over `outboundForwardProxy`.
+   */
+  readonly captureMode?: boolean;
 }
 
 export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
@@ -27,4 +37,5 @@ export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
   passthroughCluster: false,
   outboundForwardProxy: false,
   bindProxyAddress: false,
+  captureMode: false,
 };

@@ -20,6 +20,13 @@ Options:
                              (IP from the node id, labels from metadata LABELS); sidecars get a
                              forward-proxy listener on POD_IP:${PORTS.outboundCapture}; gateways
                              listen on their own IP
+      --capture              sidecars under real capture (iptables from \`minimesh iptables\`,
+                             as in a pod with istio-init): Istio's virtualOutbound listener on
+                             0.0.0.0:${PORTS.outboundCapture} (original destination; HTTP routed by Host
+                             across every service; TCP ports by port name; anything else to
+                             PassthroughCluster) and virtualInbound on 0.0.0.0:${PORTS.inboundCapture}
+                             (to inbound|PORT|| on 127.0.0.1); no per-port listeners. With
+                             --local, proxies still register their pods
       --debounce-ms Q[,MAX]  push after Q ms without change, MAX ms at most (default 100,1000)
   -h, --help                 this help
 `;
@@ -44,6 +51,7 @@ export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'he
         'xds-address': { type: 'string' },
         'debug-address': { type: 'string' },
         local: { type: 'boolean' },
+        capture: { type: 'boolean' },
         'debounce-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -68,6 +76,7 @@ export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'he
     xdsAddress: parseHostPort('--xds-address', values['xds-address'] ?? `0.0.0.0:${PORTS.xds}`),
     debugAddress: parseHostPort('--debug-address', values['debug-address'] ?? `0.0.0.0:${PORTS.controlPlaneDebug}`),
     local: values.local ?? false,
+    capture: values.capture ?? false,
     debounce,
   };
 }

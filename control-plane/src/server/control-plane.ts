@@ -39,6 +39,12 @@ export interface ControlPlaneOptions {
    * listen on their own IP.
    */
   readonly local?: boolean;
+  /**
+   * Sidecars under real capture (iptables): Istio's virtualOutbound (15001) and virtualInbound
+   * (15006) listeners instead of per-port ones (generate option `captureMode`). With `local`,
+   * proxies still register their pods.
+   */
+  readonly capture?: boolean;
   readonly debounce?: DebounceTimes;
   /** Human-readable lines (default: stderr). */
   readonly print?: (line: string) => void;
@@ -142,6 +148,7 @@ export class ControlPlane {
   }
 
   private generateOptions(): GenerateOptions {
+    if (this.opts.capture) return { captureMode: true, bindProxyAddress: this.opts.local ?? false };
     return this.opts.local ? { outboundForwardProxy: true, bindProxyAddress: true } : {};
   }
 

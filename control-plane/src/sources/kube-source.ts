@@ -54,7 +54,10 @@ export async function clientNodeTransport(kc?: KubeConfig): Promise<KubeTranspor
   return {
     async list(k) {
       const res = await objects.list(k.apiVersion, k.kind);
-      return { items: res.items as unknown[], resourceVersion: res.metadata?.resourceVersion ?? '' };
+      // The library deserializes the lists of built-in kinds into its model classes (timestamps
+      // become Date objects); watch events arrive as plain JSON. Back to plain JSON, so both
+      // paths hand the validators and the store the same shapes.
+      return { items: JSON.parse(JSON.stringify(res.items)) as unknown[], resourceVersion: res.metadata?.resourceVersion ?? '' };
     },
     async watch(k, resourceVersion, onEvent, onDone) {
       const ac = await watcher.watch(k.path, { resourceVersion, allowWatchBookmarks: true }, (type, obj) => onEvent(type as WatchEventType, obj), (err) => onDone(err ?? undefined));

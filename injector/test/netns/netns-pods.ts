@@ -1,13 +1,15 @@
 /**
- * Pods as Linux network namespaces, for the interception tests and the demo: two namespaces
- * joined by a veth pair (10.x addresses live only inside them), each app run as a uid other
- * than 1337 and each sidecar as 1337, the capture rules installed by `minimesh iptables`.
- * Nothing here sends traffic outside these namespaces or loopback.
+ * Pods as Linux network namespaces, for the interception tests and the demo: two pod
+ * namespaces joined by a veth pair (10.x addresses live only inside them), each app run as a
+ * uid other than 1337 and each sidecar as 1337, the capture rules installed by `minimesh
+ * iptables`; and a third namespace for the control plane, linked to each pod by its own veth
+ * pair (istiod's place: reachable from the pods, outside them). Nothing here sends traffic
+ * outside these namespaces or loopback.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const APP_UID = 1000;
 export const PROXY_UID = 1337;
@@ -60,69 +62,114 @@ export function inPod(pod: NetnsPod, uid: number | undefined, cmd: readonly stri
   return run('ip', podArgs(pod, uid, cmd));
 }
 
-export function spawnInPod(pod: NetnsPod, uid: number | undefined, cmd: readonly string[], logs: string[]): ChildProcess {
-  const p = spawn('ip', podArgs(pod, uid, cmd), { stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnInPod(pod: NetnsPod, uid: number | undefined, cmd: readonly string[], logs: string[], env?: Readonly<Record<string, string>>): ChildProcess {
+  const p = spawn('ip', podArgs(pod, uid, cmd), { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
   const tag = `[${pod.name}${uid === PROXY_UID ? '/sidecar' : uid === undefined ? '' : '/app'}]`;
   p.stdout?.on('data', (d: Buffer) => logs.push(`${tag} ${d.toString().trimEnd()}`));
   p.stderr?.on('data', (d: Buffer) => logs.push(`${tag} ${d.toString().trimEnd()}`));
   return p;
 }
 
-/** Two pods on one link: client 10.77.<n>.1, echo 10.77.<n>.2 (+ .3, an address the mesh does not know). */
+/**
+ * Two pods on one link: client 10.77.<n>.1, echo 10.77.<n>.2 (+ .3, an address the mesh does
+ * not know). The control plane's namespace reaches the client over 10.78.<n>.0/24 and the echo
+ * pod over 10.79.<n>.0/24 (its address on each link: `controlPlaneAddress(pod)`).
+ */
 export class NetnsTopology {
   readonly client: NetnsPod;
   readonly echo: NetnsPod;
+  /** The control plane's namespace (its `ip` is its address on the client's link). */
+  readonly controlPlane: NetnsPod;
   /** A second address of the echo pod that no route names (for PassthroughCluster). */
   readonly echoUnknownIp: string;
   readonly dir: string;
   private readonly procs: ChildProcess[] = [];
   readonly logs: string[] = [];
   private readonly tag: string;
+  private readonly n: number;
+  private readonly links: string[] = [];
 
   constructor(tag = `${process.pid % 100000}`) {
     this.tag = tag;
-    const n = (process.pid % 200) + 20;
+    const n = (this.n = (process.pid % 200) + 20);
     this.client = { name: 'client', ns: `mm-client-${tag}`, ip: `10.77.${n}.1` };
     this.echo = { name: 'echo', ns: `mm-echo-${tag}`, ip: `10.77.${n}.2` };
+    this.controlPlane = { name: 'istiod', ns: `mm-cp-${tag}`, ip: `10.78.${n}.10` };
     this.echoUnknownIp = `10.77.${n}.3`;
     this.dir = mkdtempSync(join(tmpdir(), 'mm-netns-'));
     chmodSync(this.dir, 0o755);
   }
 
+  get pods(): NetnsPod[] {
+    return [this.client, this.echo, this.controlPlane];
+  }
+
+  /** The control plane's address as `pod` reaches it. */
+  controlPlaneAddress(pod: NetnsPod): string {
+    return pod === this.echo ? `10.79.${this.n}.10` : `10.78.${this.n}.10`;
+  }
+
   create(): void {
-    const { client, echo } = this;
-    const vc = `mmc${this.tag}`.slice(0, 15);
-    const ve = `mme${this.tag}`.slice(0, 15);
-    must('ip', ['netns', 'add', client.ns]);
-    must('ip', ['netns', 'add', echo.ns]);
-    must('ip', ['link', 'add', vc, 'type', 'veth', 'peer', 'name', ve]);
-    must('ip', ['link', 'set', vc, 'netns', client.ns]);
-    must('ip', ['link', 'set', ve, 'netns', echo.ns]);
-    for (const [pod, dev, addrs] of [
-      [client, vc, [client.ip]],
-      [echo, ve, [echo.ip, this.echoUnknownIp]],
-    ] as const) {
+    const { client, echo, controlPlane: cp, n } = this;
+    for (const pod of this.pods) must('ip', ['netns', 'add', pod.ns]);
+    const links: [NetnsPod, string, string[], NetnsPod, string, string[]][] = [
+      [client, `mmc${this.tag}`, [`${client.ip}/24`], echo, `mme${this.tag}`, [`${echo.ip}/24`, `${this.echoUnknownIp}/24`]],
+      [client, `mmcx${this.tag}`, [`10.78.${n}.1/24`], cp, `mmxc${this.tag}`, [`10.78.${n}.10/24`]],
+      [echo, `mmex${this.tag}`, [`10.79.${n}.2/24`], cp, `mmxe${this.tag}`, [`10.79.${n}.10/24`]],
+    ];
+    for (const [a, da, addrsA, b, db, addrsB] of links) {
+      must('ip', ['link', 'add', da.slice(0, 15), 'type', 'veth', 'peer', 'name', db.slice(0, 15)]);
+      this.links.push(da.slice(0, 15));
+      for (const [pod, dev, addrs] of [
+        [a, da.slice(0, 15), addrsA],
+        [b, db.slice(0, 15), addrsB],
+      ] as const) {
+        must('ip', ['link', 'set', dev, 'netns', pod.ns]);
+        for (const addr of addrs) must('ip', ['-n', pod.ns, 'addr', 'add', addr, 'dev', dev]);
+        must('ip', ['-n', pod.ns, 'link', 'set', dev, 'up']);
+      }
+    }
+    for (const pod of this.pods) {
       must('ip', ['-n', pod.ns, 'link', 'set', 'lo', 'up']);
-      for (const a of addrs) must('ip', ['-n', pod.ns, 'addr', 'add', `${a}/24`, 'dev', dev]);
-      must('ip', ['-n', pod.ns, 'link', 'set', dev, 'up']);
       // Apps bind :80 without root, as in a pod.
       must('ip', ['netns', 'exec', pod.ns, 'sysctl', '-qw', 'net.ipv4.ip_unprivileged_port_start=0']);
     }
   }
 
+  /**
+   * A route for addresses that live on no interface (Kubernetes cluster IPs): the app's
+   * connect() needs one before nat OUTPUT can redirect it to the sidecar. Points at the echo
+   * pod's link; only uncaptured traffic would ever use it (and find nobody there).
+   */
+  addClusterIpRoute(pod: NetnsPod, cidr: string): void {
+    const dev = pod === this.client ? `mmc${this.tag}` : `mme${this.tag}`;
+    must('ip', ['-n', pod.ns, 'route', 'add', cidr, 'dev', dev.slice(0, 15)]);
+  }
+
+  /**
+   * The pod's /etc/hosts (`ip netns exec` bind-mounts /etc/netns/NS/hosts over /etc/hosts), so
+   * service names resolve without a DNS server, as kube-dns would answer them.
+   */
+  setHosts(pod: NetnsPod, text: string): void {
+    const dir = join('/etc/netns', pod.ns);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'hosts'), text, { mode: 0o644 });
+  }
+
   writeFile(name: string, text: string): string {
     const f = join(this.dir, name);
+    mkdirSync(dirname(f), { recursive: true, mode: 0o755 });
     writeFileSync(f, text, { mode: 0o644 });
     return f;
   }
 
-  start(pod: NetnsPod, uid: number | undefined, cmd: readonly string[]): ChildProcess {
-    const p = spawnInPod(pod, uid, cmd, this.logs);
+  start(pod: NetnsPod, uid: number | undefined, cmd: readonly string[], env?: Readonly<Record<string, string>>): ChildProcess {
+    const p = spawnInPod(pod, uid, cmd, this.logs, env);
     this.procs.push(p);
     return p;
   }
 
-  /** Stops what it started and deletes the namespaces (the veth pair goes with them). */
+  /** Stops what it started and deletes the namespaces (the veth pairs go with them). */
   destroy(): void {
     for (const p of this.procs) if (p.exitCode === null && p.pid) {
       try {
@@ -132,11 +179,19 @@ export class NetnsTopology {
       }
     }
     // `ip netns exec` forks: kill whatever still runs inside the namespaces.
-    for (const pod of [this.client, this.echo]) {
+    for (const pod of this.pods) {
       const pids = run('ip', ['netns', 'pids', pod.ns]).stdout.split(/\s+/).filter(Boolean);
       for (const pid of pids) run('kill', ['-9', pid]);
       run('ip', ['netns', 'del', pod.ns]);
+      rmSync(join('/etc/netns', pod.ns), { recursive: true, force: true });
     }
+    try {
+      rmdirSync('/etc/netns'); // only when empty: it did not exist before us, or others still use it
+    } catch {
+      /* not empty, or not there */
+    }
+    // A veth pair that never made it into a namespace (create() failed half way).
+    for (const l of this.links) if (run('ip', ['link', 'show', l]).code === 0) run('ip', ['link', 'del', l]);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,105 +1,146 @@
 /**
- * Where a sidecar's config comes from. Today: a static Envoy bootstrap per pod, written to a
- * file. When the control plane lands, an xDS source gives `--xds HOST:PORT` instead; the tests
- * and the demo only call `sidecarArgs`.
+ * Where the sidecars' config comes from: minimesh's control plane, as in a cluster. It runs in
+ * its own network namespace (istiod's place) on the echo lab's YAML (examples/echo/k8s/: the
+ * `client` namespace, `echo-service` port 80 -> 5678, the two Deployments), with two additions
+ * the API server would hold: the Service's cluster IP and the two Pods with the IPs of their
+ * network namespaces (which give echo-service its endpoint). It runs with `--capture`, so each
+ * sidecar gets Istio's virtualOutbound (15001) and virtualInbound (15006) listeners. Each
+ * sidecar runs `minimesh proxy --xds CONTROL_PLANE:15010` with its pod identity in the
+ * environment the injector sets (POD_NAME, POD_NAMESPACE, INSTANCE_IP, labels as
+ * ISTIO_METAJSON_LABELS), and the control plane generates its config for that identity.
  */
-import type { NetnsPod, NetnsTopology } from './netns-pods.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { inPod, type NetnsPod, type NetnsTopology, type Run } from './netns-pods.js';
+
+/** injector/dist/test/netns -> the repository. */
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+export const LAB_DIR = join(REPO, 'examples', 'echo', 'k8s');
+export const MINIMESH = join(REPO, 'packages', 'cli', 'bin', 'minimesh.js');
+
+/** The echo lab's names and ports (examples/echo/k8s/backend.yaml). */
+export const LAB = {
+  namespace: 'client',
+  service: 'echo-service',
+  host: 'echo-service.client.svc.cluster.local',
+  /** Added to the lab's Service: the address apps call (no kube-proxy here: only the sidecar knows it). */
+  clusterIP: '10.96.0.80',
+  servicePort: 80,
+  /** The Service's targetPort: the echo app listens here. */
+  targetPort: 5678,
+} as const;
+
+export const XDS_PORT = 15010;
+export const CONTROL_PLANE_DEBUG_PORT = 15014;
+export const HEALTH_PORT = 15021;
+
+export interface SidecarLaunch {
+  /** Arguments after `minimesh proxy`. */
+  readonly args: string[];
+  /** The environment the injector gives istio-proxy. */
+  readonly env: Record<string, string>;
+}
 
 export interface SidecarConfigSource {
-  /** Arguments after `minimesh proxy` for this pod's sidecar. */
-  sidecarArgs(topology: NetnsTopology, pod: NetnsPod): string[];
+  /** Starts whatever serves the sidecars' config; resolves once it serves. */
+  start(topology: NetnsTopology): Promise<void>;
+  sidecar(topology: NetnsTopology, pod: NetnsPod): SidecarLaunch;
 }
 
-/** Istio's outbound/inbound capture listeners, and the echo service on port 80. */
-export function clientBootstrap(t: NetnsTopology): string {
-  const echo = t.echo.ip;
-  return `node: { id: sidecar~${t.client.ip}~client.default~default.svc.cluster.local, cluster: client }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 15000 } }
-static_resources:
-  listeners:
-  - name: virtualOutbound
-    address: { socket_address: { address: 0.0.0.0, port_value: 15001 } }
-    use_original_dst: true
-    traffic_direction: OUTBOUND
-    metadata:
-      filter_metadata:
-        minimesh.capture: { tcp_ports: [3306] }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: outbound_0.0.0.0_15001
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            name: "80"
-            virtual_hosts:
-            - name: echo.default.svc.cluster.local:80
-              domains: [echo, "echo:80", echo.default.svc.cluster.local, "echo.default.svc.cluster.local:80", "${echo}", "${echo}:80"]
-              routes:
-              - match: { prefix: / }
-                route: { cluster: "outbound|80||echo.default.svc.cluster.local", timeout: 0s }
-  clusters:
-  - name: "outbound|80||echo.default.svc.cluster.local"
-    type: STATIC
-    connect_timeout: 10s
-    load_assignment:
-      cluster_name: "outbound|80||echo.default.svc.cluster.local"
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: ${echo}, port_value: 80 } } }
-  - name: PassthroughCluster
-    type: ORIGINAL_DST
-    lb_policy: CLUSTER_PROVIDED
-    connect_timeout: 10s
-`;
+/** A pod's Kubernetes identity: `echo-deployment-netns-<5 chars>` in namespace `client`, label `app`. */
+export function podIdentity(topology: NetnsTopology, pod: NetnsPod): { podName: string; namespace: string; labels: Record<string, string> } {
+  const app = pod === topology.echo ? 'echo' : 'client';
+  // Deployment-made names (`<deployment>-<hash>-<5>`): the proxy's node cluster becomes `<deployment>.client`.
+  const suffix = topology.client.ns.replace(/^mm-client-/, '').toLowerCase().replace(/[^a-z0-9]/g, '').padStart(5, '0').slice(-5);
+  return { podName: `${app}-deployment-netns-${suffix}`, namespace: LAB.namespace, labels: { app } };
 }
 
-export function echoBootstrap(t: NetnsTopology): string {
-  return `node: { id: sidecar~${t.echo.ip}~echo.default~default.svc.cluster.local, cluster: echo }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 15000 } }
-static_resources:
-  listeners:
-  - name: virtualInbound
-    address: { socket_address: { address: 0.0.0.0, port_value: 15006 } }
-    use_original_dst: true
-    traffic_direction: INBOUND
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: inbound_0.0.0.0_15006
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-          route_config:
-            name: inbound|80||
-            virtual_hosts:
-            - name: inbound|http|80
-              domains: ["*"]
-              routes:
-              - match: { prefix: / }
-                route: { cluster: "inbound|80||" }
-  clusters:
-  - name: "inbound|80||"
-    type: STATIC
-    connect_timeout: 10s
-    load_assignment:
-      cluster_name: "inbound|80||"
-      endpoints:
-      - lb_endpoints:
-        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 80 } } }
-`;
+/** The control plane's config folder: the lab's YAML, its Service with a cluster IP, and the Pods. */
+export function labConfig(topology: NetnsTopology): Record<string, string> {
+  const read = (f: string): string => readFileSync(join(LAB_DIR, f), 'utf8');
+  const backend = YAML.parseAllDocuments(read('backend.yaml'));
+  for (const doc of backend) {
+    if (doc.get('kind') === 'Service' && doc.getIn(['metadata', 'name']) === LAB.service) doc.setIn(['spec', 'clusterIP'], LAB.clusterIP);
+  }
+  const pod = (p: NetnsPod, container: object): object => {
+    const id = podIdentity(topology, p);
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { name: id.podName, namespace: id.namespace, labels: id.labels }, spec: { containers: [container] }, status: { podIP: p.ip, phase: 'Running' } };
+  };
+  const pods = [
+    pod(topology.echo, { name: 'echo', image: 'hashicorp/http-echo', ports: [{ containerPort: LAB.targetPort }] }),
+    pod(topology.client, { name: 'client', image: 'curlimages/curl' }),
+  ];
+  return {
+    'namespace.yaml': read('namespace.yaml'),
+    'backend.yaml': `# examples/echo/k8s/backend.yaml with a cluster IP (the API server would assign one)\n${backend.map((d) => d.toString()).join('---\n')}`,
+    'client.yaml': read('client.yaml'),
+    'pods.yaml': `# The pods as the API server would hold them: the IPs of the test's network namespaces\n${pods.map((p) => YAML.stringify(p)).join('---\n')}`,
+  };
 }
 
-export const staticBootstrapSource: SidecarConfigSource = {
-  sidecarArgs(t, pod) {
-    const file = t.writeFile(`${pod.name}-bootstrap.yaml`, pod === t.client ? clientBootstrap(t) : echoBootstrap(t));
-    return ['--bootstrap', file, '--health-port', '15021'];
-  },
-};
+/** One proxy's line of /debug/syncz (the fields the tests read). */
+export interface SynczEntry {
+  readonly proxy: string;
+  readonly name: string;
+  readonly types: Record<'CDS' | 'LDS' | 'EDS' | 'RDS', { state: string }>;
+}
+
+/** `minimesh control-plane --capture` in the control plane's namespace. */
+export class ControlPlaneSource implements SidecarConfigSource {
+  configDir = '';
+
+  async start(topology: NetnsTopology): Promise<void> {
+    for (const [name, text] of Object.entries(labConfig(topology))) this.configDir = dirname(topology.writeFile(join('config', name), text));
+    const cp = topology.controlPlane;
+    const node = process.execPath;
+    topology.start(cp, undefined, [
+      node, MINIMESH, 'control-plane', '--config-dir', this.configDir, '--capture',
+      '--xds-address', `0.0.0.0:${XDS_PORT}`, '--debug-address', `127.0.0.1:${CONTROL_PLANE_DEBUG_PORT}`,
+    ]);
+    const end = Date.now() + 20_000;
+    while (Date.now() < end) {
+      if (inPod(cp, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${CONTROL_PLANE_DEBUG_PORT}/ready`]).code === 0) return;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error('timed out waiting for the control plane');
+  }
+
+  sidecar(topology: NetnsTopology, pod: NetnsPod): SidecarLaunch {
+    const id = podIdentity(topology, pod);
+    return {
+      args: ['--xds', `${topology.controlPlaneAddress(pod)}:${XDS_PORT}`, '--health-port', String(HEALTH_PORT)],
+      env: {
+        POD_NAME: id.podName,
+        POD_NAMESPACE: id.namespace,
+        INSTANCE_IP: pod.ip,
+        SERVICE_ACCOUNT: 'default',
+        ISTIO_METAJSON_LABELS: JSON.stringify(id.labels),
+      },
+    };
+  }
+
+  /** GET on the control plane's debug server (from inside its namespace). */
+  debug(topology: NetnsTopology, path: string): string {
+    return inPod(topology.controlPlane, undefined, ['curl', '-s', '--max-time', '5', `http://127.0.0.1:${CONTROL_PLANE_DEBUG_PORT}${path}`]).stdout;
+  }
+
+  syncz(topology: NetnsTopology): SynczEntry[] {
+    try {
+      return JSON.parse(this.debug(topology, '/debug/syncz')) as SynczEntry[];
+    } catch {
+      return [];
+    }
+  }
+
+  /** `minimesh proxy-status` against this control plane. */
+  proxyStatus(topology: NetnsTopology): Run {
+    return inPod(topology.controlPlane, undefined, [process.execPath, MINIMESH, 'proxy-status', '--control-plane', `127.0.0.1:${CONTROL_PLANE_DEBUG_PORT}`]);
+  }
+}
+
+/** The hosts file of a pod: the echo service's names at its cluster IP, as kube-dns answers them. */
+export function labHosts(): string {
+  return `127.0.0.1 localhost\n${LAB.clusterIP} ${LAB.host} ${LAB.service}.${LAB.namespace}.svc ${LAB.service}.${LAB.namespace} ${LAB.service}\n`;
+}

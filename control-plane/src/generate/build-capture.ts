@@ -1,0 +1,106 @@
+/**
+ * Sidecars under real capture (`captureMode`): Istio's two virtual listeners, in the shape
+ * minimesh's proxy runs (one filter chain each; the capture code in proxy/src/capture/ does
+ * what Envoy's filter chain matching and original-destination hand-off do).
+ *
+ *   virtualOutbound  0.0.0.0:15001, use_original_dst, OUTBOUND. One HCM whose route
+ *                    configuration `virtualOutbound` holds every service's virtual hosts (FQDN,
+ *                    short names, cluster IP, with and without the port): HTTP is routed by
+ *                    Host, and handed to the HCM when Host or the original destination
+ *                    (CLUSTER_IP:PORT) names a virtual host. Ports Istio's protocol selection
+ *                    makes TCP go to `metadata.filter_metadata["minimesh.capture"].tcp_ports`
+ *                    (proxied as TCP to the original destination); anything the mesh does not
+ *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level.
+ *                    No `allow_any` virtual host: it would claim every Host for the HCM.
+ *   virtualInbound   0.0.0.0:15006, use_original_dst, INBOUND, server_name istio-envoy: each
+ *                    connection to `inbound|PORT||` (127.0.0.1:PORT, from 127.0.0.6). Its HCM
+ *                    only sees connections that were not redirected (someone dialled 15006):
+ *                    with no original port to go to, they get BlackHoleCluster, as Istio's
+ *                    `virtualInbound-blackhole` chain does.
+ */
+import { isHttpProtocol } from '@minimesh/kube';
+import { CAPTURE_METADATA } from '@minimesh/config';
+import { ISTIO_SERVER_NAME, PORTS } from '@minimesh/mesh';
+import type { MeshModel } from '../model/mesh-model.js';
+import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
+import { httpFilters } from './build-listeners.js';
+import { BLACKHOLE_CLUSTER } from './naming.js';
+
+export const VIRTUAL_OUTBOUND = 'virtualOutbound';
+export const VIRTUAL_INBOUND = 'virtualInbound';
+
+const ADS = { ads: {}, resource_api_version: 'V3' };
+
+function captureListener(name: string, port: number, direction: 'INBOUND' | 'OUTBOUND', hcm: JsonObject, metadata?: JsonObject): JsonObject {
+  return {
+    name,
+    address: { socket_address: { address: '0.0.0.0', port_value: port } },
+    use_original_dst: true,
+    traffic_direction: direction,
+    ...(metadata ? { metadata } : {}),
+    filter_chains: [{ filters: [{ name: HCM_FILTER, typed_config: { '@type': TYPE.HttpConnectionManager, ...hcm } }] }],
+  };
+}
+
+/**
+ * The service ports Istio's protocol selection makes TCP (port name `tcp-`, `mongo-`, `redis-`,
+ * `mysql-`, `tls-`, `https-` or the same `appProtocol`). Unnamed ports are sniffed by the
+ * proxy. A port number that is HTTP (or unnamed) for another service stays sniffed: the
+ * proxy's list is per port, not per address, so that service would lose its HTTP routing.
+ */
+export function captureTcpPorts(model: MeshModel, warnings: string[]): number[] {
+  const tcp = new Map<number, string>();
+  const sniffed = new Set<number>();
+  for (const svc of model.services) {
+    for (const p of svc.ports) {
+      if (p.protocol === 'UDP') continue;
+      if (isHttpProtocol(p.protocol) || p.protocol === 'Unsupported') sniffed.add(p.port);
+      else if (!tcp.has(p.port)) tcp.set(p.port, svc.hostname);
+    }
+  }
+  const out: number[] = [];
+  for (const [port, host] of [...tcp.entries()].sort(([a], [b]) => a - b)) {
+    if (sniffed.has(port)) {
+      warnings.push(`port ${port} is TCP for ${host} but HTTP (or unnamed) for another service: sniffed on ${VIRTUAL_OUTBOUND}, not proxied as TCP`);
+      continue;
+    }
+    out.push(port);
+  }
+  return out;
+}
+
+export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[]): JsonObject {
+  const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts] } } } : undefined;
+  return captureListener(
+    VIRTUAL_OUTBOUND,
+    PORTS.outboundCapture,
+    'OUTBOUND',
+    {
+      stat_prefix: `outbound_0.0.0.0_${PORTS.outboundCapture}`,
+      rds: { route_config_name: routeConfig.name as string, config_source: ADS },
+      http_filters: httpFilters(routeConfig),
+      use_remote_address: false,
+    },
+    metadata,
+  );
+}
+
+export function buildVirtualInboundListener(): JsonObject {
+  return captureListener(VIRTUAL_INBOUND, PORTS.inboundCapture, 'INBOUND', {
+    stat_prefix: `inbound_0.0.0.0_${PORTS.inboundCapture}`,
+    route_config: {
+      name: VIRTUAL_INBOUND,
+      virtual_hosts: [
+        {
+          name: `blackhole:${PORTS.inboundCapture}`,
+          domains: ['*'],
+          routes: [{ name: 'block_all', match: { prefix: '/' }, route: { cluster: BLACKHOLE_CLUSTER, timeout: '0s' } }],
+        },
+      ],
+      validate_clusters: false,
+    },
+    http_filters: httpFilters(undefined),
+    server_name: ISTIO_SERVER_NAME,
+    use_remote_address: false,
+  });
+}

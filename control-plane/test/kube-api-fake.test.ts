@@ -1,0 +1,363 @@
+/**
+ * The Kubernetes source through the REAL transport (`clientNodeTransport`, i.e.
+ * @kubernetes/client-node's KubernetesObjectApi for lists and its Watch for watches) against a
+ * tiny fake API server on loopback speaking the real list/watch protocol over plain HTTP:
+ *
+ * - API discovery (`/api/v1`, `/apis/GROUP/VERSION` as APIResourceLists), which the client's
+ *   `KubernetesObjectApi.list(apiVersion, kind)` reads to find a kind's plural;
+ * - lists (`GET /api/v1/services`) with `metadata.resourceVersion`, items without kind/apiVersion
+ *   as the API server sends built-in types;
+ * - watches (`?watch=true&resourceVersion=N&allowWatchBookmarks=true`, `watch=1` accepted too):
+ *   a chunked stream of JSON lines `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK","object":{…}}`,
+ *   first the events after N, then live ones;
+ * - a watch from a compacted (too old) resourceVersion gets HTTP 200 and one
+ *   `{"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired",…}}`, then the end
+ *   of the stream, as the API server does.
+ *
+ * The client library talks to a plain-HTTP server without trouble once the kubeconfig's
+ * cluster `server` is an `http://` URL (KubeConfig.loadFromOptions).
+ */
+import t from 'tap';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeResource } from '@minimesh/kube';
+import { buildMeshModel, clientNodeTransport, KubeSource, WATCHED_KINDS } from '../src/index.js';
+
+type Obj = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
+
+interface Collection {
+  readonly group: string; // '' for the core group
+  readonly version: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+}
+
+const COLLECTIONS: Collection[] = [
+  { group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
+  { group: '', version: 'v1', kind: 'Service', plural: 'services', namespaced: true },
+  { group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true },
+  { group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', namespaced: true },
+  { group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true },
+  { group: 'networking.istio.io', version: 'v1', kind: 'VirtualService', plural: 'virtualservices', namespaced: true },
+  { group: 'networking.istio.io', version: 'v1', kind: 'DestinationRule', plural: 'destinationrules', namespaced: true },
+  { group: 'networking.istio.io', version: 'v1', kind: 'Gateway', plural: 'gateways', namespaced: true },
+  { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true },
+];
+
+const groupVersion = (c: Collection): string => (c.group ? `${c.group}/${c.version}` : c.version);
+const root = (c: Collection): string => (c.group ? `/apis/${c.group}/${c.version}` : `/api/${c.version}`);
+
+interface WatchRecord {
+  readonly kind: string;
+  readonly namespace: string | undefined;
+  readonly res: http.ServerResponse;
+}
+
+interface Event {
+  readonly rv: number;
+  readonly kind: string;
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  readonly object: Obj;
+}
+
+/** A fake API server: one resourceVersion counter (etcd's), an event log, compaction. */
+class FakeApiServer {
+  private rv = 100;
+  private compactedTo = 0;
+  private readonly objects = new Map<string, Obj>(); // kind/ns/name -> object
+  private readonly log: Event[] = [];
+  private readonly watches = new Set<WatchRecord>();
+  /** Kinds whose open watches receive nothing for now (a stalled connection). */
+  readonly stalled = new Set<string>();
+  readonly requests: string[] = [];
+  /** Watches answered with an ERROR Status 410. */
+  goneAnswers = 0;
+  readonly server = http.createServer((req, res) => this.handle(req, res));
+  port = 0;
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    for (const w of this.watches) w.res.end();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  private coll(kind: string): Collection {
+    return COLLECTIONS.find((c) => c.kind === kind)!;
+  }
+
+  /** Create, update or delete an object: a new resourceVersion, an event in the log, pushed to open watches. */
+  write(type: Event['type'], kind: string, obj: Obj): number {
+    const c = this.coll(kind);
+    const rv = ++this.rv;
+    const object: Obj = { apiVersion: groupVersion(c), kind, ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } };
+    const key = `${kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+    if (type === 'DELETED') this.objects.delete(key);
+    else this.objects.set(key, object);
+    const ev: Event = { rv, kind, type, object };
+    this.log.push(ev);
+    for (const w of this.watches) if (this.matches(w, ev) && !this.stalled.has(w.kind)) this.send(w.res, ev.type, ev.object);
+    return rv;
+  }
+
+  /** Drops the event log up to now: a watch from an older version gets 410 Gone. */
+  compact(): void {
+    this.compactedTo = this.rv;
+    this.log.length = 0;
+  }
+
+  /** A BOOKMARK on every open watch of `kind` (sent only to watches that asked for them). */
+  bookmark(kind: string): void {
+    const c = this.coll(kind);
+    for (const w of this.watches) if (w.kind === kind) this.send(w.res, 'BOOKMARK', { apiVersion: groupVersion(c), kind, metadata: { name: '', resourceVersion: String(this.rv) } });
+  }
+
+  /** The server ends every open watch (its request timeout, a restart). */
+  endWatches(): void {
+    for (const w of this.watches) w.res.end();
+    this.watches.clear();
+  }
+
+  openWatches(kind: string): number {
+    return [...this.watches].filter((w) => w.kind === kind).length;
+  }
+
+  private matches(w: WatchRecord, ev: Event): boolean {
+    return w.kind === ev.kind && (w.namespace === undefined || w.namespace === ev.object.metadata.namespace);
+  }
+
+  private send(res: http.ServerResponse, type: string, object: unknown): void {
+    res.write(`${JSON.stringify({ type, object })}\n`);
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private status(res: http.ServerResponse, code: number, reason: string, message: string): void {
+    this.json(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.requests.push(req.url ?? '');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (req.method !== 'GET') return this.status(res, 405, 'MethodNotAllowed', `${req.method} not supported by the fake`);
+    // Discovery: the resources of one group/version.
+    const gv = COLLECTIONS.filter((c) => root(c) === url.pathname);
+    if (gv.length > 0) {
+      return this.json(res, 200, {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: groupVersion(gv[0]),
+        resources: gv.map((c) => ({ name: c.plural, singularName: c.kind.toLowerCase(), namespaced: c.namespaced, kind: c.kind, verbs: ['get', 'list', 'watch'] })),
+      });
+    }
+    // Collections: ROOT/PLURAL (all namespaces) or ROOT/namespaces/NS/PLURAL.
+    for (const c of COLLECTIONS) {
+      const r = root(c);
+      let namespace: string | undefined;
+      if (url.pathname === `${r}/${c.plural}`) namespace = undefined;
+      else {
+        const m = new RegExp(`^${r.replace(/\./g, '\\.')}/namespaces/([^/]+)/${c.plural}$`).exec(url.pathname);
+        if (!m || !c.namespaced) continue;
+        namespace = m[1];
+      }
+      const watch = url.searchParams.get('watch');
+      if (watch === 'true' || watch === '1') return this.watch(c, namespace, url, res);
+      const items = [...this.objects.values()]
+        .filter((o) => o.kind === c.kind && (namespace === undefined || o.metadata.namespace === namespace))
+        .map((o) => (c.group ? o : { ...o, apiVersion: undefined, kind: undefined })) // built-in types' items carry no kind/apiVersion
+        .map((o) => JSON.parse(JSON.stringify(o)) as unknown);
+      return this.json(res, 200, { kind: `${c.kind}List`, apiVersion: groupVersion(c), metadata: { resourceVersion: String(this.rv) }, items });
+    }
+    this.status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
+  }
+
+  private watch(c: Collection, namespace: string | undefined, url: URL, res: http.ServerResponse): void {
+    const from = url.searchParams.get('resourceVersion');
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    // "0" or absent: start from now (what we need here; the API server would send the state first).
+    const since = from && from !== '0' ? Number(from) : this.rv;
+    if (since < this.compactedTo) {
+      this.goneAnswers++;
+      this.send(res, 'ERROR', { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${since} (${this.compactedTo})`, reason: 'Expired', code: 410 });
+      res.end();
+      return;
+    }
+    const w: WatchRecord = { kind: c.kind, namespace, res };
+    for (const ev of this.log) if (ev.rv > since && this.matches(w, ev)) this.send(res, ev.type, ev.object);
+    this.watches.add(w);
+    res.on('close', () => this.watches.delete(w));
+  }
+}
+
+async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const service = (name: string, port: number, targetPort = 9080): Obj => ({
+  metadata: { name, namespace: 'shop', creationTimestamp: '2024-05-01T10:00:00Z', labels: { app: name } },
+  spec: { selector: { app: name }, ports: [{ name: 'http', port, targetPort }] },
+});
+const virtualService = (dest: string): Obj => ({
+  metadata: { name: 'reviews', namespace: 'shop', creationTimestamp: '2024-05-01T10:00:00Z' },
+  spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: dest } }] }] },
+});
+
+t.test('the Kubernetes source through @kubernetes/client-node against a list/watch API server', async (t) => {
+  const api = new FakeApiServer();
+  await api.start();
+  api.write('ADDED', 'Namespace', { metadata: { name: 'shop' } });
+  api.write('ADDED', 'Service', service('reviews', 9080));
+  api.write('ADDED', 'VirtualService', virtualService('reviews'));
+
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${api.port}`, skipTLSVerify: true }],
+    users: [{ name: 'tester', token: 'not-checked' }],
+    contexts: [{ name: 'fake', cluster: 'fake', user: 'tester' }],
+    currentContext: 'fake',
+  });
+  const transport = await clientNodeTransport(kc);
+  const changes: KubeResource[][] = [];
+  const issues: string[] = [];
+  const src = new KubeSource({
+    transport,
+    retryMs: 20,
+    onChange: (rs) => changes.push(rs),
+    onIssues: (is) => issues.push(...is.map((i) => `${i.kind} ${i.namespace}/${i.name}: ${i.field}: ${i.message}`)),
+  });
+  t.teardown(async () => {
+    src.stop();
+    await api.stop();
+  });
+  const names = (kind: string): string[] =>
+    src
+      .resources()
+      .filter((r) => r.kind === kind)
+      .map((r) => r.metadata.name)
+      .sort();
+
+  await src.start();
+  const listRv = String(api.resourceVersion);
+  t.same(issues, [], 'nothing reported for valid objects');
+
+  // Lists first, then watches from the list's resourceVersion, for every kind the source reads.
+  for (const k of WATCHED_KINDS) {
+    const list = api.requests.findIndex((u) => u === k.path);
+    t.ok(list >= 0, `${k.kind}: listed at ${k.path}`);
+    await until(`${k.kind} watch`, () => api.openWatches(k.kind) === 1);
+    const w = api.requests.find((u) => u.startsWith(`${k.path}?`) && new URL(u, 'http://x').searchParams.get('watch') === 'true');
+    t.ok(w, `${k.kind}: watched`);
+    const q = new URL(w!, 'http://x').searchParams;
+    t.equal(q.get('resourceVersion'), listRv, `${k.kind}: the watch starts at the list's resourceVersion`);
+    t.equal(q.get('allowWatchBookmarks'), 'true', `${k.kind}: bookmarks asked for`);
+    t.ok(api.requests.indexOf(w!) > list, `${k.kind}: list before watch`);
+  }
+  t.same(names('Service'), ['reviews']);
+  t.same(names('VirtualService'), ['reviews']);
+  const svc = src.resources().find((r) => r.kind === 'Service')!;
+  t.equal(svc.apiVersion, 'v1', 'list items without kind/apiVersion are typed by the source');
+  // @kubernetes/client-node deserializes lists of built-in kinds into its classes (Date timestamps);
+  // the transport hands the source plain JSON, as watch events are.
+  t.equal(typeof (svc.metadata as { creationTimestamp?: unknown }).creationTimestamp, 'string', 'listed objects are plain JSON (timestamps are strings)');
+  const model = buildMeshModel(changes.at(-1)!);
+  t.ok(
+    model.services.find((s) => s.hostname === 'reviews.shop.svc.cluster.local'),
+    'the listed Service reaches the model',
+  );
+
+  // ADDED, MODIFIED, DELETED events reach the model.
+  let n = changes.length;
+  api.write('ADDED', 'Service', service('ratings', 9080));
+  await until('ADDED applied', () => changes.length > n);
+  t.ok(buildMeshModel(changes.at(-1)!).services.find((s) => s.hostname === 'ratings.shop.svc.cluster.local'), 'ADDED: ratings in the model');
+
+  n = changes.length;
+  api.write('MODIFIED', 'VirtualService', virtualService('ratings'));
+  await until('MODIFIED applied', () => changes.length > n);
+  const vs = changes.at(-1)!.find((r) => r.kind === 'VirtualService') as { spec: { http: { route: { destination: { host: string } }[] }[] } };
+  t.equal(vs.spec.http[0].route[0].destination.host, 'ratings', 'MODIFIED: the new VirtualService spec');
+
+  n = changes.length;
+  api.write('DELETED', 'Service', service('ratings', 9080));
+  await until('DELETED applied', () => changes.length > n);
+  t.notOk(buildMeshModel(changes.at(-1)!).services.find((s) => s.name === 'ratings'), 'DELETED: ratings gone from the model');
+
+  // An invalid object is reported (kind, namespace/name, field) and skipped; the last good one stays.
+  n = changes.length;
+  api.write('MODIFIED', 'Service', service('reviews', 99999));
+  await until('the invalid Service is reported', () => issues.length > 0);
+  t.same(issues, ['Service shop/reviews: spec.ports[0].port: must be an integer 1..65535']);
+  t.equal(changes.length, n, 'no change pushed for the invalid version');
+  t.equal((src.resources().find((r) => r.kind === 'Service' && r.metadata.name === 'reviews') as { spec: { ports: { port: number }[] } }).spec.ports[0].port, 9080, 'the last good Service keeps serving');
+
+  // BOOKMARK moves the source's resourceVersion without changing anything: a Pod write moves the
+  // cluster's resourceVersion, which the Service watch only learns from the bookmark.
+  api.write('ADDED', 'Pod', { metadata: { name: 'somewhere-else', namespace: 'other' }, spec: { containers: [{ name: 'app', image: 'app' }] } });
+  await until('the Pod seen', () => names('Pod').includes('somewhere-else'));
+  const serviceRv = src.resourceVersion('Service');
+  t.ok(Number(serviceRv) < api.resourceVersion, `before the bookmark the Service watch is at ${serviceRv}, the cluster at ${api.resourceVersion}`);
+  n = changes.length;
+  api.bookmark('Service');
+  await until('bookmark seen', () => src.resourceVersion('Service') === String(api.resourceVersion));
+  t.pass(`BOOKMARK: the Service watch is at resourceVersion ${api.resourceVersion}`);
+  t.equal(changes.length, n, 'a bookmark changes no resource');
+
+  // The server ends the watch: the source resumes from the last version seen (no relist).
+  const rvBefore = src.resourceVersion('Service');
+  const watchesBefore = api.requests.length;
+  api.endWatches();
+  await until('watches resumed', () => WATCHED_KINDS.every((k) => api.openWatches(k.kind) === 1));
+  const resumed = api.requests.slice(watchesBefore).find((u) => u.startsWith('/api/v1/services?'));
+  t.equal(new URL(resumed!, 'http://x').searchParams.get('resourceVersion'), rvBefore, 'resumed from the last resourceVersion seen');
+  t.equal(src.listCount.get('Service'), 1, 'no relist on a clean end');
+
+  // 410 Gone: the Service watch stalls (events written meanwhile are not delivered), history is
+  // compacted, the server ends the watch. The resume from the old version gets an ERROR Status
+  // 410; the source relists, sees what it missed, and watches from the new list's version.
+  api.stalled.add('Service');
+  api.write('ADDED', 'Service', service('details', 9080));
+  api.write('DELETED', 'Service', service('reviews', 9080));
+  // The other kinds' watches are kept current by bookmarks: they resume after the compaction.
+  for (const k of WATCHED_KINDS) if (k.kind !== 'Service') api.bookmark(k.kind);
+  await until('bookmarks seen', () => WATCHED_KINDS.every((k) => k.kind === 'Service' || src.resourceVersion(k.kind) === String(api.resourceVersion)));
+  api.compact();
+  const staleRv = src.resourceVersion('Service');
+  t.ok(Number(staleRv) < api.resourceVersion, `the source is behind (at ${staleRv}, the server at ${api.resourceVersion})`);
+  api.stalled.clear();
+  n = changes.length;
+  const before410 = api.requests.length;
+  api.endWatches();
+  await until('relisted after 410', () => src.listCount.get('Service') === 2 && api.openWatches('Service') === 1);
+  const after = api.requests.slice(before410);
+  const gone = after.find((u) => u.startsWith('/api/v1/services?'));
+  t.equal(new URL(gone!, 'http://x').searchParams.get('resourceVersion'), staleRv, 'resumed from the old version first (answered 410 Gone)');
+  t.equal(api.goneAnswers, 1, 'the server answered it with ERROR Status 410 (Expired)');
+  t.ok(after.includes('/api/v1/services'), 'then relisted');
+  const rewatch = after.filter((u) => u.startsWith('/api/v1/services?')).at(-1)!;
+  t.equal(new URL(rewatch, 'http://x').searchParams.get('resourceVersion'), String(api.resourceVersion), "and watches from the new list's resourceVersion");
+  await until('relist pushed', () => changes.length > n);
+  t.same(names('Service'), ['details'], 'the relist is the truth: details added, reviews deleted while the watch was stalled');
+  t.equal(src.listCount.get('VirtualService'), 1, 'kinds kept current by bookmarks resumed without relisting');
+  const m = buildMeshModel(changes.at(-1)!);
+  t.ok(m.services.find((s) => s.name === 'details') && !m.services.find((s) => s.name === 'reviews'), 'the model follows');
+  t.same(issues, ['Service shop/reviews: spec.ports[0].port: must be an integer 1..65535'], 'no new issue');
+});
