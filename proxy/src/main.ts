@@ -3,14 +3,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { AddressInfo } from 'node:net';
 import { parseBootstrap, toJsonData, TYPE_URL, type Bootstrap } from '@minimesh/api';
 import { compileBootstrap } from '@minimesh/config';
 import { formatConfigErrors, type RuntimeConfig } from '@minimesh/config/runtime';
 import { PORTS } from '@minimesh/mesh';
 import { Proxy } from './proxy.js';
-import { createAdminServer } from './admin/admin-server.js';
-import { createHealthServer } from './admin/health-server.js';
+import { startSideServers, type SideServers } from './admin/side-servers.js';
 import { configDump } from './admin/config-dump.js';
 import { log } from './log.js';
 import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
@@ -122,13 +120,6 @@ function indent(s: string): string {
     .join('\n');
 }
 
-function listen(server: import('node:http').Server, port: number, host: string, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new Error(`${what}: cannot listen on ${host}:${port}: ${e.message}`)));
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 /** A running proxy and how to stop it. */
 export interface RunningProxy {
   readonly proxy: Proxy;
@@ -144,35 +135,21 @@ export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Pr
   if (opts.xds !== undefined) return startXdsProxy(opts.xds, onQuit);
   const { bootstrap, config } = loadBootstrap(opts.bootstrap);
   const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs });
-  const servers: import('node:http').Server[] = [];
-  let adminPort: number | undefined;
-  let healthPort: number | undefined;
+  let side: SideServers | undefined;
   const stop = async (): Promise<void> => {
     await proxy.drain();
-    for (const s of servers) {
-      s.closeAllConnections();
-      s.close();
-    }
+    side?.close();
   };
+  const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
+  side = await startSideServers(proxy, config.admin, health, onQuit ?? (() => void stop()));
   try {
-    if (config.admin !== undefined) {
-      const admin = createAdminServer(proxy, onQuit ?? (() => void stop()));
-      servers.push(admin);
-      adminPort = await listen(admin, config.admin.port, config.admin.address, 'admin');
-      log.info({ address: `${config.admin.address}:${adminPort}` }, 'admin listening');
-    }
-    if (opts.healthPort !== undefined) {
-      const health = createHealthServer(proxy);
-      servers.push(health);
-      healthPort = await listen(health, opts.healthPort, opts.healthAddress, 'health');
-    }
     await proxy.apply(config, configDump(toJsonData(TYPE_URL.Bootstrap, bootstrap) as Record<string, unknown>));
   } catch (e) {
     await stop();
     throw e;
   }
   for (const l of proxy.listeners.values()) log.info({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
-  return { proxy, adminPort, healthPort, stop };
+  return { proxy, adminPort: side.adminPort, healthPort: side.healthPort, stop };
 }
 
 /** Starts a proxy that drains and exits 0 on SIGTERM, SIGINT or POST /quitquitquit. */

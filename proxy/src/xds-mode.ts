@@ -4,13 +4,10 @@
  * The node identity follows Istio: `sidecar~IP~POD.NAMESPACE~NAMESPACE.svc.cluster.local`
  * (`router~...` for gateways), from flags or the pod's environment.
  */
-import type { AddressInfo } from 'node:net';
-import type http from 'node:http';
 import { PORTS } from '@minimesh/mesh';
 import { istioNodeId, XdsClient, type XdsNode } from '@minimesh/xds/client';
 import { Proxy } from './proxy.js';
-import { createAdminServer } from './admin/admin-server.js';
-import { createHealthServer } from './admin/health-server.js';
+import { startSideServers, type SideServers } from './admin/side-servers.js';
 import { xdsConfigDump } from './admin/xds-config-dump.js';
 import { log } from './log.js';
 
@@ -64,13 +61,6 @@ export function nodeFromEnv(type: 'sidecar' | 'router', flags: { id?: string; cl
   };
 }
 
-function listen(server: http.Server, port: number, host: string, what: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (e) => reject(new Error(`${what}: cannot listen on ${host}:${port}: ${e.message}`)));
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 export interface RunningXdsProxy {
   readonly proxy: Proxy;
   readonly client: XdsClient;
@@ -94,36 +84,18 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
     },
   });
   proxy.configDump = xdsConfigDump({ node: opts.node, server: opts.server }, {});
-  const servers: http.Server[] = [];
-  let adminPort: number | undefined;
-  let healthPort: number | undefined;
+  let side: SideServers | undefined;
   const stop = async (): Promise<void> => {
     await client.close();
     await proxy.drain();
-    for (const s of servers) {
-      s.closeAllConnections();
-      s.close();
-    }
+    side?.close();
   };
-  try {
-    if (opts.adminPort !== undefined) {
-      const admin = createAdminServer(proxy, onQuit ?? (() => void stop()));
-      servers.push(admin);
-      adminPort = await listen(admin, opts.adminPort, opts.adminAddress, 'admin');
-      log.info({ address: `${opts.adminAddress}:${adminPort}` }, 'admin listening');
-    }
-    if (opts.healthPort !== undefined) {
-      const health = createHealthServer(proxy);
-      servers.push(health);
-      healthPort = await listen(health, opts.healthPort, opts.healthAddress, 'health');
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
+  const admin = opts.adminPort === undefined ? undefined : { address: opts.adminAddress, port: opts.adminPort };
+  const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
+  side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()));
   log.info({ server: opts.server, node: opts.node.id }, 'xDS: connecting');
   client.start();
-  return { proxy, client, adminPort, healthPort, stop };
+  return { proxy, client, adminPort: side.adminPort, healthPort: side.healthPort, stop };
 }
 
 export const XDS_DEFAULT_ADMIN_PORT = PORTS.admin;
