@@ -141,6 +141,9 @@ if (why !== undefined) {
       }
       const r = inPod(client, APP_UID, ['curl', '-s', '-i', '--max-time', '5', '--resolve', `${LAB.host}:80:${LAB.clusterIP}`, `http://${LAB.host}/`]);
       t.match(r.stdout, /x-envoy-upstream-service-time: \d+/i, 'curl --resolve works the same');
+      const unknown = inPod(client, APP_UID, ['curl', '-s', '-i', '--max-time', '5', '-H', 'Host: not-in-the-mesh.example', echoUrl]);
+      t.match(unknown.stdout, /^HTTP\/1\.1 200/, 'a Host the mesh does not know, sent to the cluster IP: 200');
+      t.match(unknown.stdout, /x-envoy-upstream-service-time: \d+/i, 'routed by the original destination (the cluster IP is among the service\'s domains)');
     });
 
     await t.test('a connection made as uid 1337 is not captured', async (t) => {

@@ -28,8 +28,8 @@ export class Listener implements ListenerHandle, CaptureHost {
     });
   }
 
-  adoptHttp(socket: net.Socket): void {
-    this.connections.add(new DownstreamConnection(socket, this, (c) => this.connections.delete(c)));
+  adoptHttp(socket: net.Socket, originalDst?: string): void {
+    this.connections.add(new DownstreamConnection(socket, this, (c) => this.connections.delete(c), originalDst));
   }
 
   trackTcp(socket: net.Socket): void {

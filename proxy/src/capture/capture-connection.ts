@@ -26,8 +26,11 @@ export interface CaptureHost {
   readonly config: ListenerRt;
   readonly ctx: HcmContext;
   readonly stats: StatsRegistry | undefined;
-  /** Hands the socket (with any sniffed bytes put back) to the HTTP connection manager. */
-  adoptHttp(socket: net.Socket): void;
+  /**
+   * Hands the socket (with any sniffed bytes put back) to the HTTP connection manager; with
+   * the original destination (`address:port`), which routes a Host it does not know.
+   */
+  adoptHttp(socket: net.Socket, originalDst?: string): void;
   /** Tracks a TCP-proxied socket for drain and close. */
   trackTcp(socket: net.Socket): void;
 }
@@ -87,7 +90,7 @@ function sniff(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
     socket.pause();
     if (to === 'http') {
       if (buf.length > 0) socket.unshift(buf);
-      host.adoptHttp(socket);
+      host.adoptHttp(socket, `${dst.address}:${dst.port}`);
       socket.resume(); // pause() above was explicit: a new 'data' listener does not undo it
 
     } else passthrough(socket, host, dst, buf);

@@ -63,6 +63,8 @@ export class DownstreamConnection {
     readonly socket: net.Socket,
     private readonly listener: ListenerHandle,
     private readonly onClosed: (c: DownstreamConnection) => void,
+    /** `address:port` the client dialled, when iptables redirected it here (capture). */
+    readonly originalDst?: string,
   ) {
     this.ctx = listener.ctx;
     this.remoteAddress = socket.remoteAddress ?? '';
