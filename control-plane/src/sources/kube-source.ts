@@ -8,6 +8,7 @@
  * @kubernetes/client-node (in-cluster config or kubeconfig), tests use a fake.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeGetJson } from './kube-get.js';
 import { formatIssue, validateResource, type KubeResource, type ResourceIssue } from '@minimesh/kube';
 import { ConfigStore } from './config-store.js';
 import { resourceKey } from './load-manifests.js';
@@ -49,15 +50,13 @@ export interface KubeTransport {
 export async function clientNodeTransport(kc?: KubeConfig): Promise<KubeTransport> {
   const k8s = await import('@kubernetes/client-node');
   const config = kc ?? defaultKubeConfig(new k8s.KubeConfig());
-  const objects = k8s.KubernetesObjectApi.makeApiClient(config);
   const watcher = new k8s.Watch(config);
   return {
     async list(k) {
-      const res = await objects.list(k.apiVersion, k.kind);
-      // The library deserializes the lists of built-in kinds into its model classes (timestamps
-      // become Date objects); watch events arrive as plain JSON. Back to plain JSON, so both
-      // paths hand the validators and the store the same shapes.
-      return { items: JSON.parse(JSON.stringify(res.items)) as unknown[], resourceVersion: res.metadata?.resourceVersion ?? '' };
+      // A raw GET: the library's typed lists drop unknown fields and rewrite timestamps, while
+      // watch events arrive as the API server's JSON; both paths must hand the validator the same.
+      const res = (await kubeGetJson(config, k.path)) as { items?: unknown[]; metadata?: { resourceVersion?: string } };
+      return { items: res.items ?? [], resourceVersion: res.metadata?.resourceVersion ?? '' };
     },
     async watch(k, resourceVersion, onEvent, onDone) {
       const ac = await watcher.watch(k.path, { resourceVersion, allowWatchBookmarks: true }, (type, obj) => onEvent(type as WatchEventType, obj), (err) => onDone(err ?? undefined));
