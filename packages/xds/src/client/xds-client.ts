@@ -91,7 +91,13 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   }
 
   start(): void {
-    this.client ??= new grpc.Client(this.opts.server, grpc.credentials.createInsecure());
+    // Keepalive pings (as Istio configures its proxies): a control plane that vanishes without
+    // closing the connection is noticed within 40 s, and the client reconnects.
+    this.client ??= new grpc.Client(this.opts.server, grpc.credentials.createInsecure(), {
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
     this.connect();
   }
 

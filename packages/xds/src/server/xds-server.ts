@@ -35,7 +35,8 @@ export interface XdsServerEvents {
 }
 
 export class XdsServer extends EventEmitter<XdsServerEvents> {
-  readonly grpcServer = new grpc.Server();
+  /** Accepts the clients' keepalive pings (every 30 s, see the client) without calling them abusive. */
+  readonly grpcServer = new grpc.Server({ 'grpc.keepalive_permit_without_calls': 1 });
   private readonly streams = new Set<AdsStream>();
   private streamSeq = 0;
   private readonly noncePrefix = randomBytes(4).toString('hex');
