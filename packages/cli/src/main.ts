@@ -6,7 +6,7 @@ const USAGE = `minimesh: a service mesh you can read
 Usage: minimesh <command> [options]
 
 Commands:
-  proxy         run the sidecar / gateway proxy on an Envoy v3 bootstrap
+  proxy         run the sidecar / gateway proxy (Envoy v3 bootstrap, or xDS from a control plane)
   control-plane run the control plane: YAML folder or Kubernetes -> xDS v3 (ADS) on :15010
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
