@@ -1,0 +1,125 @@
+/**
+ * The runnable labs, one after the other (they share the control plane's fixed ports):
+ * `npm start` (examples/echo/run.js) for a few seconds: client lines show responses that came
+ * through the sidecars, then SIGINT stops every process it started; and
+ * `npm run start:microservices` (lab-09): curl through the ingress gateway. They bind the
+ * examples' fixed addresses (127.0.0.1:15010/15014, 127.0.0.2-4:…): skipped when taken.
+ */
+import t from 'tap';
+import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
+import { get as httpGet } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
+
+function free(hp: string): Promise<boolean> {
+  const i = hp.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(Number(hp.slice(i + 1)), hp.slice(0, i), () => s.close(() => resolve(true)));
+  });
+}
+
+function descendants(pid: number): number[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+  } catch {
+    return []; // no children
+  }
+  const kids = out.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const busy: string[] = [];
+for (const a of ADDRESSES) if (!(await free(a))) busy.push(a);
+const skip = busy.length > 0 ? `the examples' addresses are in use (${busy.join(', ')}): is 'npm start' running?` : false;
+
+t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { skip }, async (t) => {
+  const child = spawn(process.execPath, [path.join(repo, 'examples/echo/run.js')], { env: { ...process.env, INTERVAL_MS: '300' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  const clientLines = (): string[] => out.split('\n').filter((l) => l.startsWith('client app |') && l.includes('Hello from backend service'));
+  const end = Date.now() + 20000;
+  while (clientLines().length < 2 && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  t.ok(clientLines().length >= 2, 'client lines with the backend answer');
+  if (clientLines().length < 2) t.comment(out);
+  t.match(out, /control plane ready/);
+  t.match(out, /echo pod 127\.0\.0\.2: sidecar ready/);
+  t.match(out, /client pod 127\.0\.0\.3: sidecar ready/);
+  t.match(out, /npx minimesh proxy-status/);
+  t.match(clientLines()[0], /-> 200 "Hello from backend service" x-envoy-upstream-service-time: \d+/, 'status, body and x-envoy-upstream-service-time');
+
+  const pids = descendants(child.pid!);
+  t.ok(pids.length >= 5, `${pids.length} processes started (control plane, 2 apps, 2 sidecars)`);
+  child.kill('SIGINT');
+  t.equal(await exited, 0, 'exits 0 on SIGINT');
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(pids.filter(alive), [], 'no process left running');
+});
+
+t.test('npm run start:microservices: lab-09 through the ingress gateway', { skip }, async (t) => {
+  const child = spawn(process.execPath, [path.join(repo, 'examples/microservices/run.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const get = (p: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = httpGet({ host: '127.0.0.2', port: 8080, path: p }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.setTimeout(3000, () => req.destroy(new Error('timeout')));
+    });
+  let first: Awaited<ReturnType<typeof get>> | undefined;
+  const end = Date.now() + 20000;
+  while (first === undefined && Date.now() < end && child.exitCode === null) {
+    try {
+      const r = await get('/customers-service/v2/customers');
+      if (r.status === 200) first = r;
+    } catch {
+      // not up yet
+    }
+    if (first === undefined) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (first === undefined) t.comment(out);
+  t.equal(first?.status, 200, 'GET /customers-service/v2/customers through the gateway: 200');
+  t.equal(first?.body, '[]');
+  t.equal(first?.headers.server, 'istio-envoy', 'server: istio-envoy');
+  t.match(String(first?.headers['x-envoy-upstream-service-time']), /^\d+$/, 'x-envoy-upstream-service-time');
+  const orders = await get('/orders-service/v2/orders');
+  t.equal(orders.status, 200, 'GET /orders-service/v2/orders: 200');
+  t.equal(orders.body, '[]');
+  const none = await get('/nowhere');
+  t.equal(none.status, 404, 'a path the VirtualService does not route: 404 from the gateway');
+  const pids = descendants(child.pid!);
+  child.kill('SIGINT');
+  t.equal(await exited, 0, 'exits 0 on SIGINT');
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(pids.filter(alive), [], 'no process left running');
+});
