@@ -1,0 +1,36 @@
+/**
+ * Istio features the proxy cannot run yet (fault injection, mirroring, outlier detection) are
+ * left out of what is pushed, with a warning naming the resource, so the rest of the config
+ * still reaches the proxy instead of being NACKed whole.
+ */
+import t from 'tap';
+import path from 'node:path';
+import { generateForProxy, proxyIdentity } from '../src/index.js';
+import { adaptToProxy } from '../src/server/proxy-capabilities.js';
+import { compileAll } from './helpers/compile.js';
+import { BOOKINFO, makeModel } from './helpers/fixtures.js';
+
+const sidecar = 'sidecar~10.9.0.1~productpage-v1-1.default~default.svc.cluster.local';
+
+t.test('fault injection (Bookinfo fault-injection-details-v1): stripped, reported, the rest compiles', async (t) => {
+  const { model } = makeModel([path.join(BOOKINFO, 'platform/bookinfo.yaml'), path.join(BOOKINFO, 'networking/destination-rule-all.yaml'), path.join(BOOKINFO, 'networking/fault-injection-details-v1.yaml')]);
+  const generated = generateForProxy(model, proxyIdentity(sidecar, { LABELS: { app: 'productpage', version: 'v1' } }, model));
+  t.ok(compileAll(generated).errors.some((e) => /fault/.test(e)), 'as translated, the proxy would reject it');
+  const { resources, notes } = adaptToProxy(generated);
+  t.same(compileAll(resources).errors, [], 'adapted, every resource compiles');
+  t.match(notes.join('\n'), /VirtualService default\/details\) fault injection is not supported by minimesh's proxy yet/, 'the VirtualService is named');
+  const text = JSON.stringify(resources);
+  t.notMatch(text, /envoy\.filters\.http\.fault/, 'no fault filter or per-route fault left');
+  t.match(text, /outbound\|9080\|v1\|details\.default\.svc\.cluster\.local/, 'the route to details v1 is still there');
+});
+
+t.test('outlier detection: the cluster is pushed without it, and the warning names it', async (t) => {
+  const { model } = makeModel([path.join(BOOKINFO, 'platform/bookinfo.yaml')]);
+  const generated = generateForProxy(model, proxyIdentity(sidecar, { LABELS: { app: 'productpage' } }, model));
+  const victim = generated.clusters[0];
+  const withOutlier = { ...generated, clusters: [{ ...victim, outlier_detection: { consecutive_5xx: 5 } }, ...generated.clusters.slice(1)] };
+  const { resources, notes } = adaptToProxy(withOutlier);
+  t.equal(resources.clusters[0].outlier_detection, undefined);
+  t.match(notes[0], new RegExp(`cluster ${String(victim.name).replace(/[|.]/g, '\\$&')}\\) outlier detection`));
+  t.same(adaptToProxy(generated).notes, [], 'nothing to say when nothing is unsupported');
+});
