@@ -1,6 +1,6 @@
 /** The ADS server over a real gRPC connection, driven by a hand-written client. */
 import t from 'tap';
-import { decodeResource } from '@minimesh/api';
+import { decodeResource, packAny, TYPE_URL, type Listener } from '@minimesh/api';
 import { SnapshotCache } from '../src/server/snapshot-cache.js';
 import { XdsServer } from '../src/server/xds-server.js';
 import { syncState } from '../src/server/sync-status.js';
@@ -117,6 +117,14 @@ t.test('an inconsistent snapshot is refused', async (t) => {
     t.match((e as Error).message, /cluster c: EDS cluster without a ClusterLoadAssignment/);
   }
   t.equal(cache.getSnapshot('n'), undefined);
+  // A proxyless gRPC client's listener: the HCM is in api_listener, and is checked too.
+  const apiListener = (rds: string) =>
+    ({
+      name: 'echo.test:50051',
+      api_listener: { api_listener: packAny(TYPE_URL.HttpConnectionManager, { rds: { route_config_name: rds, config_source: { ads: {} } }, http_filters: [] }) },
+    }) as unknown as Listener;
+  t.throws(() => cache.setSnapshot('n', { listeners: [apiListener('missing')] }), /listener echo.test:50051: RDS route configuration "missing"/);
+  t.ok(cache.setSnapshot('n', { listeners: [apiListener('r')], routes: [routeConfig('r', [])] }), 'an api_listener whose route config is there is accepted');
 });
 
 t.test('versions: unchanged types keep theirs; without a label the version is a digest', async (t) => {

@@ -1,7 +1,8 @@
 /**
  * Cross-resource checks before a snapshot may be pushed (go-control-plane's `Consistent()`):
- * every RDS name a listener uses has a RouteConfiguration, every EDS cluster has a
- * ClusterLoadAssignment, every cluster a route names exists. Types reach a proxy one after
+ * every RDS name a listener uses (in a filter chain or its api_listener) has a
+ * RouteConfiguration, every EDS cluster has a ClusterLoadAssignment, every cluster a route
+ * names exists. Types reach a proxy one after
  * the other, so a snapshot that is not whole would leave proxies waiting for what never comes.
  * This reads Envoy objects only; it does not judge what minimesh's proxy supports
  * (for that, compile the resources with @minimesh/config's `compileXdsSnapshot`).
@@ -36,14 +37,15 @@ export function checkConsistency(s: SnapshotResources): ConsistencyError[] {
   return errors;
 }
 
+/** The HCMs of a listener: in its filter chains, or its `api_listener` (proxyless gRPC clients' listeners). */
 function connectionManagers(l: Listener): HttpConnectionManager[] {
+  const anys = [...(l.filter_chains ?? []), ...(l.default_filter_chain ? [l.default_filter_chain] : [])].flatMap((fc) => (fc.filters ?? []).map((f) => f.typed_config));
+  if (l.api_listener?.api_listener) anys.push(l.api_listener.api_listener);
   const out: HttpConnectionManager[] = [];
-  for (const fc of [...(l.filter_chains ?? []), ...(l.default_filter_chain ? [l.default_filter_chain] : [])]) {
-    for (const f of fc.filters ?? []) {
-      if (f.typed_config?.type_url !== TYPE_URL.HttpConnectionManager) continue;
-      const hcm = tryUnpackAny<HttpConnectionManager>(f.typed_config);
-      if (hcm) out.push(hcm);
-    }
+  for (const any of anys) {
+    if (any?.type_url !== TYPE_URL.HttpConnectionManager) continue;
+    const hcm = tryUnpackAny<HttpConnectionManager>(any);
+    if (hcm) out.push(hcm);
   }
   return out;
 }
