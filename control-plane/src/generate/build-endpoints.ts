@@ -16,6 +16,9 @@ export function buildLoadAssignment(name: string, endpoints: readonly EndpointMo
     cluster_name: name,
     endpoints: [
       {
+        // Istio sets both; gRPC's xDS clients refuse a locality that is unset or has no weight.
+        locality: {},
+        load_balancing_weight: ready.length,
         lb_endpoints: ready.map((e) => ({
           endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
           health_status: 'HEALTHY',

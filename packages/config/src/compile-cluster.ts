@@ -134,8 +134,10 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
   const out: EndpointRt[] = [];
   (cla.endpoints ?? []).forEach((lle, i) => {
     const lp = `${join(path, 'endpoints')}[${i}]`;
-    allowOnly(lle, lp, ['lb_endpoints', 'locality', 'metadata'], errors, ['lb_config'], {
-      load_balancing_weight: 'locality weights are not supported by minimesh yet',
+    // A locality's load_balancing_weight only matters under locality-weighted balancing
+    // (`common_lb_config.locality_weighted_lb_config`, which the cluster compiler does not accept); Envoy ignores it
+    // otherwise, and so does minimesh. Istio and gRPC's xDS clients set it.
+    allowOnly(lle, lp, ['lb_endpoints', 'locality', 'metadata', 'load_balancing_weight'], errors, ['lb_config'], {
       priority: 'priorities are not supported by minimesh yet',
     });
     (lle.lb_endpoints ?? []).forEach((le, j) => {
