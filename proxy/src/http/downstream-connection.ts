@@ -8,7 +8,9 @@ import type net from 'node:net';
 import { ChunkedDecoder } from './chunked-decoder.js';
 import { bodyFraming, getHeader, parseRequestHead, type BodyFraming, type RequestHead } from './head-parser.js';
 import { HttpParseError } from './parse-error.js';
-import { coalesce, COALESCE_MAX, HttpStream } from './http-stream.js';
+import { HttpStream } from './http-stream.js';
+import { httpDate } from './http-date.js';
+import { coalesce, COALESCE_MAX } from './coalesce.js';
 import type { HcmContext, ProxyState } from './hcm-context.js';
 import { statusLine } from '../router/downstream-response-head.js';
 import { formatFlags, flagBit } from '../router/response-flags.js';
@@ -22,17 +24,6 @@ export interface ListenerHandle {
   readonly proxy: ProxyState;
   /** This listener was removed or replaced: its connections close after their response. */
   readonly draining: boolean;
-}
-
-let cachedDate = '';
-let cachedDateAt = 0;
-function httpDate(): string {
-  const now = Date.now();
-  if (now - cachedDateAt >= 1000) {
-    cachedDate = new Date(now).toUTCString();
-    cachedDateAt = now - (now % 1000);
-  }
-  return cachedDate;
 }
 
 export class DownstreamConnection {

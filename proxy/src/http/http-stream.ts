@@ -8,7 +8,7 @@
  * request). A connection that is given up on is destroyed first, which detaches it, so
  * no stale callback reaches a stream that has moved on.
  */
-import type { ForwardActionRt, RedirectActionRt, RouteRt, WeightedClusterRt } from '@minimesh/config/runtime';
+import type { ForwardActionRt, RouteRt, WeightedClusterRt } from '@minimesh/config/runtime';
 import { matchRoute, pickWeightedCluster, selectVirtualHost } from '@minimesh/config';
 import type { ResponseFlag } from '@minimesh/mesh';
 import { getHeader, type BodyFraming, type RequestHead, type ResponseHead } from './head-parser.js';
@@ -17,7 +17,9 @@ import type { DownstreamConnection } from './downstream-connection.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/upstream-host.js';
 import type { UpstreamConnection, UpstreamFailure, UpstreamHandler } from '../upstream/upstream-connection.js';
-import { RetryState, type TryFailure } from '../router/retry-state.js';
+import { HEADER_ONLY_RETRY_POLICY, RetryState, type TryFailure } from '../router/retry-state.js';
+import { redirectLocation } from '../router/redirect-location.js';
+import { coalesce, COALESCE_MAX } from './coalesce.js';
 import { buildUpstreamRequest } from '../router/upstream-request-head.js';
 import { buildDownstreamResponseHead, type DownstreamFraming } from '../router/downstream-response-head.js';
 import type { HeaderMutationLevel } from '../router/header-mutation.js';
@@ -29,16 +31,6 @@ import type { AccessRecord } from '../observability/access-log.js';
 const CRLF = '\r\n';
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Bodies up to this size are copied next to their head, so both go out in one write. */
-export const COALESCE_MAX = 16 * 1024;
-
-/** One buffer holding a latin1 head and a body. */
-export function coalesce(head: string, body: Buffer): Buffer {
-  const buf = Buffer.allocUnsafe(head.length + body.length);
-  buf.write(head, 0, 'latin1');
-  body.copy(buf, head.length);
-  return buf;
-}
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 export class HttpStream implements UpstreamHandler {
@@ -167,7 +159,7 @@ export class HttpStream implements UpstreamHandler {
     if (policy !== undefined) {
       this.retry = new RetryState(policy, cluster, hdrRetryOn, hdrMaxRetries, up.envoyRetriableStatusCodes);
     } else if (hdrRetryOn !== undefined) {
-      this.retry = new RetryState(HEADER_ONLY_POLICY, cluster, hdrRetryOn, hdrMaxRetries, up.envoyRetriableStatusCodes);
+      this.retry = new RetryState(HEADER_ONLY_RETRY_POLICY, cluster, hdrRetryOn, hdrMaxRetries, up.envoyRetriableStatusCodes);
     }
     const hdrPerTry = up.envoyPerTryTimeout;
     const perTry = hdrPerTry !== undefined && /^\d{1,9}$/.test(hdrPerTry) ? Number(hdrPerTry) : (this.retry?.perTryTimeoutMs ?? 0);
@@ -597,30 +589,4 @@ export class HttpStream implements UpstreamHandler {
     };
   }
 
-}
-
-/** Used when only `x-envoy-retry-on` asks for retries. */
-const HEADER_ONLY_POLICY = {
-  retryOn: new Set<never>(),
-  numRetries: 1,
-  perTryTimeoutMs: 0,
-  retriableStatusCodes: new Set<number>(),
-  baseIntervalMs: 25,
-  maxIntervalMs: 250,
-  avoidPreviousHosts: false,
-  hostSelectionRetryMaxAttempts: 1,
-};
-
-/** Envoy's redirect: each part of the URL replaced as the route says, the rest kept. */
-export function redirectLocation(a: RedirectActionRt, authority: string, path: string, matchedPrefix: string): string {
-  const scheme = a.httpsRedirect ? 'https' : (a.schemeRedirect ?? 'http');
-  let host = a.hostRedirect ?? authority;
-  if (a.portRedirect !== undefined) host = `${host.replace(/:\d+$/, '')}:${a.portRedirect}`;
-  else if (a.httpsRedirect || a.schemeRedirect !== undefined) host = host.replace(/:\d+$/, '');
-  const q = path.indexOf('?');
-  let p = q === -1 ? path : path.slice(0, q);
-  const query = q === -1 || a.stripQuery ? '' : path.slice(q);
-  if (a.pathRedirect !== undefined) p = a.pathRedirect;
-  else if (a.prefixRewrite !== undefined) p = a.prefixRewrite + p.slice(matchedPrefix.length);
-  return `${scheme}://${host}${p}${a.pathRedirect !== undefined && a.pathRedirect.includes('?') ? '' : query}`;
 }

@@ -95,3 +95,15 @@ export class RetryState {
     return { retry: true, delayMs: Math.floor(this.random() * upper) };
   }
 }
+
+/** The policy when only the client's `x-envoy-retry-on` asks for retries (Envoy's defaults). */
+export const HEADER_ONLY_RETRY_POLICY: RetryPolicyRt = {
+  retryOn: new Set<RetryOn>(),
+  numRetries: 1,
+  perTryTimeoutMs: 0,
+  retriableStatusCodes: new Set<number>(),
+  baseIntervalMs: 25,
+  maxIntervalMs: 250,
+  avoidPreviousHosts: false,
+  hostSelectionRetryMaxAttempts: 1,
+};
