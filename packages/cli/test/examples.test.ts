@@ -5,8 +5,8 @@
  * `npm run start:microservices` (lab-09): curl through the ingress gateway. They bind the
  * examples' fixed addresses (127.0.0.1:15010/15014, 127.0.0.2-4:…): skipped when taken.
  */
-import t from 'tap';
-import { execFileSync, spawn } from 'node:child_process';
+import t, { type Test } from 'tap';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { get as httpGet } from 'node:http';
 import path from 'node:path';
@@ -48,25 +48,31 @@ const busy: string[] = [];
 for (const a of ADDRESSES) if (!(await free(a))) busy.push(a);
 const skip = busy.length > 0 ? `the examples' addresses are in use (${busy.join(', ')}): is 'npm start' running?` : false;
 
-t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { skip }, async (t) => {
-  const child = spawn(process.execPath, [path.join(repo, 'examples/echo/run.js')], { env: { ...process.env, INTERVAL_MS: '300' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+/** Runs an example's runner; `out()` is what it printed so far; killed at teardown if still running. */
+function startExample(t: Test, script: string, env: Record<string, string> = {}): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [path.join(repo, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout!.on('data', (d) => (text += d));
+  child.stderr!.on('data', (d) => (text += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
+  return { child, out: () => text, exited };
+}
 
-  const clientLines = (): string[] => out.split('\n').filter((l) => l.startsWith('client app |') && l.includes('Hello from backend service'));
+t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { skip }, async (t) => {
+  const { child, out: output, exited } = startExample(t, 'examples/echo/run.js', { INTERVAL_MS: '300' });
+
+  const clientLines = (): string[] => output().split('\n').filter((l) => l.startsWith('client app |') && l.includes('Hello from backend service'));
   const end = Date.now() + 20000;
   while (clientLines().length < 2 && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
   t.ok(clientLines().length >= 2, 'client lines with the backend answer');
-  if (clientLines().length < 2) t.comment(out);
-  t.match(out, /control plane ready/);
-  t.match(out, /echo pod 127\.0\.0\.2: sidecar ready/);
-  t.match(out, /client pod 127\.0\.0\.3: sidecar ready/);
-  t.match(out, /npx minimesh proxy-status/);
+  if (clientLines().length < 2) t.comment(output());
+  t.match(output(), /control plane ready/);
+  t.match(output(), /echo pod 127\.0\.0\.2: sidecar ready/);
+  t.match(output(), /client pod 127\.0\.0\.3: sidecar ready/);
+  t.match(output(), /npx minimesh proxy-status/);
   t.match(clientLines()[0], /-> 200 "Hello from backend service" x-envoy-upstream-service-time: \d+/, 'status, body and x-envoy-upstream-service-time');
 
   const pids = descendants(child.pid!);
@@ -78,14 +84,7 @@ t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { sk
 });
 
 t.test('npm run start:microservices: lab-09 through the ingress gateway', { skip }, async (t) => {
-  const child = spawn(process.execPath, [path.join(repo, 'examples/microservices/run.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  const { child, out: output, exited } = startExample(t, 'examples/microservices/run.js');
   const get = (p: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> =>
     new Promise((resolve, reject) => {
       const req = httpGet({ host: '127.0.0.2', port: 8080, path: p }, (res) => {
@@ -107,7 +106,7 @@ t.test('npm run start:microservices: lab-09 through the ingress gateway', { skip
     }
     if (first === undefined) await new Promise((r) => setTimeout(r, 200));
   }
-  if (first === undefined) t.comment(out);
+  if (first === undefined) t.comment(output());
   t.equal(first?.status, 200, 'GET /customers-service/v2/customers through the gateway: 200');
   t.equal(first?.body, '[]');
   t.equal(first?.headers.server, 'istio-envoy', 'server: istio-envoy');
