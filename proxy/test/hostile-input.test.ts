@@ -115,3 +115,33 @@ t.test('bytes after a malformed request are not parsed as another request', asyn
   t.equal(parseResponses(c.text).length, 1, 'one response');
   t.equal(up.received().length, 0, 'nothing smuggled upstream');
 });
+
+t.test('mutated requests over real sockets: the proxy stays up, and every request the upstream sees is well formed', async (t) => {
+  const { up, port } = await setup(t);
+  const valid = 'POST /a?b=c HTTP/1.1\r\nhost: h\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n';
+  let seed = 99;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const pieces = ['\r\n', '\n', ' ', ':', '\x00', 'content-length: 3\r\n', 'transfer-encoding: chunked\r\n', '0\r\n\r\n', 'GET / HTTP/1.1\r\n'];
+  for (let i = 0; i < 150; i++) {
+    const chars = valid.replace('content-length: 5\r\n', i % 2 === 0 ? 'content-length: 5\r\n' : '').split('');
+    for (let k = 0; k < 3; k++) {
+      const at = Math.floor(rand() * chars.length);
+      if (rand() < 0.5) chars.splice(at, 1);
+      else chars.splice(at, 0, pieces[Math.floor(rand() * pieces.length)]);
+    }
+    const c = await rawClient(t, port);
+    c.write(chars.join(''));
+    await Promise.race([c.closed, sleep(30)]);
+    c.socket.destroy();
+  }
+  const after = await rawClient(t, port);
+  after.write('GET /still-up HTTP/1.1\r\nhost: h\r\n\r\n');
+  await after.waitFor((s) => s.endsWith('ok'), 3000);
+  t.match(after.text, /^HTTP\/1\.1 200 /, 'the proxy still answers');
+  for (const r of up.requests) {
+    t.ok(/^[A-Z]+$/.test(r.method) && r.path.startsWith('/') && r.headers.host !== undefined, `upstream saw a well-formed request: ${r.method} ${r.path}`);
+  }
+});
