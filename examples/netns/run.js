@@ -5,11 +5,11 @@
 // apps as uid 1000; prints the chain one plain `curl` takes, then cleans everything up.
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_UID, PROXY_UID, cannotRunNetns, inPod, NetnsTopology, waitFor } from '../../injector/dist/test/netns/netns-pods.js';
-import { ControlPlaneSource, CONTROL_PLANE_DEBUG_PORT, HEALTH_PORT, LAB, labHosts, MINIMESH } from '../../injector/dist/test/netns/sidecar-config.js';
+import { APP_UID, PROXY_UID, cannotRunNetns, inPod, NetnsTopology, waitFor } from '../../injector/dist/src/netns/netns-pods.js';
+import { ControlPlaneSource, CONTROL_PLANE_DEBUG_PORT, HEALTH_PORT, LAB, labHosts, MINIMESH } from '../../injector/dist/src/netns/sidecar-config.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ECHO_APP = join(REPO, 'injector', 'dist', 'test', 'netns', 'echo-app.js');
+const ECHO_APP = join(REPO, 'injector', 'dist', 'src', 'netns', 'echo-app.js');
 const node = process.execPath;
 
 const why = cannotRunNetns();

@@ -9,12 +9,12 @@
  * skips; under CI=true a skip is a failure, because CI has them.
  */
 import t from 'tap';
-import { APP_UID, cannotRunNetns, inPod, NetnsTopology, PROXY_UID, waitFor, type NetnsPod } from './netns/netns-pods.js';
-import { ControlPlaneSource, HEALTH_PORT, LAB, labHosts, MINIMESH, podIdentity } from './netns/sidecar-config.js';
+import { APP_UID, cannotRunNetns, inPod, NetnsTopology, PROXY_UID, waitFor, type NetnsPod } from '../src/netns/netns-pods.js';
+import { ControlPlaneSource, HEALTH_PORT, LAB, labHosts, MINIMESH, podIdentity } from '../src/netns/sidecar-config.js';
 import { INJECTOR_ROOT } from './helpers/golden.js';
 import { join } from 'node:path';
 
-const ECHO_APP = join(INJECTOR_ROOT, 'dist', 'test', 'netns', 'echo-app.js');
+const ECHO_APP = join(INJECTOR_ROOT, 'dist', 'src', 'netns', 'echo-app.js');
 /** The port the client's rules never capture (-o). */
 const EXCLUDED_PORT = 9090;
 /** A port on an address no service has: PassthroughCluster. */

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { inPod, type NetnsPod, type NetnsTopology, type Run } from './netns-pods.js';
 
-/** injector/dist/test/netns -> the repository. */
+/** injector/dist/src/netns -> the repository. */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const LAB_DIR = join(REPO, 'examples', 'echo', 'k8s');
 export const MINIMESH = join(REPO, 'packages', 'cli', 'bin', 'minimesh.js');
