@@ -208,3 +208,14 @@ t.test('request and response headers: add, overwrite, remove at each level', asy
   t.equal(r.headers['x-resp-over'], 'proxy');
   t.equal(r.headers['x-resp-added'], 'yes');
 });
+
+t.test('a weighted cluster\'s host_rewrite_literal wins over the route\'s', async (t) => {
+  const up = await startUpstream(t);
+  const p = await startTestProxy(t, {
+    routes: [{ match: { prefix: '/' }, route: { host_rewrite_literal: 'route.internal', weighted_clusters: { clusters: [{ name: 'c', weight: 100, host_rewrite_literal: 'weighted.internal' }] } } }],
+    clusters: { c: [up.port] },
+  });
+  const r = await p.request({ path: '/', headers: { host: 'client.example' } });
+  t.equal(r.status, 200);
+  t.equal(up.requests[0].headers.host, 'weighted.internal');
+});

@@ -2,7 +2,7 @@
  * VirtualService `http[]` -> Envoy routes, first match wins (Istio's BuildHTTPRoutesForVirtualService).
  * Each HTTPRoute gives one Envoy route per match block that applies here (several blocks = OR).
  */
-import type { Destination, HTTPMatchRequest, HTTPRoute, VirtualService } from '@minimesh/kube';
+import type { Destination, HTTPMatchRequest, HTTPRoute, VirtualService, Headers } from '@minimesh/kube';
 import { resolveHost } from '../model/hostnames.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
@@ -81,15 +81,20 @@ function applyAction(route: JsonObject, h: HTTPRoute, vs: VirtualService, ctx: R
   }
   const dests = (h.route ?? []).filter((d) => (h.route!.length === 1 ? true : (d.weight ?? 0) > 0));
   const action: JsonObject = {};
+  let destHost: string | undefined;
   if (dests.length === 1) {
     action.cluster = destinationCluster(dests[0].destination, vs, ctx);
     // A single destination's headers act on the whole route.
-    applyHeaders(route, dests[0].headers);
+    const split = splitHostHeader(dests[0].headers);
+    destHost = split.host;
+    applyHeaders(route, split.headers);
   } else {
     action.weighted_clusters = {
       clusters: dests.map((d) => {
         const wc: JsonObject = { name: destinationCluster(d.destination, vs, ctx), weight: d.weight ?? 0 };
-        applyHeaders(wc, d.headers);
+        const split = splitHostHeader(d.headers);
+        if (split.host !== undefined) wc.host_rewrite_literal = split.host;
+        applyHeaders(wc, split.headers);
         return wc;
       }),
     };
@@ -97,14 +102,27 @@ function applyAction(route: JsonObject, h: HTTPRoute, vs: VirtualService, ctx: R
   const rw = h.rewrite;
   if (rw?.uri !== undefined) action.prefix_rewrite = rw.uri;
   if (rw?.uriRegexRewrite) action.regex_rewrite = { pattern: { regex: rw.uriRegexRewrite.match ?? '' }, substitution: rw.uriRegexRewrite.rewrite ?? '' };
-  // Setting the host header is an authority rewrite in Istio.
-  const hostSet = Object.entries(h.headers?.request?.set ?? {}).find(([k]) => k.toLowerCase() === 'host' || k.toLowerCase() === ':authority')?.[1];
+  // Setting the host header is an authority rewrite in Istio (route level, else the destination's).
+  const hostSet = splitHostHeader(h.headers).host ?? destHost;
   if (rw?.authority !== undefined || hostSet !== undefined) action.host_rewrite_literal = rw?.authority ?? hostSet;
   action.timeout = translateTimeout(h.timeout);
   const retry = translateRetryPolicy(h.retries);
   if (retry) action.retry_policy = retry;
   if (h.mirror) action.request_mirror_policies = translateMirror(destinationCluster(h.mirror, vs, ctx), h.mirrorPercentage);
   route.route = action;
+}
+
+/**
+ * Istio treats `headers.request.set` of `host` or `:authority` as an authority rewrite
+ * (Envoy may not modify Host through header mutations): the value, and the headers without it.
+ */
+function splitHostHeader(h: Headers | undefined): { host: string | undefined; headers: Headers | undefined } {
+  const set = h?.request?.set;
+  if (h === undefined || set === undefined) return { host: undefined, headers: h };
+  const isHost = (k: string): boolean => k.toLowerCase() === 'host' || k.toLowerCase() === ':authority';
+  const host = Object.entries(set).find(([k]) => isHost(k))?.[1];
+  if (host === undefined) return { host: undefined, headers: h };
+  return { host, headers: { ...h, request: { ...h.request, set: Object.fromEntries(Object.entries(set).filter(([k]) => !isHost(k))) } } };
 }
 
 /** The Envoy routes for one HTTPRoute (none if no match block applies here). */
@@ -118,8 +136,7 @@ export function translateHttpRoute(h: HTTPRoute, index: number, vs: VirtualServi
     route.match = translateRouteMatch(m);
     route.metadata = { filter_metadata: { istio: { config: configPath(vs) } } };
     applyAction(route, h, vs, ctx);
-    const headers = h.headers ? { ...h.headers, request: h.headers.request && { ...h.headers.request, set: Object.fromEntries(Object.entries(h.headers.request.set ?? {}).filter(([k]) => !['host', ':authority'].includes(k.toLowerCase()))) } } : undefined;
-    applyHeaders(route, headers);
+    applyHeaders(route, splitHostHeader(h.headers).headers);
     if (h.fault) route.typed_per_filter_config = { [FAULT_FILTER]: translateFault(h.fault) };
     void index;
     return route;

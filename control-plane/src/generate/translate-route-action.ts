@@ -20,9 +20,10 @@ export function defaultRetryPolicy(): JsonObject {
  */
 export function translateRetryPolicy(r: HTTPRetry | undefined): JsonObject | undefined {
   if (!r) return defaultRetryPolicy();
-  if (r.attempts === 0) return undefined;
+  // Istio's ConvertPolicy: `retries` without attempts (an unset proto3 field is 0) turns retries off.
+  if (r.attempts === undefined || r.attempts <= 0) return undefined;
   const p = defaultRetryPolicy();
-  if (r.attempts !== undefined) p.num_retries = r.attempts;
+  p.num_retries = r.attempts;
   if (r.retryOn) {
     const on: string[] = [];
     const codes: number[] = [];

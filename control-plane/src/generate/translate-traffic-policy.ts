@@ -28,14 +28,17 @@ export function findDestinationRule(model: MeshModel, svc: ServiceModel, proxyNa
   return ranked.find((d) => d.metadata.namespace === proxyNamespace) ?? ranked.find((d) => d.metadata.namespace === svc.namespace) ?? ranked[0];
 }
 
-/** Top-level policy, then its port-level settings for `port` (whole sections replace, as in Istio). */
+/**
+ * Top-level policy, then its port-level settings for `port`. As in Istio's MergeTrafficPolicy,
+ * a matching port-level entry replaces all four sections, set or not: port-level settings do
+ * not inherit the top level's.
+ */
 export function policyForPort(tp: TrafficPolicy | undefined, port: number): PolicyFields {
   if (!tp) return {};
   const { portLevelSettings, ...base } = tp;
   const pl = portLevelSettings?.find((p) => p.port?.number === port);
   if (!pl) return base;
-  const { port: _p, ...over } = pl;
-  return { ...base, ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) };
+  return { ...base, loadBalancer: pl.loadBalancer, connectionPool: pl.connectionPool, outlierDetection: pl.outlierDetection, tls: pl.tls };
 }
 
 /** Subset policy merged over the rule's (each section of the subset's replaces the rule's). */

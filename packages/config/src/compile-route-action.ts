@@ -42,11 +42,12 @@ export function compileForwardAction(
     allowOnly(wc, wp, ['clusters', 'total_weight'], errors, ['random_value_specifier']);
     (wc.clusters ?? []).forEach((c, i) => {
       const cp = `${join(wp, 'clusters')}[${i}]`;
-      allowOnly(c, cp, ['name', 'weight', ...HEADER_MUTATION_FIELDS], errors, ['host_rewrite_specifier']);
+      allowOnly(c, cp, ['name', 'weight', 'host_rewrite_literal', ...HEADER_MUTATION_FIELDS], errors, ['host_rewrite_specifier']);
       if (!c.name) errors.add(join(cp, 'name'), 'must not be empty');
       const weight = c.weight?.value ?? 0;
       totalWeight += weight;
-      clusters.push({ name: c.name ?? '', weight, ...compileHeaderMutations(c, cp, errors) });
+      const hostRewriteLiteral = c.host_rewrite_literal || undefined;
+      clusters.push({ name: c.name ?? '', weight, hostRewriteLiteral, ...compileHeaderMutations(c, cp, errors) });
     });
     if (clusters.length === 0) errors.add(join(wp, 'clusters'), 'at least one cluster is required');
     else if (totalWeight <= 0) errors.add(join(wp, 'clusters'), 'the sum of weights must be greater than 0');

@@ -246,6 +246,8 @@ export interface ForwardActionRt {
 export interface WeightedClusterRt {
   readonly name: string;
   readonly weight: number;
+  /** `host_rewrite_literal` of this cluster weight (wins over the route's). */
+  readonly hostRewriteLiteral?: string;
   readonly requestHeadersToAdd: readonly HeaderValueOptionRt[];
   readonly requestHeadersToRemove: readonly string[];
   readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];

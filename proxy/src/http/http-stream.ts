@@ -144,6 +144,7 @@ export class HttpStream implements UpstreamHandler {
       action,
       matchedPrefix: pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : undefined,
       mutations: mutations.request,
+      hostRewrite: weighted.hostRewriteLiteral ?? action.hostRewriteLiteral,
       remoteAddress: this.conn.remoteAddress,
       chunked: this.requestFraming.kind === 'chunked',
     });

@@ -58,6 +58,8 @@ export interface UpstreamRequestInput {
   readonly matchedPrefix: string | undefined;
   /** Empty when the route changes no request header. */
   readonly mutations: readonly HeaderMutationLevel[];
+  /** Host rewrite of the chosen cluster weight, else of the route. */
+  readonly hostRewrite: string | undefined;
   readonly remoteAddress: string;
   readonly chunked: boolean;
 }
@@ -117,7 +119,8 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   let envoyMaxRetries: string | undefined;
   let envoyPerTryTimeout: string | undefined;
   let envoyRetriableStatusCodes: string | undefined;
-  const dropHost = action.hostRewriteLiteral !== undefined || head.targetAuthority !== '';
+  const hostRewrite = input.hostRewrite;
+  const dropHost = hostRewrite !== undefined || head.targetAuthority !== '';
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (HOP_BY_HOP.has(n) || (named !== null && named.has(n))) continue;
@@ -145,7 +148,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     } else if (n === 'expect') continue; // answered locally with 100 Continue
     emit(n, values[i]);
   }
-  if (action.hostRewriteLiteral !== undefined) emit('host', action.hostRewriteLiteral);
+  if (hostRewrite !== undefined) emit('host', hostRewrite);
   else if (head.targetAuthority !== '') emit('host', head.targetAuthority);
   if (hcm.useRemoteAddress) xff = xff === undefined ? input.remoteAddress : `${xff},${input.remoteAddress}`;
   if (xff !== undefined) emit('x-forwarded-for', xff);

@@ -1,0 +1,136 @@
+/**
+ * Points of Istio's semantics a reviewer checked against Istio's source: how `retries`
+ * without attempts, a destination's Host header and port-level traffic policies translate.
+ */
+import t from 'tap';
+import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity } from '../src/index.js';
+import { compileAll } from './helpers/compile.js';
+
+const base = `
+apiVersion: v1
+kind: Service
+metadata: { name: api, namespace: shop }
+spec:
+  clusterIP: 10.96.1.1
+  selector: { app: api }
+  ports: [{ name: http, port: 8080 }, { name: http-admin, port: 9090 }]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: api-1, namespace: shop, labels: { app: api, version: v1 } }
+spec: { containers: [{ name: api, ports: [{ containerPort: 8080 }, { containerPort: 9090 }] }] }
+status: { podIP: 10.10.0.5, phase: Running, conditions: [{ type: Ready, status: "True" }] }
+`;
+
+function generate(extra: string) {
+  const { resources, issues } = loadManifests(base + '---\n' + extra, 'test.yaml');
+  const model = buildMeshModel(resources.map((r) => r.resource));
+  const proxy = proxyIdentity('sidecar~10.10.0.9~web-1.shop~shop.svc.cluster.local', { LABELS: { app: 'web' } }, model);
+  const res = generateForProxy(model, proxy);
+  return { res, issues, text: JSON.stringify(res) };
+}
+
+function firstRoute(res: ReturnType<typeof generateForProxy>, port: string): Record<string, unknown> {
+  const rc = res.routes.find((r) => r.name === port) as { virtual_hosts: { name: string; routes: Record<string, unknown>[] }[] };
+  const vh = rc.virtual_hosts.find((v) => v.name.startsWith('api.shop'))!;
+  return vh.routes[0];
+}
+
+t.test('retries without attempts turn retries off (Istio ConvertPolicy)', async (t) => {
+  const { res, issues } = generate(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http:
+  - retries: { retryOn: 5xx }
+    route: [{ destination: { host: api } }]
+`);
+  t.same(issues, []);
+  const route = firstRoute(res, '8080').route as Record<string, unknown>;
+  t.equal(route.retry_policy, undefined, 'no retry policy');
+  t.same(compileAll(res).errors, []);
+});
+
+t.test('retries with attempts keep them; no retries block gives Istio\'s default policy', async (t) => {
+  const { res } = generate(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http:
+  - retries: { attempts: 3, retryOn: 5xx }
+    route: [{ destination: { host: api } }]
+`);
+  const rp = (firstRoute(res, '8080').route as Record<string, unknown>).retry_policy as Record<string, unknown>;
+  t.equal(rp.num_retries, 3);
+  t.equal(rp.retry_on, '5xx');
+  const plain = generate('');
+  const dp = (firstRoute(plain.res, '8080').route as Record<string, unknown>).retry_policy as Record<string, unknown>;
+  t.equal(dp.num_retries, 2, 'default: 2 retries');
+});
+
+t.test('a destination\'s Host header is an authority rewrite, for one destination and per weighted cluster', async (t) => {
+  const one = generate(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http:
+  - route:
+    - destination: { host: api }
+      headers: { request: { set: { host: backend.example, x-a: "1" } } }
+`);
+  const r1 = firstRoute(one.res, '8080');
+  t.equal((r1.route as Record<string, unknown>).host_rewrite_literal, 'backend.example');
+  t.notMatch(JSON.stringify(r1.request_headers_to_add ?? []), /"host"/, 'no host header mutation');
+  t.match(JSON.stringify(r1.request_headers_to_add), /x-a/, 'other headers kept');
+  t.same(compileAll(one.res).errors, [], 'compiles');
+  const split = generate(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: api, namespace: shop }
+spec:
+  host: api
+  subsets: [{ name: v1, labels: { version: v1 } }, { name: v2, labels: { version: v2 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http:
+  - route:
+    - destination: { host: api, subset: v1 }
+      weight: 50
+      headers: { request: { set: { ":authority": v1.example } } }
+    - destination: { host: api, subset: v2 }
+      weight: 50
+`);
+  const wcs = ((firstRoute(split.res, '8080').route as Record<string, unknown>).weighted_clusters as { clusters: Record<string, unknown>[] }).clusters;
+  t.equal(wcs[0].host_rewrite_literal, 'v1.example', 'the v1 weight rewrites the authority');
+  t.equal(wcs[1].host_rewrite_literal, undefined, 'the v2 weight does not');
+  t.same(compileAll(split.res).errors, [], 'the proxy compiles per-cluster host rewrites');
+});
+
+t.test('port-level traffic policy replaces the top-level sections (no inheritance)', async (t) => {
+  const { res } = generate(`
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: api, namespace: shop }
+spec:
+  host: api
+  trafficPolicy:
+    connectionPool: { tcp: { maxConnections: 1 } }
+    portLevelSettings:
+    - port: { number: 9090 }
+      loadBalancer: { simple: ROUND_ROBIN }
+`);
+  const cluster = (port: number) => res.clusters.find((c) => c.name === `outbound|${port}||api.shop.svc.cluster.local`) as { circuit_breakers: { thresholds: { max_connections: number }[] }; lb_policy: string };
+  t.equal(cluster(8080).circuit_breakers.thresholds[0].max_connections, 1, 'port 8080 takes the top-level connection pool');
+  t.equal(cluster(9090).circuit_breakers.thresholds[0].max_connections, 4294967295, 'port 9090 does not inherit it');
+  t.equal(cluster(9090).lb_policy, 'ROUND_ROBIN');
+});
