@@ -82,3 +82,78 @@ t.test('watches the folder and re-scans after a quiet period', async (t) => {
   t.same(names(latest), ['Service/echo', 'VirtualService/reviews']);
   t.ok(calls <= 2, `debounced (${calls} change callbacks)`);
 });
+
+t.test('a file that does not parse keeps its last good resources (syntax error, truncated write)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-folder-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'a.yaml');
+  fs.writeFileSync(file, `${SVC}---\n${vs(80)}`);
+  const changes: string[][] = [];
+  const src = new FolderSource(dir, { onChange: (r) => changes.push(names(r)) });
+  t.same(src.scan(), []);
+  t.same(changes, [['Service/echo', 'VirtualService/reviews']]);
+
+  // `hosts: [reviews` unclosed: reported, the VirtualService keeps serving, nothing pushed.
+  fs.writeFileSync(file, `${SVC}---\n${vs(80).replace('hosts: [reviews]', 'hosts: [reviews')}`);
+  const issues = src.scan().map(formatIssue);
+  t.match(issues[0], /^\(unknown\) default\/\(unparsed\): YAML syntax error.* \(a\.yaml#1\)$/);
+  t.match(issues[1], /^VirtualService default\/reviews: the new version is invalid; keeping the last good version$/);
+  t.same(names(src.resources()), ['Service/echo', 'VirtualService/reviews']);
+  t.equal(changes.length, 1, 'no change pushed');
+
+  // A half-written file: the first document cut short; everything it held keeps serving.
+  fs.writeFileSync(file, `${SVC.slice(0, SVC.indexOf('namespace: demo'))}`);
+  t.match(src.scan().map(formatIssue)[0], /YAML syntax error.*\(a\.yaml#0\)$/);
+  t.same(names(src.resources()), ['Service/echo', 'VirtualService/reviews']);
+  const kept = src.resources().find((r) => r.kind === 'VirtualService') as { spec: { http: { route: { weight: number }[] }[] } };
+  t.equal(kept.spec.http[0].route[0].weight, 80);
+  t.equal(changes.length, 1, 'still no change pushed');
+
+  // Fixed: the new content counts again (the VirtualService now gone from the file, for real).
+  fs.writeFileSync(file, SVC);
+  t.same(src.scan(), []);
+  t.same(changes.at(-1), ['Service/echo']);
+});
+
+t.test('a folder deleted or renamed keeps the config; re-created, it is watched and scanned again', async (t) => {
+  const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-folder-'));
+  t.teardown(() => fs.rmSync(parent, { recursive: true, force: true }));
+  const dir = path.join(parent, 'config');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'svc.yaml'), SVC);
+  const changes: string[][] = [];
+  const issues: string[] = [];
+  let onChangeHook = (): void => {};
+  const src = new FolderSource(dir, {
+    debounceMs: 10,
+    retryMs: 20,
+    onChange: (r) => {
+      changes.push(names(r));
+      onChangeHook();
+    },
+    onIssues: (is) => issues.push(...is.map(formatIssue)),
+  });
+  t.teardown(() => src.stop());
+  src.start();
+  t.same(changes, [['Service/echo']]);
+
+  // Renamed away: reported, nothing removed, nothing pushed.
+  fs.renameSync(dir, path.join(parent, 'old'));
+  t.match(src.scan().map(formatIssue), [/cannot read folder/]);
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(names(src.resources()), ['Service/echo']);
+  t.same(changes, [['Service/echo']], 'no empty config pushed');
+  t.ok(issues.some((i) => /cannot read folder/.test(i)), 'reported');
+
+  // Re-created under the same path: found again, watched, and later edits are seen.
+  const rescanned = new Promise<void>((r) => (onChangeHook = r));
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'svc.yaml'), SVC);
+  fs.writeFileSync(path.join(dir, 'vs.yaml'), vs(80));
+  await rescanned;
+  t.same(names(src.resources()), ['Service/echo', 'VirtualService/reviews']);
+  const edited = new Promise<void>((r) => (onChangeHook = r));
+  fs.rmSync(path.join(dir, 'vs.yaml'));
+  await edited;
+  t.same(changes.at(-1), ['Service/echo'], 'the new folder is watched');
+});

@@ -62,3 +62,33 @@ t.test('lists, watches from the list version, applies events, relists on 410 Gon
   t.same(changes.at(-1), ['c']);
   t.equal(tr.watches[2].rv, '20');
 });
+
+t.test("one kind's list failing (Istio CRDs missing: 404) is reported and retried; the rest starts", async (t) => {
+  const VS: WatchedKind = { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', path: '/apis/networking.istio.io/v1/virtualservices' };
+  const tr = new FakeTransport();
+  let vsFailures = 2;
+  const list = tr.list.bind(tr);
+  tr.list = async (k?: WatchedKind) => {
+    if (k?.kind !== 'VirtualService') return list();
+    if (vsFailures-- > 0) throw Object.assign(new Error(`GET ${VS.path}: 404 page not found`), { statusCode: 404 });
+    return { items: [{ metadata: { name: 'reviews', namespace: 'default' }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' } }] }] } }], resourceVersion: '5' };
+  };
+  const changes: string[][] = [];
+  const issues: string[] = [];
+  const src = new KubeSource({
+    transport: tr,
+    kinds: [...KINDS, VS],
+    retryMs: 5,
+    onChange: (rs) => changes.push(rs.map((r) => `${r.kind}/${r.metadata.name}`).sort()),
+    onIssues: (is) => issues.push(...is.map((i) => `${i.kind} ${i.name}: ${i.message}`)),
+  });
+  t.teardown(() => src.stop());
+  await src.start();
+  t.same(changes, [['Service/a']], 'started with the kinds that listed');
+  t.match(issues[0], /^VirtualService \(list\): cannot list VirtualService \(networking\.istio\.io\/v1, GET \/apis\/networking\.istio\.io\/v1\/virtualservices\): status 404 .*: GET .* 404 page not found; retrying in/);
+  const deadline = Date.now() + 2000;
+  while (changes.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  t.same(changes.at(-1), ['Service/a', 'VirtualService/reviews'], 'the kind joins once it lists');
+  t.equal(src.listCount.get('VirtualService'), 3, 'retried until it listed');
+  t.equal(issues.length, 2, 'each failure reported');
+});

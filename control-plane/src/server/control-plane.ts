@@ -65,7 +65,10 @@ export class ControlPlane {
   private folder: FolderSource | undefined;
   private kube: KubeSource | undefined;
   private sourceResources: KubeResource[] = [];
-  private registered = new Map<string, KubeResource>();
+  /** Local mode: the connected proxies standing for pods, as they connected (node id, metadata). */
+  private readonly registered = new Map<string, Readonly<Record<string, unknown>>>();
+  /** The pods derived from `registered` for the current model. */
+  private registeredPods: KubeResource[] = [];
   private currentModel: MeshModel = buildMeshModel([]);
   private readonly proxies = new Map<string, ConnectedProxy>();
   private readonly generated = new Map<string, GeneratedForProxy>();
@@ -75,6 +78,8 @@ export class ControlPlane {
   private readonly reporter: OnceReporter;
   private readonly print: (line: string) => void;
   private ready = false;
+  /** A source changed while starting (after the first model was built): push once ready. */
+  private changedWhileStarting = false;
   /** Pushes done (one per debounced burst), for tests and /debug/model. */
   pushCount = 0;
   xdsPort = 0;
@@ -114,6 +119,7 @@ export class ControlPlane {
     const onChange = (resources: KubeResource[]): void => {
       this.sourceResources = resources;
       if (this.ready) this.debouncer.trigger();
+      else this.changedWhileStarting = true;
     };
     const onIssues = (issues: readonly ResourceIssue[]): void => this.reporter.report('source', issues.map(analyzeLine));
     if (this.opts.source.kind === 'folder') {
@@ -125,6 +131,7 @@ export class ControlPlane {
       this.kube = new KubeSource({ transport: await clientNodeTransport(), onChange, onIssues });
       await this.kube.start();
     }
+    this.changedWhileStarting = false;
     this.rebuildModel();
     this.xdsPort = await this.xds.listen(this.opts.xdsAddress.host, this.opts.xdsAddress.port);
     this.debug = createDebugServer(this);
@@ -133,6 +140,7 @@ export class ControlPlane {
       this.debug!.listen(this.opts.debugAddress.port, this.opts.debugAddress.host, () => resolve((this.debug!.address() as AddressInfo).port));
     });
     this.ready = true;
+    if (this.changedWhileStarting) this.debouncer.trigger();
   }
 
   async stop(): Promise<void> {
@@ -158,7 +166,10 @@ export class ControlPlane {
   }
 
   private rebuildModel(): void {
-    this.currentModel = buildMeshModel([...this.sourceResources, ...this.registered.values()]);
+    // Registered pods follow the source: their ports come from the Deployment as it is now,
+    // and a Pod the source gained replaces the registered one.
+    this.registeredPods = this.derivePods();
+    this.currentModel = buildMeshModel([...this.sourceResources, ...this.registeredPods]);
     this.snapshots.clear();
   }
 
@@ -216,9 +227,12 @@ export class ControlPlane {
       this.proxies.set(s.nodeId, { nodeId: s.nodeId, cluster: s.cluster, metadata: s.metadata, streams: 1 });
       this.print(`proxy connected: ${s.nodeId}`);
     }
-    if (this.opts.local && this.register(s.nodeId, s.metadata)) {
-      this.rebuildModel();
-      this.debouncer.trigger(); // the other proxies learn the new endpoints
+    if (this.opts.local) {
+      this.registered.set(s.nodeId, s.metadata);
+      if (JSON.stringify(this.derivePods()) !== JSON.stringify(this.registeredPods)) {
+        this.rebuildModel();
+        this.debouncer.trigger(); // the other proxies learn the new endpoints
+      }
     }
     this.pushNode(s.nodeId);
   }
@@ -234,16 +248,16 @@ export class ControlPlane {
     if (this.registered.delete(s.nodeId)) this.debouncer.trigger();
   }
 
-  /** Local mode: the proxy's pod joins the model. True when that changed something. */
-  private register(nodeId: string, metadata: Readonly<Record<string, unknown>>): boolean {
-    const pod = podFromProxy(nodeId, metadata, this.sourceResources);
-    if (!pod) return false;
-    const exists = this.sourceResources.some((r) => r.kind === 'Pod' && r.metadata.name === pod.metadata.name && (r.metadata.namespace ?? 'default') === pod.metadata.namespace);
-    if (exists) return false;
-    const before = this.registered.get(nodeId);
-    if (before && JSON.stringify(before) === JSON.stringify(pod)) return false;
-    this.registered.set(nodeId, pod);
-    return true;
+  /** Local mode: each registered proxy's pod, unless the source has that Pod already. */
+  private derivePods(): KubeResource[] {
+    const out: KubeResource[] = [];
+    for (const [nodeId, metadata] of this.registered) {
+      const pod = podFromProxy(nodeId, metadata, this.sourceResources);
+      if (!pod) continue;
+      const exists = this.sourceResources.some((r) => r.kind === 'Pod' && r.metadata.name === pod.metadata.name && (r.metadata.namespace ?? 'default') === pod.metadata.namespace);
+      if (!exists) out.push(pod);
+    }
+    return out;
   }
 }
 

@@ -11,19 +11,22 @@ export class ConfigStore {
 
   /**
    * Replaces the whole content (a folder re-scan or a relist). Returns true when the set of
-   * resources changed. Rejected resources with a known key keep their last good version.
+   * resources changed. Rejected resources with a known key keep their last good version; a file
+   * with a document that does not parse keeps all of its last good resources.
    */
   replaceAll(valid: readonly LoadedResource[], rejected: readonly RejectedResource[]): { changed: boolean; kept: string[] } {
     const next = new Map<string, LoadedResource>();
     for (const l of valid) next.set(resourceKey(l.resource), l);
     const kept: string[] = [];
+    const keep = (k: string, prev: LoadedResource | undefined): void => {
+      if (!prev || next.has(k)) return;
+      next.set(k, prev);
+      kept.push(k);
+    };
     for (const r of rejected) {
-      if (!r.key || next.has(r.key)) continue;
-      const prev = this.lastGood.get(r.key);
-      if (prev) {
-        next.set(r.key, prev);
-        kept.push(r.key);
-      }
+      if (r.key) keep(r.key, this.lastGood.get(r.key));
+      // A file that does not parse: keep all that it held last time it did.
+      if (r.unparsedFile !== undefined) for (const [k, l] of this.lastGood) if (l.file === r.unparsedFile) keep(k, l);
     }
     const changed = !sameContent(this.current, next);
     this.current = next;

@@ -3,7 +3,10 @@
  * config source, watched: every fs.watch event schedules a debounced re-scan of the whole
  * folder (simple, and immune to editors' rename-and-replace saves). An invalid resource is
  * reported with kind, namespace/name, field, file and document index, skipped, and, if a valid
- * version of it was loaded before, that version keeps serving. Nothing here throws to the caller.
+ * version of it was loaded before, that version keeps serving; a file that does not parse keeps
+ * all of its last good resources. A folder that cannot be read (deleted, renamed) is reported
+ * and changes nothing: the config loaded before keeps serving until the folder is back.
+ * Nothing here throws to the caller.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +20,8 @@ export interface FolderSourceOptions {
   /** Called after every scan with that scan's issues (empty when all is well). */
   readonly onIssues?: (issues: readonly ResourceIssue[]) => void;
   readonly debounceMs?: number;
+  /** While the folder cannot be watched (deleted, renamed), how often to look for it again. */
+  readonly retryMs?: number;
   readonly defaultNamespace?: string;
 }
 
@@ -36,9 +41,20 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
+function inodeOf(p: string): number | undefined {
+  try {
+    return fs.statSync(p).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 export class FolderSource {
   private readonly store = new ConfigStore();
   private watcher: fs.FSWatcher | undefined;
+  private watchedIno: number | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private started = false;
   private timer: NodeJS.Timeout | undefined;
   private lastIssues: readonly ResourceIssue[] = [];
 
@@ -49,21 +65,56 @@ export class FolderSource {
 
   /** Scans once, then watches. */
   start(): void {
+    this.started = true;
     this.scan();
-    try {
-      this.watcher = fs.watch(this.dir, { recursive: true }, () => this.schedule());
-      this.watcher.on('error', () => this.schedule());
-    } catch {
-      // Recursive watching unavailable: fall back to the top folder only.
-      this.watcher = fs.watch(this.dir, () => this.schedule());
-    }
+    this.watch();
   }
 
   stop(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.started = false;
+    this.unwatch();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * Watches the folder; if it cannot (gone, renamed, unreadable), checks again every
+   * `retryMs` until it can, then re-scans. A watch handle follows the folder's inode, so a
+   * folder deleted or renamed and re-created must be watched anew.
+   */
+  private watch(): void {
+    this.unwatch();
+    try {
+      this.watchedIno = fs.statSync(this.dir).ino;
+      try {
+        this.watcher = fs.watch(this.dir, { recursive: true }, () => this.schedule());
+      } catch {
+        // Recursive watching unavailable: fall back to the top folder only.
+        this.watcher = fs.watch(this.dir, () => this.schedule());
+      }
+      this.watcher.on('error', () => this.lostFolder());
+    } catch {
+      this.lostFolder();
+    }
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.watchedIno = undefined;
+    if (this.retry) clearInterval(this.retry);
+    this.retry = undefined;
+  }
+
+  /** The folder is gone or unreadable: poll until it is back, then watch and scan it again. */
+  private lostFolder(): void {
+    if (!this.started || this.retry) return;
+    this.unwatch();
+    this.retry = setInterval(() => {
+      if (!fs.existsSync(this.dir)) return;
+      this.watch();
+      if (this.watcher) this.scan();
+    }, this.opts.retryMs ?? 1000); // keeps the process alive, as the watcher it stands for did
   }
 
   private schedule(): void {
@@ -79,12 +130,19 @@ export class FolderSource {
     const valid: LoadedResource[] = [];
     const rejected: RejectedResource[] = [];
     const issues: ResourceIssue[] = [];
-    let files: string[] = [];
+    let files: string[];
     try {
       files = listFiles(this.dir);
     } catch (e) {
-      issues.push({ level: 'error', kind: '(folder)', namespace: '', name: this.dir, field: '', message: `cannot read folder: ${(e as Error).message}` });
+      // Gone, renamed or unreadable: say so and keep serving what was loaded, unchanged.
+      issues.push({ level: 'error', kind: '(folder)', namespace: '', name: this.dir, field: '', message: `cannot read folder (keeping the config loaded before): ${(e as Error).message}` });
+      this.lastIssues = issues;
+      this.opts.onIssues?.(issues);
+      this.lostFolder();
+      return issues;
     }
+    // Replaced by another folder of the same name since it was watched: watch the new one.
+    if (this.watcher && inodeOf(this.dir) !== this.watchedIno) this.watch();
     for (const f of files) {
       let text: string;
       try {

@@ -80,6 +80,16 @@ export interface KubeSourceOptions {
   readonly retryMs?: number;
 }
 
+const MAX_LIST_RETRY_MS = 30_000;
+
+/** `404 Not Found`, `403 ...`: the status first, then the message (without a repeated status). */
+function describeError(e: unknown): string {
+  const x = e as { code?: unknown; statusCode?: unknown; status?: unknown; message?: unknown } | undefined;
+  const status = [x?.statusCode, x?.code, x?.status].find((v) => typeof v === 'number');
+  const message = String(x?.message ?? e);
+  return status === undefined ? message : `status ${status}${status === 404 ? ' (kind not installed?)' : ''}: ${message}`;
+}
+
 const isGone = (e: unknown): boolean => {
   const x = e as { code?: number; statusCode?: number; status?: number; message?: string } | undefined;
   return x?.code === 410 || x?.statusCode === 410 || x?.status === 410 || /\b410\b|Gone/.test(String(x?.message ?? ''));
@@ -95,9 +105,25 @@ export class KubeSource {
 
   constructor(private readonly opts: KubeSourceOptions) {}
 
+  /**
+   * Lists every kind, then starts with what listed: a kind whose list fails (a 404 when
+   * Istio's CRDs are not installed, a 403 without RBAC) is reported and retried in the
+   * background with backoff; once it lists, its resources join.
+   */
   async start(): Promise<void> {
-    await Promise.all((this.opts.kinds ?? WATCHED_KINDS).map((k) => this.relist(k)));
+    await Promise.all((this.opts.kinds ?? WATCHED_KINDS).map((k) => this.relist(k).catch((e: unknown) => this.retryList(k, e, this.opts.retryMs ?? 1000))));
     this.opts.onChange(this.store.resources());
+  }
+
+  private retryList(k: WatchedKind, err: unknown, delayMs: number): void {
+    if (this.stopped) return;
+    this.opts.onIssues?.([{ level: 'error', kind: k.kind, namespace: '', name: '(list)', field: '', message: `cannot list ${k.kind} (${k.apiVersion}, GET ${k.path}): ${describeError(err)}; retrying in ${delayMs < 1000 ? `${delayMs} ms` : `${Math.round(delayMs / 1000)} s`}` }]);
+    setTimeout(() => {
+      this.relist(k).then(
+        () => this.opts.onChange(this.store.resources()),
+        (e: unknown) => this.retryList(k, e, Math.min(delayMs * 2, MAX_LIST_RETRY_MS)),
+      );
+    }, delayMs).unref();
   }
 
   stop(): void {

@@ -10,6 +10,11 @@ export interface LoadedResource {
 export interface RejectedResource {
   /** `Kind/namespace/name` when the document says that much, so a last good version can stand in. */
   readonly key: string | undefined;
+  /**
+   * Set when a document of this file is not even YAML (a syntax error, a half-written file):
+   * what it held is unknown, so every last good resource of the file keeps serving.
+   */
+  readonly unparsedFile?: string;
   readonly errors: readonly ResourceIssue[];
 }
 
@@ -28,7 +33,7 @@ export function loadManifests(text: string, file: string, defaultNamespace = 'de
     if (doc.error !== undefined) {
       const issue: ResourceIssue = { level: 'error', kind: '(unknown)', namespace: defaultNamespace, name: '(unparsed)', field: '', message: doc.error, file, documentIndex: doc.index };
       out.issues.push(issue);
-      out.rejected.push({ key: undefined, errors: [issue] });
+      out.rejected.push({ key: undefined, unparsedFile: file, errors: [issue] });
       continue;
     }
     const v = validateResource(doc.value, defaultNamespace);

@@ -78,6 +78,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   private client: grpc.Client | undefined;
   private call: Call | undefined;
   private nodeSent = false;
+  /** Bumped by every new stream: an apply that outlives its stream leaves the new one alone. */
+  private streamGeneration = 0;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private pendingTimer: NodeJS.Timeout | undefined;
@@ -141,6 +143,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     if (this.closed || this.client === undefined) return;
     const call = this.client.makeBidiStreamRequest(ADS_METHOD_PATH, serializeRequest, deserializeResponse);
     this.call = call;
+    this.streamGeneration++;
     this.nodeSent = false;
     for (const s of this.state.values()) {
       s.lastNonce = '';
@@ -226,6 +229,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     s.pending = { version, nonce, entries: decoded.entries };
     this.updateSubscriptions();
     await this.tryApply();
+    if (call !== this.call) return; // reconnected while applying: the new stream asks afresh
     // A by-name response that waits (not ACKed yet) may answer names asked for before a
     // subscription change whose request the server then took as stale. Answer it now with
     // the current nonce and names (version_info: what is applied), so the server sends
@@ -295,9 +299,11 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         firstErrors ??= linked.result.errors;
         continue;
       }
+      const generation = this.streamGeneration;
       try {
         await this.opts.onConfig({ config: linked.result.value, dump: linked.dump });
       } catch (e) {
+        if (generation !== this.streamGeneration) return; // reconnected meanwhile: pending is gone
         for (const t of subset) {
           const s = this.state.get(t)!;
           this.nack(t, s.pending!.nonce, `cannot apply: ${(e as Error).message}`);
@@ -306,6 +312,9 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
         this.updateSubscriptions();
         return;
       }
+      // Reconnected while onConfig ran: the new stream cleared the pending responses and asks
+      // again with the versions applied; ACKing nonces of the old stream would be wrong.
+      if (generation !== this.streamGeneration) return;
       for (const t of subset) {
         const s = this.state.get(t)!;
         s.applied = s.pending;
