@@ -41,3 +41,33 @@ t.test('kube-inject on the labs shape', async (t) => {
   t.match(r.yaml, /kind: Service/, 'other documents pass through');
   t.throws(() => kubeInject('a: [b'), /invalid YAML/);
 });
+
+t.test('YAML 1.1 values survive (Kubernetes reads YAML 1.1)', async (t) => {
+  const input = `apiVersion: v1
+kind: Pod
+metadata:
+  name: yaml11
+  labels:
+    feature: "on"
+    enabled: "yes"
+spec:
+  containers:
+  - name: app
+    image: app
+    env:
+    - name: FLAG
+      value: "y"
+  volumes:
+  - name: cfg
+    configMap:
+      name: cfg
+      defaultMode: 0644
+`;
+  const r = kubeInject(input);
+  t.match(r.yaml, /defaultMode: (0644|420)\n/, 'octal mode kept (0644 = 420), not 644');
+  t.notMatch(r.yaml, /defaultMode: 644\n/);
+  t.match(r.yaml, /feature: "on"\n/, '"on" stays a string');
+  t.match(r.yaml, /enabled: "yes"\n/, '"yes" stays a string');
+  t.match(r.yaml, /value: "y"\n/, '"y" stays a string');
+  t.match(r.yaml, /name: istio-proxy/);
+});

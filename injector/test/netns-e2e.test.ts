@@ -19,6 +19,8 @@ const ECHO_APP = join(INJECTOR_ROOT, 'dist', 'src', 'netns', 'echo-app.js');
 const EXCLUDED_PORT = 9090;
 /** A port on an address no service has: PassthroughCluster. */
 const UNKNOWN_PORT = 8081;
+/** An app port bound to 127.0.0.1 only in the echo pod: must stay private. */
+const LOOPBACK_ONLY_PORT = 8082;
 
 const why = cannotRunNetns();
 if (why !== undefined) {
@@ -54,7 +56,7 @@ if (why !== undefined) {
     const ready = (pod: NetnsPod): boolean => inPod(pod, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${HEALTH_PORT}/healthz/ready`]).code === 0;
     try {
       await source.start(topo);
-      topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT)]);
+      topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT), `127.0.0.1:${LOOPBACK_ONLY_PORT}`]);
       for (const pod of [client, echo]) {
         const s = source.sidecar(topo, pod);
         topo.start(pod, PROXY_UID, [node, MINIMESH, 'proxy', ...s.args], s.env);
@@ -173,6 +175,25 @@ if (why !== undefined) {
       t.notMatch(r.head, /x-envoy-upstream-service-time/i, 'passed through as TCP, not routed');
       t.equal(stat(client, PASS), pass0 + 1, 'client sidecar counted PassthroughCluster');
       t.match(json(r.body), { port: UNKNOWN_PORT });
+    });
+
+    await t.test("the echo pod's loopback-only ports stay private: its admin API and a 127.0.0.1 app", async (t) => {
+      t.equal(inPod(echo, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${LOOPBACK_ONLY_PORT}/`]).code, 0, 'the loopback-only app answers inside its pod');
+      for (const uid of [APP_UID, PROXY_UID]) {
+        const admin = curl(uid, `http://${echo.ip}:15000/stats`);
+        t.notMatch(admin.head, /^HTTP/, `uid ${uid}: ${echo.ip}:15000 does not reach the echo sidecar's admin API`);
+        t.notMatch(admin.body, /cluster\./, 'no stats leaked');
+        const app = curl(uid, `http://${echo.ip}:${LOOPBACK_ONLY_PORT}/`);
+        t.notMatch(app.head, /^HTTP/, `uid ${uid}: ${echo.ip}:${LOOPBACK_ONLY_PORT} does not reach an app bound to 127.0.0.1`);
+      }
+    });
+
+    await t.test('half-close through the capture: write, shut down the write side, then read', async (t) => {
+      // A raw client: sends a request, shuts down its write side, reads the answer.
+      const script = `const c=require('net').connect({host:process.argv[1],port:+process.argv[2],allowHalfOpen:true},()=>c.end('GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'));let o='';c.on('data',d=>o+=d);c.on('end',()=>{process.stdout.write(o);c.destroy()});c.on('error',e=>{process.stdout.write('error '+e.message)});setTimeout(()=>{process.stdout.write(o);process.exit(0)},4000).unref()`;
+      const raw = (ip: string, port: number): string => inPod(client, APP_UID, [node, '-e', script, ip, String(port)]).stdout;
+      t.match(raw(echo.ip, EXCLUDED_PORT), /^HTTP\/1\.1 200[\s\S]*"port":9090/, 'inbound capture (echo sidecar, TCP) answers after the client FIN');
+      t.match(raw(topo.echoUnknownIp, UNKNOWN_PORT), /^HTTP\/1\.1 200[\s\S]*"port":8081/, 'outbound PassthroughCluster (client sidecar, TCP) answers after the client FIN');
     });
 
     await t.test('--cleanup restores direct traffic, and is idempotent', async (t) => {

@@ -22,13 +22,18 @@ export class Listener implements ListenerHandle, CaptureHost {
     public ctx: HcmContext,
     readonly proxy: ProxyState,
   ) {
-    this.server = net.createServer({ noDelay: true }, (socket) => {
+    // allowHalfOpen: a captured TCP connection carries half-close (a client may send, shut
+    // down its write side, then read); adoptHttp() turns it off again for HTTP connections.
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: config.capture !== undefined }, (socket) => {
       if (this.config.capture !== undefined) handleCaptured(socket, this);
       else this.adoptHttp(socket);
     });
   }
 
   adoptHttp(socket: net.Socket, originalDst?: string): void {
+    // HTTP connections close as they always did: the client's FIN ends ours (Node reads the
+    // property when the FIN arrives, so setting it here is enough).
+    socket.allowHalfOpen = false;
     this.connections.add(new DownstreamConnection(socket, this, (c) => this.connections.delete(c), originalDst));
   }
 

@@ -1,7 +1,8 @@
 /**
  * Applying and removing the capture rules, each as one `iptables-restore --noflush`
- * transaction (all rules or none). Applying first removes any rules of ours already there,
- * so running the init program twice leaves one copy.
+ * transaction (all rules or none). Applying removes any rules of ours already there in the
+ * same transaction, so running the init program twice leaves one copy, and a re-apply that
+ * fails leaves the old rules in place (the pod never loses its capture: no fail-open).
  */
 import type { CaptureOptions } from './capture-options.js';
 import { buildCleanupRules, buildNatRules, restoreText, type IpFamily } from './capture-rules.js';
@@ -28,10 +29,14 @@ export function cleanupRules(run: CommandRunner, family: IpFamily): string[] {
   return rules;
 }
 
-/** Installs the rules (after removing an earlier copy); returns the restore text applied. */
+/**
+ * Installs the rules, replacing an earlier copy in the same transaction; returns the restore
+ * text applied (the removal lines, if any, then the new rules).
+ */
 export function applyRules(run: CommandRunner, family: IpFamily, options: CaptureOptions): string {
-  cleanupRules(run, family);
-  const text = restoreText('nat', buildNatRules(options, family));
+  const saved = run(TOOLS[family].save, ['-t', 'nat']);
+  if (saved.code !== 0) throw new IptablesError(`${TOOLS[family].save} -t nat failed (exit ${saved.code}): ${saved.stderr.trim()}`);
+  const text = restoreText('nat', [...buildCleanupRules(saved.stdout), ...buildNatRules(options, family)]);
   restore(run, family, text);
   return text;
 }

@@ -80,8 +80,9 @@ export function buildNatRules(o: CaptureOptions, family: IpFamily = 4): string[]
     r.push(`-A ${output} -m owner ${flag} ${id} -j RETURN`);
   }
   r.push(`-A ${output} -d ${a.localhost} -j RETURN`);
-  for (const p of o.includeOutboundPorts) r.push(`-A ${output} -p tcp --dport ${p} -j ${redirect}`);
+  // Istio's order (run.go): excluded CIDRs, then the included ports (-q), then included CIDRs.
   for (const c of ofFamily(o.excludeOutboundCidrs)) r.push(`-A ${output} -d ${c} -j RETURN`);
+  for (const p of o.includeOutboundPorts) r.push(`-A ${output} -p tcp --dport ${p} -j ${redirect}`);
   if (o.includeOutboundCidrs === '*') r.push(`-A ${output} -j ${redirect}`);
   else for (const c of ofFamily(o.includeOutboundCidrs)) r.push(`-A ${output} -d ${c} -j ${redirect}`);
   return r;

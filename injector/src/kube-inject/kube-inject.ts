@@ -16,7 +16,8 @@ export interface KubeInjectReport {
 }
 
 export function kubeInject(text: string, options: Partial<InjectOptions> = {}): KubeInjectReport {
-  const docs = parseAllDocuments(text);
+  // Kubernetes reads YAML 1.1: 0644 is octal, "on"/"yes" are booleans unless quoted.
+  const docs = parseAllDocuments(text, { version: '1.1' });
   const out: string[] = [];
   const notes: string[] = [];
   for (const d of docs) {
@@ -38,7 +39,7 @@ export function kubeInject(text: string, options: Partial<InjectOptions> = {}): 
       ref.holder.metadata = m;
       ref.holder.spec = r.pod.spec;
     }
-    out.push(stringify(obj, { lineWidth: 0 }));
+    out.push(stringify(obj, { version: '1.1', lineWidth: 0 }));
   }
   return { yaml: out.join('---\n'), notes };
 }

@@ -4,13 +4,17 @@
  */
 import http from 'node:http';
 
-const ports = process.argv.slice(2).map(Number);
-for (const port of ports) {
+// Each argument: PORT (on 0.0.0.0, so the pod's address reaches it) or HOST:PORT
+// (e.g. 127.0.0.1:PORT, an app that must stay private to the pod).
+for (const arg of process.argv.slice(2)) {
+  const i = arg.lastIndexOf(':');
+  const host = i === -1 ? '0.0.0.0' : arg.slice(0, i);
+  const port = Number(i === -1 ? arg : arg.slice(i + 1));
   http
     .createServer((req, res) => {
       const body = JSON.stringify({ port, peer: req.socket.remoteAddress, host: req.headers.host, uid: process.getuid?.() });
       res.writeHead(200, { 'content-type': 'application/json', 'x-echo-port': String(port) });
       res.end(body);
     })
-    .listen(port, '0.0.0.0', () => process.stdout.write(`echo listening on ${port}\n`));
+    .listen(port, host, () => process.stdout.write(`echo listening on ${host}:${port}\n`));
 }

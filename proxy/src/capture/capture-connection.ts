@@ -2,19 +2,22 @@
  * What a capture listener (`use_original_dst: true`) does with each accepted connection.
  *
  * OUTBOUND (15001), in Envoy's order of decisions:
- *   1. original destination from SO_ORIGINAL_DST; unknown -> the HCM routes it by Host
- *      (the listener then works as a plain HTTP proxy, as in local mode);
+ *   1. original destination from SO_ORIGINAL_DST; unknown (not redirected by iptables) ->
+ *      from a loopback peer, the HCM routes it by Host (the listener then works as a plain
+ *      HTTP proxy, as in local mode); from any other peer, closed (never an open proxy);
  *   2. a port the config marks TCP -> TCP to the original destination (PassthroughCluster);
  *   3. otherwise sniff: not HTTP/1.x -> TCP to the original destination;
  *   4. HTTP: a virtual host for the Host header, else for the original destination
  *      (address:port, then address) -> the HCM; no virtual host -> PassthroughCluster.
- * INBOUND (15006): every connection, HTTP or TCP, to 127.0.0.1:<original port> from
- * 127.0.0.6, counted on `inbound|PORT||`.
+ * INBOUND (15006): every connection, HTTP or TCP, to its ORIGINAL destination (the pod's
+ * address and port, as Istio since 1.10) from 127.0.0.6, counted on `inbound|PORT||`; so an
+ * app bound to 127.0.0.1 only stays private. A connection for one of the proxy's own ports
+ * (admin, capture, health, prometheus) is closed: those are never reachable from outside.
  */
 import type net from 'node:net';
 import { selectVirtualHost } from '@minimesh/config';
 import type { ListenerRt } from '@minimesh/config/runtime';
-import { PASSTHROUGH_CLUSTER } from '@minimesh/mesh';
+import { PASSTHROUGH_CLUSTER, PORTS } from '@minimesh/mesh';
 import type { HcmContext } from '../http/hcm-context.js';
 import type { StatsRegistry } from '../observability/stats.js';
 import { getOriginalDst, type OriginalDst } from './original-dst.js';
@@ -46,19 +49,41 @@ export function inboundClusterName(port: number): string {
   return `inbound|${port}||`;
 }
 
+/** The proxy's own ports: an inbound connection for one of them is never handed to it. */
+export const PROXY_OWN_PORTS: ReadonlySet<number> = new Set([PORTS.admin, PORTS.outboundCapture, PORTS.inboundCapture, PORTS.health, PORTS.prometheus]);
+
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a === '::1' || /^127\./.test(a);
+}
+
 export function handleCaptured(socket: net.Socket, host: CaptureHost): void {
+  handleCapturedTo(socket, host, getOriginalDst(socket));
+}
+
+/** handleCaptured() once the original destination is known (undefined: not redirected). */
+export function handleCapturedTo(socket: net.Socket, host: CaptureHost, dst: OriginalDst | undefined): void {
   const capture = host.config.capture!;
-  const dst = getOriginalDst(socket);
-  if (dst === undefined) return host.adoptHttp(socket);
+  if (dst === undefined) {
+    // Local mode (an app pointed at the listener as its HTTP proxy) is for loopback peers only.
+    if (isLoopback(socket.remoteAddress)) return host.adoptHttp(socket);
+    socket.destroy();
+    return;
+  }
   if (capture.direction === 'INBOUND') return inbound(socket, host, dst);
   if (capture.tcpPorts.has(dst.port)) return passthrough(socket, host, dst);
   sniff(socket, host, dst);
 }
 
 function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
+  if (PROXY_OWN_PORTS.has(dst.port) || dst.port === host.config.port) {
+    socket.destroy();
+    return;
+  }
   host.trackTcp(socket);
   proxyTcp(socket, {
-    host: '127.0.0.1',
+    host: dst.address,
     port: dst.port,
     localAddress: INBOUND_PASSTHROUGH_SOURCE,
     connectTimeoutMs: host.ctx.clusters.get(inboundClusterName(dst.port))?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
@@ -105,8 +130,18 @@ function sniff(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
     finish(end !== -1 && knownDestination(host, hostHeader(buf.subarray(0, end)), dst) ? 'http' : end === -1 ? 'http' : 'tcp');
   };
   const onEnd = (): void => finish('tcp');
+  /** The client reset or went away while we were still sniffing: nothing to proxy. */
+  const onGone = (): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.destroy();
+  };
   const timer = setTimeout(() => finish('tcp'), SNIFF_TIMEOUT_MS);
   socket.on('data', onData);
   socket.on('end', onEnd);
-  socket.on('error', () => socket.destroy());
+  socket.on('close', onGone);
+  socket.on('error', onGone);
 }

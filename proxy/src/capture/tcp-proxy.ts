@@ -14,14 +14,25 @@ export interface TcpTarget {
   readonly stats: ClusterStats | undefined;
 }
 
-/** Connects to `target` and pipes `downstream` to it, after writing `initial` (sniffed bytes). */
-export function proxyTcp(downstream: net.Socket, target: TcpTarget, initial?: Buffer): net.Socket {
+/** How long a side that finished cleanly may take to flush what the other side sent last. */
+const FLUSH_GRACE_MS = 1000;
+
+/**
+ * Connects to `target` and pipes `downstream` to it, after writing `initial` (sniffed bytes).
+ * Half-close is carried both ways (both sockets must be allowHalfOpen): a FIN from one side
+ * ends the other side's write direction only; each socket closes itself once both of its
+ * directions are done (Node's autoDestroy). An error or reset on either side destroys both.
+ * Returns undefined when the downstream is already gone (nothing is dialled then).
+ */
+export function proxyTcp(downstream: net.Socket, target: TcpTarget, initial?: Buffer): net.Socket | undefined {
+  if (downstream.destroyed) return undefined;
+  downstream.allowHalfOpen = true;
   const s = target.stats;
   if (s) {
     s.upstream_cx_total++;
     s.upstream_cx_active++;
   }
-  const upstream = net.connect({ host: target.host, port: target.port, ...(target.localAddress ? { localAddress: target.localAddress } : {}) });
+  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, ...(target.localAddress ? { localAddress: target.localAddress } : {}) });
   upstream.setNoDelay(true);
   let connected = false;
   const timer = setTimeout(() => {
@@ -33,6 +44,7 @@ export function proxyTcp(downstream: net.Socket, target: TcpTarget, initial?: Bu
     clearTimeout(timer);
   });
   if (initial && initial.length > 0) upstream.write(initial);
+  // pipe() ends the destination when the source ends: that is the half-close carried over.
   downstream.pipe(upstream);
   upstream.pipe(downstream);
   downstream.resume();
@@ -46,18 +58,27 @@ export function proxyTcp(downstream: net.Socket, target: TcpTarget, initial?: Bu
       s.upstream_cx_destroy++;
     }
   };
+  const destroyBoth = (): void => {
+    upstream.destroy();
+    downstream.destroy();
+  };
+  /** Both directions of `a` completed normally (it read a FIN and its FIN was sent). */
+  const clean = (a: net.Socket): boolean => a.readableEnded && a.writableFinished;
+  /** `a` closed: the other side follows at once, unless `a` closed cleanly (then it is flushing). */
+  const follow = (a: net.Socket, other: net.Socket): void => {
+    if (other.destroyed) return;
+    if (!clean(a)) other.destroy();
+    else setTimeout(() => other.destroy(), FLUSH_GRACE_MS).unref();
+  };
   upstream.on('error', () => {
     if (!connected && s) s.upstream_cx_connect_fail++;
-    downstream.destroy();
+    destroyBoth();
   });
-  downstream.on('error', () => upstream.destroy());
+  downstream.on('error', destroyBoth);
   upstream.on('close', () => {
     close();
-    downstream.destroy();
+    follow(upstream, downstream);
   });
-  downstream.on('close', () => {
-    if (!upstream.writableEnded) upstream.end();
-    setTimeout(() => upstream.destroy(), 1000).unref();
-  });
+  downstream.on('close', () => follow(downstream, upstream));
   return upstream;
 }
