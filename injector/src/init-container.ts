@@ -7,6 +7,7 @@ import { PORTS } from '@minimesh/mesh';
 import { ANNOTATIONS, INIT_CONTAINER_NAME } from './injection-keys.js';
 import type { InjectOptions } from './inject-options.js';
 import type { Container, Pod } from './kube-types.js';
+import { IptablesUsageError, parseIptablesArgs } from './iptables/capture-options.js';
 
 const DEFAULT_EXCLUDED_INBOUND = [PORTS.prometheus, PORTS.health, PORTS.mergedMetrics];
 
@@ -42,7 +43,40 @@ export function buildIptablesArgs(pod: Pod, o: InjectOptions): string[] {
   opt('-q', ANNOTATIONS.includeOutboundPorts);
   opt('-o', ANNOTATIONS.excludeOutboundPorts);
   opt('-c', ANNOTATIONS.excludeInterfaces);
+  checkIptablesArgs(args);
   return args;
+}
+
+/** The annotation each flag of `minimesh iptables` comes from, for error messages. */
+const FLAG_ANNOTATION: Record<string, string> = {
+  '-m': ANNOTATIONS.interceptionMode,
+  '-i': ANNOTATIONS.includeOutboundIPRanges,
+  '-x': ANNOTATIONS.excludeOutboundIPRanges,
+  '-b': ANNOTATIONS.includeInboundPorts,
+  '-d': ANNOTATIONS.excludeInboundPorts,
+  '-q': ANNOTATIONS.includeOutboundPorts,
+  '-o': ANNOTATIONS.excludeOutboundPorts,
+  '-c': ANNOTATIONS.excludeInterfaces,
+};
+
+/**
+ * A pod whose `traffic.sidecar.istio.io/*` annotations the init program would refuse: Istio
+ * rejects such a pod at admission rather than letting it hang in Init:Error.
+ */
+export class InvalidPodAnnotationError extends Error {
+  override name = 'InvalidPodAnnotationError';
+}
+
+/** Runs the init container's arguments through the init program's own parser. */
+function checkIptablesArgs(args: string[]): void {
+  try {
+    parseIptablesArgs(args);
+  } catch (e) {
+    if (!(e instanceof IptablesUsageError)) throw e;
+    const flag = /^(-[a-z])\b/.exec(e.message)?.[1];
+    const annotation = flag !== undefined ? FLAG_ANNOTATION[flag] : undefined;
+    throw new InvalidPodAnnotationError(annotation !== undefined ? `annotation ${annotation}: ${e.message.replace(/^-[a-z]:\s*/, '')}` : e.message);
+  }
 }
 
 export const SIDECAR_RESOURCES = {

@@ -71,3 +71,18 @@ spec:
   t.match(r.yaml, /value: "y"\n/, '"y" stays a string');
   t.match(r.yaml, /name: istio-proxy/);
 });
+
+t.test('a workload with capture annotations the init program would refuse is an error naming it', async (t) => {
+  const yaml = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: shop }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata:
+      labels: { app: web }
+      annotations: { traffic.sidecar.istio.io/excludeOutboundPorts: "abc" }
+    spec: { containers: [{ name: web, image: web }] }
+`;
+  t.throws(() => kubeInject(yaml), /Deployment shop\/web: annotation traffic\.sidecar\.istio\.io\/excludeOutboundPorts: not a port: "abc"/);
+});

@@ -172,3 +172,24 @@ t.test('HTTPS server', async (t) => {
   t.equal((await post(readFileSync(join(FIXTURES, 'deployment-pod.json'), 'utf8'))).status, 200, 'still serving after bad input');
   t.match(lines.join('\n'), /default\/customer-v1-6d8f9b7c4-\*: injected/);
 });
+
+t.test('capture annotations the init program would refuse: the pod is rejected, naming the annotation', async (t) => {
+  const bad: [string, string, RegExp][] = [
+    ['traffic.sidecar.istio.io/excludeOutboundPorts', 'abc', /traffic\.sidecar\.istio\.io\/excludeOutboundPorts: not a port: "abc"/],
+    ['traffic.sidecar.istio.io/includeOutboundIPRanges', '10.0.0.0/33', /traffic\.sidecar\.istio\.io\/includeOutboundIPRanges: not a CIDR: "10\.0\.0\.0\/33"/],
+    ['traffic.sidecar.istio.io/excludeInboundPorts', '70000', /traffic\.sidecar\.istio\.io\/excludeInboundPorts/],
+  ];
+  for (const [key, value, message] of bad) {
+    const review = load('deployment-pod.json');
+    review.request.object.metadata!.annotations = { ...(review.request.object.metadata!.annotations ?? {}), [key]: value };
+    const res = ((await handleAdmissionReview(review)).body as { response: { uid: string; allowed: boolean; status?: { code: number; message: string }; patch?: string } }).response;
+    t.equal(res.allowed, false, `${key}=${value}: rejected`);
+    t.equal(res.uid, review.request.uid);
+    t.equal(res.status?.code, 400);
+    t.match(res.status?.message ?? '', message, `${key}: the message names it`);
+    t.equal(res.patch, undefined, 'no patch');
+  }
+  const fine = load('deployment-pod.json');
+  fine.request.object.metadata!.annotations = { ...(fine.request.object.metadata!.annotations ?? {}), 'traffic.sidecar.istio.io/excludeOutboundPorts': '3306, 6379' };
+  t.equal(((await handleAdmissionReview(fine)).body as Response).response.allowed, true, 'valid annotations are injected');
+});

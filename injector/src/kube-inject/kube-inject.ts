@@ -30,7 +30,12 @@ export function kubeInject(text: string, options: Partial<InjectOptions> = {}): 
       const ns = ref.workload.namespace ?? tm.namespace ?? 'default';
       // Seen as a pod: the workload's name stands in for the pod's own.
       const pod: Pod = { metadata: { ...tm, name: tm.name ?? name, namespace: ns }, spec: ref.holder.spec };
-      const r = injectPod(pod, { name: ns });
+      let r: ReturnType<typeof injectPod>;
+      try {
+        r = injectPod(pod, { name: ns });
+      } catch (e) {
+        throw new Error(`${ref.kind} ${ns}/${name}: ${(e as Error).message}`);
+      }
       notes.push(`${ref.kind} ${ns}/${name}: ${r.injected ? 'injected' : `skipped (${r.skip.reason})`}`);
       if (!r.injected) continue;
       const m = r.pod.metadata!;

@@ -5,6 +5,7 @@
  */
 import fastJsonPatch from 'fast-json-patch';
 import { injectPod } from '../inject-pod.js';
+import { InvalidPodAnnotationError } from '../init-container.js';
 import type { InjectOptions } from '../inject-options.js';
 import type { NamespaceInfo, Pod, StringMap } from '../kube-types.js';
 
@@ -88,6 +89,10 @@ export async function handleAdmissionReview(body: unknown, options: Partial<Inje
       note: `${req.namespace}/${name}: injected (${patch.length} patch operations)`,
     };
   } catch (e) {
+    if (e instanceof InvalidPodAnnotationError) {
+      // The pod asks for capture rules the init program would refuse: rejected, as Istio does.
+      return { status: 200, body: review({ uid: req.uid, allowed: false, status: { code: 400, message: `minimesh injector: ${e.message}` } }), note: `${req.namespace}/${name}: rejected: ${e.message}` };
+    }
     // Never fail pod creation because of us: allow it, unmodified, and say why.
     return { status: 200, body: review({ uid: req.uid, allowed: true, warnings: [`minimesh injector: not injected: ${(e as Error).message}`] }), note: `${req.namespace}/${name}: error ${(e as Error).message}` };
   }
