@@ -134,3 +134,21 @@ spec:
   t.equal(cluster(9090).circuit_breakers.thresholds[0].max_connections, 4294967295, 'port 9090 does not inherit it');
   t.equal(cluster(9090).lb_policy, 'ROUND_ROBIN');
 });
+
+t.test('a DestinationRule applies from the proxy\'s namespace, the service\'s or the root namespace only', async (t) => {
+  const dr = (ns: string): string => `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: api-${ns}, namespace: ${ns} }
+spec:
+  host: api.shop.svc.cluster.local
+  trafficPolicy: { loadBalancer: { simple: RANDOM } }
+`;
+  const lb = (extra: string): string => {
+    const { res } = generate(extra);
+    return (res.clusters.find((c) => c.name === 'outbound|8080||api.shop.svc.cluster.local') as { lb_policy: string }).lb_policy;
+  };
+  t.equal(lb(dr('elsewhere')), 'LEAST_REQUEST', 'a rule in an unrelated namespace does not apply (Istio\'s default balancer)');
+  t.equal(lb(dr('istio-system')), 'RANDOM', 'the root namespace applies');
+  t.equal(lb(dr('shop')), 'RANDOM', 'the proxy\'s (and the service\'s) namespace applies');
+});

@@ -20,12 +20,21 @@ export const ISTIO_DEFAULT_LB = 'LEAST_REQUEST';
 type PolicyFields = Omit<TrafficPolicy, 'portLevelSettings'>;
 
 /** The DestinationRule for a service, seen from a proxy: the proxy's namespace first, then the service's, then any. */
+/** Istio's root configuration namespace (meshConfig.rootNamespace). */
+const ROOT_NAMESPACE = 'istio-system';
+
 export function findDestinationRule(model: MeshModel, svc: ServiceModel, proxyNamespace: string): DestinationRule | undefined {
   const matching = model.destinationRules.filter((dr) => dr.spec && hostMatches(resolveHost(dr.spec.host, dr.metadata.namespace ?? 'default', model.domainSuffix), svc.hostname));
   // An exact host beats a wildcard, as in Istio.
   const exact = (dr: DestinationRule): boolean => resolveHost(dr.spec!.host, dr.metadata.namespace ?? 'default', model.domainSuffix) === svc.hostname;
   const ranked = [...matching.filter(exact), ...matching.filter((d) => !exact(d))];
-  return ranked.find((d) => d.metadata.namespace === proxyNamespace) ?? ranked.find((d) => d.metadata.namespace === svc.namespace) ?? ranked[0];
+  // Istio looks in the proxy's namespace, then the service's, then the root namespace; a rule
+  // in any other namespace does not apply.
+  return (
+    ranked.find((d) => d.metadata.namespace === proxyNamespace) ??
+    ranked.find((d) => d.metadata.namespace === svc.namespace) ??
+    ranked.find((d) => d.metadata.namespace === ROOT_NAMESPACE)
+  );
 }
 
 /**
