@@ -28,6 +28,8 @@ Options:
       --admin-port PORT    with --xds: admin API port (default ${PORTS.admin}; "off" to disable)
       --admin-address IP   with --xds: admin API address (default 127.0.0.1)
       --health-port PORT   readiness endpoint /healthz/ready (default ${PORTS.health}; "off" to disable)
+      --prometheus-ports P,Q  /stats/prometheus on the health address (with --xds default
+                           ${PORTS.prometheus},${PORTS.mergedMetrics} as in an Istio pod; otherwise "off")
       --health-address IP  address of the readiness endpoint (default 0.0.0.0)
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
       --log-level LEVEL    trace, debug, info, warn, error (default info)
@@ -40,6 +42,8 @@ export interface ProxyCliOptions {
   bootstrap: string;
   healthPort: number | undefined;
   healthAddress: string;
+  /** Ports serving `/stats/prometheus` on the health address. */
+  prometheusPorts?: readonly number[];
   drainTimeMs: number;
   /** Set with --xds: the proxy's config comes from an ADS server (bootstrap is then ''). */
   xds?: XdsModeOptions;
@@ -58,6 +62,7 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
       'admin-address': { type: 'string' },
       'health-port': { type: 'string' },
       'health-address': { type: 'string' },
+      'prometheus-ports': { type: 'string' },
       'drain-time-s': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -78,7 +83,14 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   if (!Number.isFinite(drain) || drain < 0) throw new UsageError(`--drain-time-s: not a number of seconds: ${values['drain-time-s']}`);
   if (values['log-level'] !== undefined) log.level = values['log-level'];
   const healthAddress = values['health-address'] ?? '0.0.0.0';
-  if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, drainTimeMs: drain * 1000 };
+  // Prometheus endpoints: Istio's 15090 and 15020 in a pod (xDS mode); none by default with a bootstrap.
+  const pp = values['prometheus-ports'] ?? (values.xds !== undefined ? `${PORTS.prometheus},${PORTS.mergedMetrics}` : 'off');
+  const prometheusPorts = pp === 'off' ? [] : pp.split(',').map((p) => {
+    const n = Number(p.trim());
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--prometheus-ports: not a port: ${p}`);
+    return n;
+  });
+  if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, drainTimeMs: drain * 1000 };
   if (!/^.+:\d+$/.test(values.xds)) throw new UsageError(`--xds: expected HOST:PORT, got ${values.xds}`);
   const type = values.type ?? 'sidecar';
   if (type !== 'sidecar' && type !== 'router') throw new UsageError(`--type: sidecar or router, got ${type}`);
@@ -92,9 +104,10 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
     adminPort,
     healthAddress,
     healthPort,
+    prometheusPorts,
     drainTimeMs: drain * 1000,
   };
-  return { bootstrap: '', healthPort, healthAddress, drainTimeMs: drain * 1000, xds };
+  return { bootstrap: '', healthPort, healthAddress, prometheusPorts, drainTimeMs: drain * 1000, xds };
 }
 
 /** Reads and compiles a bootstrap file; throws an Error listing every problem by path. */
@@ -126,6 +139,7 @@ export interface RunningProxy {
   /** The admin server's port (useful when the bootstrap says 0). */
   readonly adminPort: number | undefined;
   readonly healthPort: number | undefined;
+  readonly prometheusPorts: readonly number[];
   /** Drains (as on SIGTERM) and closes the admin and health servers. */
   stop(): Promise<void>;
 }
@@ -141,7 +155,8 @@ export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Pr
     side?.close();
   };
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
-  side = await startSideServers(proxy, config.admin, health, onQuit ?? (() => void stop()));
+  const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
+  side = await startSideServers(proxy, config.admin, health, onQuit ?? (() => void stop()), prometheus);
   try {
     await proxy.apply(config, configDump(toJsonData(TYPE_URL.Bootstrap, bootstrap) as Record<string, unknown>));
   } catch (e) {
@@ -149,7 +164,7 @@ export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Pr
     throw e;
   }
   for (const l of proxy.listeners.values()) log.info({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
-  return { proxy, adminPort: side.adminPort, healthPort: side.healthPort, stop };
+  return { proxy, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, stop };
 }
 
 /** Starts a proxy that drains and exits 0 on SIGTERM, SIGINT or POST /quitquitquit. */

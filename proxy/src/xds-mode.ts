@@ -20,6 +20,8 @@ export interface XdsModeOptions {
   readonly adminPort: number | undefined;
   readonly healthAddress: string;
   readonly healthPort: number | undefined;
+  /** Ports serving `/stats/prometheus` on the health address (the CLI's default: 15090 and 15020). */
+  readonly prometheusPorts?: readonly number[];
   readonly drainTimeMs: number;
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
@@ -66,6 +68,7 @@ export interface RunningXdsProxy {
   readonly client: XdsClient;
   readonly adminPort: number | undefined;
   readonly healthPort: number | undefined;
+  readonly prometheusPorts: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -92,10 +95,11 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   };
   const admin = opts.adminPort === undefined ? undefined : { address: opts.adminAddress, port: opts.adminPort };
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
-  side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()));
+  const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
+  side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()), prometheus);
   log.info({ server: opts.server, node: opts.node.id }, 'xDS: connecting');
   client.start();
-  return { proxy, client, adminPort: side.adminPort, healthPort: side.healthPort, stop };
+  return { proxy, client, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, stop };
 }
 
 export const XDS_DEFAULT_ADMIN_PORT = PORTS.admin;

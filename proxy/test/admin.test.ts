@@ -49,3 +49,21 @@ t.test('after drain starts: /ready says DRAINING (503) and /healthz/ready 503', 
   await stopping;
   t.pass('stopped');
 });
+
+t.test('Prometheus endpoints outside the admin API (15090 and 15020 in a pod) serve /stats/prometheus', async (t) => {
+  const { startProxy } = await import('../src/main.js');
+  const { writeBootstrap, buildBootstrap, tempDir } = await import('./helpers/harness.js');
+  const up = await startUpstream(t);
+  const file = writeBootstrap(tempDir(), buildBootstrap({ routes: [route('/', 'backend')], clusters: { backend: [up.port] } }, undefined));
+  const running = await startProxy({ bootstrap: file, healthPort: undefined, healthAddress: '127.0.0.1', prometheusPorts: [0, 0], drainTimeMs: 100 });
+  t.teardown(() => running.stop());
+  t.equal(running.prometheusPorts.length, 2, 'two endpoints');
+  const port = running.proxy.listeners.values().next().value!.port;
+  t.equal((await request(port, { path: '/' })).status, 200);
+  for (const p of running.prometheusPorts) {
+    const r = await request(p, { path: '/stats/prometheus' });
+    t.equal(r.status, 200);
+    t.match(r.body, /^envoy_cluster_upstream_rq_total\{envoy_cluster_name="backend"\} 1$/m);
+    t.equal((await request(p, { path: '/config_dump' })).status, 404, 'nothing else of the admin API');
+  }
+});

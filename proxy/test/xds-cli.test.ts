@@ -21,6 +21,12 @@ t.test('--xds flags', async (t) => {
   t.equal(o.xds?.node.id, 'sidecar~1.2.3.4~a.b~b.svc.cluster.local');
   t.equal(o.xds?.adminAddress, '127.0.0.1');
   t.equal(o.xds?.adminPort, 15000);
+  t.same(o.xds?.prometheusPorts, [15090, 15020], 'Prometheus on 15090 and 15020, as in an Istio pod');
+  const off = parseProxyArgs(['--xds', 'h:1', '--prometheus-ports', 'off']);
+  t.same(off !== 'help' && off.xds?.prometheusPorts, [], 'off');
+  const boot = parseProxyArgs(['--bootstrap', 'b.yaml']);
+  t.same(boot !== 'help' && boot.prometheusPorts, [], 'none by default with a bootstrap');
+  t.throws(() => parseProxyArgs(['--xds', 'h:1', '--prometheus-ports', '15090,x']), /--prometheus-ports: not a port/);
   t.throws(() => parseProxyArgs(['--xds', 'nohost']), /HOST:PORT/);
   t.throws(() => parseProxyArgs(['--xds', 'h:1', '--type', 'gateway']), /sidecar or router/);
   t.throws(() => parseProxyArgs(['--xds', 'h:1', '--bootstrap', 'b.yaml']), /exclude/);
