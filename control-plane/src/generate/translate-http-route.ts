@@ -126,7 +126,7 @@ function splitHostHeader(h: Headers | undefined): { host: string | undefined; he
 }
 
 /** The Envoy routes for one HTTPRoute (none if no match block applies here). */
-export function translateHttpRoute(h: HTTPRoute, index: number, vs: VirtualService, ctx: RouteContext): JsonObject[] {
+export function translateHttpRoute(h: HTTPRoute, vs: VirtualService, ctx: RouteContext): JsonObject[] {
   const matches = h.match && h.match.length > 0 ? h.match.filter((m) => matchApplies(m, vs, ctx)) : [undefined];
   if (matches.length === 0) return [];
   return matches.map((m) => {
@@ -138,14 +138,13 @@ export function translateHttpRoute(h: HTTPRoute, index: number, vs: VirtualServi
     applyAction(route, h, vs, ctx);
     applyHeaders(route, splitHostHeader(h.headers).headers);
     if (h.fault) route.typed_per_filter_config = { [FAULT_FILTER]: translateFault(h.fault) };
-    void index;
     return route;
   });
 }
 
 /** All routes of a VirtualService in order. */
 export function translateVirtualServiceRoutes(vs: VirtualService, ctx: RouteContext): JsonObject[] {
-  return (vs.spec?.http ?? []).flatMap((h, i) => translateHttpRoute(h, i, vs, ctx));
+  return (vs.spec?.http ?? []).flatMap((h) => translateHttpRoute(h, vs, ctx));
 }
 
 /** Istio's route for a service port that no VirtualService claims. */
