@@ -11,6 +11,7 @@ import { buildProxyContainer, PROXY_VOLUMES } from './proxy-container.js';
 import { applyPodMetadata } from './pod-metadata.js';
 import { formatStatus } from './injection-status.js';
 import { skipReason, type SkipDecision } from './skip-reason.js';
+import { APP_PROBERS_ENV, formatAppProbers, rewriteAppProbes } from './app-probes.js';
 
 export type InjectResult =
   | { readonly injected: true; readonly pod: Pod }
@@ -37,6 +38,9 @@ export function injectPod(pod: Pod, namespace: NamespaceInfo, options: Partial<I
   const capture = (out.metadata?.annotations?.[ANNOTATIONS.interceptionMode] ?? 'REDIRECT').toUpperCase() !== 'NONE';
   const init = capture ? [buildInitContainer(out, oo)] : [];
   const proxy = buildProxyContainer(out, oo);
+  // After the proxy read the pod's ports; before the proxy joins the pod (its probes stay).
+  const probers = rewriteAppProbes(out);
+  if (Object.keys(probers).length > 0) proxy.env = [...(proxy.env ?? []), { name: APP_PROBERS_ENV, value: formatAppProbers(probers) }];
   const existingInit = spec.initContainers ?? [];
   const firstApp = spec.containers[0]?.name;
   let initNames: string[];

@@ -4,6 +4,7 @@ export const ANNOTATIONS = {
   status: 'sidecar.istio.io/status',
   nativeSidecar: 'sidecar.istio.io/nativeSidecar',
   interceptionMode: 'sidecar.istio.io/interceptionMode',
+  rewriteAppHTTPProbers: 'sidecar.istio.io/rewriteAppHTTPProbers',
   holdApplication: 'proxy.istio.io/config',
   includeOutboundIPRanges: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
   excludeOutboundIPRanges: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',

@@ -8,9 +8,10 @@ import { compileBootstrap } from '@minimesh/config';
 import { formatConfigErrors, type RuntimeConfig } from '@minimesh/config/runtime';
 import { PORTS } from '@minimesh/mesh';
 import { Proxy } from './proxy.js';
-import { startSideServers, type SideServers } from './admin/side-servers.js';
+import { agentOf, startSideServers, type SideServers } from './admin/side-servers.js';
 import { configDump } from './admin/config-dump.js';
 import { log } from './log.js';
+import { APP_PROBERS_ENV, parseAppProbers, type AppProbers } from './admin/app-probers.js';
 import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
@@ -29,7 +30,11 @@ Options:
       --admin-address IP   with --xds: admin API address (default 127.0.0.1)
       --health-port PORT   readiness endpoint /healthz/ready (default ${PORTS.health}; "off" to disable)
       --prometheus-ports P,Q  /stats/prometheus on the health address (with --xds default
-                           ${PORTS.prometheus},${PORTS.mergedMetrics} as in an Istio pod; otherwise "off")
+                           ${PORTS.prometheus} as in an Istio pod; otherwise "off")
+      --agent-port PORT    Istio's agent port on the health address: /stats/prometheus and
+                           /app-health/<container>/<livez|readyz|startupz>, the app probes
+                           in env ${APP_PROBERS_ENV}, sent to INSTANCE_IP (with --xds
+                           default ${PORTS.mergedMetrics}; otherwise "off")
       --health-address IP  address of the readiness endpoint (default 0.0.0.0)
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
       --log-level LEVEL    trace, debug, info, warn, error (default info)
@@ -44,6 +49,12 @@ export interface ProxyCliOptions {
   healthAddress: string;
   /** Ports serving `/stats/prometheus` on the health address. */
   prometheusPorts?: readonly number[];
+  /** Istio's agent port on the health address: /stats/prometheus and /app-health (undefined: none). */
+  agentPort?: number;
+  /** The app probes the agent port performs (the CLI: env ISTIO_KUBE_APP_PROBERS). */
+  appProbers?: AppProbers;
+  /** Where app probes go (the CLI: env INSTANCE_IP; default 127.0.0.1). */
+  podIp?: string;
   drainTimeMs: number;
   /** Set with --xds: the proxy's config comes from an ADS server (bootstrap is then ''). */
   xds?: XdsModeOptions;
@@ -63,6 +74,7 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
       'health-port': { type: 'string' },
       'health-address': { type: 'string' },
       'prometheus-ports': { type: 'string' },
+      'agent-port': { type: 'string' },
       'drain-time-s': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -83,14 +95,25 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   if (!Number.isFinite(drain) || drain < 0) throw new UsageError(`--drain-time-s: not a number of seconds: ${values['drain-time-s']}`);
   if (values['log-level'] !== undefined) log.level = values['log-level'];
   const healthAddress = values['health-address'] ?? '0.0.0.0';
-  // Prometheus endpoints: Istio's 15090 and 15020 in a pod (xDS mode); none by default with a bootstrap.
-  const pp = values['prometheus-ports'] ?? (values.xds !== undefined ? `${PORTS.prometheus},${PORTS.mergedMetrics}` : 'off');
-  const prometheusPorts = pp === 'off' ? [] : pp.split(',').map((p) => {
+  // Prometheus endpoints: Istio's 15090 and the agent port 15020 in a pod (xDS mode); none by default with a bootstrap.
+  const ag = values['agent-port'] ?? (values.xds !== undefined ? String(PORTS.mergedMetrics) : 'off');
+  let agentPort: number | undefined;
+  if (ag !== 'off') {
+    agentPort = Number(ag);
+    if (!Number.isInteger(agentPort) || agentPort < 0 || agentPort > 65535) throw new UsageError(`--agent-port: not a port: ${ag}`);
+  }
+  const pp = values['prometheus-ports'] ?? (values.xds !== undefined ? String(PORTS.prometheus) : 'off');
+  const listed = pp === 'off' ? [] : pp.split(',').map((p) => {
     const n = Number(p.trim());
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--prometheus-ports: not a port: ${p}`);
     return n;
   });
-  if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, drainTimeMs: drain * 1000 };
+  // The agent port serves /stats/prometheus itself (an old `--prometheus-ports 15090,15020`).
+  const prometheusPorts = listed.filter((n) => n === 0 || n !== agentPort);
+  const appProbers = agentPort === undefined ? undefined : parseAppProbers(process.env[APP_PROBERS_ENV]);
+  const podIp = process.env.INSTANCE_IP || undefined;
+  const agent = { agentPort, appProbers, podIp };
+  if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
   if (!/^.+:\d+$/.test(values.xds)) throw new UsageError(`--xds: expected HOST:PORT, got ${values.xds}`);
   const type = values.type ?? 'sidecar';
   if (type !== 'sidecar' && type !== 'router') throw new UsageError(`--type: sidecar or router, got ${type}`);
@@ -105,9 +128,10 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
     healthAddress,
     healthPort,
     prometheusPorts,
+    ...agent,
     drainTimeMs: drain * 1000,
   };
-  return { bootstrap: '', healthPort, healthAddress, prometheusPorts, drainTimeMs: drain * 1000, xds };
+  return { bootstrap: '', healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000, xds };
 }
 
 /** Reads and compiles a bootstrap file; throws an Error listing every problem by path. */
@@ -140,6 +164,7 @@ export interface RunningProxy {
   readonly adminPort: number | undefined;
   readonly healthPort: number | undefined;
   readonly prometheusPorts: readonly number[];
+  readonly agentPort: number | undefined;
   /** Drains (as on SIGTERM) and closes the admin and health servers. */
   stop(): Promise<void>;
 }
@@ -156,7 +181,7 @@ export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Pr
   };
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
   const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
-  side = await startSideServers(proxy, config.admin, health, onQuit ?? (() => void stop()), prometheus);
+  side = await startSideServers(proxy, config.admin, health, onQuit ?? (() => void stop()), prometheus, agentOf(opts.healthAddress, opts));
   try {
     await proxy.apply(config, configDump(toJsonData(TYPE_URL.Bootstrap, bootstrap) as Record<string, unknown>));
   } catch (e) {
@@ -164,7 +189,7 @@ export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Pr
     throw e;
   }
   for (const l of proxy.listeners.values()) log.info({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
-  return { proxy, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, stop };
+  return { proxy, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, agentPort: side.agentPort, stop };
 }
 
 /** Starts a proxy that drains and exits 0 on SIGTERM, SIGINT or POST /quitquitquit. */

@@ -7,7 +7,8 @@
 import { PORTS } from '@minimesh/mesh';
 import { istioNodeId, XdsClient, type XdsNode } from '@minimesh/xds/client';
 import { Proxy } from './proxy.js';
-import { startSideServers, type SideServers } from './admin/side-servers.js';
+import { startSideServers, agentOf, type SideServers } from './admin/side-servers.js';
+import type { AppProbers } from './admin/app-probers.js';
 import { xdsConfigDump } from './admin/xds-config-dump.js';
 import { log } from './log.js';
 
@@ -20,8 +21,14 @@ export interface XdsModeOptions {
   readonly adminPort: number | undefined;
   readonly healthAddress: string;
   readonly healthPort: number | undefined;
-  /** Ports serving `/stats/prometheus` on the health address (the CLI's default: 15090 and 15020). */
+  /** Ports serving `/stats/prometheus` on the health address (the CLI's default: 15090). */
   readonly prometheusPorts?: readonly number[];
+  /** The agent port on the health address (the CLI's default: 15020): /stats/prometheus and /app-health. */
+  readonly agentPort?: number;
+  /** The app probes the agent port performs (the CLI reads ISTIO_KUBE_APP_PROBERS). */
+  readonly appProbers?: AppProbers;
+  /** Where app probes go (the CLI reads INSTANCE_IP; default 127.0.0.1). */
+  readonly podIp?: string;
   readonly drainTimeMs: number;
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
@@ -69,6 +76,7 @@ export interface RunningXdsProxy {
   readonly adminPort: number | undefined;
   readonly healthPort: number | undefined;
   readonly prometheusPorts: readonly number[];
+  readonly agentPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -96,10 +104,10 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   const admin = opts.adminPort === undefined ? undefined : { address: opts.adminAddress, port: opts.adminPort };
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
   const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
-  side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()), prometheus);
+  side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()), prometheus, agentOf(opts.healthAddress, opts));
   log.info({ server: opts.server, node: opts.node.id }, 'xDS: connecting');
   client.start();
-  return { proxy, client, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, stop };
+  return { proxy, client, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, agentPort: side.agentPort, stop };
 }
 
 export const XDS_DEFAULT_ADMIN_PORT = PORTS.admin;

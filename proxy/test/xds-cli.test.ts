@@ -21,7 +21,8 @@ t.test('--xds flags', async (t) => {
   t.equal(o.xds?.node.id, 'sidecar~1.2.3.4~a.b~b.svc.cluster.local');
   t.equal(o.xds?.adminAddress, '127.0.0.1');
   t.equal(o.xds?.adminPort, 15000);
-  t.same(o.xds?.prometheusPorts, [15090, 15020], 'Prometheus on 15090 and 15020, as in an Istio pod');
+  t.same(o.xds?.prometheusPorts, [15090], 'Prometheus on 15090 (and the agent port 15020), as in an Istio pod');
+  t.equal(o.xds?.agentPort, 15020, 'the agent port 15020');
   const off = parseProxyArgs(['--xds', 'h:1', '--prometheus-ports', 'off']);
   t.same(off !== 'help' && off.xds?.prometheusPorts, [], 'off');
   const boot = parseProxyArgs(['--bootstrap', 'b.yaml']);

@@ -1,7 +1,7 @@
 /**
  * The STRUCTURE of an injected pod, the part that must match Istio's: which init containers
  * and containers, in which order, their ports, security contexts, probes, restart policy,
- * the annotation and label keys. Images, args values, env and volumes are ours.
+ * (httpGet: path and port), the annotation and label keys. Images, args values, env and volumes are ours.
  */
 import type { Container, ObjectMeta, PodSpec, Probe } from '../../src/kube-types.js';
 
@@ -10,7 +10,10 @@ const SIDECARS = new Set(['istio-init', 'istio-proxy']);
 function probeShape(p: Probe | undefined): unknown {
   if (!p) return undefined;
   const kind = p.httpGet ? 'httpGet' : p.tcpSocket ? 'tcpSocket' : p.exec ? 'exec' : p.grpc ? 'grpc' : 'other';
-  return { kind, failureThreshold: p.failureThreshold, periodSeconds: p.periodSeconds, timeoutSeconds: p.timeoutSeconds };
+  const shape: Record<string, unknown> = { kind, failureThreshold: p.failureThreshold, periodSeconds: p.periodSeconds, timeoutSeconds: p.timeoutSeconds };
+  // httpGet: where the kubelet sends it (for app probes, Istio's rewrite to :15020/app-health/...).
+  if (p.httpGet) Object.assign(shape, { path: p.httpGet.path, port: p.httpGet.port });
+  return shape;
 }
 
 function containerShape(c: Container): Record<string, unknown> {
@@ -25,8 +28,6 @@ function containerShape(c: Container): Record<string, unknown> {
     startupProbe: probeShape(c.startupProbe),
   };
   if (sidecar) {
-    s.readinessProbe = c.readinessProbe?.httpGet ? { ...(probeShape(c.readinessProbe) as object), path: c.readinessProbe.httpGet.path, port: c.readinessProbe.httpGet.port } : s.readinessProbe;
-    s.startupProbe = c.startupProbe?.httpGet ? { ...(probeShape(c.startupProbe) as object), path: c.startupProbe.httpGet.path, port: c.startupProbe.httpGet.port } : s.startupProbe;
     s.resourceRequests = (c.resources as { requests?: unknown } | undefined)?.requests;
   }
   if (c.name === 'istio-init') s.iptablesFlags = (c.args ?? []).filter((a) => /^-[a-z]$/.test(a));

@@ -1,20 +1,44 @@
 /**
- * Prometheus scrape endpoints outside the loopback-only admin API, as in an Istio pod:
- * 15090 (`http-envoy-prom`, Envoy's own) and 15020 (the merged endpoint the injected
- * `prometheus.io/port` annotation points at). Both answer `GET /stats/prometheus`.
+ * The HTTP endpoints outside the loopback-only admin API, as in an Istio pod:
+ * - 15090 (`http-envoy-prom`, Envoy's own): `GET /stats/prometheus`;
+ * - 15020, the agent port (the merged endpoint the injected `prometheus.io/port` annotation
+ *   points at): `GET /stats/prometheus` too, and `GET /app-health/<container>/livez|readyz|startupz`,
+ *   the app probes the injector rewrote (see app-probers.ts): 200 when the original probe
+ *   succeeds, 503 with the app's status (or the error) when it fails, 404 for an unknown path.
  */
 import http from 'node:http';
 import type { Proxy } from '../proxy.js';
+import { runAppProbe, type AppProbers } from './app-probers.js';
 
-export function createPrometheusServer(proxy: Proxy): http.Server {
+/** What the agent port needs for /app-health: the prober table and the pod's own address. */
+export interface AppHealth {
+  readonly probers: AppProbers;
+  /** Where the probes go (INSTANCE_IP in a pod; 127.0.0.1 when unset). */
+  readonly podIp: string;
+}
+
+function notFound(res: http.ServerResponse, what: string): void {
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end(`not found: ${what}\n`);
+}
+
+/** The Prometheus endpoint; with `appHealth`, the agent port (15020) that also serves /app-health. */
+export function createPrometheusServer(proxy: Proxy, appHealth?: AppHealth): http.Server {
+  const serves = appHealth ? 'GET /stats/prometheus, /app-health/<container>/<livez|readyz|startupz>' : 'GET /stats/prometheus';
   return http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || path !== '/stats/prometheus') {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: GET /stats/prometheus\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return notFound(res, serves);
+    if (path === '/stats/prometheus') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(proxy.stats.renderPrometheus());
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(proxy.stats.renderPrometheus());
+    const prober = appHealth?.probers.get(path);
+    if (appHealth === undefined || prober === undefined) return notFound(res, serves);
+    void runAppProbe(prober, appHealth.podIp).then((r) => {
+      if (res.destroyed) return;
+      res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' });
+      res.end(r.ok ? '' : `app probe failed: ${r.detail}\n`);
+    });
   });
 }
