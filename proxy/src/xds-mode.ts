@@ -7,6 +7,7 @@
 import { PORTS } from '@minimesh/mesh';
 import { istioNodeId, XdsClient, type XdsNode } from '@minimesh/xds/client';
 import { Proxy } from './proxy.js';
+import type { RunningProxy } from './main.js';
 import { startSideServers, agentOf, type SideServers } from './admin/side-servers.js';
 import type { AppProbers } from './admin/app-probers.js';
 import { xdsConfigDump } from './admin/xds-config-dump.js';
@@ -70,14 +71,9 @@ export function nodeFromEnv(type: 'sidecar' | 'router', flags: { id?: string; cl
   };
 }
 
-export interface RunningXdsProxy {
-  readonly proxy: Proxy;
+/** A running proxy in xDS mode: the same handle, plus its xDS client. */
+export interface RunningXdsProxy extends RunningProxy {
   readonly client: XdsClient;
-  readonly adminPort: number | undefined;
-  readonly healthPort: number | undefined;
-  readonly prometheusPorts: readonly number[];
-  readonly agentPort: number | undefined;
-  stop(): Promise<void>;
 }
 
 /** Starts the admin and health servers, then the xDS client; resolves without waiting for a config. */
