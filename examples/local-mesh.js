@@ -17,7 +17,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLI = path.join(here, '..', 'packages', 'cli', 'bin', 'minimesh.js');
 export const XDS_ADDRESS = '127.0.0.1:15010';
 export const DEBUG_ADDRESS = '127.0.0.1:15014';
-export const SIDECAR_PORTS = [15000, 15001, 15021];
+export const SIDECAR_PORTS = [15000, 15001, 15020, 15021, 15090];
+/** Istio's default cluster name (the control plane's CLUSTER_ID). */
+export const CLUSTER_ID = 'Kubernetes';
+
+/** The workload a local pod stands for: `echo-deployment-local-00001` -> `echo-deployment`. */
+export function workloadOf(pod) {
+  return pod.workload ?? pod.name.replace(/-local-\d+$/, '');
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -121,7 +128,19 @@ export class LocalMesh {
   async startSidecar(pod) {
     const type = pod.type ?? 'sidecar';
     const args = [...PROXY_NODE_FLAGS, CLI, 'proxy', '--xds', XDS_ADDRESS, '--type', type, '--admin-address', pod.ip, '--health-address', pod.ip, '--drain-time-s', '1'];
-    const env = { POD_NAME: pod.name, POD_NAMESPACE: pod.namespace, INSTANCE_IP: pod.ip, ISTIO_METAJSON_LABELS: JSON.stringify(pod.labels), ISTIO_META_ISTIO_VERSION: '0.1.0' };
+    // The node metadata Istio's injector gives a pod's proxy (its identity in the mesh's metrics).
+    const workload = workloadOf(pod);
+    const env = {
+      POD_NAME: pod.name,
+      POD_NAMESPACE: pod.namespace,
+      INSTANCE_IP: pod.ip,
+      ISTIO_METAJSON_LABELS: JSON.stringify(pod.labels),
+      ISTIO_META_ISTIO_VERSION: '0.1.0',
+      ISTIO_META_WORKLOAD_NAME: workload,
+      ISTIO_META_OWNER: `kubernetes://apis/apps/v1/namespaces/${pod.namespace}/deployments/${workload}`,
+      ISTIO_META_CLUSTER_ID: CLUSTER_ID,
+      ISTIO_META_MESH_ID: 'cluster.local',
+    };
     const entry = this.spawn(`${pod.app} ${type === 'router' ? 'gateway' : 'sidecar'}`, args, { env });
     await waitHttp(`http://${pod.ip}:15021/healthz/ready`, 10000, () => !entry.exited);
     console.log(`${pod.app} pod ${pod.ip}: ${type === 'router' ? 'gateway' : 'sidecar'} ready (${pod.name}.${pod.namespace}, admin http://${pod.ip}:15000)`);

@@ -44,6 +44,7 @@ const COLLECTIONS: Collection[] = [
   { group: 'networking.istio.io', version: 'v1', kind: 'DestinationRule', plural: 'destinationrules', namespaced: true },
   { group: 'networking.istio.io', version: 'v1', kind: 'Gateway', plural: 'gateways', namespaced: true },
   { group: 'networking.istio.io', version: 'v1', kind: 'ServiceEntry', plural: 'serviceentries', namespaced: true },
+  { group: 'telemetry.istio.io', version: 'v1', kind: 'Telemetry', plural: 'telemetries', namespaced: true },
 ];
 
 const groupVersion = (c: Collection): string => (c.group ? `${c.group}/${c.version}` : c.version);

@@ -4,13 +4,16 @@
  * clusters first (so routes never point at a cluster that is not there), then listeners.
  */
 import type { RuntimeConfig } from '@minimesh/config/runtime';
-import { ENVOY_SERVER_NAME } from '@minimesh/mesh';
+import { ENVOY_SERVER_NAME, MINIMESH_VERSION } from '@minimesh/mesh';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { StatsRegistry } from './observability/stats.js';
 import { AccessLogWriter, flushAccessLogs } from './observability/access-log.js';
 import { Listener } from './listener.js';
 import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import { log } from './log.js';
+import { IstioMetrics } from './observability/istio/istio-metrics.js';
+import { peerFromNodeMetadata } from './observability/istio/workload-peer.js';
+
 
 export interface ProxyOptions {
   /** How long in-flight requests may take to finish after SIGTERM (Envoy's --drain-time-s). */
@@ -21,6 +24,8 @@ export class Proxy implements ProxyState {
   draining = false;
   readonly stats = new StatsRegistry();
   readonly clusters = new ClusterManager(this.stats);
+  /** Istio's standard metrics (filled by listeners with `istio.stats`). */
+  readonly istio = new IstioMetrics(MINIMESH_VERSION);
   readonly listeners = new Map<string, Listener>();
   config: RuntimeConfig | undefined;
   /** The config as Envoy JSON, for /config_dump. */
@@ -33,6 +38,7 @@ export class Proxy implements ProxyState {
 
   /** Applies a whole config: clusters, then listeners (new ones start listening). */
   async apply(config: RuntimeConfig, dump: unknown): Promise<void> {
+    if (config.node.id !== this.istio.localId) this.istio.setLocal(peerFromNodeMetadata(config.node.metadata, config.node.id), config.node.id);
     this.clusters.update(config.clusters);
     const names = new Set(config.listeners.map((l) => l.name));
     // Listeners that are gone stop accepting first (which also frees their ports).
@@ -78,7 +84,14 @@ export class Proxy implements ProxyState {
       clusters: this.clusters,
       accessLog: new AccessLogWriter(hcm.accessLogs),
       serverName: hcm.serverName || ENVOY_SERVER_NAME,
+      istio: this.istio,
+      istioStats: hcm.telemetry.stats === undefined ? undefined : this.istio.httpScope(hcm.telemetry.stats),
     };
+  }
+
+  /** `/stats/prometheus`: Istio's standard metrics (when a listener records them), then Envoy's own. */
+  prometheusText(): string {
+    return this.istio.render() + this.stats.renderPrometheus();
   }
 
   /**

@@ -23,7 +23,8 @@ import { CAPTURE_METADATA } from '@minimesh/config';
 import { ISTIO_SERVER_NAME, PORTS } from '@minimesh/mesh';
 import type { MeshModel } from '../model/mesh-model.js';
 import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
-import { httpFilters } from './build-listeners.js';
+import { hcmTelemetry } from './build-listeners.js';
+import type { ListenerTelemetry } from './build-telemetry.js';
 import { BLACKHOLE_CLUSTER } from './naming.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
@@ -69,7 +70,7 @@ export function captureTcpPorts(model: MeshModel, warnings: string[]): number[] 
   return out;
 }
 
-export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[]): JsonObject {
+export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry): JsonObject {
   const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts] } } } : undefined;
   return captureListener(
     VIRTUAL_OUTBOUND,
@@ -78,14 +79,14 @@ export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: 
     {
       stat_prefix: `outbound_0.0.0.0_${PORTS.outboundCapture}`,
       rds: { route_config_name: routeConfig.name as string, config_source: ADS },
-      http_filters: httpFilters(routeConfig),
+      ...hcmTelemetry(routeConfig, tel),
       use_remote_address: false,
     },
     metadata,
   );
 }
 
-export function buildVirtualInboundListener(): JsonObject {
+export function buildVirtualInboundListener(tel: ListenerTelemetry): JsonObject {
   return captureListener(VIRTUAL_INBOUND, PORTS.inboundCapture, 'INBOUND', {
     stat_prefix: `inbound_0.0.0.0_${PORTS.inboundCapture}`,
     route_config: {
@@ -99,7 +100,7 @@ export function buildVirtualInboundListener(): JsonObject {
       ],
       validate_clusters: false,
     },
-    http_filters: httpFilters(undefined),
+    ...hcmTelemetry(undefined, tel),
     server_name: ISTIO_SERVER_NAME,
     use_remote_address: false,
   });

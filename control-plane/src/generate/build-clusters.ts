@@ -14,6 +14,7 @@ import { compact, type JsonObject } from './envoy-json.js';
 import { BLACKHOLE_CLUSTER, clusterName, PASSTHROUGH_CLUSTER } from './naming.js';
 import { applyTrafficPolicy, findDestinationRule, ISTIO_CONNECT_TIMEOUT, mergePolicy, policyForPort } from './translate-traffic-policy.js';
 import type { GenerateOptions } from './generate-options.js';
+import { clusterServiceMetadata } from './istio-metadata.js';
 
 const EDS_CONFIG = { ads: {}, resource_api_version: 'V3' };
 
@@ -41,7 +42,9 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
   for (const sp of svc.ports) {
     const make = (subset: string | undefined): JsonObject => {
       const name = clusterName({ direction: 'outbound', port: sp.port, subset, host: svc.hostname });
-      return svc.resolution === 'DNS' ? dnsCluster(name, svc.dnsTargets?.get(sp.port) ?? []) : edsCluster(name);
+      const c = svc.resolution === 'DNS' ? dnsCluster(name, svc.dnsTargets?.get(sp.port) ?? []) : edsCluster(name);
+      c.metadata = clusterServiceMetadata([svc]);
+      return c;
     };
     const base = policyForPort(dr?.spec?.trafficPolicy, sp.port);
     const c = make(undefined);
@@ -62,15 +65,17 @@ function order(c: JsonObject): JsonObject {
   return compact({ name, type, eds_cluster_config, connect_timeout, lb_policy, dns_lookup_family, load_assignment, circuit_breakers, outlier_detection, typed_extension_protocol_options, ...rest });
 }
 
-export function buildInboundCluster(port: number, appAddress: string): JsonObject {
+/** `inbound|PORT||` to the app; `services` are the proxy's services served on that port (for metrics). */
+export function buildInboundCluster(port: number, appAddress: string, services: readonly ServiceModel[] = []): JsonObject {
   const name = clusterName({ direction: 'inbound', port });
-  return {
+  return compact({
     name,
     type: 'STATIC',
     connect_timeout: ISTIO_CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appAddress, port_value: port } } } }] }] },
-  };
+    metadata: services.length > 0 ? clusterServiceMetadata(services) : undefined,
+  });
 }
 
 export function buildBlackHoleCluster(): JsonObject {

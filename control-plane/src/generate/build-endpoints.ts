@@ -7,6 +7,7 @@ import type { EndpointModel, MeshModel, ServiceModel } from '../model/mesh-model
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import type { JsonObject } from './envoy-json.js';
 import { clusterName } from './naming.js';
+import { endpointWorkloadMetadata } from './istio-metadata.js';
 import { findDestinationRule } from './translate-traffic-policy.js';
 
 export function buildLoadAssignment(name: string, endpoints: readonly EndpointModel[]): JsonObject {
@@ -19,11 +20,15 @@ export function buildLoadAssignment(name: string, endpoints: readonly EndpointMo
         // Istio sets both; gRPC's xDS clients refuse a locality that is unset or has no weight.
         locality: {},
         load_balancing_weight: ready.length,
-        lb_endpoints: ready.map((e) => ({
-          endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
-          health_status: 'HEALTHY',
-          load_balancing_weight: 1,
-        })),
+        lb_endpoints: ready.map((e) => {
+          const metadata = endpointWorkloadMetadata(e);
+          return {
+            endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+            health_status: 'HEALTHY',
+            ...(metadata ? { metadata } : {}),
+            load_balancing_weight: 1,
+          };
+        }),
       },
     ],
   };

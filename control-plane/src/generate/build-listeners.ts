@@ -9,19 +9,29 @@
  *             server: istio-envoy, use_remote_address: true
  */
 import { ISTIO_SERVER_NAME } from '@minimesh/mesh';
-import type { MeshModel } from '../model/mesh-model.js';
+import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { compact, FAULT_FILTER, ROUTER_FILTER, HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { clusterName, inboundRouteName, inboundVirtualHostName, listenerName } from './naming.js';
 import type { GatewayServerPort } from './build-routes.js';
+import type { ListenerTelemetry } from './build-telemetry.js';
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
-/** Istio's fault filter runs before the router; emitted only when a route uses it (the proxy does not support it yet). */
-export function httpFilters(routeConfig: JsonObject | undefined): JsonObject[] {
+/**
+ * Istio's HTTP filter order: metadata exchange, fault (emitted only when a route uses it; the
+ * proxy does not support it yet), stats, router.
+ */
+export function httpFilters(routeConfig: JsonObject | undefined, tel: ListenerTelemetry): JsonObject[] {
   const usesFault = JSON.stringify(routeConfig?.virtual_hosts ?? []).includes(`"${FAULT_FILTER}"`);
   const router = { name: ROUTER_FILTER, typed_config: { '@type': TYPE.Router } };
-  return usesFault ? [{ name: FAULT_FILTER, typed_config: { '@type': TYPE.HttpFault } }, router] : [router];
+  const [mx, ...rest] = tel.filters;
+  return [mx, ...(usesFault ? [{ name: FAULT_FILTER, typed_config: { '@type': TYPE.HttpFault } }] : []), ...rest, router];
+}
+
+/** The connection manager's telemetry fields: its filters and access log. */
+export function hcmTelemetry(routeConfig: JsonObject | undefined, tel: ListenerTelemetry): JsonObject {
+  return compact({ http_filters: httpFilters(routeConfig, tel), access_log: tel.accessLog });
 }
 
 function listener(name: string, address: string, port: number, direction: 'INBOUND' | 'OUTBOUND', hcm: JsonObject): JsonObject {
@@ -33,12 +43,12 @@ function listener(name: string, address: string, port: number, direction: 'INBOU
   };
 }
 
-export function buildOutboundListener(address: string, port: number, routeConfig: JsonObject): JsonObject {
+export function buildOutboundListener(address: string, port: number, routeConfig: JsonObject, tel: ListenerTelemetry): JsonObject {
   const name = listenerName(address, port);
   return listener(name, address, port, 'OUTBOUND', {
     stat_prefix: `outbound_${name}`,
     rds: { route_config_name: routeConfig.name as string, config_source: ADS },
-    http_filters: httpFilters(routeConfig),
+    ...hcmTelemetry(routeConfig, tel),
     use_remote_address: false,
   });
 }
@@ -52,7 +62,12 @@ export function inboundPorts(model: MeshModel, proxy: ProxyIdentity): number[] {
   return [...ports].sort((a, b) => a - b);
 }
 
-export function buildInboundListener(ip: string, port: number): JsonObject {
+/** The services whose endpoints are the proxy's own workload on `port` (an inbound cluster's `istio.services`). */
+export function inboundServices(model: MeshModel, proxy: ProxyIdentity, port: number): ServiceModel[] {
+  return model.services.filter((svc) => [...svc.endpoints.values()].some((eps) => eps.some((e) => e.address === proxy.ip && e.port === port)));
+}
+
+export function buildInboundListener(ip: string, port: number, tel: ListenerTelemetry): JsonObject {
   const name = listenerName(ip, port);
   const cluster = clusterName({ direction: 'inbound', port });
   return listener(name, ip, port, 'INBOUND', {
@@ -62,13 +77,13 @@ export function buildInboundListener(ip: string, port: number): JsonObject {
       virtual_hosts: [{ name: inboundVirtualHostName(port), domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: '0s' } }] }],
       validate_clusters: false,
     },
-    http_filters: httpFilters(undefined),
+    ...hcmTelemetry(undefined, tel),
     server_name: ISTIO_SERVER_NAME,
     use_remote_address: false,
   });
 }
 
-export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObject | undefined, address = '0.0.0.0'): JsonObject {
+export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObject | undefined, tel: ListenerTelemetry, address = '0.0.0.0'): JsonObject {
   const name = listenerName(address, sp.listenPort);
   return listener(
     name,
@@ -78,7 +93,7 @@ export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObj
     compact({
       stat_prefix: `outbound_${name}`,
       rds: { route_config_name: routeConfig?.name as string, config_source: ADS },
-      http_filters: httpFilters(routeConfig),
+      ...hcmTelemetry(routeConfig, tel),
       server_name: ISTIO_SERVER_NAME,
       use_remote_address: true,
     }),

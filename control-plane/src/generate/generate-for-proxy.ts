@@ -4,13 +4,14 @@ import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { buildInboundCluster, buildOutboundClusters, buildPassthroughCluster } from './build-clusters.js';
 import { buildVirtualInboundListener, buildVirtualOutboundListener, captureTcpPorts } from './build-capture.js';
 import { buildEndpoints } from './build-endpoints.js';
-import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPorts } from './build-listeners.js';
+import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPorts, inboundServices } from './build-listeners.js';
 import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
 import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
 import { gatewayRouteName, PASSTHROUGH_CLUSTER } from './naming.js';
 import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
 import { PORTS } from '@minimesh/mesh';
+import { buildListenerTelemetry } from './build-telemetry.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -31,29 +32,31 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   const endpoints = buildEndpoints(model, proxy);
   let listeners: JsonObject[];
   let routes: JsonObject[];
+  const client = buildListenerTelemetry(model, proxy, 'CLIENT', warnings);
   if (proxy.type === 'router') {
     routes = buildGatewayRouteConfigs(model, proxy, warnings);
     const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
-    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), address));
+    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address));
   } else {
+    const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {
       // Passthrough happens at the connection level: no `allow_any` virtual host.
       routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
-      listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings)), buildVirtualInboundListener()];
+      listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(server)];
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
-      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, opts.inboundAppAddress));
+      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port)));
       return result(listeners, routes, clusters, endpoints, warnings);
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
     if (opts.outboundForwardProxy) {
       routes = [buildForwardProxyRouteConfig(routes)];
-      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0])];
+      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client)];
     } else {
-      listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc));
+      listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
     for (const port of inboundPorts(model, proxy)) {
-      listeners.push(buildInboundListener(proxy.ip, port));
-      clusters.push(buildInboundCluster(port, opts.inboundAppAddress));
+      listeners.push(buildInboundListener(proxy.ip, port, server));
+      clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port)));
     }
   }
   return result(listeners, routes, clusters, endpoints, warnings);

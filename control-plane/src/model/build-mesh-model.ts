@@ -12,6 +12,7 @@ import {
   type Pod,
   type Service,
   type ServiceEntry,
+  type Telemetry,
   type VirtualService,
 } from '@minimesh/kube';
 import { resolveHost, serviceFqdn } from './hostnames.js';
@@ -50,6 +51,7 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
   for (const p of pods) {
     out.push({
       name: p.metadata.name,
+      workloadName: workloadNameOf(p, deployments),
       namespace: nsOf(p),
       address: p.status?.podIP,
       labels: p.metadata.labels ?? {},
@@ -63,6 +65,7 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
       for (let i = 0; i < n; i++) {
         out.push({
           name: `${d.metadata.name}-${i}`,
+          workloadName: d.metadata.name,
           namespace: nsOf(d),
           address: opts.deploymentAddress(nsOf(d), d.metadata.name, i),
           labels: d.spec?.template?.metadata?.labels ?? {},
@@ -73,6 +76,23 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
     }
   }
   return out;
+}
+
+/**
+ * The workload a pod belongs to, as Istio's injector names it (`ISTIO_META_WORKLOAD_NAME`):
+ * the `service.istio.io/workload-name` label, else the Deployment that owns it (through its
+ * ReplicaSet, or a Deployment of its namespace whose template labels it carries), else the pod.
+ */
+function workloadNameOf(p: Pod, deployments: readonly Deployment[]): string {
+  const labels = p.metadata.labels ?? {};
+  if (labels['service.istio.io/workload-name']) return labels['service.istio.io/workload-name'];
+  const owners = (p.metadata as { ownerReferences?: { kind?: string; name?: string }[] }).ownerReferences ?? [];
+  const rs = owners.find((o) => o.kind === 'ReplicaSet' && o.name);
+  if (rs?.name) return rs.name.replace(/-[a-z0-9]{5,10}$/, '');
+  const owner = owners.find((o) => o.name && o.kind !== 'Node');
+  if (owner?.name) return owner.name;
+  const d = deployments.find((x) => nsOf(x) === nsOf(p) && Object.keys(x.spec?.template?.metadata?.labels ?? {}).length > 0 && selects(x.spec?.template?.metadata?.labels ?? {}, labels));
+  return d?.metadata.name ?? p.metadata.name;
 }
 
 function targetPortOf(sp: ServicePortModel, w: WorkloadModel): number | undefined {
@@ -89,7 +109,7 @@ function endpointsFromWorkloads(ports: readonly ServicePortModel[], selector: Re
     if (w.namespace !== ns || !w.address || !selects(selector, w.labels)) continue;
     for (const sp of ports) {
       const port = targetPortOf(sp, w);
-      if (port !== undefined) m.get(sp.port)!.push({ address: w.address, port, labels: w.labels, ready: w.ready, podRef: `${w.name}.${w.namespace}` });
+      if (port !== undefined) m.get(sp.port)!.push({ address: w.address, port, labels: w.labels, ready: w.ready, podRef: `${w.name}.${w.namespace}`, workload: w.workloadName });
     }
   }
   return m;
@@ -114,7 +134,7 @@ function endpointsFromEndpoints(ports: readonly ServicePortModel[], e: Endpoints
       if (port === undefined) continue;
       const add = (ready: boolean) => (a: { ip: string; targetRef?: { name?: string } }) => {
         const w = workloadByIp(workloads, nsOf(e), a.ip, a.targetRef?.name);
-        m.get(sp.port)!.push({ address: a.ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined });
+        m.get(sp.port)!.push({ address: a.ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined, workload: w?.workloadName });
       };
       (s.addresses ?? []).forEach(add(true));
       (s.notReadyAddresses ?? []).forEach(add(false));
@@ -135,7 +155,7 @@ function endpointsFromSlices(ports: readonly ServicePortModel[], slices: Endpoin
         const ready = ep.conditions?.ready !== false;
         for (const ip of ep.addresses) {
           const w = workloadByIp(workloads, nsOf(sl), ip, ep.targetRef?.name);
-          m.get(sp.port)!.push({ address: ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined });
+          m.get(sp.port)!.push({ address: ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined, workload: w?.workloadName });
         }
       }
     }
@@ -263,6 +283,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     destinationRules: byCreation(of('DestinationRule')) as DestinationRule[],
     gateways: byCreation(of('Gateway')) as Gateway[],
     serviceEntries,
+    telemetries: byCreation(of('Telemetry')) as Telemetry[],
     pods: of('Pod'),
   });
 }

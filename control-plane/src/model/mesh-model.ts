@@ -3,7 +3,7 @@
  * resources in; `buildMeshModel` turns them into services with ports and endpoints, and keeps
  * Istio's config by namespace. Translation reads only this.
  */
-import type { DestinationRule, Gateway, Namespace, Pod, Protocol, ServiceEntry, VirtualService } from '@minimesh/kube';
+import type { DestinationRule, Gateway, Namespace, Pod, Protocol, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
 
@@ -23,6 +23,8 @@ export interface EndpointModel {
   readonly ready: boolean;
   /** `pod.namespace` when the endpoint is a known pod. */
   readonly podRef?: string;
+  /** The workload behind the endpoint (a Deployment's name), when it is a known pod. */
+  readonly workload?: string;
 }
 
 export interface ServiceModel {
@@ -45,6 +47,8 @@ export interface ServiceModel {
 /** A pod-like workload: a Pod, or a replica of a Deployment given an address. */
 export interface WorkloadModel {
   readonly name: string;
+  /** What Istio's metrics call the workload: the owning Deployment's name, else the pod's. */
+  readonly workloadName: string;
   readonly namespace: string;
   readonly address: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
@@ -64,5 +68,6 @@ export interface MeshModel {
   readonly destinationRules: readonly DestinationRule[];
   readonly gateways: readonly Gateway[];
   readonly serviceEntries: readonly ServiceEntry[];
+  readonly telemetries: readonly Telemetry[];
   readonly pods: readonly Pod[];
 }

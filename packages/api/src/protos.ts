@@ -23,6 +23,8 @@ export const TYPE_URL = {
   StdoutAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   StderrAccessLog: 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog',
   HttpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  /** A filter config whose message Envoy's protos lack (Istio's own filters), carried as a Struct. */
+  TypedStruct: 'type.googleapis.com/udpa.type.v1.TypedStruct',
   PreviousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
   DiscoveryRequest: 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest',
   DiscoveryResponse: 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryResponse',

@@ -1,10 +1,11 @@
 /** Cluster (+ ClusterLoadAssignment) -> ClusterRt. */
 import { TYPE_URL, unpackAny, type Cluster, type ClusterLoadAssignment, type UpstreamHttpProtocolOptions } from '@minimesh/api';
 import { durationMs, wrapped } from './duration.js';
-import { allowOnly, join, Errors } from './errors.js';
+import { ISTIO_METADATA_KEY } from '@minimesh/mesh';
+import { allowOnly, join, structToJson, Errors } from './errors.js';
 import { compileSocketAddress } from './socket-address.js';
 import { checkAdsConfigSource } from './compile-listener.js';
-import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, LbPolicy } from './runtime.js';
+import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
 
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersRt = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
 const LB_POLICIES: readonly LbPolicy[] = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV', 'CLUSTER_PROVIDED'];
@@ -98,7 +99,34 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     perConnectionBufferLimitBytes: wrapped(c.per_connection_buffer_limit_bytes, 1024 * 1024),
     dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5_000, join(path, 'dns_refresh_rate'), errors),
     ...(type === 'EDS' ? { edsServiceName: c.eds_cluster_config?.service_name || c.name || '' } : {}),
+    ...istioServicesOf(c.metadata, join(path, 'metadata'), errors),
   };
+}
+
+type MetadataLike = { filter_metadata?: Record<string, unknown> } | null | undefined;
+
+/** `metadata.filter_metadata.istio` as JSON, if present. */
+function istioMetadata(md: MetadataLike): Record<string, unknown> | undefined {
+  const s = md?.filter_metadata?.[ISTIO_METADATA_KEY];
+  return s === undefined ? undefined : structToJson(s);
+}
+
+/** `metadata.filter_metadata.istio.services: [{host, name, namespace}]` (Istio's cluster metadata). */
+function istioServicesOf(md: MetadataLike, path: string, errors: Errors): { istioServices?: IstioServiceRt[] } {
+  const services = istioMetadata(md)?.services;
+  if (services === undefined) return {};
+  const sp = join(path, `filter_metadata.${ISTIO_METADATA_KEY}.services`);
+  if (!Array.isArray(services)) {
+    errors.add(sp, 'must be a list of {host, name, namespace}');
+    return {};
+  }
+  const out: IstioServiceRt[] = [];
+  services.forEach((s, i) => {
+    const o = (s ?? {}) as Record<string, unknown>;
+    if (typeof o.host !== 'string' || o.host === '') errors.add(`${sp}[${i}].host`, 'must be a non-empty string');
+    else out.push({ host: o.host, name: typeof o.name === 'string' ? o.name : '', namespace: typeof o.namespace === 'string' ? o.namespace : '' });
+  });
+  return { istioServices: out };
 }
 
 function compileCircuitBreakers(c: Cluster, path: string, errors: Errors): CircuitBreakersRt {
@@ -156,7 +184,9 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
       if (a.port === 0) errors.add(join(ep, 'endpoint.address.socket_address.port_value'), 'must be set');
       const weight = wrapped(le.load_balancing_weight, 1);
       if (weight < 1) errors.add(join(ep, 'load_balancing_weight'), 'must be at least 1');
-      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN') });
+      const workload = istioMetadata(le.metadata)?.workload;
+      if (workload !== undefined && typeof workload !== 'string') errors.add(join(ep, `metadata.filter_metadata.${ISTIO_METADATA_KEY}.workload`), 'must be a string NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER');
+      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN'), workload: typeof workload === 'string' ? workload : '' });
     });
   });
   return out;

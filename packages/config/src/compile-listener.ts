@@ -1,11 +1,14 @@
 /** Listener + HttpConnectionManager + access logs -> ListenerRt. */
 import { TYPE_URL, unpackAny, type AccessLog, type FileAccessLog, type HttpConnectionManager, type Listener, type StdoutAccessLog, type SubstitutionFormatString } from '@minimesh/api';
+import { METADATA_EXCHANGE_FILTER, STATS_FILTER } from '@minimesh/mesh';
 import { durationMs, wrapped, wrappedBool } from './duration.js';
 import { compileCapture } from './compile-capture.js';
 import { allowOnly, join, structToJson, Errors } from './errors.js';
 import { compileRouteConfigurationInto } from './compile-route.js';
 import { compileSocketAddress } from './socket-address.js';
 import type { AccessLogRt, CompileResult, HttpConnectionManagerRt, ListenerRt, RouteConfigRt, ServerHeaderTransformation } from './runtime.js';
+import { compileIstioStats, compileMetadataExchange, isTelemetryFilter } from './compile-telemetry-filters.js';
+import type { IstioStatsRt } from './telemetry-runtime.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
@@ -47,7 +50,8 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
     errors.add(join(fp, 'typed_config'), `only ${HCM_FILTER} (HttpConnectionManager) is supported by minimesh (got ${f.typed_config?.type_url ?? 'no typed_config'})`);
     return undefined;
   }
-  const hcm = compileHcm(unpackAny<HttpConnectionManager>(f.typed_config), join(fp, 'typed_config'), errors);
+  const direction = l.traffic_direction === 'INBOUND' ? 'INBOUND' : 'OUTBOUND';
+  const hcm = compileHcm(unpackAny<HttpConnectionManager>(f.typed_config), join(fp, 'typed_config'), errors, direction);
   if (!addr || !hcm) return undefined;
   const capture = compileCapture(l, path, errors);
   return { name: l.name ?? '', address: addr.address, port: addr.port, hcm, ...(capture ? { capture } : {}) };
@@ -55,7 +59,7 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
 
 const SERVER_HEADER: readonly ServerHeaderTransformation[] = ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'];
 
-export function compileHcm(h: HttpConnectionManager, path: string, errors: Errors): HttpConnectionManagerRt | undefined {
+export function compileHcm(h: HttpConnectionManager, path: string, errors: Errors, direction: 'INBOUND' | 'OUTBOUND' = 'OUTBOUND'): HttpConnectionManagerRt | undefined {
   allowOnly(
     h,
     path,
@@ -71,12 +75,20 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   const codec = h.codec_type ?? 'AUTO';
   if (codec !== 'AUTO' && codec !== 'HTTP1') errors.add(join(path, 'codec_type'), `${codec} is not supported by minimesh yet (AUTO or HTTP1)`);
   const filters = h.http_filters ?? [];
+  let metadataExchange = false;
+  let stats: IstioStatsRt | undefined;
   filters.forEach((f, i) => {
     const fp = `${join(path, 'http_filters')}[${i}]`;
     allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
+    if (isTelemetryFilter(f.name)) {
+      if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
+      if (f.name === METADATA_EXCHANGE_FILTER) metadataExchange = compileMetadataExchange(f.typed_config, join(fp, 'typed_config'), errors);
+      else stats = compileIstioStats(f.typed_config, join(fp, 'typed_config'), errors, direction);
+      return;
+    }
     const isRouter = f.name === ROUTER_FILTER || f.typed_config?.type_url === TYPE_URL.Router;
     if (!isRouter) {
-      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${ROUTER_FILTER})`);
+      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER} and ${ROUTER_FILTER})`);
       return;
     }
     if (i !== filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
@@ -125,6 +137,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     streamIdleTimeoutMs: durationMs(h.stream_idle_timeout, 300_000, join(path, 'stream_idle_timeout'), errors),
     drainTimeoutMs: durationMs(h.drain_timeout, 5_000, join(path, 'drain_timeout'), errors),
     accessLogs,
+    telemetry: { reporter: direction === 'INBOUND' ? 'destination' : 'source', metadataExchange, stats },
     routeConfig,
     ...(rdsName !== undefined ? { rdsName } : {}),
   };

@@ -17,3 +17,5 @@ export * from './compile-bootstrap.js';
 export * from './route-match.js';
 export * from './compile-xds.js';
 export * from './compile-capture.js';
+export * from './telemetry-runtime.js';
+export * from './compile-telemetry-filters.js';

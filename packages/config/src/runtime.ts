@@ -8,6 +8,7 @@
  *
  * Durations are whole milliseconds; 0 means "disabled" where Envoy says so.
  */
+import type { TelemetryRt } from './telemetry-runtime.js';
 
 /** A request as the router sees it. Header names are lower case. */
 export interface RequestView {
@@ -98,6 +99,8 @@ export interface HttpConnectionManagerRt {
   readonly drainTimeoutMs: number;
   /** Access logs configured on this connection manager (stdout / file). */
   readonly accessLogs: readonly AccessLogRt[];
+  /** Istio's metadata exchange and standard metrics (`istio.metadata_exchange`, `istio.stats`). */
+  readonly telemetry: TelemetryRt;
   readonly routeConfig: RouteConfigRt;
   /**
    * `rds.route_config_name` when the routes come from RDS (over ADS). Until the xDS linker
@@ -332,6 +335,15 @@ export interface ClusterRt {
   readonly dnsRefreshRateMs: number;
   /** EDS clusters: the ClusterLoadAssignment to use (`eds_cluster_config.service_name`, else the name). */
   readonly edsServiceName?: string;
+  /** `metadata.filter_metadata.istio.services`: the mesh services this cluster reaches (Istio's metrics). */
+  readonly istioServices?: readonly IstioServiceRt[];
+}
+
+/** One of a cluster's `istio.services`: what `destination_service*` labels say. */
+export interface IstioServiceRt {
+  readonly host: string;
+  readonly name: string;
+  readonly namespace: string;
 }
 
 export interface EndpointRt {
@@ -344,6 +356,8 @@ export interface EndpointRt {
   readonly hostname: string;
   /** HEALTHY / UNKNOWN count as healthy; UNHEALTHY / DRAINING / TIMEOUT / DEGRADED do not. */
   readonly healthy: boolean;
+  /** `metadata.filter_metadata.istio.workload` (`NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER`), or ''. */
+  readonly workload: string;
 }
 
 export interface CircuitBreakersRt {

@@ -4,3 +4,4 @@ export * from './issues.js';
 export * from './validate.js';
 export * from './parse.js';
 export { parseDurationMs } from './check.js';
+export * from './validate-telemetry.js';

@@ -296,13 +296,31 @@ export interface ServiceEntrySpec {
 }
 export type ServiceEntry = TypedObject<'ServiceEntry', ServiceEntrySpec>;
 
+export type WorkloadMode = 'CLIENT' | 'SERVER' | 'CLIENT_AND_SERVER';
+export interface TelemetryProviderRef {
+  name: string;
+}
+export interface MetricsOverride {
+  match?: { metric?: string; customMetric?: string; mode?: WorkloadMode };
+  disabled?: boolean;
+  tagOverrides?: Record<string, { operation?: 'UPSERT' | 'REMOVE'; value?: string }>;
+}
+export interface TelemetrySpec {
+  selector?: { matchLabels?: Record<string, string> };
+  metrics?: { providers?: TelemetryProviderRef[]; overrides?: MetricsOverride[]; reportingInterval?: string }[];
+  accessLogging?: { providers?: TelemetryProviderRef[]; disabled?: boolean; match?: { mode?: WorkloadMode }; filter?: { expression?: string } }[];
+}
+export type Telemetry = TypedObject<'Telemetry', TelemetrySpec>;
+
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry;
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
 export const ISTIO_NETWORKING_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'] as const;
-export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry'] as const;
+export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Telemetry'] as const;
+export const ISTIO_TELEMETRY_GROUP = 'telemetry.istio.io';
+export const ISTIO_TELEMETRY_VERSIONS = ['v1alpha1', 'v1'] as const;
 
 /** apiVersions accepted per kind. */
 export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
@@ -316,6 +334,7 @@ export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   DestinationRule: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   Gateway: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   ServiceEntry: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
+  Telemetry: ISTIO_TELEMETRY_VERSIONS.map((v) => `${ISTIO_TELEMETRY_GROUP}/${v}`),
 };
 
 export const isKnownKind = (k: unknown): k is KubeKind => typeof k === 'string' && Object.prototype.hasOwnProperty.call(API_VERSIONS, k);

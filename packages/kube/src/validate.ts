@@ -3,6 +3,7 @@ import { isObject } from './check.js';
 import { IssueCollector, type ResourceIssue } from './issues.js';
 import { API_VERSIONS, isKnownKind, type KubeResource } from './types.js';
 import { validateDeployment, validateEndpoints, validateEndpointSlice, validateMetadata, validatePod, validateServiceSpec } from './validate-kube.js';
+import { validateTelemetrySpec } from './validate-telemetry.js';
 import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
 
 export type ValidationResult =
@@ -62,6 +63,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       break;
     case 'ServiceEntry':
       validateServiceEntrySpec(c, r.spec);
+      break;
+    case 'Telemetry':
+      validateTelemetrySpec(c, r.spec);
       break;
     case 'Namespace':
       break;

@@ -71,6 +71,7 @@ export const ENVOY_SERVER_NAME = 'envoy';
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 export * from './table.js';
+export * from './telemetry.js';
 
 /**
  * Node flags every minimesh proxy runs with. V8's young generation grows to 16 MiB semi-spaces
@@ -99,3 +100,6 @@ export const ENVOY_RETRY_ON: readonly string[] = [
   'resource-exhausted',
   'unavailable',
 ];
+
+/** minimesh's version: `minimesh version`, the proxy's `istio_build` tag, the control plane's /version. */
+export const MINIMESH_VERSION = '0.1.0';

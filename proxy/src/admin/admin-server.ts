@@ -76,7 +76,7 @@ export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server
         return send(res, 200, ls.map((l) => `${l.name}::${l.local_address.socket_address.address}:${l.local_address.socket_address.port_value}`).join('\n') + '\n');
       }
       case '/stats': {
-        if (format === 'prometheus') return send(res, 200, proxy.stats.renderPrometheus(), 'text/plain; version=0.0.4');
+        if (format === 'prometheus') return send(res, 200, proxy.prometheusText(), 'text/plain; version=0.0.4');
         let filter: RegExp | undefined;
         const f = url.searchParams.get('filter');
         if (f !== null && f !== '') {
@@ -101,7 +101,7 @@ export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server
         return send(res, 200, text);
       }
       case '/stats/prometheus':
-        return send(res, 200, proxy.stats.renderPrometheus(), 'text/plain; version=0.0.4');
+        return send(res, 200, proxy.prometheusText(), 'text/plain; version=0.0.4');
       default:
         return send(res, 404, `invalid path. ${HELP}`);
     }

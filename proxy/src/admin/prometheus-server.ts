@@ -30,7 +30,7 @@ export function createPrometheusServer(proxy: Proxy, appHealth?: AppHealth): htt
     if (req.method !== 'GET' && req.method !== 'HEAD') return notFound(res, serves);
     if (path === '/stats/prometheus') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(proxy.stats.renderPrometheus());
+      res.end(proxy.prometheusText());
       return;
     }
     const prober = appHealth?.probers.get(path);

@@ -6,6 +6,7 @@ import type { HttpConnectionManagerRt } from '@minimesh/config/runtime';
 import type { HttpStats } from '../observability/stats.js';
 import type { AccessLogWriter } from '../observability/access-log.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
+import type { HttpMetricsScope, IstioMetrics } from '../observability/istio/istio-metrics.js';
 
 export interface HcmContext {
   readonly hcm: HttpConnectionManagerRt;
@@ -14,6 +15,10 @@ export interface HcmContext {
   readonly accessLog: AccessLogWriter;
   /** `server` header value for OVERWRITE / APPEND_IF_ABSENT, precomputed. */
   readonly serverName: string;
+  /** Istio's metrics and peer identity (the proxy's, and the peers seen). */
+  readonly istio: IstioMetrics;
+  /** Set when the connection manager has `istio.stats`. */
+  readonly istioStats: HttpMetricsScope | undefined;
 }
 
 /** Proxy-wide state every connection reads. */

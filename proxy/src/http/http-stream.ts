@@ -27,6 +27,11 @@ import { routeMutations } from '../router/route-mutations.js';
 import { flagBit, formatFlags } from '../router/response-flags.js';
 import { LOCAL_REPLIES, upstreamResetReply, type LocalReply } from '../router/local-reply.js';
 import type { AccessRecord } from '../observability/access-log.js';
+import { PEER_METADATA_HEADER } from '@minimesh/mesh';
+import type { HttpMetricsScope } from '../observability/istio/istio-metrics.js';
+import { UNKNOWN_PEER, type WorkloadPeer } from '../observability/istio/workload-peer.js';
+import type { RequestAttributes } from '../observability/istio/attributes.js';
+import { headBytes, NO_ATTRIBUTES, sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
 
 const CRLF = '\r\n';
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
@@ -48,6 +53,10 @@ export class HttpStream implements UpstreamHandler {
   private details = '';
   private upstreamServiceTime: number | undefined;
   private responseHead: ResponseHead | undefined;
+  /** Peer metadata (Istio's exchange): what the client sent (inbound), what the upstream answered (outbound). */
+  private requestPeer: string | undefined;
+  private responsePeer: string | undefined;
+  private responseHeadBytes = 0;
 
   private route: RouteRt | undefined;
   private action: ForwardActionRt | undefined;
@@ -70,6 +79,7 @@ export class HttpStream implements UpstreamHandler {
   private host: UpstreamHost | undefined;
   /** The host of the latest try, for the access log. */
   private upstreamHostKey: string | undefined;
+  private lastHost: UpstreamHost | undefined;
   private tried: Set<UpstreamHost> | null = null;
   private upConn: UpstreamConnection | null = null;
   private attempts = 0;
@@ -147,7 +157,10 @@ export class HttpStream implements UpstreamHandler {
       hostRewrite: weighted.hostRewriteLiteral ?? action.hostRewriteLiteral,
       remoteAddress: this.conn.remoteAddress,
       chunked: this.requestFraming.kind === 'chunked',
+      metadataExchange: ctx.hcm.telemetry.metadataExchange,
+      peerHeaders: sendsPeerMetadata(ctx, cluster.config.name) ? ctx.istio.peerHeaderLines : undefined,
     });
+    this.requestPeer = up.peerMetadata;
     this.upstreamHeadText = up.headText;
     this.requestId = up.requestId;
 
@@ -246,6 +259,7 @@ export class HttpStream implements UpstreamHandler {
     this.attempts++;
     this.host = host;
     this.upstreamHostKey = host.key;
+    this.lastHost = host;
     host.activeRequests++;
     host.rqTotal++;
     cluster.activeRequests++;
@@ -302,6 +316,8 @@ export class HttpStream implements UpstreamHandler {
     this.clearTryTimer();
     this.responseHead = head;
     this.responseStatus = head.status;
+    const telemetry = this.ctx.hcm.telemetry;
+    if (telemetry.metadataExchange && telemetry.reporter === 'source') this.responsePeer = getHeader(head, PEER_METADATA_HEADER);
     this.upstreamServiceTime = this.requestComplete ? Math.round(performance.now() - this.requestEndMono) : 0;
     if (this.retry !== null && this.retry.retries > 0) cluster.stats.upstream_rq_retry_success++;
     const client = this.conn;
@@ -335,7 +351,11 @@ export class HttpStream implements UpstreamHandler {
       upstreamServiceTimeMs: this.upstreamServiceTime,
       framing: down,
       connection: closeAfter ? 'close' : client.minor === 0 ? 'keep-alive' : undefined,
+      metadataExchange: telemetry.metadataExchange,
+      // A server sidecar answers with its own metadata only when the client sent some.
+      extraHeaders: telemetry.reporter === 'destination' && this.requestPeer !== undefined ? this.ctx.istio.peerHeaderLines : '',
     });
+    this.responseHeadBytes = text.length;
     if (closeAfter) client.closeAfterResponse = true;
     this.responseStarted = true;
     this.pendingHead = text;
@@ -559,7 +579,34 @@ export class HttpStream implements UpstreamHandler {
     if (complete) stats.downstream_rq_completed++;
     if (this.details === '' && this.responseHead !== undefined) this.details = 'via_upstream';
     if (this.ctx.accessLog.enabled) this.ctx.accessLog.write(this.accessRecord());
+    if (this.ctx.istioStats !== undefined) this.recordIstio(this.ctx.istioStats);
     this.conn.streamDone(this, complete);
+  }
+
+  /** Istio's request metrics for this stream (its listener has `istio.stats`). */
+  private recordIstio(scope: HttpMetricsScope): void {
+    const istio = this.ctx.istio;
+    let peer: WorkloadPeer;
+    if (scope.stats.reporter === 'destination') peer = this.requestPeer === undefined ? UNKNOWN_PEER : istio.peers.get(this.requestPeer);
+    else peer = this.responsePeer !== undefined ? istio.peers.get(this.responsePeer) : (this.lastHost?.peer ?? UNKNOWN_PEER);
+    const head = this.head;
+    const edge = scope.edge(peer, this.cluster?.config, this.authority);
+    const requestBytes = headBytes(head) + this.bytesReceived;
+    const responseBytes = (this.responseHeadBytes || 0) + this.bytesSent;
+    scope.record(edge, this.responseStatus, this.flags, formatFlags(this.flags), performance.now() - this.startMono, requestBytes, responseBytes, scope.stats.dimensionTags.length > 0 ? this.attributes() : NO_ATTRIBUTES);
+  }
+
+  private attributes(): RequestAttributes {
+    const head = this.head;
+    return {
+      method: head.method,
+      path: head.path,
+      authority: this.authority,
+      protocol: head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
+      requestId: this.requestId,
+      responseCode: this.responseStatus,
+      header: (n) => getHeader(head, n),
+    };
   }
 
   private accessRecord(): AccessRecord {

@@ -4,6 +4,7 @@
  * header mutations, `x-envoy-upstream-service-time`, and the framing the client gets.
  */
 import { STATUS_CODES } from 'node:http';
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import type { HttpConnectionManagerRt } from '@minimesh/config/runtime';
 import type { ResponseHead } from '../http/head-parser.js';
 import { applyHeaderMutations, type HeaderMutationLevel, type MutableHeaders } from './header-mutation.js';
@@ -29,6 +30,10 @@ export interface ResponseHeadInput {
   readonly framing: DownstreamFraming;
   /** `connection: close` (true), `connection: keep-alive` for HTTP/1.0 clients ('keep-alive'), or nothing. */
   readonly connection: 'close' | 'keep-alive' | undefined;
+  /** Istio's metadata exchange is on: the upstream's peer-metadata headers are removed. */
+  readonly metadataExchange?: boolean;
+  /** Header lines added last (this proxy's peer metadata, when the client asked), or ''. */
+  readonly extraHeaders?: string;
 }
 
 export function buildDownstreamResponseHead(input: ResponseHeadInput): string {
@@ -51,6 +56,7 @@ export function buildDownstreamResponseHead(input: ResponseHeadInput): string {
     } else if (n === 'content-length' && dropLength) continue;
     // This hop's router sets it (Envoy overwrites the upstream's, e.g. the server sidecar's).
     else if (n === 'x-envoy-upstream-service-time') continue;
+    else if (input.metadataExchange === true && (n === PEER_METADATA_HEADER || n === PEER_METADATA_ID_HEADER)) continue;
     if (mutate) {
       out.names.push(n);
       out.values.push(values[i]);
@@ -67,6 +73,7 @@ export function buildDownstreamResponseHead(input: ResponseHeadInput): string {
     for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
   }
   text += `x-envoy-upstream-service-time: ${input.upstreamServiceTimeMs}\r\n`;
+  if (input.extraHeaders) text += input.extraHeaders;
   if (input.framing === 'chunked-passthrough' || input.framing === 'chunked-encode') text += 'transfer-encoding: chunked\r\n';
   if (input.connection !== undefined) text += `connection: ${input.connection}\r\n`;
   return text + '\r\n';

@@ -6,6 +6,7 @@
  * `x-envoy-attempt-count` and `x-envoy-expected-rq-timeout-ms`.
  */
 import { randomUUID } from 'node:crypto';
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import type { ForwardActionRt, HttpConnectionManagerRt } from '@minimesh/config/runtime';
 import type { RequestHead } from '../http/head-parser.js';
 import { applyHeaderMutations, type HeaderMutationLevel, type MutableHeaders } from './header-mutation.js';
@@ -62,6 +63,12 @@ export interface UpstreamRequestInput {
   readonly hostRewrite: string | undefined;
   readonly remoteAddress: string;
   readonly chunked: boolean;
+  /**
+   * Istio's metadata exchange is on: the peer-metadata headers the client sent are removed (and
+   * the value returned), and `peerHeaders` (this proxy's own, outbound) are sent instead.
+   */
+  readonly metadataExchange?: boolean;
+  readonly peerHeaders?: string;
 }
 
 /** The request head for upstream, plus the values the router needs from it. */
@@ -75,6 +82,8 @@ export interface UpstreamRequest {
   readonly envoyMaxRetries: string | undefined;
   readonly envoyPerTryTimeout: string | undefined;
   readonly envoyRetriableStatusCodes: string | undefined;
+  /** The `x-envoy-peer-metadata` the client sent (removed), with the metadata exchange on. */
+  readonly peerMetadata: string | undefined;
 }
 
 /**
@@ -119,6 +128,8 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   let envoyMaxRetries: string | undefined;
   let envoyPerTryTimeout: string | undefined;
   let envoyRetriableStatusCodes: string | undefined;
+  const mx = input.metadataExchange === true;
+  let peerMetadata: string | undefined;
   const hostRewrite = input.hostRewrite;
   const dropHost = hostRewrite !== undefined || head.targetAuthority !== '';
   for (let i = 0; i < names.length; i++) {
@@ -139,6 +150,10 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
       }
       if (n === 'x-forwarded-for') {
         xff = xff === undefined ? values[i] : `${xff},${values[i]}`;
+        continue;
+      }
+      if (mx && (n === PEER_METADATA_HEADER || n === PEER_METADATA_ID_HEADER)) {
+        if (n === PEER_METADATA_HEADER) peerMetadata = values[i];
         continue;
       }
       if (n === 'x-forwarded-proto') hasProto = true;
@@ -162,6 +177,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     applyHeaderMutations(out, input.mutations);
     for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
   }
+  if (input.peerHeaders !== undefined) text += input.peerHeaders;
   if (input.chunked) text += 'transfer-encoding: chunked\r\n';
-  return { headText: `${head.method} ${path} HTTP/1.1\r\n${text}`, requestId: requestId ?? '', path, envoyTimeout, envoyRetryOn, envoyMaxRetries, envoyPerTryTimeout, envoyRetriableStatusCodes };
+  return { headText: `${head.method} ${path} HTTP/1.1\r\n${text}`, requestId: requestId ?? '', path, envoyTimeout, envoyRetryOn, envoyMaxRetries, envoyPerTryTimeout, envoyRetriableStatusCodes, peerMetadata };
 }

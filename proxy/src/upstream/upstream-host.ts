@@ -8,6 +8,7 @@ import type { EndpointRt } from '@minimesh/config/runtime';
 import type { LbHost } from './lb/load-balancer.js';
 import { UpstreamConnection, type ConnectionOwner, type UpstreamHandler } from './upstream-connection.js';
 import type { Cluster } from './cluster.js';
+import { peerFromEndpointMetadata, type WorkloadPeer } from '../observability/istio/workload-peer.js';
 
 /** A request waiting for a connection to `host`. */
 export interface PendingRequest {
@@ -21,6 +22,8 @@ export type AcquireResult = 'ok' | 'overflow';
 export class UpstreamHost implements LbHost, ConnectionOwner {
   readonly key: string;
   readonly weight: number;
+  /** The workload behind this endpoint (endpoint metadata `istio.workload`), for Istio's metrics. */
+  readonly peer: WorkloadPeer | undefined;
   activeRequests = 0;
   /** Requests sent to this host, and those answered with 5xx or failed (for /clusters). */
   rqTotal = 0;
@@ -34,6 +37,7 @@ export class UpstreamHost implements LbHost, ConnectionOwner {
   ) {
     this.key = `${endpoint.address}:${endpoint.port}`;
     this.weight = endpoint.weight;
+    this.peer = peerFromEndpointMetadata(endpoint.workload ?? '');
   }
 
   get idleCount(): number {

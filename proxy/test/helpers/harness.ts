@@ -59,6 +59,10 @@ export interface ProxySpec {
   /** Start the health server on a free port. */
   health?: boolean;
   drainTimeMs?: number;
+  /** The bootstrap's node (default: a sidecar `test.default`). */
+  node?: Record<string, unknown>;
+  /** More Listener fields (traffic_direction, ...). */
+  listener?: Record<string, unknown>;
 }
 
 /** A route to a cluster: `route('/a', 'a', { timeout: '1s' })`. */
@@ -101,7 +105,7 @@ export function buildBootstrap(spec: ProxySpec, accessLogPath: string | undefine
     };
   });
   return {
-    node: { id: 'sidecar~127.0.0.1~test.default~default.svc.cluster.local', cluster: 'test' },
+    node: spec.node ?? { id: 'sidecar~127.0.0.1~test.default~default.svc.cluster.local', cluster: 'test' },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
     static_resources: {
       listeners: [
@@ -109,6 +113,7 @@ export function buildBootstrap(spec: ProxySpec, accessLogPath: string | undefine
           name: 'listener_test',
           address: { socket_address: { address: '127.0.0.1', port_value: listenerPort } },
           filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }] }],
+          ...spec.listener,
         },
       ],
       clusters,

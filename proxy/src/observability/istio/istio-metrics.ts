@@ -1,0 +1,165 @@
+/**
+ * Istio's standard metrics as one proxy records them. The hot path does no string work: a
+ * scope per connection manager caches, per (peer, destination cluster), the edge whose labels
+ * were rendered once; a request then bumps a counter and three histograms of the outcome
+ * (response code, flags) it ended with. Series live in the registry, so they outlive config
+ * swaps; rendering (a scrape) applies the Telemetry overrides of the scope that last wrote them.
+ */
+import type { ClusterRt, IstioStatsRt } from '@minimesh/config';
+import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
+import { Histogram } from './histogram.js';
+import { edgeLabels, securityPolicy, serviceLabels, type LabelPairs } from './edge-labels.js';
+import { evaluate, type RequestAttributes } from './attributes.js';
+import { PeerCache, UNKNOWN_PEER, encodePeerHeader, type WorkloadPeer } from './workload-peer.js';
+import { renderIstioMetrics } from './render-istio-metrics.js';
+
+/** One (response code, flags[, added tags]) of an edge. */
+export class RequestOutcome {
+  count = 0;
+  readonly duration = new Histogram();
+  readonly requestBytes = new Histogram();
+  readonly responseBytes = new Histogram();
+  constructor(
+    readonly code: number,
+    readonly flags: string,
+    /** Values of `dimTags`, per request (Telemetry tag overrides). */
+    readonly dims: readonly string[],
+    readonly dimTags: readonly string[],
+  ) {}
+}
+
+/** The request series of one edge: labels up to `request_protocol`, then its outcomes. */
+export class HttpEdge {
+  readonly outcomes = new Map<number | string, RequestOutcome>();
+  constructor(
+    readonly labels: LabelPairs,
+    readonly securityPolicy: string,
+    /** The overrides in force where this edge was last recorded. */
+    public stats: IstioStatsRt,
+  ) {}
+}
+
+/** The TCP series of one edge (bytes and connections). */
+export class TcpEdge {
+  opened = 0;
+  closed = 0;
+  sentBytes = 0;
+  receivedBytes = 0;
+  /** Connections still open: their bytes so far are added at each scrape. */
+  readonly live = new Set<TcpConnectionMetrics>();
+  constructor(
+    readonly labels: LabelPairs,
+    readonly flags: string,
+    readonly securityPolicy: string,
+    public stats: IstioStatsRt,
+  ) {}
+}
+
+/** One TCP connection's byte counters, as its edge last counted them. */
+export interface TcpConnectionMetrics {
+  /** Bytes sent to and received from the downstream so far. */
+  bytes(): { sent: number; received: number };
+  reportedSent: number;
+  reportedReceived: number;
+}
+
+export class IstioMetrics {
+  /** The proxy's own workload (from its node metadata, at each config). */
+  local: WorkloadPeer = UNKNOWN_PEER;
+  /** `x-envoy-peer-metadata` and `-id` this proxy sends. */
+  localHeader = encodePeerHeader(UNKNOWN_PEER);
+  localId = '';
+  /** Both header lines, ready to append to a head. */
+  peerHeaderLines = '';
+  readonly peers = new PeerCache();
+  readonly httpEdges = new Map<string, HttpEdge>();
+  readonly tcpEdges = new Map<string, TcpEdge>();
+  /** A config turned `istio.stats` on at least once (a plain Envoy config never does: no istio_* metric). */
+  enabled = false;
+
+  constructor(readonly buildTag: string) {}
+
+  setLocal(peer: WorkloadPeer, nodeId: string): void {
+    this.local = peer;
+    this.localHeader = encodePeerHeader(peer);
+    this.localId = nodeId;
+    this.peerHeaderLines = `${PEER_METADATA_HEADER}: ${this.localHeader}\r\n${PEER_METADATA_ID_HEADER}: ${nodeId}\r\n`;
+  }
+
+  /** The scope a connection manager records through (one per config). */
+  httpScope(stats: IstioStatsRt): HttpMetricsScope {
+    this.enabled = true;
+    return new HttpMetricsScope(this, stats, this.local);
+  }
+
+  /** A TCP edge (capture listeners); created on first use. */
+  tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string): TcpEdge {
+    const labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp');
+    const key = `${JSON.stringify(labels)}|${flags}`;
+    let e = this.tcpEdges.get(key);
+    if (e === undefined) this.tcpEdges.set(key, (e = new TcpEdge(labels, flags, securityPolicy(stats.reporter, false), stats)));
+    e.stats = stats;
+    return e;
+  }
+
+  /** Istio's metrics in Prometheus's text format. */
+  render(): string {
+    return this.enabled ? renderIstioMetrics(this) : '';
+  }
+}
+
+const MAX_CACHED_AUTHORITIES = 1024;
+
+/** What one connection manager records through: edges cached by peer and destination. */
+export class HttpMetricsScope {
+  private readonly cache = new Map<WorkloadPeer, Map<ClusterRt | string, HttpEdge>>();
+  private authorities = 0;
+
+  constructor(
+    readonly metrics: IstioMetrics,
+    readonly stats: IstioStatsRt,
+    readonly local: WorkloadPeer,
+  ) {}
+
+  /**
+   * The edge toward `peer` through `cluster`; without a cluster that names a service, keyed by
+   * the Host header (bounded: a client inventing hosts cannot grow the cache for ever).
+   */
+  edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string): HttpEdge {
+    let byDest = this.cache.get(peer);
+    if (byDest === undefined) this.cache.set(peer, (byDest = new Map()));
+    const key: ClusterRt | string = cluster?.istioServices !== undefined && cluster.istioServices.length > 0 ? cluster : `${cluster?.name ?? ''}|${authority}`;
+    let e = byDest.get(key);
+    if (e !== undefined) return e;
+    if (typeof key === 'string' && ++this.authorities > MAX_CACHED_AUTHORITIES) {
+      this.cache.clear();
+      this.authorities = 0;
+      this.cache.set(peer, (byDest = new Map()));
+    }
+    const stats = this.stats;
+    const labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'http');
+    const id = JSON.stringify(labels);
+    e = this.metrics.httpEdges.get(id);
+    if (e === undefined) this.metrics.httpEdges.set(id, (e = new HttpEdge(labels, securityPolicy(stats.reporter, false), stats)));
+    e.stats = stats;
+    byDest.set(key, e);
+    return e;
+  }
+
+  /** One finished request. `attrs` is read only when a Telemetry override adds a tag. */
+  record(edge: HttpEdge, code: number, flagBits: number, flags: string, durationMs: number, requestBytes: number, responseBytes: number, attrs: RequestAttributes): void {
+    const tags = this.stats.dimensionTags;
+    let key: number | string = flagBits * 1000 + code;
+    let dims: string[] = [];
+    if (tags.length > 0) {
+      dims = this.stats.dimensionExprs.map((e) => evaluate(e, attrs));
+      key = `${key}|${dims.join('\u0001')}`;
+    }
+    let o = edge.outcomes.get(key);
+    if (o === undefined) edge.outcomes.set(key, (o = new RequestOutcome(code, flags, dims, tags)));
+    o.count++;
+    o.duration.record(durationMs);
+    o.requestBytes.record(requestBytes);
+    o.responseBytes.record(responseBytes);
+  }
+}

@@ -1,0 +1,34 @@
+/** Small helpers of a request's Istio telemetry (http-stream.ts): what to send, what to count. */
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '@minimesh/mesh';
+import type { HcmContext } from '../../http/hcm-context.js';
+import type { RequestHead } from '../../http/head-parser.js';
+import type { RequestAttributes } from './attributes.js';
+
+/**
+ * A client sidecar (or gateway) sends its peer metadata upstream, except to Istio's catch-all
+ * clusters (destinations outside the mesh must not learn about the workload).
+ */
+export function sendsPeerMetadata(ctx: HcmContext, clusterName: string): boolean {
+  const t = ctx.hcm.telemetry;
+  return t.metadataExchange && t.reporter === 'source' && clusterName !== PASSTHROUGH_CLUSTER && clusterName !== BLACKHOLE_CLUSTER;
+}
+
+/** The request head's size on the wire (request line, header lines, blank line). */
+export function headBytes(head: RequestHead): number {
+  let n = head.method.length + head.path.length + 12;
+  const names = head.names;
+  const values = head.values;
+  for (let i = 0; i < names.length; i++) n += names[i].length + values[i].length + 4;
+  return n + 2;
+}
+
+/** Attributes for a stream whose metrics add no tag (never read). */
+export const NO_ATTRIBUTES: RequestAttributes = {
+  method: '',
+  path: '',
+  authority: '',
+  protocol: '',
+  requestId: '',
+  responseCode: 0,
+  header: () => undefined,
+};
