@@ -4,6 +4,7 @@
  * the web folder.
  */
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -122,4 +123,14 @@ t.test('no path leaves the web folder', async (t) => {
     t.notMatch(got.body, /SECRET|root:|hidden/, `${p} leaks nothing`);
   }
   t.equal((await request(port, '/web/index.html')).status, 200, 'a file inside is served');
+});
+
+t.test('the package ships the web folder next to the compiled handler', async (t) => {
+  // dist/test/ -> the package root; `npm pack --dry-run` lists what an install gets.
+  const pkgRoot = path.resolve(DEFAULT_WEB_DIR, '..');
+  t.ok(fs.existsSync(path.join(pkgRoot, 'package.json')), 'web/ sits at the package root, where the compiled file looks');
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkgRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+  const files = new Set((JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
+  t.ok(files.has('dist/src/dashboard/dashboard-assets.js'), 'the handler ships');
+  for (const f of fs.readdirSync(DEFAULT_WEB_DIR)) t.ok(files.has(`web/${f}`), `web/${f} ships`);
 });
