@@ -1,3 +1,5 @@
+import { MINIMESH_VERSION } from '@minimesh/mesh';
+
 /**
  * The one `minimesh` command: dispatches to each program, so one image serves every role.
  */
@@ -10,6 +12,7 @@ Commands:
   control-plane run the control plane: YAML folder or Kubernetes -> xDS v3 (ADS) on :15010
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
+  dashboard     open the mesh graph (the control plane's dashboard on :20001); --kube to port-forward
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
   kube-inject   add the sidecar to Kubernetes YAML offline (-f FILE|-)
@@ -41,6 +44,11 @@ export async function main(argv: string[]): Promise<number> {
       const { proxyConfigMain } = await import('@minimesh/control-plane/cli/proxy-config');
       return proxyConfigMain(rest);
     }
+    case 'dashboard':
+    case 'dash': {
+      const { dashboardMain } = await import('@minimesh/control-plane/cli/dashboard');
+      return dashboardMain(rest);
+    }
     case 'iptables': {
       const { iptablesMain } = await import('@minimesh/injector/iptables/iptables-main');
       return iptablesMain(rest);
@@ -59,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'version':
     case '--version':
-      process.stdout.write('minimesh 0.1.0\n');
+      process.stdout.write(`minimesh ${MINIMESH_VERSION}\n`);
       return 0;
     case undefined:
     case 'help':
