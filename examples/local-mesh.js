@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
+import { PrometheusTargets } from './prometheus-targets.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLI = path.join(here, '..', 'packages', 'cli', 'bin', 'minimesh.js');
@@ -62,6 +63,8 @@ export class LocalMesh {
     this.children = [];
     this.stopping = false;
     this.logDir = fs.mkdtempSync(path.join(os.tmpdir(), `minimesh-${opts.name}-`));
+    /** A Prometheus scrape configuration of the running pods (file-based discovery). */
+    this.prometheus = new PrometheusTargets(path.join(this.logDir, 'prometheus'));
   }
 
   /** Every address:port the mesh will bind; returns the busy ones. */
@@ -143,7 +146,8 @@ export class LocalMesh {
     };
     const entry = this.spawn(`${pod.app} ${type === 'router' ? 'gateway' : 'sidecar'}`, args, { env });
     await waitHttp(`http://${pod.ip}:15021/healthz/ready`, 10000, () => !entry.exited);
-    console.log(`${pod.app} pod ${pod.ip}: ${type === 'router' ? 'gateway' : 'sidecar'} ready (${pod.name}.${pod.namespace}, admin http://${pod.ip}:15000)`);
+    console.log(`${pod.app} pod ${pod.ip}: ${type === 'router' ? 'gateway' : 'sidecar'} ready (${pod.name}.${pod.namespace}, admin http://${pod.ip}:15000, metrics http://${pod.ip}:15020/stats/prometheus)`);
+    this.prometheus.add(pod);
   }
 
   /** Stops every child (SIGTERM, then SIGKILL after 3 s) and exits the process with `code`. */

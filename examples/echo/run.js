@@ -31,6 +31,9 @@ Try:
   curl -s http://${client.ip}:15000/config_dump      # the client sidecar's admin API (also /clusters, /stats)
   curl -s http://127.0.0.1:15014/debug/syncz         # the control plane's view
 Edit examples/echo/k8s/*.yaml and the sidecars follow. Ctrl-C stops everything.
+Prometheus: the pods' scrape configuration (kubernetes-pods job, file discovery) is ${mesh.prometheus.configFile}; run
+  ${mesh.prometheus.command()}
+then open http://127.0.0.1:9090 and try  sum(rate(istio_requests_total[1m])) by (source_workload, destination_workload, response_code)
 Logs of every process: ${mesh.logDir}
 `);
   mesh.startApp(client, path.join(here, 'apps', 'client.js'), { HTTP_PROXY: `http://${client.ip}:15001`, INTERVAL_MS: process.env.INTERVAL_MS ?? '2000' }, true);

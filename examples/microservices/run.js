@@ -37,7 +37,11 @@ Try:
   npx minimesh proxy-config routes ${gateway.name}.${gateway.namespace}
   npx minimesh proxy-config clusters ${gateway.name}.${gateway.namespace}
   curl -s http://${gateway.ip}:15000/config_dump     # the gateway's admin API
-Ctrl-C stops everything. Logs of every process: ${mesh.logDir}
+Ctrl-C stops everything.
+Prometheus: the pods' scrape configuration (kubernetes-pods job, file discovery) is ${mesh.prometheus.configFile}; run
+  ${mesh.prometheus.command()}
+then open http://127.0.0.1:9090 and try  sum(rate(istio_requests_total[1m])) by (source_workload, destination_workload, response_code)
+Logs of every process: ${mesh.logDir}
 `);
 } catch (e) {
   console.error(`the local mesh did not start: ${e.message}`);

@@ -11,6 +11,7 @@ import net from 'node:net';
 import { get as httpGet } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kialiIncoming, kialiOutgoing, PROMETHEUS_BIN, startPrometheus, type VectorSample } from './helpers/prometheus.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
@@ -50,13 +51,18 @@ const skip = busy.length > 0 ? `the examples' addresses are in use (${busy.join(
 
 /** Runs an example's runner; `out()` is what it printed so far; killed at teardown if still running. */
 function startExample(t: Test, script: string, env: Record<string, string> = {}): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [path.join(repo, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a failed or timed-out test kills the runner and everything it started.
+  const child = spawn(process.execPath, [path.join(repo, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let text = '';
   child.stdout!.on('data', (d) => (text += d));
   child.stderr!.on('data', (d) => (text += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone already
+    }
   });
   return { child, out: () => text, exited };
 }
@@ -74,6 +80,7 @@ t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { sk
   t.match(output(), /client pod 127\.0\.0\.3: sidecar ready/);
   t.match(output(), /npx minimesh proxy-status/);
   t.match(clientLines()[0], /-> 200 "Hello from backend service" x-envoy-upstream-service-time: \d+/, 'status, body and x-envoy-upstream-service-time');
+  await t.test('a real Prometheus scraping the sidecars answers Kiali\'s edge queries', (t) => prometheusChecks(t, output()));
 
   const pids = descendants(child.pid!);
   t.ok(pids.length >= 5, `${pids.length} processes started (control plane, 2 apps, 2 sidecars)`);
@@ -122,3 +129,41 @@ t.test('npm run start:microservices: lab-09 through the ingress gateway', { skip
   await new Promise((r) => setTimeout(r, 200));
   t.same(pids.filter(alive), [], 'no process left running');
 });
+
+/** Prometheus on the scrape configuration `npm start` printed: Kiali's queries see the client -> echo edge. */
+async function prometheusChecks(t: Test, printed: string): Promise<void> {
+  if (PROMETHEUS_BIN === undefined) {
+    if (process.env.CI === 'true') t.fail('prometheus is not installed, and CI installs it (.ci/run)');
+    else t.comment('SKIP: prometheus is not installed (apt-get install prometheus)');
+    return;
+  }
+  const config = /scrape configuration \(kubernetes-pods job, file discovery\) is (\S+prometheus\.yml)/.exec(printed)?.[1];
+  t.ok(config, 'npm start prints where its Prometheus configuration is');
+  if (config === undefined) return;
+  const prom = await startPrometheus(t, config, 19090);
+  const edge = (r: VectorSample[]) =>
+    r.find((s) => s.metric.source_workload === 'client-deployment' && s.metric.destination_workload === 'echo-deployment' && s.metric.response_code === '200');
+  const incoming = await prom.waitFor(kialiIncoming('client'), (r) => edge(r) !== undefined, 60000);
+  const e = edge(incoming);
+  t.ok(e, 'incoming-edge query (reporter destination): client-deployment -> echo-deployment, 200');
+  t.match(e?.metric, {
+    source_cluster: 'Kubernetes',
+    source_workload_namespace: 'client',
+    source_canonical_service: 'client',
+    source_canonical_revision: 'latest',
+    destination_cluster: 'Kubernetes',
+    destination_service: 'echo-service.client.svc.cluster.local',
+    destination_service_name: 'echo-service',
+    destination_service_namespace: 'client',
+    destination_workload_namespace: 'client',
+    destination_canonical_service: 'echo',
+    request_protocol: 'http',
+    response_flags: '-',
+  });
+  t.ok(Number(e?.value[1]) > 0, `rate ${e?.value[1]} req/s`);
+  const outgoing = await prom.query(kialiOutgoing('client'));
+  t.ok(edge(outgoing), 'outgoing-edge query (reporter source): the same edge');
+  const p95 = await prom.query('histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_service_namespace="client"}[60s])) by (le,source_workload,destination_workload))');
+  const v = Number(p95[0]?.value[1]);
+  t.ok(Number.isFinite(v) && v > 0, `histogram_quantile over the duration buckets: p95 = ${p95[0]?.value[1]} ms`);
+}
