@@ -187,5 +187,5 @@ export function toKialiGraph(map: TrafficMap, o: { graphType: GraphType; boxBy: 
       cmp(a.workload, b.workload),
   );
   edges.sort((a, b) => cmp(a.source, b.source) || cmp(a.target, b.target) || cmp(a.traffic.protocol, b.traffic.protocol));
-  return { timestamp: o.queryTime, duration: o.durationSec, graphType: o.graphType, elements: { nodes: nodes.map((data) => ({ data })), edges: edges.map((data) => ({ data })) } };
+  return { timestamp: Math.floor(o.queryTime), duration: o.durationSec, graphType: o.graphType, elements: { nodes: nodes.map((data) => ({ data })), edges: edges.map((data) => ({ data })) } };
 }

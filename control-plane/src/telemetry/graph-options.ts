@@ -19,7 +19,7 @@ export interface GraphOptions {
   readonly durationSec: number;
   /** As given (`60s`, `15m`), for messages. */
   readonly durationText: string;
-  /** Unix seconds. */
+  /** Unix seconds; fractional when defaulted to now (the local store is scraped more than once a second). */
   readonly queryTime: number;
   readonly injectServiceNodes: boolean;
   readonly boxBy: readonly string[];
@@ -63,7 +63,7 @@ const oneOf = (param: string, v: string, allowed: readonly string[]): never => {
  * Reads the parameters. `maxWindowSec` is the longest window the traffic source answers;
  * `now` gives the default queryTime (unix seconds).
  */
-export function parseGraphOptions(params: URLSearchParams, maxWindowSec: number, now = Math.floor(Date.now() / 1000)): GraphOptions {
+export function parseGraphOptions(params: URLSearchParams, maxWindowSec: number, now = Date.now() / 1000): GraphOptions {
   const nsText = params.get('namespaces') ?? '';
   const namespaces = [...new Set(nsText.split(',').map((s) => s.trim()).filter(Boolean))];
   if (namespaces.length === 0) throw new GraphParamError('namespaces', 'at least one namespace is required (namespaces=a,b)');

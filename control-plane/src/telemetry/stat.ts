@@ -74,7 +74,7 @@ export function parseStatTarget(param: string, text: string): StatTarget {
 }
 
 /** `/api/stat`'s parameters: kind, namespace | allNamespaces=true, from, to, window (default 1m), time. */
-export function parseStatParams(p: URLSearchParams, maxWindowSec: number, now = Math.floor(Date.now() / 1000)): StatRequest {
+export function parseStatParams(p: URLSearchParams, maxWindowSec: number, now = Date.now() / 1000): StatRequest {
   const kind = parseStatKind('kind', p.get('kind') ?? 'deploy');
   const all = p.get('allNamespaces') === 'true';
   const namespace = all ? undefined : (p.get('namespace') ?? 'default');

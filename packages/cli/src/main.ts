@@ -10,6 +10,7 @@ Commands:
   control-plane run the control plane: YAML folder or Kubernetes -> xDS v3 (ADS) on :15010
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
+  stat          success rate, RPS, latency and TCP connections per deployment or service
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
   kube-inject   add the sidecar to Kubernetes YAML offline (-f FILE|-)
@@ -40,6 +41,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'pc': {
       const { proxyConfigMain } = await import('@minimesh/control-plane/cli/proxy-config');
       return proxyConfigMain(rest);
+    }
+    case 'stat': {
+      const { statMain } = await import('@minimesh/control-plane/cli/stat');
+      return statMain(rest);
     }
     case 'iptables': {
       const { iptablesMain } = await import('@minimesh/injector/iptables/iptables-main');
