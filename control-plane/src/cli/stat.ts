@@ -64,7 +64,8 @@ async function fetchStat(url: string): Promise<StatResult> {
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    const c = (e as { cause?: { code?: string; message?: string } }).cause;
+      const cause = c?.code ?? c?.message ?? (e as Error).message;
     throw new Error(`cannot reach the control plane's dashboard at ${url}: ${cause} (is the control plane running with --dashboard-address? see --dashboard)`);
   }
   const text = await res.text();

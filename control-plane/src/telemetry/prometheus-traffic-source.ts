@@ -44,7 +44,8 @@ export class PrometheusTrafficSource implements TrafficSource {
     try {
       res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000) });
     } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      const c = (e as { cause?: { code?: string; message?: string } }).cause;
+      const cause = c?.code ?? c?.message ?? (e as Error).message;
       throw new Error(`prometheus ${this.baseUrl}: cannot query: ${cause}`);
     }
     const text = await res.text();
