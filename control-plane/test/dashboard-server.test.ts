@@ -219,3 +219,22 @@ t.test('the control plane scrapes its connected proxies and serves the dashboard
   const stat = (await getJson(`${base}/api/stat?kind=deploy&namespace=client`)).body;
   t.match(stat.rows, [{ name: 'echo-deployment', meshed: { meshed: 1, pods: 1 } }], 'the registered pod counts as meshed');
 });
+
+t.test('control-plane flags: --dashboard-address, --prometheus, --scrape-interval', async (t) => {
+  const { parseControlPlaneArgs, ControlPlaneUsageError } = await import('../src/server/control-plane-args.js');
+  t.match(parseControlPlaneArgs(['--config-dir', '.']), { dashboardAddress: { host: '0.0.0.0', port: 20001 }, prometheusUrl: undefined, scrapeIntervalMs: undefined });
+  t.match(parseControlPlaneArgs(['--config-dir', '.', '--dashboard-address', 'off']), { dashboardAddress: 'off' });
+  t.match(parseControlPlaneArgs(['--config-dir', '.', '--dashboard-address', '127.0.0.1:0', '--prometheus', 'http://prom:9090', '--scrape-interval', '500ms']), {
+    dashboardAddress: { host: '127.0.0.1', port: 0 },
+    prometheusUrl: 'http://prom:9090',
+    scrapeIntervalMs: 500,
+  });
+  t.throws(() => parseControlPlaneArgs(['--config-dir', '.', '--scrape-interval', 'often']), /--scrape-interval: expected a duration/);
+  try {
+    parseControlPlaneArgs(['--config-dir', '.', '--scrape-interval', 'often']);
+  } catch (e) {
+    t.ok(e instanceof ControlPlaneUsageError, 'a usage error (exit 2)');
+  }
+  t.throws(() => parseControlPlaneArgs(['--config-dir', '.', '--prometheus', 'prom:9090']), /--prometheus: expected an http\(s\) URL/);
+  t.throws(() => parseControlPlaneArgs(['--config-dir', '.', '--dashboard-address', 'nowhere']), /--dashboard-address: expected HOST:PORT/);
+});
