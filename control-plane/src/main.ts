@@ -35,7 +35,7 @@ export async function controlPlaneMain(argv: string[]): Promise<number> {
   }
   const from = opts.source.kind === 'folder' ? opts.source.dir : 'the Kubernetes API';
   process.stderr.write(
-    `control plane ready: xds ${opts.xdsAddress.host}:${cp.xdsPort}, debug http://${opts.debugAddress.host}:${cp.debugPort} (${cp.model.services.length} services from ${from}${opts.capture ? '; sidecars get capture listeners 15001/15006' : ''})\n`,
+    `control plane ready: xds ${opts.xdsAddress.host}:${cp.xdsPort}, debug http://${opts.debugAddress.host}:${cp.debugPort}${cp.dashboardPort ? `, dashboard http://${opts.dashboardAddress && opts.dashboardAddress !== 'off' ? opts.dashboardAddress.host : ''}:${cp.dashboardPort}${opts.prometheusUrl ? ` (metrics from ${opts.prometheusUrl})` : ''}` : ''} (${cp.model.services.length} services from ${from}${opts.capture ? '; sidecars get capture listeners 15001/15006' : ''})\n`,
   );
   let stopping = false;
   const quit = (): void => {

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { PORTS } from '@minimesh/mesh';
 import type { ControlPlaneOptions, HostPort } from './control-plane.js';
+import { parseDuration } from '../telemetry/graph-options.js';
 
 export const CONTROL_PLANE_USAGE = `Usage: minimesh control-plane (--config-dir DIR | --kube) [options]
 
@@ -28,6 +29,14 @@ Options:
                              (to inbound|PORT|| on 127.0.0.1); no per-port listeners. With
                              --local, proxies still register their pods
       --debounce-ms Q[,MAX]  push after Q ms without change, MAX ms at most (default 100,1000)
+      --dashboard-address H:P  the dashboard API: Kiali's graph JSON, /api/stat for
+                             'minimesh stat', a graph WebSocket (default 0.0.0.0:${PORTS.dashboard};
+                             'off' disables it; port 0 picks a free port)
+      --prometheus URL       read metrics from this Prometheus (Kiali's own queries) instead of
+                             scraping the proxies; any graph duration then
+      --scrape-interval D    how often the proxies' :${PORTS.mergedMetrics}/stats/prometheus (and pods
+                             annotated prometheus.io/scrape) are scraped into the control
+                             plane's 10-minute store (default 5s)
   -h, --help                 this help
 `;
 
@@ -53,6 +62,9 @@ export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'he
         local: { type: 'boolean' },
         capture: { type: 'boolean' },
         'debounce-ms': { type: 'string' },
+        'dashboard-address': { type: 'string' },
+        prometheus: { type: 'string' },
+        'scrape-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -71,7 +83,19 @@ export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'he
     if (!Number.isFinite(q) || q < 0 || (max !== undefined && (!Number.isFinite(max) || max < q))) throw new ControlPlaneUsageError(`--debounce-ms: expected QUIET[,MAX] in ms, got ${values['debounce-ms']}`);
     debounce = { quietMs: q, maxMs: max ?? Math.max(q, 1000) };
   }
+  const dashText = values['dashboard-address'] ?? `0.0.0.0:${PORTS.dashboard}`;
+  const dashboardAddress = dashText === 'off' ? ('off' as const) : parseHostPort('--dashboard-address', dashText);
+  let scrapeIntervalMs: number | undefined;
+  if (values['scrape-interval'] !== undefined) {
+    scrapeIntervalMs = parseDuration(values['scrape-interval']);
+    if (scrapeIntervalMs === undefined || scrapeIntervalMs < 100) throw new ControlPlaneUsageError(`--scrape-interval: expected a duration of at least 100ms (e.g. 5s, 500ms), got ${JSON.stringify(values['scrape-interval'])}`);
+  }
+  const prometheusUrl = values.prometheus;
+  if (prometheusUrl !== undefined && !/^https?:\/\/[^/]/.test(prometheusUrl)) throw new ControlPlaneUsageError(`--prometheus: expected an http(s) URL such as http://prometheus.istio-system:9090, got ${JSON.stringify(prometheusUrl)}`);
   return {
+    dashboardAddress,
+    prometheusUrl,
+    scrapeIntervalMs,
     source: dir !== undefined ? { kind: 'folder', dir } : { kind: 'kube' },
     xdsAddress: parseHostPort('--xds-address', values['xds-address'] ?? `0.0.0.0:${PORTS.xds}`),
     debugAddress: parseHostPort('--debug-address', values['debug-address'] ?? `0.0.0.0:${PORTS.controlPlaneDebug}`),

@@ -21,7 +21,9 @@ import { FolderSource } from '../sources/folder-source.js';
 import { clientNodeTransport, KubeSource } from '../sources/kube-source.js';
 import { analyzeLine, OnceReporter } from './analyze-line.js';
 import type { GeneratedForProxy } from './config-dump.js';
-import { createDebugServer } from './debug-server.js';
+import { createDebugServer, CONTROL_PLANE_VERSION } from './debug-server.js';
+import { DashboardRuntime } from './dashboard-runtime.js';
+import { syncz } from './syncz.js';
 import { DEFAULT_DEBOUNCE, PushDebouncer, type DebounceTimes } from './push-debouncer.js';
 import { podFromProxy } from './registered-pods.js';
 
@@ -47,6 +49,14 @@ export interface ControlPlaneOptions {
    */
   readonly capture?: boolean;
   readonly debounce?: DebounceTimes;
+  /** The dashboard API (Kiali's graph, stat); undefined or 'off': none. Port 0 picks a free one. */
+  readonly dashboardAddress?: HostPort | 'off';
+  /** Read metrics from this Prometheus instead of scraping the proxies. */
+  readonly prometheusUrl?: string;
+  /** How often the proxies are scraped (default 5000 ms). */
+  readonly scrapeIntervalMs?: number;
+  /** Serves the dashboard page and its scripts (true when it answered). */
+  readonly dashboardAssets?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   /** Human-readable lines (default: stderr). */
   readonly print?: (line: string) => void;
 }
@@ -84,6 +94,8 @@ export class ControlPlane {
   pushCount = 0;
   xdsPort = 0;
   debugPort = 0;
+  dashboardPort = 0;
+  private dashboard: DashboardRuntime | undefined;
 
   constructor(readonly opts: ControlPlaneOptions) {
     this.print = opts.print ?? ((l) => process.stderr.write(`${l}\n`));
@@ -139,6 +151,20 @@ export class ControlPlane {
       this.debug!.once('error', (e) => reject(new Error(`debug server: cannot listen on ${this.opts.debugAddress.host}:${this.opts.debugAddress.port}: ${e.message}`)));
       this.debug!.listen(this.opts.debugAddress.port, this.opts.debugAddress.host, () => resolve((this.debug!.address() as AddressInfo).port));
     });
+    const dash = this.opts.dashboardAddress;
+    if (dash && dash !== 'off') {
+      this.dashboard = new DashboardRuntime({
+        host: dash.host,
+        port: dash.port,
+        prometheusUrl: this.opts.prometheusUrl,
+        scrapeIntervalMs: this.opts.scrapeIntervalMs,
+        model: () => this.currentModel,
+        syncz: () => syncz(this.syncStatus(), CONTROL_PLANE_VERSION),
+        proxyIds: () => this.proxies.keys(),
+        assets: this.opts.dashboardAssets,
+      });
+      this.dashboardPort = await this.dashboard.start();
+    }
     this.ready = true;
     if (this.changedWhileStarting) this.debouncer.trigger();
   }
@@ -148,6 +174,7 @@ export class ControlPlane {
     this.debouncer.stop();
     this.folder?.stop();
     this.kube?.stop();
+    await this.dashboard?.stop();
     if (this.debug) {
       this.debug.closeAllConnections();
       await new Promise<void>((r) => this.debug!.close(() => r()));

@@ -13,6 +13,7 @@ Commands:
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
   dashboard     open the mesh graph (the control plane's dashboard on :20001); --kube to port-forward
+  stat          success rate, RPS, latency and TCP connections per deployment or service
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
   kube-inject   add the sidecar to Kubernetes YAML offline (-f FILE|-)
@@ -48,6 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'dash': {
       const { dashboardMain } = await import('@minimesh/control-plane/cli/dashboard');
       return dashboardMain(rest);
+    }
+    case 'stat': {
+      const { statMain } = await import('@minimesh/control-plane/cli/stat');
+      return statMain(rest);
     }
     case 'iptables': {
       const { iptablesMain } = await import('@minimesh/injector/iptables/iptables-main');
