@@ -18,6 +18,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const CLI = path.join(here, '..', 'packages', 'cli', 'bin', 'minimesh.js');
 export const XDS_ADDRESS = '127.0.0.1:15010';
 export const DEBUG_ADDRESS = '127.0.0.1:15014';
+export const DASHBOARD_ADDRESS = '127.0.0.1:20001';
 export const SIDECAR_PORTS = [15000, 15001, 15020, 15021, 15090];
 /** Istio's default cluster name (the control plane's CLUSTER_ID). */
 export const CLUSTER_ID = 'Kubernetes';
@@ -69,7 +70,7 @@ export class LocalMesh {
 
   /** Every address:port the mesh will bind; returns the busy ones. */
   async busyPorts(pods) {
-    const wanted = [XDS_ADDRESS, DEBUG_ADDRESS];
+    const wanted = [XDS_ADDRESS, DEBUG_ADDRESS, DASHBOARD_ADDRESS];
     for (const p of pods) {
       for (const port of SIDECAR_PORTS) wanted.push(`${p.ip}:${port}`);
       for (const port of p.appPorts ?? []) wanted.push(`127.0.0.1:${port}`, `${p.ip}:${port}`);
@@ -114,9 +115,10 @@ export class LocalMesh {
   }
 
   async startControlPlane() {
-    const cp = this.spawn('control-plane', [CLI, 'control-plane', '--config-dir', this.configDir, '--local', '--xds-address', XDS_ADDRESS, '--debug-address', DEBUG_ADDRESS], { show: true });
+    const cp = this.spawn('control-plane', [CLI, 'control-plane', '--config-dir', this.configDir, '--local', '--xds-address', XDS_ADDRESS, '--debug-address', DEBUG_ADDRESS, '--dashboard-address', DASHBOARD_ADDRESS], { show: true });
     await waitHttp(`http://${DEBUG_ADDRESS}/ready`, 10000, () => !cp.exited);
     console.log(`control plane ready (xDS ${XDS_ADDRESS}, debug http://${DEBUG_ADDRESS}, config ${path.relative(process.cwd(), this.configDir) || '.'})`);
+    console.log(`dashboard: the mesh graph at http://${DASHBOARD_ADDRESS}/ (or: npx minimesh dashboard)`);
   }
 
   /** Starts the app of a pod: a node script with its environment. */

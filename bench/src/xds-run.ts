@@ -231,7 +231,7 @@ export async function runOne(n: number, o: XdsBenchOptions, log: Log): Promise<X
   const nodeArgs = o.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
   if (o.profileDir !== undefined) mkdirSync(o.profileDir, { recursive: true });
   const profilesBefore = o.profileDir !== undefined ? new Set(readdirSync(o.profileDir)) : new Set<string>();
-  const cpArgs = [...nodeArgs, o.cli ?? minimeshCli, 'control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--debug-address', `127.0.0.1:${debugPort}`];
+  const cpArgs = [...nodeArgs, o.cli ?? minimeshCli, 'control-plane', '--config-dir', configDir, '--xds-address', `127.0.0.1:${xdsPort}`, '--debug-address', `127.0.0.1:${debugPort}`, '--dashboard-address', 'off'];
   if (o.debounceMs !== undefined) cpArgs.push('--debounce-ms', o.debounceMs);
   const cp = spawnPinned('0', process.execPath, cpArgs, join(work, 'control-plane.log'));
   const run: XdsRun = {

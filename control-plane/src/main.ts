@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import { ControlPlane } from './server/control-plane.js';
+import { createDashboardAssets } from './dashboard/dashboard-assets.js';
 import { CONTROL_PLANE_USAGE, ControlPlaneUsageError, parseControlPlaneArgs } from './server/control-plane-args.js';
 
 export { CONTROL_PLANE_USAGE };
@@ -25,7 +26,8 @@ export async function controlPlaneMain(argv: string[]): Promise<number> {
     process.stderr.write(`minimesh control-plane: --config-dir ${opts.source.dir}: not a folder\n`);
     return 2;
   }
-  const cp = new ControlPlane(opts);
+  // The dashboard's page and scripts (the graph); its API is the control plane's own.
+  const cp = new ControlPlane({ ...opts, dashboardAssets: createDashboardAssets() });
   try {
     await cp.start();
   } catch (e) {

@@ -11,10 +11,11 @@ import net from 'node:net';
 import { get as httpGet } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pageShowsEdge, waitForEdge } from './helpers/mesh-graph.js';
 import { kialiIncoming, kialiOutgoing, PROMETHEUS_BIN, startPrometheus, type VectorSample } from './helpers/prometheus.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
+const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:20001', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
 
 function free(hp: string): Promise<boolean> {
   const i = hp.lastIndexOf(':');
@@ -80,6 +81,18 @@ t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { sk
   t.match(output(), /client pod 127\.0\.0\.3: sidecar ready/);
   t.match(output(), /npx minimesh proxy-status/);
   t.match(clientLines()[0], /-> 200 "Hello from backend service" x-envoy-upstream-service-time: \d+/, 'status, body and x-envoy-upstream-service-time');
+  await t.test('the control plane\'s graph: Kiali\'s JSON and the page in a browser', async (t) => {
+    const { edge } = await waitForEdge(t, 'namespaces=client&graphType=workload&duration=60s', 'client-deployment', 'echo-service');
+    t.ok(edge, 'GET /api/namespaces/graph: client-deployment -> echo-service with a rate');
+    t.equal(edge?.traffic?.protocol, 'http');
+    t.ok(edge?.traffic?.responses?.['200'], 'responses: 200');
+    const { edge: svc } = await waitForEdge(t, 'namespaces=client&graphType=workload&duration=60s', 'echo-service', 'echo-deployment');
+    t.ok(svc, 'echo-service -> echo-deployment');
+    await pageShowsEdge(t, 'client', 'client-deployment', 'echo-service', 'echo-graph.png');
+    const stat = execFileSync(process.execPath, [path.join(repo, 'packages/cli/bin/minimesh.js'), 'stat', 'deploy', '-n', 'client'], { encoding: 'utf8' });
+    t.match(stat, /^NAME\s+MESHED\s+SUCCESS\s+RPS\s+LATENCY_P50\s+LATENCY_P95\s+LATENCY_P99\s+TCP_CONN/m, 'minimesh stat deploy -n client: the header');
+    t.match(stat, /^echo-deployment\s+1\/1\s+100\.00%\s+[\d.]+rps/m, 'echo-deployment at 100.00% success');
+  });
   await t.test('a real Prometheus scraping the sidecars answers Kiali\'s edge queries', (t) => prometheusChecks(t, output()));
 
   const pids = descendants(child.pid!);
