@@ -172,3 +172,28 @@ t.test('a client that resets while being sniffed leaks no upstream connection', 
   t.equal(accepted, 0, 'nothing dialled upstream');
   t.equal(f.tracked.length, 0);
 });
+
+t.test('Istio TCP metrics on a captured connection: opened, bytes both ways, closed', async (t) => {
+  const { IstioMetrics } = await import('../src/observability/istio/istio-metrics.js');
+  const { peerFromNodeMetadata } = await import('../src/observability/istio/workload-peer.js');
+  const podPort = await app(t, '127.0.0.2', 0, 'tcp-app');
+  const metrics = new IstioMetrics('test');
+  metrics.setLocal(peerFromNodeMetadata({ NAME: 'db-0', NAMESPACE: 'data', WORKLOAD_NAME: 'db', LABELS: { app: 'db' } }), 'sidecar~127.0.0.2~db-0.data~data.svc.cluster.local');
+  const stats = { reporter: 'destination' as const, disableHostHeaderFallback: true, metrics: new Map(), dimensionTags: [], dimensionExprs: [] };
+  const scope = metrics.httpScope(stats);
+  const cluster = { name: `inbound|${podPort}||`, connectTimeoutMs: 1000, istioServices: [{ host: 'db.data.svc.cluster.local', name: 'db', namespace: 'data' }] };
+  const f = fakeHost('INBOUND');
+  (f.host.ctx as unknown as { istioStats: unknown; clusters: Map<string, unknown> }).istioStats = scope;
+  (f.host.ctx as unknown as { clusters: Map<string, unknown> }).clusters.set(cluster.name, { config: cluster });
+  const port = await captureServer(t, (s) => handleCapturedTo(s, f.host, { address: '127.0.0.2', port: podPort! }));
+  const got = await exchange(port, 'ping');
+  t.equal(got, 'tcp-app 127.0.0.6');
+  await sleep(50);
+  const text = metrics.render();
+  const line = (name: string): string | undefined => text.split('\n').find((l) => l.startsWith(`${name}{`));
+  t.match(line('istio_tcp_connections_opened_total'), /reporter="destination",source_workload="unknown",.*destination_workload="db",destination_workload_namespace="data",.*destination_service="db\.data\.svc\.cluster\.local",.*request_protocol="tcp",response_flags="-",connection_security_policy="none"\} 1$/);
+  t.match(line('istio_tcp_connections_closed_total'), / 1$/);
+  t.match(line('istio_tcp_received_bytes_total'), / 4$/, 'ping: 4 bytes received from the downstream');
+  t.match(line('istio_tcp_sent_bytes_total'), / 17$/, 'the answer: 17 bytes sent to the downstream');
+  t.notMatch(text, /response_code/, 'TCP metrics carry no response_code');
+});

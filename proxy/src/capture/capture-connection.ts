@@ -23,6 +23,9 @@ import type { StatsRegistry } from '../observability/stats.js';
 import { getOriginalDst, type OriginalDst } from './original-dst.js';
 import { headEnd, hostHeader, sniffProtocol } from './sniff.js';
 import { proxyTcp } from './tcp-proxy.js';
+import type { ClusterRt } from '@minimesh/config';
+import type { TcpEdge } from '../observability/istio/istio-metrics.js';
+import { UNKNOWN_PEER } from '../observability/istio/workload-peer.js';
 
 /** What the capture code needs from its listener. */
 export interface CaptureHost {
@@ -88,13 +91,28 @@ function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void 
     localAddress: INBOUND_PASSTHROUGH_SOURCE,
     connectTimeoutMs: host.ctx.clusters.get(inboundClusterName(dst.port))?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     stats: host.stats?.cluster(inboundClusterName(dst.port)),
+    istio: tcpEdge(host, host.ctx.clusters.get(inboundClusterName(dst.port))?.config, dst),
   });
 }
 
 function passthrough(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initial?: Buffer): void {
   host.trackTcp(socket);
   const cluster = host.ctx.clusters.get(PASSTHROUGH_CLUSTER);
-  proxyTcp(socket, { host: dst.address, port: dst.port, connectTimeoutMs: cluster?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, stats: cluster?.stats ?? host.stats?.cluster(PASSTHROUGH_CLUSTER) }, initial);
+  proxyTcp(
+    socket,
+    { host: dst.address, port: dst.port, connectTimeoutMs: cluster?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, stats: cluster?.stats ?? host.stats?.cluster(PASSTHROUGH_CLUSTER), istio: tcpEdge(host, cluster?.config, dst) },
+    initial,
+  );
+}
+
+/**
+ * The Istio TCP metrics edge of a captured connection. Without mTLS there is no TCP metadata
+ * exchange: the peer is unknown (Istio's `peer_not_found`); the service is the cluster's, or
+ * the original destination.
+ */
+function tcpEdge(host: CaptureHost, cluster: ClusterRt | undefined, dst: OriginalDst): TcpEdge | undefined {
+  const scope = host.ctx.istioStats;
+  return scope === undefined ? undefined : scope.metrics.tcpEdge(scope.stats, UNKNOWN_PEER, cluster, `${dst.address}:${dst.port}`, '-');
 }
 
 /** Whether the route config knows this request: by Host, then by original destination. */

@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import type { ClusterStats } from '../observability/stats.js';
+import type { TcpConnectionMetrics, TcpEdge } from '../observability/istio/istio-metrics.js';
 
 export interface TcpTarget {
   readonly host: string;
@@ -12,6 +13,8 @@ export interface TcpTarget {
   readonly localAddress?: string;
   readonly connectTimeoutMs: number;
   readonly stats: ClusterStats | undefined;
+  /** Istio's TCP metrics edge this connection counts on (its listener has `istio.stats`). */
+  readonly istio?: TcpEdge;
 }
 
 /** How long a side that finished cleanly may take to flush what the other side sent last. */
@@ -48,11 +51,26 @@ export function proxyTcp(downstream: net.Socket, target: TcpTarget, initial?: Bu
   downstream.pipe(upstream);
   upstream.pipe(downstream);
   downstream.resume();
+  const edge = target.istio;
+  let counted: TcpConnectionMetrics | undefined;
+  if (edge !== undefined) {
+    // Sent and received as the downstream sees them, reported at each scrape and at close.
+    counted = { bytes: () => ({ sent: downstream.bytesWritten, received: downstream.bytesRead }), reportedSent: 0, reportedReceived: 0 };
+    edge.opened++;
+    edge.live.add(counted);
+  }
   let closed = false;
   const close = (): void => {
     if (closed) return;
     closed = true;
     clearTimeout(timer);
+    if (edge !== undefined && counted !== undefined) {
+      const b = counted.bytes();
+      edge.sentBytes += b.sent - counted.reportedSent;
+      edge.receivedBytes += b.received - counted.reportedReceived;
+      edge.live.delete(counted);
+      edge.closed++;
+    }
     if (s) {
       s.upstream_cx_active--;
       s.upstream_cx_destroy++;
