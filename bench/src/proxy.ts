@@ -1,6 +1,8 @@
 // Writing an Envoy v3 bootstrap for one proxy hop and running the proxy under test.
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
+import { cliOf } from './paths.js';
 import { freePort } from './ports.js';
 import { spawnPinned, stop, waitFor200, type Pinned } from './processes.js';
 
@@ -63,6 +65,15 @@ static_resources:
                       address: 127.0.0.1
                       port_value: ${p.next}
 `;
+}
+
+/**
+ * The command line (before `proxy --bootstrap …`) that runs the proxy of the minimesh tree
+ * rooted at `root`: this node, PROXY_NODE_FLAGS, ROOT/packages/cli/bin/minimesh.js. The
+ * default proxy is this tree's; `--base` runs the base build's worktree with the same flags.
+ */
+export function proxyCommand(root: string): string[] {
+  return [process.execPath, ...PROXY_NODE_FLAGS, cliOf(root)];
 }
 
 export interface RunningProxy {
