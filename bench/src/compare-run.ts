@@ -6,7 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareBase, type BaseBuild } from './base-build.js';
 import { log, startedAt, startUpstream, stopOnSignals } from './bench-session.js';
-import { compare, comparisonTable, medianSampleRatio, oneHopVerdict, sampleRatiosText, type BuildName, type CompareRun } from './compare-table.js';
+import { compare, comparisonTable, medianSampleRatio, noiseNote, oneHopVerdict, sampleRatiosText, type BuildName, type CompareRun } from './compare-table.js';
 import { gitCommit, hasUncommittedChanges } from './git.js';
 import type { Options } from './options.js';
 import { repoRoot, resultsDir } from './paths.js';
@@ -89,6 +89,8 @@ export async function runComparison(o: Options, wrk: string | null): Promise<num
   out.push(comparisonTable(rows));
   out.push('');
   for (const r of rows) out.push(`${SCENARIO_LABEL[r.scenario]}: current/base req/s per sample: ${sampleRatiosText(r)}`);
+  for (const note of rows.map((r) => noiseNote(r))) if (note !== null) out.push(note);
+  if (o.reps < 3) out.push(`note: ${o.reps} sample(s) per build: use --reps 3 or more (and 10 s loads) for a verdict to rely on`);
   out.push(verdict === null ? `no verdict: the requirement is on ${SCENARIO_LABEL.proxy1} (add proxy1 to --only)` : verdict.line);
   for (const r of failedRuns) out.push(`failed: ${SCENARIO_LABEL[r.scenario]} · ${r.build} · repetition ${r.rep}: ${r.error?.split('\n')[0]}`);
 

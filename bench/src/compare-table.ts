@@ -108,3 +108,16 @@ export function sampleRatiosText(r: Comparison): string {
 export function medianSampleRatio(r: Comparison): number | null {
   return medianOf(r.sampleRatios);
 }
+
+/**
+ * A warning when the samples cannot resolve the 5 % the verdict is about: their current/base
+ * ratios spread wider than that. Null when they look steady enough, or are too few to tell.
+ */
+export function noiseNote(r: Comparison, min: number = TARGETS.currentToBaseRatio): string | null {
+  const xs = r.sampleRatios.filter((x): x is number => x !== null);
+  const label = SCENARIO_LABEL[r.scenario];
+  if (xs.length < 2) return null;
+  const spread = (Math.max(...xs) - Math.min(...xs)) / (medianOf(xs) ?? 1);
+  if (spread > 1 - min) return `note: ${label}: the per-sample ratios spread over ${(spread * 100).toFixed(0)} %, more than the ${((1 - min) * 100).toFixed(0)} % the verdict resolves: the machine was busy; rerun it idle or with more --reps`;
+  return null;
+}
