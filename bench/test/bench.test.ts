@@ -200,7 +200,8 @@ t.test('base vs current: medians, ratios, table and verdict', async (t) => {
   t.match(table, /1 proxy\s+10,000\s+9,700\s+0\.970/);
   t.equal(oneHopVerdict(rows)?.line, '1 proxy: current/base req/s = 0.97 (≥ 0.95 ✓)');
   t.equal(oneHopVerdict(rows, 0.98)?.pass, false);
-  t.match(noiseNote(rows[0]) ?? '', /spread over 21 %/, 'samples 0.81–0.98 cannot resolve 5 %');
+  t.match(noiseNote(rows[0]) ?? '', /spread over 19 %/, 'samples 0.81–0.98 cannot resolve 5 %');
+  t.equal(noiseNote({ ...rows[0], sampleRatios: [0.99, 1.01, 1.0] }), null, 'a 2 % spread can');
   const slower = compare(summary('base'), summarize([sample('current', 1, 9_000)], ['proxy1']), runs);
   t.equal(oneHopVerdict(slower)?.line, '1 proxy: current/base req/s = 0.90 (≥ 0.95 ✗)');
   t.equal(oneHopVerdict(compare(summarize(runs, ['proxy2']), summarize(runs, ['proxy2']), runs)), null, 'no verdict without 1 proxy');
@@ -234,8 +235,7 @@ t.test('--base HEAD runs both builds interleaved and prints base vs current', { 
   t.match(bad.stderr, /no-such-rev-xyz/, 'the message names the revision');
 
   const r = await bench(['--base', 'HEAD', '--only', 'proxy1', '--quick', '--duration', '1', '--no-wrk']);
-  t.not(r.code, 1, `no run failed\n${r.stdout.slice(-3000)}\n${r.stderr}`);
-  t.ok(r.code === 0 || r.code === 3, 'exit 0, or 3 when the (noisy, 1-second) verdict missed');
+  if (!t.ok(r.code === 0 || r.code === 3, 'exit 0, or 3 when the (noisy, 1-second) verdict missed')) t.comment(`exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr}`);
   const steps = [...r.stdout.matchAll(/step \d\/2 · repetition 1\/1 · 1 proxy · (base|current)/g)].map((m) => m[1]);
   t.same(steps, ['base', 'current'], 'base, then current, in the same run');
   t.match(r.stdout, new RegExp(`base: HEAD = ${head.slice(0, 7)}`));
