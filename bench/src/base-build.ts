@@ -1,7 +1,7 @@
 // `--base REV`: a build of another git revision to compare with, in its own git worktree
 // under bench/results/base-<sha>/ (git-ignored), made once per resolved sha and then reused.
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeCommit, git, resolveRevision } from './git.js';
 import { cliOf, repoRoot, resultsDir } from './paths.js';
@@ -19,8 +19,11 @@ export interface BaseBuild {
   buildS: number | null;
 }
 
-/** what a finished build leaves in the worktree; its absence means "not built (yet)" */
+/** what a finished build leaves in the worktree; its absence means "not built (yet)"; its mtime = last use */
 const MARKER = '.minimesh-bench-built.json';
+
+/** base builds kept in the cache folder (each is a checkout plus a copy of node_modules, ~300 MB) */
+export const KEEP_BASE_BUILDS = 4;
 
 /** where the worktree of `sha` lives */
 export function baseRootFor(sha: string, cacheDir: string = resultsDir): string {
@@ -39,6 +42,8 @@ export async function prepareBase(rev: string, log: (line: string) => void, cach
   log(`base: ${rev} = ${describeCommit(sha)}`);
   if (isBuilt(root, sha)) {
     log(`base: reusing the build in ${root}`);
+    const now = new Date();
+    utimesSync(join(root, MARKER), now, now);
     return { rev, sha, root, reused: true, buildS: null };
   }
   mkdirSync(cacheDir, { recursive: true });
@@ -48,9 +53,9 @@ export async function prepareBase(rev: string, log: (line: string) => void, cach
       git(['worktree', 'remove', '--force', root]);
       rmSync(root, { recursive: true, force: true });
     }
-    git(['worktree', 'prune']);
     log(`base: creating a git worktree of ${sha.slice(0, 12)} in ${root}`);
-    const add = git(['worktree', 'add', '--detach', root, sha]);
+    // --force: also when git still has this path registered from a worktree deleted by hand
+    const add = git(['worktree', 'add', '--force', '--detach', root, sha]);
     if (!add.ok) throw new Error(`--base ${rev}: git worktree add ${root} failed:\n${add.stderr}`);
   }
   copyDependencies(root, log);
@@ -62,7 +67,29 @@ export async function prepareBase(rev: string, log: (line: string) => void, cach
   }
   writeFileSync(join(root, MARKER), `${JSON.stringify({ rev, sha, builtAt: new Date().toISOString(), node: process.version, buildS }, null, 2)}\n`);
   log(`base: built in ${buildS.toFixed(0)} s`);
+  pruneBaseBuilds(cacheDir, log);
   return { rev, sha, root, reused: false, buildS };
+}
+
+/** remove the least recently used base worktrees beyond the newest `keep` (and their build logs) */
+export function pruneBaseBuilds(cacheDir: string, log: (line: string) => void, keep: number = KEEP_BASE_BUILDS): void {
+  const lastUse = (dir: string): number => {
+    try {
+      return statSync(join(dir, MARKER)).mtimeMs;
+    } catch {
+      return statSync(dir).mtimeMs; // not built (yet): when it was last touched
+    }
+  };
+  const roots = readdirSync(cacheDir)
+    .filter((d) => /^base-[0-9a-f]{12}$/.test(d))
+    .map((d) => join(cacheDir, d))
+    .sort((a, b) => lastUse(b) - lastUse(a));
+  for (const old of roots.slice(keep)) {
+    log(`base: removing the least recently used base build ${old}`);
+    git(['worktree', 'remove', '--force', old]);
+    rmSync(old, { recursive: true, force: true });
+    rmSync(`${old}.build.log`, { force: true });
+  }
 }
 
 function isCheckoutOf(root: string, sha: string): boolean {

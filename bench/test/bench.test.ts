@@ -1,9 +1,11 @@
 import t from 'tap';
 import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
-import { prepareBase } from '../src/base-build.js';
+import { prepareBase, pruneBaseBuilds } from '../src/base-build.js';
 import { buildOrder } from '../src/compare-run.js';
 import { compare, comparisonTable, noiseNote, oneHopVerdict, type CompareRun } from '../src/compare-table.js';
 import { selfTimes } from '../src/cpuprofile.js';
@@ -209,6 +211,23 @@ t.test('base vs current: medians, ratios, table and verdict', async (t) => {
 
 t.test('--base with something that is not a revision fails naming it', async (t) => {
   await t.rejects(prepareBase('no-such-rev-xyz', () => {}), /--base no-such-rev-xyz: "no-such-rev-xyz" is not a git revision/);
+});
+
+t.test('only the most recently used base builds are kept', async (t) => {
+  const cache = mkdtempSync(join(tmpdir(), 'minimesh-bench-test-'));
+  t.teardown(() => rmSync(cache, { recursive: true, force: true }));
+  const names = ['aaaaaaaaaaaa', 'bbbbbbbbbbbb', 'cccccccccccc', 'dddddddddddd'].map((h) => `base-${h}`);
+  names.forEach((n, i) => {
+    mkdirSync(join(cache, n));
+    writeFileSync(join(cache, n, '.minimesh-bench-built.json'), '{}');
+    const used = new Date(Date.now() - (10 - i) * 60_000); // aaaa… least recently used
+    utimesSync(join(cache, n, '.minimesh-bench-built.json'), used, used);
+  });
+  mkdirSync(join(cache, 'unrelated'));
+  const lines: string[] = [];
+  pruneBaseBuilds(cache, (l) => lines.push(l), 2);
+  t.same(readdirSync(cache).sort(), ['base-cccccccccccc', 'base-dddddddddddd', 'unrelated']);
+  t.equal(lines.length, 2, 'each removal is logged');
 });
 
 /** run `npm run bench -- ARGS` (the compiled run.js) and collect its output */
