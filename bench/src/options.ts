@@ -51,7 +51,8 @@ export const USAGE = `usage: npm run bench -- [options]
                        (base, current; the next repetition current, base), against the same
                        upstream and load. Prints base vs current and the verdict
                        "1 proxy: current/base req/s >= 0.95". Scenarios: proxy1,proxy2 (default
-                       both); exit code 3 when the verdict fails
+                       both); --profile DIR writes into DIR/base and DIR/current. Exit code 3
+                       when every run worked but the verdict failed
   -h, --help           this text
 `;
 
