@@ -107,6 +107,9 @@ t.test('medians, ratios and targets', async (t) => {
   );
   t.equal(s[1].ratioToDirect, 0.4);
   t.equal(s[2].peakRssMb, 90);
+  const starved = run('proxy1', 100, 0, 0, null, []);
+  if (starved.steady !== null) starved.steady.result.completed = 0; // an empty histogram reads 0 ms
+  t.equal(summarize([starved], ['proxy1'])[0].p50, null, 'no latency from a steady load with nothing completed');
   const checks = checkTargets(s);
   const pass = (scenario: string, what: RegExp): boolean | null => checks.find((c) => c.scenario === scenario && what.test(c.what))?.pass ?? null;
   t.equal(pass('proxy1', /req\/s/), true);
