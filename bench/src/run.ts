@@ -1,5 +1,6 @@
 // `npm run bench`: load the same upstream direct, through one and two minimesh proxies
 // and through nginx, interleaved and repeated; print medians and write the full JSON.
+// With `--base REV` it compares the proxy scenarios of two builds instead (compare-run.ts).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +19,6 @@ import { checkTargets, TARGETS } from './targets.js';
 import { wrkVersion } from './wrk.js';
 
 const INSTALL_HINT = 'apt-get install -y nginx-light wrk';
-const started = startedAt;
-
 async function main(): Promise<number> {
   let o: Options;
   try {
@@ -116,10 +115,10 @@ async function main(): Promise<number> {
   for (const r of failedRuns) out.push(`failed: ${SCENARIO_LABEL[r.scenario]} repetition ${r.rep}: ${r.error?.split('\n')[0]}`);
 
   mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
+  const stamp = new Date(startedAt).toISOString().replace(/[:.]/g, '-');
   const file = join(resultsDir, `${stamp}.json`);
   const json = {
-    startedAt: new Date(started).toISOString(),
+    startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, platform: process.platform },
     tools: { nginx: nginx?.version ?? null, wrk, taskset: hasTaskset() },
