@@ -10,12 +10,15 @@ import { compare, comparisonTable, medianSampleRatio, noiseNote, oneHopVerdict, 
 import { gitCommit, hasUncommittedChanges } from './git.js';
 import type { Options } from './options.js';
 import { repoRoot, resultsDir } from './paths.js';
+import { probeIstioMetrics, type MetricsSupport } from './metrics-probe.js';
 import { hasTaskset } from './processes.js';
 import { proxyCommand } from './proxy.js';
 import { summarize } from './results.js';
 import { runScenario } from './scenario-run.js';
 import { SCENARIO_LABEL, type Environment } from './scenarios.js';
 import { TARGETS } from './targets.js';
+
+const METRICS_OFF: MetricsSupport = { on: false, note: 'not asked for (--metrics)' };
 
 /** exit code when every run worked but the current build is below the base */
 export const EXIT_VERDICT_FAILED = 3;
@@ -56,7 +59,15 @@ export async function runComparison(o: Options, wrk: string | null): Promise<num
   stopOnSignals();
   const upstream = await startUpstream(o.cpuUnderTest);
   const runs: CompareRun[] = [];
+  const metrics: Record<BuildName, MetricsSupport> = { base: METRICS_OFF, current: METRICS_OFF };
   try {
+    if (o.metrics) {
+      for (const build of ['base', 'current'] as const) {
+        metrics[build] = await probeIstioMetrics(cmd[build], o.cpuUnderTest, upstream.port, workDir);
+        log(`metrics: ${build} ${metrics[build].on ? 'on' : 'OFF'}: ${metrics[build].note}`);
+      }
+      if (!metrics.current.on) log('metrics: the current build records no Istio metrics: the verdict does not say what recording them costs');
+    }
     let step = 0;
     for (let rep = 1; rep <= o.reps; rep++) {
       for (const name of o.only) {
@@ -67,7 +78,7 @@ export async function runComparison(o: Options, wrk: string | null): Promise<num
           mkdirSync(dir, { recursive: true });
           const profileDir = o.profileDir === null ? null : join(o.profileDir, build);
           if (profileDir !== null) mkdirSync(profileDir, { recursive: true });
-          const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: cmd[build], nginx: null, dir, profileDir };
+          const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: cmd[build], nginx: null, dir, profileDir, istioMetrics: metrics[build].on };
           runs.push({ ...(await runScenario(o, name, rep, env, upstream.proc.pid, wrk !== null)), build });
         }
       }
@@ -91,7 +102,8 @@ export async function runComparison(o: Options, wrk: string | null): Promise<num
   for (const r of rows) out.push(`${SCENARIO_LABEL[r.scenario]}: current/base req/s per sample: ${sampleRatiosText(r)}`);
   for (const note of rows.map((r) => noiseNote(r))) if (note !== null) out.push(note);
   if (o.reps < 3) out.push(`note: ${o.reps} sample(s) per build: use --reps 3 or more (and 10 s loads) for a verdict to rely on`);
-  out.push(verdict === null ? `no verdict: the requirement is on ${SCENARIO_LABEL.proxy1} (add proxy1 to --only)` : verdict.line);
+  const metricsText = o.metrics ? `metrics: base ${metrics.base.on ? 'on' : 'off'}, current ${metrics.current.on ? 'on' : 'off'}` : 'metrics off in both (--metrics turns them on)';
+  out.push(verdict === null ? `no verdict: the requirement is on ${SCENARIO_LABEL.proxy1} (add proxy1 to --only)` : `${verdict.line} · ${metricsText}`);
   for (const r of failedRuns) out.push(`failed: ${SCENARIO_LABEL[r.scenario]} · ${r.build} · repetition ${r.rep}: ${r.error?.split('\n')[0]}`);
 
   mkdirSync(resultsDir, { recursive: true });
@@ -102,8 +114,8 @@ export async function runComparison(o: Options, wrk: string | null): Promise<num
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, platform: process.platform },
     tools: { wrk, taskset: hasTaskset() },
-    base: { ...base, proxyCmd: cmd.base },
-    current: { root: repoRoot, commit: currentCommit, uncommittedChanges: hasUncommittedChanges(), proxyCmd: cmd.current },
+    base: { ...base, proxyCmd: cmd.base, istioMetrics: metrics.base },
+    current: { root: repoRoot, commit: currentCommit, uncommittedChanges: hasUncommittedChanges(), proxyCmd: cmd.current, istioMetrics: metrics.current },
     interleaving: 'per repetition and scenario: base then current in odd repetitions, current then base in even ones',
     options: o,
     target: { scenario: 'proxy1', currentToBaseRpsAtLeast: TARGETS.currentToBaseRatio },

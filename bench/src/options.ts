@@ -26,6 +26,8 @@ export interface Options {
   profileDir: string | null;
   /** compare against this git revision's build, interleaved (null: the plain bench) */
   base: string | null;
+  /** bootstraps carry Istio's metrics filters (istio.metadata_exchange, istio.stats) */
+  metrics: boolean;
 }
 
 /** the scenarios `--base` compares (the others do not run minimesh code) */
@@ -44,6 +46,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --profile DIR        run the proxies under node --cpu-prof, profiles into DIR
                        (read them with: node bench/dist/src/top-profile.js FILE)
   --rate N             steady-load rate in req/s (default 2000)
+  --metrics            Istio's metrics on: each proxy's bootstrap has Istio's HTTP filters
+                       (istio.metadata_exchange, istio.stats) as a sidecar's has, so every
+                       request is recorded in istio_requests_total & co. With --base, a build
+                       whose proxy does not take them (before metrics) runs without
   --base REV           compare the current build with git revision REV (a sha, a branch,
                        HEAD~3, ...): REV is checked out as a git worktree under
                        bench/results/base-<sha>/ and built there (once per sha), then each
@@ -73,6 +79,7 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     cpuLoad: twoCpus ? '1' : '0',
     profileDir: null,
     base: null,
+    metrics: false,
   };
   let onlyGiven = false;
   let proxyCmdGiven = false;
@@ -122,6 +129,9 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
         o.base = v;
         break;
       }
+      case '--metrics':
+        o.metrics = true;
+        break;
       case '--no-wrk':
         o.useWrk = false;
         break;

@@ -63,6 +63,7 @@ async function main(): Promise<number> {
   log(`minimesh bench: ${o.only.join(', ')} × ${o.reps} repetition(s), ${o.loadS} s loads, about ${Math.ceil(estimateS / 60)} min`);
   log(`placement: upstream + proxies/nginx on CPU ${o.cpuUnderTest}, load generators on CPU ${o.cpuLoad}`);
   log(`proxy command: ${o.proxyCmd.join(' ')} proxy --bootstrap FILE --health-port off`);
+  if (o.metrics) log('metrics: the proxies\' bootstraps carry Istio\'s filters (istio.metadata_exchange, istio.stats)');
 
   if (o.profileDir !== null) {
     mkdirSync(o.profileDir, { recursive: true });
@@ -81,7 +82,7 @@ async function main(): Promise<number> {
         log(`step ${step}/${totalSteps} · repetition ${rep}/${o.reps} · ${SCENARIO_LABEL[name]}: ${SCENARIO_DESCRIPTION[name]}`);
         const dir = join(workDir, `${rep}-${name}`);
         mkdirSync(dir, { recursive: true });
-        const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir };
+        const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir, istioMetrics: o.metrics };
         runs.push(await runScenario(o, name, rep, env, upstream.proc.pid, wrk !== null));
       }
     }

@@ -72,6 +72,21 @@ t.test('bootstrap has the three ports in order', async (t) => {
   t.match(y, /type: STATIC/);
 });
 
+t.test('with metrics on, the bootstrap carries Istio\'s filters before the router', async (t) => {
+  t.notMatch(bootstrapYaml('x', { admin: 1, listen: 2, next: 3 }), /istio/, 'none by default');
+  const server = bootstrapYaml('x', { admin: 1, listen: 2, next: 3 }, 'SERVER');
+  const names = [...server.matchAll(/- name: (\S+)/g)].map((m) => m[1]).filter((n) => n.includes('.http.') || n.startsWith('istio.'));
+  t.same(names, ['istio.metadata_exchange', 'istio.stats', 'envoy.filters.http.router']);
+  t.match(server, /traffic_direction: INBOUND/);
+  t.match(server, /downstream_discovery:/);
+  t.match(server, /disable_host_header_fallback: true/);
+  t.match(server, /WORKLOAD_NAME: x\n/);
+  const client = bootstrapYaml('x', { admin: 1, listen: 2, next: 3 }, 'CLIENT');
+  t.match(client, /traffic_direction: OUTBOUND/);
+  t.match(client, /upstream_propagation:/);
+  t.same([...client.matchAll(/port_value: (\d+)/g)].map((m) => Number(m[1])), [1, 2, 3]);
+});
+
 /** a scenario run with the given figures (throughput from autocannon, latency from the steady load) */
 const run = (scenario: ScenarioRun['scenario'], rps: number, p50: number, p99: number, cpu: number | null, kb: number[]): ScenarioRun => ({
   scenario,
@@ -184,6 +199,9 @@ t.test('--base options', async (t) => {
   t.throws(() => parseOptions(['--base']), /needs a value/);
   const plain = parseOptions([]);
   t.equal(plain !== 'help' && plain.base, null, 'no comparison unless asked');
+  t.equal(plain !== 'help' && plain.metrics, false, 'metrics off unless asked');
+  const m = parseOptions(['--base', 'main', '--metrics']);
+  t.equal(m !== 'help' && m.metrics, true);
 });
 
 t.test('builds alternate which goes first, repetition by repetition', async (t) => {
@@ -257,14 +275,16 @@ t.test('--base HEAD runs both builds interleaved and prints base vs current', { 
   t.equal(bad.code, 2);
   t.match(bad.stderr, /no-such-rev-xyz/, 'the message names the revision');
 
-  const r = await bench(['--base', 'HEAD', '--only', 'proxy1', '--quick', '--duration', '1', '--no-wrk']);
+  const r = await bench(['--base', 'HEAD', '--only', 'proxy1', '--quick', '--duration', '1', '--no-wrk', '--metrics']);
   if (!t.ok(r.code === 0 || r.code === 3, 'exit 0, or 3 when the (noisy, 1-second) verdict missed')) t.comment(`exit ${r.code}\n${r.stdout.slice(-3000)}\n${r.stderr}`);
   const steps = [...r.stdout.matchAll(/step \d\/2 · repetition 1\/1 · 1 proxy · (base|current)/g)].map((m) => m[1]);
   t.same(steps, ['base', 'current'], 'base, then current, in the same run');
   t.match(r.stdout, new RegExp(`base: HEAD = ${head.slice(0, 7)}`));
   t.match(r.stdout, /base req\/s\s+current req\/s\s+current\/base/, 'the table has both columns and the ratio');
   t.match(r.stdout, /\n1 proxy\s+[\d,]+\s+[\d,]+\s+\d+\.\d{3}\s/, 'a row with two req/s figures and a ratio');
-  t.match(r.stdout, /1 proxy: current\/base req\/s = \d+\.\d\d \(≥ 0\.95 [✓✗]\)/, 'the verdict line');
+  const verdict = /1 proxy: current\/base req\/s = \d+\.\d\d \(≥ 0\.95 [✓✗]\) · metrics: base (on|off), current (on|off)/.exec(r.stdout);
+  t.ok(verdict, 'the verdict line, with metrics on or off per build');
+  t.equal(verdict?.[1], verdict?.[2], 'the same code records metrics in both builds, or in neither');
 
   const file = /full results: (\S+\.json)/.exec(r.stdout)?.[1];
   if (file === undefined) return t.fail('no results file named');
