@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
 import { cliOf } from './paths.js';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 import { spawnPinned, stop, waitFor200, type Pinned } from './processes.js';
 
 export interface HopPorts {
@@ -141,7 +141,8 @@ export async function startProxy(
   profileDir: string | null = null,
   istio: IstioSide = null,
 ): Promise<RunningProxy> {
-  const ports: HopPorts = { admin: await freePort(), listen: await freePort(), next };
+  const [admin, listen] = await freePorts(2);
+  const ports: HopPorts = { admin, listen, next };
   const bootstrapFile = join(dir, `${name}.yaml`);
   writeFileSync(bootstrapFile, bootstrapYaml(name, ports, istio));
   const [cmd, ...pre] = proxyCmd;
