@@ -12,6 +12,7 @@ import { selfTimes } from '../src/cpuprofile.js';
 import { resolveRevision } from '../src/git.js';
 import { parseOptions } from '../src/options.js';
 import { distProgram, repoRoot } from '../src/paths.js';
+import { freePorts } from '../src/ports.js';
 import { bootstrapYaml } from '../src/proxy.js';
 import { summarize, type ScenarioRun } from '../src/results.js';
 import { median } from '../src/stats.js';
@@ -70,6 +71,11 @@ t.test('bootstrap has the three ports in order', async (t) => {
   t.same([...y.matchAll(/port_value: (\d+)/g)].map((m) => Number(m[1])), [1, 2, 3]);
   t.match(y, /envoy\.filters\.network\.http_connection_manager/);
   t.match(y, /type: STATIC/);
+});
+
+t.test('free ports asked together are distinct', async (t) => {
+  const ports = await freePorts(20);
+  t.equal(new Set(ports).size, 20);
 });
 
 t.test('with metrics on, the bootstrap carries Istio\'s filters before the router', async (t) => {
