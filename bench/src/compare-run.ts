@@ -8,6 +8,7 @@ import { prepareBase, type BaseBuild } from './base-build.js';
 import { log, startedAt, startUpstream, stopOnSignals } from './bench-session.js';
 import { compare, comparisonTable, medianSampleRatio, noiseNote, oneHopVerdict, sampleRatiosText, type BuildName, type CompareRun } from './compare-table.js';
 import { gitCommit, hasUncommittedChanges } from './git.js';
+import { runAutocannon } from './loads.js';
 import type { Options } from './options.js';
 import { repoRoot, resultsDir } from './paths.js';
 import { probeIstioMetrics, type MetricsSupport } from './metrics-probe.js';
@@ -68,6 +69,9 @@ export async function runComparison(o: Options, wrk: string | null): Promise<num
       }
       if (!metrics.current.on) log('metrics: the current build records no Istio metrics: the verdict does not say what recording them costs');
     }
+    // the first measured run must not pay for the upstream's own JIT warm-up (the plain bench's `direct` absorbs it)
+    log(`warm-up of the upstream: autocannon straight to it, 10 connections, ${2 * o.warmupS} s (not measured)`);
+    await runAutocannon(o.cpuLoad, upstream.port, 10, 2 * o.warmupS);
     let step = 0;
     for (let rep = 1; rep <= o.reps; rep++) {
       for (const name of o.only) {
