@@ -1,8 +1,8 @@
 // Command-line options of `npm run bench`.
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
-import { minimeshCli, standinProxy } from './paths.js';
+import { repoRoot, standinProxy } from './paths.js';
+import { proxyCommand } from './proxy.js';
 import { ALL_SCENARIOS, type ScenarioName } from './scenarios.js';
 
 export interface Options {
@@ -24,7 +24,14 @@ export interface Options {
   cpuLoad: string;
   /** write V8 CPU profiles of the proxies here (node --cpu-prof) */
   profileDir: string | null;
+  /** compare against this git revision's build, interleaved (null: the plain bench) */
+  base: string | null;
+  /** bootstraps carry Istio's metrics filters (istio.metadata_exchange, istio.stats) */
+  metrics: boolean;
 }
+
+/** the scenarios `--base` compares (the others do not run minimesh code) */
+export const COMPARED_SCENARIOS: readonly ScenarioName[] = ['proxy1', 'proxy2'];
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -39,6 +46,19 @@ export const USAGE = `usage: npm run bench -- [options]
   --profile DIR        run the proxies under node --cpu-prof, profiles into DIR
                        (read them with: node bench/dist/src/top-profile.js FILE)
   --rate N             steady-load rate in req/s (default 2000)
+  --metrics            Istio's metrics on: each proxy's bootstrap has Istio's HTTP filters
+                       (istio.metadata_exchange, istio.stats) as a sidecar's has, so every
+                       request is recorded in istio_requests_total & co. With --base, a build
+                       whose proxy does not take them (before metrics) runs without
+  --base REV           compare the current build with git revision REV (a sha, a branch,
+                       HEAD~3, ...): REV is checked out as a git worktree under
+                       bench/results/base-<sha>/ and built there (once per sha), then each
+                       repetition runs every scenario with both builds, interleaved
+                       (base, current; the next repetition current, base), against the same
+                       upstream and load. Prints base vs current and the verdict
+                       "1 proxy: current/base req/s >= 0.95". Scenarios: proxy1,proxy2 (default
+                       both); --profile DIR writes into DIR/base and DIR/current. Exit code 3
+                       when every run worked but the verdict failed
   -h, --help           this text
 `;
 
@@ -50,7 +70,7 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     loadS: 10,
     warmupS: 2,
     only: [...ALL_SCENARIOS],
-    proxyCmd: [process.execPath, ...PROXY_NODE_FLAGS, minimeshCli],
+    proxyCmd: proxyCommand(repoRoot),
     useWrk: true,
     throughputConnections: 50,
     steadyRate: 2000,
@@ -58,7 +78,11 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     cpuUnderTest: '0',
     cpuLoad: twoCpus ? '1' : '0',
     profileDir: null,
+    base: null,
+    metrics: false,
   };
+  let onlyGiven = false;
+  let proxyCmdGiven = false;
   let reps: number | undefined;
   let duration: number | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -87,15 +111,26 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
           if (!(ALL_SCENARIOS as readonly string[]).includes(n)) throw new Error(`--only: unknown scenario "${n}" (known: ${ALL_SCENARIOS.join(', ')})`);
         }
         o.only = ALL_SCENARIOS.filter((s) => names.includes(s));
+        onlyGiven = true;
         break;
       }
       case '--proxy-cmd': {
         const v = value().trim();
         o.proxyCmd = v === 'standin' ? [process.execPath, standinProxy] : v.split(/\s+/);
+        proxyCmdGiven = true;
         break;
       }
       case '--profile':
         o.profileDir = resolve(value());
+        break;
+      case '--base': {
+        const v = value().trim();
+        if (v === '' || v.startsWith('-')) throw new Error(`--base needs a git revision, got "${v}"`);
+        o.base = v;
+        break;
+      }
+      case '--metrics':
+        o.metrics = true;
         break;
       case '--no-wrk':
         o.useWrk = false;
@@ -110,6 +145,12 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
   o.reps = reps ?? (o.quick ? 1 : 3);
   o.loadS = duration ?? (o.quick ? 3 : 10);
   o.warmupS = o.quick ? 1 : 2;
+  if (o.base !== null) {
+    if (proxyCmdGiven) throw new Error('--base runs each build\'s own packages/cli/bin/minimesh.js: it does not go with --proxy-cmd');
+    if (!onlyGiven) o.only = [...COMPARED_SCENARIOS];
+    const other = o.only.filter((s) => !COMPARED_SCENARIOS.includes(s));
+    if (other.length > 0) throw new Error(`--base compares ${COMPARED_SCENARIOS.join(',')} only; drop ${other.join(',')} from --only`);
+  }
   return o;
 }
 

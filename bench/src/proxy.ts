@@ -1,7 +1,9 @@
 // Writing an Envoy v3 bootstrap for one proxy hop and running the proxy under test.
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { freePort } from './ports.js';
+import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
+import { cliOf } from './paths.js';
+import { freePorts } from './ports.js';
 import { spawnPinned, stop, waitFor200, type Pinned } from './processes.js';
 
 export interface HopPorts {
@@ -11,13 +13,57 @@ export interface HopPorts {
   next: number;
 }
 
-/** a minimal static bootstrap: one HTTP listener routing everything to cluster `upstream` */
-export function bootstrapYaml(name: string, p: HopPorts): string {
+/**
+ * With Istio's metrics on, which side of the mesh a hop plays: SERVER = the sidecar in front of
+ * the upstream (inbound, reporter=destination), CLIENT = the one in front of the caller (outbound,
+ * reporter=source). Null: no Istio filters (the plain bootstrap).
+ */
+export type IstioSide = 'SERVER' | 'CLIENT' | null;
+
+/** the node metadata Istio's injector gives a sidecar (its workload labels for the metrics) */
+function istioNodeMetadata(name: string): string {
+  return `  metadata:
+    NAME: ${name}-0
+    NAMESPACE: bench
+    WORKLOAD_NAME: ${name}
+    CLUSTER_ID: Kubernetes
+    MESH_ID: cluster.local
+    LABELS:
+      app: ${name}
+      version: v1
+`;
+}
+
+/**
+ * Istio's HTTP filters before the router, as the control plane writes them for a sidecar
+ * (metadata exchange, then the stats filter): a proxy given these records istio_requests_total,
+ * istio_request_duration_milliseconds, ... for every request.
+ */
+function istioFilters(side: 'SERVER' | 'CLIENT'): string {
+  const dir = side === 'CLIENT' ? 'upstream' : 'downstream';
+  return `                  - name: istio.metadata_exchange
+                    typed_config:
+                      "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+                      type_url: type.googleapis.com/io.istio.http.peer_metadata.Config
+                      value:
+                        ${dir}_discovery: [{ istio_headers: {} }, { workload_discovery: {} }]
+                        ${dir}_propagation: [{ istio_headers: {} }]
+                  - name: istio.stats
+                    typed_config:
+                      "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+                      type_url: type.googleapis.com/stats.PluginConfig
+                      value:
+                        disable_host_header_fallback: ${side === 'SERVER'}
+`;
+}
+
+/** a minimal static bootstrap: one HTTP listener routing everything to cluster `upstream` (with Istio's metrics filters when `istio` is a side) */
+export function bootstrapYaml(name: string, p: HopPorts, istio: IstioSide = null): string {
   return `# written by minimesh bench (${name})
 node:
   id: ${name}
   cluster: bench
-admin:
+${istio === null ? '' : istioNodeMetadata(name)}admin:
   address:
     socket_address:
       address: 127.0.0.1
@@ -25,7 +71,7 @@ admin:
 static_resources:
   listeners:
     - name: bench_listener
-      address:
+${istio === null ? '' : `      traffic_direction: ${istio === 'SERVER' ? 'INBOUND' : 'OUTBOUND'}\n`}      address:
         socket_address:
           address: 127.0.0.1
           port_value: ${p.listen}
@@ -46,7 +92,7 @@ static_resources:
                           route:
                             cluster: upstream
                 http_filters:
-                  - name: envoy.filters.http.router
+${istio === null ? '' : istioFilters(istio)}                  - name: envoy.filters.http.router
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
   clusters:
@@ -63,6 +109,15 @@ static_resources:
                       address: 127.0.0.1
                       port_value: ${p.next}
 `;
+}
+
+/**
+ * The command line (before `proxy --bootstrap …`) that runs the proxy of the minimesh tree
+ * rooted at `root`: this node, PROXY_NODE_FLAGS, ROOT/packages/cli/bin/minimesh.js. The
+ * default proxy is this tree's; `--base` runs the base build's worktree with the same flags.
+ */
+export function proxyCommand(root: string): string[] {
+  return [process.execPath, ...PROXY_NODE_FLAGS, cliOf(root)];
 }
 
 export interface RunningProxy {
@@ -84,10 +139,12 @@ export async function startProxy(
   name: string,
   next: number,
   profileDir: string | null = null,
+  istio: IstioSide = null,
 ): Promise<RunningProxy> {
-  const ports: HopPorts = { admin: await freePort(), listen: await freePort(), next };
+  const [admin, listen] = await freePorts(2);
+  const ports: HopPorts = { admin, listen, next };
   const bootstrapFile = join(dir, `${name}.yaml`);
-  writeFileSync(bootstrapFile, bootstrapYaml(name, ports));
+  writeFileSync(bootstrapFile, bootstrapYaml(name, ports, istio));
   const [cmd, ...pre] = proxyCmd;
   if (profileDir !== null) {
     // node --cpu-prof writes DIR/CPU.<date>.<time>.<pid>…cpuprofile when the proxy exits (SIGTERM handler)

@@ -59,6 +59,11 @@ export interface ScenarioSummary {
 const ratio = (a: number | null, b: number | null | undefined): number | null =>
   a === null || b === null || b === undefined || b === 0 ? null : a / b;
 
+/** the steady load's latencies, unless not one measured request completed (the histogram is then empty: all zeros) */
+function steadyLatency(r: ScenarioRun): SteadyLoadResult['latencyMs'] | undefined {
+  return r.steady !== null && r.steady.result.completed > 0 ? r.steady.result.latencyMs : undefined;
+}
+
 export function summarize(runs: readonly ScenarioRun[], order: readonly ScenarioName[]): ScenarioSummary[] {
   const out: ScenarioSummary[] = order.map((scenario) => {
     const mine = runs.filter((r) => r.scenario === scenario);
@@ -77,10 +82,10 @@ export function summarize(runs: readonly ScenarioRun[], order: readonly Scenario
       wrkP50: m((r) => r.wrk?.result.latencyMs.p50),
       wrkP99: m((r) => r.wrk?.result.latencyMs.p99),
       wrkCpuSPer10k: m((r) => r.wrk?.cpuSPer10k),
-      p50: m((r) => r.steady?.result.latencyMs.p50),
-      p90: m((r) => r.steady?.result.latencyMs.p90),
-      p99: m((r) => r.steady?.result.latencyMs.p99),
-      max: m((r) => r.steady?.result.latencyMs.max),
+      p50: m((r) => steadyLatency(r)?.p50),
+      p90: m((r) => steadyLatency(r)?.p90),
+      p99: m((r) => steadyLatency(r)?.p99),
+      max: m((r) => steadyLatency(r)?.max),
       steadyAchievedRps: m((r) => r.steady?.result.achievedRps),
       steadyCpuSPer10k: m((r) => r.steady?.cpuSPer10k),
       steadyProblems: ok.reduce((n, r) => n + (r.steady ? r.steady.result.errors + r.steady.result.incomplete + r.steady.result.non2xx : 0), 0),

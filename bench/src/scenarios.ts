@@ -38,6 +38,8 @@ export interface Environment {
   dir: string;
   /** when set, proxies run under `node --cpu-prof` writing into this directory */
   profileDir: string | null;
+  /** give the proxies Istio's metrics filters (the hop next to the upstream as SERVER, the other as CLIENT) */
+  istioMetrics?: boolean;
 }
 
 export interface ScenarioSetup {
@@ -62,8 +64,9 @@ export async function setUp(name: ScenarioName, env: Environment): Promise<Scena
         // the server sidecar next to the upstream first, then the client sidecar in front of it
         let next = env.upstreamPort;
         const names = name === 'proxy1' ? ['proxy'] : ['server-sidecar', 'client-sidecar'];
-        for (const hop of names) {
-          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir);
+        for (const [i, hop] of names.entries()) {
+          const side = env.istioMetrics === true ? (i === 0 ? 'SERVER' : 'CLIENT') : null;
+          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir, side);
           started.push(p);
           next = p.ports.listen;
         }

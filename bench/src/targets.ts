@@ -13,6 +13,8 @@ export const TARGETS = {
   addedP99PerHopMs: 0.6,
   /** peak RSS of one proxy process under load */
   peakRssMb: 80,
+  /** `--base`: one hop of the current build keeps at least this share of the base build's req/s */
+  currentToBaseRatio: 0.95,
 } as const;
 
 export interface Check {

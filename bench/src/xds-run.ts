@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { selfTimes, type CpuProfile } from './cpuprofile.js';
 import { distProgram, minimeshCli, repoRoot, resultsDir } from './paths.js';
-import { freePort } from './ports.js';
+import { freePorts } from './ports.js';
 import { cpuSeconds, peakRssKb } from './proc-stats.js';
 import { hasTaskset, spawnPinned, waitFor200, type Pinned } from './processes.js';
 import { sleep } from './stats.js';
@@ -227,7 +227,7 @@ export async function runOne(n: number, o: XdsBenchOptions, log: Log): Promise<X
   const work = mkdtempSync(join(tmpdir(), `minimesh-bench-xds-${n}-`));
   const configDir = join(work, 'config');
   writeConfigDir(configDir);
-  const [xdsPort, debugPort] = [await freePort(), await freePort()];
+  const [xdsPort, debugPort] = await freePorts(2);
   const nodeArgs = o.profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
   if (o.profileDir !== undefined) mkdirSync(o.profileDir, { recursive: true });
   const profilesBefore = o.profileDir !== undefined ? new Set(readdirSync(o.profileDir)) : new Set<string>();
