@@ -25,7 +25,7 @@ import type { MeshModel } from '../model/mesh-model.js';
 import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { hcmTelemetry } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
-import { BLACKHOLE_CLUSTER } from './naming.js';
+import { BLACKHOLE_CLUSTER, clusterName, inboundVirtualHostName } from './naming.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 export const VIRTUAL_INBOUND = 'virtualInbound';
@@ -86,12 +86,24 @@ export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: 
   );
 }
 
-export function buildVirtualInboundListener(tel: ListenerTelemetry): JsonObject {
+/**
+ * `virtualInbound` (15006): HTTP to one of the workload's HTTP ports (`httpPorts`) is routed by
+ * its original destination port to `inbound|PORT||` (a virtual host `inbound|http|PORT` for
+ * `*:PORT`: the proxy matches inbound requests by where they were sent, as Envoy's per-port filter
+ * chains do), so it is seen as HTTP (metrics, metadata exchange); everything else goes to its
+ * original destination as TCP.
+ */
+export function buildVirtualInboundListener(tel: ListenerTelemetry, httpPorts: readonly number[] = []): JsonObject {
   return captureListener(VIRTUAL_INBOUND, PORTS.inboundCapture, 'INBOUND', {
     stat_prefix: `inbound_0.0.0.0_${PORTS.inboundCapture}`,
     route_config: {
       name: VIRTUAL_INBOUND,
       virtual_hosts: [
+        ...httpPorts.map((port) => ({
+          name: inboundVirtualHostName(port),
+          domains: [`*:${port}`],
+          routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName({ direction: 'inbound', port }), timeout: '0s' } }],
+        })),
         {
           name: `blackhole:${PORTS.inboundCapture}`,
           domains: ['*'],

@@ -65,8 +65,12 @@ function order(c: JsonObject): JsonObject {
   return compact({ name, type, eds_cluster_config, connect_timeout, lb_policy, dns_lookup_family, load_assignment, circuit_breakers, outlier_detection, typed_extension_protocol_options, ...rest });
 }
 
-/** `inbound|PORT||` to the app; `services` are the proxy's services served on that port (for metrics). */
-export function buildInboundCluster(port: number, appAddress: string, services: readonly ServiceModel[] = []): JsonObject {
+/**
+ * `inbound|PORT||` to the app; `services` are the proxy's services served on that port (for
+ * metrics). `bindAddress`: connect from there (under capture, Istio reaches the app on the pod's
+ * own address from 127.0.0.6, which iptables never captures again).
+ */
+export function buildInboundCluster(port: number, appAddress: string, services: readonly ServiceModel[] = [], bindAddress?: string): JsonObject {
   const name = clusterName({ direction: 'inbound', port });
   return compact({
     name,
@@ -74,6 +78,7 @@ export function buildInboundCluster(port: number, appAddress: string, services: 
     connect_timeout: ISTIO_CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appAddress, port_value: port } } } }] }] },
+    upstream_bind_config: bindAddress !== undefined ? { source_address: { address: bindAddress, port_value: 0 } } : undefined,
     metadata: services.length > 0 ? clusterServiceMetadata(services) : undefined,
   });
 }

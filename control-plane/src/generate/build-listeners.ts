@@ -9,6 +9,7 @@
  *             server: istio-envoy, use_remote_address: true
  */
 import { ISTIO_SERVER_NAME } from '@minimesh/mesh';
+import { isHttpProtocol } from '@minimesh/kube';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { compact, FAULT_FILTER, ROUTER_FILTER, HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
@@ -65,6 +66,15 @@ export function inboundPorts(model: MeshModel, proxy: ProxyIdentity): number[] {
 /** The services whose endpoints are the proxy's own workload on `port` (an inbound cluster's `istio.services`). */
 export function inboundServices(model: MeshModel, proxy: ProxyIdentity, port: number): ServiceModel[] {
   return model.services.filter((svc) => [...svc.endpoints.values()].some((eps) => eps.some((e) => e.address === proxy.ip && e.port === port)));
+}
+
+/** The inbound ports whose service port speaks HTTP (or is sniffed): the ones `virtualInbound` routes as HTTP. */
+export function inboundHttpPorts(model: MeshModel, proxy: ProxyIdentity): number[] {
+  return inboundPorts(model, proxy).filter((port) =>
+    inboundServices(model, proxy, port).some((svc) =>
+      svc.ports.some((sp) => (isHttpProtocol(sp.protocol) || sp.protocol === 'Unsupported') && (svc.endpoints.get(sp.port) ?? []).some((e) => e.address === proxy.ip && e.port === port)),
+    ),
+  );
 }
 
 export function buildInboundListener(ip: string, port: number, tel: ListenerTelemetry): JsonObject {

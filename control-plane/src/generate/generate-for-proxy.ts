@@ -4,13 +4,13 @@ import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { buildInboundCluster, buildOutboundClusters, buildPassthroughCluster } from './build-clusters.js';
 import { buildVirtualInboundListener, buildVirtualOutboundListener, captureTcpPorts } from './build-capture.js';
 import { buildEndpoints } from './build-endpoints.js';
-import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPorts, inboundServices } from './build-listeners.js';
+import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundHttpPorts, inboundPorts, inboundServices } from './build-listeners.js';
 import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
 import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
 import { gatewayRouteName, PASSTHROUGH_CLUSTER } from './naming.js';
 import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
-import { PORTS } from '@minimesh/mesh';
+import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
 
 export interface ProxyResources {
@@ -42,9 +42,9 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     if (opts.captureMode) {
       // Passthrough happens at the connection level: no `allow_any` virtual host.
       routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
-      listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(server)];
+      listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(server, inboundHttpPorts(model, proxy))];
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
-      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port)));
+      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(model, proxy, port), INBOUND_PASSTHROUGH_SOURCE));
       return result(listeners, routes, clusters, endpoints, warnings);
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);

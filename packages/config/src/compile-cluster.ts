@@ -1,4 +1,5 @@
 /** Cluster (+ ClusterLoadAssignment) -> ClusterRt. */
+import { isIP } from 'node:net';
 import { TYPE_URL, unpackAny, type Cluster, type ClusterLoadAssignment, type UpstreamHttpProtocolOptions } from '@minimesh/api';
 import { durationMs, wrapped } from './duration.js';
 import { ISTIO_METADATA_KEY } from '@minimesh/mesh';
@@ -23,7 +24,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   allowOnly(
     c,
     path,
-    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'eds_cluster_config', 'metadata'],
+    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config'],
     errors,
     ['cluster_discovery_type', 'lb_config'],
     {
@@ -100,7 +101,20 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5_000, join(path, 'dns_refresh_rate'), errors),
     ...(type === 'EDS' ? { edsServiceName: c.eds_cluster_config?.service_name || c.name || '' } : {}),
     ...istioServicesOf(c.metadata, join(path, 'metadata'), errors),
+    ...sourceAddressOf(c.upstream_bind_config, join(path, 'upstream_bind_config'), errors),
   };
+}
+
+/** `upstream_bind_config: {source_address: {address, port_value: 0}}` (Istio's inbound clusters bind 127.0.0.6). */
+function sourceAddressOf(b: Cluster['upstream_bind_config'], path: string, errors: Errors): { sourceAddress?: string } {
+  if (!b) return {};
+  allowOnly(b, path, ['source_address'], errors);
+  const sa = b.source_address;
+  if (!sa) return {};
+  allowOnly(sa, join(path, 'source_address'), ['address', 'port_value', 'protocol'], errors, ['port_specifier']);
+  if (!sa.address || !isIP(sa.address)) errors.add(join(path, 'source_address.address'), `must be an IP address (got ${JSON.stringify(sa.address ?? '')})`);
+  if (sa.port_value) errors.add(join(path, 'source_address.port_value'), 'a fixed source port is not supported by minimesh (use 0)');
+  return sa.address ? { sourceAddress: sa.address } : {};
 }
 
 type MetadataLike = { filter_metadata?: Record<string, unknown> } | null | undefined;

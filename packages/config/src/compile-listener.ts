@@ -123,6 +123,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   }
   return {
     statPrefix: h.stat_prefix ?? '',
+    direction,
     serverName: h.server_name || 'envoy',
     serverHeaderTransformation: sht,
     useRemoteAddress: wrappedBool(h.use_remote_address, false),

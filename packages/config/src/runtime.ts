@@ -73,6 +73,8 @@ export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PAS
 
 export interface HttpConnectionManagerRt {
   readonly statPrefix: string;
+  /** Its listener's `traffic_direction` (UNSPECIFIED counts as OUTBOUND). */
+  readonly direction: 'INBOUND' | 'OUTBOUND';
   /** `server_name`, default "envoy". */
   readonly serverName: string;
   readonly serverHeaderTransformation: ServerHeaderTransformation;
@@ -335,6 +337,8 @@ export interface ClusterRt {
   readonly dnsRefreshRateMs: number;
   /** EDS clusters: the ClusterLoadAssignment to use (`eds_cluster_config.service_name`, else the name). */
   readonly edsServiceName?: string;
+  /** `upstream_bind_config.source_address.address`: where upstream connections come from. */
+  readonly sourceAddress?: string;
   /** `metadata.filter_metadata.istio.services`: the mesh services this cluster reaches (Istio's metrics). */
   readonly istioServices?: readonly IstioServiceRt[];
 }

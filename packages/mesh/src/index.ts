@@ -67,6 +67,9 @@ export const ISTIO_SERVER_NAME = 'istio-envoy';
 /** Envoy's default `server_name`. */
 export const ENVOY_SERVER_NAME = 'envoy';
 
+/** The source address of a sidecar's connections to its own app under capture (never captured again). */
+export const INBOUND_PASSTHROUGH_SOURCE = '127.0.0.6';
+
 /** Istio's cluster names for traffic the mesh does not know. */
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';

@@ -23,6 +23,7 @@ import type { StatsRegistry } from '../observability/stats.js';
 import { getOriginalDst, type OriginalDst } from './original-dst.js';
 import { headEnd, hostHeader, sniffProtocol } from './sniff.js';
 import { proxyTcp } from './tcp-proxy.js';
+import { INBOUND_PASSTHROUGH_SOURCE } from '@minimesh/mesh';
 import type { ClusterRt } from '@minimesh/config';
 import type { TcpEdge } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER } from '../observability/istio/workload-peer.js';
@@ -46,7 +47,7 @@ export const SNIFF_TIMEOUT_MS = 500;
 const MAX_HEAD_BYTES = 64 * 1024;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** The source Istio's inbound side uses toward the app, so iptables never re-captures it. */
-export const INBOUND_PASSTHROUGH_SOURCE = '127.0.0.6';
+export { INBOUND_PASSTHROUGH_SOURCE };
 
 export function inboundClusterName(port: number): string {
   return `inbound|${port}||`;
@@ -74,12 +75,23 @@ export function handleCapturedTo(socket: net.Socket, host: CaptureHost, dst: Ori
     socket.destroy();
     return;
   }
-  if (capture.direction === 'INBOUND') return inbound(socket, host, dst);
+  if (capture.direction === 'INBOUND') {
+    // A port the config routes as HTTP (`*:PORT`) is sniffed; anything else is TCP at once
+    // (a server-first protocol must not wait for the client's first bytes).
+    if (!PROXY_OWN_PORTS.has(dst.port) && dst.port !== host.config.port && inboundHttpPort(host, dst)) return sniff(socket, host, dst, (initial) => inbound(socket, host, dst, initial));
+    return inbound(socket, host, dst);
+  }
   if (capture.tcpPorts.has(dst.port)) return passthrough(socket, host, dst);
-  sniff(socket, host, dst);
+  sniff(socket, host, dst, (initial) => passthrough(socket, host, dst, initial));
 }
 
-function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
+/** The inbound route config has a virtual host for this port (`*:PORT`), not only the catch-all. */
+function inboundHttpPort(host: CaptureHost, dst: OriginalDst): boolean {
+  const vh = selectVirtualHost(host.ctx.hcm.routeConfig, `${dst.address}:${dst.port}`);
+  return vh !== undefined && !vh.domains.includes('*');
+}
+
+function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initial?: Buffer): void {
   if (PROXY_OWN_PORTS.has(dst.port) || dst.port === host.config.port) {
     socket.destroy();
     return;
@@ -92,7 +104,7 @@ function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void 
     connectTimeoutMs: host.ctx.clusters.get(inboundClusterName(dst.port))?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     stats: host.stats?.cluster(inboundClusterName(dst.port)),
     istio: tcpEdge(host, host.ctx.clusters.get(inboundClusterName(dst.port))?.config, dst),
-  });
+  }, initial);
 }
 
 function passthrough(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initial?: Buffer): void {
@@ -121,7 +133,8 @@ function knownDestination(host: CaptureHost, authority: string, dst: OriginalDst
   return (authority !== '' && selectVirtualHost(rc, authority) !== undefined) || selectVirtualHost(rc, `${dst.address}:${dst.port}`) !== undefined;
 }
 
-function sniff(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
+/** Reads the first bytes: HTTP/1.x goes to the connection manager, anything else to `toTcp`. */
+function sniff(socket: net.Socket, host: CaptureHost, dst: OriginalDst, toTcp: (initial: Buffer) => void): void {
   let buf: Buffer = Buffer.alloc(0);
   let done = false;
   const finish = (to: 'http' | 'tcp'): void => {
@@ -136,7 +149,7 @@ function sniff(socket: net.Socket, host: CaptureHost, dst: OriginalDst): void {
       host.adoptHttp(socket, `${dst.address}:${dst.port}`);
       socket.resume(); // pause() above was explicit: a new 'data' listener does not undo it
 
-    } else passthrough(socket, host, dst, buf);
+    } else toTcp(buf);
   };
   const onData = (d: Buffer): void => {
     buf = buf.length === 0 ? d : Buffer.concat([buf, d]);

@@ -110,10 +110,12 @@ export class HttpStream implements UpstreamHandler {
     ctx.stats.downstream_rq_active++;
     const rc = ctx.hcm.routeConfig;
     const view = { method: head.method, path: head.path, authority: this.authority, headerNames: head.names, headerValues: head.values };
-    let vh = selectVirtualHost(rc, this.authority);
-    // Under capture, a Host the mesh does not know is routed by where the client dialled
-    // (the cluster IP and port are among a service's domains), as Envoy's listener match does.
-    if (vh === undefined && this.conn.originalDst !== undefined) vh = selectVirtualHost(rc, this.conn.originalDst);
+    const dst = this.conn.originalDst;
+    // Captured inbound, a request is routed by the port it was sent to (`*:PORT`), as Envoy's
+    // per-port filter chains do; captured outbound, a Host the mesh does not know is routed by
+    // where the client dialled (the cluster IP and port are among a service's domains).
+    let vh = dst !== undefined && ctx.hcm.direction === 'INBOUND' ? selectVirtualHost(rc, dst) : selectVirtualHost(rc, this.authority);
+    if (vh === undefined && dst !== undefined) vh = selectVirtualHost(rc, dst);
     const route = vh === undefined ? undefined : matchRoute(vh, view);
     if (vh === undefined || route === undefined) {
       ctx.stats.no_route++;

@@ -66,8 +66,10 @@ export class UpstreamConnection {
     readonly host: string,
     readonly port: number,
     connectTimeoutMs: number,
+    /** The source address to connect from (`upstream_bind_config`), e.g. Istio's 127.0.0.6 toward the app. */
+    localAddress?: string,
   ) {
-    const socket = net.connect({ host, port, noDelay: true });
+    const socket = net.connect({ host, port, noDelay: true, ...(localAddress !== undefined ? { localAddress } : {}) });
     this.socket = socket;
     if (connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.onConnectTimeout(), connectTimeoutMs);

@@ -137,6 +137,6 @@ export class UpstreamHost implements LbHost, ConnectionOwner {
     cluster.connections++;
     cluster.stats.upstream_cx_total++;
     cluster.stats.upstream_cx_active++;
-    return new UpstreamConnection(this, this.endpoint.address, this.endpoint.port, cluster.config.connectTimeoutMs);
+    return new UpstreamConnection(this, this.endpoint.address, this.endpoint.port, cluster.config.connectTimeoutMs, cluster.config.sourceAddress);
   }
 }
