@@ -7,9 +7,13 @@
  * outside these namespaces or loopback.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The proxy's SO_ORIGINAL_DST addon (injector/dist/src/netns -> proxy/native): capture needs it. */
+const ORIGINAL_DST_ADDON = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'proxy', 'native', 'build', 'Release', 'original_dst.node');
 
 export const APP_UID = 1000;
 export const PROXY_UID = 1337;
@@ -37,6 +41,7 @@ export function cannotRunNetns(): string | undefined {
   for (const tool of ['ip', 'iptables', 'iptables-restore', 'iptables-save', 'setpriv', 'curl']) {
     if (run('sh', ['-c', `command -v ${tool}`]).code !== 0) return `${tool} is not installed (apt-get install iproute2 iptables util-linux curl)`;
   }
+  if (!existsSync(ORIGINAL_DST_ADDON)) return `the proxy's original-dst addon is not built (${ORIGINAL_DST_ADDON}; \`npm install\` builds it with node-gyp and a C compiler)`;
   const probe = `mmprobe${process.pid}`;
   const r = run('ip', ['netns', 'add', probe]);
   if (r.code !== 0) return `cannot create a network namespace: ${r.stderr.trim()}`;
