@@ -28,14 +28,15 @@ Options:
       --type TYPE          sidecar (default) or router (gateways)
       --admin-port PORT    with --xds: admin API port (default ${PORTS.admin}; "off" to disable)
       --admin-address IP   with --xds: admin API address (default 127.0.0.1)
-      --health-port PORT   readiness endpoint /healthz/ready (default ${PORTS.health}; "off" to disable)
+      --health-port PORT   readiness endpoint /healthz/ready on the health address (with --xds
+                           default ${PORTS.health} as in an Istio pod; otherwise "off")
       --prometheus-ports P,Q  /stats/prometheus on the health address (with --xds default
                            ${PORTS.prometheus} as in an Istio pod; otherwise "off")
       --agent-port PORT    Istio's agent port on the health address: /stats/prometheus and
                            /app-health/<container>/<livez|readyz|startupz>, the app probes
                            in env ${APP_PROBERS_ENV}, sent to INSTANCE_IP (with --xds
                            default ${PORTS.mergedMetrics}; otherwise "off")
-      --health-address IP  address of the readiness endpoint (default 0.0.0.0)
+      --health-address IP  address of those three (default 0.0.0.0)
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
       --log-level LEVEL    trace, debug, info, warn, error (default info)
   -h, --help               this help
@@ -85,7 +86,9 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   if (values.help) return 'help';
   if (values.bootstrap === undefined && values.xds === undefined) throw new UsageError('--bootstrap FILE is required (or --xds HOST:PORT)');
   if (values.bootstrap !== undefined && values.xds !== undefined) throw new UsageError('--bootstrap and --xds exclude each other');
-  const hp = values['health-port'] ?? String(PORTS.health);
+  // Istio's pod ports (15021, 15020, 15090) are opened in xDS mode, or when a flag asks: a
+  // bootstrap proxy listens where its bootstrap says and nowhere else, as Envoy does.
+  const hp = values['health-port'] ?? (values.xds !== undefined ? String(PORTS.health) : 'off');
   let healthPort: number | undefined;
   if (hp !== 'off') {
     healthPort = Number(hp);
@@ -95,7 +98,7 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   if (!Number.isFinite(drain) || drain < 0) throw new UsageError(`--drain-time-s: not a number of seconds: ${values['drain-time-s']}`);
   if (values['log-level'] !== undefined) log.level = values['log-level'];
   const healthAddress = values['health-address'] ?? '0.0.0.0';
-  // Prometheus endpoints: Istio's 15090 and the agent port 15020 in a pod (xDS mode); none by default with a bootstrap.
+  // Prometheus endpoints: Istio's 15090 and the agent port 15020 in a pod (xDS mode).
   const ag = values['agent-port'] ?? (values.xds !== undefined ? String(PORTS.mergedMetrics) : 'off');
   let agentPort: number | undefined;
   if (ag !== 'off') {

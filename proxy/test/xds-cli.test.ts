@@ -26,7 +26,11 @@ t.test('--xds flags', async (t) => {
   const off = parseProxyArgs(['--xds', 'h:1', '--prometheus-ports', 'off']);
   t.same(off !== 'help' && off.xds?.prometheusPorts, [], 'off');
   const boot = parseProxyArgs(['--bootstrap', 'b.yaml']);
-  t.same(boot !== 'help' && boot.prometheusPorts, [], 'none by default with a bootstrap');
+  t.same(boot !== 'help' && [boot.prometheusPorts, boot.healthPort, boot.agentPort], [[], undefined, undefined], 'no 15090, 15021 or 15020 by default with a bootstrap');
+  const asked = parseProxyArgs(['--bootstrap', 'b.yaml', '--health-port', '15021', '--agent-port', '15020', '--prometheus-ports', '15090']);
+  t.same(asked !== 'help' && [asked.prometheusPorts, asked.healthPort, asked.agentPort], [[15090], 15021, 15020], 'each when a flag asks for it');
+  const xdsDefault = parseProxyArgs(['--xds', 'h:1']);
+  t.equal(xdsDefault !== 'help' && xdsDefault.healthPort, 15021, 'with --xds: readiness on 15021, as in an Istio pod');
   t.throws(() => parseProxyArgs(['--xds', 'h:1', '--prometheus-ports', '15090,x']), /--prometheus-ports: not a port/);
   t.throws(() => parseProxyArgs(['--xds', 'nohost']), /HOST:PORT/);
   t.throws(() => parseProxyArgs(['--xds', 'h:1', '--type', 'gateway']), /sidecar or router/);
