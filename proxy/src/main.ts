@@ -12,6 +12,7 @@ import { agentOf, startSideServers, type SideServers } from './admin/side-server
 import { configDump } from './admin/config-dump.js';
 import { log } from './log.js';
 import { APP_PROBERS_ENV, parseAppProbers, type AppProbers } from './admin/app-probers.js';
+import { parseAppMetricsTarget, PROMETHEUS_ANNOTATIONS_ENV, type AppMetricsTarget } from './admin/app-metrics.js';
 import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
@@ -34,8 +35,9 @@ Options:
                            ${PORTS.prometheus} as in an Istio pod; otherwise "off")
       --agent-port PORT    Istio's agent port on the health address: /stats/prometheus and
                            /app-health/<container>/<livez|readyz|startupz>, the app probes
-                           in env ${APP_PROBERS_ENV}, sent to INSTANCE_IP (with --xds
-                           default ${PORTS.mergedMetrics}; otherwise "off")
+                           in env ${APP_PROBERS_ENV}, sent to INSTANCE_IP, and the app's
+                           metrics (env ${PROMETHEUS_ANNOTATIONS_ENV}) appended to its
+                           /stats/prometheus (with --xds default ${PORTS.mergedMetrics}; otherwise "off")
       --health-address IP  address of those three (default 0.0.0.0)
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
       --log-level LEVEL    trace, debug, info, warn, error (default info)
@@ -56,6 +58,8 @@ export interface ProxyCliOptions {
   appProbers?: AppProbers;
   /** Where app probes go (the CLI: env INSTANCE_IP; default 127.0.0.1). */
   podIp?: string;
+  /** The app's metrics the agent port appends to /stats/prometheus (the CLI: env ISTIO_PROMETHEUS_ANNOTATIONS). */
+  appMetrics?: AppMetricsTarget;
   drainTimeMs: number;
   /** Set with --xds: the proxy's config comes from an ADS server (bootstrap is then ''). */
   xds?: XdsModeOptions;
@@ -115,7 +119,8 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   const prometheusPorts = listed.filter((n) => n === 0 || n !== agentPort);
   const appProbers = agentPort === undefined ? undefined : parseAppProbers(process.env[APP_PROBERS_ENV]);
   const podIp = process.env.INSTANCE_IP || undefined;
-  const agent = { agentPort, appProbers, podIp };
+  const appMetrics = agentPort === undefined ? undefined : parseAppMetricsTarget(process.env[PROMETHEUS_ANNOTATIONS_ENV]);
+  const agent = { agentPort, appProbers, podIp, appMetrics };
   if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
   if (!/^.+:\d+$/.test(values.xds)) throw new UsageError(`--xds: expected HOST:PORT, got ${values.xds}`);
   const type = values.type ?? 'sidecar';

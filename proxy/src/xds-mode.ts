@@ -10,6 +10,7 @@ import { Proxy } from './proxy.js';
 import type { RunningProxy } from './main.js';
 import { startSideServers, agentOf, type SideServers } from './admin/side-servers.js';
 import type { AppProbers } from './admin/app-probers.js';
+import type { AppMetricsTarget } from './admin/app-metrics.js';
 import { xdsConfigDump } from './admin/xds-config-dump.js';
 import { log } from './log.js';
 
@@ -30,6 +31,8 @@ export interface XdsModeOptions {
   readonly appProbers?: AppProbers;
   /** Where app probes go (the CLI reads INSTANCE_IP; default 127.0.0.1). */
   readonly podIp?: string;
+  /** The app's metrics appended on the agent port (the CLI reads ISTIO_PROMETHEUS_ANNOTATIONS). */
+  readonly appMetrics?: AppMetricsTarget;
   readonly drainTimeMs: number;
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
