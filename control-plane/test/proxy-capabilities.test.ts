@@ -8,11 +8,11 @@ import path from 'node:path';
 import { generateForProxy, proxyIdentity } from '../src/index.js';
 import { adaptToProxy } from '../src/server/proxy-capabilities.js';
 import { compileAll } from './helpers/compile.js';
-import { BOOKINFO, makeModel } from './helpers/fixtures.js';
+import { BOOKINFO, bookinfoSkip, makeModel } from './helpers/fixtures.js';
 
 const sidecar = 'sidecar~10.9.0.1~productpage-v1-1.default~default.svc.cluster.local';
 
-t.test('fault injection (Bookinfo fault-injection-details-v1): stripped, reported, the rest compiles', async (t) => {
+t.test('fault injection (Bookinfo fault-injection-details-v1): stripped, reported, the rest compiles', { skip: bookinfoSkip(t) }, async (t) => {
   const { model } = makeModel([path.join(BOOKINFO, 'platform/bookinfo.yaml'), path.join(BOOKINFO, 'networking/destination-rule-all.yaml'), path.join(BOOKINFO, 'networking/fault-injection-details-v1.yaml')]);
   const generated = generateForProxy(model, proxyIdentity(sidecar, { LABELS: { app: 'productpage', version: 'v1' } }, model));
   t.ok(compileAll(generated).errors.some((e) => /fault/.test(e)), 'as translated, the proxy would reject it');
@@ -24,7 +24,7 @@ t.test('fault injection (Bookinfo fault-injection-details-v1): stripped, reporte
   t.match(text, /outbound\|9080\|v1\|details\.default\.svc\.cluster\.local/, 'the route to details v1 is still there');
 });
 
-t.test('outlier detection: the cluster is pushed without it, and the warning names it', async (t) => {
+t.test('outlier detection: the cluster is pushed without it, and the warning names it', { skip: bookinfoSkip(t) }, async (t) => {
   const { model } = makeModel([path.join(BOOKINFO, 'platform/bookinfo.yaml')]);
   const generated = generateForProxy(model, proxyIdentity(sidecar, { LABELS: { app: 'productpage' } }, model));
   const victim = generated.clusters[0];

@@ -22,7 +22,7 @@ const echo = http.createServer((req, res) => {
 
 echo.listen(5678, '127.0.0.1', () => {
   console.log('echo upstream listening on 127.0.0.1:5678');
-  const proxy = spawn(process.execPath, [...PROXY_NODE_FLAGS, cli, 'proxy', '--bootstrap', path.join(here, 'bootstrap.yaml'), '--health-address', '127.0.0.1'], { stdio: 'inherit' });
+  const proxy = spawn(process.execPath, [...PROXY_NODE_FLAGS, cli, 'proxy', '--bootstrap', path.join(here, 'bootstrap.yaml'), '--health-port', '15021', '--health-address', '127.0.0.1'], { stdio: 'inherit' });
   const stop = () => {
     proxy.kill('SIGTERM');
   };

@@ -12,6 +12,7 @@ import { applyPodMetadata } from './pod-metadata.js';
 import { formatStatus } from './injection-status.js';
 import { skipReason, type SkipDecision } from './skip-reason.js';
 import { APP_PROBERS_ENV, formatAppProbers, rewriteAppProbes } from './app-probes.js';
+import { podWorkload, type WorkloadRef } from './workload-identity.js';
 
 export type InjectResult =
   | { readonly injected: true; readonly pod: Pod }
@@ -26,7 +27,11 @@ function sidecarMode(pod: Pod, o: InjectOptions): SidecarMode {
 }
 
 /** Never changes `pod`; returns a new one (or the same one when skipped). */
-export function injectPod(pod: Pod, namespace: NamespaceInfo, options: Partial<InjectOptions> = {}): InjectResult {
+/**
+ * `workload`: the workload the pod belongs to when the caller knows it (kube-inject injects the
+ * Deployment itself); the webhook reads it from the pod's owner references.
+ */
+export function injectPod(pod: Pod, namespace: NamespaceInfo, options: Partial<InjectOptions> = {}, workload?: WorkloadRef): InjectResult {
   const skip = skipReason(pod, namespace);
   if (skip) return { injected: false, pod, skip };
   const o: InjectOptions = { ...DEFAULT_INJECT_OPTIONS, ...options };
@@ -37,7 +42,7 @@ export function injectPod(pod: Pod, namespace: NamespaceInfo, options: Partial<I
   const oo = { ...o, mode };
   const capture = (out.metadata?.annotations?.[ANNOTATIONS.interceptionMode] ?? 'REDIRECT').toUpperCase() !== 'NONE';
   const init = capture ? [buildInitContainer(out, oo)] : [];
-  const proxy = buildProxyContainer(out, oo);
+  const proxy = buildProxyContainer(out, oo, workload ?? podWorkload(out));
   // After the proxy read the pod's ports; before the proxy joins the pod (its probes stay).
   const probers = rewriteAppProbes(out);
   if (Object.keys(probers).length > 0) proxy.env = [...(proxy.env ?? []), { name: APP_PROBERS_ENV, value: formatAppProbers(probers) }];
@@ -60,6 +65,6 @@ export function injectPod(pod: Pod, namespace: NamespaceInfo, options: Partial<I
   spec.volumes = [...(spec.volumes ?? []), ...structuredClone(PROXY_VOLUMES).filter((v) => !have.has(v.name))];
   const status = formatStatus({ initContainers: initNames.length ? initNames : null, containers: containerNames, volumes: PROXY_VOLUMES.map((v) => v.name), imagePullSecrets: null, revision: o.revision });
   // default-container is the first app container, read before the proxy was put first.
-  applyPodMetadata(out, status, o.revision, firstApp);
+  applyPodMetadata(out, status, o.revision, firstApp, proxy);
   return { injected: true, pod: out };
 }

@@ -1,23 +1,12 @@
 /** The labels and annotations Istio adds to an injected pod. */
-import { PORTS } from '@minimesh/mesh';
 import { ANNOTATIONS, LABELS } from './injection-keys.js';
-import type { Pod } from './kube-types.js';
+import type { Container, Pod } from './kube-types.js';
+import { applyPrometheusMerge } from './prometheus-merge.js';
+import { podWorkload } from './workload-identity.js';
 
-/**
- * The workload's name: the pod's name, or for a pod made by a controller (`generateName`,
- * an owner), the controller's name without the ReplicaSet / Job hash.
- */
+/** The workload's name: the controller's (a Deployment for a ReplicaSet's pod), else the pod's. */
 export function workloadName(pod: Pod): string {
-  const m = pod.metadata ?? {};
-  const owner = m.ownerReferences?.find((r) => r.controller) ?? m.ownerReferences?.[0];
-  if (owner) {
-    if (owner.kind === 'ReplicaSet' && /-[a-z0-9]{5,10}$/.test(owner.name)) return owner.name.replace(/-[a-z0-9]{5,10}$/, '');
-    if (owner.kind === 'Job' && /-\d{8,}$/.test(owner.name)) return owner.name.replace(/-\d{8,}$/, '');
-    return owner.name;
-  }
-  if (m.name) return m.name;
-  if (m.generateName) return m.generateName.replace(/-$/, '');
-  return 'unknown';
+  return podWorkload(pod).name;
 }
 
 export function canonicalName(pod: Pod): string {
@@ -30,8 +19,8 @@ export function canonicalRevision(pod: Pod): string {
   return l[LABELS.canonicalRevision] ?? l['app.kubernetes.io/version'] ?? l.version ?? 'latest';
 }
 
-/** Adds labels and annotations (keeping any the user set) to `pod` in place. */
-export function applyPodMetadata(pod: Pod, status: string, revision: string, defaultContainer: string | undefined): void {
+/** Adds labels and annotations (keeping any the user set; Istio's metrics merge) to `pod` in place. */
+export function applyPodMetadata(pod: Pod, status: string, revision: string, defaultContainer: string | undefined, proxy: Container): void {
   const m = (pod.metadata ??= {});
   const labels = (m.labels ??= {});
   labels[LABELS.tlsMode] ??= 'istio';
@@ -44,8 +33,7 @@ export function applyPodMetadata(pod: Pod, status: string, revision: string, def
     a[ANNOTATIONS.defaultContainer] ??= first;
     a[ANNOTATIONS.defaultLogsContainer] ??= first;
   }
-  a[ANNOTATIONS.prometheusPath] ??= '/stats/prometheus';
-  a[ANNOTATIONS.prometheusPort] ??= String(PORTS.mergedMetrics);
-  a[ANNOTATIONS.prometheusScrape] ??= 'true';
+  // Scraped on the agent port, the app's own scrape settings handed to the proxy.
+  applyPrometheusMerge(pod, proxy);
   a[ANNOTATIONS.status] = status;
 }

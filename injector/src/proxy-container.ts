@@ -7,6 +7,7 @@ import { PROXY_CONTAINER_NAME } from './injection-keys.js';
 import type { InjectOptions } from './inject-options.js';
 import type { Container, EnvVar, Pod } from './kube-types.js';
 import { SIDECAR_RESOURCES } from './init-container.js';
+import { CLUSTER_ID, MESH_ID, workloadEnv, type WorkloadRef } from './workload-identity.js';
 
 export const PROXY_VOLUMES = [
   { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
@@ -31,7 +32,7 @@ function podPorts(pod: Pod): string {
   return JSON.stringify(ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), containerPort: p.containerPort, ...(p.protocol ? { protocol: p.protocol } : {}) })));
 }
 
-export function buildProxyContainer(pod: Pod, o: InjectOptions): Container {
+export function buildProxyContainer(pod: Pod, o: InjectOptions, workload: WorkloadRef): Container {
   const c: Container = {
     name: PROXY_CONTAINER_NAME,
     image: o.image,
@@ -44,7 +45,12 @@ export function buildProxyContainer(pod: Pod, o: InjectOptions): Container {
       fieldEnv('HOST_IP', 'status.hostIP'),
       { name: 'ISTIO_META_POD_PORTS', value: podPorts(pod) },
       { name: 'ISTIO_META_APP_CONTAINERS', value: (pod.spec?.containers ?? []).map((x) => x.name).join(',') },
+      { name: 'ISTIO_META_CLUSTER_ID', value: CLUSTER_ID },
+      fieldEnv('ISTIO_META_NODE_NAME', 'spec.nodeName'),
       { name: 'ISTIO_META_INTERCEPTION_MODE', value: 'REDIRECT' },
+      // The workload identity the proxy's metrics carry (its labels: /etc/istio/pod/labels below).
+      ...workloadEnv(pod, workload),
+      { name: 'ISTIO_META_MESH_ID', value: MESH_ID },
     ],
     ports: [{ containerPort: PORTS.prometheus, name: 'http-envoy-prom', protocol: 'TCP' }],
     readinessProbe: { httpGet: { ...READY }, failureThreshold: 4, periodSeconds: 15, timeoutSeconds: 3 },

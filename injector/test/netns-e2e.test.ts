@@ -10,7 +10,7 @@
  */
 import t from 'tap';
 import { APP_UID, cannotRunNetns, inPod, NetnsTopology, PROXY_UID, waitFor, type NetnsPod } from '../src/netns/netns-pods.js';
-import { ControlPlaneSource, HEALTH_PORT, LAB, labHosts, MINIMESH, podIdentity } from '../src/netns/sidecar-config.js';
+import { ControlPlaneSource, HEALTH_PORT, LAB, labHosts, MINIMESH, podIdentity, START_TIMEOUT_MS } from '../src/netns/sidecar-config.js';
 import { INJECTOR_ROOT } from './helpers/golden.js';
 import { join } from 'node:path';
 
@@ -31,7 +31,9 @@ if (why !== undefined) {
     t.pass('skipped (not CI)');
   }
 } else {
-  t.test('interception in network namespaces, config from the control plane', { timeout: 120_000 }, async (t) => {
+  // Above the runner's 120 s per file: on a loaded machine the start-up waits may take long.
+  t.setTimeout(300_000);
+  t.test('interception in network namespaces, config from the control plane', { timeout: 240_000 }, async (t) => {
     const topo = new NetnsTopology();
     t.teardown(() => topo.destroy());
     topo.create();
@@ -53,7 +55,7 @@ if (why !== undefined) {
     topo.addClusterIpRoute(client, '10.96.0.0/16');
     topo.setHosts(client, labHosts());
 
-    const ready = (pod: NetnsPod): boolean => inPod(pod, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${HEALTH_PORT}/healthz/ready`]).code === 0;
+    const ready = (pod: NetnsPod): boolean => inPod(pod, undefined, ['curl', '-sf', '--max-time', '2', '-o', '/dev/null', `http://127.0.0.1:${HEALTH_PORT}/healthz/ready`]).code === 0;
     try {
       await source.start(topo);
       topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT), `127.0.0.1:${LOOPBACK_ONLY_PORT}`]);
@@ -61,8 +63,9 @@ if (why !== undefined) {
         const s = source.sidecar(topo, pod);
         topo.start(pod, PROXY_UID, [node, MINIMESH, 'proxy', ...s.args], s.env);
       }
-      await waitFor('both sidecars ready (first config from the control plane applied)', () => ready(client) && ready(echo), 20_000);
-      await waitFor('the echo app', () => inPod(echo, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${UNKNOWN_PORT}/`]).code === 0);
+      // Progress, not a fixed time: a process that died ends the wait; the deadline is a backstop.
+      await waitFor('both sidecars ready (first config from the control plane applied)', () => ready(client) && ready(echo), START_TIMEOUT_MS, () => topo.exited());
+      await waitFor('the echo app', () => inPod(echo, undefined, ['curl', '-sf', '--max-time', '2', '-o', '/dev/null', `http://127.0.0.1:${UNKNOWN_PORT}/`]).code === 0, START_TIMEOUT_MS, () => topo.exited());
     } catch (e) {
       t.comment(topo.logs.join('\n'));
       throw e;

@@ -12,6 +12,7 @@ import { agentOf, startSideServers, type SideServers } from './admin/side-server
 import { configDump } from './admin/config-dump.js';
 import { log } from './log.js';
 import { APP_PROBERS_ENV, parseAppProbers, type AppProbers } from './admin/app-probers.js';
+import { parseAppMetricsTarget, PROMETHEUS_ANNOTATIONS_ENV, type AppMetricsTarget } from './admin/app-metrics.js';
 import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
@@ -28,14 +29,16 @@ Options:
       --type TYPE          sidecar (default) or router (gateways)
       --admin-port PORT    with --xds: admin API port (default ${PORTS.admin}; "off" to disable)
       --admin-address IP   with --xds: admin API address (default 127.0.0.1)
-      --health-port PORT   readiness endpoint /healthz/ready (default ${PORTS.health}; "off" to disable)
+      --health-port PORT   readiness endpoint /healthz/ready on the health address (with --xds
+                           default ${PORTS.health} as in an Istio pod; otherwise "off")
       --prometheus-ports P,Q  /stats/prometheus on the health address (with --xds default
                            ${PORTS.prometheus} as in an Istio pod; otherwise "off")
       --agent-port PORT    Istio's agent port on the health address: /stats/prometheus and
                            /app-health/<container>/<livez|readyz|startupz>, the app probes
-                           in env ${APP_PROBERS_ENV}, sent to INSTANCE_IP (with --xds
-                           default ${PORTS.mergedMetrics}; otherwise "off")
-      --health-address IP  address of the readiness endpoint (default 0.0.0.0)
+                           in env ${APP_PROBERS_ENV}, sent to INSTANCE_IP, and the app's
+                           metrics (env ${PROMETHEUS_ANNOTATIONS_ENV}) appended to its
+                           /stats/prometheus (with --xds default ${PORTS.mergedMetrics}; otherwise "off")
+      --health-address IP  address of those three (default 0.0.0.0)
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
       --log-level LEVEL    trace, debug, info, warn, error (default info)
   -h, --help               this help
@@ -55,6 +58,8 @@ export interface ProxyCliOptions {
   appProbers?: AppProbers;
   /** Where app probes go (the CLI: env INSTANCE_IP; default 127.0.0.1). */
   podIp?: string;
+  /** The app's metrics the agent port appends to /stats/prometheus (the CLI: env ISTIO_PROMETHEUS_ANNOTATIONS). */
+  appMetrics?: AppMetricsTarget;
   drainTimeMs: number;
   /** Set with --xds: the proxy's config comes from an ADS server (bootstrap is then ''). */
   xds?: XdsModeOptions;
@@ -85,7 +90,9 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   if (values.help) return 'help';
   if (values.bootstrap === undefined && values.xds === undefined) throw new UsageError('--bootstrap FILE is required (or --xds HOST:PORT)');
   if (values.bootstrap !== undefined && values.xds !== undefined) throw new UsageError('--bootstrap and --xds exclude each other');
-  const hp = values['health-port'] ?? String(PORTS.health);
+  // Istio's pod ports (15021, 15020, 15090) are opened in xDS mode, or when a flag asks: a
+  // bootstrap proxy listens where its bootstrap says and nowhere else, as Envoy does.
+  const hp = values['health-port'] ?? (values.xds !== undefined ? String(PORTS.health) : 'off');
   let healthPort: number | undefined;
   if (hp !== 'off') {
     healthPort = Number(hp);
@@ -95,7 +102,7 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   if (!Number.isFinite(drain) || drain < 0) throw new UsageError(`--drain-time-s: not a number of seconds: ${values['drain-time-s']}`);
   if (values['log-level'] !== undefined) log.level = values['log-level'];
   const healthAddress = values['health-address'] ?? '0.0.0.0';
-  // Prometheus endpoints: Istio's 15090 and the agent port 15020 in a pod (xDS mode); none by default with a bootstrap.
+  // Prometheus endpoints: Istio's 15090 and the agent port 15020 in a pod (xDS mode).
   const ag = values['agent-port'] ?? (values.xds !== undefined ? String(PORTS.mergedMetrics) : 'off');
   let agentPort: number | undefined;
   if (ag !== 'off') {
@@ -112,7 +119,8 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   const prometheusPorts = listed.filter((n) => n === 0 || n !== agentPort);
   const appProbers = agentPort === undefined ? undefined : parseAppProbers(process.env[APP_PROBERS_ENV]);
   const podIp = process.env.INSTANCE_IP || undefined;
-  const agent = { agentPort, appProbers, podIp };
+  const appMetrics = agentPort === undefined ? undefined : parseAppMetricsTarget(process.env[PROMETHEUS_ANNOTATIONS_ENV]);
+  const agent = { agentPort, appProbers, podIp, appMetrics };
   if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
   if (!/^.+:\d+$/.test(values.xds)) throw new UsageError(`--xds: expected HOST:PORT, got ${values.xds}`);
   const type = values.type ?? 'sidecar';

@@ -10,8 +10,10 @@ import { Proxy } from './proxy.js';
 import type { RunningProxy } from './main.js';
 import { startSideServers, agentOf, type SideServers } from './admin/side-servers.js';
 import type { AppProbers } from './admin/app-probers.js';
+import type { AppMetricsTarget } from './admin/app-metrics.js';
 import { xdsConfigDump } from './admin/xds-config-dump.js';
 import { log } from './log.js';
+import { POD_LABELS_FILE, readPodLabels } from './pod-labels.js';
 
 export interface XdsModeOptions {
   /** host:port of the ADS server. */
@@ -30,6 +32,8 @@ export interface XdsModeOptions {
   readonly appProbers?: AppProbers;
   /** Where app probes go (the CLI reads INSTANCE_IP; default 127.0.0.1). */
   readonly podIp?: string;
+  /** The app's metrics appended on the agent port (the CLI reads ISTIO_PROMETHEUS_ANNOTATIONS). */
+  readonly appMetrics?: AppMetricsTarget;
   readonly drainTimeMs: number;
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
@@ -47,9 +51,10 @@ export function defaultNodeCluster(pod: string | undefined, namespace: string): 
 
 /**
  * The node identity: flags win, then the environment Istio's injector sets (POD_NAME,
- * POD_NAMESPACE, INSTANCE_IP, ISTIO_META_* as strings, ISTIO_METAJSON_* as JSON).
+ * POD_NAMESPACE, INSTANCE_IP, ISTIO_META_* as strings, ISTIO_METAJSON_* as JSON), and the
+ * pod's labels from /etc/istio/pod/labels when no ISTIO_METAJSON_LABELS names them.
  */
-export function nodeFromEnv(type: 'sidecar' | 'router', flags: { id?: string; cluster?: string }, env: Env = process.env): XdsNode {
+export function nodeFromEnv(type: 'sidecar' | 'router', flags: { id?: string; cluster?: string }, env: Env = process.env, labelsFile = POD_LABELS_FILE): XdsNode {
   const ns = env.POD_NAMESPACE || 'default';
   const pod = env.POD_NAME || env.HOSTNAME || 'minimesh-proxy';
   const ip = env.INSTANCE_IP || '127.0.0.1';
@@ -63,6 +68,11 @@ export function nodeFromEnv(type: 'sidecar' | 'router', flags: { id?: string; cl
         log.warn({ env: k }, 'not JSON, ignored');
       }
     } else if (k.startsWith('ISTIO_META_')) metadata[k.slice('ISTIO_META_'.length)] = v;
+  }
+  // In a pod, the labels come from the downward-API file the injector mounts (as Istio's agent).
+  if (metadata.LABELS === undefined) {
+    const labels = readPodLabels(labelsFile);
+    if (labels !== undefined) metadata.LABELS = labels;
   }
   return {
     id: flags.id ?? istioNodeId(type, ip, pod, ns),

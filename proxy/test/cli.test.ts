@@ -23,9 +23,9 @@ function run(t: TestLike, args: string[]): Proc {
 }
 
 /** Starts the CLI on a bootstrap and waits for its listener's port (from its log). */
-async function startCli(t: TestLike, bootstrap: unknown, drainTimeS: number): Promise<Proc & { port: number }> {
+async function startCli(t: TestLike, bootstrap: unknown, drainTimeS: number, flags = ['--health-port', 'off']): Promise<Proc & { port: number }> {
   const file = writeBootstrap(tempDir(), bootstrap);
-  const p = run(t, ['--bootstrap', file, '--health-port', 'off', '--drain-time-s', String(drainTimeS)]);
+  const p = run(t, ['--bootstrap', file, ...flags, '--drain-time-s', String(drainTimeS)]);
   const deadline = Date.now() + 5000;
   for (;;) {
     const m = /"listener":"listener_test","address":"127\.0\.0\.1:(\d+)"/.exec(p.stderr());
@@ -45,6 +45,20 @@ function connectRefused(port: number): Promise<boolean> {
     s.on('error', () => resolve(true));
   });
 }
+
+t.test('two bootstrap proxies side by side: no port but the bootstrap\'s (no 15021, 15020, 15090)', async (t) => {
+  const up = await startUpstream(t, ok('hi'));
+  const boot = buildBootstrap({ routes: [route('/', 'c')], clusters: { c: [up.port] } }, undefined);
+  const a = await startCli(t, boot, 1, []);
+  const b = await startCli(t, boot, 1, []);
+  for (const [name, p] of [['first', a], ['second', b]] as const) {
+    const c = await rawClient(t, p.port);
+    c.write('GET / HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n');
+    t.match(await c.waitFor((x) => x.endsWith('hi'), 3000), /^HTTP\/1.1 200 /, `${name} proxy serves`);
+    t.equal(p.child.exitCode, null, `${name} proxy still runs`);
+    t.notMatch(p.stderr(), /EADDRINUSE|:1502[01]|:15090/, `${name} proxy opened none of Istio's pod ports`);
+  }
+});
 
 t.test('SIGTERM: the request in flight completes with connection: close, new connections are refused, exit 0', async (t) => {
   const up = await startUpstream(t, ok('slow', {}, 500));

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatIssue, type KubeResource } from '@minimesh/kube';
+import { fixtureSkip, SHARED_TESTDATA, type FailingTest } from '@minimesh/mesh/fixture-skip';
 import { buildMeshModel, loadManifests, type MeshModel } from '../../src/index.js';
 
 /** 10.<n>.0.<replica+1>, n counting Deployments in the order met: stable for a given input. */
@@ -33,4 +34,7 @@ export function makeModel(files: readonly string[]): { model: MeshModel; issues:
 /** The source tree (tests run from dist/test). */
 export const SOURCE_TEST_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../test');
 export const REPO_ROOT = path.resolve(SOURCE_TEST_DIR, '../..');
-export const BOOKINFO = path.resolve(REPO_ROOT, '../shared/testdata/istio/bookinfo');
+export const BOOKINFO = path.join(SHARED_TESTDATA, 'istio', 'bookinfo');
+
+/** tap's `skip` for a test reading Istio's Bookinfo samples (see @minimesh/mesh/fixture-skip). */
+export const bookinfoSkip = (t: FailingTest): string | false => fixtureSkip(t, BOOKINFO, "Istio's Bookinfo samples");

@@ -7,9 +7,13 @@
  * outside these namespaces or loopback.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The proxy's SO_ORIGINAL_DST addon (injector/dist/src/netns -> proxy/native): capture needs it. */
+const ORIGINAL_DST_ADDON = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'proxy', 'native', 'build', 'Release', 'original_dst.node');
 
 export const APP_UID = 1000;
 export const PROXY_UID = 1337;
@@ -20,8 +24,23 @@ export interface Run {
   readonly stderr: string;
 }
 
+/**
+ * The environment of everything started in the pods: ours, without a test runner's hooks.
+ * Under tap, NODE_OPTIONS carries `--import @tapjs/processinfo`, which every node child would
+ * inherit: each module the control plane and the sidecars load then goes through tap's loader
+ * hook (about three times slower to start), enough under a loaded parallel run for the
+ * sidecars to miss their readiness deadline. The programs under test run as in a pod.
+ */
+export function childEnv(extra?: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  const opts = (env.NODE_OPTIONS ?? '').split(/\s+/).filter((o) => o !== '' && !/@tapjs|[/\\]tap[/\\]/.test(o));
+  if (opts.length > 0) env.NODE_OPTIONS = opts.join(' ');
+  else delete env.NODE_OPTIONS;
+  return env;
+}
+
 export function run(cmd: string, args: readonly string[], input?: string): Run {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 20_000 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input, timeout: 20_000, env: childEnv() });
   return { code: r.status ?? (r.error ? 127 : 1), stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error.message) : '') };
 }
 
@@ -37,6 +56,7 @@ export function cannotRunNetns(): string | undefined {
   for (const tool of ['ip', 'iptables', 'iptables-restore', 'iptables-save', 'setpriv', 'curl']) {
     if (run('sh', ['-c', `command -v ${tool}`]).code !== 0) return `${tool} is not installed (apt-get install iproute2 iptables util-linux curl)`;
   }
+  if (!existsSync(ORIGINAL_DST_ADDON)) return `the proxy's original-dst addon is not built (${ORIGINAL_DST_ADDON}; \`npm install\` builds it with node-gyp and a C compiler)`;
   const probe = `mmprobe${process.pid}`;
   const r = run('ip', ['netns', 'add', probe]);
   if (r.code !== 0) return `cannot create a network namespace: ${r.stderr.trim()}`;
@@ -63,7 +83,7 @@ export function inPod(pod: NetnsPod, uid: number | undefined, cmd: readonly stri
 }
 
 export function spawnInPod(pod: NetnsPod, uid: number | undefined, cmd: readonly string[], logs: string[], env?: Readonly<Record<string, string>>): ChildProcess {
-  const p = spawn('ip', podArgs(pod, uid, cmd), { stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
+  const p = spawn('ip', podArgs(pod, uid, cmd), { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
   const tag = `[${pod.name}${uid === PROXY_UID ? '/sidecar' : uid === undefined ? '' : '/app'}]`;
   p.stdout?.on('data', (d: Buffer) => logs.push(`${tag} ${d.toString().trimEnd()}`));
   p.stderr?.on('data', (d: Buffer) => logs.push(`${tag} ${d.toString().trimEnd()}`));
@@ -84,6 +104,7 @@ export class NetnsTopology {
   readonly echoUnknownIp: string;
   readonly dir: string;
   private readonly procs: ChildProcess[] = [];
+  private readonly started = new Map<ChildProcess, string>();
   readonly logs: string[] = [];
   private readonly tag: string;
   private readonly n: number;
@@ -166,7 +187,14 @@ export class NetnsTopology {
   start(pod: NetnsPod, uid: number | undefined, cmd: readonly string[], env?: Readonly<Record<string, string>>): ChildProcess {
     const p = spawnInPod(pod, uid, cmd, this.logs, env);
     this.procs.push(p);
+    this.started.set(p, `${pod.name}: ${cmd.slice(0, 4).join(' ')}`);
     return p;
+  }
+
+  /** A process start() started that has exited since (a waitFor that can never succeed), or undefined. */
+  exited(): string | undefined {
+    for (const p of this.procs) if (p.exitCode !== null || p.signalCode !== null) return `${this.started.get(p)} exited (${p.exitCode ?? p.signalCode})`;
+    return undefined;
   }
 
   /** Stops what it started and deletes the namespaces (the veth pairs go with them). */
@@ -196,11 +224,17 @@ export class NetnsTopology {
   }
 }
 
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
+/**
+ * Polls `check` until it holds. `timeoutMs` is a backstop for a machine under load, not the
+ * expected time: `gaveUp` (e.g. NetnsTopology.exited) ends the wait at once with its reason.
+ */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000, gaveUp?: () => string | undefined): Promise<void> {
+  const start = Date.now();
+  for (;;) {
     if (check()) return;
-    await new Promise((r) => setTimeout(r, 150));
+    const why = gaveUp?.();
+    if (why !== undefined) throw new Error(`gave up waiting for ${what}: ${why}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what} after ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { inPod, type NetnsPod, type NetnsTopology, type Run } from './netns-pods.js';
+import { inPod, waitFor, type NetnsPod, type NetnsTopology, type Run } from './netns-pods.js';
 
 /** injector/dist/src/netns -> the repository. */
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -35,6 +35,8 @@ export const LAB = {
 export const XDS_PORT = 15010;
 export const CONTROL_PLANE_DEBUG_PORT = 15014;
 export const HEALTH_PORT = 15021;
+/** How long a program of the mesh may take to start and become ready: a backstop under load. */
+export const START_TIMEOUT_MS = 60_000;
 
 export interface SidecarLaunch {
   /** Arguments after `minimesh proxy`. */
@@ -99,12 +101,9 @@ export class ControlPlaneSource implements SidecarConfigSource {
       node, MINIMESH, 'control-plane', '--config-dir', this.configDir, '--capture',
       '--xds-address', `0.0.0.0:${XDS_PORT}`, '--debug-address', `127.0.0.1:${CONTROL_PLANE_DEBUG_PORT}`,
     ]);
-    const end = Date.now() + 20_000;
-    while (Date.now() < end) {
-      if (inPod(cp, undefined, ['curl', '-sf', '-o', '/dev/null', `http://127.0.0.1:${CONTROL_PLANE_DEBUG_PORT}/ready`]).code === 0) return;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    throw new Error('timed out waiting for the control plane');
+    // Generous: a loaded machine starts node slowly; a control plane that died ends the wait at once.
+    const ready = (): boolean => inPod(cp, undefined, ['curl', '-sf', '--max-time', '2', '-o', '/dev/null', `http://127.0.0.1:${CONTROL_PLANE_DEBUG_PORT}/ready`]).code === 0;
+    await waitFor('the control plane (/ready)', ready, START_TIMEOUT_MS, () => topology.exited());
   }
 
   sidecar(topology: NetnsTopology, pod: NetnsPod): SidecarLaunch {

@@ -2,9 +2,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { INJECTOR_ROOT } from './golden.js';
+import { fixtureSkip, SHARED_TESTDATA, type FailingTest } from '@minimesh/mesh/fixture-skip';
 
-export const ISTIO_INJECT_DIR = process.env.ISTIO_INJECT_TESTDATA ?? join(INJECTOR_ROOT, '..', '..', 'shared', 'testdata', 'istio', 'inject');
+export const ISTIO_INJECT_DIR = process.env.ISTIO_INJECT_TESTDATA ?? join(SHARED_TESTDATA, 'istio', 'inject');
+
+/** tap's `skip` for a test reading Istio's injection inputs (see @minimesh/mesh/fixture-skip). */
+export const istioInjectSkip = (t: FailingTest): string | false => fixtureSkip(t, ISTIO_INJECT_DIR, "Istio's injection inputs (ISTIO_INJECT_TESTDATA)");
 
 /** Inputs that have Istio's `.injected` output beside them. */
 export function istioInjectCases(): string[] {

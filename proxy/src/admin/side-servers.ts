@@ -11,6 +11,7 @@ import { createHealthServer } from './health-server.js';
 import { createPrometheusServer, type AppHealth } from './prometheus-server.js';
 import { log } from '../log.js';
 import type { AppProbers } from './app-probers.js';
+import type { AppMetricsTarget } from './app-metrics.js';
 
 export interface Endpoint {
   readonly address: string;
@@ -86,8 +87,8 @@ export async function startSideServers(
 /** The agent server's settings from a proxy's options; undefined when it has no agent port. */
 export function agentOf(
   address: string,
-  o: { readonly agentPort?: number; readonly appProbers?: AppProbers; readonly podIp?: string },
+  o: { readonly agentPort?: number; readonly appProbers?: AppProbers; readonly podIp?: string; readonly appMetrics?: AppMetricsTarget },
 ): { readonly at: Endpoint; readonly appHealth: AppHealth } | undefined {
   if (o.agentPort === undefined) return undefined;
-  return { at: { address, port: o.agentPort }, appHealth: { probers: o.appProbers ?? new Map(), podIp: o.podIp || '127.0.0.1' } };
+  return { at: { address, port: o.agentPort }, appHealth: { probers: o.appProbers ?? new Map(), podIp: o.podIp || '127.0.0.1', appMetrics: o.appMetrics } };
 }
