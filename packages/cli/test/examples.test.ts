@@ -136,6 +136,16 @@ t.test('npm run start:microservices: lab-09 through the ingress gateway', { skip
   t.equal(orders.body, '[]');
   const none = await get('/nowhere');
   t.equal(none.status, 404, 'a path the VirtualService does not route: 404 from the gateway');
+  await t.test('the graph: the ingress gateway -> customer-service -> customer-deployment', async (t) => {
+    // A rate needs the counter to grow between two scrapes: keep calling while the graph is read.
+    const traffic = setInterval(() => void get('/customers-service/v2/customers').catch(() => undefined), 300);
+    t.teardown(() => clearInterval(traffic));
+    const q = 'namespaces=default,istio-system&graphType=workload&duration=60s';
+    const { edge } = await waitForEdge(t, q, 'istio-ingressgateway', 'customer-service');
+    t.ok(edge, 'GET /api/namespaces/graph: istio-ingressgateway -> customer-service with a rate');
+    const { edge: inbound } = await waitForEdge(t, q, 'customer-service', 'customer-deployment');
+    t.ok(inbound, 'customer-service -> customer-deployment (reported by the customer sidecar, the gateway known through the metadata exchange)');
+  });
   const pids = descendants(child.pid!);
   child.kill('SIGINT');
   t.equal(await exited, 0, 'exits 0 on SIGINT');
@@ -174,7 +184,8 @@ async function prometheusChecks(t: Test, printed: string): Promise<void> {
     response_flags: '-',
   });
   t.ok(Number(e?.value[1]) > 0, `rate ${e?.value[1]} req/s`);
-  const outgoing = await prom.query(kialiOutgoing('client'));
+  // Each target is scraped at its own offset: the client sidecar's second sample may come later.
+  const outgoing = await prom.waitFor(kialiOutgoing('client'), (r) => edge(r) !== undefined, 30000);
   t.ok(edge(outgoing), 'outgoing-edge query (reporter source): the same edge');
   const p95 = await prom.query('histogram_quantile(0.95, sum(rate(istio_request_duration_milliseconds_bucket{reporter="destination",destination_service_namespace="client"}[60s])) by (le,source_workload,destination_workload))');
   const v = Number(p95[0]?.value[1]);
