@@ -1,5 +1,6 @@
 // What one bench process shares across its steps: the progress log (elapsed time first),
 // the clean-ups to run when interrupted, and the upstream every scenario loads.
+import { rmSync, writeFileSync } from 'node:fs';
 import { distProgram } from './paths.js';
 import { firstJsonLine, spawnPinned, stop, type Pinned } from './processes.js';
 
@@ -50,4 +51,18 @@ export async function startUpstream(cpu: string): Promise<Upstream> {
     await stopIt();
     throw err;
   }
+}
+
+/**
+ * The end of a run: the results JSON written, the table and its path printed; the work folder
+ * (logs, bootstraps) kept only when a run failed. True when one did.
+ */
+export function finishRun(file: string, json: unknown, out: string[], failedRuns: number, workDir: string): boolean {
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  out.push('');
+  out.push(`full results: ${file}`);
+  process.stdout.write(`${out.join('\n')}\n`);
+  if (failedRuns > 0) process.stdout.write(`logs and bootstraps of the runs kept in ${workDir}\n`);
+  else rmSync(workDir, { recursive: true, force: true });
+  return failedRuns > 0;
 }

@@ -1,11 +1,11 @@
 // `npm run bench -- --base REV`: the proxy scenarios with a base revision's build and the
 // current tree's, interleaved in one run against one upstream; prints base vs current and
 // the one-hop verdict, writes bench/results/<timestamp>-base-<sha>.json.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareBase, type BaseBuild } from './base-build.js';
-import { log, startedAt, startUpstream, stopOnSignals } from './bench-session.js';
+import { finishRun, log, startedAt, startUpstream, stopOnSignals } from './bench-session.js';
 import { compare, comparisonTable, medianSampleRatio, noiseNote, oneHopVerdict, sampleRatiosText, type BuildName, type CompareRun } from './compare-table.js';
 import { gitCommit, hasUncommittedChanges } from './git.js';
 import { runAutocannon } from './loads.js';
@@ -128,12 +128,6 @@ export async function runComparison(o: Options, wrk: string | null): Promise<num
     summaries,
     runs,
   };
-  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
-  out.push('');
-  out.push(`full results: ${file}`);
-  process.stdout.write(`${out.join('\n')}\n`);
-  if (failedRuns.length > 0) process.stdout.write(`logs and bootstraps of the runs kept in ${workDir}\n`);
-  else rmSync(workDir, { recursive: true, force: true });
-  if (failedRuns.length > 0) return 1;
+  if (finishRun(file, json, out, failedRuns.length, workDir)) return 1;
   return verdict?.pass === false ? EXIT_VERDICT_FAILED : 0;
 }

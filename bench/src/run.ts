@@ -1,10 +1,10 @@
 // `npm run bench`: load the same upstream direct, through one and two minimesh proxies
 // and through nginx, interleaved and repeated; print medians and write the full JSON.
 // With `--base REV` it compares the proxy scenarios of two builds instead (compare-run.ts).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { log, runCleanups, startedAt, startUpstream, stopOnSignals } from './bench-session.js';
+import { finishRun, log, runCleanups, startedAt, startUpstream, stopOnSignals } from './bench-session.js';
 import { runComparison } from './compare-run.js';
 import { gitCommit } from './git.js';
 import { findNginx } from './nginx.js';
@@ -131,13 +131,7 @@ async function main(): Promise<number> {
     checks,
     runs,
   };
-  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
-  out.push('');
-  out.push(`full results: ${file}`);
-  process.stdout.write(`${out.join('\n')}\n`);
-  if (failedRuns.length > 0) process.stdout.write(`logs and bootstraps of the runs kept in ${workDir}\n`);
-  else rmSync(workDir, { recursive: true, force: true });
-  return failedRuns.length > 0 ? 1 : 0;
+  return finishRun(file, json, out, failedRuns.length, workDir) ? 1 : 0;
 }
 
 main().then(
