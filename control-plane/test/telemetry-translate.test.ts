@@ -148,3 +148,22 @@ spec:
   ]) t.match(text, want);
   t.ok(parse(yaml), 'valid YAML');
 });
+
+t.test('one Telemetry per scope, the oldest; reserved label names are refused', async (t) => {
+  const two = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: first, namespace: client, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  metrics: [{overrides: [{match: {metric: REQUEST_SIZE}, disabled: true}]}]
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: second, namespace: client, creationTimestamp: "2026-02-01T00:00:00Z"}
+spec:
+  metrics: [{overrides: [{match: {metric: RESPONSE_SIZE}, disabled: true}]}]
+`;
+  const out = hcms(generate(two, CLIENT_POD).res.listeners).find((l) => l.direction === 'OUTBOUND')!;
+  t.same(statsOf(out.hcm)?.metrics, [{ name: 'request_bytes', drop: true }], 'only the oldest namespace-wide Telemetry applies');
+  const le = loadManifests(`apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: le, namespace: client}\nspec:\n  metrics: [{overrides: [{tagOverrides: {le: {value: "'x'"}}}]}]\n`, 't.yaml');
+  t.match(le.issues.map(formatIssue).join('\n'), /tagOverrides\.le.*reserved/);
+});

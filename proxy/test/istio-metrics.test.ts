@@ -162,3 +162,33 @@ t.test('a plain Envoy config records no Istio metric', async (t) => {
   t.notMatch(text, /istio_/, 'no istio_* series, not even istio_build');
   t.match(text, /envoy_cluster_upstream_rq_total\{envoy_cluster_name="c"\} 1/);
 });
+
+t.test('a server sidecar\'s local reply (app down: 503 UF) still answers the exchange: both sides know the peer', async (t) => {
+  const server = await startTestProxy(t, serverSpec(1, [mx('downstream'), stats(), ROUTER]));
+  const client = await startTestProxy(t, clientSpec(server.port, [mx('upstream'), stats(), ROUTER]));
+  const r = await client.request({ path: '/', headers: { host: ECHO_HOST } });
+  t.equal(r.status, 503);
+  t.notOk('x-envoy-peer-metadata' in r.headers, 'stripped before the client app');
+  t.match(await scrape(server), /reporter="destination",source_workload="client-deployment",.*response_code="503",grpc_response_status="",response_flags="UF"/, 'the server knows its caller');
+  t.match(await scrape(client), /reporter="source",.*destination_workload="echo-deployment",.*destination_app="echo",destination_version="v1",.*response_code="503"/, 'the client learns who failed from the reply');
+});
+
+t.test('two metrics may add the same tag with different expressions', async (t) => {
+  const app = await startUpstream(t, ok('x'));
+  const overrides = stats({ metrics: [{ name: 'requests_total', dimensions: { via: 'request.method' } }, { name: 'response_bytes', dimensions: { via: "'literal'" } }] });
+  const server = await startTestProxy(t, serverSpec(app.port, [mx('downstream'), overrides, ROUTER]));
+  await server.request({ path: '/', headers: { host: 'echo' } });
+  const text = await scrape(server);
+  t.match(text, /istio_requests_total\{[^}]*via="GET"\} 1/);
+  t.match(text, /istio_response_bytes_count\{[^}]*via="literal"\} 1/);
+});
+
+t.test('label sets stay bounded when clients invent peers and hosts', async (t) => {
+  const { IstioMetrics, MAX_EDGES } = await import('../src/observability/istio/istio-metrics.js');
+  const { UNKNOWN_PEER } = await import('../src/observability/istio/workload-peer.js');
+  const m = new IstioMetrics('test');
+  const scope = m.httpScope({ reporter: 'source', disableHostHeaderFallback: false, metrics: new Map(), dimensionTags: [], dimensionExprs: [] });
+  for (let i = 0; i < MAX_EDGES + 500; i++) scope.edge(UNKNOWN_PEER, undefined, `host-${i}.example`);
+  t.ok(m.httpEdges.size <= MAX_EDGES + 1, `${m.httpEdges.size} series at most (cap ${MAX_EDGES}, then one overflow edge)`);
+  t.ok(m.peers.get('not a struct') === UNKNOWN_PEER);
+});

@@ -34,15 +34,16 @@ export interface ListenerTelemetry {
 
 const ALL: readonly IstioMetricName[] = Object.values(TELEMETRY_METRIC_NAMES);
 
-/** The Telemetries that apply to `proxy`, broadest first. */
+/** The Telemetries that apply to `proxy`, broadest first: mesh, namespace, workload. */
 export function applicableTelemetries(model: MeshModel, proxy: ProxyIdentity): Telemetry[] {
   const selects = (t: Telemetry): boolean => Object.entries(t.spec?.selector?.matchLabels ?? {}).every(([k, v]) => proxy.labels[k] === v);
   const hasSelector = (t: Telemetry): boolean => Object.keys(t.spec?.selector?.matchLabels ?? {}).length > 0;
   const ns = (t: Telemetry): string => t.metadata.namespace ?? 'default';
-  const root = model.telemetries.filter((t) => ns(t) === ROOT_NAMESPACE && !hasSelector(t) && proxy.namespace !== ROOT_NAMESPACE);
-  const namespace = model.telemetries.filter((t) => ns(t) === proxy.namespace && !hasSelector(t));
-  const workload = model.telemetries.filter((t) => ns(t) === proxy.namespace && hasSelector(t) && selects(t));
-  return [...root, ...namespace, ...workload];
+  // As Istio: one Telemetry per scope, the oldest (the model keeps them in creation order).
+  const root = model.telemetries.find((t) => ns(t) === ROOT_NAMESPACE && !hasSelector(t) && proxy.namespace !== ROOT_NAMESPACE);
+  const namespace = model.telemetries.find((t) => ns(t) === proxy.namespace && !hasSelector(t));
+  const workload = model.telemetries.find((t) => ns(t) === proxy.namespace && hasSelector(t) && selects(t));
+  return [root, namespace, workload].filter((t): t is Telemetry => t !== undefined);
 }
 
 const appliesTo = (mode: TelemetryMode, m: string | undefined): boolean => m === undefined || m === 'CLIENT_AND_SERVER' || m === mode;

@@ -88,7 +88,9 @@ function workloadNameOf(p: Pod, deployments: readonly Deployment[]): string {
   if (labels['service.istio.io/workload-name']) return labels['service.istio.io/workload-name'];
   const owners = (p.metadata as { ownerReferences?: { kind?: string; name?: string }[] }).ownerReferences ?? [];
   const rs = owners.find((o) => o.kind === 'ReplicaSet' && o.name);
-  if (rs?.name) return rs.name.replace(/-[a-z0-9]{5,10}$/, '');
+  // A Deployment's ReplicaSet is `<deployment>-<pod-template-hash>`; another ReplicaSet is the workload itself.
+  const hash = labels['pod-template-hash'];
+  if (rs?.name) return hash && rs.name.endsWith(`-${hash}`) ? rs.name.slice(0, -hash.length - 1) : rs.name;
   const owner = owners.find((o) => o.name && o.kind !== 'Node');
   if (owner?.name) return owner.name;
   const d = deployments.find((x) => nsOf(x) === nsOf(p) && Object.keys(x.spec?.template?.metadata?.labels ?? {}).length > 0 && selects(x.spec?.template?.metadata?.labels ?? {}, labels));

@@ -11,7 +11,7 @@
 import { TYPE_URL, unpackAny, type AnyLike } from '@minimesh/api';
 import { ISTIO_METRICS, METADATA_EXCHANGE_FILTER, PEER_METADATA_CONFIG_TYPE, STATS_CONFIG_TYPE, STATS_FILTER, type IstioMetricName } from '@minimesh/mesh';
 import { join, structToJson, type Errors } from './errors.js';
-import type { AttributeExpr, IstioStatsRt, MetricOverrideRt, Reporter } from './telemetry-runtime.js';
+import type { AttributeExpr, DimensionRt, IstioStatsRt, MetricOverrideRt, Reporter } from './telemetry-runtime.js';
 
 /** The newer home of the same message (also accepted). */
 const XDS_TYPED_STRUCT = 'type.googleapis.com/xds.type.v3.TypedStruct';
@@ -44,6 +44,11 @@ function checkKeys(o: Record<string, unknown>, path: string, allowed: readonly s
     if (unsupported[snake] !== undefined) errors.add(join(path, k), unsupported[snake]);
     else if (!known.has(k)) errors.add(join(path, k), 'field not supported by minimesh');
   }
+}
+
+/** Identifies an added tag and its expression (`dimensionTags` holds these). */
+export function dimensionKey(d: DimensionRt): string {
+  return `${d.tag}=${JSON.stringify(d.value)}`;
 }
 
 /** `istio.metadata_exchange`: checks its config; true when valid. */
@@ -95,8 +100,9 @@ export function compileIstioStats(any: AnyLike | undefined | null, path: string,
   const list = field(v, 'metrics') ?? [];
   if (!Array.isArray(list)) errors.add(join(vp, 'metrics'), 'must be a list');
   else list.forEach((m, i) => applyMetricConfig(m, `${join(vp, 'metrics')}[${i}]`, metrics, errors));
+  // One value per (tag, expression): two metrics may give the same tag different expressions.
   const exprs = new Map<string, AttributeExpr>();
-  for (const o of metrics.values()) for (const d of o.dimensions) exprs.set(d.tag, d.value);
+  for (const o of metrics.values()) for (const d of o.dimensions) exprs.set(dimensionKey(d), d.value);
   return {
     reporter,
     disableHostHeaderFallback: field(v, 'disable_host_header_fallback') === true,
@@ -128,7 +134,7 @@ function applyMetricConfig(m: unknown, path: string, out: Map<IstioMetricName, M
   else {
     for (const [tag, expr] of Object.entries(dims)) {
       const dp = join(join(path, 'dimensions'), tag);
-      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(tag)) errors.add(dp, 'not a valid Prometheus label name');
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(tag) || tag === 'le' || tag.startsWith('__')) errors.add(dp, 'not a valid Prometheus label name (le and names starting with __ are reserved)');
       else if (typeof expr !== 'string') errors.add(dp, 'must be an expression string');
       else {
         const parsed = parseAttributeExpr(expr);

@@ -38,7 +38,10 @@ export interface IstioStatsRt {
   readonly disableHostHeaderFallback: boolean;
   /** Only the metrics with overrides are in the map. */
   readonly metrics: ReadonlyMap<IstioMetricName, MetricOverrideRt>;
-  /** Every tag any metric adds, in a fixed order (the per-request values are computed once for all metrics). */
+  /**
+   * Every (tag, expression) any metric adds, as `dimensionKey()`s in a fixed order: the
+   * per-request values are computed once for all metrics.
+   */
   readonly dimensionTags: readonly string[];
   /** The expression of each of `dimensionTags`. */
   readonly dimensionExprs: readonly AttributeExpr[];

@@ -41,7 +41,7 @@ function checkOverride(c: IssueCollector, o: unknown, path: string): void {
   if (!isObject(o.tagOverrides)) return c.error(at(path, 'tagOverrides'), 'must be a map of label name to {operation, value}');
   for (const [tag, t] of Object.entries(o.tagOverrides)) {
     const tp = at(at(path, 'tagOverrides'), tag);
-    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(tag)) c.error(tp, 'not a valid Prometheus label name');
+    if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(tag) || tag === 'le' || tag.startsWith('__')) c.error(tp, 'not a valid Prometheus label name (le and names starting with __ are reserved)');
     if (!checkFields(c, t, tp, ['operation', 'value'])) continue;
     const op = t.operation ?? 'UPSERT';
     if (op !== 'UPSERT' && op !== 'REMOVE') c.error(at(tp, 'operation'), `must be UPSERT or REMOVE (got ${JSON.stringify(op)})`);

@@ -103,7 +103,7 @@ function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initia
     localAddress: INBOUND_PASSTHROUGH_SOURCE,
     connectTimeoutMs: host.ctx.clusters.get(inboundClusterName(dst.port))?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     stats: host.stats?.cluster(inboundClusterName(dst.port)),
-    istio: tcpEdge(host, host.ctx.clusters.get(inboundClusterName(dst.port))?.config, dst),
+    istio: tcpEdge(host, host.ctx.clusters.get(inboundClusterName(dst.port))?.config),
   }, initial);
 }
 
@@ -112,19 +112,19 @@ function passthrough(socket: net.Socket, host: CaptureHost, dst: OriginalDst, in
   const cluster = host.ctx.clusters.get(PASSTHROUGH_CLUSTER);
   proxyTcp(
     socket,
-    { host: dst.address, port: dst.port, connectTimeoutMs: cluster?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, stats: cluster?.stats ?? host.stats?.cluster(PASSTHROUGH_CLUSTER), istio: tcpEdge(host, cluster?.config, dst) },
+    { host: dst.address, port: dst.port, connectTimeoutMs: cluster?.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, stats: cluster?.stats ?? host.stats?.cluster(PASSTHROUGH_CLUSTER), istio: tcpEdge(host, cluster?.config) },
     initial,
   );
 }
 
 /**
  * The Istio TCP metrics edge of a captured connection. Without mTLS there is no TCP metadata
- * exchange: the peer is unknown (Istio's `peer_not_found`); the service is the cluster's, or
- * the original destination.
+ * exchange: the peer is unknown (Istio's `peer_not_found`); the service is the cluster's.
  */
-function tcpEdge(host: CaptureHost, cluster: ClusterRt | undefined, dst: OriginalDst): TcpEdge | undefined {
+function tcpEdge(host: CaptureHost, cluster: ClusterRt | undefined): TcpEdge | undefined {
   const scope = host.ctx.istioStats;
-  return scope === undefined ? undefined : scope.metrics.tcpEdge(scope.stats, UNKNOWN_PEER, cluster, `${dst.address}:${dst.port}`, '-');
+  // TCP has no Host: a cluster without istio.services reports `unknown` (and PassthroughCluster's name).
+  return scope === undefined ? undefined : scope.metrics.tcpEdge(scope.stats, UNKNOWN_PEER, cluster, '', '-');
 }
 
 /** Whether the route config knows this request: by Host, then by original destination. */

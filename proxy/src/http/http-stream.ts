@@ -31,7 +31,7 @@ import { PEER_METADATA_HEADER } from '@minimesh/mesh';
 import type { HttpMetricsScope } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER, type WorkloadPeer } from '../observability/istio/workload-peer.js';
 import type { RequestAttributes } from '../observability/istio/attributes.js';
-import { headBytes, NO_ATTRIBUTES, sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
+import { headBytes, NO_ATTRIBUTES, peerReplyHeaders, sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
 
 const CRLF = '\r\n';
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
@@ -108,6 +108,8 @@ export class HttpStream implements UpstreamHandler {
     const { ctx, head } = this;
     ctx.stats.downstream_rq_total++;
     ctx.stats.downstream_rq_active++;
+    // Inbound, the client's metadata is known before routing: local replies count and answer it too.
+    if (ctx.hcm.telemetry.metadataExchange && ctx.hcm.direction === 'INBOUND') this.requestPeer = getHeader(head, PEER_METADATA_HEADER);
     const rc = ctx.hcm.routeConfig;
     const view = { method: head.method, path: head.path, authority: this.authority, headerNames: head.names, headerValues: head.values };
     const dst = this.conn.originalDst;
@@ -162,7 +164,7 @@ export class HttpStream implements UpstreamHandler {
       metadataExchange: ctx.hcm.telemetry.metadataExchange,
       peerHeaders: sendsPeerMetadata(ctx, cluster.config.name) ? ctx.istio.peerHeaderLines : undefined,
     });
-    this.requestPeer = up.peerMetadata;
+    if (ctx.hcm.direction === 'INBOUND') this.requestPeer = up.peerMetadata;
     this.upstreamHeadText = up.headText;
     this.requestId = up.requestId;
 
@@ -557,7 +559,7 @@ export class HttpStream implements UpstreamHandler {
     this.responseStarted = true;
     const body = this.head.method === 'HEAD' ? '' : r.body;
     this.bytesSent += body.length;
-    this.conn.writeLocalReply(r.status, body, this.ctx, extra, !this.requestComplete);
+    this.conn.writeLocalReply(r.status, body, this.ctx, peerReplyHeaders(this.ctx, this.requestPeer, extra), !this.requestComplete);
     this.finish(true);
   }
 

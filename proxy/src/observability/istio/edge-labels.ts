@@ -24,34 +24,34 @@ export interface ServiceLabels {
 export function serviceLabels(cluster: ClusterRt | undefined, authority: string, hostFallback: boolean): ServiceLabels {
   const svc = cluster?.istioServices?.[0];
   if (svc !== undefined) return { host: svc.host, name: svc.name || svc.host.split('.')[0], namespace: svc.namespace || UNKNOWN };
-  const host = hostFallback && authority !== '' ? stripPort(authority) : UNKNOWN;
+  // As Istio's proxy: the Host header as it came (port included) names the service, unless the
+  // cluster is one of Istio's catch-alls, which name themselves.
+  const host = hostFallback && authority !== '' ? authority : UNKNOWN;
   const special = cluster?.name === PASSTHROUGH_CLUSTER || cluster?.name === BLACKHOLE_CLUSTER ? cluster.name : undefined;
-  return { host, name: special ?? (host === UNKNOWN ? UNKNOWN : host.split('.')[0]), namespace: UNKNOWN };
-}
-
-function stripPort(authority: string): string {
-  if (authority.startsWith('[')) return authority;
-  const c = authority.lastIndexOf(':');
-  return c > 0 && /^\d+$/.test(authority.slice(c + 1)) ? authority.slice(0, c) : authority;
+  return { host, name: special ?? host, namespace: UNKNOWN };
 }
 
 /** The labels before `response_code`, in Istio's order. */
 export function edgeLabels(reporter: Reporter, local: WorkloadPeer, peer: WorkloadPeer, service: ServiceLabels, protocol: string): LabelPairs {
+  // Principals come from the peer's certificate only (mTLS), never from what a peer claims.
+  const principal = UNKNOWN;
   const src = reporter === 'source' ? local : peer;
   const dst = reporter === 'source' ? peer : local;
+  // A server that knows no service reports its own canonical service (Istio's fallback).
+  if (reporter === 'destination' && service.host === UNKNOWN) service = { host: local.canonicalService, name: local.canonicalService, namespace: service.namespace };
   return [
     ['reporter', reporter],
     ['source_workload', src.workloadName],
     ['source_canonical_service', src.canonicalService],
     ['source_canonical_revision', src.canonicalRevision],
     ['source_workload_namespace', src.namespace],
-    ['source_principal', src.principal],
+    ['source_principal', reporter === 'source' ? src.principal : principal],
     ['source_app', src.app],
     ['source_version', src.version],
     ['source_cluster', src.clusterId],
     ['destination_workload', dst.workloadName],
     ['destination_workload_namespace', dst.namespace],
-    ['destination_principal', dst.principal],
+    ['destination_principal', reporter === 'destination' ? dst.principal : principal],
     ['destination_app', dst.app],
     ['destination_version', dst.version],
     ['destination_service', service.host],

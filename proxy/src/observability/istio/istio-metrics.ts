@@ -94,8 +94,12 @@ export class IstioMetrics {
 
   /** A TCP edge (capture listeners); created on first use. */
   tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string): TcpEdge {
-    const labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp');
-    const key = `${JSON.stringify(labels)}|${flags}`;
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp');
+    let key = `${JSON.stringify(labels)}|${flags}`;
+    if (!this.tcpEdges.has(key) && this.tcpEdges.size >= MAX_EDGES) {
+      labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), 'tcp');
+      key = `${JSON.stringify(labels)}|${flags}`;
+    }
     let e = this.tcpEdges.get(key);
     if (e === undefined) this.tcpEdges.set(key, (e = new TcpEdge(labels, flags, securityPolicy(stats.reporter, false), stats)));
     e.stats = stats;
@@ -108,12 +112,18 @@ export class IstioMetrics {
   }
 }
 
-const MAX_CACHED_AUTHORITIES = 1024;
+/** Edges a scope remembers (peers times destinations) before it starts afresh. */
+const MAX_CACHED_EDGES = 4096;
+/**
+ * Series a proxy keeps per family: past this, new label sets (peers or Hosts a client invents)
+ * are counted on an edge whose peer and service are `unknown`, so memory stays bounded.
+ */
+export const MAX_EDGES = 10_000;
 
 /** What one connection manager records through: edges cached by peer and destination. */
 export class HttpMetricsScope {
   private readonly cache = new Map<WorkloadPeer, Map<ClusterRt | string, HttpEdge>>();
-  private authorities = 0;
+  private cached = 0;
 
   constructor(
     readonly metrics: IstioMetrics,
@@ -123,24 +133,29 @@ export class HttpMetricsScope {
 
   /**
    * The edge toward `peer` through `cluster`; without a cluster that names a service, keyed by
-   * the Host header (bounded: a client inventing hosts cannot grow the cache for ever).
+   * the Host header. Bounded: a client inventing peers or hosts cannot grow it for ever.
    */
   edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string): HttpEdge {
     let byDest = this.cache.get(peer);
-    if (byDest === undefined) this.cache.set(peer, (byDest = new Map()));
     const key: ClusterRt | string = cluster?.istioServices !== undefined && cluster.istioServices.length > 0 ? cluster : `${cluster?.name ?? ''}|${authority}`;
-    let e = byDest.get(key);
+    let e = byDest?.get(key);
     if (e !== undefined) return e;
-    if (typeof key === 'string' && ++this.authorities > MAX_CACHED_AUTHORITIES) {
+    if (++this.cached > MAX_CACHED_EDGES) {
       this.cache.clear();
-      this.authorities = 0;
-      this.cache.set(peer, (byDest = new Map()));
+      this.cached = 1;
+      byDest = undefined;
     }
+    if (byDest === undefined) this.cache.set(peer, (byDest = new Map()));
     const stats = this.stats;
-    const labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'http');
-    const id = JSON.stringify(labels);
-    e = this.metrics.httpEdges.get(id);
-    if (e === undefined) this.metrics.httpEdges.set(id, (e = new HttpEdge(labels, securityPolicy(stats.reporter, false), stats)));
+    const edges = this.metrics.httpEdges;
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'http');
+    let id = JSON.stringify(labels);
+    if (!edges.has(id) && edges.size >= MAX_EDGES) {
+      labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), 'http');
+      id = JSON.stringify(labels);
+    }
+    e = edges.get(id);
+    if (e === undefined) edges.set(id, (e = new HttpEdge(labels, securityPolicy(stats.reporter, false), stats)));
     e.stats = stats;
     byDest.set(key, e);
     return e;

@@ -4,7 +4,7 @@
  * metrics dropped); series that a removed tag makes identical are summed, as Istio's proxy
  * would have counted them together. Runs at scrape time, never per request.
  */
-import type { IstioStatsRt } from '@minimesh/config';
+import { dimensionKey, type IstioStatsRt } from '@minimesh/config';
 import type { IstioMetricName } from '@minimesh/mesh';
 import { Histogram } from './histogram.js';
 import { renderLabels, type LabelPairs } from './edge-labels.js';
@@ -19,7 +19,7 @@ function overridden(stats: IstioStatsRt, metric: IstioMetricName, pairs: Pairs, 
   if (o.drop) return undefined;
   let out: Pairs = o.tagsToRemove.size > 0 ? pairs.filter(([k]) => !o.tagsToRemove.has(k)) : pairs;
   for (const d of o.dimensions) {
-    const i = dimTags.indexOf(d.tag);
+    const i = dimTags.indexOf(dimensionKey(d));
     const v = i === -1 ? 'unknown' : dims[i];
     const at = out.findIndex(([k]) => k === d.tag);
     if (at === -1) out = [...out, [d.tag, v]];

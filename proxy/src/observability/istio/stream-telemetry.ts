@@ -1,5 +1,5 @@
 /** Small helpers of a request's Istio telemetry (http-stream.ts): what to send, what to count. */
-import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from '@minimesh/mesh';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import type { HcmContext } from '../../http/hcm-context.js';
 import type { RequestHead } from '../../http/head-parser.js';
 import type { RequestAttributes } from './attributes.js';
@@ -32,3 +32,13 @@ export const NO_ATTRIBUTES: RequestAttributes = {
   responseCode: 0,
   header: () => undefined,
 };
+
+/**
+ * A local reply of a server sidecar answers the metadata exchange too (the client learns who
+ * failed: 503 UF, 504 UT, 404 NR), when the client sent its own.
+ */
+export function peerReplyHeaders(ctx: HcmContext, requestPeer: string | undefined, extra: Record<string, string> | undefined): Record<string, string> | undefined {
+  const t = ctx.hcm.telemetry;
+  if (!t.metadataExchange || ctx.hcm.direction !== 'INBOUND' || requestPeer === undefined) return extra;
+  return { ...extra, [PEER_METADATA_HEADER]: ctx.istio.localHeader, [PEER_METADATA_ID_HEADER]: ctx.istio.localId };
+}

@@ -169,9 +169,11 @@ export class PeerCache {
   get(value: string): WorkloadPeer {
     let p = this.map.get(value);
     if (p === undefined) {
-      p = decodePeerHeader(value) ?? UNKNOWN_PEER;
+      const decoded = decodePeerHeader(value);
+      // What does not decode is not kept (it would only hold memory).
+      if (decoded === undefined) return UNKNOWN_PEER;
       if (this.map.size >= this.max) this.map.clear();
-      this.map.set(value, p);
+      this.map.set(value, (p = decoded));
     }
     return p;
   }
