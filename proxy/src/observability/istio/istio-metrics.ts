@@ -122,7 +122,11 @@ export const MAX_EDGES = 10_000;
 
 /** What one connection manager records through: edges cached by peer and destination. */
 export class HttpMetricsScope {
-  private readonly cache = new Map<WorkloadPeer, Map<ClusterRt | string, HttpEdge>>();
+  /**
+   * peer -> cluster -> edge; for a cluster that names no service (the Host header does), a
+   * further map by Host. No key is built per request: each level is a Map lookup.
+   */
+  private readonly cache = new Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>>();
   private cached = 0;
 
   constructor(
@@ -131,21 +135,21 @@ export class HttpMetricsScope {
     readonly local: WorkloadPeer,
   ) {}
 
-  /**
-   * The edge toward `peer` through `cluster`; without a cluster that names a service, keyed by
-   * the Host header. Bounded: a client inventing peers or hosts cannot grow it for ever.
-   */
+  /** The edge toward `peer` through `cluster` (and the Host header when the cluster names no service). */
   edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string): HttpEdge {
-    let byDest = this.cache.get(peer);
-    const key: ClusterRt | string = cluster?.istioServices !== undefined && cluster.istioServices.length > 0 ? cluster : `${cluster?.name ?? ''}|${authority}`;
-    let e = byDest?.get(key);
-    if (e !== undefined) return e;
+    const entry = this.cache.get(peer)?.get(cluster);
+    if (entry instanceof HttpEdge) return entry;
+    return entry?.get(authority) ?? this.newEdge(peer, cluster, authority);
+  }
+
+  /** Bounded: a client inventing peers or hosts cannot grow the cache or the series for ever. */
+  private newEdge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string): HttpEdge {
     if (++this.cached > MAX_CACHED_EDGES) {
       this.cache.clear();
       this.cached = 1;
-      byDest = undefined;
     }
-    if (byDest === undefined) this.cache.set(peer, (byDest = new Map()));
+    let byCluster = this.cache.get(peer);
+    if (byCluster === undefined) this.cache.set(peer, (byCluster = new Map()));
     const stats = this.stats;
     const edges = this.metrics.httpEdges;
     let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'http');
@@ -154,10 +158,15 @@ export class HttpMetricsScope {
       labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), 'http');
       id = JSON.stringify(labels);
     }
-    e = edges.get(id);
+    let e = edges.get(id);
     if (e === undefined) edges.set(id, (e = new HttpEdge(labels, securityPolicy(stats.reporter, false), stats)));
     e.stats = stats;
-    byDest.set(key, e);
+    if (cluster?.istioServices !== undefined && cluster.istioServices.length > 0) byCluster.set(cluster, e);
+    else {
+      let byHost = byCluster.get(cluster);
+      if (!(byHost instanceof Map)) byCluster.set(cluster, (byHost = new Map()));
+      byHost.set(authority, e);
+    }
     return e;
   }
 
