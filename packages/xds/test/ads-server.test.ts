@@ -37,6 +37,10 @@ t.test('initial push in order CDS, EDS, LDS, RDS; ACKs recorded; only changed ty
   ads.send({ type_url: CDS });
   ads.send({ type_url: EDS, resource_names: ['c'] });
   t.ok(await ads.quiet(100), 'no snapshot, no response');
+  // All four subscriptions reached the server (on a loaded machine they may take longer than the quiet wait).
+  const subscribed = (): boolean => [CDS, EDS, LDS, RDS].every((type) => server.syncStatus()[0]?.types[type] !== undefined);
+  for (const end = Date.now() + 5000; !subscribed() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+  t.ok(subscribed(), 'the four subscriptions arrived');
   cache.setSnapshot(NODE, simpleSnapshot('v1', 0, 'c', [1234]));
   const got = [await ads.next(), await ads.next(), await ads.next(), await ads.next()];
   t.same(got.map((r) => r.type_url), [CDS, EDS, LDS, RDS], 'clusters and endpoints before listeners and routes');
