@@ -295,9 +295,9 @@ export class DownstreamConnection {
     return ok;
   }
 
-  /** Writes a reply of the proxy's own. */
-  writeLocalReply(status: number, body: string, ctx: HcmContext, extra: Record<string, string> | undefined, close: boolean): void {
-    if (this.closed) return;
+  /** Writes a reply of the proxy's own; returns the size of its head (0 when the connection is gone). */
+  writeLocalReply(status: number, body: string, ctx: HcmContext, extra: Record<string, string> | undefined, close: boolean): number {
+    if (this.closed) return 0;
     if (close) this.closeAfterResponse = true;
     const closing = this.closeAfterResponse || !this.keepAlive || this.draining;
     let text = statusLine(status);
@@ -311,6 +311,7 @@ export class DownstreamConnection {
       this.closeAfterResponse = true;
     } else if (this.minor === 0) text += 'connection: keep-alive\r\n';
     this.socket.write(text + '\r\n' + body, 'latin1');
+    return text.length + 2;
   }
 
   /** Called by the stream when it is over (response sent, or given up). */

@@ -559,7 +559,7 @@ export class HttpStream implements UpstreamHandler {
     this.responseStarted = true;
     const body = this.head.method === 'HEAD' ? '' : r.body;
     this.bytesSent += body.length;
-    this.conn.writeLocalReply(r.status, body, this.ctx, peerReplyHeaders(this.ctx, this.requestPeer, extra), !this.requestComplete);
+    this.responseHeadBytes = this.conn.writeLocalReply(r.status, body, this.ctx, peerReplyHeaders(this.ctx, this.requestPeer, extra), !this.requestComplete);
     this.finish(true);
   }
 
@@ -596,7 +596,7 @@ export class HttpStream implements UpstreamHandler {
     const head = this.head;
     const edge = scope.edge(peer, this.cluster?.config, this.authority);
     const requestBytes = headBytes(head) + this.bytesReceived;
-    const responseBytes = (this.responseHeadBytes || 0) + this.bytesSent;
+    const responseBytes = this.responseHeadBytes + this.bytesSent;
     scope.record(edge, this.responseStatus, this.flags, formatFlags(this.flags), performance.now() - this.startMono, requestBytes, responseBytes, scope.stats.dimensionTags.length > 0 ? this.attributes() : NO_ATTRIBUTES);
   }
 
