@@ -175,11 +175,16 @@ t.test('a server sidecar\'s local reply (app down: 503 UF) still answers the exc
 
 t.test('two metrics may add the same tag with different expressions', async (t) => {
   const app = await startUpstream(t, ok('x'));
-  const overrides = stats({ metrics: [{ name: 'requests_total', dimensions: { via: 'request.method' } }, { name: 'response_bytes', dimensions: { via: "'literal'" } }] });
+  const overrides = stats({
+    metrics: [
+      { name: 'requests_total', dimensions: { via: 'request.method', host_tag: 'request.host', user: "request.headers['x-user']", path_tag: 'request.url_path' } },
+      { name: 'response_bytes', dimensions: { via: "'literal'" } },
+    ],
+  });
   const server = await startTestProxy(t, serverSpec(app.port, [mx('downstream'), overrides, ROUTER]));
-  await server.request({ path: '/', headers: { host: 'echo' } });
+  await server.request({ path: '/a?q=1', headers: { host: 'echo', 'x-user': 'ada' } });
   const text = await scrape(server);
-  t.match(text, /istio_requests_total\{[^}]*via="GET"\} 1/);
+  t.match(text, /istio_requests_total\{[^}]*via="GET",host_tag="echo",user="ada",path_tag="\/a"\} 1/, 'method, host, a header and the path without its query');
   t.match(text, /istio_response_bytes_count\{[^}]*via="literal"\} 1/);
 });
 

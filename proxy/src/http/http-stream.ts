@@ -30,7 +30,6 @@ import type { AccessRecord } from '../observability/access-log.js';
 import { PEER_METADATA_HEADER } from '@minimesh/mesh';
 import type { HttpMetricsScope } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER, type WorkloadPeer } from '../observability/istio/workload-peer.js';
-import type { RequestAttributes } from '../observability/istio/attributes.js';
 import { headBytes, NO_ATTRIBUTES, peerReplyHeaders, sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
 
 const CRLF = '\r\n';
@@ -597,20 +596,7 @@ export class HttpStream implements UpstreamHandler {
     const edge = scope.edge(peer, this.cluster?.config, this.authority);
     const requestBytes = headBytes(head) + this.bytesReceived;
     const responseBytes = this.responseHeadBytes + this.bytesSent;
-    scope.record(edge, this.responseStatus, this.flags, formatFlags(this.flags), performance.now() - this.startMono, requestBytes, responseBytes, scope.stats.dimensionTags.length > 0 ? this.attributes() : NO_ATTRIBUTES);
-  }
-
-  private attributes(): RequestAttributes {
-    const head = this.head;
-    return {
-      method: head.method,
-      path: head.path,
-      authority: this.authority,
-      protocol: head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
-      requestId: this.requestId,
-      responseCode: this.responseStatus,
-      header: (n) => getHeader(head, n),
-    };
+    scope.record(edge, this.responseStatus, this.flags, formatFlags(this.flags), performance.now() - this.startMono, requestBytes, responseBytes, scope.stats.dimensionTags.length > 0 ? this.accessRecord() : NO_ATTRIBUTES);
   }
 
   private accessRecord(): AccessRecord {

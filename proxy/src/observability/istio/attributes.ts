@@ -4,17 +4,10 @@
  */
 import type { AttributeExpr } from '@minimesh/config';
 import { UNKNOWN } from '@minimesh/mesh';
+import type { AccessRecord } from '../access-log.js';
 
-/** What an expression may read of a request. */
-export interface RequestAttributes {
-  readonly method: string;
-  readonly path: string;
-  readonly authority: string;
-  readonly protocol: string;
-  readonly requestId: string;
-  readonly responseCode: number;
-  header(name: string): string | undefined;
-}
+/** What an expression may read of a request: what its access log line reads. */
+export type RequestAttributes = Pick<AccessRecord, 'method' | 'path' | 'protocol' | 'responseCode' | 'reqHeader'>;
 
 export function evaluate(e: AttributeExpr, r: RequestAttributes): string {
   switch (e.kind) {
@@ -23,11 +16,11 @@ export function evaluate(e: AttributeExpr, r: RequestAttributes): string {
     case 'response_code':
       return String(r.responseCode);
     case 'request_header':
-      return r.header(e.name) ?? UNKNOWN;
+      return r.reqHeader(e.name) ?? UNKNOWN;
     case 'request':
       switch (e.field) {
         case 'host':
-          return r.authority || UNKNOWN;
+          return r.reqHeader('host') || UNKNOWN;
         case 'method':
           return r.method;
         case 'path':
@@ -41,9 +34,9 @@ export function evaluate(e: AttributeExpr, r: RequestAttributes): string {
         case 'protocol':
           return r.protocol;
         case 'useragent':
-          return r.header('user-agent') ?? UNKNOWN;
+          return r.reqHeader('user-agent') ?? UNKNOWN;
         case 'id':
-          return r.requestId || UNKNOWN;
+          return r.reqHeader('x-request-id') || UNKNOWN;
       }
   }
 }

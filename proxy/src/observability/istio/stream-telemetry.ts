@@ -23,15 +23,7 @@ export function headBytes(head: RequestHead): number {
 }
 
 /** Attributes for a stream whose metrics add no tag (never read). */
-export const NO_ATTRIBUTES: RequestAttributes = {
-  method: '',
-  path: '',
-  authority: '',
-  protocol: '',
-  requestId: '',
-  responseCode: 0,
-  header: () => undefined,
-};
+export const NO_ATTRIBUTES: RequestAttributes = { method: '', path: '', protocol: '', responseCode: 0, reqHeader: () => undefined };
 
 /**
  * A local reply of a server sidecar answers the metadata exchange too (the client learns who
