@@ -107,6 +107,16 @@ t.test('bad flags and inputs', async (t) => {
   t.match(help.stdout, /--failure-threshold/);
 });
 
+t.test('--color', async (t) => {
+  const on = await runAnalyze(['--use-kube=false', '--color', ...files('IST0103'), ...files('IST0101')]);
+  t.match(on.stdout, /^\x1b\[1;31mError\x1b\[0m \[IST0101\] /, 'Error bold red');
+  t.match(on.stdout, /\n\x1b\[33mWarning\x1b\[0m \[IST0103\] /, 'Warning yellow');
+  const info = await runAnalyze(['--use-kube=true', '--color=true', ...files('IST0118')], { kubeGet: async () => ({ items: [] }) });
+  t.match(info.stdout, /^Info \[IST0118\]/m, 'Info plain');
+  const off = await runAnalyze(['--use-kube=false', '--color=false', ...files('IST0103')]);
+  t.notMatch(off.stdout, /\x1b/);
+});
+
 t.test('-L lists the analyzers', async (t) => {
   const r = await runAnalyze(['-L']);
   t.equal(r.code, 0);

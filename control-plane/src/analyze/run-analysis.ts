@@ -45,14 +45,15 @@ export function listAnalyzers(): string {
 
 /**
  * What the mesh installs, added when only files are analyzed so that a Gateway for the ingress
- * gateway finds its pod: a pod labelled `istio: ingressgateway` with its proxy, and its Service.
+ * gateway finds its pod: a pod labelled `istio: ingressgateway` with its proxy, and its Service
+ * with the installed ports (80 -> 8080, 443 -> 8443, 31400, 15443).
  */
 export function defaultMeshResources(namespace = MESH_SYSTEM_NAMESPACE): AnalyzedResource[] {
   const labels = { istio: 'ingressgateway' };
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'istio-ingressgateway-dummypod', namespace, labels }, spec: { containers: [{ name: 'istio-proxy' }] } };
   const ports = [
-    { name: 'http2', port: 80, targetPort: 80 },
-    { name: 'https', port: 443, targetPort: 443 },
+    { name: 'http2', port: 80, targetPort: 8080 },
+    { name: 'https', port: 443, targetPort: 8443 },
     { name: 'tcp', port: 31400, targetPort: 31400 },
     { name: 'tls', port: 15443, targetPort: 15443 },
   ].map((p) => ({ ...p, protocol: 'TCP' }));
