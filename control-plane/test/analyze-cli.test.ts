@@ -17,10 +17,17 @@ const files = (code: string): string[] => [path.join(CASES, code, 'input.yaml')]
 t.test("the labs' manifests are clean", async (t) => {
   for (const example of ['echo', 'microservices']) {
     const dir = path.join('examples', example, 'k8s');
-    const r = await runAnalyze(['--use-kube=false', dir], { cwd: REPO_ROOT });
+    const r = await runAnalyze(['--use-kube=false', '-A', dir], { cwd: REPO_ROOT });
     const listed = fs.readdirSync(path.join(REPO_ROOT, dir)).sort().map((f) => `  - ${path.join(dir, f)}`);
     t.equal(r.stdout, '\n', `${example}: nothing on stdout but the newline`);
     t.equal(r.stderr, `\u2714 No validation issues found when analyzing:\n${listed.join('\n')}\n`, `${example}: the success note lists the files`);
+    // Without their injection label, the namespace is reported (echo's lives in `client`).
+    const unlabelled = fs.mkdtempSync(path.join(os.tmpdir(), 'analyze-'));
+    for (const f of fs.readdirSync(path.join(REPO_ROOT, dir))) fs.writeFileSync(path.join(unlabelled, f), fs.readFileSync(path.join(REPO_ROOT, dir, f), 'utf8').replace(/\n  labels:\n    istio-injection: enabled\n/, '\n'));
+    const ns = example === 'echo' ? 'client' : 'default';
+    const u = await runAnalyze(['--use-kube=false', '-A', unlabelled]);
+    t.match(u.stdout, new RegExp(`^Info \\[IST0102\\] \\(Namespace ${ns} .*namespace\\.yaml:\\d+\\) The namespace is not enabled for Istio injection\\. Run 'kubectl label namespace ${ns} istio-injection=enabled'`));
+    t.equal(u.code, 0, 'Info: exit 0');
     t.equal(r.code, 0);
   }
   const one = await runAnalyze(['--use-kube=false', '-f', 'examples/echo/k8s/backend.yaml'], { cwd: REPO_ROOT });
@@ -66,6 +73,10 @@ t.test('-o json and -o yaml', async (t) => {
 });
 
 t.test('--suppress', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'analyze-'));
+  const annotated = fs.readFileSync(files('IST0103')[0]!, 'utf8').replace('  name: kafka-0\n', '  name: kafka-0\n  annotations:\n    galley.istio.io/analyze-suppress: IST0118,IST0103\n');
+  fs.writeFileSync(path.join(tmp, 'pods.yaml'), annotated);
+  t.equal((await runAnalyze(['--use-kube=false', tmp])).stdout, '\n', 'the resource suppresses its own message by annotation');
   const legacy = await runAnalyze(['--use-kube=false', '-S', 'IST0103=Pod kafka-0.default', ...files('IST0103')]);
   t.equal(legacy.stdout, '\n', 'Kind name.namespace');
   const wildcard = await runAnalyze(['--use-kube=false', '--suppress', 'IST0118=Service kafka-*', ...files('IST0118')]);

@@ -75,13 +75,20 @@ export interface RunAnalysisOptions {
 /** The namespace a message is about: a Namespace's own name for cluster-scoped Namespaces. */
 const messageNamespace = (m: AnalysisMessage): string => (m.origin.kind === 'Namespace' ? m.origin.name : m.origin.namespace);
 
+/** A resource's own `galley.istio.io/analyze-suppress: "IST0103,IST0118"` (or `*`) annotation. */
+export const SUPPRESS_ANNOTATION = 'galley.istio.io/analyze-suppress';
+
 export function runAnalysis(resources: readonly AnalyzedResource[], opts: RunAnalysisOptions = {}): AnalysisMessage[] {
   const ctx = makeContext(resources.filter((r) => !IGNORED_NAMESPACES.has(r.namespace)));
   const all = [...(opts.readMessages ?? []), ...ANALYZERS.flatMap((a) => a.run(ctx))];
+  const key = (o: { kind: string; namespace: string; name: string }): string => `${o.kind}/${o.namespace}/${o.name}`;
+  const annotated = new Map(resources.filter((r) => r.annotations[SUPPRESS_ANNOTATION]).map((r) => [key(r), r.annotations[SUPPRESS_ANNOTATION]!.split(',').map((c) => c.trim())]));
   const kept = all.filter((m) => {
     const ns = messageNamespace(m);
     if (IGNORED_NAMESPACES.has(ns)) return false;
     if (opts.namespace !== undefined && ns !== '' && ns !== opts.namespace) return false;
+    const codes = annotated.get(key(m.origin));
+    if (codes && (codes.includes('*') || codes.includes(m.code))) return false;
     return !isSuppressed(m, opts.suppressions ?? []);
   });
   return sortMessages(kept);
