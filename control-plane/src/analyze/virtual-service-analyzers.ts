@@ -49,6 +49,17 @@ const gatewayRef = (name: string, vsNamespace: string): [string, string] => {
   return i < 0 ? [vsNamespace, name] : [name.slice(0, i), name.slice(i + 1)];
 };
 
+/** A Gateway's server hosts visible to VirtualServices of `namespace` (hosts may be `ns/host`, `./host`, `*\/host`). */
+function gatewayHostsFor(gw: AnalyzedResource, namespace: string): string[] {
+  const out: string[] = [];
+  for (const h of records(spec(gw).servers).flatMap((s) => strings(s.hosts))) {
+    const i = h.indexOf('/');
+    const ns = i < 0 ? '*' : h.slice(0, i) === '.' ? gw.namespace : h.slice(0, i);
+    if (ns === '*' || ns === namespace) out.push(stripHostNamespace(h));
+  }
+  return out;
+}
+
 export function analyzeVirtualServiceGateways(ctx: AnalysisContext): AnalysisMessage[] {
   const out: AnalysisMessage[] = [];
   for (const vs of ctx.of('VirtualService')) {
@@ -57,13 +68,10 @@ export function analyzeVirtualServiceGateways(ctx: AnalysisContext): AnalysisMes
       if (g === MESH_GATEWAY) continue;
       const [ns, name] = gatewayRef(g, vs.namespace);
       const gw = ctx.find('Gateway', ns, name);
-      if (!gw) {
-        out.push(referencedResourceNotFound(vs.origin, 'gateway', g));
-        continue;
-      }
-      const gwHosts = records(spec(gw).servers).flatMap((s) => strings(s.hosts).map(stripHostNamespace));
-      const missing = vsHosts.filter((h) => !gwHosts.some((gh) => hostsIntersect(gh, h)));
-      if (missing.length > 0) out.push(virtualServiceHostNotFoundInGateway(vs.origin, missing, `${vs.namespace}/${vs.name}`, `${ns}/${name}`));
+      if (!gw) out.push(referencedResourceNotFound(vs.origin, 'gateway', g));
+      // Reported when none of the hosts is served, listing them all (also for a missing Gateway).
+      const gwHosts = gw ? gatewayHostsFor(gw, vs.namespace) : [];
+      if (!vsHosts.some((h) => gwHosts.some((gh) => hostsIntersect(gh, h)))) out.push(virtualServiceHostNotFoundInGateway(vs.origin, vsHosts, `${vs.namespace}/${vs.name}`, `${ns}/${name}`));
     }
   }
   return out;
