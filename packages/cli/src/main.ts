@@ -13,6 +13,7 @@ Commands:
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
   dashboard     open the mesh graph (the control plane's dashboard on :20001); --kube to port-forward
+  analyze       check config and workloads for problems (IST0101 ... IST0173 messages)
   stat          success rate, RPS, latency and TCP connections per deployment or service
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
@@ -49,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'dash': {
       const { dashboardMain } = await import('@minimesh/control-plane/cli/dashboard');
       return dashboardMain(rest);
+    }
+    case 'analyze': {
+      const { analyzeMain } = await import('@minimesh/control-plane/cli/analyze');
+      return analyzeMain(rest);
     }
     case 'stat': {
       const { statMain } = await import('@minimesh/control-plane/cli/stat');
