@@ -142,7 +142,7 @@ spec:
     /tagOverrides\.bad-tag.*not a valid Prometheus label name/,
     /tagOverrides\.bad-tag\.operation.*UPSERT or REMOVE/,
     /spec\.tracing.*not translated by minimesh/,
-    /spec\.metrics\[0\]\.providers\[0\]\.name.*"stackdriver" is not honoured/,
+    /spec\.metrics\[0\]\.providers\[0\]\.name.*"stackdriver" is not run by minimesh/,
     /spec\.metrics\[0\]\.reportingInterval.*not translated/,
     /spec\.accessLogging\[0\]\.filter.*not translated/,
   ]) t.match(text, want);
@@ -166,4 +166,15 @@ spec:
   t.same(statsOf(out.hcm)?.metrics, [{ name: 'request_bytes', drop: true }], 'only the oldest namespace-wide Telemetry applies');
   const le = loadManifests(`apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: le, namespace: client}\nspec:\n  metrics: [{overrides: [{tagOverrides: {le: {value: "'x'"}}}]}]\n`, 't.yaml');
   t.match(le.issues.map(formatIssue).join('\n'), /tagOverrides\.le.*reserved/);
+});
+
+t.test('a namespace Telemetry naming another metrics provider turns the Prometheus metrics off there', async (t) => {
+  const yaml = `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: other-backend, namespace: client}
+spec:
+  metrics: [{providers: [{name: stackdriver}]}]
+`;
+  const { res } = generate(yaml, CLIENT_POD);
+  for (const l of hcms(res.listeners)) t.notOk(filterNames(l.hcm).includes('istio.stats'), `${l.name}: no stats filter`);
 });

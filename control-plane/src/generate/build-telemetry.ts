@@ -61,7 +61,11 @@ export function buildListenerTelemetry(model: MeshModel, proxy: ProxyIdentity, m
   for (const t of applicableTelemetries(model, proxy)) {
     const ref = `Telemetry ${t.metadata.namespace ?? 'default'}/${t.metadata.name}`;
     (t.spec?.metrics ?? []).forEach((m, i) => {
-      if (!usesProvider(m.providers, METRICS_PROVIDER)) return;
+      // Providers named at a narrower scope replace the broader ones: without prometheus, no metric is exported here.
+      if (!usesProvider(m.providers, METRICS_PROVIDER)) {
+        for (const s of state.values()) s.disabled = true;
+        return;
+      }
       (m.overrides ?? []).forEach((o, j) => {
         if (!appliesTo(mode, o.match?.mode) || o.match?.customMetric !== undefined) return;
         const metric = o.match?.metric ?? 'ALL_METRICS';

@@ -23,7 +23,7 @@ function checkProviders(c: IssueCollector, v: unknown, path: string, supported: 
   v.forEach((p, i) => {
     const pp = at(path, i);
     if (!checkFields(c, p, pp, ['name'])) return;
-    if (checkString(c, p.name, at(pp, 'name'), true) && p.name !== supported) c.warn(at(pp, 'name'), `provider ${JSON.stringify(p.name)} is not honoured by minimesh (only ${supported}); ignored`);
+    if (checkString(c, p.name, at(pp, 'name'), true) && p.name !== supported) c.warn(at(pp, 'name'), `provider ${JSON.stringify(p.name)} is not run by minimesh (only ${supported}); nothing is sent to it`);
   });
 }
 
