@@ -8,19 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, kubeGetJson } from '../sources/kube-get.js';
-import { ISTIO_API_VERSION } from '../sources/kube-source.js';
+import { ISTIO_API_VERSION, WATCHED_KINDS } from '../sources/kube-source.js';
 import { analyzeObject, type AnalyzedResource } from './analyzed-resource.js';
 import type { AnalysisMessage } from './analysis-message.js';
 
+/** Kubernetes' own kinds the analyzers read, then Istio's networking kinds as the control plane watches them. */
 export const ANALYZED_KINDS: readonly { apiVersion: string; kind: string; path: string }[] = [
   { apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces' },
   { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
   { apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods' },
   { apiVersion: 'apps/v1', kind: 'Deployment', path: '/apis/apps/v1/deployments' },
-  { apiVersion: ISTIO_API_VERSION, kind: 'VirtualService', path: `/apis/${ISTIO_API_VERSION}/virtualservices` },
-  { apiVersion: ISTIO_API_VERSION, kind: 'DestinationRule', path: `/apis/${ISTIO_API_VERSION}/destinationrules` },
-  { apiVersion: ISTIO_API_VERSION, kind: 'Gateway', path: `/apis/${ISTIO_API_VERSION}/gateways` },
-  { apiVersion: ISTIO_API_VERSION, kind: 'ServiceEntry', path: `/apis/${ISTIO_API_VERSION}/serviceentries` },
+  ...WATCHED_KINDS.filter((k) => k.apiVersion === ISTIO_API_VERSION),
 ];
 
 /** `path` -> the API's JSON answer (a fake in tests). */
