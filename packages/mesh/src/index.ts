@@ -75,6 +75,7 @@ export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 export * from './table.js';
 export * from './telemetry.js';
+export * from './install-names.js';
 
 /**
  * Node flags every minimesh proxy runs with. V8's young generation grows to 16 MiB semi-spaces
@@ -104,5 +105,4 @@ export const ENVOY_RETRY_ON: readonly string[] = [
   'unavailable',
 ];
 
-/** minimesh's version: `minimesh version`, the proxy's `istio_build` tag, the control plane's /version. */
-export const MINIMESH_VERSION = '0.1.0';
+export { MINIMESH_VERSION } from './version.js';
