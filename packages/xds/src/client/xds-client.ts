@@ -36,6 +36,11 @@ export interface XdsClientOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** How long a valid but incomplete response may wait for the rest before it is NACKed (default 15 s). */
   readonly pendingTimeoutMs?: number;
+  /**
+   * TLS to the server (Istio's 15012): the root certificate (PEM) the server's certificate must
+   * chain to; its name is checked against the host of `server`. Absent: plain text (15010).
+   */
+  readonly tls?: { readonly rootPem: string };
 }
 
 /** What one type holds: the response's version and nonce, and its resources by name. */
@@ -95,7 +100,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   start(): void {
     // Keepalive pings (as Istio configures its proxies): a control plane that vanishes without
     // closing the connection is noticed within 40 s, and the client reconnects.
-    this.client ??= new grpc.Client(this.opts.server, grpc.credentials.createInsecure(), {
+    const creds = this.opts.tls ? grpc.credentials.createSsl(Buffer.from(this.opts.tls.rootPem)) : grpc.credentials.createInsecure();
+    this.client ??= new grpc.Client(this.opts.server, creds, {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,

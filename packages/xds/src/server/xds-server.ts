@@ -18,6 +18,12 @@ import { AdsStream, type AdsCall, type AdsStreamEvents } from './ads-stream.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { ProxySyncStatus } from './sync-status.js';
 
+/** The serving certificate of a TLS listener (PEM). */
+export interface XdsServerTls {
+  readonly certChainPem: string;
+  readonly keyPem: string;
+}
+
 export interface XdsServerOptions {
   readonly cache: SnapshotCache;
   readonly log?: XdsLogger;
@@ -75,11 +81,17 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
     };
   }
 
-  /** Listens (insecure, as Istio's plain-text 15010); resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * Listens; resolves with the bound port. Plain text as Istio's 15010, or, given a serving
+   * certificate, TLS as its 15012 (clients are not asked for a certificate).
+   */
+  listen(host: string, port: number, tls?: XdsServerTls): Promise<number> {
     const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const creds = tls
+      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certChainPem), private_key: Buffer.from(tls.keyPem) }], false)
+      : grpc.ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
-      this.grpcServer.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      this.grpcServer.bindAsync(addr, creds, (err, bound) => (err ? reject(err) : resolve(bound)));
     });
   }
 
