@@ -14,6 +14,10 @@ Commands:
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
   dashboard     open the mesh graph (the control plane's dashboard on :20001); --kube to port-forward
   analyze       check config and workloads for problems (IST0101 ... IST0173 messages)
+  install       install minimesh on a Kubernetes cluster (alias apply; --set profile=demo)
+  uninstall     remove what install applied (--purge: CRDs too)
+  verify-install  check that every installed object is there and ready
+  x precheck    check the cluster before installing
   stat          success rate, RPS, latency and TCP connections per deployment or service
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
@@ -54,6 +58,28 @@ export async function main(argv: string[]): Promise<number> {
     case 'analyze': {
       const { analyzeMain } = await import('@minimesh/control-plane/cli/analyze');
       return analyzeMain(rest);
+    }
+    case 'install':
+    case 'apply': {
+      const { installMain } = await import('@minimesh/install/cli/install-cli');
+      return installMain(rest);
+    }
+    case 'uninstall': {
+      const { uninstallMain } = await import('@minimesh/install/cli/uninstall-cli');
+      return uninstallMain(rest);
+    }
+    case 'verify-install': {
+      const { verifyInstallMain } = await import('@minimesh/install/cli/verify-install-cli');
+      return verifyInstallMain(rest);
+    }
+    case 'x':
+    case 'experimental': {
+      if (rest[0] === 'precheck') {
+        const { precheckMain } = await import('@minimesh/install/cli/precheck-cli');
+        return precheckMain(rest.slice(1));
+      }
+      process.stderr.write(`minimesh x: unknown subcommand ${JSON.stringify(rest[0] ?? '')} (available: precheck)\n`);
+      return 64;
     }
     case 'stat': {
       const { statMain } = await import('@minimesh/control-plane/cli/stat');
