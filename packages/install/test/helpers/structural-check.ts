@@ -15,6 +15,8 @@ export function structuralProblems(s: Schema, where = '', inJunctor = false, ske
   if (inJunctor) for (const k of FORBIDDEN_IN_JUNCTOR) if (k in s) out.push(`${where}: ${k} inside a junctor`);
   if (s.properties && s.additionalProperties) out.push(`${where}: properties and additionalProperties`);
   if ('$ref' in s) out.push(`${where}: $ref`);
+  if (s.type === 'array' && !s.items) out.push(`${where}: an array without items`);
+  if (s.uniqueItems === true) out.push(`${where}: uniqueItems (refused in CRDs)`);
   const base = inJunctor ? skeleton : s;
   for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) {
     if (inJunctor && !base?.properties?.[k]) out.push(`${where}.${k}: named in a junctor only`);
