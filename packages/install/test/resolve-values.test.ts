@@ -133,6 +133,7 @@ t.test('refused: the message names the key and where it came from', async (t) =>
     [() => resolve(['components.ingressGateways[1].enabled=true']), /one gateway here, istio-ingressgateway: select it as \[0\] or \[name:istio-ingressgateway\]/, 'components.ingressGateways[1].enabled', '--set'],
     [() => resolve(['components.ingressGateways.enabled=true']), /is a list: write components\.ingressGateways\[0\]\.enabled/, 'components.ingressGateways.enabled', '--set'],
     [() => resolve(['components.egressGateways[0].name=my-egress']), /as istio-egressgateway only/, 'components.egressGateways[0].name', '--set'],
+    [() => resolve(['profile.name=demo']), /^--set profile\.name: profile is a single value, not an object/, 'profile.name', '--set'],
     [() => resolve(['profile']), /^--set "profile": expected KEY=VALUE/, 'profile', '--set'],
     [() => resolve(['a..b=1']), /empty path segment/, 'a..b', '--set'],
     [() => resolve([], ['typo.yaml']), /^typo\.yaml: spec\.proflie: unknown field/, 'spec.proflie', 'typo.yaml'],

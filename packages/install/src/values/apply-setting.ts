@@ -11,6 +11,9 @@ import { formatPath, isFile, type PathSegment, type Setting } from './setting-pa
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Mutable<T[K]> : T[K] };
 export type DraftValues = Mutable<Omit<InstallValues, 'warnings'>>;
 
+/** Fields of the spec that hold one value. */
+const SCALAR_FIELDS = new Set(['profile', 'installPackagePath', 'hub', 'tag', 'namespace', 'revision', 'compatibilityVersion']);
+
 const GATEWAY_NAMES = { ingressGateways: 'istio-ingressgateway', egressGateways: 'istio-egressgateway' } as const;
 
 /** `--set KEY` or `FILE: spec.KEY`, as messages name a setting. */
@@ -37,6 +40,7 @@ export function applySetting(d: DraftValues, s: Setting, warnings: string[]): vo
   if (head === null || head === undefined) return fail('a path must start with a field name');
   if (!SPEC_FIELDS.has(head)) return fail(`unknown field (IstioOperator's spec has ${[...SPEC_FIELDS].join(', ')})`);
 
+  if (SCALAR_FIELDS.has(head) && rest.length > 0) return fail(`${head} is a single value, not an object`);
   if (at('profile')) return; // resolved before any other setting (the profile's values come first)
   if (at('namespace')) {
     if (str() !== ISTIO_NAMESPACE) fail(`minimesh installs into ${ISTIO_NAMESPACE} only`);
