@@ -18,6 +18,8 @@ Commands:
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
   kube-inject   add the sidecar to Kubernetes YAML offline (-f FILE|-)
+  manifest      manifest generate: print the objects an install applies, as YAML (--set, -f)
+  profile       profile list: the configuration profiles (default, demo, empty, minimal)
   wait-ready    wait until the proxy is ready (the sidecar's postStart hook)
   version       print the version
 
@@ -70,6 +72,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'kube-inject': {
       const { kubeInjectMain } = await import('@minimesh/injector/kube-inject/kube-inject-main');
       return kubeInjectMain(rest);
+    }
+    case 'manifest': {
+      const { manifestMain } = await import('@minimesh/install/cli/manifest-generate');
+      return manifestMain(rest);
+    }
+    case 'profile': {
+      const { profileMain } = await import('@minimesh/install/cli/profile-list');
+      return profileMain(rest);
     }
     case 'wait-ready': {
       const { waitReadyMain } = await import('@minimesh/injector/wait-ready');
