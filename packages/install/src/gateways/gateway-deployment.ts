@@ -5,7 +5,7 @@
  */
 import { OPERATOR_LABELS, PORTS, PROXY_GID, PROXY_UID, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_MOUNT_PATH, ROOT_CERT_VOLUME, istiodSecureXdsAddress } from '@minimesh/mesh';
 import { ANNOTATIONS, LABELS, PROXY_CONTAINER_NAME } from '@minimesh/injector/injection-keys';
-import { PROXY_VOLUMES } from '@minimesh/injector/proxy-container';
+import { BASE_VOLUMES } from '@minimesh/injector/proxy-container';
 import { CLUSTER_ID, MESH_ID, ownerUri } from '@minimesh/injector/workload-identity';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
@@ -51,7 +51,7 @@ function proxyContainer(g: GatewaySpec, v: InstallValues): IContainer {
     ],
     resources: structuredClone(g.values.resources) as IContainer['resources'],
     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, privileged: false, readOnlyRootFilesystem: true },
-    volumeMounts: [{ name: ROOT_CERT_VOLUME, mountPath: ROOT_CERT_MOUNT_PATH }, ...PROXY_VOLUME_MOUNTS.map((m) => ({ ...m }))],
+    volumeMounts: [{ name: ROOT_CERT_VOLUME, mountPath: ROOT_CERT_MOUNT_PATH, readOnly: true }, ...PROXY_VOLUME_MOUNTS.map((m) => ({ ...m }))],
   };
 }
 
@@ -86,7 +86,7 @@ export function renderGatewayDeployment(g: GatewaySpec, v: InstallValues): KubeO
           serviceAccountName: g.serviceAccount,
           securityContext: { runAsUser: PROXY_UID, runAsGroup: PROXY_GID, runAsNonRoot: true },
           containers: [proxyContainer(g, v)],
-          volumes: [{ name: ROOT_CERT_VOLUME, configMap: { name: ROOT_CERT_CONFIGMAP } }, ...(structuredClone(PROXY_VOLUMES) as IVolume[])],
+          volumes: [{ name: ROOT_CERT_VOLUME, configMap: { name: ROOT_CERT_CONFIGMAP } }, ...(structuredClone(BASE_VOLUMES) as IVolume[])],
         },
       },
     },
