@@ -91,6 +91,7 @@ export class ControlPlane {
   private readonly reporter: OnceReporter;
   private readonly print: (line: string) => void;
   private ready = false;
+  private analysisScheduled = false;
   /** A source changed while starting (after the first model was built): push once ready. */
   private changedWhileStarting = false;
   /** Pushes done (one per debounced burst), for tests and /debug/model. */
@@ -201,8 +202,20 @@ export class ControlPlane {
     this.registeredPods = this.derivePods();
     this.currentModel = buildMeshModel([...this.sourceResources, ...this.registeredPods]);
     this.snapshots.clear();
-    // What `minimesh analyze` would say of it, each line once until it goes away and comes back.
-    this.reporter.report('analysis', meshAnalysisLines(this.sourceResources, this.registeredPods));
+    this.scheduleAnalysis();
+  }
+
+  /**
+   * What `minimesh analyze` would say of the current resources, each line once until it goes
+   * away and comes back: run off the push path, once for a burst of rebuilds.
+   */
+  private scheduleAnalysis(): void {
+    if (this.analysisScheduled) return;
+    this.analysisScheduled = true;
+    setImmediate(() => {
+      this.analysisScheduled = false;
+      this.reporter.report('analysis', meshAnalysisLines(this.sourceResources, this.registeredPods));
+    });
   }
 
   private pushAll(): void {
