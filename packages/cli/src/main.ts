@@ -12,7 +12,8 @@ Commands:
   control-plane run the control plane: YAML folder or Kubernetes -> xDS v3 (ADS) on :15010
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
-  dashboard     open the mesh graph (the control plane's dashboard on :20001); --kube to port-forward
+  dashboard     open the mesh graph (the control plane's dashboard on :20001; --kube to port-forward),
+                or kiali, prometheus, envoy POD in the cluster, port-forwarded
   analyze       check config and workloads for problems (IST0101 ... IST0173 messages)
   stat          success rate, RPS, latency and TCP connections per deployment or service
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
