@@ -34,7 +34,7 @@ function run(args: string[], input?: string): Promise<Run> {
   });
 }
 
-async function cluster(t: typeof import("tap").default, opts: ConstructorParameters<typeof FakeApiServer>[0]): Promise<{ api: FakeApiServer; kubeconfig: string }> {
+async function cluster(t: { teardown(fn: () => unknown): void }, opts: ConstructorParameters<typeof FakeApiServer>[0]): Promise<{ api: FakeApiServer; kubeconfig: string }> {
   const api = new FakeApiServer({ istioKinds: false, ...opts });
   await api.start();
   t.teardown(() => api.stop());

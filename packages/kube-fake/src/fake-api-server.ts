@@ -188,7 +188,7 @@ export class FakeApiServer {
     this.requests.push(req.method === 'GET' ? (req.url ?? '') : `${req.method} ${req.url ?? ''}`);
     const url = new URL(req.url ?? '/', 'http://fake');
     try {
-      if (req.method === 'GET' && url.pathname === '/version') return this.json(res, 200, { major: '1', minor: '30', gitVersion: 'v1.30.0' });
+      if (req.method === 'GET' && url.pathname.replace(/\/$/, '') === '/version') return this.json(res, 200, { major: '1', minor: '30', gitVersion: 'v1.30.0' });
       if (req.method === 'GET' && url.pathname === '/api') return this.json(res, 200, { kind: 'APIVersions', versions: ['v1'] });
       if (req.method === 'GET' && url.pathname === '/apis') return this.json(res, 200, groupList(this.collections));
       const target = resolvePath(url.pathname, this.collections);

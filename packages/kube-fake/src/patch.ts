@@ -41,11 +41,23 @@ export function strategicMergePatch(target: Json, patch: Json): Json {
   return out;
 }
 
-/** Server-side apply, simplified: the applied fields win (maps merge, lists replace); others are kept. */
+/**
+ * Server-side apply, simplified: the applied fields win and what it does not name is kept;
+ * maps merge, lists of named items (containers, webhooks, ports) merge by name as their
+ * list-map keys make them, other lists are replaced.
+ */
 export function applyConfiguration(target: Json, applied: Json): Json {
   if (!isObject(applied)) return structuredClone(applied);
   const out: Record<string, Json> = isObject(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(applied)) out[k] = isObject(v) ? applyConfiguration(out[k], v) : structuredClone(v);
+  for (const [k, v] of Object.entries(applied)) {
+    const cur = out[k];
+    if (Array.isArray(v) && Array.isArray(cur) && named(v) && named(cur)) {
+      out[k] = (v as Record<string, Json>[]).map((item) => {
+        const prev = (cur as Record<string, Json>[]).find((x) => x.name === item.name);
+        return prev ? applyConfiguration(prev, item) : structuredClone(item);
+      });
+    } else out[k] = isObject(v) ? applyConfiguration(cur, v) : structuredClone(v);
+  }
   return out;
 }
 

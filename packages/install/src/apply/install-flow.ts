@@ -6,7 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import { ISTIO_NAMESPACE, INJECTOR_WEBHOOK_CONFIG } from '@minimesh/mesh';
-import { renderDefaultRevisionTag, deactivatedInjectorPatch, type InstallValues, type KubeObject, type RenderedComponent } from '../manifest/index.js';
+import { renderDefaultRevisionTag, deactivatedInjectorPatch, type InstallValues, type KubeObject, type RenderedComponent } from '../index.js';
 import { KubeApiError, type KubeApi } from './kube-api.js';
 import { InstallProgress } from './progress.js';
 import { goDuration, notReadyReason, WAITED_KINDS, waitName } from './readiness.js';
@@ -96,14 +96,12 @@ export async function runInstall(r: InstallRun): Promise<number> {
   }
 }
 
-/** The default-revision tag webhooks (with the canonical webhook's caBundle), then the canonical injector deactivated. */
+/** The default-revision tag webhooks (with the canonical webhook's caBundle if the control plane has patched it in already), then the canonical injector deactivated. */
 async function makeDefaultRevision(r: InstallRun): Promise<void> {
   const canonical = await r.api.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', INJECTOR_WEBHOOK_CONFIG);
   const caBundle = (canonical?.webhooks as { clientConfig?: { caBundle?: string } }[] | undefined)?.find((w) => w.clientConfig?.caBundle)?.clientConfig?.caBundle;
-  for (const o of renderDefaultRevisionTag(r.values)) {
-    const withCa = structuredClone(o);
-    if (caBundle && o.kind === 'MutatingWebhookConfiguration') for (const w of (withCa.webhooks as { clientConfig: { caBundle?: string } }[]) ?? []) w.clientConfig.caBundle = caBundle;
-    await r.api.apply(withCa);
-  }
-  await r.api.mergePatch(deactivatedInjectorPatch());
+  for (const o of renderDefaultRevisionTag(r.values, caBundle)) await r.api.apply(o);
+  // A server-side apply of the whole object with every selector set to never match: the
+  // webhooks list merges by name, so the caBundle the control plane owns stays.
+  await r.api.apply(deactivatedInjectorPatch(r.values.namespace));
 }

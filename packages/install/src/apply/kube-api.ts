@@ -6,7 +6,7 @@
  */
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, VersionApi, type KubernetesObject } from '@kubernetes/client-node';
 import { INSTALL_FIELD_MANAGER } from '@minimesh/mesh';
-import type { KubeObject } from '../manifest/index.js';
+import type { KubeObject } from '../index.js';
 
 export interface KubeTarget {
   readonly kubeconfig?: string;

@@ -3,7 +3,7 @@
  * seen its latest generation and has every replica updated and available; a
  * CustomResourceDefinition that is Established. Everything else is ready once applied.
  */
-import type { KubeObject } from '../manifest/index.js';
+import type { KubeObject } from '../index.js';
 
 interface DeploymentLike {
   metadata: { generation?: number };

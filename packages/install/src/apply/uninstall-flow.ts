@@ -6,7 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import { OPERATOR_LABELS } from '@minimesh/mesh';
-import type { KubeObject } from '../manifest/index.js';
+import type { KubeObject } from '../index.js';
 import { INSTALLED_KINDS, type KubeApi } from './kube-api.js';
 
 export interface UninstallRun {

@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import { DEFAULT_REVISION } from '@minimesh/mesh';
-import type { RenderedComponent } from '../manifest/index.js';
+import type { RenderedComponent } from '../index.js';
 import type { KubeApi } from './kube-api.js';
 import { notReadyReason } from './readiness.js';
 

@@ -1,7 +1,7 @@
 /** `minimesh install` (alias `apply`): istioctl install's flags, prompt and output. */
 import { parseArgs } from 'node:util';
 import { MINIMESH_VERSION } from '@minimesh/mesh';
-import { renderManifest, resolveInstallValues, InstallValuesError, componentTitle } from '../manifest/index.js';
+import { renderManifest, resolveInstallValues, InstallValuesError, componentTitle } from '../index.js';
 import { KubeApi, loadKubeConfig } from '../apply/kube-api.js';
 import { runInstall } from '../apply/install-flow.js';
 import { confirm } from './confirm.js';

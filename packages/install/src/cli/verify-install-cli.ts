@@ -1,7 +1,7 @@
 /** `minimesh verify-install`: is what install applied there and ready? */
 import { parseArgs } from 'node:util';
 import { ISTIO_NAMESPACE } from '@minimesh/mesh';
-import { renderManifest, resolveInstallValues, type InstallValues } from '../manifest/index.js';
+import { renderManifest, resolveInstallValues, type InstallValues } from '../index.js';
 import { KubeApi, loadKubeConfig } from '../apply/kube-api.js';
 import { INSTALL_VALUES_ANNOTATION } from '../apply/install-flow.js';
 import { runVerify } from '../apply/verify-flow.js';
