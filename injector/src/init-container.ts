@@ -88,6 +88,7 @@ export function buildInitContainer(pod: Pod, o: InjectOptions): Container {
   const c: Container = {
     name: INIT_CONTAINER_NAME,
     image: o.image,
+    ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
     args: ['iptables', ...buildIptablesArgs(pod, o)],
     resources: structuredClone(SIDECAR_RESOURCES),
     securityContext: {
@@ -100,6 +101,5 @@ export function buildInitContainer(pod: Pod, o: InjectOptions): Container {
       runAsUser: 0,
     },
   };
-  if (o.imagePullPolicy) c.imagePullPolicy = o.imagePullPolicy;
   return c;
 }

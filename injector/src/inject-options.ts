@@ -1,5 +1,5 @@
 /** How the injector builds the sidecar (the role of Istio's injection values). */
-import { PORTS, PROXY_GID, PROXY_UID } from '@minimesh/mesh';
+import { istiodSecureXdsAddress, MINIMESH_IMAGE, MINIMESH_IMAGE_PULL_POLICY, PORTS, PROXY_GID, PROXY_UID } from '@minimesh/mesh';
 
 export type SidecarMode =
   /** istio-proxy as an init container with restartPolicy: Always (Kubernetes >= 1.29; our default). */
@@ -10,7 +10,10 @@ export type SidecarMode =
 export interface InjectOptions {
   /** The image that holds the `minimesh` program (entrypoint `minimesh`). */
   readonly image: string;
-  /** The control plane's xDS address, `host:port`. */
+  /**
+   * The control plane's xDS address, `host:port`. On port 15012 the sidecar speaks TLS, trusting
+   * the root the namespace's ConfigMap publishes (mounted into istio-proxy); else plain text.
+   */
   readonly xdsAddress: string;
   readonly mode: SidecarMode;
   readonly proxyUid: number;
@@ -21,11 +24,17 @@ export interface InjectOptions {
 }
 
 export const DEFAULT_INJECT_OPTIONS: InjectOptions = {
-  image: 'minimesh/minimesh:latest',
-  xdsAddress: `istiod.istio-system.svc:${PORTS.xds}`,
+  image: MINIMESH_IMAGE,
+  xdsAddress: istiodSecureXdsAddress(),
   mode: 'native',
   proxyUid: PROXY_UID,
   proxyGid: PROXY_GID,
   revision: 'default',
-  imagePullPolicy: undefined,
+  // The image is built into the cluster's runtime (`minikube image build`), never pulled.
+  imagePullPolicy: MINIMESH_IMAGE_PULL_POLICY,
 };
+
+/** Whether the sidecar reaches the control plane over TLS: Istio's secure xDS port. */
+export function xdsOverTls(xdsAddress: string): boolean {
+  return Number(xdsAddress.slice(xdsAddress.lastIndexOf(':') + 1)) === PORTS.xdsTls;
+}

@@ -7,7 +7,7 @@ import { ANNOTATIONS, PROXY_CONTAINER_NAME } from './injection-keys.js';
 import { DEFAULT_INJECT_OPTIONS, type InjectOptions, type SidecarMode } from './inject-options.js';
 import type { NamespaceInfo, Pod } from './kube-types.js';
 import { buildInitContainer } from './init-container.js';
-import { buildProxyContainer, PROXY_VOLUMES } from './proxy-container.js';
+import { buildProxyContainer, proxyVolumes } from './proxy-container.js';
 import { applyPodMetadata } from './pod-metadata.js';
 import { formatStatus } from './injection-status.js';
 import { skipReason, type SkipDecision } from './skip-reason.js';
@@ -62,8 +62,9 @@ export function injectPod(pod: Pod, namespace: NamespaceInfo, options: Partial<I
     containerNames = [PROXY_CONTAINER_NAME];
   }
   const have = new Set((spec.volumes ?? []).map((v) => v.name));
-  spec.volumes = [...(spec.volumes ?? []), ...structuredClone(PROXY_VOLUMES).filter((v) => !have.has(v.name))];
-  const status = formatStatus({ initContainers: initNames.length ? initNames : null, containers: containerNames, volumes: PROXY_VOLUMES.map((v) => v.name), imagePullSecrets: null, revision: o.revision });
+  const volumes = proxyVolumes(o);
+  spec.volumes = [...(spec.volumes ?? []), ...volumes.filter((v) => !have.has(v.name))];
+  const status = formatStatus({ initContainers: initNames.length ? initNames : null, containers: containerNames, volumes: volumes.map((v) => v.name), imagePullSecrets: null, revision: o.revision });
   // default-container is the first app container, read before the proxy was put first.
   applyPodMetadata(out, status, o.revision, firstApp, proxy);
   return { injected: true, pod: out };

@@ -1,15 +1,16 @@
 /**
- * `istio-proxy`: `minimesh proxy` as uid 1337, fed by the control plane over xDS, with
- * Istio's ports, probes, downward-API env and security context.
+ * `istio-proxy`: `minimesh proxy` as uid 1337, fed by the control plane over xDS (TLS on 15012,
+ * trusting the root ConfigMap mounted as Istio mounts it), with Istio's ports, probes,
+ * downward-API env and security context.
  */
-import { PORTS } from '@minimesh/mesh';
+import { PORTS, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_MOUNT_PATH, ROOT_CERT_VOLUME } from '@minimesh/mesh';
 import { PROXY_CONTAINER_NAME } from './injection-keys.js';
-import type { InjectOptions } from './inject-options.js';
+import { xdsOverTls, type InjectOptions } from './inject-options.js';
 import type { Container, EnvVar, Pod } from './kube-types.js';
 import { SIDECAR_RESOURCES } from './init-container.js';
 import { CLUSTER_ID, MESH_ID, workloadEnv, type WorkloadRef } from './workload-identity.js';
 
-export const PROXY_VOLUMES = [
+const BASE_VOLUMES = [
   { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
   {
     name: 'istio-podinfo',
@@ -21,6 +22,23 @@ export const PROXY_VOLUMES = [
     },
   },
 ];
+
+/** The namespace's root certificate (published by the control plane), for TLS to it. */
+const ROOT_CERT_VOLUME_SPEC = { name: ROOT_CERT_VOLUME, configMap: { name: ROOT_CERT_CONFIGMAP } };
+const ROOT_CERT_FILE = `${ROOT_CERT_MOUNT_PATH}/${ROOT_CERT_KEY}`;
+
+/**
+ * The pod volumes the sidecar needs. The root ConfigMap only with TLS to the control plane:
+ * a pod told to use a plain-text control plane does not wait for a ConfigMap it never reads.
+ */
+export function proxyVolumes(o: InjectOptions): { name: string; [k: string]: unknown }[] {
+  return structuredClone(xdsOverTls(o.xdsAddress) ? [...BASE_VOLUMES, ROOT_CERT_VOLUME_SPEC] : BASE_VOLUMES);
+}
+
+/** `minimesh proxy`'s arguments: the control plane, and over TLS the root it must chain to. */
+export function proxyArgs(o: InjectOptions): string[] {
+  return ['proxy', '--xds', o.xdsAddress, ...(xdsOverTls(o.xdsAddress) ? ['--xds-ca', ROOT_CERT_FILE] : [])];
+}
 
 const fieldEnv = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
@@ -36,7 +54,8 @@ export function buildProxyContainer(pod: Pod, o: InjectOptions, workload: Worklo
   const c: Container = {
     name: PROXY_CONTAINER_NAME,
     image: o.image,
-    args: ['proxy', '--xds', o.xdsAddress],
+    ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
+    args: proxyArgs(o),
     env: [
       fieldEnv('POD_NAME', 'metadata.name'),
       fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
@@ -66,11 +85,11 @@ export function buildProxyContainer(pod: Pod, o: InjectOptions, workload: Worklo
       runAsUser: o.proxyUid,
     },
     volumeMounts: [
+      ...(xdsOverTls(o.xdsAddress) ? [{ mountPath: ROOT_CERT_MOUNT_PATH, name: ROOT_CERT_VOLUME, readOnly: true }] : []),
       { mountPath: '/etc/istio/proxy', name: 'istio-envoy' },
       { mountPath: '/etc/istio/pod', name: 'istio-podinfo' },
     ],
   };
-  if (o.imagePullPolicy) c.imagePullPolicy = o.imagePullPolicy;
   if (o.mode === 'native') {
     c.restartPolicy = 'Always';
   } else {

@@ -2,7 +2,11 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+import { MINIMESH_IMAGE } from '@minimesh/mesh';
 import { kubeInject } from '../src/kube-inject/kube-inject.js';
+import { injectOptionsFromFlags } from '../src/inject-flags.js';
+import type { Container, PodSpec } from '../src/kube-types.js';
 import { golden, INJECTOR_ROOT, staleGoldens } from './helpers/golden.js';
 import { istioInjectSkip, readIstio } from './helpers/istio-testdata.js';
 
@@ -35,6 +39,30 @@ t.test('kube-inject on the labs shape', async (t) => {
   t.match(r.yaml, /name: istio-proxy/);
   t.match(r.yaml, /kind: Service/, 'other documents pass through');
   t.throws(() => kubeInject('a: [b'), /invalid YAML/);
+});
+
+/** The pod spec of the first document of kube-inject's output (a Deployment). */
+const podSpecOf = (yaml: string): PodSpec => (parse(yaml.split(/^---$/m)[0]) as { spec: { template: { spec: PodSpec } } }).spec.template.spec;
+
+t.test('the injected YAML: minimesh:<version> (IfNotPresent), xDS over TLS on 15012, the root ConfigMap mounted', async (t) => {
+  const spec = podSpecOf(kubeInject(readFileSync(join(LOCAL, 'labs-customer.yaml'), 'utf8')).yaml);
+  const [init, proxy] = spec.initContainers as [Container, Container];
+  t.same([init.name, proxy.name], ['istio-init', 'istio-proxy']);
+  t.match(MINIMESH_IMAGE, /^minimesh:\d+\.\d+\.\d+$/, 'minimesh:<version>');
+  for (const c of [init, proxy]) {
+    t.equal(c.image, MINIMESH_IMAGE, `${c.name}: the image built into the cluster`);
+    t.equal(c.imagePullPolicy, 'IfNotPresent', `${c.name}: never pulled from a registry`);
+  }
+  t.same(proxy.args, ['proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-ca', '/var/run/secrets/istio/root-cert.pem']);
+  t.same(proxy.volumeMounts?.[0], { mountPath: '/var/run/secrets/istio', name: 'istiod-ca-cert', readOnly: true }, 'the root mounted read-only where Istio mounts it');
+  t.same(spec.volumes?.find((v) => v.name === 'istiod-ca-cert'), { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } });
+});
+
+t.test('--image and --image-pull-policy', async (t) => {
+  const o = injectOptionsFromFlags({ image: 'registry.example/minimesh:9', 'image-pull-policy': 'Always' });
+  const spec = podSpecOf(kubeInject(readFileSync(join(LOCAL, 'labs-customer.yaml'), 'utf8'), o).yaml);
+  for (const c of spec.initContainers!) t.same([c.image, c.imagePullPolicy], ['registry.example/minimesh:9', 'Always'], c.name);
+  t.throws(() => injectOptionsFromFlags({ 'image-pull-policy': 'sometimes' }), /--image-pull-policy: Always, IfNotPresent, Never; got "sometimes"/);
 });
 
 t.test('YAML 1.1 values survive (Kubernetes reads YAML 1.1)', async (t) => {

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { parseBootstrap, toJsonData, TYPE_URL, type Bootstrap } from '@minimesh/api';
 import { compileBootstrap } from '@minimesh/config';
 import { formatConfigErrors, type RuntimeConfig } from '@minimesh/config/runtime';
-import { PORTS } from '@minimesh/mesh';
+import { istiodDnsNames, istiodSecureXdsAddress, PORTS, ROOT_CERT_CONFIGMAP } from '@minimesh/mesh';
 import { Proxy } from './proxy.js';
 import { agentOf, startSideServers, type SideServers } from './admin/side-servers.js';
 import { configDump } from './admin/config-dump.js';
@@ -14,6 +14,7 @@ import { log } from './log.js';
 import { APP_PROBERS_ENV, parseAppProbers, type AppProbers } from './admin/app-probers.js';
 import { parseAppMetricsTarget, PROMETHEUS_ANNOTATIONS_ENV, type AppMetricsTarget } from './admin/app-metrics.js';
 import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
+import { chooseXdsTls, MOUNTED_ROOT_FILE, type XdsTlsSettings } from './xds-tls.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
        minimesh proxy --xds HOST:PORT [options]
@@ -23,7 +24,18 @@ config an xDS v3 server (ADS) pushes.
 
 Options:
   -c, --bootstrap FILE     Envoy bootstrap: node, admin, static_resources
-      --xds HOST:PORT      take the config from this ADS server (e.g. istiod-like :${PORTS.xds})
+      --xds HOST:PORT      take the config from this ADS server: the control plane over TLS
+                           (${istiodSecureXdsAddress()}) or a local one in plain text (:${PORTS.xds})
+      --xds-ca FILE        TLS to the ADS server: the root certificate(s) (PEM) its certificate
+                           must chain to; its name is checked against the host of --xds.
+                           Default, when --xds is on port ${PORTS.xdsTls}: the root an injected pod
+                           mounts from its namespace's ConfigMap ${ROOT_CERT_CONFIGMAP},
+                           ${MOUNTED_ROOT_FILE}, if it exists; otherwise plain text.
+                           The root is read at startup: a changed root (the ConfigMap updated)
+                           is used once the proxy restarts
+      --xds-server-name NAME  with TLS: the name the ADS server's certificate must carry, when
+                           --xds dials an IP or a forwarded port (e.g. --xds 127.0.0.1:${PORTS.xdsTls}
+                           --xds-server-name ${istiodDnsNames()[0]}); default: the host of --xds
       --node-id ID         xDS node id (default TYPE~INSTANCE_IP~POD_NAME.POD_NAMESPACE~POD_NAMESPACE.svc.cluster.local)
       --node-cluster NAME  xDS node cluster (default: the workload name.POD_NAMESPACE)
       --type TYPE          sidecar (default) or router (gateways)
@@ -65,12 +77,18 @@ export interface ProxyCliOptions {
   xds?: XdsModeOptions;
 }
 
-export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
+/**
+ * `mountedRoot`: where an injected pod's root certificate is looked for (the default TLS root
+ * of an --xds address on port 15012); tests point it elsewhere.
+ */
+export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROOT_FILE): ProxyCliOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
       bootstrap: { type: 'string', short: 'c' },
       xds: { type: 'string' },
+      'xds-ca': { type: 'string' },
+      'xds-server-name': { type: 'string' },
       'node-id': { type: 'string' },
       'node-cluster': { type: 'string' },
       type: { type: 'string' },
@@ -121,8 +139,19 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   const podIp = process.env.INSTANCE_IP || undefined;
   const appMetrics = agentPort === undefined ? undefined : parseAppMetricsTarget(process.env[PROMETHEUS_ANNOTATIONS_ENV]);
   const agent = { agentPort, appProbers, podIp, appMetrics };
-  if (values.xds === undefined) return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
+  if (values.xds === undefined) {
+    for (const f of ['xds-ca', 'xds-server-name'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --xds HOST:PORT`);
+    return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
+  }
   if (!/^.+:\d+$/.test(values.xds)) throw new UsageError(`--xds: expected HOST:PORT, got ${values.xds}`);
+  if (values['xds-ca'] === '') throw new UsageError('--xds-ca: expected a file');
+  if (values['xds-server-name'] === '') throw new UsageError('--xds-server-name: expected a DNS name');
+  let tls: XdsTlsSettings | undefined;
+  try {
+    tls = chooseXdsTls(values.xds, { ca: values['xds-ca'], serverName: values['xds-server-name'] }, mountedRoot);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const type = values.type ?? 'sidecar';
   if (type !== 'sidecar' && type !== 'router') throw new UsageError(`--type: sidecar or router, got ${type}`);
   const ap = values['admin-port'] ?? String(PORTS.admin);
@@ -130,6 +159,7 @@ export function parseProxyArgs(argv: string[]): ProxyCliOptions | 'help' {
   if (adminPort !== undefined && (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535)) throw new UsageError(`--admin-port: not a port: ${ap}`);
   const xds: XdsModeOptions = {
     server: values.xds,
+    tls,
     node: nodeFromEnv(type, { id: values['node-id'], cluster: values['node-cluster'] }),
     adminAddress: values['admin-address'] ?? '127.0.0.1',
     adminPort,

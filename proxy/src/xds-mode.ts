@@ -2,7 +2,8 @@
  * `minimesh proxy --xds HOST:PORT`: the proxy starts with no listeners, takes its whole config
  * from an ADS server and becomes ready (/ready, /healthz/ready) once it applied a first one.
  * The node identity follows Istio: `sidecar~IP~POD.NAMESPACE~NAMESPACE.svc.cluster.local`
- * (`router~...` for gateways), from flags or the pod's environment.
+ * (`router~...` for gateways), from flags or the pod's environment. Over TLS (see xds-tls.ts)
+ * when a root is given or mounted.
  */
 import { PORTS } from '@minimesh/mesh';
 import { istioNodeId, XdsClient, type XdsNode } from '@minimesh/xds/client';
@@ -14,10 +15,13 @@ import type { AppMetricsTarget } from './admin/app-metrics.js';
 import { xdsConfigDump } from './admin/xds-config-dump.js';
 import { log } from './log.js';
 import { POD_LABELS_FILE, readPodLabels } from './pod-labels.js';
+import { describeRoot, isTlsFailure, loadXdsRoot, type XdsTlsSettings } from './xds-tls.js';
 
 export interface XdsModeOptions {
   /** host:port of the ADS server. */
   readonly server: string;
+  /** TLS to the server (the root is read when the proxy starts); undefined: plain text. */
+  readonly tls?: XdsTlsSettings;
   readonly node: XdsNode;
   readonly adminAddress: string;
   /** undefined: no admin server. */
@@ -88,9 +92,12 @@ export interface RunningXdsProxy extends RunningProxy {
 
 /** Starts the admin and health servers, then the xDS client; resolves without waiting for a config. */
 export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): Promise<RunningXdsProxy> {
+  // A root that cannot be read or parsed stops the start, naming the file.
+  const tls = opts.tls === undefined ? undefined : { rootPem: loadXdsRoot(opts.tls), serverName: opts.tls.serverName };
   const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs });
   const client = new XdsClient({
     server: opts.server,
+    tls,
     node: opts.node,
     log,
     backoff: opts.backoff,
@@ -111,7 +118,13 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
   const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
   side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()), prometheus, agentOf(opts.healthAddress, opts));
-  log.info({ server: opts.server, node: opts.node.id }, 'xDS: connecting');
+  if (opts.tls !== undefined) {
+    const t = opts.tls;
+    client.on('disconnected', (err) => {
+      if (isTlsFailure(err)) log.warn({ server: opts.server, serverName: t.serverName, root: t.rootFile, error: err?.message }, `xDS: TLS to the control plane failed: its certificate must chain to ${describeRoot(t)} and carry the name ${t.serverName}; retrying`);
+    });
+  }
+  log.info({ server: opts.server, node: opts.node.id, tls: opts.tls === undefined ? 'off' : { serverName: opts.tls.serverName, root: opts.tls.rootFile } }, 'xDS: connecting');
   client.start();
   return { proxy, client, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, agentPort: side.agentPort, stop };
 }

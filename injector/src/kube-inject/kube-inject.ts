@@ -32,7 +32,7 @@ export function kubeInject(text: string, options: Partial<InjectOptions> = {}): 
       const pod: Pod = { metadata: { ...tm, name: tm.name ?? name, namespace: ns }, spec: ref.holder.spec };
       let r: ReturnType<typeof injectPod>;
       try {
-        r = injectPod(pod, { name: ns }, {}, { kind: ref.kind, apiVersion: ref.apiVersion, name });
+        r = injectPod(pod, { name: ns }, options, { kind: ref.kind, apiVersion: ref.apiVersion, name });
       } catch (e) {
         throw new Error(`${ref.kind} ${ns}/${name}: ${(e as Error).message}`);
       }

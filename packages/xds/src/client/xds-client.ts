@@ -38,9 +38,11 @@ export interface XdsClientOptions {
   readonly pendingTimeoutMs?: number;
   /**
    * TLS to the server (Istio's 15012): the root certificate (PEM) the server's certificate must
-   * chain to; its name is checked against the host of `server`. Absent: plain text (15010).
+   * chain to; its name is checked against `serverName`, by default the host of `server` (set it
+   * when `server` is an IP or a forwarded port: the name the control plane's certificate carries).
+   * Absent: plain text (15010).
    */
-  readonly tls?: { readonly rootPem: string };
+  readonly tls?: { readonly rootPem: string; readonly serverName?: string };
 }
 
 /** What one type holds: the response's version and nonce, and its resources by name. */
@@ -105,6 +107,8 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
+      // The name sent (SNI) and checked against the certificate, in place of the dialled host.
+      ...(this.opts.tls?.serverName !== undefined ? { 'grpc.ssl_target_name_override': this.opts.tls.serverName } : {}),
     });
     this.connect();
   }
