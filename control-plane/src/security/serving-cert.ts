@@ -95,7 +95,8 @@ export class ServingCertKeeper extends EventEmitter<{ change: [ServingCert] }> {
     const ca = this.o.ca;
     if (!ca) return previous;
     if (previous?.source === 'ca' && !renewalDue(previous, now) && previous.caBundlePem === ca.rootPem) return previous;
-    const s = await ca.signServing({ dnsNames: this.o.dnsNames, ttlMs: this.o.ttlMs, now });
+    // `now` decides whether renewal is due; the certificate itself starts from the real clock.
+    const s = await ca.signServing({ dnsNames: this.o.dnsNames, ttlMs: this.o.ttlMs });
     return { ...s, caBundlePem: ca.rootPem, source: 'ca' };
   }
 }
