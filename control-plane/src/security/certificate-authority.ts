@@ -76,7 +76,8 @@ export async function createRootCa(opts: { org?: string; ttlMs?: number; now?: D
     ],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-  return { certPem: cert.toString('pem'), keyPem: pemOf(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })) };
+  // PEM as node writes it (a final newline): the form every copy of the root takes.
+  return { certPem: new NodeX509(Buffer.from(cert.rawData)).toString(), keyPem: pemOf(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })) };
 }
 
 export class CertificateAuthority {
