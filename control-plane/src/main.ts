@@ -27,6 +27,10 @@ export async function controlPlaneMain(argv: string[]): Promise<number> {
     process.stderr.write(`minimesh control-plane: --config-dir ${opts.source.dir}: not a folder\n`);
     return 2;
   }
+  const provider = process.env.PILOT_CERT_PROVIDER;
+  if (opts.source.kind === 'kube' && provider && provider !== 'istiod') {
+    process.stderr.write(`minimesh control-plane: PILOT_CERT_PROVIDER=${provider} is not supported; the control plane's own CA (istiod) is used\n`);
+  }
   // The dashboard's page and scripts (the graph); its API is the control plane's own.
   const cp = new ControlPlane({ ...opts, dashboardAssets: createDashboardAssets() });
   try {
