@@ -71,6 +71,9 @@ t.test('istiod\'s security part against an API server', async (t) => {
     api.write('MODIFIED', 'ConfigMap', { ...cm('default')!, data: { 'root-cert.pem': 'tampered', extra: 'kept' } } as Obj);
     t.ok(await until(() => cm('default')?.data?.['root-cert.pem'] === rootPem), 'a changed one is repaired');
     t.equal(cm('default')!.data!.extra, 'kept', 'other keys stay');
+    for (const ns of ['kube-system', 'kube-public']) api.write('ADDED', 'Namespace', { metadata: { name: ns } });
+    t.ok(await until(() => cm('kube-system') !== undefined), 'kube-system gets it too');
+    t.equal(cm('kube-public'), undefined, 'Kubernetes\' own kube-public does not');
     api.write('DELETED', 'Namespace', { metadata: { name: 'late' } });
     await new Promise((r) => setTimeout(r, 300));
     t.equal(cm('late'), undefined, 'nothing is written into a namespace that is gone');

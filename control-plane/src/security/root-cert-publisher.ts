@@ -1,6 +1,7 @@
 /**
  * The root certificate in ConfigMap `istio-ca-root-cert` (key `root-cert.pem`) of every
- * namespace, as istiod publishes it for sidecars and gateways to mount: Namespaces are
+ * namespace (but Kubernetes' own kube-public, kube-node-lease and local-path-storage; kube-system
+ * gets it), as istiod publishes it for sidecars and gateways to mount: Namespaces are
  * watched (a new one gets it), and so are those ConfigMaps (one deleted or changed is
  * repaired). Writes are retried with backoff; a failure is logged once until it changes.
  */
@@ -15,6 +16,9 @@ export interface RootCertPublisherOptions {
   readonly log: (line: string) => void;
   readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
 }
+
+/** Never written to, as istiod skips them. */
+export const ROOT_CERT_SKIPPED_NAMESPACES: ReadonlySet<string> = new Set(['kube-public', 'kube-node-lease', 'local-path-storage']);
 
 const cmPath = (ns: string): string => `/api/v1/namespaces/${encodeURIComponent(ns)}/configmaps`;
 
@@ -87,7 +91,7 @@ export class RootCertPublisher {
 
   private async reconcile(ns: string): Promise<void> {
     const namespace = this.namespaces.get('', ns);
-    if (!namespace || (namespace.status as { phase?: string } | undefined)?.phase === 'Terminating') return;
+    if (!namespace || ROOT_CERT_SKIPPED_NAMESPACES.has(ns) || (namespace.status as { phase?: string } | undefined)?.phase === 'Terminating') return;
     if (holdsRoot(this.configMaps.get(ns, ROOT_CERT_CONFIGMAP), this.o.rootPem)) return;
     let current: KubeObject | undefined;
     try {

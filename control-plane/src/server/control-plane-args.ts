@@ -56,9 +56,10 @@ Options:
   -h, --help                 this help
 
 Environment: POD_NAMESPACE (default ${ISTIO_NAMESPACE}): where the CA Secret is kept and the
-names the serving certificate is for; REVISION (default ${DEFAULT_REVISION}): the webhook
+names the serving certificate is for; REVISION (default "${DEFAULT_REVISION}"): the webhook
 configurations labelled istio.io/rev=REVISION get the caBundle. With --kube the control plane
-publishes ConfigMap istio-ca-root-cert in every namespace, as istiod does.
+publishes ConfigMap istio-ca-root-cert in every namespace, as istiod does. The three TLS and
+ready addresses take 'off' too.
 `;
 
 export class ControlPlaneUsageError extends Error {}
