@@ -131,8 +131,9 @@ t.test('--color', async (t) => {
 t.test('-L lists the analyzers', async (t) => {
   const r = await runAnalyze(['-L']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /^\* applicationUID\.Analyzer:\n    Checks invalid application UID\n/);
+  t.match(r.stdout, /^\* annotations\.K8sAnalyzer:\n    Checks for misplaced and invalid Istio annotations in Kubernetes resources\n\* applicationUID\.Analyzer:\n    Checks invalid application UID\n/);
   t.match(r.stdout, /\* service\.PortNameAnalyzer:\n/);
+  for (const name of ['destinationrule.CaCertificateAnalyzer', 'gateway.ConflictingGatewayAnalyzer']) t.match(r.stdout, `* ${name}:\n`, `lists ${name}`);
 });
 
 t.test('recursive folders, stdin and -n', async (t) => {

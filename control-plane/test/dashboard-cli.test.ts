@@ -1,7 +1,8 @@
 /**
  * `minimesh dashboard`: prints the dashboard's URL when it answers, says clearly when it does
- * not, refuses dashboards minimesh does not install, and with --kube port-forwards to the
- * control plane pod through a fake API server that speaks the port-forward WebSocket protocol.
+ * not; with --kube port-forwards to the control plane pod, and `kiali`, `prometheus` and
+ * `envoy POD` port-forward to those pods as istioctl does, through a fake API server that lists
+ * pods and speaks the port-forward WebSocket protocol.
  */
 import t from 'tap';
 import fs from 'node:fs';
@@ -64,7 +65,7 @@ t.test('prints the URL of a dashboard that answers, and opens a browser unless -
   const server = await startStandIn(echoGraph('1.00'));
   t.teardown(() => server.close());
   const url = `http://127.0.0.1:${server.port}/`;
-  for (const name of [[], ['minimesh'], ['kiali']]) {
+  for (const name of [[], ['minimesh']]) {
     const io = capture();
     t.equal(await dashboardMain([...name, '--address', `127.0.0.1:${server.port}`], io), 0, `dashboard ${name.join('')}`);
     t.equal(io.stdout, `${url}\n`);
@@ -72,7 +73,7 @@ t.test('prints the URL of a dashboard that answers, and opens a browser unless -
   }
   const io = capture();
   t.equal(await dashboardMain(['--address', url, '--browser=false'], io), 0);
-  t.equal(io.stdout, `${url}\n`);
+  t.equal(io.stdout, `${url}\nskipping opening a browser\n`);
   t.same(io.opened, [], '--browser=false: no browser');
   t.ok(server.requests.includes('GET /'), 'it checked that the page answers');
 });
@@ -87,11 +88,11 @@ t.test('says clearly when the dashboard does not answer', async (t) => {
   t.same(io.opened, []);
 });
 
-t.test('other dashboards are not installed by minimesh; unknown names and flags are usage errors', async (t) => {
-  for (const name of ['prometheus', 'grafana']) {
+t.test("istiod's debug pages are not minimesh's; unknown names and flags are usage errors", async (t) => {
+  for (const name of ['controlz', 'istiod-debug']) {
     const io = capture();
     t.equal(await dashboardMain([name], io), 1, name);
-    t.match(io.stderr, `${name} is not installed by minimesh yet`);
+    t.match(io.stderr, `${name} shows istiod's own debug pages`);
   }
   const io = capture();
   t.equal(await dashboardMain(['nope'], io), 2);
@@ -99,39 +100,61 @@ t.test('other dashboards are not installed by minimesh; unknown names and flags 
   t.equal(await dashboardMain(['--bogus'], capture()), 2);
   const help = capture();
   t.equal(await dashboardMain(['--help'], help), 0);
-  t.match(help.stdout, /Usage: minimesh dashboard \[minimesh\|kiali\]/);
+  t.match(help.stdout, /Usage: minimesh dashboard \[minimesh\|kiali\|prometheus/);
+  t.equal(await dashboardMain(['--port', 'x'], capture()), 2, 'a bad port');
 });
 
-/** A fake API server: lists pods, and port-forwards (v4.channel.k8s.io) to a local port. */
-async function fakeApi(t: { teardown(fn: () => unknown): void }, pods: unknown[], forwardTo: number) {
+interface FakePod {
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly phase?: string;
+  readonly ready?: boolean;
+}
+
+/**
+ * A fake API server: pods by namespace (listed by label selector, read by name), and
+ * port-forwards (v4.channel.k8s.io) from a pod's port to `forward[port]` on 127.0.0.1.
+ */
+async function fakeApi(t: { teardown(fn: () => unknown): void }, pods: Record<string, FakePod[]>, forward: Record<number, number>) {
   const seen: string[] = [];
+  const podOf = (ns: string, name: string) => pods[ns]?.find((p) => p.name === name);
+  const json = (res: http.ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const asItem = (p: FakePod) => ({ metadata: { name: p.name, labels: p.labels }, status: { phase: p.phase ?? 'Running', conditions: [{ type: 'Ready', status: p.ready === false ? 'False' : 'True' }] } });
   const server = http.createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
     const u = new URL(req.url ?? '/', 'http://x');
-    if (u.pathname === '/api/v1/namespaces/istio-system/pods' && u.searchParams.get('labelSelector') === 'app=istiod') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ kind: 'PodList', items: pods }));
-      return;
+    const list = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(u.pathname);
+    if (list) {
+      const sel = Object.fromEntries((u.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+      const items = (pods[list[1]!] ?? []).filter((p) => Object.entries(sel).every(([k, v]) => p.labels[k] === v)).map(asItem);
+      return json(res, 200, { kind: 'PodList', items });
     }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ kind: 'Status', code: 404 }));
+    const one = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(u.pathname);
+    const p = one && podOf(one[1]!, one[2]!);
+    if (p) return json(res, 200, { kind: 'Pod', ...asItem(p) });
+    json(res, 404, { kind: 'Status', code: 404 });
   });
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     seen.push(`WS ${req.url}`);
-    if (!/^\/api\/v1\/namespaces\/istio-system\/pods\/istiod-7d4f-abcde\/portforward\?ports=20001$/.test(req.url ?? '')) return socket.destroy();
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward\?ports=(\d+)$/.exec(req.url ?? '');
+    const target = m && podOf(m[1]!, m[2]!) ? forward[Number(m[3])] : undefined;
+    if (target === undefined) return socket.destroy();
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const port = Buffer.from([forwardTo & 0xff, forwardTo >> 8]);
+      const port = Buffer.from([Number(m![3]) & 0xff, Number(m![3]) >> 8]);
       ws.send(Buffer.concat([Buffer.from([0]), port]));
       ws.send(Buffer.concat([Buffer.from([1]), port]));
-      const target = net.connect(forwardTo, '127.0.0.1');
-      target.on('data', (d) => ws.send(Buffer.concat([Buffer.from([0]), d])));
-      target.on('close', () => ws.close());
-      target.on('error', () => ws.close());
-      ws.on('message', (m: Buffer) => {
-        if (m[0] === 0 && m.length > 1) target.write(m.subarray(1));
+      const conn = net.connect(target, '127.0.0.1');
+      conn.on('data', (d) => ws.send(Buffer.concat([Buffer.from([0]), d])));
+      conn.on('close', () => ws.close());
+      conn.on('error', () => ws.close());
+      ws.on('message', (msg: Buffer) => {
+        if (msg[0] === 0 && msg.length > 1) conn.write(msg.subarray(1));
       });
-      ws.on('close', () => target.destroy());
+      ws.on('close', () => conn.destroy());
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -150,27 +173,51 @@ async function fakeApi(t: { teardown(fn: () => unknown): void }, pods: unknown[]
 kind: Config
 clusters: [{ name: fake, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
 users: [{ name: me, user: { token: abc } }]
-contexts: [{ name: lab, context: { cluster: fake, user: me } }, { name: other, context: { cluster: fake, user: me } }]
+contexts: [{ name: lab, context: { cluster: fake, user: me } }, { name: other, context: { cluster: fake, user: me, namespace: shop } }]
 current-context: other
 `,
   );
   return { seen, kubeconfig };
 }
 
-const RUNNING = { metadata: { name: 'istiod-7d4f-abcde' }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } };
+/** A page server standing for an add-on: answers `GET path` with `body`, 404 elsewhere. */
+async function page(t: { teardown(fn: () => unknown): void }, pathname: string, body: string): Promise<number> {
+  const server = http.createServer((req, res) => {
+    const ok = new URL(req.url ?? '/', 'http://x').pathname === pathname;
+    res.writeHead(ok ? 200 : 404, { 'content-type': 'text/html' });
+    res.end(ok ? body : 'not found');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** Runs a forwarding dashboard until it waits for Ctrl-C; returns its output and a stopper. */
+async function forwarding(args: string[]) {
+  const io = capture();
+  const done = dashboardMain(args, io);
+  await Promise.race([io.waiting, done]);
+  return { io, done };
+}
+
+const ISTIOD: FakePod[] = [
+  { name: 'istiod-old', labels: { app: 'istiod' }, phase: 'Pending' },
+  { name: 'istiod-7d4f-abcde', labels: { app: 'istiod' } },
+];
 
 t.test('--kube port-forwards to the control plane pod until Ctrl-C', async (t) => {
   const dash = await startStandIn(echoGraph('1.00'));
   t.teardown(() => dash.close());
-  const api = await fakeApi(t, [{ metadata: { name: 'istiod-old' }, status: { phase: 'Pending' } }, RUNNING], dash.port);
-  const io = capture();
-  const done = dashboardMain(['--context', 'lab', '--kubeconfig', api.kubeconfig, '--port', '0', '--browser=false'], io);
-  await Promise.race([io.waiting, done]);
-  const m = /^http:\/\/127\.0\.0\.1:(\d+)\/\n$/.exec(io.stdout);
+  const api = await fakeApi(t, { 'istio-system': ISTIOD }, { 20001: dash.port });
+  const { io, done } = await forwarding(['--context', 'lab', '--kubeconfig', api.kubeconfig, '--port', '0', '--browser=false']);
+  const m = /^http:\/\/127\.0\.0\.1:(\d+)\/\nskipping opening a browser\n$/.exec(io.stdout);
   t.ok(m, `prints the local URL (${JSON.stringify(io.stdout)} ${io.stderr})`);
   t.match(io.stderr, 'to pod istio-system/istiod-7d4f-abcde:20001');
-  const page = await fetch(`http://127.0.0.1:${m?.[1]}/`).then((r) => r.text());
-  t.match(page, '<title>minimesh — mesh graph</title>', 'the page arrives through the forward');
+  const html = await fetch(`http://127.0.0.1:${m?.[1]}/`).then((r) => r.text());
+  t.match(html, '<title>minimesh — mesh graph</title>', 'the page arrives through the forward');
   t.ok(api.seen.some((s) => s.startsWith('WS /api/v1/namespaces/istio-system/pods/istiod-7d4f-abcde/portforward')), 'through the API server');
   io.stop();
   t.equal(await done, 0, 'exits 0 after Ctrl-C');
@@ -178,11 +225,83 @@ t.test('--kube port-forwards to the control plane pod until Ctrl-C', async (t) =
 });
 
 t.test('--kube with no control plane pod, or an unknown context', async (t) => {
-  const api = await fakeApi(t, [], 1);
+  const api = await fakeApi(t, {}, {});
   const io = capture();
   t.equal(await dashboardMain(['--kube', '--kubeconfig', api.kubeconfig, '--port', '0'], io), 1);
   t.match(io.stderr, 'no running pod labelled app=istiod in namespace istio-system');
   const io2 = capture();
   t.equal(await dashboardMain(['--context', 'nope', '--kubeconfig', api.kubeconfig], io2), 1);
   t.match(io2.stderr, 'no context "nope"');
+});
+
+t.test('kiali: the app=kiali pod of istio-system at localhost:PORT/kiali, until Ctrl-C', async (t) => {
+  const kiali = await page(t, '/kiali', '<title>Kiali</title>');
+  const api = await fakeApi(t, { 'istio-system': [...ISTIOD, { name: 'kiali-5c9-xyz', labels: { app: 'kiali', 'app.kubernetes.io/name': 'kiali' } }] }, { 20001: kiali });
+  const { io, done } = await forwarding(['kiali', '--kubeconfig', api.kubeconfig, '-p', '0']);
+  const m = /^http:\/\/localhost:(\d+)\/kiali\n$/.exec(io.stdout);
+  t.ok(m, `prints istioctl's URL (${JSON.stringify(io.stdout)} ${io.stderr})`);
+  t.same(io.opened, [`http://localhost:${m?.[1]}/kiali`], 'and opens it');
+  t.match(io.stderr, 'to pod istio-system/kiali-5c9-xyz:20001');
+  t.equal(await fetch(`http://127.0.0.1:${m?.[1]}/kiali`).then((r) => r.text()), '<title>Kiali</title>', 'Kiali answers through the forward');
+  t.ok(api.seen.some((s) => s.startsWith('GET /api/v1/namespaces/istio-system/pods?labelSelector=app%3Dkiali')), 'looked for app=kiali in istio-system');
+  io.stop();
+  t.equal(await done, 0);
+});
+
+t.test('kiali elsewhere (-n), on a chosen port; none anywhere is an error', async (t) => {
+  const kiali = await page(t, '/kiali', '<title>Kiali</title>');
+  const api = await fakeApi(t, { observability: [{ name: 'kiali-1', labels: { app: 'kiali' } }] }, { 20001: kiali });
+  const port = await freePort();
+  const { io, done } = await forwarding(['kiali', '-n', 'observability', '--kubeconfig', api.kubeconfig, '--port', String(port), '--browser=false']);
+  t.equal(io.stdout, `http://localhost:${port}/kiali\nskipping opening a browser\n`);
+  t.same(io.opened, []);
+  const order = api.seen.filter((s) => s.includes('labelSelector=app%3Dkiali')).map((s) => s.split('/')[4]);
+  t.same(order, ['istio-system', 'observability'], 'istio-system first, then -n');
+  t.equal(await fetch(`http://127.0.0.1:${port}/kiali`).then((r) => r.status), 200);
+  io.stop();
+  t.equal(await done, 0);
+
+  const none = capture();
+  t.equal(await dashboardMain(['kiali', '--kubeconfig', api.kubeconfig], none), 1);
+  t.match(none.stderr, 'no pods found with selector app=kiali');
+  t.match(none.stderr, 'kubectl apply -f samples/addons/kiali.yaml');
+  t.equal(none.stdout, '');
+});
+
+t.test('prometheus: the app.kubernetes.io/name=prometheus pod at localhost:PORT', async (t) => {
+  const prom = await page(t, '/graph', 'Prometheus Time Series Collection and Processing Server');
+  const api = await fakeApi(t, { 'istio-system': [{ name: 'prometheus-7f-abc', labels: { 'app.kubernetes.io/name': 'prometheus' } }] }, { 9090: prom });
+  const { io, done } = await forwarding(['prometheus', '--kubeconfig', api.kubeconfig, '-p', '0', '--browser=false']);
+  const m = /^http:\/\/localhost:(\d+)\nskipping opening a browser\n$/.exec(io.stdout);
+  t.ok(m, `prints the URL (${JSON.stringify(io.stdout)} ${io.stderr})`);
+  t.match(await fetch(`http://127.0.0.1:${m?.[1]}/graph`).then((r) => r.text()), 'Prometheus Time Series');
+  io.stop();
+  t.equal(await done, 0);
+  const wrong = await fakeApi(t, { 'istio-system': [{ name: 'p', labels: { app: 'prometheus' } }] }, {});
+  const io2 = capture();
+  t.equal(await dashboardMain(['prometheus', '--kubeconfig', wrong.kubeconfig], io2), 1, 'app=prometheus alone is not the label looked for');
+  t.match(io2.stderr, 'no pods found with selector app.kubernetes.io/name=prometheus');
+});
+
+t.test("envoy: a proxy's admin port, by POD.NAMESPACE, by name in the context's namespace, or by -l", async (t) => {
+  const admin = await page(t, '/', 'Envoy Admin');
+  const api = await fakeApi(t, { shop: [{ name: 'web-1', labels: { app: 'web' } }] }, { 15000: admin });
+  for (const args of [['web-1.shop'], ['web-1'], ['-l', 'app=web', '-n', 'shop']]) {
+    const { io, done } = await forwarding(['envoy', ...args, '--kubeconfig', api.kubeconfig, '-p', '0', '--browser=false']);
+    const m = /^http:\/\/localhost:(\d+)\nskipping opening a browser\n$/.exec(io.stdout);
+    t.ok(m, `envoy ${args.join(' ')}: ${JSON.stringify(io.stdout)} ${io.stderr}`);
+    t.match(io.stderr, 'to pod shop/web-1:15000');
+    t.equal(await fetch(`http://127.0.0.1:${m?.[1]}/`).then((r) => r.text()), 'Envoy Admin');
+    io.stop();
+    t.equal(await done, 0);
+  }
+  const missing = capture();
+  t.equal(await dashboardMain(['envoy', 'nope.shop', '--kubeconfig', api.kubeconfig], missing), 1);
+  t.match(missing.stderr, 'pod shop/nope not found');
+  const neither = capture();
+  t.equal(await dashboardMain(['envoy', '--kubeconfig', api.kubeconfig], neither), 2);
+  t.match(neither.stderr, 'specify a pod or --selector');
+  const both = capture();
+  t.equal(await dashboardMain(['envoy', 'web-1', '-l', 'app=web', '--kubeconfig', api.kubeconfig], both), 2);
+  t.match(both.stderr, 'name cannot be provided when a selector is specified');
 });

@@ -10,7 +10,8 @@ import type { Container, EnvVar, Pod } from './kube-types.js';
 import { SIDECAR_RESOURCES } from './init-container.js';
 import { CLUSTER_ID, MESH_ID, workloadEnv, type WorkloadRef } from './workload-identity.js';
 
-const BASE_VOLUMES = [
+/** The two volumes every proxy mounts (its emptyDir, the downward-API pod info); gateways reuse them. */
+export const BASE_VOLUMES = [
   { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
   {
     name: 'istio-podinfo',

@@ -43,11 +43,15 @@ export const MESSAGE_TYPES = {
   NamespaceNotInjected: { code: 'IST0102', name: 'NamespaceNotInjected', level: 'Info' },
   PodMissingProxy: { code: 'IST0103', name: 'PodMissingProxy', level: 'Warning' },
   SchemaValidationError: { code: 'IST0106', name: 'SchemaValidationError', level: 'Error' },
+  UnknownAnnotation: { code: 'IST0108', name: 'UnknownAnnotation', level: 'Warning' },
   ConflictingMeshGatewayVirtualServiceHosts: { code: 'IST0109', name: 'ConflictingMeshGatewayVirtualServiceHosts', level: 'Error' },
   VirtualServiceDestinationPortSelectorRequired: { code: 'IST0112', name: 'VirtualServiceDestinationPortSelectorRequired', level: 'Error' },
   PortNameIsNotUnderNamingConvention: { code: 'IST0118', name: 'PortNameIsNotUnderNamingConvention', level: 'Info' },
+  NoServerCertificateVerificationDestinationLevel: { code: 'IST0128', name: 'NoServerCertificateVerificationDestinationLevel', level: 'Warning' },
+  NoServerCertificateVerificationPortLevel: { code: 'IST0129', name: 'NoServerCertificateVerificationPortLevel', level: 'Warning' },
   VirtualServiceHostNotFoundInGateway: { code: 'IST0132', name: 'VirtualServiceHostNotFoundInGateway', level: 'Warning' },
   InvalidApplicationUID: { code: 'IST0144', name: 'InvalidApplicationUID', level: 'Warning' },
+  ConflictingGateways: { code: 'IST0145', name: 'ConflictingGateways', level: 'Error' },
   GatewayPortNotDefinedOnService: { code: 'IST0162', name: 'GatewayPortNotDefinedOnService', level: 'Warning' },
   DestinationRuleSubsetNotSelectPods: { code: 'IST0173', name: 'DestinationRuleSubsetNotSelectPods', level: 'Error' },
 } as const satisfies Record<string, MessageType>;
@@ -77,6 +81,8 @@ export const podMissingProxy = (o: MessageOrigin): AnalysisMessage =>
 
 export const schemaValidationError = (o: MessageOrigin, error: string): AnalysisMessage => make(MESSAGE_TYPES.SchemaValidationError, o, `Schema validation error: ${error}`);
 
+export const unknownAnnotation = (o: MessageOrigin, annotation: string): AnalysisMessage => make(MESSAGE_TYPES.UnknownAnnotation, o, `Unknown annotation: ${annotation}`);
+
 export const conflictingMeshGatewayVirtualServiceHosts = (o: MessageOrigin, virtualServices: string, host: string): AnalysisMessage =>
   make(
     MESSAGE_TYPES.ConflictingMeshGatewayVirtualServiceHosts,
@@ -94,10 +100,30 @@ export const virtualServiceDestinationPortSelectorRequired = (o: MessageOrigin, 
 export const portNameIsNotUnderNamingConvention = (o: MessageOrigin, name: string, port: number, targetPort: string): AnalysisMessage =>
   make(MESSAGE_TYPES.PortNameIsNotUnderNamingConvention, o, `Port name ${name} (port: ${port}, targetPort: ${targetPort}) doesn't follow the naming convention of Istio port.`);
 
+/** `destinationRule` is `namespace/name`; `mode` SIMPLE or MUTUAL. */
+export const noServerCertificateVerificationDestinationLevel = (o: MessageOrigin, destinationRule: string, namespace: string, mode: string, host: string): AnalysisMessage =>
+  make(
+    MESSAGE_TYPES.NoServerCertificateVerificationDestinationLevel,
+    o,
+    `DestinationRule ${destinationRule} in namespace ${namespace} has TLS mode set to ${mode} but no caCertificates are set to validate server identity for host: ${host}`,
+  );
+
+/** `port` as the port selector prints in text form: `number:443`. */
+export const noServerCertificateVerificationPortLevel = (o: MessageOrigin, destinationRule: string, namespace: string, mode: string, host: string, port: string): AnalysisMessage =>
+  make(
+    MESSAGE_TYPES.NoServerCertificateVerificationPortLevel,
+    o,
+    `DestinationRule ${destinationRule} in namespace ${namespace} has TLS mode set to ${mode} but no caCertificates are set to validate server identity for host: ${host} at port ${port}`,
+  );
+
 export const virtualServiceHostNotFoundInGateway = (o: MessageOrigin, hosts: readonly string[], virtualService: string, gateway: string): AnalysisMessage =>
   make(MESSAGE_TYPES.VirtualServiceHostNotFoundInGateway, o, `one or more host ${list(hosts)} defined in VirtualService ${virtualService} not found in Gateway ${gateway}.`);
 
 export const invalidApplicationUID = (o: MessageOrigin): AnalysisMessage => make(MESSAGE_TYPES.InvalidApplicationUID, o, 'User ID (UID) 1337 is reserved for the sidecar proxy.');
+
+/** `gateways`: the other Gateways, `ns/name` joined by commas; `hosts`: this server's hosts joined by commas. */
+export const conflictingGateways = (o: MessageOrigin, gateways: string, selector: string, port: string, hosts: string): AnalysisMessage =>
+  make(MESSAGE_TYPES.ConflictingGateways, o, `Conflict with gateways ${gateways} (workload selector ${selector}, port ${port}, hosts ${hosts}).`);
 
 export const gatewayPortNotDefinedOnService = (o: MessageOrigin, port: number, selector: string): AnalysisMessage =>
   make(

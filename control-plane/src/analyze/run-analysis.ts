@@ -6,6 +6,9 @@
 import type { AnalysisMessage } from './analysis-message.js';
 import { IGNORED_NAMESPACES, MESH_SYSTEM_NAMESPACE, makeContext, type AnalysisContext } from './analysis-context.js';
 import type { AnalyzedResource } from './analyzed-resource.js';
+import { analyzeAnnotations } from './annotation-analyzer.js';
+import { analyzeCaCertificates } from './ca-certificate-analyzer.js';
+import { analyzeConflictingGateways } from './conflicting-gateway-analyzer.js';
 import { analyzeDestinationRuleSubsets } from './destination-rule-analyzer.js';
 import { isSuppressed, sortMessages, type Suppression } from './format-messages.js';
 import { analyzeGateways } from './gateway-analyzers.js';
@@ -20,8 +23,11 @@ export interface Analyzer {
 }
 
 export const ANALYZERS: readonly Analyzer[] = [
+  { name: 'annotations.K8sAnalyzer', description: 'Checks for misplaced and invalid Istio annotations in Kubernetes resources', run: analyzeAnnotations },
   { name: 'applicationUID.Analyzer', description: 'Checks invalid application UID', run: analyzeApplicationUid },
+  { name: 'destinationrule.CaCertificateAnalyzer', description: 'Checks if caCertificates is set when TLS mode is SIMPLE/MUTUAL', run: analyzeCaCertificates },
   { name: 'destinationrule.PodNotSelectedAnalyzer', description: 'Checks that the subsets of each destination rule select pods', run: analyzeDestinationRuleSubsets },
+  { name: 'gateway.ConflictingGatewayAnalyzer', description: "Checks a gateway's selector, port number and hosts", run: analyzeConflictingGateways },
   { name: 'gateway.IngressGatewayPortAnalyzer', description: "Checks a gateway's ports against the gateway's Kubernetes service ports", run: analyzeGateways },
   {
     name: 'injection.Analyzer',

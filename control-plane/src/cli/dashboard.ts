@@ -1,37 +1,63 @@
 /**
- * `minimesh dashboard [minimesh|kiali]`: like `istioctl dashboard kiali`, prints the URL of the
- * control plane's dashboard (the live mesh graph on :20001) and opens a browser. Locally it
- * checks that the dashboard answers; with `--kube`/`--context` it port-forwards a local port to
- * 20001 of the running pod labelled `app=istiod` in `istio-system` (`-n` to change) until Ctrl-C.
+ * `minimesh dashboard [minimesh|kiali|prometheus|grafana|jaeger|zipkin|envoy POD]`, as
+ * `istioctl dashboard`:
+ *   minimesh   the control plane's own dashboard (the live mesh graph on :20001): locally it
+ *              checks that it answers; with `--kube`/`--context` it port-forwards to the pod
+ *              labelled `app=istiod` in istio-system (`-n` to change);
+ *   kiali, prometheus, ...   the add-on's pod (`app=kiali`, `app.kubernetes.io/name=prometheus`,
+ *              ...), looked for in istio-system first, then in `-n`; port-forwarded from the
+ *              add-on's port (or `-p`, else any free port) on `--address` (localhost);
+ *   envoy      a proxy's admin page: `POD[.NAMESPACE]` or `-l SELECTOR`, port 15000 (`--ui-port`).
+ * Prints the URL, opens a browser unless `--browser=false` ("skipping opening a browser"), and
+ * forwards until Ctrl-C.
  */
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { PORTS } from '@minimesh/mesh';
-import { kubeGetJson } from '../sources/kube-get.js';
+import { contextNamespace, findPod, loadKubeConfig, podExists, startForward } from './port-forward.js';
 
 export const DEFAULT_DASHBOARD = `127.0.0.1:${PORTS.dashboard}`;
 
-export const DASHBOARD_USAGE = `Usage: minimesh dashboard [minimesh|kiali] [options]
+export const DASHBOARD_USAGE = `Usage: minimesh dashboard [minimesh|kiali|prometheus|grafana|jaeger|zipkin] [options]
+       minimesh dashboard envoy [POD[.NAMESPACE] | -l SELECTOR] [options]
 
-Prints the URL of the control plane's dashboard (the live mesh graph) and opens it in a
-browser. 'kiali' is another name for the same page. First checks that the dashboard answers.
+Opens a dashboard in a browser and prints its URL.
+  minimesh     the control plane's dashboard (the live mesh graph). Locally it first checks that
+               the dashboard answers; --kube port-forwards to the control plane in a cluster.
+  kiali, prometheus, grafana, jaeger, zipkin
+               the add-on in the cluster (kubectl apply -f samples/addons/), port-forwarded from
+               its pod in istio-system (else in -n) until Ctrl-C.
+  envoy        a proxy's admin page (port 15000) in the cluster, until Ctrl-C.
 
 Options:
-      --address HOST:PORT   the dashboard's address (default ${DEFAULT_DASHBOARD});
-                            with --kube, the local address to listen on
-      --browser=false       only print the URL, do not open a browser
-      --kube                port-forward to the control plane in a Kubernetes cluster
-      --context NAME        the kubeconfig context to use (implies --kube)
+      --address HOST        where to listen (default localhost); minimesh without --kube:
+                            the dashboard's HOST:PORT (default ${DEFAULT_DASHBOARD})
+  -p, --port PORT           the local port (default: the remote one if free, else any; 0: any)
+      --browser=false       only print the URL ("skipping opening a browser")
+  -n, --namespace NS        where else to look for the pod (envoy: the pod's namespace)
+  -l, --selector SELECTOR   envoy: the first pod matching this label selector
+      --ui-port PORT        envoy: the proxy's admin port (default ${PORTS.admin})
+      --kube                minimesh: port-forward to the control plane in the cluster
+      --context NAME        the kubeconfig context to use (minimesh: implies --kube)
       --kubeconfig FILE     the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
-  -n, --namespace NS        the control plane's namespace with --kube (default istio-system)
-  -p, --port PORT           the local port with --kube (default ${PORTS.dashboard}; 0: any free port)
   -h, --help                this help
 `;
 
-/** istioctl's other dashboards: minimesh does not install these (yet). */
-const NOT_INSTALLED = new Set(['prometheus', 'grafana', 'jaeger', 'zipkin', 'skywalking', 'controlz', 'envoy']);
+/** The add-ons' pods and ports, as istioctl finds them. */
+export const ADDON_DASHBOARDS: Readonly<Record<string, { selector: string; port: number; path: string }>> = {
+  kiali: { selector: 'app=kiali', port: 20001, path: '/kiali' },
+  prometheus: { selector: 'app.kubernetes.io/name=prometheus', port: 9090, path: '' },
+  grafana: { selector: 'app.kubernetes.io/name=grafana', port: 3000, path: '' },
+  jaeger: { selector: 'app=jaeger', port: 16686, path: '' },
+  zipkin: { selector: 'app=zipkin', port: 9411, path: '' },
+};
+
+/** istioctl's other dashboards, which read istiod's own ports: minimesh has no such page. */
+const NOT_SUPPORTED = new Set(['controlz', 'istiod-debug', 'skywalking']);
+
+/** Where istioctl looks for the add-ons first. */
+const ADDON_NAMESPACE = 'istio-system';
 
 export interface DashboardIo {
   readonly out: (s: string) => void;
@@ -111,11 +137,30 @@ function normaliseBrowserFlag(argv: string[]): { args: string[]; browser: boolea
   return { args, browser };
 }
 
+interface Options {
+  readonly browser: boolean;
+  readonly address?: string;
+  readonly port?: number;
+  readonly namespace?: string;
+  readonly selector?: string;
+  readonly uiPort: number;
+  readonly kube: boolean;
+  readonly context?: string;
+  readonly kubeconfig?: string;
+}
+
+const portValue = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new Error(`bad ${flag} ${JSON.stringify(v)}: expected a port number`);
+  return Number(v);
+};
+
 export async function dashboardMain(argv: string[], io: DashboardIo = defaultIo): Promise<number> {
   const { args, browser } = normaliseBrowserFlag(argv);
-  let values, positionals;
+  let o: Options;
+  let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({
+    const parsed = parseArgs({
       args,
       options: {
         address: { type: 'string' },
@@ -124,41 +169,65 @@ export async function dashboardMain(argv: string[], io: DashboardIo = defaultIo)
         kubeconfig: { type: 'string' },
         namespace: { type: 'string', short: 'n' },
         port: { type: 'string', short: 'p' },
+        selector: { type: 'string', short: 'l' },
+        'ui-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
-    }));
+    });
+    if (parsed.values.help) {
+      io.out(DASHBOARD_USAGE);
+      return 0;
+    }
+    const v = parsed.values;
+    positionals = parsed.positionals;
+    o = {
+      browser,
+      address: v.address,
+      port: portValue('--port', v.port),
+      namespace: v.namespace,
+      selector: v.selector,
+      uiPort: portValue('--ui-port', v['ui-port']) ?? PORTS.admin,
+      kube: v.kube === true || v.context !== undefined || v.kubeconfig !== undefined,
+      context: v.context,
+      kubeconfig: v.kubeconfig,
+    };
   } catch (e) {
     io.err(`minimesh dashboard: ${(e as Error).message}\n\n${DASHBOARD_USAGE}`);
     return 2;
   }
-  if (values.help) {
-    io.out(DASHBOARD_USAGE);
-    return 0;
-  }
   const name = positionals[0] ?? 'minimesh';
-  if (NOT_INSTALLED.has(name)) {
-    io.err(`minimesh dashboard: ${name} is not installed by minimesh yet; 'minimesh dashboard' opens the mesh graph (the page Kiali shows)\n`);
+  if (NOT_SUPPORTED.has(name)) {
+    io.err(`minimesh dashboard: ${name} shows istiod's own debug pages, which minimesh's control plane does not have; 'minimesh dashboard' opens its dashboard\n`);
     return 1;
   }
-  if ((name !== 'minimesh' && name !== 'kiali') || positionals.length > 1) {
+  const addon = ADDON_DASHBOARDS[name];
+  if (addon && positionals.length === 1) return addonDashboard(name, addon, o, io);
+  if (name === 'envoy' || name === 'proxy') return envoyDashboard(positionals.slice(1), o, io);
+  if (name !== 'minimesh' || positionals.length > 1) {
     io.err(`minimesh dashboard: unknown dashboard ${JSON.stringify(positionals.join(' '))}\n\n${DASHBOARD_USAGE}`);
     return 2;
   }
+  return minimeshDashboard(o, io);
+}
+
+/** The URL, then the browser (or istioctl's line saying it was skipped). */
+function announce(url: string, browser: boolean, io: DashboardIo): void {
+  io.out(`${url}\n`);
+  if (browser) io.openBrowser(url);
+  else io.out('skipping opening a browser\n');
+}
+
+async function minimeshDashboard(o: Options, io: DashboardIo): Promise<number> {
   let address: { host: string; port: number };
   try {
-    address = parseAddress(values.address ?? DEFAULT_DASHBOARD);
-    if (values.port !== undefined) {
-      if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new Error(`bad port ${JSON.stringify(values.port)}`);
-      address = { ...address, port: Number(values.port) };
-    }
+    address = parseAddress(o.address ?? DEFAULT_DASHBOARD);
+    if (o.port !== undefined) address = { ...address, port: o.port };
   } catch (e) {
     io.err(`minimesh dashboard: ${(e as Error).message}\n`);
     return 2;
   }
-  if (values.kube || values.context !== undefined || values.kubeconfig !== undefined) {
-    return portForwardDashboard({ address, namespace: values.namespace ?? 'istio-system', context: values.context, kubeconfig: values.kubeconfig, browser }, io);
-  }
+  if (o.kube) return forwardControlPlaneDashboard(address, o, io);
   const url = dashboardUrl(address.host, address.port);
   const problem = await checkDashboard(url);
   if (problem) {
@@ -169,90 +238,133 @@ export async function dashboardMain(argv: string[], io: DashboardIo = defaultIo)
     );
     return 1;
   }
-  io.out(`${url}\n`);
-  if (browser) io.openBrowser(url);
+  announce(url, o.browser, io);
   return 0;
 }
 
-interface ForwardOptions {
-  readonly address: { host: string; port: number };
-  readonly namespace: string;
-  readonly context: string | undefined;
-  readonly kubeconfig: string | undefined;
-  readonly browser: boolean;
+async function kubeConfigOrReport(o: Options, io: DashboardIo): Promise<KubeConfig | undefined> {
+  try {
+    return await loadKubeConfig(o.kubeconfig, o.context);
+  } catch (e) {
+    io.err(`minimesh dashboard: ${(e as Error).message}\n`);
+    return undefined;
+  }
 }
 
-interface PodList {
-  items?: { metadata?: { name?: string; deletionTimestamp?: string }; status?: { phase?: string; conditions?: { type?: string; status?: string }[] } }[];
+/** Forwards, prints the URL (`path` after HOST:PORT), waits for Ctrl-C. */
+async function forwardUntilInterrupted(kc: KubeConfig, ns: string, pod: string, remotePort: number, o: Options, path: string, io: DashboardIo): Promise<number> {
+  const address = o.address ?? 'localhost';
+  const listenHost = address === 'localhost' ? '127.0.0.1' : address.replace(/^\[|\]$/g, '');
+  let forward;
+  try {
+    forward = await startForward(kc, ns, pod, remotePort, listenHost, o.port !== undefined ? [o.port] : [remotePort, 0], (m) => io.err(`minimesh dashboard: ${m}\n`));
+  } catch (e) {
+    io.err(`minimesh dashboard: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+  announce(`http://${host}:${forward.port}${path}`, o.browser, io);
+  io.err(`Port-forwarding ${host}:${forward.port} to pod ${ns}/${pod}:${remotePort}; press Ctrl-C to stop.\n`);
+  await io.interrupted();
+  await forward.close();
+  return 0;
 }
 
-/** The name of a Running (preferably Ready) pod labelled app=istiod, or undefined. */
-export async function findControlPlanePod(kc: KubeConfig, namespace: string): Promise<string | undefined> {
-  const list = (await kubeGetJson(kc, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent('app=istiod')}`)) as PodList;
-  const running = (list.items ?? []).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp && p.metadata?.name);
-  const ready = running.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-  return (ready[0] ?? running[0])?.metadata?.name;
+async function addonDashboard(name: string, addon: { selector: string; port: number; path: string }, o: Options, io: DashboardIo): Promise<number> {
+  const kc = await kubeConfigOrReport(o, io);
+  if (!kc) return 1;
+  const namespaces = [ADDON_NAMESPACE, ...(o.namespace !== undefined && o.namespace !== ADDON_NAMESPACE ? [o.namespace] : [])];
+  let found: { ns: string; pod: string } | undefined;
+  try {
+    for (const ns of namespaces) {
+      const pod = await findPod(kc, ns, addon.selector);
+      if (pod) {
+        found = { ns, pod };
+        break;
+      }
+    }
+  } catch (e) {
+    io.err(`minimesh dashboard: not able to locate the ${name} pod: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (!found) {
+    io.err(`minimesh dashboard: no pods found with selector ${addon.selector} (namespaces: ${namespaces.join(', ')})\n`);
+    if (name === 'kiali' || name === 'prometheus') io.err(`Install it with: kubectl apply -f samples/addons/${name}.yaml\n`);
+    return 1;
+  }
+  return forwardUntilInterrupted(kc, found.ns, found.pod, addon.port, o, addon.path, io);
 }
 
-async function portForwardDashboard(o: ForwardOptions, io: DashboardIo): Promise<number> {
-  // Loaded on first use, as the control plane's Kubernetes source does (its undici needs a recent Node).
-  const k8s = await import('@kubernetes/client-node');
-  const kc = new k8s.KubeConfig();
+async function envoyDashboard(args: string[], o: Options, io: DashboardIo): Promise<number> {
+  if (o.selector === undefined && args.length < 1) {
+    io.err('minimesh dashboard: specify a pod or --selector\n');
+    return 2;
+  }
+  if (o.selector !== undefined && args.length > 0) {
+    io.err('minimesh dashboard: name cannot be provided when a selector is specified\n');
+    return 2;
+  }
+  const kc = await kubeConfigOrReport(o, io);
+  if (!kc) return 1;
+  let ns = o.namespace ?? contextNamespace(kc);
   let pod: string | undefined;
   try {
-    if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-    else kc.loadFromDefault();
-    if (o.context !== undefined) {
-      if (!kc.getContextObject(o.context)) throw new Error(`no context ${JSON.stringify(o.context)} in the kubeconfig`);
-      kc.setCurrentContext(o.context);
+    if (o.selector !== undefined) {
+      pod = await findPod(kc, ns, o.selector);
+      if (!pod) {
+        io.err(`minimesh dashboard: no pods found with selector ${o.selector} (namespace: ${ns})\n`);
+        return 1;
+      }
+    } else {
+      const arg = args[0]!;
+      const dot = arg.lastIndexOf('.');
+      if (dot > 0) [pod, ns] = [arg.slice(0, dot), arg.slice(dot + 1)];
+      else pod = arg;
+      if (!(await podExists(kc, ns, pod))) {
+        io.err(`minimesh dashboard: pod ${ns}/${pod} not found\n`);
+        return 1;
+      }
     }
-    pod = await findControlPlanePod(kc, o.namespace);
+  } catch (e) {
+    io.err(`minimesh dashboard: cannot list pods: ${(e as Error).message}\n`);
+    return 1;
+  }
+  return forwardUntilInterrupted(kc, ns, pod, o.uiPort, o, '', io);
+}
+
+/** `minimesh dashboard --kube`: the control plane's dashboard through its pod, checked before printing. */
+async function forwardControlPlaneDashboard(address: { host: string; port: number }, o: Options, io: DashboardIo): Promise<number> {
+  const kc = await kubeConfigOrReport(o, io);
+  if (!kc) return 1;
+  const ns = o.namespace ?? ADDON_NAMESPACE;
+  let pod: string | undefined;
+  try {
+    pod = await findPod(kc, ns, 'app=istiod');
   } catch (e) {
     io.err(`minimesh dashboard: cannot list the control plane's pods: ${(e as Error).message}\n`);
     return 1;
   }
   if (!pod) {
-    io.err(`minimesh dashboard: no running pod labelled app=istiod in namespace ${o.namespace}. Is minimesh installed ('minimesh install')? Use -n for another namespace.\n`);
+    io.err(`minimesh dashboard: no running pod labelled app=istiod in namespace ${ns}. Is minimesh installed ('minimesh install')? Use -n for another namespace.\n`);
     return 1;
   }
-  const forward = new k8s.PortForward(kc);
-  const podName = pod;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    forward.portForward(o.namespace, podName, [PORTS.dashboard], socket, null, socket).catch((e: unknown) => {
-      io.err(`minimesh dashboard: port-forward to ${podName}: ${(e as Error).message ?? e}\n`);
-      socket.destroy();
-    });
-  });
+  let forward;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(o.address.port, o.address.host, () => resolve());
-    });
+    forward = await startForward(kc, ns, pod, PORTS.dashboard, address.host, [address.port], (m) => io.err(`minimesh dashboard: ${m}\n`));
   } catch (e) {
-    io.err(`minimesh dashboard: cannot listen on ${o.address.host}:${o.address.port}: ${(e as Error).message} (try --port 0)\n`);
+    io.err(`minimesh dashboard: ${(e as Error).message} (try --port 0)\n`);
     return 1;
   }
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    });
-  const port = (server.address() as net.AddressInfo).port;
-  const url = dashboardUrl(o.address.host, port);
+  const url = dashboardUrl(address.host, forward.port);
   const problem = await checkDashboard(url, 15_000);
   if (problem) {
-    io.err(`minimesh dashboard: the control plane pod ${o.namespace}/${podName} does not answer on port ${PORTS.dashboard} (${problem}). Is its dashboard enabled?\n`);
-    await close();
+    io.err(`minimesh dashboard: the control plane pod ${ns}/${pod} does not answer on port ${PORTS.dashboard} (${problem}). Is its dashboard enabled?\n`);
+    await forward.close();
     return 1;
   }
-  io.out(`${url}\n`);
-  io.err(`Port-forwarding ${url} to pod ${o.namespace}/${podName}:${PORTS.dashboard}; press Ctrl-C to stop.\n`);
-  if (o.browser) io.openBrowser(url);
+  announce(url, o.browser, io);
+  io.err(`Port-forwarding ${url} to pod ${ns}/${pod}:${PORTS.dashboard}; press Ctrl-C to stop.\n`);
   await io.interrupted();
-  await close();
+  await forward.close();
   return 0;
 }

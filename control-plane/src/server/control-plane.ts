@@ -4,7 +4,9 @@
  * for its identity, validated with the proxy's own compiler and installed as that proxy's
  * snapshot. The xDS server pushes only the types whose content changed (each type's version is
  * a short digest of its content). A new proxy gets its snapshot as soon as it connects.
- * Nothing a source delivers stops it: bad resources are reported once and skipped.
+ * Nothing a source delivers stops it: bad resources are reported once and skipped. On every
+ * change the analyzers of `minimesh analyze` run too; each of their lines is printed once, and
+ * again only after it went away and came back.
  */
 import type http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -20,6 +22,7 @@ import type { GenerateOptions } from '../generate/generate-options.js';
 import { FolderSource } from '../sources/folder-source.js';
 import { clientNodeTransport, KubeSource } from '../sources/kube-source.js';
 import { analyzeLine, OnceReporter } from './analyze-line.js';
+import { meshAnalysisLines } from './mesh-analysis.js';
 import type { GeneratedForProxy } from './config-dump.js';
 import { createDebugServer, CONTROL_PLANE_VERSION } from './debug-server.js';
 import { DashboardRuntime } from './dashboard-runtime.js';
@@ -114,6 +117,7 @@ export class ControlPlane {
   private readonly reporter: OnceReporter;
   private readonly print: (line: string) => void;
   private ready = false;
+  private analysisScheduled = false;
   /** A source changed while starting (after the first model was built): push once ready. */
   private changedWhileStarting = false;
   /** Pushes done (one per debounced burst), for tests and /debug/model. */
@@ -249,6 +253,20 @@ export class ControlPlane {
     this.registeredPods = this.derivePods();
     this.currentModel = buildMeshModel([...this.sourceResources, ...this.registeredPods]);
     this.snapshots.clear();
+    this.scheduleAnalysis();
+  }
+
+  /**
+   * What `minimesh analyze` would say of the current resources, each line once until it goes
+   * away and comes back: run off the push path, once for a burst of rebuilds.
+   */
+  private scheduleAnalysis(): void {
+    if (this.analysisScheduled) return;
+    this.analysisScheduled = true;
+    setImmediate(() => {
+      this.analysisScheduled = false;
+      this.reporter.report('analysis', meshAnalysisLines(this.sourceResources, this.registeredPods));
+    });
   }
 
   private pushAll(): void {

@@ -12,12 +12,15 @@ Commands:
   control-plane run the control plane: YAML folder or Kubernetes -> xDS v3 (ADS) on :15010
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014
   proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
-  dashboard     open the mesh graph (the control plane's dashboard on :20001); --kube to port-forward
+  dashboard     open the mesh graph (the control plane's dashboard on :20001; --kube to port-forward),
+                or kiali, prometheus, envoy POD in the cluster, port-forwarded
   analyze       check config and workloads for problems (IST0101 ... IST0173 messages)
   stat          success rate, RPS, latency and TCP connections per deployment or service
   iptables      install a pod's capture rules (Istio's istio-iptables flags)
   injector      run the sidecar-injector webhook (HTTPS, POST /inject)
   kube-inject   add the sidecar to Kubernetes YAML offline (-f FILE|-)
+  manifest      manifest generate: print the objects an install applies, as YAML (--set, -f)
+  profile       profile list: the configuration profiles (default, demo, empty, minimal)
   wait-ready    wait until the proxy is ready (the sidecar's postStart hook)
   version       print the version
 
@@ -70,6 +73,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'kube-inject': {
       const { kubeInjectMain } = await import('@minimesh/injector/kube-inject/kube-inject-main');
       return kubeInjectMain(rest);
+    }
+    case 'manifest': {
+      const { manifestMain } = await import('@minimesh/install/cli/manifest-generate');
+      return manifestMain(rest);
+    }
+    case 'profile': {
+      const { profileMain } = await import('@minimesh/install/cli/profile-list');
+      return profileMain(rest);
     }
     case 'wait-ready': {
       const { waitReadyMain } = await import('@minimesh/injector/wait-ready');

@@ -1,0 +1,15 @@
+export * from './types.js';
+export * from './labels.js';
+export * from './values/install-values.js';
+export { resolveInstallValues, ISTIO_OPERATOR_API_VERSION, ISTIO_OPERATOR_KIND, type InstallValuesInput } from './values/resolve-values.js';
+export * from './render-manifest.js';
+export { renderDefaultRevisionTag, deactivatedInjectorPatch, deactivateInjectorWebhooks, NEVER_MATCH, TAG_LABEL } from './webhooks/revision-tag.js';
+export { INJECTOR_WEBHOOK_NAMES, injectorSelectors } from './webhooks/injector-webhooks.js';
+export { VALIDATOR_WEBHOOK_NAME } from './webhooks/validator-webhook.js';
+export { ISTIO_CRD_KINDS, crdName, type IstioCrdKind } from './crds/istio-crd-kinds.js';
+export { crdObjectSchema } from './crds/render-crds.js';
+export { READER_SERVICE_ACCOUNT } from './crds/render-base.js';
+export { istiodArgs, ISTIOD_CONTAINER, ISTIOD_TLS_SECRET } from './pilot/istiod-deployment.js';
+export { gatewayArgs } from './gateways/gateway-deployment.js';
+export { ingressGatewaySpec, egressGatewaySpec, type GatewaySpec, type GatewayPort } from './gateways/gateway-spec.js';
+export { istiodClusterRoleName } from './rbac/istiod-rbac.js';
