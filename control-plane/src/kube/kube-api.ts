@@ -69,7 +69,7 @@ export async function kubeApi(kc: KubeConfig): Promise<KubeApi> {
 }
 
 /** In-cluster config when KUBERNETES_SERVICE_HOST is set, else kubeconfig (the library loads on first use). */
-export async function loadKubeConfig(): Promise<KubeConfig> {
+export async function inClusterOrDefaultKubeConfig(): Promise<KubeConfig> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();

@@ -29,7 +29,7 @@ import { DashboardRuntime } from './dashboard-runtime.js';
 import { syncz } from './syncz.js';
 import { DEFAULT_DEBOUNCE, PushDebouncer, type DebounceTimes } from './push-debouncer.js';
 import { podFromProxy } from './registered-pods.js';
-import { loadKubeConfig } from '../kube/kube-api.js';
+import { inClusterOrDefaultKubeConfig } from '../kube/kube-api.js';
 import { ControlPlaneMetrics } from './metrics.js';
 import { createReadyServer } from './ready-server.js';
 import { closeServer, listenOn } from './listen.js';
@@ -189,7 +189,7 @@ export class ControlPlane {
       this.folder = new FolderSource(this.opts.source.dir, { onChange, onIssues, debounceMs: 10 });
       this.folder.start();
     } else {
-      kubeConfig = this.opts.kubeConfig ?? (await loadKubeConfig());
+      kubeConfig = this.opts.kubeConfig ?? (await inClusterOrDefaultKubeConfig());
       const onEvent = (k: { kind: string; apiVersion: string }, type: string): void => this.metrics.countKubeEvent(k.kind, k.apiVersion, type);
       this.kube = new KubeSource({ transport: await clientNodeTransport(kubeConfig), onChange, onIssues, onEvent });
       await this.kube.start();
