@@ -1,6 +1,7 @@
 /**
  * `minimesh control-plane`: runs the control plane until SIGINT/SIGTERM. Once serving it prints
  *   control plane ready: xds 0.0.0.0:15010, debug http://0.0.0.0:15014 (3 resources from DIR)
+ * (with --kube also the secure xDS, webhook and ready addresses).
  */
 import fs from 'node:fs';
 import { ControlPlane } from './server/control-plane.js';
@@ -26,6 +27,10 @@ export async function controlPlaneMain(argv: string[]): Promise<number> {
     process.stderr.write(`minimesh control-plane: --config-dir ${opts.source.dir}: not a folder\n`);
     return 2;
   }
+  const provider = process.env.PILOT_CERT_PROVIDER;
+  if (opts.source.kind === 'kube' && provider && provider !== 'istiod') {
+    process.stderr.write(`minimesh control-plane: PILOT_CERT_PROVIDER=${provider} is not supported; the control plane's own CA (istiod) is used\n`);
+  }
   // The dashboard's page and scripts (the graph); its API is the control plane's own.
   const cp = new ControlPlane({ ...opts, dashboardAssets: createDashboardAssets() });
   try {
@@ -36,8 +41,13 @@ export async function controlPlaneMain(argv: string[]): Promise<number> {
     return 1;
   }
   const from = opts.source.kind === 'folder' ? opts.source.dir : 'the Kubernetes API';
+  const tls = [
+    opts.secureXdsAddress ? `, secure xds ${opts.secureXdsAddress.host}:${cp.secureXdsPort}` : '',
+    opts.webhookAddress ? `, webhooks https://${opts.webhookAddress.host}:${cp.webhookPort}` : '',
+    opts.readyAddress ? `, ready http://${opts.readyAddress.host}:${cp.readyPort}/ready` : '',
+  ].join('');
   process.stderr.write(
-    `control plane ready: xds ${opts.xdsAddress.host}:${cp.xdsPort}, debug http://${opts.debugAddress.host}:${cp.debugPort}${cp.dashboardPort ? `, dashboard http://${opts.dashboardAddress && opts.dashboardAddress !== 'off' ? opts.dashboardAddress.host : ''}:${cp.dashboardPort}${opts.prometheusUrl ? ` (metrics from ${opts.prometheusUrl})` : ''}` : ''} (${cp.model.services.length} services from ${from}${opts.capture ? '; sidecars get capture listeners 15001/15006' : ''})\n`,
+    `control plane ready: xds ${opts.xdsAddress.host}:${cp.xdsPort}${tls}, debug http://${opts.debugAddress.host}:${cp.debugPort}${cp.dashboardPort ? `, dashboard http://${opts.dashboardAddress && opts.dashboardAddress !== 'off' ? opts.dashboardAddress.host : ''}:${cp.dashboardPort}${opts.prometheusUrl ? ` (metrics from ${opts.prometheusUrl})` : ''}` : ''} (${cp.model.services.length} services from ${from}${opts.capture ? '; sidecars get capture listeners 15001/15006' : ''})\n`,
   );
   let stopping = false;
   const quit = (): void => {

@@ -1,8 +1,9 @@
 /** `minimesh control-plane` flags. */
 import { parseArgs } from 'node:util';
-import { PORTS } from '@minimesh/mesh';
+import { CONTROL_PLANE_READY_PORT, DEFAULT_REVISION, ISTIO_NAMESPACE, MINIMESH_IMAGE, PORTS } from '@minimesh/mesh';
 import type { ControlPlaneOptions, HostPort } from './control-plane.js';
 import { parseDuration } from '../telemetry/graph-options.js';
+import { ISTIOD_TLS_DIR } from '../security/tls-dir.js';
 
 export const CONTROL_PLANE_USAGE = `Usage: minimesh control-plane (--config-dir DIR | --kube) [options]
 
@@ -16,7 +17,22 @@ Source (one of):
 
 Options:
       --xds-address H:P      gRPC ADS (default 0.0.0.0:${PORTS.xds}; port 0 picks a free port)
-      --debug-address H:P    /ready and /debug/* (default 0.0.0.0:${PORTS.controlPlaneDebug})
+      --debug-address H:P    /ready, /version, /metrics (Prometheus) and /debug/* (default
+                             0.0.0.0:${PORTS.controlPlaneDebug})
+      --secure-xds-address H:P  the same ADS over TLS with the serving certificate (--kube
+                             default 0.0.0.0:${PORTS.xdsTls}; otherwise off unless given)
+      --webhook-address H:P  HTTPS: POST /inject (sidecar injection) and /validate (Istio's
+                             kinds) (--kube default 0.0.0.0:${PORTS.webhook}; otherwise off unless given)
+      --ready-address H:P    GET /ready alone: 200 once config is loaded and the certificates
+                             exist (--kube default 0.0.0.0:${CONTROL_PLANE_READY_PORT}; otherwise off unless given)
+      --tls-dir DIR          the serving certificate from DIR/tls.crt and DIR/tls.key (ca.crt,
+                             if there, is what clients are told to trust). With --kube it wins
+                             when present (default ${ISTIOD_TLS_DIR}); else the control
+                             plane's CA (Secret istio-ca-secret) signs one. Without --kube it
+                             is required by --secure-xds-address and --webhook-address
+      --proxy-image IMAGE    the image injected pods run (default ${MINIMESH_IMAGE}, pulled
+                             IfNotPresent); they reach the control plane at
+                             istiod.<POD_NAMESPACE>.svc:${PORTS.xdsTls}
       --local                the local mesh on loopback: connected sidecars register their pods
                              (IP from the node id, labels from metadata LABELS); sidecars get a
                              forward-proxy listener on POD_IP:${PORTS.outboundCapture}; gateways
@@ -38,6 +54,12 @@ Options:
                              annotated prometheus.io/scrape) are scraped into the control
                              plane's 10-minute store (default 5s)
   -h, --help                 this help
+
+Environment: POD_NAMESPACE (default ${ISTIO_NAMESPACE}): where the CA Secret is kept and the
+names the serving certificate is for; REVISION (default "${DEFAULT_REVISION}"): the webhook
+configurations labelled istio.io/rev=REVISION get the caBundle. With --kube the control plane
+publishes ConfigMap istio-ca-root-cert in every namespace, as istiod does. The three TLS and
+ready addresses take 'off' too.
 `;
 
 export class ControlPlaneUsageError extends Error {}
@@ -49,7 +71,13 @@ export function parseHostPort(flag: string, v: string): HostPort {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'help' {
+/** An address flag: `H:P`, 'off', or the default when not given (undefined = off). */
+function addressFlag(flag: string, v: string | undefined, fallback: string | undefined): HostPort | undefined {
+  const text = v ?? fallback;
+  return text === undefined || text === 'off' ? undefined : parseHostPort(flag, text);
+}
+
+export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ControlPlaneOptions | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -65,6 +93,11 @@ export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'he
         'dashboard-address': { type: 'string' },
         prometheus: { type: 'string' },
         'scrape-interval': { type: 'string' },
+        'secure-xds-address': { type: 'string' },
+        'webhook-address': { type: 'string' },
+        'ready-address': { type: 'string' },
+        'tls-dir': { type: 'string' },
+        'proxy-image': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -92,7 +125,29 @@ export function parseControlPlaneArgs(argv: string[]): ControlPlaneOptions | 'he
   }
   const prometheusUrl = values.prometheus;
   if (prometheusUrl !== undefined && !/^https?:\/\/[^/]/.test(prometheusUrl)) throw new ControlPlaneUsageError(`--prometheus: expected an http(s) URL such as http://prometheus.istio-system:9090, got ${JSON.stringify(prometheusUrl)}`);
+  const kube = values.kube === true;
+  const secureXdsAddress = addressFlag('--secure-xds-address', values['secure-xds-address'], kube ? `0.0.0.0:${PORTS.xdsTls}` : undefined);
+  const webhookAddress = addressFlag('--webhook-address', values['webhook-address'], kube ? `0.0.0.0:${PORTS.webhook}` : undefined);
+  const readyAddress = addressFlag('--ready-address', values['ready-address'], kube ? `0.0.0.0:${CONTROL_PLANE_READY_PORT}` : undefined);
+  const tlsDir = values['tls-dir'] ?? (kube ? ISTIOD_TLS_DIR : undefined);
+  if (!kube && tlsDir === undefined && (secureXdsAddress || webhookAddress)) {
+    const which = [secureXdsAddress && '--secure-xds-address', webhookAddress && '--webhook-address'].filter(Boolean).join(' and ');
+    throw new ControlPlaneUsageError(`${which} need${which.includes(' and ') ? '' : 's'} --tls-dir DIR (tls.crt, tls.key) without --kube: only the Kubernetes mode has a CA to sign a certificate`);
+  }
+  if (values['tls-dir'] === '') throw new ControlPlaneUsageError('--tls-dir: expected a folder');
+  const proxyImage = values['proxy-image'] ?? MINIMESH_IMAGE;
+  if (!/^[^\s]+$/.test(proxyImage)) throw new ControlPlaneUsageError(`--proxy-image: expected an image reference such as ${MINIMESH_IMAGE}, got ${JSON.stringify(proxyImage)}`);
+  const namespace = env.POD_NAMESPACE || ISTIO_NAMESPACE;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ControlPlaneUsageError(`POD_NAMESPACE: expected a namespace name, got ${JSON.stringify(namespace)}`);
+  const revision = env.REVISION || DEFAULT_REVISION;
   return {
+    secureXdsAddress,
+    webhookAddress,
+    readyAddress,
+    tlsDir,
+    proxyImage,
+    namespace,
+    revision,
     dashboardAddress,
     prometheusUrl,
     scrapeIntervalMs,

@@ -8,8 +8,8 @@
  * change the analyzers of `minimesh analyze` run too; each of their lines is printed once, and
  * again only after it went away and came back.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeResource, ResourceIssue } from '@minimesh/kube';
 import { compileXdsSnapshot, formatConfigErrors } from '@minimesh/config';
 import { CDS, EDS, LDS, RDS, Snapshot, SnapshotCache, snapshotResourcesFromJson, XdsServer, type ProxySyncStatus } from '@minimesh/xds';
@@ -29,6 +29,11 @@ import { DashboardRuntime } from './dashboard-runtime.js';
 import { syncz } from './syncz.js';
 import { DEFAULT_DEBOUNCE, PushDebouncer, type DebounceTimes } from './push-debouncer.js';
 import { podFromProxy } from './registered-pods.js';
+import { inClusterOrDefaultKubeConfig } from '../kube/kube-api.js';
+import { ControlPlaneMetrics } from './metrics.js';
+import { createReadyServer } from './ready-server.js';
+import { closeServer, listenOn } from './listen.js';
+import { SecurityRuntime } from './security-runtime.js';
 
 export interface HostPort {
   readonly host: string;
@@ -62,6 +67,23 @@ export interface ControlPlaneOptions {
   readonly dashboardAssets?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   /** Human-readable lines (default: stderr). */
   readonly print?: (line: string) => void;
+  /** The same ADS service over TLS with the serving certificate (istiod's 15012). */
+  readonly secureXdsAddress?: HostPort;
+  /** HTTPS: POST /inject and /validate (istiod's 15017). */
+  readonly webhookAddress?: HostPort;
+  /** `GET /ready` alone (istiod's 8080): 200 once config is loaded and the certificates exist. */
+  readonly readyAddress?: HostPort;
+  /** A serving certificate from DIR/tls.crt and tls.key: in --kube mode it wins when present, else it is required for TLS ports. */
+  readonly tlsDir?: string;
+  /** The image injected pods run. */
+  readonly proxyImage?: string;
+  /** The control plane's namespace (POD_NAMESPACE; default istio-system) and revision (REVISION; default "default"). */
+  readonly namespace?: string;
+  readonly revision?: string;
+  /** --kube mode: the API server (default: in-cluster config, else kubeconfig). */
+  readonly kubeConfig?: KubeConfig;
+  /** Retry timings of the Kubernetes-side loops (CA Secret, root ConfigMaps, webhook patching). */
+  readonly kubeRetry?: { readonly initialMs?: number; readonly maxMs?: number };
 }
 
 interface ConnectedProxy {
@@ -75,6 +97,10 @@ export class ControlPlane {
   readonly cache = new SnapshotCache();
   readonly xds: XdsServer;
   private debug: http.Server | undefined;
+  private readyServer: http.Server | undefined;
+  /** Certificates, the webhook server and the secure xDS port (see security-runtime.ts). */
+  security: SecurityRuntime | undefined;
+  readonly metrics = new ControlPlaneMetrics();
   private folder: FolderSource | undefined;
   private kube: KubeSource | undefined;
   private sourceResources: KubeResource[] = [];
@@ -99,6 +125,7 @@ export class ControlPlane {
   xdsPort = 0;
   debugPort = 0;
   dashboardPort = 0;
+  readyPort = 0;
   private dashboard: DashboardRuntime | undefined;
 
   constructor(readonly opts: ControlPlaneOptions) {
@@ -108,15 +135,32 @@ export class ControlPlane {
     this.xds = new XdsServer({ cache: this.cache, controlPlaneId: 'minimesh-control-plane' });
     this.xds.on('connect', (s) => this.onConnect(s));
     this.xds.on('disconnect', (s) => this.onDisconnect(s));
-    this.xds.on('nack', (s, typeUrl, version, message) => this.print(`proxy ${s.nodeId} rejected ${typeName(typeUrl)} version ${version}: ${message}`));
+    this.xds.on('nack', (s, typeUrl, version, message) => {
+      this.metrics.countReject(typeUrl);
+      this.print(`proxy ${s.nodeId} rejected ${typeName(typeUrl)} version ${version}: ${message}`);
+    });
+    this.xds.on('send', (_s, typeUrl) => this.metrics.countPush(typeUrl));
   }
 
   get model(): MeshModel {
     return this.currentModel;
   }
 
+  /** Config loaded and, where TLS ports or --kube ask for them, the certificates exist. */
   get isReady(): boolean {
-    return this.ready;
+    return this.ready && (this.security === undefined || !this.security.needed || this.security.ready);
+  }
+
+  get connectedProxies(): number {
+    return this.proxies.size;
+  }
+
+  get secureXdsPort(): number {
+    return this.security?.secureXdsPort ?? 0;
+  }
+
+  get webhookPort(): number {
+    return this.security?.webhookPort ?? 0;
   }
 
   generatedFor(nodeId: string): GeneratedForProxy | undefined {
@@ -132,6 +176,7 @@ export class ControlPlane {
   }
 
   async start(): Promise<void> {
+    let kubeConfig: KubeConfig | undefined;
     const onChange = (resources: KubeResource[]): void => {
       this.sourceResources = resources;
       if (this.ready) this.debouncer.trigger();
@@ -144,17 +189,22 @@ export class ControlPlane {
       this.folder = new FolderSource(this.opts.source.dir, { onChange, onIssues, debounceMs: 10 });
       this.folder.start();
     } else {
-      this.kube = new KubeSource({ transport: await clientNodeTransport(), onChange, onIssues });
+      kubeConfig = this.opts.kubeConfig ?? (await inClusterOrDefaultKubeConfig());
+      const onEvent = (k: { kind: string; apiVersion: string }, type: string): void => this.metrics.countKubeEvent(k.kind, k.apiVersion, type);
+      this.kube = new KubeSource({ transport: await clientNodeTransport(kubeConfig), onChange, onIssues, onEvent });
       await this.kube.start();
     }
     this.changedWhileStarting = false;
     this.rebuildModel();
     this.xdsPort = await this.xds.listen(this.opts.xdsAddress.host, this.opts.xdsAddress.port);
     this.debug = createDebugServer(this);
-    this.debugPort = await new Promise<number>((resolve, reject) => {
-      this.debug!.once('error', (e) => reject(new Error(`debug server: cannot listen on ${this.opts.debugAddress.host}:${this.opts.debugAddress.port}: ${e.message}`)));
-      this.debug!.listen(this.opts.debugAddress.port, this.opts.debugAddress.host, () => resolve((this.debug!.address() as AddressInfo).port));
-    });
+    this.debugPort = await listenOn(this.debug, this.opts.debugAddress.host, this.opts.debugAddress.port, 'debug server');
+    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print });
+    const ready = this.opts.readyAddress;
+    if (ready) {
+      this.readyServer = createReadyServer(() => ({ ready: this.isReady, waitingFor: this.ready ? 'the certificates (see the log)' : 'the first config' }));
+      this.readyPort = await listenOn(this.readyServer, ready.host, ready.port, 'ready server');
+    }
     const dash = this.opts.dashboardAddress;
     if (dash && dash !== 'off') {
       this.dashboard = new DashboardRuntime({
@@ -171,6 +221,8 @@ export class ControlPlane {
     }
     this.ready = true;
     if (this.changedWhileStarting) this.debouncer.trigger();
+    // Proxies on the plain port are served meanwhile; /ready waits for this.
+    await this.security.start();
   }
 
   async stop(): Promise<void> {
@@ -179,10 +231,9 @@ export class ControlPlane {
     this.folder?.stop();
     this.kube?.stop();
     await this.dashboard?.stop();
-    if (this.debug) {
-      this.debug.closeAllConnections();
-      await new Promise<void>((r) => this.debug!.close(() => r()));
-    }
+    await this.security?.stop();
+    await closeServer(this.debug);
+    await closeServer(this.readyServer);
     await this.xds.close(500);
   }
 

@@ -1,17 +1,21 @@
 /**
  * The control plane's monitoring port (Istio 15014):
- *   /ready                          200 once the source is loaded and xDS listens
+ *   /ready                          200 once the source is loaded, xDS listens and the certificates exist
+ *   /version                        the version, plain text (what Kiali reads)
+ *   /metrics                        Prometheus text (metrics.ts)
  *   /debug/syncz                    every connected proxy: versions sent / ACKed per type, last NACK
  *   /debug/config_dump?proxyID=ID   what was generated for that proxy (node id, POD.NAMESPACE or POD)
  *   /debug/model                    the mesh model: services, endpoints, workloads, Istio config names
  */
 import http from 'node:http';
+import { MINIMESH_VERSION } from '@minimesh/mesh';
 import { controlPlaneConfigDump } from './config-dump.js';
 import { shortProxyName, syncz } from './syncz.js';
 import type { ControlPlane } from './control-plane.js';
 import { modelSummary } from './model-summary.js';
+import { renderMetrics } from './metrics.js';
 
-export const CONTROL_PLANE_VERSION = '0.1.0';
+export const CONTROL_PLANE_VERSION = MINIMESH_VERSION;
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
@@ -34,6 +38,13 @@ export function createDebugServer(cp: ControlPlane): http.Server {
     switch (url.pathname) {
       case '/ready':
         return cp.isReady ? send(res, 200, 'ready\n') : send(res, 503, 'not ready\n');
+      case '/version':
+        return send(res, 200, `${CONTROL_PLANE_VERSION}\n`);
+      case '/metrics': {
+        const gauges = { version: CONTROL_PLANE_VERSION, connectedProxies: cp.connectedProxies, services: cp.model.services.length, virtualServices: cp.model.virtualServices.length, rootCertExpiry: cp.security?.rootCertExpiry };
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        return void res.end(renderMetrics(cp.metrics, gauges));
+      }
       case '/debug/syncz':
         return send(res, 200, syncz(cp.syncStatus(), CONTROL_PLANE_VERSION));
       case '/debug/config_dump': {
@@ -48,7 +59,7 @@ export function createDebugServer(cp: ControlPlane): http.Server {
         return send(res, 200, modelSummary(cp.model, cp.pushCount));
       case '/debug':
       case '/':
-        return send(res, 200, 'minimesh control plane\n  /ready\n  /debug/syncz\n  /debug/config_dump?proxyID=POD.NAMESPACE\n  /debug/model\n');
+        return send(res, 200, 'minimesh control plane\n  /ready\n  /version\n  /metrics\n  /debug/syncz\n  /debug/config_dump?proxyID=POD.NAMESPACE\n  /debug/model\n');
       default:
         return send(res, 404, 'not found\n');
     }

@@ -1,5 +1,5 @@
 /**
- * A plain GET of the Kubernetes API returning the JSON as the API server sent it: lists are
+ * Plain requests to the Kubernetes API, JSON in and out as the API server sends it: lists are
  * read this way rather than through the client library's typed models, which drop fields they
  * do not know (a misspelled field would never reach the validator) and rewrite timestamps.
  * Authentication and TLS come from the KubeConfig (`applyToHTTPSOptions`).
@@ -22,10 +22,33 @@ export class KubeApiError extends Error {
 const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
 export async function kubeGetJson(kc: KubeConfig, path: string): Promise<unknown> {
+  return kubeRequestJson(kc, 'GET', path);
+}
+
+/** What an API error's body says: a Status's `message`, else the first 300 characters. */
+function errorText(text: string): string {
+  try {
+    const s = JSON.parse(text) as { kind?: unknown; message?: unknown };
+    if (s.kind === 'Status' && typeof s.message === 'string') return s.message;
+  } catch {
+    // not JSON: the text itself
+  }
+  return text.slice(0, 300);
+}
+
+/**
+ * One request to the API server with a JSON body (or none), answered with JSON. `contentType`
+ * picks the patch flavour (`application/merge-patch+json`, `application/json-patch+json`).
+ * A non-2xx answer rejects with KubeApiError (its status code, the Status message).
+ */
+export async function kubeRequestJson(kc: KubeConfig, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
   const cluster = kc.getCurrentCluster();
   if (cluster === null) throw new Error('kubeconfig: no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
-  const opts: https.RequestOptions = { method: 'GET', headers: { accept: 'application/json' } };
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string | number> = { accept: 'application/json' };
+  if (payload) Object.assign(headers, { 'content-type': contentType, 'content-length': payload.length });
+  const opts: https.RequestOptions = { method, headers };
   await kc.applyToHTTPSOptions(opts);
   const client = url.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
@@ -34,7 +57,7 @@ export async function kubeGetJson(kc: KubeConfig, path: string): Promise<unknown
       let size = 0;
       res.on('data', (c: Buffer) => {
         size += c.length;
-        if (size > MAX_BODY_BYTES) req.destroy(new Error(`GET ${path}: answer larger than ${MAX_BODY_BYTES} bytes`));
+        if (size > MAX_BODY_BYTES) req.destroy(new Error(`${method} ${path}: answer larger than ${MAX_BODY_BYTES} bytes`));
         else chunks.push(c);
       });
       res.on('error', reject);
@@ -42,17 +65,17 @@ export async function kubeGetJson(kc: KubeConfig, path: string): Promise<unknown
         const text = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
         if (status < 200 || status >= 300) {
-          reject(new KubeApiError(status, `GET ${path}: ${status} ${text.slice(0, 300)}`));
+          reject(new KubeApiError(status, `${method} ${path}: ${status} ${errorText(text)}`));
           return;
         }
         try {
           resolve(JSON.parse(text));
         } catch (e) {
-          reject(new Error(`GET ${path}: not JSON: ${(e as Error).message}`));
+          reject(new Error(`${method} ${path}: not JSON: ${(e as Error).message}`));
         }
       });
     });
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }

@@ -76,6 +76,8 @@ export interface KubeSourceOptions {
   readonly transport: KubeTransport;
   readonly onChange: (resources: KubeResource[]) => void;
   readonly onIssues?: (issues: readonly ResourceIssue[]) => void;
+  /** Every change a watch delivers (for the control plane's event counters). */
+  readonly onEvent?: (kind: WatchedKind, type: 'ADDED' | 'MODIFIED' | 'DELETED') => void;
   readonly kinds?: readonly WatchedKind[];
   /** Delay before resuming a watch that ended with an error. */
   readonly retryMs?: number;
@@ -187,6 +189,7 @@ export class KubeSource {
         }
         if (rv) this.versions.set(k.kind, rv);
         if (type === 'BOOKMARK') return;
+        this.opts.onEvent?.(k, type);
         let changed: boolean;
         if (type === 'DELETED') changed = this.store.delete(resourceKey(this.typed(k, obj) as KubeResource));
         else changed = this.accept(k, obj);

@@ -1,0 +1,99 @@
+/**
+ * The control plane's certificates and TLS ports, started by ControlPlane after its plain
+ * ports: in --kube mode istiod's security part (CA Secret, root ConfigMaps, webhook patching,
+ * see security/kube-security.ts); otherwise a serving certificate from `--tls-dir` only. Then
+ * the webhook server and the secure xDS port.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { istiodSecureXdsAddress, MINIMESH_IMAGE, MINIMESH_IMAGE_PULL_POLICY } from '@minimesh/mesh';
+import type { XdsServer } from '@minimesh/xds';
+import { kubeApi } from '../kube/kube-api.js';
+import { startKubeSecurity, type KubeSecurity } from '../security/kube-security.js';
+import { ServingCertKeeper } from '../security/serving-cert.js';
+import type { ControlPlaneOptions } from './control-plane.js';
+import { SecureServing } from './secure-serving.js';
+
+export interface SecurityRuntimeOptions {
+  readonly opts: ControlPlaneOptions;
+  readonly xds: XdsServer;
+  /** --kube mode: the API server. */
+  readonly kubeConfig?: KubeConfig;
+  readonly log: (line: string) => void;
+}
+
+export class SecurityRuntime {
+  private readonly abort = new AbortController();
+  private kube: KubeSecurity | undefined;
+  private serving: ServingCertKeeper | undefined;
+  private tls: SecureServing | undefined;
+  /** True once the certificates exist and the TLS ports listen. */
+  ready = false;
+
+  constructor(private readonly o: SecurityRuntimeOptions) {}
+
+  /** Whether there is anything to run: --kube, or a TLS port asked for. */
+  get needed(): boolean {
+    return this.o.kubeConfig !== undefined || this.o.opts.secureXdsAddress !== undefined || this.o.opts.webhookAddress !== undefined;
+  }
+
+  get secureXdsPort(): number {
+    return this.tls?.secureXdsPort ?? 0;
+  }
+
+  get webhookPort(): number {
+    return this.tls?.webhookPort ?? 0;
+  }
+
+  /** When the CA's root expires (--kube mode). */
+  get rootCertExpiry(): Date | undefined {
+    return this.kube?.ca.notAfter;
+  }
+
+  /** The kube-side parts, for tests and /metrics. */
+  get kubeSecurity(): KubeSecurity | undefined {
+    return this.kube;
+  }
+
+  async start(): Promise<void> {
+    const { opts, log } = this.o;
+    const namespace = opts.namespace ?? 'istio-system';
+    if (this.o.kubeConfig) {
+      const started = startKubeSecurity({
+        api: await kubeApi(this.o.kubeConfig),
+        namespace,
+        revision: opts.revision ?? 'default',
+        tlsDir: opts.tlsDir,
+        log,
+        retry: opts.kubeRetry,
+        signal: this.abort.signal,
+      });
+      try {
+        this.kube = await started;
+      } catch (e) {
+        if (this.abort.signal.aborted) return; // stopped while waiting for the CA
+        throw e;
+      }
+      if (this.abort.signal.aborted) return this.kube.stop();
+      this.serving = this.kube.serving;
+    } else if (this.needed) {
+      this.serving = await ServingCertKeeper.create({ tlsDir: opts.tlsDir, dnsNames: [], log });
+    } else return;
+    this.tls = await SecureServing.start({
+      xds: this.o.xds,
+      serving: this.serving,
+      secureXdsAddress: opts.secureXdsAddress,
+      webhookAddress: opts.webhookAddress,
+      inject: { image: opts.proxyImage ?? MINIMESH_IMAGE, imagePullPolicy: MINIMESH_IMAGE_PULL_POLICY, xdsAddress: istiodSecureXdsAddress(namespace), revision: opts.revision ?? 'default' },
+      log,
+    });
+    this.ready = true;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.ready = false;
+    this.kube?.stop();
+    if (!this.kube) this.serving?.stop();
+    await this.tls?.stop();
+  }
+}
