@@ -112,6 +112,14 @@ t.test('the prompt, bad flags, an unreachable cluster, precheck', async (t) => {
   const eof = await run(['install', '--kubeconfig', kubeconfig]);
   t.match(eof.out, /Cancelled\./, 'no input at all is a no');
 
+  const dry = await run(['install', '--set', 'profile=demo', '--dry-run', '--kubeconfig', kubeconfig]);
+  t.equal(dry.code, 0, `--dry-run exits 0 (${dry.err})`);
+  t.match(dry.out, /✔ Istio core: \d+ objects \(dry run; istio-system does not exist yet, so the API server checked \d+ of them\)\n/);
+  t.match(dry.out, /✔ Dry run complete: nothing was applied\n$/);
+  t.notOk(api.get('Namespace', undefined, ISTIO_NAMESPACE), '--dry-run: nothing applied');
+  t.ok(api.requests.some((r) => r.startsWith('PATCH /apis/apiextensions.k8s.io/v1/customresourcedefinitions/') && r.includes('dryRun=All')), 'the CRDs went through the API server\'s dry run');
+  t.same(api.list('CustomResourceDefinition'), [], 'and none was created');
+
   const bad = await run(['install', '--set', 'profile=huge', '-y', '--kubeconfig', kubeconfig]);
   t.equal(bad.code, 64, 'an unknown profile is a usage error');
   t.match(bad.err, /profile/);

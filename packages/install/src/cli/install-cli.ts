@@ -1,6 +1,6 @@
 /** `minimesh install` (alias `apply`): istioctl install's flags, prompt and output. */
 import { parseArgs } from 'node:util';
-import { MINIMESH_VERSION } from '@minimesh/mesh';
+import { ISTIO_NAMESPACE, MINIMESH_VERSION } from '@minimesh/mesh';
 import { renderManifest, resolveInstallValues, InstallValuesError, componentTitle } from '../index.js';
 import { KubeApi, loadKubeConfig } from '../apply/kube-api.js';
 import { runInstall } from '../apply/install-flow.js';
@@ -83,7 +83,7 @@ export async function installMain(argv: string[]): Promise<number> {
 
 /** Every object through the API server's dry run (cluster-scoped ones, and namespaced ones once istio-system exists). */
 async function dryRun(api: KubeApi, components: ReturnType<typeof renderManifest>): Promise<number> {
-  const nsExists = (await api.get('v1', 'Namespace', 'istio-system')) !== undefined;
+  const nsExists = (await api.get('v1', 'Namespace', ISTIO_NAMESPACE)) !== undefined;
   let failed = 0;
   for (const c of components) {
     let checked = 0;
@@ -97,7 +97,8 @@ async function dryRun(api: KubeApi, components: ReturnType<typeof renderManifest
         process.stdout.write(`✘ ${c.title}: ${o.kind}/${o.metadata.name}: ${(e as Error).message}\n`);
       }
     }
-    process.stdout.write(`✔ ${c.title}: ${c.objects.length} objects${checked < c.objects.length - 0 && !nsExists ? ` (${checked} checked by the API server; the namespace istio-system does not exist yet)` : ''} (dry run)\n`);
+    const note = nsExists || checked === c.objects.length ? '' : `; ${ISTIO_NAMESPACE} does not exist yet, so the API server checked ${checked} of them`;
+    process.stdout.write(`✔ ${c.title}: ${c.objects.length} objects (dry run${note})\n`);
   }
   process.stdout.write(failed ? `✘ Dry run found ${failed} problem${failed === 1 ? '' : 's'}; nothing was applied\n` : '✔ Dry run complete: nothing was applied\n');
   return failed ? 1 : 0;
