@@ -1,5 +1,6 @@
 export * from './model/mesh-model.js';
 export * from './model/build-mesh-model.js';
+export * from './model/mesh-config.js';
 export * from './model/hostnames.js';
 export * from './model/proxy-identity.js';
 export * from './generate/naming.js';

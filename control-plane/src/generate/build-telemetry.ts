@@ -4,16 +4,18 @@
  * overrides, and an access log. Telemetries apply from the root namespace (mesh-wide), the
  * proxy's namespace, then those whose selector matches the proxy's labels; a more specific one
  * overrides what a broader one said, metric by metric. `mode` is the listener's side: CLIENT
- * (outbound, gateways) or SERVER (inbound).
+ * (outbound, gateways) or SERVER (inbound). Where no Telemetry speaks of access logging, the
+ * mesh config's `accessLogFile` (with its format) gives every listener an access log.
  */
 import { parseAttributeExpr } from '@minimesh/config';
 import { METADATA_EXCHANGE_FILTER, PEER_METADATA_CONFIG_TYPE, STATS_CONFIG_TYPE, STATS_FILTER, TELEMETRY_METRIC_NAMES, type IstioMetricName } from '@minimesh/mesh';
 import { ACCESS_LOG_PROVIDER, METRICS_PROVIDER, type Telemetry } from '@minimesh/kube';
+import type { MeshConfig } from '../model/mesh-config.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import type { JsonObject } from './envoy-json.js';
 
-/** Istio's root namespace (mesh config `rootNamespace`). */
+/** Istio's root namespace (the mesh config's `rootNamespace` by default). */
 export const ROOT_NAMESPACE = 'istio-system';
 const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 const FILE_ACCESS_LOG = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
@@ -39,8 +41,9 @@ export function applicableTelemetries(model: MeshModel, proxy: ProxyIdentity): T
   const selects = (t: Telemetry): boolean => Object.entries(t.spec?.selector?.matchLabels ?? {}).every(([k, v]) => proxy.labels[k] === v);
   const hasSelector = (t: Telemetry): boolean => Object.keys(t.spec?.selector?.matchLabels ?? {}).length > 0;
   const ns = (t: Telemetry): string => t.metadata.namespace ?? 'default';
+  const rootNamespace = model.meshConfig?.rootNamespace ?? ROOT_NAMESPACE;
   // As Istio: one Telemetry per scope, the oldest (the model keeps them in creation order).
-  const root = model.telemetries.find((t) => ns(t) === ROOT_NAMESPACE && !hasSelector(t) && proxy.namespace !== ROOT_NAMESPACE);
+  const root = model.telemetries.find((t) => ns(t) === rootNamespace && !hasSelector(t) && proxy.namespace !== rootNamespace);
   const namespace = model.telemetries.find((t) => ns(t) === proxy.namespace && !hasSelector(t));
   const workload = model.telemetries.find((t) => ns(t) === proxy.namespace && hasSelector(t) && selects(t));
   return [root, namespace, workload].filter((t): t is Telemetry => t !== undefined);
@@ -57,7 +60,8 @@ interface MetricState {
 /** The telemetry of a listener of `mode` on `proxy`; what cannot be honoured goes to `warnings`. */
 export function buildListenerTelemetry(model: MeshModel, proxy: ProxyIdentity, mode: TelemetryMode, warnings: string[]): ListenerTelemetry {
   const state = new Map<IstioMetricName, MetricState>(ALL.map((m) => [m, { disabled: false, tags: new Map() }]));
-  let accessLog = false;
+  // Undefined until a Telemetry speaks of access logging: then the mesh config decides.
+  let accessLog: boolean | undefined;
   for (const t of applicableTelemetries(model, proxy)) {
     const ref = `Telemetry ${t.metadata.namespace ?? 'default'}/${t.metadata.name}`;
     (t.spec?.metrics ?? []).forEach((m, i) => {
@@ -89,7 +93,8 @@ export function buildListenerTelemetry(model: MeshModel, proxy: ProxyIdentity, m
   }
   const filters: JsonObject[] = [metadataExchangeFilter(mode)];
   if (ALL.some((m) => !state.get(m)!.disabled)) filters.push(statsFilter(mode, proxy, state));
-  return { filters, accessLog: accessLog ? [istioAccessLog()] : undefined };
+  const meshLog = accessLog === undefined && model.meshConfig?.accessLogFile ? meshAccessLog(model.meshConfig) : undefined;
+  return { filters, accessLog: accessLog ? [istioAccessLog()] : meshLog ? [meshLog] : undefined };
 }
 
 function metadataExchangeFilter(mode: TelemetryMode): JsonObject {
@@ -113,6 +118,46 @@ function statsFilter(mode: TelemetryMode, proxy: ProxyIdentity, state: Map<Istio
   if (metrics.length > 0) value.metrics = metrics;
   return { name: STATS_FILTER, typed_config: { '@type': TYPED_STRUCT, type_url: STATS_CONFIG_TYPE, value } };
 }
+
+/** The access log of the mesh config: `accessLogFile`, in `accessLogFormat` (TEXT, or JSON fields). */
+function meshAccessLog(mc: MeshConfig): JsonObject {
+  const text = mc.accessLogFormat || ISTIO_ACCESS_LOG_FORMAT;
+  const log_format =
+    mc.accessLogEncoding === 'JSON'
+      ? { json_format: { ...(mc.accessLogJsonFormat ?? ISTIO_JSON_ACCESS_LOG_FORMAT) } }
+      : { text_format_source: { inline_string: text.endsWith('\n') ? text : `${text}\n` } };
+  return { name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_ACCESS_LOG, path: mc.accessLogFile, log_format } };
+}
+
+/** Istio's default line as JSON fields (`accessLogEncoding: JSON` without a format). */
+export const ISTIO_JSON_ACCESS_LOG_FORMAT: Readonly<Record<string, string>> = Object.fromEntries(
+  [
+    ['start_time', '%START_TIME%'],
+    ['method', '%REQ(:METHOD)%'],
+    ['path', '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%'],
+    ['protocol', '%PROTOCOL%'],
+    ['response_code', '%RESPONSE_CODE%'],
+    ['response_flags', '%RESPONSE_FLAGS%'],
+    ['response_code_details', '%RESPONSE_CODE_DETAILS%'],
+    ['connection_termination_details', '%CONNECTION_TERMINATION_DETAILS%'],
+    ['upstream_transport_failure_reason', '%UPSTREAM_TRANSPORT_FAILURE_REASON%'],
+    ['bytes_received', '%BYTES_RECEIVED%'],
+    ['bytes_sent', '%BYTES_SENT%'],
+    ['duration', '%DURATION%'],
+    ['upstream_service_time', '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%'],
+    ['x_forwarded_for', '%REQ(X-FORWARDED-FOR)%'],
+    ['user_agent', '%REQ(USER-AGENT)%'],
+    ['request_id', '%REQ(X-REQUEST-ID)%'],
+    ['authority', '%REQ(:AUTHORITY)%'],
+    ['upstream_host', '%UPSTREAM_HOST%'],
+    ['upstream_cluster', '%UPSTREAM_CLUSTER_RAW%'],
+    ['upstream_local_address', '%UPSTREAM_LOCAL_ADDRESS%'],
+    ['downstream_local_address', '%DOWNSTREAM_LOCAL_ADDRESS%'],
+    ['downstream_remote_address', '%DOWNSTREAM_REMOTE_ADDRESS%'],
+    ['requested_server_name', '%REQUESTED_SERVER_NAME%'],
+    ['route_name', '%ROUTE_NAME%'],
+  ],
+);
 
 function istioAccessLog(): JsonObject {
   return { name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_ACCESS_LOG, path: '/dev/stdout', log_format: { text_format_source: { inline_string: ISTIO_ACCESS_LOG_FORMAT } } } };

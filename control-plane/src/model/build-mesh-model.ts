@@ -17,6 +17,7 @@ import {
 } from '@minimesh/kube';
 import { resolveHost, serviceFqdn } from './hostnames.js';
 import { DEFAULT_DOMAIN_SUFFIX, type EndpointModel, type MeshModel, type ServiceModel, type ServicePortModel, type WorkloadModel } from './mesh-model.js';
+import { DEFAULT_MESH_CONFIG, type MeshConfig } from './mesh-config.js';
 
 export interface BuildMeshModelOptions {
   readonly domainSuffix?: string;
@@ -26,6 +27,8 @@ export interface BuildMeshModelOptions {
    * Deployments contribute no endpoints.
    */
   readonly deploymentAddress?: (namespace: string, name: string, index: number) => string | undefined;
+  /** The mesh config (default: Istio's defaults). */
+  readonly meshConfig?: MeshConfig;
 }
 
 const nsOf = (r: { metadata: { namespace?: string } }): string => r.metadata.namespace ?? 'default';
@@ -287,5 +290,6 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     serviceEntries,
     telemetries: byCreation(of('Telemetry')) as Telemetry[],
     pods: of('Pod'),
+    meshConfig: opts.meshConfig ?? DEFAULT_MESH_CONFIG,
   });
 }

@@ -4,6 +4,7 @@
  * Istio's config by namespace. Translation reads only this.
  */
 import type { DestinationRule, Gateway, Namespace, Pod, Protocol, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
+import type { MeshConfig } from './mesh-config.js';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
 
@@ -70,4 +71,6 @@ export interface MeshModel {
   readonly serviceEntries: readonly ServiceEntry[];
   readonly telemetries: readonly Telemetry[];
   readonly pods: readonly Pod[];
+  /** The mesh config (`--mesh-config`; Istio's defaults without one). */
+  readonly meshConfig: MeshConfig;
 }

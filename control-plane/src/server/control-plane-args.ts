@@ -1,6 +1,7 @@
 /** `minimesh control-plane` flags. */
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CONTROL_PLANE_READY_PORT, DEFAULT_REVISION, ISTIO_NAMESPACE, MINIMESH_IMAGE, PORTS } from '@minimesh/mesh';
+import { CONTROL_PLANE_READY_PORT, DEFAULT_REVISION, ISTIO_NAMESPACE, MESH_CONFIG_FILE, MINIMESH_IMAGE, PORTS } from '@minimesh/mesh';
 import type { ControlPlaneOptions, HostPort } from './control-plane.js';
 import { parseDuration } from '../telemetry/graph-options.js';
 import { ISTIOD_TLS_DIR } from '../security/tls-dir.js';
@@ -44,6 +45,11 @@ Options:
                              PassthroughCluster) and virtualInbound on 0.0.0.0:${PORTS.inboundCapture}
                              (to inbound|PORT|| on 127.0.0.1); no per-port listeners. With
                              --local, proxies still register their pods
+      --mesh-config FILE     the mesh config (Istio's MeshConfig YAML, as ConfigMap istio's
+                             'mesh' key), re-read when it changes: accessLogFile,
+                             accessLogFormat, accessLogEncoding, rootNamespace, trustDomain;
+                             other keys are reported and ignored (--kube default
+                             ${MESH_CONFIG_FILE} when that file exists; otherwise none)
       --debounce-ms Q[,MAX]  push after Q ms without change, MAX ms at most (default 100,1000)
       --dashboard-address H:P  the dashboard API: Kiali's graph JSON, /api/stat for
                              'minimesh stat', a graph WebSocket (default 0.0.0.0:${PORTS.dashboard};
@@ -98,6 +104,7 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
         'ready-address': { type: 'string' },
         'tls-dir': { type: 'string' },
         'proxy-image': { type: 'string' },
+        'mesh-config': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -140,6 +147,9 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
   const namespace = env.POD_NAMESPACE || ISTIO_NAMESPACE;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ControlPlaneUsageError(`POD_NAMESPACE: expected a namespace name, got ${JSON.stringify(namespace)}`);
   const revision = env.REVISION || DEFAULT_REVISION;
+  const meshFlag = values['mesh-config'];
+  if (meshFlag !== undefined && !fs.statSync(meshFlag, { throwIfNoEntry: false })?.isFile()) throw new ControlPlaneUsageError(`--mesh-config ${JSON.stringify(meshFlag)}: no such file`);
+  const meshConfigFile = meshFlag ?? (kube && fs.existsSync(MESH_CONFIG_FILE) ? MESH_CONFIG_FILE : undefined);
   return {
     secureXdsAddress,
     webhookAddress,
@@ -148,6 +158,7 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
     proxyImage,
     namespace,
     revision,
+    ...(meshConfigFile !== undefined ? { meshConfigFile } : {}),
     dashboardAddress,
     prometheusUrl,
     scrapeIntervalMs,

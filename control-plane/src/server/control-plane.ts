@@ -34,6 +34,8 @@ import { ControlPlaneMetrics } from './metrics.js';
 import { createReadyServer } from './ready-server.js';
 import { closeServer, listenOn } from './listen.js';
 import { SecurityRuntime } from './security-runtime.js';
+import { MeshConfigWatcher } from './mesh-config-watcher.js';
+import type { MeshConfig } from '../model/mesh-config.js';
 
 export interface HostPort {
   readonly host: string;
@@ -84,6 +86,8 @@ export interface ControlPlaneOptions {
   readonly kubeConfig?: KubeConfig;
   /** Retry timings of the Kubernetes-side loops (CA Secret, root ConfigMaps, webhook patching). */
   readonly kubeRetry?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** The mesh config file (istiod's /etc/istio/config/mesh), watched; none: Istio's defaults. */
+  readonly meshConfigFile?: string;
 }
 
 interface ConnectedProxy {
@@ -127,6 +131,7 @@ export class ControlPlane {
   dashboardPort = 0;
   readyPort = 0;
   private dashboard: DashboardRuntime | undefined;
+  private meshWatcher: MeshConfigWatcher | undefined;
 
   constructor(readonly opts: ControlPlaneOptions) {
     this.print = opts.print ?? ((l) => process.stderr.write(`${l}\n`));
@@ -171,6 +176,11 @@ export class ControlPlane {
     return [...this.generated.keys()];
   }
 
+  /** The mesh config in use. */
+  get meshConfig(): MeshConfig {
+    return this.currentModel.meshConfig;
+  }
+
   syncStatus(): ProxySyncStatus[] {
     return this.xds.syncStatus();
   }
@@ -183,6 +193,10 @@ export class ControlPlane {
       else this.changedWhileStarting = true;
     };
     const onIssues = (issues: readonly ResourceIssue[]): void => this.reporter.report('source', issues.map(analyzeLine));
+    if (this.opts.meshConfigFile !== undefined) {
+      this.meshWatcher = new MeshConfigWatcher({ file: this.opts.meshConfigFile, print: this.print, onChange: () => onChange(this.sourceResources) });
+      this.meshWatcher.start();
+    }
     if (this.opts.source.kind === 'folder') {
       // A short re-scan delay (an editor writes a file in a few events); the push debounce
       // after it groups bursts of changes, as Istio's does.
@@ -199,7 +213,7 @@ export class ControlPlane {
     this.xdsPort = await this.xds.listen(this.opts.xdsAddress.host, this.opts.xdsAddress.port);
     this.debug = createDebugServer(this);
     this.debugPort = await listenOn(this.debug, this.opts.debugAddress.host, this.opts.debugAddress.port, 'debug server');
-    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print });
+    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print, trustDomain: this.meshConfig.trustDomain });
     const ready = this.opts.readyAddress;
     if (ready) {
       this.readyServer = createReadyServer(() => ({ ready: this.isReady, waitingFor: this.ready ? 'the certificates (see the log)' : 'the first config' }));
@@ -228,6 +242,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.ready = false;
     this.debouncer.stop();
+    this.meshWatcher?.stop();
     this.folder?.stop();
     this.kube?.stop();
     await this.dashboard?.stop();
@@ -251,7 +266,7 @@ export class ControlPlane {
     // Registered pods follow the source: their ports come from the Deployment as it is now,
     // and a Pod the source gained replaces the registered one.
     this.registeredPods = this.derivePods();
-    this.currentModel = buildMeshModel([...this.sourceResources, ...this.registeredPods]);
+    this.currentModel = buildMeshModel([...this.sourceResources, ...this.registeredPods], { meshConfig: this.meshWatcher?.current });
     this.snapshots.clear();
     this.scheduleAnalysis();
   }

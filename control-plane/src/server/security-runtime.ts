@@ -19,6 +19,8 @@ export interface SecurityRuntimeOptions {
   /** --kube mode: the API server. */
   readonly kubeConfig?: KubeConfig;
   readonly log: (line: string) => void;
+  /** The mesh config's trust domain: the organisation of a root the CA creates. */
+  readonly trustDomain?: string;
 }
 
 export class SecurityRuntime {
@@ -63,6 +65,7 @@ export class SecurityRuntime {
         namespace,
         revision: opts.revision ?? 'default',
         tlsDir: opts.tlsDir,
+        trustDomain: this.o.trustDomain,
         log,
         retry: opts.kubeRetry,
         signal: this.abort.signal,

@@ -74,8 +74,16 @@ t.test('Deployment istiod runs the control plane with istiod\'s shape', async (t
   t.same(env, { REVISION: 'default', PILOT_CERT_PROVIDER: 'istiod', POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace', PILOT_TRACE_SAMPLING: '100', CLUSTER_ID: 'Kubernetes' });
   t.match(c.securityContext, { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true });
   t.same(c.resources, { requests: { cpu: '10m', memory: '100Mi' } });
-  t.same(c.volumeMounts, [{ name: 'istiod-tls', mountPath: '/var/run/secrets/istiod/tls', readOnly: true }]);
-  t.same(pod.spec.volumes, [{ name: 'istiod-tls', secret: { secretName: 'istiod-tls', optional: true } }]);
+  // ConfigMap istio at istiod's path: the control plane's --kube default reads /etc/istio/config/mesh.
+  t.same(c.volumeMounts, [
+    { name: 'config-volume', mountPath: '/etc/istio/config' },
+    { name: 'istiod-tls', mountPath: '/var/run/secrets/istiod/tls', readOnly: true },
+  ]);
+  t.same(pod.spec.volumes, [
+    { name: 'config-volume', configMap: { name: 'istio' } },
+    { name: 'istiod-tls', secret: { secretName: 'istiod-tls', optional: true } },
+  ]);
+  t.notOk(c.args.includes('--mesh-config'), 'the default path applies');
 
   const def = renderManifest(profileValues('default'))[1].objects;
   const dd = find(def, 'Deployment', 'istiod');

@@ -51,6 +51,13 @@ export const ALWAYS_REJECT_ANNOTATION = 'internal.istio.io/webhook-always-reject
 /** The ConfigMaps the control plane reads: mesh config (`mesh`) and the injector's (`values`, `config`). */
 export const MESH_CONFIGMAP = 'istio';
 export const INJECTOR_CONFIGMAP = 'istio-sidecar-injector';
+/** ConfigMap `istio` as the control plane's pod mounts it (volume `config-volume`), and the file it reads. */
+export const MESH_CONFIG_VOLUME = 'config-volume';
+export const MESH_CONFIG_MOUNT_PATH = '/etc/istio/config';
+export const MESH_CONFIG_KEY = 'mesh';
+export const MESH_CONFIG_FILE = `${MESH_CONFIG_MOUNT_PATH}/${MESH_CONFIG_KEY}`;
+/** The control plane's pods, as istioctl finds them to port-forward. */
+export const ISTIOD_POD_SELECTOR = 'app=istiod';
 
 /** Labels istioctl stamps on every object it applies. */
 export const OPERATOR_LABELS = {

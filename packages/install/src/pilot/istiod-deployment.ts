@@ -2,7 +2,7 @@
  * Deployment `istiod`: the control plane (`minimesh control-plane --kube`) with istiod's
  * names, labels, ports, probe and security context (facts §2.2).
  */
-import { CONTROL_PLANE_READY_PORT, ISTIOD_NAME, OPERATOR_LABELS, PORTS, PROXY_GID, PROXY_UID } from '@minimesh/mesh';
+import { CONTROL_PLANE_READY_PORT, ISTIOD_NAME, MESH_CONFIG_MOUNT_PATH, MESH_CONFIG_VOLUME, MESH_CONFIGMAP, OPERATOR_LABELS, PORTS, PROXY_GID, PROXY_UID } from '@minimesh/mesh';
 import { ANNOTATIONS, LABELS } from '@minimesh/injector/injection-keys';
 import { CLUSTER_ID } from '@minimesh/injector/workload-identity';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -77,7 +77,11 @@ function discoveryContainer(v: InstallValues): IContainer {
       runAsNonRoot: true,
       runAsUser: PROXY_UID,
     },
-    volumeMounts: [{ name: ISTIOD_TLS_SECRET, mountPath: ISTIOD_TLS_MOUNT_PATH, readOnly: true }],
+    // The mesh config: the control plane reads MESH_CONFIG_FILE there (its --kube default) and follows its changes.
+    volumeMounts: [
+      { name: MESH_CONFIG_VOLUME, mountPath: MESH_CONFIG_MOUNT_PATH },
+      { name: ISTIOD_TLS_SECRET, mountPath: ISTIOD_TLS_MOUNT_PATH, readOnly: true },
+    ],
   };
 }
 
@@ -104,7 +108,10 @@ export function renderIstiodDeployment(v: InstallValues): KubeObject {
         spec: {
           serviceAccountName: ISTIOD_NAME,
           containers: [discoveryContainer(v)],
-          volumes: [{ name: ISTIOD_TLS_SECRET, secret: { secretName: ISTIOD_TLS_SECRET, optional: true } }],
+          volumes: [
+            { name: MESH_CONFIG_VOLUME, configMap: { name: MESH_CONFIGMAP } },
+            { name: ISTIOD_TLS_SECRET, secret: { secretName: ISTIOD_TLS_SECRET, optional: true } },
+          ],
         },
       },
     },
