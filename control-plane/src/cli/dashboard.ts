@@ -1,30 +1,32 @@
 /**
  * `minimesh dashboard [minimesh|kiali|prometheus|grafana|jaeger|zipkin|envoy POD]`, as
  * `istioctl dashboard`:
- *   minimesh   the control plane's own dashboard (the live mesh graph on :20001): locally it
- *              checks that it answers; with `--kube`/`--context` it port-forwards to the pod
- *              labelled `app=istiod` in istio-system (`-n` to change);
+ *   minimesh   the control plane's own dashboard (the live mesh graph on :20001), here or
+ *              port-forwarded from the pod labelled `app=istiod` (see dashboard-minimesh.ts);
  *   kiali, prometheus, ...   the add-on's pod (`app=kiali`, `app.kubernetes.io/name=prometheus`,
- *              ...), looked for in istio-system first, then in `-n`; port-forwarded from the
+ *              ...), looked for in istio-system (`-i`) first, then in `-n`; port-forwarded from the
  *              add-on's port (or `-p`, else any free port) on `--address` (localhost);
  *   envoy      a proxy's admin page: `POD[.NAMESPACE]` or `-l SELECTOR`, port 15000 (`--ui-port`).
  * Prints the URL, opens a browser unless `--browser=false` ("skipping opening a browser"), and
  * forwards until Ctrl-C.
  */
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { PORTS } from '@minimesh/mesh';
+import { ISTIO_NAMESPACE, PORTS } from '@minimesh/mesh';
 import { contextNamespace, findPod, loadKubeConfig, podExists, startForward } from './port-forward.js';
+import { announce, DEFAULT_DASHBOARD, openBrowser, type DashboardIo, type DashboardOptions as Options } from './dashboard-common.js';
+import { minimeshDashboard } from './dashboard-minimesh.js';
 
-export const DEFAULT_DASHBOARD = `127.0.0.1:${PORTS.dashboard}`;
+export { checkDashboard, DEFAULT_DASHBOARD, dashboardUrl, openBrowser, parseAddress, type DashboardIo } from './dashboard-common.js';
 
 export const DASHBOARD_USAGE = `Usage: minimesh dashboard [minimesh|kiali|prometheus|grafana|jaeger|zipkin] [options]
        minimesh dashboard envoy [POD[.NAMESPACE] | -l SELECTOR] [options]
 
 Opens a dashboard in a browser and prints its URL.
-  minimesh     the control plane's dashboard (the live mesh graph). Locally it first checks that
-               the dashboard answers; --kube port-forwards to the control plane in a cluster.
+  minimesh     the control plane's dashboard (the live mesh graph): the one answering on
+               ${DEFAULT_DASHBOARD} (the local mesh), else, with a kubeconfig, the control plane's
+               pod (app=istiod in istio-system) port-forwarded until Ctrl-C; --kube forces the
+               cluster, --address HOST:PORT names the dashboard
   kiali, prometheus, grafana, jaeger, zipkin
                the add-on in the cluster (kubectl apply -f samples/addons/), port-forwarded from
                its pod in istio-system (else in -n) until Ctrl-C.
@@ -41,6 +43,7 @@ Options:
       --kube                minimesh: port-forward to the control plane in the cluster
       --context NAME        the kubeconfig context to use (minimesh: implies --kube)
       --kubeconfig FILE     the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)
+  -i, --istioNamespace NS   the control plane's and add-ons' namespace (default ${ISTIO_NAMESPACE})
   -h, --help                this help
 `;
 
@@ -55,18 +58,6 @@ export const ADDON_DASHBOARDS: Readonly<Record<string, { selector: string; port:
 
 /** istioctl's other dashboards, which read istiod's own ports: minimesh has no such page. */
 const NOT_SUPPORTED = new Set(['controlz', 'istiod-debug', 'skywalking']);
-
-/** Where istioctl looks for the add-ons first. */
-const ADDON_NAMESPACE = 'istio-system';
-
-export interface DashboardIo {
-  readonly out: (s: string) => void;
-  readonly err: (s: string) => void;
-  /** Opens a URL in a browser; failures are silent. */
-  readonly openBrowser: (url: string) => void;
-  /** Resolves when the user asks to stop (Ctrl-C). */
-  readonly interrupted: () => Promise<void>;
-}
 
 const defaultIo: DashboardIo = {
   out: (s) => process.stdout.write(s),
@@ -84,46 +75,6 @@ const defaultIo: DashboardIo = {
     }),
 };
 
-/** xdg-open (Linux) or open (macOS), detached; absent or failing openers are ignored. */
-export function openBrowser(url: string): void {
-  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? undefined : 'xdg-open';
-  if (!cmd) return;
-  try {
-    const child = spawn(cmd, [url], { stdio: 'ignore', detached: true });
-    child.on('error', () => {});
-    child.unref();
-  } catch {
-    /* no opener: the URL is printed anyway */
-  }
-}
-
-/** `host:port`, `:port`, `port` or `http://host:port/` -> host and port. */
-export function parseAddress(address: string, defaultPort: number = PORTS.dashboard): { host: string; port: number } {
-  const a = address.trim();
-  if (/^https?:\/\//.test(a)) {
-    const u = new URL(a);
-    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : defaultPort };
-  }
-  if (/^\d+$/.test(a)) return { host: '127.0.0.1', port: Number(a) };
-  const m = /^(?:\[([^\]]+)\]|([^:]*))(?::(\d+))?$/.exec(a);
-  if (!m) throw new Error(`bad address ${JSON.stringify(address)}: expected HOST:PORT`);
-  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: m[3] !== undefined ? Number(m[3]) : defaultPort };
-}
-
-export const dashboardUrl = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
-
-/** Undefined when the page answers 2xx; else why not, in words. */
-export async function checkDashboard(url: string, timeoutMs = 5000): Promise<string | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.ok ? undefined : `it answers HTTP ${res.status}`;
-  } catch (e) {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    return err.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000}s` : (err.cause?.code ?? err.cause?.message ?? err.message);
-  }
-}
-
 /** `--browser=false` and friends -> a flag parseArgs understands. */
 function normaliseBrowserFlag(argv: string[]): { args: string[]; browser: boolean } {
   let browser = true;
@@ -135,18 +86,6 @@ function normaliseBrowserFlag(argv: string[]): { args: string[]; browser: boolea
     else args.push(a);
   }
   return { args, browser };
-}
-
-interface Options {
-  readonly browser: boolean;
-  readonly address?: string;
-  readonly port?: number;
-  readonly namespace?: string;
-  readonly selector?: string;
-  readonly uiPort: number;
-  readonly kube: boolean;
-  readonly context?: string;
-  readonly kubeconfig?: string;
 }
 
 const portValue = (flag: string, v: string | undefined): number | undefined => {
@@ -167,6 +106,8 @@ export async function dashboardMain(argv: string[], io: DashboardIo = defaultIo)
         kube: { type: 'boolean' },
         context: { type: 'string' },
         kubeconfig: { type: 'string' },
+        istioNamespace: { type: 'string', short: 'i' },
+        'istio-namespace': { type: 'string' },
         namespace: { type: 'string', short: 'n' },
         port: { type: 'string', short: 'p' },
         selector: { type: 'string', short: 'l' },
@@ -191,6 +132,7 @@ export async function dashboardMain(argv: string[], io: DashboardIo = defaultIo)
       kube: v.kube === true || v.context !== undefined || v.kubeconfig !== undefined,
       context: v.context,
       kubeconfig: v.kubeconfig,
+      istioNamespace: v.istioNamespace ?? v['istio-namespace'],
     };
   } catch (e) {
     io.err(`minimesh dashboard: ${(e as Error).message}\n\n${DASHBOARD_USAGE}`);
@@ -211,40 +153,9 @@ export async function dashboardMain(argv: string[], io: DashboardIo = defaultIo)
   return minimeshDashboard(o, io);
 }
 
-/** The URL, then the browser (or istioctl's line saying it was skipped). */
-function announce(url: string, browser: boolean, io: DashboardIo): void {
-  io.out(`${url}\n`);
-  if (browser) io.openBrowser(url);
-  else io.out('skipping opening a browser\n');
-}
-
-async function minimeshDashboard(o: Options, io: DashboardIo): Promise<number> {
-  let address: { host: string; port: number };
-  try {
-    address = parseAddress(o.address ?? DEFAULT_DASHBOARD);
-    if (o.port !== undefined) address = { ...address, port: o.port };
-  } catch (e) {
-    io.err(`minimesh dashboard: ${(e as Error).message}\n`);
-    return 2;
-  }
-  if (o.kube) return forwardControlPlaneDashboard(address, o, io);
-  const url = dashboardUrl(address.host, address.port);
-  const problem = await checkDashboard(url);
-  if (problem) {
-    io.err(
-      `minimesh dashboard: the dashboard at ${url} does not answer (${problem}).\n` +
-        `Is the control plane running? Start it with 'minimesh control-plane', give its address with --address,\n` +
-        `or use --kube to reach the control plane in a Kubernetes cluster.\n`,
-    );
-    return 1;
-  }
-  announce(url, o.browser, io);
-  return 0;
-}
-
 async function kubeConfigOrReport(o: Options, io: DashboardIo): Promise<KubeConfig | undefined> {
   try {
-    return await loadKubeConfig(o.kubeconfig, o.context);
+    return await loadKubeConfig(o.kubeconfig, o.context, io.env, io.home);
   } catch (e) {
     io.err(`minimesh dashboard: ${(e as Error).message}\n`);
     return undefined;
@@ -273,7 +184,8 @@ async function forwardUntilInterrupted(kc: KubeConfig, ns: string, pod: string, 
 async function addonDashboard(name: string, addon: { selector: string; port: number; path: string }, o: Options, io: DashboardIo): Promise<number> {
   const kc = await kubeConfigOrReport(o, io);
   if (!kc) return 1;
-  const namespaces = [ADDON_NAMESPACE, ...(o.namespace !== undefined && o.namespace !== ADDON_NAMESPACE ? [o.namespace] : [])];
+  const first = o.istioNamespace ?? ISTIO_NAMESPACE;
+  const namespaces = [first, ...(o.namespace !== undefined && o.namespace !== first ? [o.namespace] : [])];
   let found: { ns: string; pod: string } | undefined;
   try {
     for (const ns of namespaces) {
@@ -330,41 +242,4 @@ async function envoyDashboard(args: string[], o: Options, io: DashboardIo): Prom
     return 1;
   }
   return forwardUntilInterrupted(kc, ns, pod, o.uiPort, o, '', io);
-}
-
-/** `minimesh dashboard --kube`: the control plane's dashboard through its pod, checked before printing. */
-async function forwardControlPlaneDashboard(address: { host: string; port: number }, o: Options, io: DashboardIo): Promise<number> {
-  const kc = await kubeConfigOrReport(o, io);
-  if (!kc) return 1;
-  const ns = o.namespace ?? ADDON_NAMESPACE;
-  let pod: string | undefined;
-  try {
-    pod = await findPod(kc, ns, 'app=istiod');
-  } catch (e) {
-    io.err(`minimesh dashboard: cannot list the control plane's pods: ${(e as Error).message}\n`);
-    return 1;
-  }
-  if (!pod) {
-    io.err(`minimesh dashboard: no running pod labelled app=istiod in namespace ${ns}. Is minimesh installed ('minimesh install')? Use -n for another namespace.\n`);
-    return 1;
-  }
-  let forward;
-  try {
-    forward = await startForward(kc, ns, pod, PORTS.dashboard, address.host, [address.port], (m) => io.err(`minimesh dashboard: ${m}\n`));
-  } catch (e) {
-    io.err(`minimesh dashboard: ${(e as Error).message} (try --port 0)\n`);
-    return 1;
-  }
-  const url = dashboardUrl(address.host, forward.port);
-  const problem = await checkDashboard(url, 15_000);
-  if (problem) {
-    io.err(`minimesh dashboard: the control plane pod ${ns}/${pod} does not answer on port ${PORTS.dashboard} (${problem}). Is its dashboard enabled?\n`);
-    await forward.close();
-    return 1;
-  }
-  announce(url, o.browser, io);
-  io.err(`Port-forwarding ${url} to pod ${ns}/${pod}:${PORTS.dashboard}; press Ctrl-C to stop.\n`);
-  await io.interrupted();
-  await forward.close();
-  return 0;
 }

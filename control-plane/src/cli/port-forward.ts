@@ -3,16 +3,34 @@
  * Running one, Ready first) or by name, and a local port forwarded to a port of that pod
  * through the API server (kubectl port-forward's protocol), one stream per connection.
  */
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, kubeGetJson } from '../sources/kube-get.js';
 
-/** The kubeconfig (`file`, else $KUBECONFIG or ~/.kube/config), switched to `context` when given. */
-export async function loadKubeConfig(file: string | undefined, context: string | undefined): Promise<KubeConfig> {
+/**
+ * The kubeconfig (`file`, else the files of $KUBECONFIG merged as kubectl does, else
+ * ~/.kube/config, else the client library's defaults: in-cluster), switched to `context` when
+ * given. `env` and `home` default to this process's.
+ */
+export async function loadKubeConfig(file: string | undefined, context: string | undefined, env: NodeJS.ProcessEnv = process.env, home: string = os.homedir()): Promise<KubeConfig> {
   // Loaded on first use, as the control plane's Kubernetes source does (its undici needs a recent Node).
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
+  const listed = (env.KUBECONFIG ?? '').split(path.delimiter).filter((f) => f !== '' && fs.existsSync(f));
+  const homeConfig = path.join(home, '.kube', 'config');
   if (file) kc.loadFromFile(file);
+  else if (listed.length > 0) {
+    kc.loadFromFile(listed[0]!);
+    for (const f of listed.slice(1)) {
+      const more = new k8s.KubeConfig();
+      more.loadFromFile(f);
+      kc.mergeConfig(more);
+    }
+  } else if (fs.existsSync(homeConfig)) kc.loadFromFile(homeConfig);
   else kc.loadFromDefault();
   if (context !== undefined) {
     if (!kc.getContextObject(context)) throw new Error(`no context ${JSON.stringify(context)} in the kubeconfig`);
@@ -61,17 +79,39 @@ export interface Forward {
 export async function startForward(kc: KubeConfig, namespace: string, pod: string, remotePort: number, host: string, ports: readonly number[], onError: (message: string) => void): Promise<Forward> {
   const k8s = await import('@kubernetes/client-node');
   const forward = new k8s.PortForward(kc);
+  const where = `port-forward to ${namespace}/${pod}:${remotePort}`;
   let lastError: Error | undefined;
   for (const wanted of ports) {
-    const sockets = new Set<net.Socket>();
+    // Each local connection and its stream through the API server end together.
+    const streams = new Map<net.Socket, { close(): void } | undefined>();
     const server = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
+      streams.set(socket, undefined);
       socket.on('error', () => socket.destroy());
-      forward.portForward(namespace, pod, [remotePort], socket, null, socket).catch((e: unknown) => {
-        onError(`port-forward to ${namespace}/${pod}:${remotePort}: ${(e as Error).message ?? e}`);
-        socket.destroy();
+      socket.on('close', () => {
+        streams.get(socket)?.close();
+        streams.delete(socket);
       });
+      // The kubelet's error channel: why this connection failed (the pod port refused it, ...).
+      const errors = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          const text = chunk.toString('utf8').trim();
+          if (text !== '') onError(`${where}: ${text}`);
+          done();
+        },
+      });
+      forward
+        .portForward(namespace, pod, [remotePort], socket, errors, socket)
+        .then((ws) => {
+          const stream = typeof ws === 'function' ? ws() : ws;
+          if (!stream) return;
+          if (!streams.has(socket)) return stream.close();
+          streams.set(socket, stream);
+          stream.on?.('close', () => socket.end());
+        })
+        .catch((e: unknown) => {
+          onError(`${where}: ${(e as Error).message ?? e}`);
+          socket.destroy();
+        });
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -87,7 +127,10 @@ export async function startForward(kc: KubeConfig, namespace: string, pod: strin
       close: () =>
         new Promise<void>((resolve) => {
           server.close(() => resolve());
-          for (const s of sockets) s.destroy();
+          for (const [socket, stream] of streams) {
+            stream?.close();
+            socket.destroy();
+          }
         }),
     };
   }

@@ -3,17 +3,19 @@
  *   NAME  CLUSTER  CDS  LDS  EDS  RDS  VERSION   (SYNCED, NOT SENT, STALE, ERROR)
  */
 import { parseArgs } from 'node:util';
-import { renderTable } from '@minimesh/mesh';
+import { PORTS, renderTable } from '@minimesh/mesh';
 import type { ProxySyncz } from '../server/syncz.js';
-import { DEFAULT_CONTROL_PLANE, getJson } from './debug-client.js';
+import { CONTROL_PLANE_LOOKUP, DEFAULT_CONTROL_PLANE, getJson } from './debug-client.js';
+import { KUBE_FLAG_OPTIONS, kubeFlagsUsage, kubeFlagsOf, PROCESS_IO, reachControlPlane, viaTarget, type CliIo, type Target } from './control-plane-target.js';
 
 export const PROXY_STATUS_USAGE = `Usage: minimesh proxy-status [PROXY] [--control-plane HOST:PORT] [-o json]
 
 The sync state of every proxy connected to the control plane (from its /debug/syncz):
 SYNCED (sent and ACKed), NOT SENT, STALE (sent, not answered yet), ERROR (NACKed).
-
+${CONTROL_PLANE_LOOKUP}
 Options:
-      --control-plane HOST:PORT   the control plane's debug address (default ${DEFAULT_CONTROL_PLANE})
+      --control-plane HOST:PORT   the control plane's debug address (alias --control-plane-address)
+${kubeFlagsUsage(34)}
   -o, --output FORMAT             table (default) or json
   -h, --help                      this help
 `;
@@ -35,33 +37,45 @@ export function nackLines(entries: readonly ProxySyncz[]): string[] {
   return out;
 }
 
-export async function proxyStatusMain(argv: string[]): Promise<number> {
+export async function proxyStatusMain(argv: string[], io: CliIo = PROCESS_IO): Promise<number> {
   let values, positionals;
   try {
     ({ values, positionals } = parseArgs({
       args: argv,
-      options: { 'control-plane': { type: 'string' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+      options: { 'control-plane': { type: 'string' }, 'control-plane-address': { type: 'string' }, ...KUBE_FLAG_OPTIONS, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
       allowPositionals: true,
     }));
   } catch (e) {
-    process.stderr.write(`minimesh proxy-status: ${(e as Error).message}\n\n${PROXY_STATUS_USAGE}`);
+    io.err(`minimesh proxy-status: ${(e as Error).message}\n\n${PROXY_STATUS_USAGE}`);
     return 2;
   }
   if (values.help) {
-    process.stdout.write(PROXY_STATUS_USAGE);
+    io.out(PROXY_STATUS_USAGE);
     return 0;
   }
+  let target: Target | undefined;
   try {
-    let entries = (await getJson(values['control-plane'] ?? DEFAULT_CONTROL_PLANE, '/debug/syncz')) as ProxySyncz[];
+    target = await reachControlPlane({
+      explicit: values['control-plane'] ?? values['control-plane-address'],
+      flags: kubeFlagsOf(values),
+      remotePort: PORTS.controlPlaneDebug,
+      localDefault: io.localAddress ?? DEFAULT_CONTROL_PLANE,
+      onError: (m) => io.err(`minimesh proxy-status: ${m}\n`),
+      env: io.env,
+      home: io.home,
+    });
+    let entries = (await getJson(target.hostPort, '/debug/syncz')) as ProxySyncz[];
     if (positionals[0]) entries = entries.filter((e) => e.name === positionals[0] || e.proxy === positionals[0] || e.name.split('.')[0] === positionals[0]);
-    if (values.output === 'json') process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    if (values.output === 'json') io.out(`${JSON.stringify(entries, null, 2)}\n`);
     else {
-      process.stdout.write(`${proxyStatusTable(entries)}\n`);
-      for (const l of nackLines(entries)) process.stdout.write(`NACK ${l}\n`);
+      io.out(`${proxyStatusTable(entries)}\n`);
+      for (const l of nackLines(entries)) io.out(`NACK ${l}\n`);
     }
     return 0;
   } catch (e) {
-    process.stderr.write(`minimesh proxy-status: ${(e as Error).message}\n`);
+    io.err(`minimesh proxy-status: ${viaTarget((e as Error).message, target, PORTS.controlPlaneDebug)}\n`);
     return 1;
+  } finally {
+    await target?.close();
   }
 }

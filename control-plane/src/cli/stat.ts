@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { PORTS, renderTable } from '@minimesh/mesh';
 import { parseStatKind, parseStatTarget, StatParamError, type StatResult, type StatRow } from '../telemetry/stat.js';
+import { DASHBOARD_PROBE_PATH, KUBE_FLAG_OPTIONS, kubeFlagsUsage, kubeFlagsOf, reachControlPlane, viaTarget, type Target } from './control-plane-target.js';
 
 export const DEFAULT_DASHBOARD = `http://127.0.0.1:${PORTS.dashboard}`;
 
@@ -14,6 +15,10 @@ export const STAT_USAGE = `Usage: minimesh stat (deploy|svc)[/NAME] [options]
 Success rate, requests per second, latency percentiles and open TCP connections per
 deployment or service, from the proxies' standard metrics as the control plane sees them
 (inbound traffic, as each destination's sidecar reported it).
+
+The dashboard API: --dashboard URL when given; the cluster when --kubeconfig, --context or -i
+is given; else the one answering on 127.0.0.1:${PORTS.dashboard}; else, with a kubeconfig, port
+${PORTS.dashboard} of the first Running pod labelled app=istiod in istio-system, port-forwarded.
 
 Kinds: deploy, deployment, workload; svc, service
 
@@ -25,7 +30,8 @@ Options:
   -t, --time-window D         the window rates are taken over (default 1m)
   -w, --watch                 redraw every 2 s until Ctrl-C
   -o, --output FORMAT         table (default) or json
-      --dashboard URL         the control plane's dashboard API (default ${DEFAULT_DASHBOARD})
+      --dashboard URL         the control plane's dashboard API (e.g. ${DEFAULT_DASHBOARD})
+${kubeFlagsUsage(30)}
   -h, --help                  this help
 `;
 
@@ -57,6 +63,11 @@ export interface StatIo {
   /** Ends --watch (Ctrl-C does too). */
   readonly signal?: AbortSignal;
   readonly watchIntervalMs?: number;
+  /** Where to look for a kubeconfig; default: this process's environment and home. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly home?: string;
+  /** HOST:PORT of a dashboard on this machine (default 127.0.0.1:20001). */
+  readonly localAddress?: string;
 }
 
 async function fetchStat(url: string): Promise<StatResult> {
@@ -95,6 +106,7 @@ export async function statMain(argv: string[], io: StatIo = {}): Promise<number>
         watch: { type: 'boolean', short: 'w' },
         output: { type: 'string', short: 'o' },
         dashboard: { type: 'string' },
+        ...KUBE_FLAG_OPTIONS,
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -130,8 +142,24 @@ export async function statMain(argv: string[], io: StatIo = {}): Promise<number>
   if (all) params.set('allNamespaces', 'true');
   else params.set('namespace', values.namespace ?? 'default');
   params.set('window', values['time-window'] ?? '1m');
-  const base = (values.dashboard ?? DEFAULT_DASHBOARD).replace(/\/+$/, '');
-  if (!/^https?:\/\/[^/]/.test(base)) return usage(`--dashboard: expected a URL such as ${DEFAULT_DASHBOARD}, got ${JSON.stringify(values.dashboard)}`);
+  if (values.dashboard !== undefined && !/^https?:\/\/[^/]/.test(values.dashboard)) return usage(`--dashboard: expected a URL such as ${DEFAULT_DASHBOARD}, got ${JSON.stringify(values.dashboard)}`);
+  let target: Target | undefined;
+  try {
+    target = await reachControlPlane({
+      explicit: values.dashboard,
+      flags: kubeFlagsOf(values),
+      remotePort: PORTS.dashboard,
+      localDefault: io.localAddress ?? DEFAULT_DASHBOARD.replace(/^http:\/\//, ''),
+      probePath: DASHBOARD_PROBE_PATH,
+      onError: (m) => err(`minimesh stat: ${m}\n`),
+      env: io.env,
+      home: io.home,
+    });
+  } catch (e) {
+    err(`minimesh stat: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const base = (values.dashboard ?? `http://${target.hostPort}`).replace(/\/+$/, '');
   const url = `${base}/api/stat?${params}`;
 
   const once = async (): Promise<string> => {
@@ -163,7 +191,9 @@ export async function statMain(argv: string[], io: StatIo = {}): Promise<number>
     }
     return 0;
   } catch (e) {
-    err(`minimesh stat: ${(e as Error).message}\n`);
+    err(`minimesh stat: ${viaTarget((e as Error).message, target, PORTS.dashboard)}\n`);
     return 1;
+  } finally {
+    await target.close();
   }
 }
