@@ -53,3 +53,10 @@ t.test('the usage text lists the new flags', async (t) => {
   for (const f of ['--secure-xds-address', '--webhook-address', '--ready-address', '--tls-dir', '--proxy-image', 'POD_NAMESPACE', 'REVISION', '/metrics', '/version']) t.match(CONTROL_PLANE_USAGE, f);
   for (const line of CONTROL_PLANE_USAGE.split('\n')) t.ok(line.length <= 100, `short line: ${line}`);
 });
+
+t.test('--h2-upgrade-policy: the mesh config h2UpgradePolicy', async (t) => {
+  t.match(parse(['--kube', '--h2-upgrade-policy', 'UPGRADE']), { meshH2UpgradePolicy: 'UPGRADE' });
+  t.notOk('meshH2UpgradePolicy' in (parse(['--kube']) as object), "absent: the generator's default (DO_NOT_UPGRADE)");
+  t.match(usageError(['--kube', '--h2-upgrade-policy', 'yes']), /--h2-upgrade-policy: expected UPGRADE or DO_NOT_UPGRADE, got "yes"/);
+  t.match(CONTROL_PLANE_USAGE, '--h2-upgrade-policy');
+});

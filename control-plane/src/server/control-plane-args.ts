@@ -44,6 +44,9 @@ Options:
                              PassthroughCluster) and virtualInbound on 0.0.0.0:${PORTS.inboundCapture}
                              (to inbound|PORT|| on 127.0.0.1); no per-port listeners. With
                              --local, proxies still register their pods
+      --h2-upgrade-policy P  mesh config h2UpgradePolicy: DO_NOT_UPGRADE (default) or UPGRADE
+                             (outbound clusters of HTTP ports speak HTTP/2 unless a
+                             DestinationRule's connectionPool.http says otherwise)
       --debounce-ms Q[,MAX]  push after Q ms without change, MAX ms at most (default 100,1000)
       --dashboard-address H:P  the dashboard API: Kiali's graph JSON, /api/stat for
                              'minimesh stat', a graph WebSocket (default 0.0.0.0:${PORTS.dashboard};
@@ -89,6 +92,7 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
         'debug-address': { type: 'string' },
         local: { type: 'boolean' },
         capture: { type: 'boolean' },
+        'h2-upgrade-policy': { type: 'string' },
         'debounce-ms': { type: 'string' },
         'dashboard-address': { type: 'string' },
         prometheus: { type: 'string' },
@@ -140,6 +144,8 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
   const namespace = env.POD_NAMESPACE || ISTIO_NAMESPACE;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace)) throw new ControlPlaneUsageError(`POD_NAMESPACE: expected a namespace name, got ${JSON.stringify(namespace)}`);
   const revision = env.REVISION || DEFAULT_REVISION;
+  const h2 = values['h2-upgrade-policy'];
+  if (h2 !== undefined && h2 !== 'UPGRADE' && h2 !== 'DO_NOT_UPGRADE') throw new ControlPlaneUsageError(`--h2-upgrade-policy: expected UPGRADE or DO_NOT_UPGRADE, got ${JSON.stringify(h2)}`);
   return {
     secureXdsAddress,
     webhookAddress,
@@ -157,5 +163,6 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
     local: values.local ?? false,
     capture: values.capture ?? false,
     debounce,
+    ...(h2 !== undefined ? { meshH2UpgradePolicy: h2 } : {}),
   };
 }
