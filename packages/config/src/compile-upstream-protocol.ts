@@ -7,18 +7,18 @@
 import { TYPE_URL, unpackAny, type Cluster, type UpstreamHttpProtocolOptions } from '@minimesh/api';
 import { durationMs, wrapped } from './duration.js';
 import { allowOnly, join, type Errors } from './errors.js';
-import type { Http2ProtocolOptionsRt, UpstreamProtocol } from './protocol-runtime.js';
+import type { UpstreamHttp2OptionsRt, UpstreamProtocol } from './protocol-runtime.js';
 
 export const UPSTREAM_HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 type ExplicitHttpConfig = NonNullable<UpstreamHttpProtocolOptions['explicit_http_config']>;
 /** `config.core.v3.Http2ProtocolOptions` in plain-object form. */
-export type Http2ProtocolOptionsMsg = NonNullable<ExplicitHttpConfig['http2_protocol_options']>;
+export type Http2ProtocolOptionsMessage = NonNullable<ExplicitHttpConfig['http2_protocol_options']>;
 
 const MAX_INT31 = 2147483647;
 
 /** Envoy's defaults for `Http2ProtocolOptions`. */
-export const DEFAULT_HTTP2_OPTIONS: Http2ProtocolOptionsRt = {
+export const DEFAULT_UPSTREAM_HTTP2_OPTIONS: UpstreamHttp2OptionsRt = {
   maxConcurrentStreams: MAX_INT31,
   initialStreamWindowSize: 268435456,
   initialConnectionWindowSize: 268435456,
@@ -27,8 +27,8 @@ export const DEFAULT_HTTP2_OPTIONS: Http2ProtocolOptionsRt = {
 };
 
 /** `Http2ProtocolOptions` -> runtime settings, with Envoy's ranges checked. */
-export function compileHttp2Options(o: Http2ProtocolOptionsMsg | null | undefined, path: string, errors: Errors): Http2ProtocolOptionsRt {
-  if (!o) return DEFAULT_HTTP2_OPTIONS;
+export function compileUpstreamHttp2Options(o: Http2ProtocolOptionsMessage | null | undefined, path: string, errors: Errors): UpstreamHttp2OptionsRt {
+  if (!o) return DEFAULT_UPSTREAM_HTTP2_OPTIONS;
   allowOnly(o, path, ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'hpack_table_size', 'allow_connect'], errors);
   const ranged = (key: 'max_concurrent_streams' | 'initial_stream_window_size' | 'initial_connection_window_size', def: number, min: number): number => {
     const v = wrapped(o[key], def);
@@ -39,10 +39,10 @@ export function compileHttp2Options(o: Http2ProtocolOptionsMsg | null | undefine
     return v;
   };
   return {
-    maxConcurrentStreams: ranged('max_concurrent_streams', DEFAULT_HTTP2_OPTIONS.maxConcurrentStreams, 1),
-    initialStreamWindowSize: ranged('initial_stream_window_size', DEFAULT_HTTP2_OPTIONS.initialStreamWindowSize, 65535),
-    initialConnectionWindowSize: ranged('initial_connection_window_size', DEFAULT_HTTP2_OPTIONS.initialConnectionWindowSize, 65535),
-    hpackTableSize: wrapped(o.hpack_table_size, DEFAULT_HTTP2_OPTIONS.hpackTableSize),
+    maxConcurrentStreams: ranged('max_concurrent_streams', DEFAULT_UPSTREAM_HTTP2_OPTIONS.maxConcurrentStreams, 1),
+    initialStreamWindowSize: ranged('initial_stream_window_size', DEFAULT_UPSTREAM_HTTP2_OPTIONS.initialStreamWindowSize, 65535),
+    initialConnectionWindowSize: ranged('initial_connection_window_size', DEFAULT_UPSTREAM_HTTP2_OPTIONS.initialConnectionWindowSize, 65535),
+    hpackTableSize: wrapped(o.hpack_table_size, DEFAULT_UPSTREAM_HTTP2_OPTIONS.hpackTableSize),
     allowConnect: o.allow_connect === true,
   };
 }
@@ -51,7 +51,7 @@ export interface UpstreamHttpOptionsRt {
   readonly upstreamIdleTimeoutMs: number;
   readonly maxRequestsPerConnection: number;
   readonly upstreamProtocol: UpstreamProtocol;
-  readonly upstreamHttp2?: Http2ProtocolOptionsRt;
+  readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
 }
 
 /** Upstream HTTP options of a cluster: typed_extension_protocol_options wins over the deprecated fields. */
@@ -61,10 +61,10 @@ export function compileUpstreamHttpOptions(c: Cluster, path: string, errors: Err
   allowOnly(c.common_http_protocol_options, join(path, 'common_http_protocol_options'), ['idle_timeout', 'max_requests_per_connection'], errors);
   allowOnly(c.http_protocol_options, join(path, 'http_protocol_options'), [], errors);
   let protocol: UpstreamProtocol = 'http1';
-  let http2: Http2ProtocolOptionsRt | undefined;
+  let http2: UpstreamHttp2OptionsRt | undefined;
   if (c.http2_protocol_options) {
     protocol = 'http2';
-    http2 = compileHttp2Options(c.http2_protocol_options, join(path, 'http2_protocol_options'), errors);
+    http2 = compileUpstreamHttp2Options(c.http2_protocol_options, join(path, 'http2_protocol_options'), errors);
   }
   for (const [k, any] of Object.entries(c.typed_extension_protocol_options ?? {})) {
     const tp = join(join(path, 'typed_extension_protocol_options'), k);
@@ -85,7 +85,7 @@ export function compileUpstreamHttpOptions(c: Cluster, path: string, errors: Err
       allowOnly(o.explicit_http_config.http_protocol_options, join(ep, 'http_protocol_options'), [], errors);
       if (o.explicit_http_config.protocol_config === 'http2_protocol_options') {
         protocol = 'http2';
-        http2 = compileHttp2Options(o.explicit_http_config.http2_protocol_options, join(ep, 'http2_protocol_options'), errors);
+        http2 = compileUpstreamHttp2Options(o.explicit_http_config.http2_protocol_options, join(ep, 'http2_protocol_options'), errors);
       } else {
         protocol = 'http1';
         http2 = undefined;
@@ -98,7 +98,7 @@ export function compileUpstreamHttpOptions(c: Cluster, path: string, errors: Err
       });
       allowOnly(d.http_protocol_options, join(dp, 'http_protocol_options'), [], errors);
       protocol = 'downstream';
-      http2 = compileHttp2Options(d.http2_protocol_options, join(dp, 'http2_protocol_options'), errors);
+      http2 = compileUpstreamHttp2Options(d.http2_protocol_options, join(dp, 'http2_protocol_options'), errors);
     }
     const co = o.common_http_protocol_options;
     allowOnly(co, join(tp, 'common_http_protocol_options'), ['idle_timeout', 'max_requests_per_connection'], errors);

@@ -15,7 +15,7 @@
 export type UpstreamProtocol = 'http1' | 'http2' | 'downstream';
 
 /** Envoy's `config.core.v3.Http2ProtocolOptions`, the fields minimesh honours, with Envoy's defaults. */
-export interface Http2ProtocolOptionsRt {
+export interface UpstreamHttp2OptionsRt {
   /**
    * `max_concurrent_streams` (default 2147483647). Upstream: at most this many streams per
    * session, and never more than the server's SETTINGS_MAX_CONCURRENT_STREAMS.

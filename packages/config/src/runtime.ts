@@ -9,9 +9,9 @@
  * Durations are whole milliseconds; 0 means "disabled" where Envoy says so.
  */
 import type { TelemetryRt } from './telemetry-runtime.js';
-import type { Http2ProtocolOptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
+import type { UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
 
-export type { Http2ProtocolOptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
+export type { UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
 
 /** A request as the router sees it. Header names are lower case. */
 export interface RequestView {
@@ -351,7 +351,7 @@ export interface ClusterRt {
   /** The protocol spoken to the endpoints (HttpProtocolOptions; see protocol-runtime.ts). */
   readonly upstreamProtocol: UpstreamProtocol;
   /** HTTP/2 settings for upstream sessions: set when `upstreamProtocol` is `http2` or `downstream`. */
-  readonly upstreamHttp2?: Http2ProtocolOptionsRt;
+  readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */

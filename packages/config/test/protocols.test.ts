@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseBootstrap } from '@minimesh/api';
-import { compileBootstrap, DEFAULT_HTTP2_OPTIONS, upgradeAllowed, type ForwardActionRt, type RuntimeConfig } from '../src/index.js';
+import { compileBootstrap, DEFAULT_UPSTREAM_HTTP2_OPTIONS, upgradeAllowed, type ForwardActionRt, type RuntimeConfig } from '../src/index.js';
 import { fmt } from './helpers.js';
 
 /** A bootstrap with one listener and one cluster; the parts in CAPS are replaced. */
@@ -81,7 +81,7 @@ t.test('use_downstream_protocol_config follows the downstream protocol', async (
   t.equal(c.upstreamProtocol, 'downstream');
   t.equal(c.upstreamHttp2?.maxConcurrentStreams, 50);
   const bare = ok(hpo('use_downstream_protocol_config: {}')).clusters.get('c')!;
-  t.same(bare.upstreamHttp2, DEFAULT_HTTP2_OPTIONS);
+  t.same(bare.upstreamHttp2, DEFAULT_UPSTREAM_HTTP2_OPTIONS);
 });
 
 t.test("the deprecated cluster field http2_protocol_options means HTTP/2", async (t) => {
