@@ -183,6 +183,33 @@ t.test('cancel: RST_STREAM(CANCEL) upstream, no handler afterwards, the session 
   t.same(pool.stats(), { endpoints: 1, sessions: 1, activeStreams: 0, pending: 0 }, 'the session is kept for the next request');
 });
 
+t.test('extended CONNECT (RFC 8441) when the server allows it; a clear failure when it does not', async (t) => {
+  const tunnel = await startH2Server(
+    t,
+    (stream, h) => {
+      stream.respond({ ':status': 200 });
+      stream.write(`${String(h[':protocol'])} ${String(h[':path'])}:`);
+      stream.on('data', (d: Buffer) => stream.write(d)); // echo both ways
+      stream.on('end', () => stream.end());
+    },
+    { enableConnectProtocol: true },
+  );
+  const pool = newPool(t);
+  const c = call(pool, tunnel.port, { method: 'CONNECT', protocol: 'websocket', path: '/chat', authority: 'chat.test', scheme: 'http', headers: [['sec-websocket-version', '13']] }, {});
+  await c.headers;
+  c.stream.write(Buffer.from('ping'));
+  c.stream.end();
+  const r = await c.done;
+  t.equal(r.status, 200);
+  t.equal(r.body.toString(), 'websocket /chat:ping', 'bytes relayed both ways in the stream');
+  t.match(tunnel.requests[0].headers, { ':method': 'CONNECT', ':protocol': 'websocket', ':authority': 'chat.test', 'sec-websocket-version': '13' });
+  const plain = await startH2Server(t, () => undefined);
+  const refused = await call(newPool(t), plain.port, { method: 'CONNECT', protocol: 'websocket', path: '/chat', authority: 'chat.test', scheme: 'http', headers: [] }).done;
+  t.equal(refused.error?.reason, 'protocol-error');
+  t.match(refused.error?.message, /does not accept extended CONNECT/);
+  t.equal(plain.requests.length, 0, 'nothing was sent');
+});
+
 t.test('pool options from a cluster config', async (t) => {
   const yaml = `
 static_resources:

@@ -38,12 +38,17 @@ export function toH2RequestHeaders(head: H2RequestHead): OutgoingH2Headers {
   }
   const out: OutgoingH2Headers = Object.create(null) as OutgoingH2Headers;
   out[':method'] = head.method;
-  const connect = head.method === 'CONNECT';
-  if (!connect) {
+  // A plain CONNECT carries :method and :authority only; extended CONNECT (RFC 8441) all four and :protocol.
+  const plainConnect = head.method === 'CONNECT' && !head.protocol;
+  if (!plainConnect) {
     out[':scheme'] = head.scheme;
     out[':path'] = head.path;
   }
   out[':authority'] = head.authority || host;
+  if (head.protocol) {
+    if (head.method !== 'CONNECT') throw new Error(`:protocol ${head.protocol} needs the CONNECT method (got ${head.method})`);
+    out[':protocol'] = head.protocol;
+  }
   for (const [n, v] of head.headers) {
     const name = n.toLowerCase();
     if (name.startsWith(':') || CONNECTION_SPECIFIC.has(name) || nominated.has(name)) continue;

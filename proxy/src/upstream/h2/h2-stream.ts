@@ -122,6 +122,10 @@ export class H2UpstreamStream {
    */
   attach(session: H2Session): boolean {
     if (this.done) return true;
+    if (this.headers[':protocol'] !== undefined && !session.session.remoteSettings.enableConnectProtocol) {
+      this.fail(new H2UpstreamError('protocol-error', `the upstream does not accept extended CONNECT (no SETTINGS_ENABLE_CONNECT_PROTOCOL): :protocol ${String(this.headers[':protocol'])} cannot be sent`, undefined, false, false));
+      return true;
+    }
     let st: ClientHttp2Stream;
     try {
       st = session.open(this.headers, this.endStream);

@@ -30,6 +30,12 @@ export interface H2RequestHead {
   readonly scheme: 'http' | 'https';
   /** Header fields in order, names in any case; repeated names allowed. Pseudo-headers here are ignored. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Extended CONNECT (RFC 8441): `:protocol` (`websocket`), with `method` CONNECT. The server
+   * must have sent SETTINGS_ENABLE_CONNECT_PROTOCOL, or the request fails (protocol-error).
+   * Whether a cluster may carry upgrades this way is the caller's call (`allow_connect`).
+   */
+  readonly protocol?: string;
 }
 
 /** Response header fields (lower-case names, no pseudo-headers); `set-cookie` and repeated fields as arrays. */
