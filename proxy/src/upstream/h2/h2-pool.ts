@@ -84,26 +84,31 @@ export class H2UpstreamPool {
    * (`pause`, `resume`); the handlers hear the response or the failure, never synchronously.
    */
   request(endpoint: H2Endpoint, head: H2RequestHead, handlers: H2StreamHandlers, opts: H2RequestOptions = {}): H2UpstreamStream {
+    let headers;
+    try {
+      headers = toH2RequestHeaders(head);
+    } catch (e) {
+      const st = new H2UpstreamStream(endpoint, {}, handlers, true, { unqueue: () => undefined });
+      st.fail(new H2UpstreamError('protocol-error', `the request cannot be sent over HTTP/2: ${(e as Error).message}`, undefined, false, false));
+      return st;
+    }
+    const ep = this.endpointPool(endpoint);
+    const st = new H2UpstreamStream(endpoint, headers, handlers, opts.endStream === true, ep);
+    ep.submit(st);
+    return st;
+  }
+
+  private endpointPool(endpoint: H2Endpoint): H2EndpointPool {
     const key = `${endpoint.address}:${endpoint.port}`;
     let ep = this.endpoints.get(key);
     if (!ep) {
       ep = new H2EndpointPool(endpoint, this.o, () => ++this.sessionIds, (p) => {
         if (this.endpoints.get(key) === p) this.endpoints.delete(key);
       });
-      if (!this.closed) this.endpoints.set(key, ep);
-      else ep.close();
+      if (this.closed) ep.close();
+      else this.endpoints.set(key, ep);
     }
-    let headers;
-    try {
-      headers = toH2RequestHeaders(head);
-    } catch (e) {
-      const st = new H2UpstreamStream(endpoint, {}, handlers, true, ep);
-      st.fail(new H2UpstreamError('protocol-error', `the request cannot be sent over HTTP/2: ${(e as Error).message}`, undefined, false, false));
-      return st;
-    }
-    const st = new H2UpstreamStream(endpoint, headers, handlers, opts.endStream === true, ep);
-    ep.submit(st);
-    return st;
+    return ep;
   }
 
   stats(): H2PoolStats {
