@@ -15,7 +15,7 @@ const usageError = (argv: string[]): string => {
 
 t.test('--kube: istiod\'s ports by default, as the install manifests run it', async (t) => {
   const o = parse(
-    ['--kube', '--xds-address', '0.0.0.0:15010', '--secure-xds-address', '0.0.0.0:15012', '--webhook-address', '0.0.0.0:15017', '--debug-address', '0.0.0.0:15014', '--ready-address', '0.0.0.0:8080', '--dashboard-address', '0.0.0.0:20001', '--proxy-image', 'minimesh:0.1.0'],
+    ['--kube', '--capture', '--xds-address', '0.0.0.0:15010', '--secure-xds-address', '0.0.0.0:15012', '--webhook-address', '0.0.0.0:15017', '--debug-address', '0.0.0.0:15014', '--ready-address', '0.0.0.0:8080', '--dashboard-address', '0.0.0.0:20001', '--proxy-image', 'minimesh:0.1.0'],
     { POD_NAME: 'istiod-abc', POD_NAMESPACE: 'istio-system', REVISION: 'default', CLUSTER_ID: 'Kubernetes', PILOT_CERT_PROVIDER: 'istiod' },
   );
   t.match(o, {
