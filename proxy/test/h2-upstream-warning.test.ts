@@ -42,13 +42,14 @@ t.test('a proxy with an h2 cluster starts, carries the settings, and warns once 
   t.equal(r.body, 'hello');
 });
 
-t.test('one warning per cluster name, none for HTTP/1.1 clusters', async (t) => {
+t.test('one warning per cluster name, only for explicit HTTP/2 clusters', async (t) => {
   const got: string[] = [];
   const w = new H2UpstreamWarnings((msg) => got.push(msg));
   const base = { name: 'a', upstreamProtocol: 'http2' } as const;
   t.equal(w.check(base as never), true);
   t.equal(w.check({ ...base } as never), false, 'a new config of the same cluster does not warn again');
-  t.equal(w.check({ name: 'b', upstreamProtocol: 'downstream' } as never), true, 'use_downstream_protocol_config may ask for h2 too');
+  t.equal(w.check({ name: 'b', upstreamProtocol: 'downstream' } as never), false, 'use_downstream_protocol_config: HTTP/1.1 downstream, HTTP/1.1 upstream, as asked');
   t.equal(w.check({ name: 'c', upstreamProtocol: 'http1' } as never), false);
-  t.equal(got.length, 2);
+  t.equal(w.check({ name: 'd', upstreamProtocol: 'http2' } as never), true);
+  t.same(got, ['cluster a asks for HTTP/2 upstream; this proxy build speaks HTTP/1.1 upstream until the h2 pool is wired', 'cluster d asks for HTTP/2 upstream; this proxy build speaks HTTP/1.1 upstream until the h2 pool is wired']);
 });
