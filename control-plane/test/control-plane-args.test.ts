@@ -15,7 +15,7 @@ const usageError = (argv: string[]): string => {
 
 t.test('--kube: istiod\'s ports by default, as the install manifests run it', async (t) => {
   const o = parse(
-    ['--kube', '--xds-address', '0.0.0.0:15010', '--secure-xds-address', '0.0.0.0:15012', '--webhook-address', '0.0.0.0:15017', '--debug-address', '0.0.0.0:15014', '--ready-address', '0.0.0.0:8080', '--dashboard-address', '0.0.0.0:20001', '--proxy-image', 'minimesh:0.1.0'],
+    ['--kube', '--capture', '--xds-address', '0.0.0.0:15010', '--secure-xds-address', '0.0.0.0:15012', '--webhook-address', '0.0.0.0:15017', '--debug-address', '0.0.0.0:15014', '--ready-address', '0.0.0.0:8080', '--dashboard-address', '0.0.0.0:20001', '--proxy-image', 'minimesh:0.1.0'],
     { POD_NAME: 'istiod-abc', POD_NAMESPACE: 'istio-system', REVISION: 'default', CLUSTER_ID: 'Kubernetes', PILOT_CERT_PROVIDER: 'istiod' },
   );
   t.match(o, {
@@ -52,4 +52,11 @@ t.test('bad values are usage errors naming the flag', async (t) => {
 t.test('the usage text lists the new flags', async (t) => {
   for (const f of ['--secure-xds-address', '--webhook-address', '--ready-address', '--tls-dir', '--proxy-image', 'POD_NAMESPACE', 'REVISION', '/metrics', '/version']) t.match(CONTROL_PLANE_USAGE, f);
   for (const line of CONTROL_PLANE_USAGE.split('\n')) t.ok(line.length <= 100, `short line: ${line}`);
+});
+
+t.test('--h2-upgrade-policy: the mesh config h2UpgradePolicy', async (t) => {
+  t.match(parse(['--kube', '--h2-upgrade-policy', 'UPGRADE']), { meshH2UpgradePolicy: 'UPGRADE' });
+  t.notOk('meshH2UpgradePolicy' in (parse(['--kube']) as object), "absent: the generator's default (DO_NOT_UPGRADE)");
+  t.match(usageError(['--kube', '--h2-upgrade-policy', 'yes']), /--h2-upgrade-policy: expected UPGRADE or DO_NOT_UPGRADE, got "yes"/);
+  t.match(CONTROL_PLANE_USAGE, '--h2-upgrade-policy');
 });

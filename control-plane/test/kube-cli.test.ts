@@ -22,7 +22,7 @@ t.test('the manifests\' command line starts, creates the CA and says where it se
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mm-cp-kube-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.writeFileSync(path.join(dir, 'kubeconfig'), api.kubeconfig());
-  const args = ['control-plane', '--kube', '--xds-address', '127.0.0.1:0', '--secure-xds-address', '127.0.0.1:0', '--webhook-address', '127.0.0.1:0', '--debug-address', '127.0.0.1:0', '--ready-address', '127.0.0.1:0', '--dashboard-address', '127.0.0.1:0', '--proxy-image', 'minimesh:0.1.0'];
+  const args = ['control-plane', '--kube', '--capture', '--xds-address', '127.0.0.1:0', '--secure-xds-address', '127.0.0.1:0', '--webhook-address', '127.0.0.1:0', '--debug-address', '127.0.0.1:0', '--ready-address', '127.0.0.1:0', '--dashboard-address', '127.0.0.1:0', '--proxy-image', 'minimesh:0.1.0'];
   const env = { ...process.env, KUBECONFIG: path.join(dir, 'kubeconfig'), KUBERNETES_SERVICE_HOST: '', POD_NAME: 'istiod-0', POD_NAMESPACE: 'istio-system', REVISION: 'default', CLUSTER_ID: 'Kubernetes', PILOT_CERT_PROVIDER: 'istiod' };
   const child = spawn(process.execPath, [MINIMESH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -40,7 +40,8 @@ export function analyzePodProxies(ctx: AnalysisContext): AnalysisMessage[] {
     const inject = pod.labels[INJECT_ANNOTATION] ?? pod.annotations[INJECT_ANNOTATION] ?? '';
     if (inject.toLowerCase() === 'false') continue;
     if (field(pod.obj, 'spec', 'hostNetwork') === true) continue;
-    const containers = records(field(pod.obj, 'spec', 'containers'));
+    // A native sidecar (Kubernetes 1.29+) is an init container with restartPolicy Always.
+    const containers = [...records(field(pod.obj, 'spec', 'containers')), ...records(field(pod.obj, 'spec', 'initContainers'))];
     if (!containers.some((c) => c.name === PROXY_CONTAINER)) out.push(podMissingProxy(pod.origin));
   }
   return out;

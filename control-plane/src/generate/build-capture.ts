@@ -23,7 +23,7 @@ import { CAPTURE_METADATA } from '@minimesh/config';
 import { ISTIO_SERVER_NAME, PORTS } from '@minimesh/mesh';
 import type { MeshModel } from '../model/mesh-model.js';
 import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
-import { hcmTelemetry } from './build-listeners.js';
+import { hcmTelemetry, upgradeConfigs } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
 import { BLACKHOLE_CLUSTER, clusterName, inboundVirtualHostName } from './naming.js';
 
@@ -81,6 +81,7 @@ export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: 
       rds: { route_config_name: routeConfig.name as string, config_source: ADS },
       ...hcmTelemetry(routeConfig, tel),
       use_remote_address: false,
+      upgrade_configs: upgradeConfigs(),
     },
     metadata,
   );
@@ -115,5 +116,6 @@ export function buildVirtualInboundListener(tel: ListenerTelemetry, httpPorts: r
     ...hcmTelemetry(undefined, tel),
     server_name: ISTIO_SERVER_NAME,
     use_remote_address: false,
+    upgrade_configs: upgradeConfigs(),
   });
 }

@@ -15,6 +15,7 @@ import { BLACKHOLE_CLUSTER, clusterName, PASSTHROUGH_CLUSTER } from './naming.js
 import { applyTrafficPolicy, findDestinationRule, ISTIO_CONNECT_TIMEOUT, mergePolicy, policyForPort } from './translate-traffic-policy.js';
 import type { GenerateOptions } from './generate-options.js';
 import { clusterServiceMetadata } from './istio-metadata.js';
+import { applyUpstreamProtocol, type MeshH2UpgradePolicy } from './upstream-protocol.js';
 
 const EDS_CONFIG = { ads: {}, resource_api_version: 'V3' };
 
@@ -35,7 +36,7 @@ function dnsCluster(name: string, targets: readonly { host: string; port: number
 }
 
 /** The outbound clusters of one service (one per port, one per port and subset). */
-export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy: ProxyIdentity): JsonObject[] {
+export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy: ProxyIdentity, mesh: MeshH2UpgradePolicy = 'DO_NOT_UPGRADE'): JsonObject[] {
   const out: JsonObject[] = [];
   if (svc.resolution === 'NONE') return out; // passthrough entries need ORIGINAL_DST (see above)
   const dr = findDestinationRule(model, svc, proxy.namespace);
@@ -46,13 +47,17 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
       c.metadata = clusterServiceMetadata([svc]);
       return c;
     };
+    const apply = (c: JsonObject, tp: ReturnType<typeof policyForPort>): void => {
+      applyTrafficPolicy(c, tp);
+      applyUpstreamProtocol(c, { protocol: sp.protocol, sidecar: proxy.type === 'sidecar', mesh, http: tp.connectionPool?.http });
+    };
     const base = policyForPort(dr?.spec?.trafficPolicy, sp.port);
     const c = make(undefined);
-    applyTrafficPolicy(c, base);
+    apply(c, base);
     out.push(order(c));
     for (const subset of dr?.spec?.subsets ?? []) {
       const sc = make(subset.name);
-      applyTrafficPolicy(sc, mergePolicy(base, policyForPort(subset.trafficPolicy, sp.port)));
+      apply(sc, mergePolicy(base, policyForPort(subset.trafficPolicy, sp.port)));
       out.push(order(sc));
     }
   }
@@ -92,7 +97,7 @@ export function buildPassthroughCluster(): JsonObject {
 }
 
 export function buildOutboundClusters(model: MeshModel, proxy: ProxyIdentity, opts: GenerateOptions): JsonObject[] {
-  const out = model.services.flatMap((svc) => buildServiceClusters(model, svc, proxy));
+  const out = model.services.flatMap((svc) => buildServiceClusters(model, svc, proxy, opts.meshH2UpgradePolicy));
   out.push(buildBlackHoleCluster());
   if (opts.passthroughCluster) out.push(buildPassthroughCluster());
   return out;

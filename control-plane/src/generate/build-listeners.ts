@@ -30,6 +30,9 @@ export function httpFilters(routeConfig: JsonObject | undefined, tel: ListenerTe
   return [mx, ...(usesFault ? [{ name: FAULT_FILTER, typed_config: { '@type': TYPE.HttpFault } }] : []), ...rest, router];
 }
 
+/** Every connection manager allows WebSocket upgrades, as Istio's do (routes may override). */
+export const upgradeConfigs = (): JsonObject[] => [{ upgrade_type: 'websocket' }];
+
 /** The connection manager's telemetry fields: its filters and access log. */
 export function hcmTelemetry(routeConfig: JsonObject | undefined, tel: ListenerTelemetry): JsonObject {
   return compact({ http_filters: httpFilters(routeConfig, tel), access_log: tel.accessLog });
@@ -51,6 +54,7 @@ export function buildOutboundListener(address: string, port: number, routeConfig
     rds: { route_config_name: routeConfig.name as string, config_source: ADS },
     ...hcmTelemetry(routeConfig, tel),
     use_remote_address: false,
+    upgrade_configs: upgradeConfigs(),
   });
 }
 
@@ -90,6 +94,7 @@ export function buildInboundListener(ip: string, port: number, tel: ListenerTele
     ...hcmTelemetry(undefined, tel),
     server_name: ISTIO_SERVER_NAME,
     use_remote_address: false,
+    upgrade_configs: upgradeConfigs(),
   });
 }
 
@@ -106,6 +111,7 @@ export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObj
       ...hcmTelemetry(routeConfig, tel),
       server_name: ISTIO_SERVER_NAME,
       use_remote_address: true,
+      upgrade_configs: upgradeConfigs(),
     }),
   );
 }

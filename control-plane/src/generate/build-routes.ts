@@ -6,7 +6,7 @@
  *   gateway  one per server port ("http.80"), a virtual host per VirtualService host bound to
  *            the Gateway, or Istio's `blackhole:PORT` 404 when none is.
  */
-import type { Gateway, VirtualService } from '@minimesh/kube';
+import { isHttpProtocol, parseProtocol, type Gateway, type VirtualService } from '@minimesh/kube';
 import { hostMatches, hostsIntersect, resolveHost, stripHostNamespace } from '../model/hostnames.js';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
@@ -108,8 +108,8 @@ export function gatewayServerPorts(model: MeshModel, proxy: ProxyIdentity): Gate
   const byPort = new Map<number, { gateway: string; hosts: string[] }[]>();
   for (const g of gatewaysForProxy(model, proxy)) {
     for (const s of g.spec?.servers ?? []) {
-      const proto = s.port.protocol.toUpperCase();
-      if (proto !== 'HTTP' && proto !== 'HTTP2') continue; // TLS/HTTPS servers: not translated yet (validator warns)
+      // HTTP, HTTP2, GRPC (and GRPC-WEB, as plain HTTP) servers; TLS/HTTPS: not translated yet (validator warns).
+      if (!isHttpProtocol(parseProtocol(s.port.protocol))) continue;
       const list = byPort.get(s.port.number) ?? [];
       list.push({ gateway: `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, hosts: s.hosts.map(stripHostNamespace) });
       byPort.set(s.port.number, list);

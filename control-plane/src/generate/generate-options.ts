@@ -1,3 +1,5 @@
+import type { MeshH2UpgradePolicy } from './upstream-protocol.js';
+
 /** Knobs of translation that depend on what the receiving proxy can run. */
 export interface GenerateOptions {
   /**
@@ -29,6 +31,11 @@ export interface GenerateOptions {
    * `inbound|PORT||` at 127.0.0.1:PORT). Wins over `outboundForwardProxy`.
    */
   readonly captureMode?: boolean;
+  /**
+   * Mesh config `h2UpgradePolicy`: UPGRADE makes outbound clusters of explicit HTTP ports speak
+   * HTTP/2 upstream unless a DestinationRule says otherwise (Istio's default DO_NOT_UPGRADE).
+   */
+  readonly meshH2UpgradePolicy?: MeshH2UpgradePolicy;
 }
 
 export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
@@ -38,4 +45,5 @@ export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
   outboundForwardProxy: false,
   bindProxyAddress: false,
   captureMode: false,
+  meshH2UpgradePolicy: 'DO_NOT_UPGRADE',
 };

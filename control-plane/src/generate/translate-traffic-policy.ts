@@ -1,14 +1,14 @@
 /**
  * DestinationRule trafficPolicy -> Cluster fields (Istio's cluster builder):
  *   loadBalancer.simple -> lb_policy
- *   connectionPool      -> circuit_breakers, connect_timeout, HttpProtocolOptions
+ *   connectionPool      -> circuit_breakers, connect_timeout (HttpProtocolOptions: upstream-protocol.ts)
  *   outlierDetection    -> outlier_detection (minimesh's proxy rejects it until the
  *                          traffic-policy issue lands; emitted only when the rule sets it)
  */
 import type { DestinationRule, TrafficPolicy } from '@minimesh/kube';
 import { hostMatches, resolveHost } from '../model/hostnames.js';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
-import { compact, protoDuration, TYPE, type JsonObject } from './envoy-json.js';
+import { compact, protoDuration, type JsonObject } from './envoy-json.js';
 
 /** Istio raises Envoy's circuit-breaker defaults to "unlimited" unless connectionPool says otherwise. */
 export const ISTIO_MAX = 4294967295;
@@ -88,18 +88,6 @@ export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void 
       },
     ],
   };
-  if (http?.idleTimeout !== undefined || http?.maxRequestsPerConnection !== undefined) {
-    cluster.typed_extension_protocol_options = {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': TYPE.HttpProtocolOptions,
-        common_http_protocol_options: compact({
-          idle_timeout: http.idleTimeout ? protoDuration(http.idleTimeout) : undefined,
-          max_requests_per_connection: http.maxRequestsPerConnection || undefined,
-        }),
-        explicit_http_config: { http_protocol_options: {} },
-      },
-    };
-  }
   const od = tp.outlierDetection;
   if (od) {
     const c5xx = od.consecutive5xxErrors ?? od.consecutiveErrors;

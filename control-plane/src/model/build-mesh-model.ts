@@ -209,7 +209,8 @@ function buildServiceEntryServices(se: ServiceEntry, workloads: readonly Workloa
     name: p.name,
     port: p.number,
     targetPort: p.targetPort ?? p.number,
-    protocol: parseProtocol(p.protocol) === 'Unsupported' ? selectPortProtocol({ name: p.name }) : parseProtocol(p.protocol),
+    // Istio reads a ServiceEntry port's `protocol` alone (protocol.Parse); no protocol is sniffed.
+    protocol: parseProtocol(p.protocol),
   }));
   const ns = nsOf(se);
   const resolution = spec.resolution === 'STATIC' ? 'EDS' : spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN' ? 'DNS' : 'NONE';

@@ -50,6 +50,9 @@ Options:
                              accessLogFormat, accessLogEncoding, rootNamespace, trustDomain;
                              other keys are reported and ignored (--kube default
                              ${MESH_CONFIG_FILE} when that file exists; otherwise none)
+      --h2-upgrade-policy P  mesh config h2UpgradePolicy: DO_NOT_UPGRADE (default) or UPGRADE
+                             (outbound clusters of HTTP ports speak HTTP/2 unless a
+                             DestinationRule's connectionPool.http says otherwise)
       --debounce-ms Q[,MAX]  push after Q ms without change, MAX ms at most (default 100,1000)
       --dashboard-address H:P  the dashboard API: Kiali's graph JSON, /api/stat for
                              'minimesh stat', a graph WebSocket (default 0.0.0.0:${PORTS.dashboard};
@@ -95,6 +98,7 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
         'debug-address': { type: 'string' },
         local: { type: 'boolean' },
         capture: { type: 'boolean' },
+        'h2-upgrade-policy': { type: 'string' },
         'debounce-ms': { type: 'string' },
         'dashboard-address': { type: 'string' },
         prometheus: { type: 'string' },
@@ -150,6 +154,8 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
   const meshFlag = values['mesh-config'];
   if (meshFlag !== undefined && !fs.statSync(meshFlag, { throwIfNoEntry: false })?.isFile()) throw new ControlPlaneUsageError(`--mesh-config ${JSON.stringify(meshFlag)}: no such file`);
   const meshConfigFile = meshFlag ?? (kube && fs.existsSync(MESH_CONFIG_FILE) ? MESH_CONFIG_FILE : undefined);
+  const h2 = values['h2-upgrade-policy'];
+  if (h2 !== undefined && h2 !== 'UPGRADE' && h2 !== 'DO_NOT_UPGRADE') throw new ControlPlaneUsageError(`--h2-upgrade-policy: expected UPGRADE or DO_NOT_UPGRADE, got ${JSON.stringify(h2)}`);
   return {
     secureXdsAddress,
     webhookAddress,
@@ -168,5 +174,6 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
     local: values.local ?? false,
     capture: values.capture ?? false,
     debounce,
+    ...(h2 !== undefined ? { meshH2UpgradePolicy: h2 } : {}),
   };
 }

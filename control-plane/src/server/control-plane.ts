@@ -19,6 +19,7 @@ import { proxyIdentity } from '../model/proxy-identity.js';
 import { adaptToProxy } from './proxy-capabilities.js';
 import { generateForProxy } from '../generate/generate-for-proxy.js';
 import type { GenerateOptions } from '../generate/generate-options.js';
+import type { MeshH2UpgradePolicy } from '../generate/upstream-protocol.js';
 import { FolderSource } from '../sources/folder-source.js';
 import { clientNodeTransport, KubeSource } from '../sources/kube-source.js';
 import { analyzeLine, OnceReporter } from './analyze-line.js';
@@ -58,6 +59,8 @@ export interface ControlPlaneOptions {
    * proxies still register their pods.
    */
   readonly capture?: boolean;
+  /** Mesh config `h2UpgradePolicy` (default DO_NOT_UPGRADE; see generate-options.ts). */
+  readonly meshH2UpgradePolicy?: MeshH2UpgradePolicy;
   readonly debounce?: DebounceTimes;
   /** The dashboard API (Kiali's graph, stat); undefined or 'off': none. Port 0 picks a free one. */
   readonly dashboardAddress?: HostPort | 'off';
@@ -258,8 +261,9 @@ export class ControlPlane {
   }
 
   private generateOptions(): GenerateOptions {
-    if (this.opts.capture) return { captureMode: true, bindProxyAddress: this.opts.local ?? false };
-    return this.opts.local ? { outboundForwardProxy: true, bindProxyAddress: true } : {};
+    const mesh: GenerateOptions = this.opts.meshH2UpgradePolicy ? { meshH2UpgradePolicy: this.opts.meshH2UpgradePolicy } : {};
+    if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false };
+    return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true } : mesh;
   }
 
   private rebuildModel(): void {

@@ -1,11 +1,12 @@
 /** Cluster (+ ClusterLoadAssignment) -> ClusterRt. */
 import { isIP } from 'node:net';
-import { TYPE_URL, unpackAny, type Cluster, type ClusterLoadAssignment, type UpstreamHttpProtocolOptions } from '@minimesh/api';
+import type { Cluster, ClusterLoadAssignment } from '@minimesh/api';
 import { durationMs, wrapped } from './duration.js';
 import { ISTIO_METADATA_KEY } from '@minimesh/mesh';
 import { allowOnly, join, structToJson, Errors } from './errors.js';
 import { compileSocketAddress } from './socket-address.js';
 import { checkAdsConfigSource } from './compile-listener.js';
+import { compileUpstreamHttpOptions } from './compile-upstream-protocol.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
 
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersRt = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -24,7 +25,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   allowOnly(
     c,
     path,
-    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config'],
+    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config'],
     errors,
     ['cluster_discovery_type', 'lb_config'],
     {
@@ -32,7 +33,6 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
       transport_socket_matches: notYet('TLS (transport_socket_matches)'),
       health_checks: notYet('health_checks'),
       outlier_detection: notYet('outlier_detection'),
-      http2_protocol_options: notYet('HTTP/2 upstream'),
       cluster_type: 'custom cluster types are not supported by minimesh',
     },
   );
@@ -59,35 +59,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     errors.add(join(path, 'load_assignment'), 'load_assignment is required');
   }
   const circuitBreakers = compileCircuitBreakers(c, join(path, 'circuit_breakers'), errors);
-  // Upstream HTTP options: typed_extension_protocol_options wins over the deprecated field.
-  let idle = durationMs(c.common_http_protocol_options?.idle_timeout, 3_600_000);
-  let maxReq = wrapped(c.common_http_protocol_options?.max_requests_per_connection, 0);
-  allowOnly(c.common_http_protocol_options, join(path, 'common_http_protocol_options'), ['idle_timeout', 'max_requests_per_connection'], errors);
-  allowOnly(c.http_protocol_options, join(path, 'http_protocol_options'), [], errors);
-  for (const [k, any] of Object.entries(c.typed_extension_protocol_options ?? {})) {
-    const tp = join(join(path, 'typed_extension_protocol_options'), k);
-    if (k !== 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions' || any.type_url !== TYPE_URL.HttpProtocolOptions) {
-      errors.add(tp, 'only envoy.extensions.upstreams.http.v3.HttpProtocolOptions is supported by minimesh');
-      continue;
-    }
-    const o = unpackAny<UpstreamHttpProtocolOptions>(any);
-    allowOnly(o, tp, ['explicit_http_config', 'common_http_protocol_options'], errors, ['upstream_protocol_options'], {
-      auto_config: 'auto_config is not supported by minimesh yet (HTTP/1.1 only)',
-      use_downstream_protocol_config: 'use_downstream_protocol_config is not supported by minimesh yet (HTTP/1.1 only)',
-    });
-    if (o.explicit_http_config) {
-      const ep = join(tp, 'explicit_http_config');
-      allowOnly(o.explicit_http_config, ep, ['http_protocol_options'], errors, ['protocol_config'], {
-        http2_protocol_options: 'HTTP/2 upstream is not supported by minimesh yet',
-        http3_protocol_options: 'HTTP/3 upstream is not supported by minimesh',
-      });
-      allowOnly(o.explicit_http_config.http_protocol_options, join(ep, 'http_protocol_options'), [], errors);
-    }
-    const co = o.common_http_protocol_options;
-    allowOnly(co, join(tp, 'common_http_protocol_options'), ['idle_timeout', 'max_requests_per_connection'], errors);
-    if (co?.idle_timeout) idle = durationMs(co.idle_timeout, idle);
-    if (co?.max_requests_per_connection) maxReq = wrapped(co.max_requests_per_connection, maxReq);
-  }
+  const http = compileUpstreamHttpOptions(c, path, errors);
   return {
     name: c.name ?? '',
     type,
@@ -95,13 +67,15 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     lbPolicy,
     endpoints,
     circuitBreakers,
-    upstreamIdleTimeoutMs: idle,
-    maxRequestsPerConnection: maxReq,
+    upstreamIdleTimeoutMs: http.upstreamIdleTimeoutMs,
+    maxRequestsPerConnection: http.maxRequestsPerConnection,
     perConnectionBufferLimitBytes: wrapped(c.per_connection_buffer_limit_bytes, 1024 * 1024),
     dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5_000, join(path, 'dns_refresh_rate'), errors),
     ...(type === 'EDS' ? { edsServiceName: c.eds_cluster_config?.service_name || c.name || '' } : {}),
     ...istioServicesOf(c.metadata, join(path, 'metadata'), errors),
     ...sourceAddressOf(c.upstream_bind_config, join(path, 'upstream_bind_config'), errors),
+    upstreamProtocol: http.upstreamProtocol,
+    ...(http.upstreamHttp2 ? { upstreamHttp2: http.upstreamHttp2 } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { compileSocketAddress } from './socket-address.js';
 import type { AccessLogRt, CompileResult, HttpConnectionManagerRt, ListenerRt, RouteConfigRt, ServerHeaderTransformation } from './runtime.js';
 import { compileIstioStats, compileMetadataExchange, isTelemetryFilter } from './compile-telemetry-filters.js';
 import type { IstioStatsRt } from './telemetry-runtime.js';
+import { compileHcmUpgradeConfigs } from './upgrade-config.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
@@ -63,7 +64,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   allowOnly(
     h,
     path,
-    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log'],
+    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log', 'upgrade_configs'],
     errors,
     ['route_specifier', 'strip_port_mode'],
     {
@@ -141,6 +142,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     telemetry: { reporter: direction === 'INBOUND' ? 'destination' : 'source', metadataExchange, stats },
     routeConfig,
     ...(rdsName !== undefined ? { rdsName } : {}),
+    upgradeConfigs: compileHcmUpgradeConfigs(h.upgrade_configs, join(path, 'upgrade_configs'), errors),
   };
 }
 

@@ -5,6 +5,7 @@ import { allowOnly, join, type Errors } from './errors.js';
 import { compileHeaderMutations, HEADER_MUTATION_FIELDS } from './header-options.js';
 import { compileRe2, re2Substitution } from './regex.js';
 import { compileRetryPolicy } from './retry-policy.js';
+import { compileRouteUpgradeConfigs } from './upgrade-config.js';
 import type { DirectResponseActionRt, ForwardActionRt, RedirectActionRt, RetryPolicyRt, WeightedClusterRt } from './runtime.js';
 
 /** Envoy's default route timeout. */
@@ -26,7 +27,7 @@ export function compileForwardAction(
   allowOnly(
     r,
     path,
-    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy'],
+    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy', 'upgrade_configs'],
     errors,
     ['cluster_specifier', 'host_rewrite_specifier'],
   );
@@ -88,6 +89,7 @@ export function compileForwardAction(
     timeoutMs: durationMs(r.timeout, DEFAULT_ROUTE_TIMEOUT_MS, join(path, 'timeout'), errors),
     idleTimeoutMs: durationMs(r.idle_timeout, 0, join(path, 'idle_timeout'), errors),
     retryPolicy,
+    upgradeConfigs: compileRouteUpgradeConfigs(r.upgrade_configs, join(path, 'upgrade_configs'), errors),
   };
 }
 

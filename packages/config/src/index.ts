@@ -19,3 +19,5 @@ export * from './compile-xds.js';
 export * from './compile-capture.js';
 export * from './telemetry-runtime.js';
 export * from './compile-telemetry-filters.js';
+export * from './compile-upstream-protocol.js';
+export * from './upgrade-config.js';

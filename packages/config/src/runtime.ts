@@ -9,6 +9,9 @@
  * Durations are whole milliseconds; 0 means "disabled" where Envoy says so.
  */
 import type { TelemetryRt } from './telemetry-runtime.js';
+import type { UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
+
+export type { UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
 
 /** A request as the router sees it. Header names are lower case. */
 export interface RequestView {
@@ -109,6 +112,8 @@ export interface HttpConnectionManagerRt {
    * (`linkXdsConfig`) fills it in, `routeConfig` is an empty placeholder of that name.
    */
   readonly rdsName?: string;
+  /** `upgrade_configs` (`websocket`, ...); decide with `upgradeAllowed` (upgrade-config.ts). */
+  readonly upgradeConfigs: readonly UpgradeConfigRt[];
 }
 
 export interface AccessLogRt {
@@ -246,6 +251,8 @@ export interface ForwardActionRt {
   readonly idleTimeoutMs: number;
   /** The route's retry policy, or the virtual host's when the route has none. */
   readonly retryPolicy: RetryPolicyRt | undefined;
+  /** The route's `upgrade_configs` (they override the HCM's per type; see `upgradeAllowed`). */
+  readonly upgradeConfigs: readonly UpgradeConfigRt[];
 }
 
 export interface WeightedClusterRt {
@@ -341,6 +348,10 @@ export interface ClusterRt {
   readonly sourceAddress?: string;
   /** `metadata.filter_metadata.istio.services`: the mesh services this cluster reaches (Istio's metrics). */
   readonly istioServices?: readonly IstioServiceRt[];
+  /** The protocol spoken to the endpoints (HttpProtocolOptions; see protocol-runtime.ts). */
+  readonly upstreamProtocol: UpstreamProtocol;
+  /** HTTP/2 settings for upstream sessions: set when `upstreamProtocol` is `http2` or `downstream`. */
+  readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */

@@ -67,7 +67,7 @@ t.test('Deployment istiod runs the control plane with istiod\'s shape', async (t
   t.equal(c.name, 'discovery');
   t.equal(c.image, MINIMESH_IMAGE);
   t.equal(c.imagePullPolicy, 'IfNotPresent');
-  t.same(c.args, ['control-plane', '--kube', '--xds-address', '0.0.0.0:15010', '--secure-xds-address', '0.0.0.0:15012', '--webhook-address', '0.0.0.0:15017', '--debug-address', '0.0.0.0:15014', '--ready-address', '0.0.0.0:8080', '--dashboard-address', '0.0.0.0:20001', '--proxy-image', MINIMESH_IMAGE]);
+  t.same(c.args, ['control-plane', '--kube', '--capture', '--xds-address', '0.0.0.0:15010', '--secure-xds-address', '0.0.0.0:15012', '--webhook-address', '0.0.0.0:15017', '--debug-address', '0.0.0.0:15014', '--ready-address', '0.0.0.0:8080', '--dashboard-address', '0.0.0.0:20001', '--proxy-image', MINIMESH_IMAGE]);
   t.same(c.ports.map((p: any) => `${p.containerPort}/${p.name}`), ['8080/http-debug', '15010/grpc-xds', '15012/tls-xds', '15017/https-webhooks', '15014/http-monitoring', '20001/http-dashboard']);
   t.same(c.readinessProbe.httpGet, { path: '/ready', port: 8080 });
   const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom.fieldRef.fieldPath]));

@@ -18,7 +18,7 @@ import {
 } from './check.js';
 import type { IssueCollector } from './issues.js';
 import { ENVOY_RETRY_ON } from '@minimesh/mesh';
-import { parseProtocol } from './protocol.js';
+import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
 const RETRY_ON: ReadonlySet<string> = new Set(ENVOY_RETRY_ON);
@@ -198,6 +198,7 @@ export function validateVirtualServiceSpec(c: IssueCollector, spec: unknown): vo
   if (spec.http === undefined && spec.tls === undefined && spec.tcp === undefined) c.error('spec', 'one of http, tls, tcp is required');
 }
 
+const H2_UPGRADE_POLICIES = ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'];
 const LB_SIMPLE = ['UNSPECIFIED', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'ROUND_ROBIN', 'LEAST_REQUEST'];
 
 function checkTrafficPolicy(c: IssueCollector, tp: unknown, path: string, portLevel: boolean): void {
@@ -222,12 +223,14 @@ function checkTrafficPolicy(c: IssueCollector, tp: unknown, path: string, portLe
         c,
         tp.connectionPool.http,
         h,
-        ['http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries', 'idleTimeout'],
-        ['h2UpgradePolicy', 'useClientProtocol', 'maxConcurrentStreams'],
+        ['http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries', 'idleTimeout', 'h2UpgradePolicy', 'useClientProtocol', 'maxConcurrentStreams'],
       )
     ) {
-      for (const k of ['http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries']) checkInt(c, tp.connectionPool.http[k], at(h, k), 0, 2 ** 31 - 1);
-      checkDuration(c, tp.connectionPool.http.idleTimeout, at(h, 'idleTimeout'), 1);
+      const hp = tp.connectionPool.http;
+      for (const k of ['http1MaxPendingRequests', 'http2MaxRequests', 'maxRequestsPerConnection', 'maxRetries', 'maxConcurrentStreams']) checkInt(c, hp[k], at(h, k), 0, 2 ** 31 - 1);
+      checkDuration(c, hp.idleTimeout, at(h, 'idleTimeout'), 1);
+      if (hp.h2UpgradePolicy !== undefined && !H2_UPGRADE_POLICIES.includes(hp.h2UpgradePolicy as string)) c.error(at(h, 'h2UpgradePolicy'), `must be one of ${H2_UPGRADE_POLICIES.join(', ')}`);
+      if (hp.useClientProtocol !== undefined && typeof hp.useClientProtocol !== 'boolean') c.error(at(h, 'useClientProtocol'), 'must be true or false');
     }
   }
   const od = at(path, 'outlierDetection');
@@ -285,7 +288,8 @@ export function validateGatewaySpec(c: IssueCollector, spec: unknown): void {
       if (checkString(c, s.port.protocol, at(pp, 'protocol'), true)) {
         const p = parseProtocol(s.port.protocol);
         if (p === 'Unsupported') c.error(at(pp, 'protocol'), `unknown protocol ${JSON.stringify(s.port.protocol)}`);
-        else if (p !== 'HTTP' && p !== 'HTTP2') c.warn(at(pp, 'protocol'), `${s.port.protocol} servers are not translated by minimesh yet (HTTP only); this server is ignored`);
+        else if (p === 'GRPC-Web') c.warn(at(pp, 'protocol'), GRPC_WEB_AS_HTTP);
+        else if (!isHttpProtocol(p)) c.warn(at(pp, 'protocol'), `${s.port.protocol} servers are not translated by minimesh yet (HTTP only); this server is ignored`);
       }
     }
     if (checkArray(c, s.hosts, at(sp, 'hosts'), true)) {
@@ -309,7 +313,11 @@ export function validateServiceEntrySpec(c: IssueCollector, spec: unknown): void
       if (!checkFields(c, p, pp, ['number', 'protocol', 'name', 'targetPort'])) return;
       checkInt(c, p.number, at(pp, 'number'), 1, 65535, true);
       checkInt(c, p.targetPort, at(pp, 'targetPort'), 1, 65535);
-      if (checkString(c, p.protocol, at(pp, 'protocol')) && parseProtocol(p.protocol) === 'Unsupported') c.error(at(pp, 'protocol'), `unknown protocol ${JSON.stringify(p.protocol)}`);
+      if (checkString(c, p.protocol, at(pp, 'protocol'))) {
+        const proto = parseProtocol(p.protocol);
+        if (proto === 'Unsupported') c.error(at(pp, 'protocol'), `unknown protocol ${JSON.stringify(p.protocol)}`);
+        else if (proto === 'GRPC-Web') c.warn(at(pp, 'protocol'), GRPC_WEB_AS_HTTP);
+      }
     });
   }
   if (spec.location !== undefined && !['MESH_EXTERNAL', 'MESH_INTERNAL'].includes(spec.location as string)) c.error('spec.location', 'must be MESH_EXTERNAL or MESH_INTERNAL');

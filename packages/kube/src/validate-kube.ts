@@ -4,6 +4,7 @@
  */
 import { at, checkArray, checkInt, checkLabels, checkString, isObject } from './check.js';
 import type { IssueCollector } from './issues.js';
+import { GRPC_WEB_AS_HTTP, selectPortProtocol } from './protocol.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -38,6 +39,8 @@ export function validateServiceSpec(c: IssueCollector, spec: unknown): void {
     else if (p.targetPort !== undefined) checkString(c, p.targetPort, at(pp, 'targetPort'), true);
     if (p.protocol !== undefined && !['TCP', 'UDP', 'SCTP'].includes(p.protocol as string)) c.error(at(pp, 'protocol'), 'must be TCP, UDP or SCTP');
     if (p.appProtocol !== undefined) checkString(c, p.appProtocol, at(pp, 'appProtocol'));
+    const named = { name: typeof p.name === 'string' ? p.name : undefined, appProtocol: typeof p.appProtocol === 'string' ? p.appProtocol : undefined, protocol: typeof p.protocol === 'string' ? p.protocol : undefined };
+    if (selectPortProtocol(named) === 'GRPC-Web') c.warn(at(pp, named.appProtocol ? 'appProtocol' : 'name'), GRPC_WEB_AS_HTTP);
   });
 }
 

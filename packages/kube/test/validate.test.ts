@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatIssue, parseManifests, selectPortProtocol, validateResource } from '../src/index.js';
+import { formatIssue, isHttp2Protocol, isHttpProtocol, parseManifests, parseProtocol, selectPortProtocol, validateResource } from '../src/index.js';
 
 const errorsOf = (yaml: string): string[] => {
   const v = validateResource(parseManifests(yaml)[0].value);
@@ -75,4 +75,45 @@ t.test('protocol selection follows Istio', async (t) => {
   t.equal(selectPortProtocol({ name: 'follower' }), 'Unsupported');
   t.equal(selectPortProtocol({ name: 'http', protocol: 'UDP' }), 'UDP');
   t.equal(selectPortProtocol({ appProtocol: 'kubernetes.io/h2c' }), 'HTTP2');
+  t.equal(selectPortProtocol({ appProtocol: 'kubernetes.io/ws' }), 'HTTP');
+  t.equal(selectPortProtocol({ appProtocol: 'kubernetes.io/wss' }), 'HTTPS');
+  t.equal(selectPortProtocol({ name: 'http', appProtocol: 'custom' }), 'Unsupported', 'a set appProtocol is the name that counts, even unknown');
+  t.equal(selectPortProtocol({ name: 'web', appProtocol: 'grpc-web' }), 'GRPC-Web');
+  t.equal(selectPortProtocol({ name: 'web', appProtocol: 'HTTP2' }), 'HTTP2', 'case-insensitive');
+  t.equal(selectPortProtocol({ name: 'GRPC-WEBfoo' }), 'GRPC-Web', 'a grpc-web prefix, any case');
+  t.equal(selectPortProtocol({ name: 'grpc-webx-1' }), 'GRPC-Web');
+  t.equal(selectPortProtocol({ name: 'grpc-foo' }), 'GRPC', 'the part before the first -');
+  t.equal(selectPortProtocol({ name: 'http_proxy-x' }), 'HTTP_PROXY');
+  for (const [name, want] of [['tcp-db', 'TCP'], ['udp', 'UDP'], ['https-x', 'HTTPS'], ['tls', 'TLS'], ['mongo-1', 'Mongo'], ['redis', 'Redis'], ['mysql-a', 'MySQL'], ['http2', 'HTTP2']] as const) {
+    t.equal(selectPortProtocol({ name }), want, name);
+  }
+  t.equal(selectPortProtocol({ name: 'httpx' }), 'Unsupported', 'a prefix must end at the first -');
+  for (const port of [25, 53, 3306, 27017]) t.equal(selectPortProtocol({ name: 'db', port }), 'TCP', `well-known port ${port} is TCP`);
+  t.equal(selectPortProtocol({ port: 3306, name: 'http' }), 'HTTP', 'a name that says something wins over a well-known port');
+  t.equal(selectPortProtocol({ name: 'db', port: 3307 }), 'Unsupported');
+  t.equal(parseProtocol('kubernetes.io/h2c'), 'Unsupported', "Kubernetes' names are for appProtocol only");
+  t.equal(parseProtocol('GRPC-WEB'), 'GRPC-Web');
+  t.ok(isHttpProtocol('HTTP_PROXY') && isHttpProtocol('GRPC') && !isHttpProtocol('TCP'));
+  t.ok(isHttp2Protocol('GRPC-Web') && isHttp2Protocol('HTTP2') && !isHttp2Protocol('HTTP'));
+});
+
+t.test('gRPC-Web ports and servers are warned about; h2 connection pool settings are validated', async (t) => {
+  const svc = validateResource({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'a' }, spec: { ports: [{ name: 'grpc-web', port: 80 }, { name: 'x', port: 81, appProtocol: 'grpc-web-2' }] } });
+  t.ok(svc.ok === true);
+  if (svc.ok === true) {
+    t.same(svc.warnings.map(formatIssue), [
+      'Service a/s: spec.ports[0].name: selects gRPC-Web, which is not translated by minimesh: served as plain HTTP (HTTP/1.1 upstream, no gRPC-Web filter)',
+      'Service a/s: spec.ports[1].appProtocol: selects gRPC-Web, which is not translated by minimesh: served as plain HTTP (HTTP/1.1 upstream, no gRPC-Web filter)',
+    ]);
+  }
+  const dr = (http: Record<string, unknown>) =>
+    validateResource({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'd', namespace: 'a' }, spec: { host: 'h', trafficPolicy: { connectionPool: { http } } } });
+  const good = dr({ h2UpgradePolicy: 'UPGRADE', useClientProtocol: true, maxConcurrentStreams: 10 });
+  t.ok(good.ok === true && good.warnings.length === 0, 'h2UpgradePolicy, useClientProtocol and maxConcurrentStreams are translated');
+  const bad = dr({ h2UpgradePolicy: 'SOMETIMES', useClientProtocol: 'yes', maxConcurrentStreams: -1 });
+  t.same(bad.ok === false ? bad.errors.map(formatIssue) : [], [
+    'DestinationRule a/d: spec.trafficPolicy.connectionPool.http.maxConcurrentStreams: must be an integer 0..2147483647',
+    'DestinationRule a/d: spec.trafficPolicy.connectionPool.http.h2UpgradePolicy: must be one of DEFAULT, DO_NOT_UPGRADE, UPGRADE',
+    'DestinationRule a/d: spec.trafficPolicy.connectionPool.http.useClientProtocol: must be true or false',
+  ]);
 });

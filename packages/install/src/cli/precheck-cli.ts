@@ -4,8 +4,8 @@ import { INJECTOR_WEBHOOK_CONFIG } from '@minimesh/mesh';
 import { KubeApi, loadKubeConfig } from '../apply/kube-api.js';
 import { KUBE_FLAGS, KUBE_FLAGS_HELP } from './common-flags.js';
 
-/** The oldest Kubernetes minimesh's manifests are written for (autoscaling/v2, policy/v1, admission v1). */
-export const MIN_KUBERNETES_MINOR = 23;
+/** The oldest Kubernetes the installed mesh runs on: the injector makes the proxy a native sidecar (an init container with restartPolicy Always, 1.29+). */
+export const MIN_KUBERNETES_MINOR = 29;
 
 export const PRECHECK_USAGE = `Usage: minimesh x precheck [flags]
 
@@ -41,7 +41,7 @@ export async function precheckMain(argv: string[]): Promise<number> {
     issues.push(`Error (Cluster) ${(e as Error).message}`);
   }
   if (issues.length === 0) {
-    process.stderr.write('✔ No issues found when checking the cluster. minimesh is safe to install or upgrade!\n  To get started, check out examples/echo/MINIKUBE.md\n');
+    process.stderr.write('✔ No issues found when checking the cluster. minimesh is safe to install or upgrade!\n  To get started, check out examples/echo/MINIKUBE.md and examples/microservices/MINIKUBE.md\n');
     return 0;
   }
   process.stdout.write(`${issues.join('\n')}\n`);

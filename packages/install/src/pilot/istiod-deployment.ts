@@ -33,6 +33,8 @@ export function istiodArgs(image: string): string[] {
   return [
     'control-plane',
     '--kube',
+    // Injected pods run istio-init's capture rules: sidecars get the 15001/15006 virtual listeners.
+    '--capture',
     '--xds-address',
     all(PORTS.xds),
     '--secure-xds-address',
