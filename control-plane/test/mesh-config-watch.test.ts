@@ -106,6 +106,12 @@ t.test('a mounted ConfigMap: changes are pushed, a bad version is reported and t
 
   cm.update(ON);
   t.ok(await until(() => accessLogs(cp).length === 1), 'back on');
+
+  // h2UpgradePolicy: the web Service's http port is upgraded to HTTP/2 upstream.
+  const h2 = (): boolean => JSON.stringify(cp.generatedFor(NODE)?.resources.clusters.find((c: JsonObject) => c.name === 'outbound|80||web.shop.svc.cluster.local') ?? {}).includes('http2_protocol_options');
+  t.notOk(h2(), 'DO_NOT_UPGRADE by default');
+  cm.update(`${ON}h2UpgradePolicy: UPGRADE\n`);
+  t.ok(await until(h2), 'h2UpgradePolicy: UPGRADE is pushed');
 });
 
 t.test('a file that appears later is found by polling; one that goes away keeps the last good', async (t) => {

@@ -33,7 +33,7 @@ t.test("the demo profile's mesh config: the access log, nothing reported", async
   t.same(warnings, []);
   t.same(parseMeshConfig('', FILE), { config: DEFAULT_MESH_CONFIG, warnings: [] }, 'an empty file: the defaults');
   t.same(parseMeshConfig('# nothing\n', FILE).config, DEFAULT_MESH_CONFIG);
-  t.same(parseMeshConfig('accessLogFile: ""\nrootNamespace: mesh-root\ntrustDomain: example.org\n', FILE).config, { ...DEFAULT_MESH_CONFIG, rootNamespace: 'mesh-root', trustDomain: 'example.org' });
+  t.same(parseMeshConfig('accessLogFile: ""\nrootNamespace: mesh-root\ntrustDomain: example.org\nh2UpgradePolicy: UPGRADE\n', FILE).config, { ...DEFAULT_MESH_CONFIG, rootNamespace: 'mesh-root', trustDomain: 'example.org', h2UpgradePolicy: 'UPGRADE' });
 });
 
 t.test('keys minimesh does not act on: one warning each, with its line', async (t) => {
@@ -69,6 +69,7 @@ t.test('what cannot be used: an error naming the file, line and field', async (t
     ['trustDomain: cluster.local\naccessLogFile: [a]\n', new RegExp(`^${FILE}:2:1: accessLogFile: expected a string, got \\["a"\\]`)],
     ['accessLogEncoding: XML\n', new RegExp(`^${FILE}:1:1: accessLogEncoding: expected TEXT or JSON`)],
     ['rootNamespace: Not_A_Namespace\n', new RegExp(`^${FILE}:1:1: rootNamespace: expected a namespace name`)],
+    ['h2UpgradePolicy: ALWAYS\n', new RegExp(`^${FILE}:1:1: h2UpgradePolicy: expected DO_NOT_UPGRADE or UPGRADE`)],
     ['defaultConfig: 3\n', new RegExp(`^${FILE}:1:1: defaultConfig: expected a mapping`)],
     ['accessLogEncoding: JSON\naccessLogFormat: "%START_TIME%"\n', new RegExp(`^${FILE}:2:1: accessLogFormat: expected a JSON object of strings`)],
   ];

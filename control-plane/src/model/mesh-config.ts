@@ -2,7 +2,8 @@
  * The mesh config (Istio's MeshConfig, the `mesh` key of ConfigMap `istio`), as far as minimesh
  * acts on it: `accessLogFile` (every sidecar's and gateway's access log unless a Telemetry
  * resource says otherwise), `accessLogFormat` and `accessLogEncoding`, `rootNamespace` (the
- * mesh-wide Telemetry scope) and `trustDomain` (the CA's organisation when it creates its root).
+ * mesh-wide Telemetry scope), `trustDomain` (the CA's organisation when it creates its root)
+ * and `h2UpgradePolicy` (outbound HTTP clusters upgraded to HTTP/2).
  * `defaultConfig.discoveryAddress`, `defaultProviders.metrics: [prometheus]` and
  * `enablePrometheusMerge: true` are what minimesh does anyway: accepted silently. Any other key
  * is a warning naming it; what cannot be read at all (bad YAML, a wrong type) is an error
@@ -22,6 +23,8 @@ export interface MeshConfig {
   /** Where mesh-wide config lives (Telemetry without a selector there applies to every proxy). */
   readonly rootNamespace: string;
   readonly trustDomain: string;
+  /** Given: outbound HTTP ports speak HTTP/2 upstream (UPGRADE) or not, unless a DestinationRule says. */
+  readonly h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
 }
 
 /** Istio's defaults: no access log, root namespace istio-system, trust domain cluster.local. */
@@ -96,6 +99,12 @@ export function parseMeshConfig(text: string, file: string): ParsedMeshConfig {
       case 'trustDomain':
         out.trustDomain = str(p, key) || DEFAULT_MESH_CONFIG.trustDomain;
         break;
+      case 'h2UpgradePolicy': {
+        const v = str(p, key);
+        if (v !== undefined && v !== 'DO_NOT_UPGRADE' && v !== 'UPGRADE') fail(p, key, 'DO_NOT_UPGRADE or UPGRADE');
+        if (v !== undefined) out.h2UpgradePolicy = v as 'DO_NOT_UPGRADE' | 'UPGRADE';
+        break;
+      }
       case 'defaultConfig':
         // The proxies' settings: where they find the control plane is the injector's to say.
         for (const [sub, sp] of subKeys(p, key, fail)) if (sub !== 'discoveryAddress') warn(sp, `${key}.${sub}`);

@@ -47,12 +47,14 @@ Options:
                              --local, proxies still register their pods
       --mesh-config FILE     the mesh config (Istio's MeshConfig YAML, as ConfigMap istio's
                              'mesh' key), re-read when it changes: accessLogFile,
-                             accessLogFormat, accessLogEncoding, rootNamespace, trustDomain;
+                             accessLogFormat, accessLogEncoding, rootNamespace, trustDomain,
+                             h2UpgradePolicy;
                              other keys are reported and ignored (--kube default
                              ${MESH_CONFIG_FILE} when that file exists; otherwise none)
       --h2-upgrade-policy P  mesh config h2UpgradePolicy: DO_NOT_UPGRADE (default) or UPGRADE
                              (outbound clusters of HTTP ports speak HTTP/2 unless a
-                             DestinationRule's connectionPool.http says otherwise)
+                             DestinationRule's connectionPool.http says otherwise); wins
+                             over the --mesh-config file's
       --debounce-ms Q[,MAX]  push after Q ms without change, MAX ms at most (default 100,1000)
       --dashboard-address H:P  the dashboard API: Kiali's graph JSON, /api/stat for
                              'minimesh stat', a graph WebSocket (default 0.0.0.0:${PORTS.dashboard};

@@ -261,7 +261,9 @@ export class ControlPlane {
   }
 
   private generateOptions(): GenerateOptions {
-    const mesh: GenerateOptions = this.opts.meshH2UpgradePolicy ? { meshH2UpgradePolicy: this.opts.meshH2UpgradePolicy } : {};
+    // The flag wins over the mesh config file.
+    const h2 = this.opts.meshH2UpgradePolicy ?? this.currentModel.meshConfig.h2UpgradePolicy;
+    const mesh: GenerateOptions = h2 ? { meshH2UpgradePolicy: h2 } : {};
     if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false };
     return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true } : mesh;
   }
