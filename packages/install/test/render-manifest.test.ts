@@ -3,6 +3,7 @@ import t from 'tap';
 import YAML from 'yaml';
 import { MINIMESH_IMAGE, MINIMESH_VERSION } from '@minimesh/mesh';
 import { WATCHED_KINDS } from '@minimesh/control-plane/sources/kube-source';
+import { parseMeshConfig } from '@minimesh/control-plane/model/mesh-config';
 import { profileValues, renderManifest, resolveInstallValues } from '../src/index.js';
 import { find, renderAllProfiles } from './helpers/render-all.js';
 
@@ -143,6 +144,12 @@ t.test('ConfigMaps istio and istio-sidecar-injector', async (t) => {
   const v = resolveInstallValues({ sets: ['values.global.proxy.image=registry.local/minimesh:dev', 'meshConfig.accessLogFile=/dev/stderr'], files: [] });
   const objs = renderManifest(v)[1].objects;
   t.equal(YAML.parse(find(objs, 'ConfigMap', 'istio').data.mesh).accessLogFile, '/dev/stderr');
+  // As the control plane reads it from /etc/istio/config/mesh: every key understood, nothing reported.
+  for (const p of ['default', 'demo', 'minimal'] as const) {
+    const parsed = parseMeshConfig(find(renderManifest(profileValues(p))[1].objects, 'ConfigMap', 'istio').data.mesh, '/etc/istio/config/mesh');
+    t.same(parsed.warnings, [], `${p}: the control plane acts on or knows every key`);
+    t.equal(parsed.config.accessLogFile, p === 'demo' ? '/dev/stdout' : '', `${p}: the access log`);
+  }
   const inj = find(objs, 'ConfigMap', 'istio-sidecar-injector');
   const values = JSON.parse(inj.data.values);
   t.equal(values.global.proxy.image, 'registry.local/minimesh:dev');
