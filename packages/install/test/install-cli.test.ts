@@ -5,6 +5,9 @@
  * readiness is waited for and times out with a clear error, and everything goes again.
  */
 import t from 'tap';
+
+// Real processes against a real (fake) API server: slow on a loaded 2-core machine.
+t.setTimeout(400_000);
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -8,6 +8,9 @@
  * /inject and /validate) over HTTPS, verified with the caBundle the control plane patched in.
  */
 import t from 'tap';
+
+// Real processes against a real (fake) API server: slow on a loaded 2-core machine.
+t.setTimeout(400_000);
 import https from 'node:https';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
