@@ -84,6 +84,12 @@ export interface ServerCodecCallbacks {
   logConnectionReply(ctx: HcmContext, status: number, flags: number, details: string): void;
   /** A reply of the proxy's own without a stream: its head (status, content-length, date, server). */
   connectionReplyHead(ctx: HcmContext, status: number, body: string): ResponseHeaders;
-  /** The connection closed; `streamOpen`: a request was in progress. */
-  onConnectionClose(bytesRead: number, bytesWritten: number, streamOpen: boolean): void;
+}
+
+/** A codec on a connection, as its connection manager drives it. */
+export interface ServerConnection {
+  /** Drain: HTTP/1.1 closes the connection if no request is in progress; HTTP/2 sends GOAWAY. */
+  closeIfIdle(): void;
+  /** The socket closed: the streams still open are reset. Returns how many there were. */
+  onSocketClose(): number;
 }

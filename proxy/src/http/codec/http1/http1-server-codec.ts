@@ -11,14 +11,14 @@ import { ChunkedDecoder } from '../../chunked-decoder.js';
 import { bodyFraming, getHeader, parseRequestHead, type BodyFraming, type RequestHead } from '../../head-parser.js';
 import { HttpParseError } from '../../parse-error.js';
 import type { HcmContext } from '../../hcm-context.js';
-import type { RequestDecoder, ResponseEncoder, ServerCodecCallbacks } from '../server-codec.js';
+import type { RequestDecoder, ResponseEncoder, ServerCodecCallbacks, ServerConnection } from '../server-codec.js';
 import { Http1ServerEncoder } from './http1-server-encoder.js';
 import { flagBit } from '../../../router/response-flags.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 
-export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEncoder {
+export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEncoder, ServerConnection {
   private stream: RequestDecoder | null = null;
   private buf: Buffer | null = null;
   private bodyRemaining = 0;
@@ -44,8 +44,12 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
     if (this.socketTimeoutMs > 0) socket.setTimeout(this.socketTimeoutMs);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('timeout', () => this.onTimeout());
-    socket.on('close', () => this.onClose());
     socket.on('drain', () => this.stream?.onEncoderDrain());
+  }
+
+  /** Bytes read before the codec was chosen (`codec_type: AUTO`). */
+  receive(data: Buffer): void {
+    this.onData(data);
   }
 
   protected get draining(): boolean {
@@ -346,12 +350,13 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
     this.socket.end();
   }
 
-  private onClose(): void {
+  onSocketClose(): number {
     this.closed = true;
     this.clearHeadersTimer();
     const stream = this.stream;
-    this.cm.onConnectionClose(this.socket.bytesRead, this.socket.bytesWritten, stream !== null);
-    if (stream !== null) stream.onResetStream();
+    if (stream === null) return 0;
+    stream.onResetStream();
+    return 1;
   }
 }
 
