@@ -210,3 +210,22 @@ t.test('a slow h2 client holds the upstream back (flow control on the response),
   await ended;
   t.equal(got, total, 'the client got the whole body once it read');
 });
+
+t.test('expect: 100-continue on an h2 request is answered by the proxy, not forwarded', async (t) => {
+  const up = await startUpstream(t, echo);
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [up.port] } });
+  const s = h2Connect(t, p.port);
+  const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = s.request({ ':method': 'POST', ':path': '/', expect: '100-continue' });
+    let status = 0;
+    let body = '';
+    req.on('continue', () => req.end('after continue'));
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => resolve({ status, body }));
+    req.on('error', reject);
+  });
+  t.equal(r.status, 200);
+  t.equal(r.body, 'after continue', 'the body was sent on the 100 and forwarded');
+  t.notOk('expect' in up.requests[0].headers, 'Expect not forwarded');
+});

@@ -82,7 +82,9 @@ export class HttpConnectionManager implements ServerCodecCallbacks {
       codec.receive(buf);
       return;
     }
-    // node's session reads the socket itself: the bytes already read go back first.
+    // node's session reads the socket itself: the bytes already read go back first. Its
+    // idle timeout is the session's own.
+    this.socket.setTimeout(0);
     this.socket.pause();
     this.socket.unshift(buf);
     this.codec = new H2ServerCodec(this.socket, this);

@@ -78,6 +78,10 @@ export class H2ServerCodec implements ServerConnection, H2StreamOwner {
     s.decoder = decoder;
     const endStream = stream.endAfterHeaders;
     if (endStream) s.markRequestEnded();
+    else if (headers.expect === '100-continue') {
+      // Envoy answers Expect itself (the router does not forward it).
+      stream.additionalHeaders({ ':status': 100 });
+    }
     decoder.decodeHeaders(head, endStream);
   }
 
