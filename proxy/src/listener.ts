@@ -4,14 +4,14 @@
  */
 import net from 'node:net';
 import type { ListenerRt } from '@minimesh/config/runtime';
-import { DownstreamConnection, type ListenerHandle } from './http/downstream-connection.js';
+import { HttpConnectionManager, type ListenerHandle } from './http/connection-manager.js';
 import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import type { StatsRegistry } from './observability/stats.js';
 import { handleCaptured, type CaptureHost } from './capture/capture-connection.js';
 
 export class Listener implements ListenerHandle, CaptureHost {
   private readonly server: net.Server;
-  private readonly connections = new Set<DownstreamConnection>();
+  private readonly connections = new Set<HttpConnectionManager>();
   /** Connections a capture listener proxies as plain TCP (see capture/). */
   private readonly tcpSockets = new Set<net.Socket>();
   /** Set by drain(): the listener was removed or replaced. */
@@ -34,7 +34,7 @@ export class Listener implements ListenerHandle, CaptureHost {
     // HTTP connections close as they always did: the client's FIN ends ours (Node reads the
     // property when the FIN arrives, so setting it here is enough).
     socket.allowHalfOpen = false;
-    this.connections.add(new DownstreamConnection(socket, this, (c) => this.connections.delete(c), originalDst));
+    this.connections.add(new HttpConnectionManager(socket, this, (c) => this.connections.delete(c), originalDst));
   }
 
   trackTcp(socket: net.Socket): void {

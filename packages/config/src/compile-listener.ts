@@ -8,6 +8,7 @@ import { compileRouteConfigurationInto } from './compile-route.js';
 import { compileSocketAddress } from './socket-address.js';
 import type { AccessLogRt, CompileResult, HttpConnectionManagerRt, ListenerRt, RouteConfigRt, ServerHeaderTransformation } from './runtime.js';
 import { compileIstioStats, compileMetadataExchange, isTelemetryFilter } from './compile-telemetry-filters.js';
+import { compileCodecType, compileHttp2ProtocolOptions } from './compile-http-protocol.js';
 import type { IstioStatsRt } from './telemetry-runtime.js';
 import { compileHcmUpgradeConfigs } from './upgrade-config.js';
 
@@ -64,17 +65,16 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   allowOnly(
     h,
     path,
-    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log', 'upgrade_configs'],
+    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'http2_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log', 'upgrade_configs'],
     errors,
     ['route_specifier', 'strip_port_mode'],
     {
       scoped_routes: 'scoped_routes is not supported by minimesh',
-      http2_protocol_options: 'HTTP/2 is not supported by minimesh yet',
     },
   );
   if (!h.stat_prefix) errors.add(join(path, 'stat_prefix'), 'must not be empty');
-  const codec = h.codec_type ?? 'AUTO';
-  if (codec !== 'AUTO' && codec !== 'HTTP1') errors.add(join(path, 'codec_type'), `${codec} is not supported by minimesh yet (AUTO or HTTP1)`);
+  const codecType = compileCodecType(h.codec_type, join(path, 'codec_type'), errors);
+  const http2 = compileHttp2ProtocolOptions(h.http2_protocol_options, join(path, 'http2_protocol_options'), errors);
   const filters = h.http_filters ?? [];
   let metadataExchange = false;
   let stats: IstioStatsRt | undefined;
@@ -133,6 +133,8 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     preserveExternalRequestId: h.preserve_external_request_id === true,
     maxRequestHeadersBytes: maxKb * 1024,
     maxHeadersCount: wrapped(cho?.max_headers_count, 100),
+    codecType,
+    http2,
     requestHeadersTimeoutMs: durationMs(h.request_headers_timeout, 0, join(path, 'request_headers_timeout'), errors),
     requestTimeoutMs: durationMs(h.request_timeout, 0, join(path, 'request_timeout'), errors),
     idleTimeoutMs: durationMs(cho?.idle_timeout, 3_600_000, join(chp, 'idle_timeout'), errors),

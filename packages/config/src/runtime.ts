@@ -74,6 +74,19 @@ export interface CaptureRt {
 
 export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
 
+/** `codec_type`: AUTO (plaintext: HTTP/2 by its connection preface, else HTTP/1.1), HTTP1, HTTP2. */
+export type CodecType = 'AUTO' | 'HTTP1' | 'HTTP2';
+
+/** `http2_protocol_options` of a connection manager (Envoy's defaults when absent). */
+export interface Http2ProtocolOptionsRt {
+  /** `max_concurrent_streams` (default 2147483647). */
+  readonly maxConcurrentStreams: number;
+  /** `initial_stream_window_size`, bytes (default 268435456). */
+  readonly initialStreamWindowSize: number;
+  /** `initial_connection_window_size`, bytes (default 268435456). */
+  readonly initialConnectionWindowSize: number;
+}
+
 export interface HttpConnectionManagerRt {
   readonly statPrefix: string;
   /** Its listener's `traffic_direction` (UNSPECIFIED counts as OUTBOUND). */
@@ -92,6 +105,10 @@ export interface HttpConnectionManagerRt {
   readonly maxRequestHeadersBytes: number;
   /** `common_http_protocol_options.max_headers_count`, default 100. */
   readonly maxHeadersCount: number;
+  /** `codec_type` (default AUTO). */
+  readonly codecType: CodecType;
+  /** `http2_protocol_options` (for HTTP/2 clients). */
+  readonly http2: Http2ProtocolOptionsRt;
   /** `request_headers_timeout` (0 = none). */
   readonly requestHeadersTimeoutMs: number;
   /** `request_timeout`: whole downstream request must arrive in this time (0 = none). */

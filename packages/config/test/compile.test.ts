@@ -110,7 +110,11 @@ t.test('the minimal template compiles', async (t) => {
 const rejected: [string, Parameters<typeof withExtra>[0], RegExp][] = [
   ['listener filters', { LISTENER_EXTRA: 'listener_filters: [{ name: envoy.filters.listener.tls_inspector }]' }, new RegExp(`^${esc(L)}\\.listener_filters: listener filters are not supported`)],
   ['rds', { HCM_EXTRA: 'rds: { route_config_name: x }' }, /typed_config\.route_config: only one of|rds: rds is not supported/],
-  ['HTTP/2 codec', { HCM_EXTRA: 'codec_type: HTTP2' }, new RegExp(`^${esc(H)}\\.codec_type: HTTP2 is not supported`)],
+  ['HTTP/3 codec', { HCM_EXTRA: 'codec_type: HTTP3' }, new RegExp(`^${esc(H)}\\.codec_type: HTTP3 is not supported by minimesh \\(AUTO, HTTP1 or HTTP2\\)`)],
+  ['HTTP/2 window below the minimum', { HCM_EXTRA: 'http2_protocol_options: { initial_stream_window_size: 100 }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.initial_stream_window_size: must be an integer between 65535 and 2147483647 \\(got 100\\)$`)],
+  ['zero HTTP/2 streams', { HCM_EXTRA: 'http2_protocol_options: { max_concurrent_streams: 0 }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.max_concurrent_streams: must be an integer between 1 and 2147483647`)],
+  ['HTTP/2 extended CONNECT', { HCM_EXTRA: 'http2_protocol_options: { allow_connect: true }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.allow_connect: not supported by minimesh yet$`)],
+  ['unsupported HTTP/2 option', { HCM_EXTRA: 'http2_protocol_options: { hpack_table_size: 0 }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.hpack_table_size: field not supported by minimesh$`)],
   ['unsupported HCM field', { HCM_EXTRA: 'normalize_path: true' }, new RegExp(`^${esc(H)}\\.normalize_path: field not supported by minimesh$`)],
   ['route field changing behaviour', { ROUTE_EXTRA: 'decorator: { operation: x },' }, new RegExp(`^${esc(R)}\\.decorator: field not supported by minimesh$`)],
   ['TLS on a cluster', { CLUSTER_EXTRA: 'transport_socket: { name: tls }' }, new RegExp(`^${esc(C)}\\.transport_socket: TLS .*not supported by minimesh yet`)],
@@ -132,6 +136,23 @@ t.test('harmless fields are accepted', async (t) => {
   const r = compileText(withExtra({ HCM_EXTRA: 'codec_type: HTTP1\n          use_remote_address: false\n          server_name: mm', TOP_EXTRA: 'stats_config: {}\nlayered_runtime: { layers: [{ name: admin, admin_layer: {} }] }' }));
   t.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
   if (r.ok) t.equal(r.value.listeners[0].hcm.serverName, 'mm');
+});
+
+t.test('codec_type and http2_protocol_options reach the runtime config', async (t) => {
+  const def = compileText(withExtra({}));
+  t.ok(def.ok);
+  if (def.ok) {
+    t.equal(def.value.listeners[0].hcm.codecType, 'AUTO', 'AUTO by default');
+    t.same(def.value.listeners[0].hcm.http2, { maxConcurrentStreams: 2147483647, initialStreamWindowSize: 268435456, initialConnectionWindowSize: 268435456 }, "Envoy's defaults");
+  }
+  const r = compileText(
+    withExtra({ HCM_EXTRA: 'codec_type: HTTP2\n          http2_protocol_options: { max_concurrent_streams: 7, initial_stream_window_size: 65535, initial_connection_window_size: 1048576, allow_connect: false }' }),
+  );
+  t.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
+  if (r.ok) {
+    t.equal(r.value.listeners[0].hcm.codecType, 'HTTP2');
+    t.same(r.value.listeners[0].hcm.http2, { maxConcurrentStreams: 7, initialStreamWindowSize: 65535, initialConnectionWindowSize: 1048576 });
+  }
 });
 
 t.test('an HTTP filter other than the router is rejected', async (t) => {

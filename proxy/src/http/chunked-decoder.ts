@@ -1,13 +1,16 @@
 /**
  * Follows the framing of a chunked body (RFC 9112 section 7.1) byte by byte, without
- * copying: the proxy forwards the chunked bytes as they are and only needs to know where
- * the message ends and that the framing is sound. A chunk size that is not hex, too large,
- * or a chunk not followed by CRLF is an error (400), as are oversized trailers.
+ * copying: it finds where the message ends and checks that the framing is sound. A chunk
+ * size that is not hex, too large, or a chunk not followed by CRLF is an error (400), as
+ * are oversized trailers.
  *
- * With `onData`, the decoded payload is also handed out (used when a chunked response
- * must be re-framed for an HTTP/1.0 client).
+ * With `onData`, the decoded payload is handed out (views of the input, no copy); with
+ * `collectTrailers`, the trailer fields are kept for `trailers()`. The codecs use both:
+ * a body crosses the proxy as payload and trailers, and is framed again on the other side.
  */
 import { HttpParseError } from './parse-error.js';
+import { parseFields } from './head-parser.js';
+import type { HeaderList } from './codec/headers.js';
 
 const enum S {
   Size,
@@ -53,11 +56,36 @@ export class ChunkedDecoder {
   private trailerColon = false;
   /** Payload bytes seen so far (decoded). */
   payloadBytes = 0;
+  /** The trailer section's raw lines (with `collectTrailers`). */
+  private trailerText = '';
 
-  constructor(private readonly onData?: (chunk: Buffer) => void) {}
+  constructor(
+    private readonly onData?: (chunk: Buffer) => void,
+    private readonly collectTrailers = false,
+  ) {}
 
   get done(): boolean {
     return this.state === S.Done;
+  }
+
+  /** Ready for the next message (a decoder is kept per connection). */
+  reset(): void {
+    this.state = S.Size;
+    this.size = 0;
+    this.digits = 0;
+    this.remaining = 0;
+    this.trailerBytes = 0;
+    this.trailerColon = false;
+    this.payloadBytes = 0;
+    this.trailerText = '';
+  }
+
+  /** The trailer fields of a finished message (with `collectTrailers`), or null when it had none. */
+  trailers(maxFields: number): HeaderList | null {
+    if (this.trailerText === '') return null;
+    const out: HeaderList = { names: [], values: [] };
+    parseFields(this.trailerText, 0, out, maxFields);
+    return out;
   }
 
   /**
@@ -67,6 +95,8 @@ export class ChunkedDecoder {
   consume(buf: Buffer, start: number): number {
     let i = start;
     const n = buf.length;
+    // Where the trailer line being read starts in `buf` (-1: not in a trailer line, or not collecting).
+    let seg = this.collectTrailers && (this.state === S.Trailer || this.state === S.TrailerLf) ? start : -1;
     while (i < n) {
       switch (this.state) {
         case S.Size: {
@@ -139,6 +169,7 @@ export class ChunkedDecoder {
             this.state = S.Trailer;
             this.trailerColon = false;
             this.trailerBytes++;
+            if (this.collectTrailers) seg = i;
           } else throw bad('invalid trailer field');
           i++;
           break;
@@ -158,6 +189,10 @@ export class ChunkedDecoder {
           if (buf[i] !== 0x0a) throw bad('trailer line not ended by CRLF');
           this.state = S.TrailerStart;
           i++;
+          if (seg >= 0) {
+            this.trailerText += buf.toString('latin1', seg, i);
+            seg = -1;
+          }
           break;
         case S.EndLf:
           if (buf[i] !== 0x0a) throw bad('chunked body not ended by CRLF');
@@ -167,6 +202,7 @@ export class ChunkedDecoder {
           return i;
       }
     }
+    if (seg >= 0) this.trailerText += buf.toString('latin1', seg, n);
     return -1;
   }
 }

@@ -7,6 +7,10 @@
  * latin1 strings so that every byte survives a round trip.
  */
 import { HttpParseError } from './parse-error.js';
+import type { HeaderList, RequestHeaders, ResponseHeaders } from './codec/headers.js';
+
+export type { HeaderList } from './codec/headers.js';
+export { getHeader, getJoinedHeader } from './codec/headers.js';
 
 /** RFC 9110 token characters (method and field names). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -15,24 +19,21 @@ const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** Characters forbidden in a request-target. */
 const BAD_TARGET = /[\x00-\x20\x7f]/;
 
-export interface HeaderList {
-  readonly names: string[];
-  readonly values: string[];
-}
-
-export interface RequestHead extends HeaderList {
-  method: string;
+/**
+ * An HTTP/1.x request head: the neutral head (its `authority` is filled in by the codec
+ * from the target or the Host header) plus what only HTTP/1.x has.
+ */
+export interface RequestHead extends RequestHeaders {
   /** Path and query (origin-form). For absolute-form targets, the part after the authority. */
-  path: string;
+  readonly path: string;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
-  minor: number;
+  readonly minor: number;
   /** Authority from an absolute-form target, or '' (then the Host header applies). */
-  targetAuthority: string;
+  readonly targetAuthority: string;
 }
 
-export interface ResponseHead extends HeaderList {
-  status: number;
-  minor: number;
+export interface ResponseHead extends ResponseHeaders {
+  readonly minor: number;
 }
 
 function badRequest(message: string): HttpParseError {
@@ -40,7 +41,7 @@ function badRequest(message: string): HttpParseError {
 }
 
 /** Parses header lines from `pos` to the end of `text` into `out`. */
-function parseFields(text: string, pos: number, out: HeaderList, maxHeaders: number): void {
+export function parseFields(text: string, pos: number, out: HeaderList, maxHeaders: number): void {
   const end = text.length;
   while (pos < end) {
     let eol = text.indexOf('\r\n', pos);
@@ -102,7 +103,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, maxHea
       if (target.charCodeAt(0) !== 0x2f) target = '/' + target;
     }
   }
-  const head: RequestHead = { method, path: target, minor, targetAuthority, names: [], values: [] };
+  const head: RequestHead = { method, path: target, authority: targetAuthority, scheme: 'http', protocol: minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0', minor, targetAuthority, names: [], values: [] };
   if (lineEnd < text.length) parseFields(text, lineEnd + 2, head, maxHeaders);
   return head;
 }
@@ -124,23 +125,6 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, maxHe
   const head: ResponseHead = { status, minor: minorCh - 0x30, names: [], values: [] };
   if (lineEnd < text.length) parseFields(text, lineEnd + 2, head, maxHeaders);
   return head;
-}
-
-/** Value of the first header called `name` (lower case), or undefined. */
-export function getHeader(h: HeaderList, name: string): string | undefined {
-  const names = h.names;
-  for (let i = 0; i < names.length; i++) if (names[i] === name) return h.values[i];
-  return undefined;
-}
-
-/** Values of every header called `name`, joined with ',' as Envoy does; undefined if absent. */
-export function getJoinedHeader(h: HeaderList, name: string): string | undefined {
-  let out: string | undefined;
-  const names = h.names;
-  for (let i = 0; i < names.length; i++) {
-    if (names[i] === name) out = out === undefined ? h.values[i] : `${out},${h.values[i]}`;
-  }
-  return out;
 }
 
 /** How a message body is delimited. */

@@ -1,51 +1,37 @@
 /**
- * Builds the response head sent downstream from the upstream's: hop-by-hop headers
- * dropped, the `server` header per `server_header_transformation`, the route's response
- * header mutations, `x-envoy-upstream-service-time`, and the framing the client gets.
+ * Builds the response head sent downstream from the upstream's (both neutral): hop-by-hop
+ * headers dropped, the `server` header per `server_header_transformation`, the route's
+ * response header mutations and `x-envoy-upstream-service-time`. The downstream codec adds
+ * its own framing and connection headers.
  */
-import { STATUS_CODES } from 'node:http';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import type { HttpConnectionManagerRt } from '@minimesh/config/runtime';
-import type { ResponseHead } from '../http/head-parser.js';
-import { applyHeaderMutations, type HeaderMutationLevel, type MutableHeaders } from './header-mutation.js';
+import type { ResponseHeaders } from '../http/codec/headers.js';
+import { applyHeaderMutations, type HeaderMutationLevel } from './header-mutation.js';
 import { connectionTokens, HOP_BY_HOP } from './upstream-request-head.js';
 
-/** How the body reaches the client. */
-export type DownstreamFraming = 'none' | 'length' | 'chunked-passthrough' | 'chunked-encode' | 'close';
-
-const STATUS_LINES: string[] = [];
-
-/** `HTTP/1.1 200 OK\r\n`, built once per status code. */
-export function statusLine(status: number): string {
-  return (STATUS_LINES[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
-}
-
 export interface ResponseHeadInput {
-  readonly head: ResponseHead;
+  readonly head: ResponseHeaders;
   readonly hcm: HttpConnectionManagerRt;
   readonly serverName: string;
   /** Empty when the route changes no response header. */
   readonly mutations: readonly HeaderMutationLevel[];
   readonly upstreamServiceTimeMs: number;
-  readonly framing: DownstreamFraming;
-  /** `connection: close` (true), `connection: keep-alive` for HTTP/1.0 clients ('keep-alive'), or nothing. */
-  readonly connection: 'close' | 'keep-alive' | undefined;
   /** Istio's metadata exchange is on: the upstream's peer-metadata headers are removed. */
   readonly metadataExchange?: boolean;
-  /** Header lines added last (this proxy's peer metadata, when the client asked), or ''. */
-  readonly extraHeaders?: string;
+  /** [metadata, id] of this proxy, added last (a server sidecar answering the client's), or undefined. */
+  readonly peerHeaders?: readonly [string, string];
 }
 
-export function buildDownstreamResponseHead(input: ResponseHeadInput): string {
+export function buildDownstreamResponseHead(input: ResponseHeadInput): ResponseHeaders {
   const { head, hcm } = input;
   const names = head.names;
   const values = head.values;
   const named = connectionTokens(names, values);
-  const mutate = input.mutations.length > 0;
-  const out: MutableHeaders = { names: [], values: [] };
-  let text = statusLine(head.status);
+  const outNames: string[] = [];
+  const outValues: string[] = [];
   const transformation = hcm.serverHeaderTransformation;
-  const dropLength = input.framing === 'chunked-encode' || input.framing === 'close';
+  const mx = input.metadataExchange === true;
   let hasServer = false;
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
@@ -53,28 +39,25 @@ export function buildDownstreamResponseHead(input: ResponseHeadInput): string {
     if (n === 'server') {
       if (transformation === 'OVERWRITE') continue;
       hasServer = true;
-    } else if (n === 'content-length' && dropLength) continue;
+    }
     // This hop's router sets it (Envoy overwrites the upstream's, e.g. the server sidecar's).
     else if (n === 'x-envoy-upstream-service-time') continue;
-    else if (input.metadataExchange === true && (n === PEER_METADATA_HEADER || n === PEER_METADATA_ID_HEADER)) continue;
-    if (mutate) {
-      out.names.push(n);
-      out.values.push(values[i]);
-    } else text += `${n}: ${values[i]}\r\n`;
+    else if (mx && (n === PEER_METADATA_HEADER || n === PEER_METADATA_ID_HEADER)) continue;
+    outNames.push(n);
+    outValues.push(values[i]);
   }
   if (transformation === 'OVERWRITE' || (transformation === 'APPEND_IF_ABSENT' && !hasServer)) {
-    if (mutate) {
-      out.names.push('server');
-      out.values.push(input.serverName);
-    } else text += `server: ${input.serverName}\r\n`;
+    outNames.push('server');
+    outValues.push(input.serverName);
   }
-  if (mutate) {
-    applyHeaderMutations(out, input.mutations);
-    for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
+  const out = { status: head.status, names: outNames, values: outValues };
+  if (input.mutations.length > 0) applyHeaderMutations(out, input.mutations);
+  out.names.push('x-envoy-upstream-service-time');
+  out.values.push(String(input.upstreamServiceTimeMs));
+  const peer = input.peerHeaders;
+  if (peer !== undefined) {
+    out.names.push(PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER);
+    out.values.push(peer[0], peer[1]);
   }
-  text += `x-envoy-upstream-service-time: ${input.upstreamServiceTimeMs}\r\n`;
-  if (input.extraHeaders) text += input.extraHeaders;
-  if (input.framing === 'chunked-passthrough' || input.framing === 'chunked-encode') text += 'transfer-encoding: chunked\r\n';
-  if (input.connection !== undefined) text += `connection: ${input.connection}\r\n`;
-  return text + '\r\n';
+  return out;
 }

@@ -1,15 +1,16 @@
 /**
- * Builds the request head sent upstream from the downstream request: hop-by-hop headers
- * and those named in `Connection` dropped, Envoy's control headers consumed, the
+ * Builds the request head sent upstream from the client's (neutral) head: hop-by-hop
+ * headers and those named in `Connection` dropped, Envoy's control headers consumed, the
  * x-forwarded-* and x-request-id headers set, the route's rewrites and header mutations
- * applied. Returns the head without its final blank line: each try appends its own
- * `x-envoy-attempt-count` and `x-envoy-expected-rq-timeout-ms`.
+ * applied, the authority (Host) chosen. The result is a neutral head the upstream codec
+ * frames; the router adds each try's `x-envoy-attempt-count` to it.
  */
 import { randomUUID } from 'node:crypto';
 import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import type { ForwardActionRt, HttpConnectionManagerRt } from '@minimesh/config/runtime';
-import type { RequestHead } from '../http/head-parser.js';
-import { applyHeaderMutations, type HeaderMutationLevel, type MutableHeaders } from './header-mutation.js';
+import type { RequestHeaders } from '../http/codec/headers.js';
+import type { UpstreamRequestHeaders } from '../upstream/upstream-codec.js';
+import { applyHeaderMutations, type HeaderMutationLevel } from './header-mutation.js';
 
 /** Headers that describe one hop and never cross the proxy (RFC 9110 7.6.1, Envoy's list). */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'http2-settings']);
@@ -52,7 +53,7 @@ export function connectionTokens(names: readonly string[], values: readonly stri
 }
 
 export interface UpstreamRequestInput {
-  readonly head: RequestHead;
+  readonly head: RequestHeaders;
   readonly hcm: HttpConnectionManagerRt;
   readonly action: ForwardActionRt;
   /** The matched prefix of a prefix route, for prefix_rewrite. */
@@ -62,20 +63,20 @@ export interface UpstreamRequestInput {
   /** Host rewrite of the chosen cluster weight, else of the route. */
   readonly hostRewrite: string | undefined;
   readonly remoteAddress: string;
-  readonly chunked: boolean;
   /**
    * Istio's metadata exchange is on: the peer-metadata headers the client sent are removed (and
    * the value returned), and `peerHeaders` (this proxy's own, outbound) are sent instead.
    */
   readonly metadataExchange?: boolean;
-  readonly peerHeaders?: string;
+  /** [metadata, id] of this proxy, sent as the peer-metadata headers; undefined: none. */
+  readonly peerHeaders?: readonly [string, string];
 }
 
 /** The request head for upstream, plus the values the router needs from it. */
-export interface UpstreamRequest {
-  readonly headText: string;
+export interface UpstreamRequest extends UpstreamRequestHeaders {
+  readonly names: string[];
+  readonly values: string[];
   readonly requestId: string;
-  readonly path: string;
   /** Envoy's control headers as the client sent them (consumed, not forwarded). */
   readonly envoyTimeout: string | undefined;
   readonly envoyRetryOn: string | undefined;
@@ -86,11 +87,7 @@ export interface UpstreamRequest {
   readonly peerMetadata: string | undefined;
 }
 
-/**
- * One pass over the client's headers. With no header mutations on the route (the usual
- * case) the head text is written as the headers are read; otherwise they are collected,
- * mutated, then written.
- */
+/** One pass over the client's headers into the upstream head's lists, then the route's mutations. */
 export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamRequest {
   const { head, hcm, action } = input;
   const names = head.names;
@@ -111,15 +108,8 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     }
   }
 
-  const mutate = input.mutations.length > 0;
-  const out: MutableHeaders = { names: [], values: [] };
-  let text = '';
-  const emit = (n: string, v: string): void => {
-    if (mutate) {
-      out.names.push(n);
-      out.values.push(v);
-    } else text += `${n}: ${v}\r\n`;
-  };
+  const outNames: string[] = [];
+  const outValues: string[] = [];
   let requestId: string | undefined;
   let xff: string | undefined;
   let hasProto = false;
@@ -128,13 +118,18 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   let envoyMaxRetries: string | undefined;
   let envoyPerTryTimeout: string | undefined;
   let envoyRetriableStatusCodes: string | undefined;
+  let teTrailers = false;
   const mx = input.metadataExchange === true;
   let peerMetadata: string | undefined;
   const hostRewrite = input.hostRewrite;
-  const dropHost = hostRewrite !== undefined || head.targetAuthority !== '';
+  const authority = hostRewrite ?? head.authority;
+  let hostSeen = false;
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
-    if (HOP_BY_HOP.has(n) || (named !== null && named.has(n))) continue;
+    if (HOP_BY_HOP.has(n) || (named !== null && named.has(n))) {
+      if (n === 'te' && values[i].trim().toLowerCase() === 'trailers') teTrailers = true;
+      continue;
+    }
     if (n.charCodeAt(0) === 0x78 /* x */ && n.startsWith('x-')) {
       if (ENVOY_CONTROL.has(n)) {
         if (n === 'x-envoy-upstream-rq-timeout-ms') envoyTimeout = values[i];
@@ -159,25 +154,64 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
       if (n === 'x-forwarded-proto') hasProto = true;
       else if (n === 'x-envoy-original-path' && originalPath !== undefined) continue;
     } else if (n === 'host') {
-      if (dropHost) continue;
+      // The client's Host stays where it was when it is the authority sent upstream.
+      if (hostSeen || hostRewrite !== undefined || values[i] !== authority) continue;
+      hostSeen = true;
     } else if (n === 'expect') continue; // answered locally with 100 Continue
-    emit(n, values[i]);
+    outNames.push(n);
+    outValues.push(values[i]);
   }
-  if (hostRewrite !== undefined) emit('host', hostRewrite);
-  else if (head.targetAuthority !== '') emit('host', head.targetAuthority);
+  if (!hostSeen && authority !== '') {
+    outNames.push('host');
+    outValues.push(authority);
+  }
   if (hcm.useRemoteAddress) xff = xff === undefined ? input.remoteAddress : `${xff},${input.remoteAddress}`;
-  if (xff !== undefined) emit('x-forwarded-for', xff);
-  if (!hasProto) emit('x-forwarded-proto', 'http');
+  if (xff !== undefined) {
+    outNames.push('x-forwarded-for');
+    outValues.push(xff);
+  }
+  if (!hasProto) {
+    outNames.push('x-forwarded-proto');
+    outValues.push(head.scheme);
+  }
   if (requestId === undefined || (!hcm.preserveExternalRequestId && hcm.useRemoteAddress)) {
     requestId = hcm.generateRequestId ? randomUUID() : requestId;
   }
-  if (requestId !== undefined) emit('x-request-id', requestId);
-  if (originalPath !== undefined) emit('x-envoy-original-path', originalPath);
-  if (mutate) {
-    applyHeaderMutations(out, input.mutations);
-    for (let i = 0; i < out.names.length; i++) text += `${out.names[i]}: ${out.values[i]}\r\n`;
+  if (requestId !== undefined) {
+    outNames.push('x-request-id');
+    outValues.push(requestId);
   }
-  if (input.peerHeaders !== undefined) text += input.peerHeaders;
-  if (input.chunked) text += 'transfer-encoding: chunked\r\n';
-  return { headText: `${head.method} ${path} HTTP/1.1\r\n${text}`, requestId: requestId ?? '', path, envoyTimeout, envoyRetryOn, envoyMaxRetries, envoyPerTryTimeout, envoyRetriableStatusCodes, peerMetadata };
+  if (originalPath !== undefined) {
+    outNames.push('x-envoy-original-path');
+    outValues.push(originalPath);
+  }
+  const out = { names: outNames, values: outValues };
+  let upstreamAuthority = authority;
+  if (input.mutations.length > 0) {
+    applyHeaderMutations(out, input.mutations);
+    // A mutation may have set Host: it is the authority then.
+    const i = out.names.indexOf('host');
+    if (i >= 0) upstreamAuthority = out.values[i];
+  }
+  const peer = input.peerHeaders;
+  if (peer !== undefined) {
+    out.names.push(PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER);
+    out.values.push(peer[0], peer[1]);
+  }
+  return {
+    method: head.method,
+    path,
+    authority: upstreamAuthority,
+    scheme: head.scheme,
+    names: out.names,
+    values: out.values,
+    teTrailers,
+    requestId: requestId ?? '',
+    envoyTimeout,
+    envoyRetryOn,
+    envoyMaxRetries,
+    envoyPerTryTimeout,
+    envoyRetriableStatusCodes,
+    peerMetadata,
+  };
 }

@@ -8,8 +8,9 @@ import type { LoadBalancer } from './lb/load-balancer.js';
 import { RoundRobin } from './lb/round-robin.js';
 import { RandomLb } from './lb/random.js';
 import { LeastRequest } from './lb/least-request.js';
-import { UpstreamHost, type PendingRequest } from './upstream-host.js';
-import type { UpstreamHandler } from './upstream-connection.js';
+import { UpstreamHost } from './upstream-host.js';
+import type { PendingRequest } from './h1/h1-pool.js';
+import type { UpstreamResponseDecoder } from './upstream-codec.js';
 
 export class Cluster {
   readonly hosts: UpstreamHost[];
@@ -39,13 +40,13 @@ export class Cluster {
     while (this.pending.length > 0 && this.connections < max) {
       const next = this.pending.shift()!;
       this.stats.upstream_rq_pending_active--;
-      next.host.open().attach(next.handler, next.isHead);
+      next.pool.open().attach(next.decoder, next.isHead);
     }
   }
 
-  /** Takes `handler` out of the queue (its request gave up while waiting). */
-  cancelPending(handler: UpstreamHandler): void {
-    const i = this.pending.findIndex((p) => p.handler === handler);
+  /** Takes `decoder` out of the queue (its request gave up while waiting). */
+  cancelPending(decoder: UpstreamResponseDecoder): void {
+    const i = this.pending.findIndex((p) => p.decoder === decoder);
     if (i >= 0) {
       this.pending.splice(i, 1);
       this.stats.upstream_rq_pending_active--;
@@ -54,14 +55,14 @@ export class Cluster {
 
   /** Frees a connection slot held by an idle connection (for a waiting request). */
   closeOneIdle(): void {
-    for (const h of this.hosts) if (h.closeOneIdle()) return;
+    for (const h of this.hosts) if (h.pool.closeOneIdle()) return;
   }
 
   /** Closes idle upstream connections past the cluster's idle timeout. */
   sweepIdle(now: number): void {
     const timeout = this.removed ? 0 : this.config.upstreamIdleTimeoutMs;
     if (timeout === 0 && !this.removed) return;
-    for (const h of this.hosts) h.closeIdle(now, timeout);
+    for (const h of this.hosts) h.pool.closeIdle(now, timeout);
   }
 }
 

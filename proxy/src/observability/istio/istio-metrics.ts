@@ -6,7 +6,6 @@
  * swaps; rendering (a scrape) applies the Telemetry overrides of the scope that last wrote them.
  */
 import type { ClusterRt, IstioStatsRt } from '@minimesh/config';
-import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import { Histogram } from './histogram.js';
 import { edgeLabels, securityPolicy, serviceLabels, type LabelPairs } from './edge-labels.js';
 import { evaluate, type RequestAttributes } from './attributes.js';
@@ -69,8 +68,8 @@ export class IstioMetrics {
   /** `x-envoy-peer-metadata` and `-id` this proxy sends. */
   localHeader = encodePeerHeader(UNKNOWN_PEER);
   localId = '';
-  /** Both header lines, ready to append to a head. */
-  peerHeaderLines = '';
+  /** Both headers' values (metadata, id), ready to add to a head; undefined until the node is known. */
+  peerHeaders: readonly [string, string] | undefined = undefined;
   readonly peers = new PeerCache();
   readonly httpEdges = new Map<string, HttpEdge>();
   readonly tcpEdges = new Map<string, TcpEdge>();
@@ -83,7 +82,7 @@ export class IstioMetrics {
     this.local = peer;
     this.localHeader = encodePeerHeader(peer);
     this.localId = nodeId;
-    this.peerHeaderLines = `${PEER_METADATA_HEADER}: ${this.localHeader}\r\n${PEER_METADATA_ID_HEADER}: ${nodeId}\r\n`;
+    this.peerHeaders = [this.localHeader, nodeId];
   }
 
   /** The scope a connection manager records through (one per config). */

@@ -1,7 +1,7 @@
-/** Small helpers of a request's Istio telemetry (http-stream.ts): what to send, what to count. */
+/** Small helpers of a request's Istio telemetry (active-stream.ts, router-stream.ts): what to send, what to count. */
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import type { HcmContext } from '../../http/hcm-context.js';
-import type { RequestHead } from '../../http/head-parser.js';
+import type { RequestHeaders } from '../../http/codec/headers.js';
 import type { RequestAttributes } from './attributes.js';
 
 /**
@@ -14,7 +14,7 @@ export function sendsPeerMetadata(ctx: HcmContext, clusterName: string): boolean
 }
 
 /** The request head's size on the wire (request line, header lines, blank line). */
-export function headBytes(head: RequestHead): number {
+export function headBytes(head: RequestHeaders): number {
   let n = head.method.length + head.path.length + 12;
   const names = head.names;
   const values = head.values;

@@ -1,48 +1,37 @@
 /**
- * One keep-alive HTTP/1.1 connection to an upstream endpoint, on a raw socket.
+ * One keep-alive HTTP/1.1 connection to an upstream endpoint, on a raw socket: the
+ * HTTP/1.1 upstream codec. It writes a neutral request head, body and trailers in
+ * HTTP/1.1 framing (content-length as given, else chunked), parses the response and
+ * reports it as a neutral head, body data (de-chunked), trailers and end.
  *
  * Why not undici: on this path every microsecond is a measured cost (see bench/README.md).
- * A connection carries one request at a time; the attempt using it is its `handler`,
- * swapped per request, so no closure is made per request. The response is parsed here
- * and handed to the handler as head, body pieces and end, with the exact framing.
+ * A connection carries one request at a time, so it is itself the request's stream; the
+ * router's decoder is its `handler`, swapped per request, so no closure is made per request.
  */
 import net from 'node:net';
-import { HttpParseError } from '../http/parse-error.js';
-import { bodyFraming, getHeader, NO_BODY, parseResponseHead, type BodyFraming, type ResponseHead } from '../http/head-parser.js';
-import { ChunkedDecoder } from '../http/chunked-decoder.js';
-
-export type UpstreamFailure = 'connect-failure' | 'reset' | 'protocol-error';
-
-export interface UpstreamHandler {
-  /** A new connection was attached and is still connecting (onConnected follows). */
-  onConnecting(conn: UpstreamConnection): void;
-  onConnected(conn: UpstreamConnection): void;
-  onResponseHead(head: ResponseHead, framing: BodyFraming): void;
-  onResponseData(chunk: Buffer): void;
-  onResponseEnd(): void;
-  /** The connection failed or was reset before the response ended. */
-  onUpstreamError(kind: UpstreamFailure, reason: string): void;
-  /** The upstream socket can take more request bytes. */
-  onUpstreamDrain(): void;
-  /** One read from the upstream was handled (a response head held back can go out now). */
-  onUpstreamReadDone(): void;
-}
+import { HttpParseError } from '../../http/parse-error.js';
+import { bodyFraming, getHeader, NO_BODY, parseResponseHead, type BodyFraming, type ResponseHead } from '../../http/head-parser.js';
+import { ChunkedDecoder } from '../../http/chunked-decoder.js';
+import { coalesce, COALESCE_MAX } from '../../http/coalesce.js';
+import { headerLines } from '../../http/codec/http1/http1-head-text.js';
+import type { HeaderList } from '../../http/codec/headers.js';
+import type { UpstreamFailure, UpstreamRequestHeaders, UpstreamResponseDecoder, UpstreamStream } from '../upstream-codec.js';
 
 /** What the connection needs from whoever owns it (the endpoint pool). */
 export interface ConnectionOwner {
-  release(conn: UpstreamConnection): void;
-  closed(conn: UpstreamConnection): void;
+  release(conn: Http1UpstreamConnection): void;
+  closed(conn: Http1UpstreamConnection): void;
 }
 
 const MAX_RESPONSE_HEAD = 60 * 1024;
 const MAX_RESPONSE_HEADERS = 100;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LAST_CHUNK = '0\r\n\r\n';
+const EMPTY = Buffer.alloc(0);
 
-export class UpstreamConnection {
+export class Http1UpstreamConnection implements UpstreamStream {
   readonly socket: net.Socket;
-  handler: UpstreamHandler | null = null;
-  /** Set by the handler in onResponseHead: hand out a chunked body's payload, not its framing. */
-  dechunk = false;
+  handler: UpstreamResponseDecoder | null = null;
   connected = false;
   closed = false;
   /** Requests started on this connection. */
@@ -52,12 +41,17 @@ export class UpstreamConnection {
   /** The request being sent was fully written. */
   private requestDone = false;
   private responseDone = true;
+  private responseHeadSeen = false;
   private reusable = true;
   private isHead = false;
+  /** The request head, held until its first body bytes (or flush). */
+  private pendingHead: string | null = null;
+  private chunkedRequest = false;
   private headBuf: Buffer | null = null;
   private framing: BodyFraming = NO_BODY;
   private remaining = 0;
-  private chunked: ChunkedDecoder | null = null;
+  /** This connection's chunked decoder (made at its first chunked response, then reused). */
+  private decoder: ChunkedDecoder | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private lastError = '';
 
@@ -85,30 +79,107 @@ export class UpstreamConnection {
   }
 
   /** Takes a request: the handler is called back from now on. */
-  attach(handler: UpstreamHandler, isHead: boolean): void {
+  attach(handler: UpstreamResponseDecoder, isHead: boolean): void {
     this.handler = handler;
     this.requests++;
     this.requestDone = false;
     this.responseDone = false;
     this.isHead = isHead;
-    this.dechunk = false;
     this.responseHeadSeen = false;
+    this.pendingHead = null;
+    this.chunkedRequest = false;
     this.headBuf = null;
     this.framing = NO_BODY;
-    this.chunked = null;
     // The handler holds the connection from now on, so that giving up on the request
     // (timeout, client gone) before it connects destroys it and detaches the handler.
-    if (this.connected) handler.onConnected(this);
-    else handler.onConnecting(this);
+    if (this.connected) handler.onPoolReady(this);
+    else handler.onPoolConnecting(this);
   }
 
-  /** Writes request bytes; false when the socket buffer is full (wait for onUpstreamDrain). */
-  write(data: Buffer | string): boolean {
-    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  // ---- the request ----
+
+  encodeHeaders(head: UpstreamRequestHeaders, endStream: boolean): void {
+    const names = head.names;
+    const values = head.values;
+    let text = `${head.method} ${head.path} HTTP/1.1\r\n`;
+    let hasLength = false;
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i];
+      if (n === 'content-length') hasLength = true;
+      text += `${n}: ${values[i]}\r\n`;
+    }
+    if (!endStream && !hasLength) {
+      this.chunkedRequest = true;
+      text += 'transfer-encoding: chunked\r\n';
+    }
+    text += '\r\n';
+    if (endStream) {
+      this.socket.write(text, 'latin1');
+      this.endRequest();
+    } else this.pendingHead = text;
+  }
+
+  encodeData(chunk: Buffer, endStream: boolean): boolean {
+    const s = this.socket;
+    const head = this.pendingHead;
+    let ok = true;
+    if (this.chunkedRequest) {
+      s.cork();
+      if (head !== null) s.write(head, 'latin1');
+      if (chunk.length > 0) {
+        s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        s.write(chunk);
+        ok = s.write('\r\n', 'latin1');
+      }
+      if (endStream) ok = s.write(LAST_CHUNK, 'latin1');
+      s.uncork();
+    } else if (head !== null) {
+      if (chunk.length === 0) ok = s.write(head, 'latin1');
+      else if (chunk.length <= COALESCE_MAX) ok = s.write(coalesce(head, chunk));
+      else {
+        s.cork();
+        s.write(head, 'latin1');
+        ok = s.write(chunk);
+        s.uncork();
+      }
+    } else if (chunk.length > 0) ok = s.write(chunk);
+    this.pendingHead = null;
+    if (endStream) this.endRequest();
+    return ok;
+  }
+
+  encodeTrailers(trailers: HeaderList): void {
+    if (!this.chunkedRequest) {
+      // Only chunked framing carries trailers: the request just ends.
+      this.encodeData(EMPTY, true);
+      return;
+    }
+    const head = this.pendingHead;
+    this.pendingHead = null;
+    const text = `0\r\n${headerLines(trailers.names, trailers.values)}\r\n`;
+    this.socket.write(head === null ? text : head + text, 'latin1');
+    this.endRequest();
+  }
+
+  flush(): void {
+    const head = this.pendingHead;
+    if (head !== null) {
+      this.pendingHead = null;
+      this.socket.write(head, 'latin1');
+    }
+  }
+
+  reset(): void {
+    this.destroy();
+  }
+
+  readDisable(disable: boolean): void {
+    if (disable) this.socket.pause();
+    else this.socket.resume();
   }
 
   /** The whole request has been written. */
-  endRequest(): void {
+  private endRequest(): void {
     this.requestDone = true;
     if (this.responseDone) this.finish();
   }
@@ -127,7 +198,7 @@ export class UpstreamConnection {
       this.connectTimer = null;
     }
     this.connected = true;
-    this.handler?.onConnected(this);
+    this.handler?.onPoolReady(this);
   }
 
   private onConnectTimeout(): void {
@@ -135,8 +206,10 @@ export class UpstreamConnection {
     this.lastError = 'connect timeout';
     const h = this.handler;
     this.destroy();
-    h?.onUpstreamError('connect-failure', 'connection timeout');
+    h?.onUpstreamReset('connect-failure', 'connection timeout');
   }
+
+  // ---- the response ----
 
   private onData(data: Buffer): void {
     const h = this.handler;
@@ -157,10 +230,8 @@ export class UpstreamConnection {
     if (this.handler === h) h.onUpstreamReadDone();
   }
 
-  private responseHeadSeen = false;
-
   /** Returns where the body starts in `data`, or -1 if the head is not complete yet. */
-  private readHead(data: Buffer, h: UpstreamHandler): number {
+  private readHead(data: Buffer, h: UpstreamResponseDecoder): number {
     for (;;) {
       let buf = data;
       let offsetInData = 0;
@@ -209,12 +280,14 @@ export class UpstreamConnection {
       this.responseHeadSeen = true;
       if (framing.kind === 'length') this.remaining = framing.length;
       else if (framing.kind === 'close') this.reusable = false;
-      h.onResponseHead(head, framing);
-      if (this.handler !== h) return -1;
-      if (framing.kind === 'chunked') {
-        this.chunked = new ChunkedDecoder(this.dechunk ? (b) => this.handler?.onResponseData(b) : undefined);
+      else if (framing.kind === 'chunked') {
+        if (this.decoder === null) this.decoder = new ChunkedDecoder((b) => this.handler?.onUpstreamData(b), true);
+        else this.decoder.reset();
       }
-      if (framing.kind === 'none') {
+      const none = framing.kind === 'none';
+      h.onUpstreamHeaders(head, none);
+      if (this.handler !== h) return -1;
+      if (none) {
         if (bodyStartInData < data.length) this.reusable = false;
         this.responseEnd(h);
         return -1;
@@ -223,52 +296,55 @@ export class UpstreamConnection {
     }
   }
 
-  private readBody(data: Buffer, start: number, h: UpstreamHandler): void {
+  private readBody(data: Buffer, start: number, h: UpstreamResponseDecoder): void {
     if (start >= data.length) return;
     switch (this.framing.kind) {
       case 'length': {
         const avail = data.length - start;
         if (avail <= this.remaining) {
           this.remaining -= avail;
-          h.onResponseData(start === 0 ? data : data.subarray(start));
+          h.onUpstreamData(start === 0 ? data : data.subarray(start));
         } else {
           // More bytes than the response: the upstream is confused; do not reuse.
           this.reusable = false;
-          h.onResponseData(data.subarray(start, start + this.remaining));
+          h.onUpstreamData(data.subarray(start, start + this.remaining));
           this.remaining = 0;
         }
         if (this.remaining === 0 && this.handler === h) this.responseEnd(h);
         return;
       }
       case 'chunked': {
+        const decoder = this.decoder!;
+        let trailers: HeaderList | null;
         let end: number;
         try {
-          end = this.chunked!.consume(data, start);
+          end = decoder.consume(data, start);
+          if (end === -1 || this.handler !== h) return;
+          trailers = decoder.trailers(MAX_RESPONSE_HEADERS);
         } catch (e) {
-          this.fail(h, 'protocol-error', e instanceof HttpParseError ? e.message : String(e));
-          return;
-        }
-        if (end === -1) {
-          if (!this.dechunk) h.onResponseData(start === 0 ? data : data.subarray(start));
+          if (this.handler === h) this.fail(h, 'protocol-error', e instanceof HttpParseError ? e.message : String(e));
           return;
         }
         if (end < data.length) this.reusable = false;
-        if (!this.dechunk) h.onResponseData(data.subarray(start, end));
-        if (this.handler === h) this.responseEnd(h);
+        if (trailers !== null) {
+          h.onUpstreamTrailers(trailers);
+          if (this.handler !== h) return;
+        }
+        this.responseEnd(h);
         return;
       }
       case 'close':
-        h.onResponseData(start === 0 ? data : data.subarray(start));
+        h.onUpstreamData(start === 0 ? data : data.subarray(start));
         return;
       default:
         this.reusable = false;
     }
   }
 
-  private responseEnd(h: UpstreamHandler): void {
+  private responseEnd(h: UpstreamResponseDecoder): void {
     this.responseDone = true;
     this.responseHeadSeen = false;
-    h.onResponseEnd();
+    h.onUpstreamEnd();
     if (this.requestDone) this.finish();
     // The upstream answered before the request was sent whole: the rest of the request
     // has nowhere to go and the connection cannot be reused, so it closes now.
@@ -282,9 +358,9 @@ export class UpstreamConnection {
     else this.socket.destroy();
   }
 
-  private fail(h: UpstreamHandler, kind: UpstreamFailure, reason: string): void {
+  private fail(h: UpstreamResponseDecoder, kind: UpstreamFailure, reason: string): void {
     this.destroy();
-    h.onUpstreamError(kind, reason);
+    h.onUpstreamReset(kind, reason);
   }
 
   private onEnd(): void {
@@ -293,7 +369,7 @@ export class UpstreamConnection {
       this.responseDone = true;
       this.responseHeadSeen = false;
       this.handler = null;
-      h.onResponseEnd();
+      h.onUpstreamEnd();
     }
   }
 
@@ -307,8 +383,8 @@ export class UpstreamConnection {
     this.handler = null;
     this.owner.closed(this);
     if (h !== null && !this.responseDone) {
-      if (!this.connected) h.onUpstreamError('connect-failure', this.lastError || 'connection refused');
-      else h.onUpstreamError('reset', this.lastError || 'connection termination');
+      if (!this.connected) h.onUpstreamReset('connect-failure', this.lastError || 'connection refused');
+      else h.onUpstreamReset('reset', this.lastError || 'connection termination');
     }
   }
 }

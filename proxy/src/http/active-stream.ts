@@ -1,0 +1,273 @@
+/**
+ * One request at the connection manager (Envoy's ActiveStream), protocol-neutral: it
+ * counts the request, picks its route (or answers a direct response, a redirect, a
+ * missing route), enforces `request_timeout` and reacts to `stream_idle_timeout`, sends
+ * the proxy's own replies, and when the stream is over writes the access log line and
+ * Istio's metrics. The router (router-stream.ts) extends it with the upstream side.
+ *
+ * Everything reaches the client through the codec's ResponseEncoder, so the same code
+ * serves HTTP/1.1 and HTTP/2 requests.
+ */
+import type { ForwardActionRt, RouteRt, VirtualHostRt } from '@minimesh/config/runtime';
+import { matchRoute, selectVirtualHost } from '@minimesh/config';
+import { PEER_METADATA_HEADER } from '@minimesh/mesh';
+import type { HcmContext } from './hcm-context.js';
+import { getHeader, type HeaderList, type RequestHeaders, type ResponseHeaders } from './codec/headers.js';
+import type { RequestDecoder, ResponseEncoder } from './codec/server-codec.js';
+import { localReplyHead } from './local-reply-head.js';
+import type { Cluster } from '../upstream/cluster.js';
+import type { UpstreamHost } from '../upstream/upstream-host.js';
+import { redirectLocation } from '../router/redirect-location.js';
+import { flagBit, formatFlags } from '../router/response-flags.js';
+import { LOCAL_REPLIES, type LocalReply } from '../router/local-reply.js';
+import type { AccessRecord } from '../observability/access-log.js';
+import type { HttpMetricsScope } from '../observability/istio/istio-metrics.js';
+import { UNKNOWN_PEER, type WorkloadPeer } from '../observability/istio/workload-peer.js';
+import { headBytes, NO_ATTRIBUTES, peerReplyHeaders } from '../observability/istio/stream-telemetry.js';
+
+/** What a stream knows of its client connection. */
+export interface DownstreamInfo {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** `address:port` of the listener side. */
+  readonly localAddress: string;
+  /** `address:port` the client dialled, when iptables redirected it here (capture). */
+  readonly originalDst?: string;
+}
+
+/** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export abstract class ActiveStream implements RequestDecoder {
+  readonly startTime = Date.now();
+  protected readonly startMono = performance.now();
+  protected requestEndMono = 0;
+  requestComplete = false;
+  bytesReceived = 0;
+  bytesSent = 0;
+  done = false;
+  /** The response head went out: no retry, no local reply any more. */
+  responseStarted = false;
+  responseStatus = 0;
+  protected flags = 0;
+  protected details = '';
+  /** Peer metadata (Istio's exchange): what the client sent (inbound), what the upstream answered (outbound). */
+  protected requestPeer: string | undefined;
+  protected responsePeer: string | undefined;
+  protected responseHeadBytes = 0;
+  protected head: RequestHeaders | undefined;
+  protected route: RouteRt | undefined;
+  private requestTimer: NodeJS.Timeout | null = null;
+  // What the router reports for the access log and the metrics (Envoy's stream info).
+  protected cluster: Cluster | undefined;
+  /** The host of the latest try. */
+  protected lastHost: UpstreamHost | undefined;
+  protected upstreamServiceTime: number | undefined;
+  protected upstreamResponse: ResponseHeaders | undefined;
+  protected requestId = '';
+
+  constructor(
+    readonly downstream: DownstreamInfo,
+    readonly encoder: ResponseEncoder,
+    readonly ctx: HcmContext,
+  ) {}
+
+  /** Sends the request upstream along `action` (the router). */
+  protected abstract forward(vh: VirtualHostRt, route: RouteRt, action: ForwardActionRt): void;
+  /** The whole request arrived (after `forward`). */
+  protected abstract onRequestComplete(): void;
+  /** The client is gone: the upstream side is dropped. */
+  protected abstract onDownstreamReset(): void;
+  /** A local reply replaces whatever the upstream side was doing. */
+  protected abstract abandonUpstream(): void;
+  /** The stream is over: the upstream side lets go of its timers and buffers. */
+  protected abstract releaseUpstream(): void;
+
+  // ---- from the codec ----
+
+  decodeHeaders(head: RequestHeaders, endStream: boolean): void {
+    this.head = head;
+    const ctx = this.ctx;
+    if (endStream) {
+      this.requestComplete = true;
+      this.requestEndMono = performance.now();
+    } else if (ctx.hcm.requestTimeoutMs > 0) {
+      this.requestTimer = setTimeout(onRequestTimeout, ctx.hcm.requestTimeoutMs, this);
+    }
+    ctx.stats.downstream_rq_total++;
+    ctx.stats.downstream_rq_active++;
+    // Inbound, the client's metadata is known before routing: local replies count and answer it too.
+    if (ctx.hcm.telemetry.metadataExchange && ctx.hcm.direction === 'INBOUND') this.requestPeer = getHeader(head, PEER_METADATA_HEADER);
+    const rc = ctx.hcm.routeConfig;
+    const authority = head.authority;
+    const view = { method: head.method, path: head.path, authority, headerNames: head.names, headerValues: head.values };
+    const dst = this.downstream.originalDst;
+    // Captured inbound, a request is routed by the port it was sent to (`*:PORT`), as Envoy's
+    // per-port filter chains do; captured outbound, a Host the mesh does not know is routed by
+    // where the client dialled (the cluster IP and port are among a service's domains).
+    let vh = dst !== undefined && ctx.hcm.direction === 'INBOUND' ? selectVirtualHost(rc, dst) : selectVirtualHost(rc, authority);
+    if (vh === undefined && dst !== undefined) vh = selectVirtualHost(rc, dst);
+    const route = vh === undefined ? undefined : matchRoute(vh, view);
+    if (vh === undefined || route === undefined) {
+      ctx.stats.no_route++;
+      this.localReply(LOCAL_REPLIES.noRoute);
+      return;
+    }
+    this.route = route;
+    const action = route.action;
+    if (action.kind === 'direct') {
+      ctx.stats.rq_direct_response++;
+      this.localReply({ status: action.status, body: action.body?.toString('latin1') ?? '', flag: undefined, details: 'direct_response' });
+      return;
+    }
+    if (action.kind === 'redirect') {
+      ctx.stats.rq_redirect++;
+      const pm = route.match.path;
+      const matched = pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : '';
+      this.localReply({ status: action.status, body: '', flag: undefined, details: 'redirect' }, { location: redirectLocation(action, authority, head.path, matched) });
+      return;
+    }
+    this.forward(vh, route, action);
+  }
+
+  abstract decodeData(chunk: Buffer): void;
+  abstract decodeTrailers(trailers: HeaderList): void;
+  abstract onEncoderDrain(): void;
+
+  decodeEnd(): void {
+    this.requestComplete = true;
+    this.requestEndMono = performance.now();
+    this.clearRequestTimer();
+    if (this.done) return;
+    this.onRequestComplete();
+  }
+
+  onResetStream(): void {
+    if (this.done) return;
+    this.flags |= flagBit('DC');
+    this.ctx.stats.downstream_rq_rx_reset++;
+    this.onDownstreamReset();
+    this.finish(false);
+  }
+
+  onIdleTimeout(): void {
+    if (this.done) return;
+    if (this.responseStarted) {
+      this.encoder.resetStream();
+      return;
+    }
+    this.encoder.closeAfterResponse();
+    this.localReply({ status: 408, body: 'stream timeout', flag: 'SI', details: 'stream_idle_timeout' });
+  }
+
+  onProtocolError(status: number, details: string): void {
+    this.localReply({ status, body: '', flag: 'DPE', details });
+  }
+
+  /** `request_timeout`: the whole request did not arrive in time. */
+  requestTimedOut(): void {
+    this.requestTimer = null;
+    if (this.done) return;
+    this.ctx.stats.downstream_rq_timeout++;
+    if (this.responseStarted) {
+      this.encoder.resetStream();
+      return;
+    }
+    this.encoder.closeAfterResponse();
+    this.localReply({ status: 408, body: 'request timeout', flag: undefined, details: 'request_overall_timeout' });
+  }
+
+  // ---- endings ----
+
+  /** Answers with a reply of the proxy's own (no upstream response). */
+  localReply(r: LocalReply, extra?: Record<string, string>): void {
+    if (this.done) return;
+    if (this.responseStarted) {
+      this.finish(false);
+      return;
+    }
+    this.abandonUpstream();
+    if (r.flag !== undefined) this.flags |= flagBit(r.flag);
+    this.details = r.details;
+    this.responseStatus = r.status;
+    this.responseStarted = true;
+    const body = this.head?.method === 'HEAD' ? '' : r.body;
+    this.bytesSent += body.length;
+    const head = localReplyHead(this.ctx, r.status, body, peerReplyHeaders(this.ctx, this.requestPeer, extra));
+    // The rest of a request still arriving is not read: the connection ends after the reply.
+    if (!this.requestComplete) this.encoder.closeAfterResponse();
+    if (body.length === 0) this.responseHeadBytes = this.encoder.encodeHeaders(head, true);
+    else {
+      this.responseHeadBytes = this.encoder.encodeHeaders(head, false);
+      this.encoder.encodeData(Buffer.from(body, 'latin1'), true);
+    }
+    this.finish(true);
+  }
+
+  protected finish(complete: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearRequestTimer();
+    this.releaseUpstream();
+    const stats = this.ctx.stats;
+    stats.downstream_rq_active--;
+    if (this.responseStatus > 0) stats.countResponse(this.responseStatus);
+    if (complete) stats.downstream_rq_completed++;
+    if (this.details === '' && this.upstreamResponse !== undefined) this.details = 'via_upstream';
+    if (this.ctx.accessLog.enabled) this.ctx.accessLog.write(this.accessRecord());
+    if (this.ctx.istioStats !== undefined) this.recordIstio(this.ctx.istioStats);
+    this.encoder.streamDone(complete);
+  }
+
+  private clearRequestTimer(): void {
+    if (this.requestTimer !== null) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = null;
+    }
+  }
+
+  /** Istio's request metrics for this stream (its listener has `istio.stats`). */
+  private recordIstio(scope: HttpMetricsScope): void {
+    const istio = this.ctx.istio;
+    let peer: WorkloadPeer;
+    if (scope.stats.reporter === 'destination') peer = this.requestPeer === undefined ? UNKNOWN_PEER : istio.peers.get(this.requestPeer);
+    else peer = this.responsePeer !== undefined ? istio.peers.get(this.responsePeer) : (this.lastHost?.peer ?? UNKNOWN_PEER);
+    const head = this.head!;
+    const edge = scope.edge(peer, this.cluster?.config, head.authority);
+    const requestBytes = headBytes(head) + this.bytesReceived;
+    const responseBytes = this.responseHeadBytes + this.bytesSent;
+    scope.record(edge, this.responseStatus, this.flags, formatFlags(this.flags), performance.now() - this.startMono, requestBytes, responseBytes, scope.stats.dimensionTags.length > 0 ? this.accessRecord() : NO_ATTRIBUTES);
+  }
+
+  private accessRecord(): AccessRecord {
+    const head = this.head!;
+    const resp = this.upstreamResponse;
+    const requestId = this.requestId;
+    const authority = head.authority;
+    return {
+      startTime: this.startTime,
+      method: head.method,
+      path: head.path,
+      protocol: head.protocol,
+      responseCode: this.responseStatus,
+      responseFlags: formatFlags(this.flags),
+      responseCodeDetails: this.details,
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      durationMs: Math.round(performance.now() - this.startMono),
+      upstreamServiceTime: this.upstreamServiceTime,
+      upstreamHost: this.lastHost?.key,
+      upstreamCluster: this.cluster?.config.name,
+      routeName: this.route?.name || undefined,
+      downstreamRemoteAddress: `${this.downstream.remoteAddress}:${this.downstream.remotePort}`,
+      downstreamLocalAddress: this.downstream.localAddress,
+      upstreamLocalAddress: undefined,
+      reqHeader: (n) => (n === 'x-request-id' && requestId !== '' ? requestId : n === 'host' ? authority : getHeader(head, n)),
+      respHeader: (n) => (resp === undefined ? undefined : getHeader(resp, n)),
+    };
+  }
+}
+
+function onRequestTimeout(stream: ActiveStream): void {
+  stream.requestTimedOut();
+}

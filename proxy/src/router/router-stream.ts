@@ -1,0 +1,311 @@
+/**
+ * The router (Envoy's router filter) on a connection manager stream: picks a cluster and
+ * a host, sends the request upstream through the host's pool, retries on Envoy's
+ * conditions, enforces the route and per-try timeouts, and relays the response. It sees
+ * neutral heads, data and trailers on both sides: the downstream codec and the upstream
+ * codec do the framing.
+ *
+ * The stream is itself the decoder of the upstream stream it uses (no closure per
+ * request). A stream that is given up on is reset first, which detaches it, so no stale
+ * callback reaches a request that has moved on.
+ */
+import type { ForwardActionRt, RouteRt, VirtualHostRt } from '@minimesh/config/runtime';
+import { pickWeightedCluster } from '@minimesh/config';
+import { PEER_METADATA_HEADER, type ResponseFlag } from '@minimesh/mesh';
+import { MAX_TIMER_MS } from '../http/active-stream.js';
+import { UpstreamTryStream } from './upstream-try.js';
+import { getHeader, type HeaderList, type ResponseHeaders } from '../http/codec/headers.js';
+import type { UpstreamFailure, UpstreamResponseDecoder } from '../upstream/upstream-codec.js';
+import { HEADER_ONLY_RETRY_POLICY, RetryState, type TryFailure } from './retry-state.js';
+import { buildUpstreamRequest } from './upstream-request-head.js';
+import { buildDownstreamResponseHead } from './downstream-response-head.js';
+import type { HeaderMutationLevel } from './header-mutation.js';
+import { routeMutations } from './route-mutations.js';
+import { flagBit } from './response-flags.js';
+import { LOCAL_REPLIES, upstreamResetReply, type LocalReply } from './local-reply.js';
+import { sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
+
+const EMPTY = Buffer.alloc(0);
+const TIMEOUT_HEADER = /^\d{1,9}$/;
+
+export class RouterStream extends UpstreamTryStream implements UpstreamResponseDecoder {
+  private action: ForwardActionRt | undefined;
+  private timeoutMs = 0;
+  /** This request holds one of the cluster's `max_retries` (parallel retries) while it retries. */
+  private retryHeld = false;
+  private responseMutations: readonly HeaderMutationLevel[] = [];
+  private globalTimer: NodeJS.Timeout | null = null;
+  private backoffTimer: NodeJS.Timeout | null = null;
+  private upstreamPaused = false;
+  /** The response reached its end downstream (head with endStream, or trailers). */
+  private downstreamEnded = false;
+
+  protected forward(vh: VirtualHostRt, route: RouteRt, action: ForwardActionRt): void {
+    const ctx = this.ctx;
+    const head = this.head!;
+    const rc = ctx.hcm.routeConfig;
+    this.action = action;
+    const weighted = action.clusters.length === 1 ? action.clusters[0] : pickWeightedCluster(action, Math.random());
+    const cluster = ctx.clusters.get(weighted.name);
+    if (cluster === undefined) {
+      ctx.stats.no_cluster++;
+      this.localReply(LOCAL_REPLIES.noCluster);
+      return;
+    }
+    this.cluster = cluster;
+
+    const mutations = routeMutations(weighted, route, vh, rc);
+    this.responseMutations = mutations.response;
+    const pm = route.match.path;
+    const up = buildUpstreamRequest({
+      head,
+      hcm: ctx.hcm,
+      action,
+      matchedPrefix: pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : undefined,
+      mutations: mutations.request,
+      hostRewrite: weighted.hostRewriteLiteral ?? action.hostRewriteLiteral,
+      remoteAddress: this.downstream.remoteAddress,
+      metadataExchange: ctx.hcm.telemetry.metadataExchange,
+      peerHeaders: sendsPeerMetadata(ctx, cluster.config.name) ? ctx.istio.peerHeaders : undefined,
+    });
+    if (ctx.hcm.direction === 'INBOUND') this.requestPeer = up.peerMetadata;
+    this.requestId = up.requestId;
+
+    // Envoy's control headers: consumed by buildUpstreamRequest, honoured here.
+    const hdrTimeout = up.envoyTimeout;
+    this.timeoutMs = hdrTimeout !== undefined && TIMEOUT_HEADER.test(hdrTimeout) ? Number(hdrTimeout) : action.timeoutMs;
+    const hdrRetryOn = up.envoyRetryOn;
+    const hdrMaxRetries = up.envoyMaxRetries;
+    const policy = action.retryPolicy;
+    if (policy !== undefined) {
+      this.retry = new RetryState(policy, cluster, hdrRetryOn, hdrMaxRetries, up.envoyRetriableStatusCodes);
+    } else if (hdrRetryOn !== undefined) {
+      this.retry = new RetryState(HEADER_ONLY_RETRY_POLICY, cluster, hdrRetryOn, hdrMaxRetries, up.envoyRetriableStatusCodes);
+    }
+    const hdrPerTry = up.envoyPerTryTimeout;
+    const perTry = hdrPerTry !== undefined && TIMEOUT_HEADER.test(hdrPerTry) ? Number(hdrPerTry) : (this.retry?.perTryTimeoutMs ?? 0);
+    this.perTryTimeoutMs = perTry;
+    const expectedTimeoutMs = perTry > 0 ? perTry : this.timeoutMs;
+    // Each try says which it is; the expected timeout is the same for all.
+    this.attemptIndex = up.names.length;
+    up.names.push('x-envoy-attempt-count');
+    up.values.push('1');
+    if (expectedTimeoutMs > 0) {
+      up.names.push('x-envoy-expected-rq-timeout-ms');
+      up.values.push(String(expectedTimeoutMs));
+    }
+    this.upstreamHead = up;
+    if (this.requestComplete) this.armGlobalTimer();
+    this.startTry();
+  }
+
+  // ---- the downstream side ----
+
+  protected onRequestComplete(): void {
+    if (this.action === undefined) return;
+    this.armGlobalTimer();
+    const up = this.upstream;
+    if (up !== null && this.upstreamReady) {
+      this.armTryTimer();
+      this.endUpstreamRequest(up);
+    }
+  }
+
+  /** The client can take more: resume reading the upstream response. */
+  onEncoderDrain(): void {
+    if (this.upstreamPaused && this.upstream !== null) {
+      this.upstreamPaused = false;
+      this.upstream.readDisable(false);
+    }
+  }
+
+  protected onDownstreamReset(): void {
+    if (this.cluster !== undefined && this.host !== undefined) this.cluster.stats.upstream_rq_tx_reset++;
+    this.abandonTry();
+  }
+
+  // ---- the response, from the upstream codec ----
+
+  onUpstreamHeaders(head: ResponseHeaders, endStream: boolean): void {
+    const cluster = this.cluster!;
+    cluster.stats.countResponse(head.status);
+    if (head.status >= 500) this.host!.rqError++;
+    const retry = this.retry;
+    if (retry !== null && retry.statusIsRetriable(head.status, getHeader(head, 'grpc-status'))) {
+      if (this.tryAgain(true)) return;
+    }
+    this.clearTryTimer();
+    this.upstreamResponse = head;
+    this.responseStatus = head.status;
+    const ctx = this.ctx;
+    const telemetry = ctx.hcm.telemetry;
+    if (telemetry.metadataExchange && telemetry.reporter === 'source') this.responsePeer = getHeader(head, PEER_METADATA_HEADER);
+    this.upstreamServiceTime = this.requestComplete ? Math.round(performance.now() - this.requestEndMono) : 0;
+    if (retry !== null && retry.retries > 0) cluster.stats.upstream_rq_retry_success++;
+    const out = buildDownstreamResponseHead({
+      head,
+      hcm: ctx.hcm,
+      serverName: ctx.serverName,
+      mutations: this.responseMutations,
+      upstreamServiceTimeMs: this.upstreamServiceTime,
+      metadataExchange: telemetry.metadataExchange,
+      // A server sidecar answers with its own metadata only when the client sent some.
+      peerHeaders: telemetry.reporter === 'destination' && this.requestPeer !== undefined ? ctx.istio.peerHeaders : undefined,
+    });
+    this.responseStarted = true;
+    this.downstreamEnded = endStream;
+    this.responseHeadBytes = this.encoder.encodeHeaders(out, endStream);
+  }
+
+  onUpstreamReadDone(): void {
+    this.encoder.flush();
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    this.bytesSent += chunk.length;
+    if (!this.encoder.encodeData(chunk, false) && this.upstream !== null && !this.upstreamPaused) {
+      this.upstreamPaused = true;
+      this.upstream.readDisable(true);
+    }
+  }
+
+  onUpstreamTrailers(trailers: HeaderList): void {
+    this.downstreamEnded = true;
+    this.encoder.encodeTrailers(trailers);
+  }
+
+  onUpstreamEnd(): void {
+    if (!this.downstreamEnded) {
+      this.downstreamEnded = true;
+      this.encoder.encodeData(EMPTY, true);
+    }
+    if (this.upstreamPaused && this.upstream !== null) this.upstream.readDisable(false);
+    this.upstream = null;
+    this.endTry();
+    this.cluster!.stats.upstream_rq_completed++;
+    this.finish(true);
+  }
+
+  onUpstreamReset(kind: UpstreamFailure, reason: string): void {
+    this.upstream = null;
+    const stats = this.cluster!.stats;
+    if (kind === 'connect-failure') {
+      stats.upstream_cx_connect_fail++;
+      if (reason === 'connection timeout') stats.upstream_cx_connect_timeout++;
+    } else if (kind === 'reset') stats.upstream_rq_rx_reset++;
+    else stats.upstream_cx_protocol_error++;
+    this.host!.rqError++;
+    const flag: ResponseFlag = kind === 'connect-failure' ? 'UF' : kind === 'reset' ? 'UC' : 'UPE';
+    if (this.responseStarted) {
+      // Part of the response is out: the client's stream can only be reset.
+      this.flags |= flagBit(flag);
+      this.endTry();
+      this.finish(false);
+      return;
+    }
+    if (this.retry !== null && this.retry.failureIsRetriable(kind as TryFailure)) {
+      if (this.tryAgain(false)) return;
+    }
+    this.endTry();
+    this.localReply(upstreamResetReply(kind, reason, this.retry !== null && this.retry.retries > 0));
+  }
+
+  /**
+   * Asks the retry state for another try. True when one is scheduled (the current try is
+   * dropped); false when the caller goes on with what it has (URX recorded if the limit hit).
+   */
+  private tryAgain(afterResponse: boolean): boolean {
+    const retry = this.retry!;
+    const cluster = this.cluster!;
+    if (!this.replayable || this.done) return false;
+    const d = retry.next(true);
+    if (!d.retry) {
+      if (d.reason === 'limit') {
+        this.flags |= flagBit('URX');
+        cluster.stats.upstream_rq_retry_limit_exceeded++;
+      } else if (d.reason === 'overflow') cluster.stats.upstream_rq_retry_overflow++;
+      return false;
+    }
+    cluster.stats.upstream_rq_retry++;
+    if (!this.retryHeld) {
+      cluster.activeRetries++;
+      this.retryHeld = true;
+    }
+    if (afterResponse && this.upstream !== null) this.upstream.reset();
+    this.upstream = null;
+    (this.tried ??= new Set()).add(this.host!);
+    this.endTry();
+    this.clearTryTimer();
+    this.backoffTimer = setTimeout(onBackoffDone, d.delayMs, this);
+    return true;
+  }
+
+  /** The back-off before a retry is over. */
+  retryNow(): void {
+    this.backoffTimer = null;
+    if (!this.done) this.startTry();
+  }
+
+  // ---- timers ----
+
+  private armGlobalTimer(): void {
+    if (this.timeoutMs > 0 && this.globalTimer === null && !this.done) {
+      this.globalTimer = setTimeout(onGlobalTimeout, Math.min(this.timeoutMs, MAX_TIMER_MS), this);
+    }
+  }
+
+  /** The route's timeout fired. */
+  globalTimedOut(): void {
+    this.globalTimer = null;
+    if (this.done) return;
+    this.cluster!.stats.upstream_rq_timeout++;
+    this.timedOut(LOCAL_REPLIES.timeout);
+  }
+
+  /** The per-try timeout fired. */
+  protected tryTimedOut(): void {
+    if (this.done || this.responseStarted) return;
+    this.cluster!.stats.upstream_rq_per_try_timeout++;
+    if (this.retry !== null && this.retry.failureIsRetriable('per-try-timeout')) {
+      const up = this.upstream;
+      if (up !== null) up.reset();
+      this.upstream = null;
+      if (this.tryAgain(false)) return;
+    }
+    this.timedOut(LOCAL_REPLIES.perTryTimeout);
+  }
+
+  /** A timeout ended the request: 504 UT, or a reset if the response had started. */
+  private timedOut(reply: LocalReply): void {
+    this.abandonTry();
+    if (this.responseStarted) {
+      this.flags |= flagBit('UT');
+      this.finish(false);
+      return;
+    }
+    this.localReply(reply);
+  }
+
+  // ---- endings ----
+
+  protected abandonUpstream(): void {
+    this.abandonTry();
+  }
+
+  protected releaseUpstream(): void {
+    if (this.globalTimer !== null) clearTimeout(this.globalTimer);
+    if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
+    this.clearTryTimer();
+    if (this.retryHeld) this.cluster!.activeRetries--;
+    this.dropBody();
+  }
+
+}
+
+function onGlobalTimeout(s: RouterStream): void {
+  s.globalTimedOut();
+}
+
+function onBackoffDone(s: RouterStream): void {
+  s.retryNow();
+}

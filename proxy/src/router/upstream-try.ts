@@ -1,0 +1,204 @@
+/**
+ * The tries of a routed request (the per-try half of Envoy's router, its UpstreamRequest):
+ * a host's pool gives each try an upstream stream; the request head, the body (kept for
+ * a replay while a retry is possible, or until the stream is ready) and the trailers go
+ * out on it with flow control both ways; the per-try timeout is armed once the request is
+ * sent. RouterStream decides what a try's outcome means (retry, reply, relay).
+ */
+import { ActiveStream } from '../http/active-stream.js';
+import type { HeaderList } from '../http/codec/headers.js';
+import type { UpstreamHost } from '../upstream/upstream-host.js';
+import type { UpstreamFailure, UpstreamResponseDecoder, UpstreamStream } from '../upstream/upstream-codec.js';
+import type { ResponseHeaders } from '../http/codec/headers.js';
+import type { RetryState } from './retry-state.js';
+import type { UpstreamRequest } from './upstream-request-head.js';
+import { LOCAL_REPLIES } from './local-reply.js';
+import { MAX_TIMER_MS } from '../http/active-stream.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export abstract class UpstreamTryStream extends ActiveStream implements UpstreamResponseDecoder {
+  protected upstreamHead: UpstreamRequest | undefined;
+  /** Where `x-envoy-attempt-count` sits in the upstream head (set per try). */
+  protected attemptIndex = 0;
+  protected perTryTimeoutMs = 0;
+  protected retry: RetryState | null = null;
+  /** Request body bytes kept for replay (retries) or until the upstream is ready. */
+  private body: Buffer[] = [];
+  private bodyBytes = 0;
+  /** How many entries of `body` the current try has written. */
+  private bodyWritten = 0;
+  protected replayable = true;
+  private trailers: HeaderList | null = null;
+  protected host: UpstreamHost | undefined;
+  protected tried: Set<UpstreamHost> | null = null;
+  protected upstream: UpstreamStream | null = null;
+  /** The upstream stream took the request head (onPoolReady). */
+  protected upstreamReady = false;
+  private attempts = 0;
+  private tryTimer: NodeJS.Timeout | null = null;
+
+  /** The per-try timeout fired. */
+  protected abstract tryTimedOut(): void;
+  // The response side (RouterStream).
+  abstract onUpstreamHeaders(head: ResponseHeaders, endStream: boolean): void;
+  abstract onUpstreamData(chunk: Buffer): void;
+  abstract onUpstreamTrailers(trailers: HeaderList): void;
+  abstract onUpstreamEnd(): void;
+  abstract onUpstreamReset(kind: UpstreamFailure, reason: string): void;
+  abstract onUpstreamReadDone(): void;
+
+  // ---- request body, from the downstream codec ----
+
+  decodeData(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
+    if (this.done || this.upstreamHead === undefined) return;
+    const up = this.upstreamReady ? this.upstream : null;
+    if (this.retry !== null && this.replayable) {
+      this.body.push(chunk);
+      this.bodyBytes += chunk.length;
+      if (this.bodyBytes > this.cluster!.config.perConnectionBufferLimitBytes) {
+        // Too large to replay: this request will not be retried.
+        this.replayable = false;
+      }
+      if (up !== null && this.bodyWritten === this.body.length - 1) {
+        this.bodyWritten++;
+        if (!up.encodeData(chunk, false)) this.encoder.readDisable(true);
+        if (!this.replayable) this.dropBody();
+      }
+      return;
+    }
+    if (up !== null && this.body.length === 0) {
+      if (!up.encodeData(chunk, false)) this.encoder.readDisable(true);
+      return;
+    }
+    this.body.push(chunk);
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > this.cluster!.config.perConnectionBufferLimitBytes) this.encoder.readDisable(true);
+  }
+
+  decodeTrailers(trailers: HeaderList): void {
+    // Sent with the end of the request (decodeEnd follows), and kept for a retry.
+    this.trailers = trailers;
+  }
+
+  // ---- tries ----
+
+  protected startTry(): void {
+    const cluster = this.cluster!;
+    // A retry prefers a host that has not failed this request yet.
+    const host = cluster.lb.pick(this.tried);
+    if (host === undefined) {
+      this.localReply(LOCAL_REPLIES.noHealthyUpstream);
+      return;
+    }
+    if (cluster.activeRequests >= cluster.config.circuitBreakers.maxRequests) {
+      cluster.stats.upstream_rq_pending_overflow++;
+      this.localReply(LOCAL_REPLIES.overflow);
+      return;
+    }
+    this.attempts++;
+    this.host = host;
+    this.lastHost = host;
+    host.activeRequests++;
+    host.rqTotal++;
+    cluster.activeRequests++;
+    cluster.stats.upstream_rq_total++;
+    cluster.stats.upstream_rq_active++;
+    this.bodyWritten = 0;
+    if (host.pool.newStream(this, this.head!.method === 'HEAD') === 'overflow') {
+      this.endTry();
+      this.localReply(LOCAL_REPLIES.overflow);
+    }
+  }
+
+  onPoolConnecting(stream: UpstreamStream): void {
+    this.upstream = stream;
+    this.upstreamReady = false;
+  }
+
+  onPoolReady(stream: UpstreamStream): void {
+    this.upstream = stream;
+    this.upstreamReady = true;
+    const head = this.upstreamHead!;
+    if (this.attempts > 1) head.values[this.attemptIndex] = String(this.attempts);
+    const body = this.body;
+    const complete = this.requestComplete;
+    if (complete && body.length === 0 && this.trailers === null) stream.encodeHeaders(head, true);
+    else {
+      stream.encodeHeaders(head, false);
+      const last = complete && this.trailers === null ? body.length - 1 : -1;
+      for (let i = 0; i < body.length; i++) stream.encodeData(body[i], i === last);
+      if (complete && this.trailers !== null) stream.encodeTrailers(this.trailers);
+      else if (!complete) stream.flush();
+    }
+    this.bodyWritten = body.length;
+    if (this.retry === null || !this.replayable) this.dropBody();
+    if (complete) this.armTryTimer();
+    else this.encoder.readDisable(false);
+  }
+
+  onUpstreamDrain(): void {
+    this.encoder.readDisable(false);
+  }
+
+  /** Releases the per-try accounting of the current host. */
+  protected endTry(): void {
+    const host = this.host;
+    if (host === undefined) return;
+    this.host = undefined;
+    this.upstreamReady = false;
+    host.activeRequests--;
+    const cluster = this.cluster!;
+    cluster.activeRequests--;
+    cluster.stats.upstream_rq_active--;
+    if (this.upstream === null) host.pool.cancel(this);
+  }
+
+  /** Drops the current try: its stream is reset (never reused half-written). */
+  protected abandonTry(): void {
+    if (this.upstream !== null) {
+      this.upstream.reset();
+      this.upstream = null;
+    }
+    this.endTry();
+  }
+
+  protected endUpstreamRequest(up: UpstreamStream): void {
+    if (this.trailers !== null) up.encodeTrailers(this.trailers);
+    else up.encodeData(EMPTY, true);
+  }
+
+  // ---- the per-try timer ----
+
+  protected armTryTimer(): void {
+    const perTry = this.perTryTimeoutMs;
+    // Once the response has started, only the route timeout applies (as in Envoy).
+    if (perTry > 0 && !this.done && !this.responseStarted) {
+      if (this.tryTimer !== null) clearTimeout(this.tryTimer);
+      this.tryTimer = setTimeout(onTryTimeout, Math.min(perTry, MAX_TIMER_MS), this);
+    }
+  }
+
+  perTryTimerFired(): void {
+    this.tryTimer = null;
+    this.tryTimedOut();
+  }
+
+  protected clearTryTimer(): void {
+    if (this.tryTimer !== null) {
+      clearTimeout(this.tryTimer);
+      this.tryTimer = null;
+    }
+  }
+
+  protected dropBody(): void {
+    this.body = [];
+    this.bodyBytes = 0;
+    this.bodyWritten = 0;
+  }
+}
+
+function onTryTimeout(s: UpstreamTryStream): void {
+  s.perTryTimerFired();
+}
