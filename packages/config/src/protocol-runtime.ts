@@ -38,3 +38,16 @@ export interface UpgradeConfigRt {
   /** `enabled`, default true. */
   readonly enabled: boolean;
 }
+
+/** `codec_type`: AUTO (plaintext: HTTP/2 by its connection preface, else HTTP/1.1), HTTP1, HTTP2. */
+export type CodecType = 'AUTO' | 'HTTP1' | 'HTTP2';
+
+/** `http2_protocol_options` of a connection manager (Envoy's defaults when absent). */
+export interface Http2ProtocolOptionsRt {
+  /** `max_concurrent_streams` (default 2147483647). */
+  readonly maxConcurrentStreams: number;
+  /** `initial_stream_window_size`, bytes (default 268435456). */
+  readonly initialStreamWindowSize: number;
+  /** `initial_connection_window_size`, bytes (default 268435456). */
+  readonly initialConnectionWindowSize: number;
+}

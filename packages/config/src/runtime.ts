@@ -9,9 +9,12 @@
  * Durations are whole milliseconds; 0 means "disabled" where Envoy says so.
  */
 import type { TelemetryRt } from './telemetry-runtime.js';
-import type { UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
+import type { RouteMatchRt } from './match-runtime.js';
 
-export type { UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
+export type { PathMatchRt, RouteMatchRt, StringMatcherRt, HeaderMatchRuleRt, HeaderMatcherRt, QueryParameterMatcherRt } from './match-runtime.js';
+import type { CodecType, Http2ProtocolOptionsRt, UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
+
+export type { CodecType, Http2ProtocolOptionsRt, UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
 
 /** A request as the router sees it. Header names are lower case. */
 export interface RequestView {
@@ -73,19 +76,6 @@ export interface CaptureRt {
 }
 
 export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
-
-/** `codec_type`: AUTO (plaintext: HTTP/2 by its connection preface, else HTTP/1.1), HTTP1, HTTP2. */
-export type CodecType = 'AUTO' | 'HTTP1' | 'HTTP2';
-
-/** `http2_protocol_options` of a connection manager (Envoy's defaults when absent). */
-export interface Http2ProtocolOptionsRt {
-  /** `max_concurrent_streams` (default 2147483647). */
-  readonly maxConcurrentStreams: number;
-  /** `initial_stream_window_size`, bytes (default 268435456). */
-  readonly initialStreamWindowSize: number;
-  /** `initial_connection_window_size`, bytes (default 268435456). */
-  readonly initialConnectionWindowSize: number;
-}
 
 export interface HttpConnectionManagerRt {
   readonly statPrefix: string;
@@ -202,48 +192,6 @@ export interface RouteRt {
   readonly requestHeadersToRemove: readonly string[];
   readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];
   readonly responseHeadersToRemove: readonly string[];
-}
-
-export type PathMatchRt =
-  | { readonly kind: 'prefix'; readonly value: string }
-  | { readonly kind: 'path'; readonly value: string }
-  | { readonly kind: 'regex'; readonly regex: RegExp }
-  | { readonly kind: 'path_separated_prefix'; readonly value: string };
-
-export interface RouteMatchRt {
-  readonly path: PathMatchRt;
-  /** `case_sensitive`, default true. */
-  readonly caseSensitive: boolean;
-  readonly headers: readonly HeaderMatcherRt[];
-  readonly queryParameters: readonly QueryParameterMatcherRt[];
-}
-
-/** A string matcher (Envoy's `type.matcher.v3.StringMatcher`). */
-export type StringMatcherRt =
-  | { readonly kind: 'exact'; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: 'prefix'; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: 'suffix'; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: 'contains'; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: 'regex'; readonly regex: RegExp };
-
-export type HeaderMatchRuleRt =
-  | { readonly kind: 'string'; readonly matcher: StringMatcherRt }
-  | { readonly kind: 'present'; readonly present: boolean }
-  | { readonly kind: 'range'; readonly start: number; readonly end: number };
-
-export interface HeaderMatcherRt {
-  /** Lower case; `:method`, `:path`, `:authority` are the pseudo-headers. */
-  readonly name: string;
-  readonly rule: HeaderMatchRuleRt;
-  readonly invert: boolean;
-  /** `treat_missing_header_as_empty` */
-  readonly treatMissingAsEmpty: boolean;
-}
-
-export interface QueryParameterMatcherRt {
-  readonly name: string;
-  /** undefined = `present_match: true` */
-  readonly matcher: StringMatcherRt | undefined;
 }
 
 export type RouteActionRt = ForwardActionRt | RedirectActionRt | DirectResponseActionRt;
