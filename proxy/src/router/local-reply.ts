@@ -3,6 +3,7 @@
  * the access log records. Bodies are Envoy's own texts, so a user's grep still works.
  */
 import type { ResponseFlag } from '@minimesh/mesh';
+import type { UpstreamFailure } from '../upstream/upstream-codec.js';
 
 export interface LocalReply {
   readonly status: number;
@@ -21,10 +22,26 @@ export const LOCAL_REPLIES = {
   perTryTimeout: { status: 504, body: 'upstream request timeout', flag: 'UT', details: 'upstream_per_try_timeout' },
 } as const satisfies Record<string, { status: number; body: string; flag: string; details: string }>;
 
-/** The reply for a try that failed before response headers (UF, UC, UPE). */
-export function upstreamResetReply(kind: 'connect-failure' | 'reset' | 'protocol-error', reason: string, retried: boolean): LocalReply {
-  const resetReason = kind === 'connect-failure' ? 'connection failure' : kind === 'reset' ? 'connection termination' : 'protocol error';
-  const flag: ResponseFlag = kind === 'connect-failure' ? 'UF' : kind === 'reset' ? 'UC' : 'UPE';
+/** A reset kind as Envoy names it in local replies and %RESPONSE_CODE_DETAILS%, and its response flag. */
+const RESET: Record<UpstreamFailure, { readonly text: string; readonly flag: ResponseFlag }> = {
+  'connect-failure': { text: 'connection failure', flag: 'UF' },
+  reset: { text: 'connection termination', flag: 'UC' },
+  'remote-reset': { text: 'remote reset', flag: 'UR' },
+  'refused-stream': { text: 'remote refused stream reset', flag: 'UR' },
+  'protocol-error': { text: 'protocol error', flag: 'UPE' },
+  overflow: { text: 'overflow', flag: 'UO' },
+};
+
+/** The response flag of a reset kind (UF, UC, UR, UPE, UO). */
+export function resetFlag(kind: UpstreamFailure): ResponseFlag {
+  return RESET[kind].flag;
+}
+
+/** The reply for a try that failed before response headers (UF, UC, UR, UPE; overflow is LOCAL_REPLIES.overflow). */
+export function upstreamResetReply(kind: UpstreamFailure, reason: string, retried: boolean): LocalReply {
+  if (kind === 'overflow') return LOCAL_REPLIES.overflow;
+  const resetReason = RESET[kind].text;
+  const flag = RESET[kind].flag;
   const lead = retried ? 'retried and the latest reset reason' : 'reset reason';
   const transport = kind === 'connect-failure' && reason ? `, transport failure reason: ${reason}` : '';
   return {

@@ -8,7 +8,7 @@ import type { RetryOn, RetryPolicyRt } from '@minimesh/config/runtime';
 import type { Cluster } from '../upstream/cluster.js';
 
 /** How a try failed, as the retry conditions see it. */
-export type TryFailure = 'connect-failure' | 'reset' | 'per-try-timeout' | 'protocol-error';
+export type TryFailure = 'connect-failure' | 'reset' | 'remote-reset' | 'refused-stream' | 'per-try-timeout' | 'protocol-error' | 'overflow';
 
 export type RetryDecision = { readonly retry: true; readonly delayMs: number } | { readonly retry: false; readonly reason: 'not-retriable' | 'limit' | 'overflow' };
 
@@ -76,11 +76,17 @@ export class RetryState {
     return false;
   }
 
-  /** Whether a try that failed without a response is worth another try. */
-  failureIsRetriable(f: TryFailure): boolean {
+  /**
+   * Whether a try that failed without a response is worth another try (Envoy's
+   * wouldRetryFromReset). `requestSent`: the request head had gone upstream.
+   */
+  failureIsRetriable(f: TryFailure, requestSent = true): boolean {
+    if (f === 'overflow') return false;
     const on = this.retryOn;
-    if (on.has('5xx') || on.has('gateway-error') || on.has('reset')) return f !== 'protocol-error' || on.has('5xx');
+    if ((on.has('5xx') || on.has('gateway-error') || on.has('reset')) && (f !== 'protocol-error' || on.has('5xx'))) return true;
     if (f === 'connect-failure' && on.has('connect-failure')) return true;
+    if (f === 'refused-stream' && on.has('refused-stream')) return true;
+    if (!requestSent && f !== 'per-try-timeout' && on.has('reset-before-request')) return true;
     return false;
   }
 

@@ -11,7 +11,7 @@
  */
 import type { ForwardActionRt, RouteRt, VirtualHostRt } from '@minimesh/config/runtime';
 import { pickWeightedCluster } from '@minimesh/config';
-import { PEER_METADATA_HEADER, type ResponseFlag } from '@minimesh/mesh';
+import { PEER_METADATA_HEADER } from '@minimesh/mesh';
 import { MAX_TIMER_MS } from '../http/active-stream.js';
 import { UpstreamTryStream } from './upstream-try.js';
 import { getHeader, type HeaderList, type ResponseHeaders } from '../http/codec/headers.js';
@@ -22,7 +22,7 @@ import { buildDownstreamResponseHead } from './downstream-response-head.js';
 import type { HeaderMutationLevel } from './header-mutation.js';
 import { routeMutations } from './route-mutations.js';
 import { flagBit } from './response-flags.js';
-import { LOCAL_REPLIES, upstreamResetReply, type LocalReply } from './local-reply.js';
+import { LOCAL_REPLIES, resetFlag, upstreamResetReply, type LocalReply } from './local-reply.js';
 import { sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -186,24 +186,30 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
     this.finish(true);
   }
 
-  onUpstreamReset(kind: UpstreamFailure, reason: string): void {
+  onUpstreamReset(kind: UpstreamFailure, reason: string, requestSent = kind !== 'connect-failure'): void {
     this.upstream = null;
     const stats = this.cluster!.stats;
+    if (kind === 'overflow') {
+      // The pending queue was full (an HTTP/2 pool finds out once the request is handed over).
+      stats.upstream_rq_pending_overflow++;
+      this.endTry();
+      this.localReply(LOCAL_REPLIES.overflow);
+      return;
+    }
     if (kind === 'connect-failure') {
       stats.upstream_cx_connect_fail++;
       if (reason === 'connection timeout') stats.upstream_cx_connect_timeout++;
-    } else if (kind === 'reset') stats.upstream_rq_rx_reset++;
-    else stats.upstream_cx_protocol_error++;
+    } else if (kind === 'protocol-error') stats.upstream_cx_protocol_error++;
+    else stats.upstream_rq_rx_reset++;
     this.host!.rqError++;
-    const flag: ResponseFlag = kind === 'connect-failure' ? 'UF' : kind === 'reset' ? 'UC' : 'UPE';
     if (this.responseStarted) {
       // Part of the response is out: the client's stream can only be reset.
-      this.flags |= flagBit(flag);
+      this.flags |= flagBit(resetFlag(kind));
       this.endTry();
       this.finish(false);
       return;
     }
-    if (this.retry !== null && this.retry.failureIsRetriable(kind as TryFailure)) {
+    if (this.retry !== null && this.retry.failureIsRetriable(kind as TryFailure, requestSent)) {
       if (this.tryAgain(false)) return;
     }
     this.endTry();

@@ -8,7 +8,7 @@
 import { ActiveStream } from '../http/active-stream.js';
 import type { HeaderList } from '../http/codec/headers.js';
 import type { UpstreamHost } from '../upstream/upstream-host.js';
-import type { UpstreamFailure, UpstreamResponseDecoder, UpstreamStream } from '../upstream/upstream-codec.js';
+import type { ConnectionPool, UpstreamFailure, UpstreamResponseDecoder, UpstreamStream } from '../upstream/upstream-codec.js';
 import type { ResponseHeaders } from '../http/codec/headers.js';
 import type { RetryState } from './retry-state.js';
 import type { UpstreamRequest } from './upstream-request-head.js';
@@ -31,6 +31,8 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   protected replayable = true;
   private trailers: HeaderList | null = null;
   protected host: UpstreamHost | undefined;
+  /** The pool of `host` this try's stream comes from (HTTP/1.1 or HTTP/2). */
+  private pool: ConnectionPool | undefined;
   protected tried: Set<UpstreamHost> | null = null;
   protected upstream: UpstreamStream | null = null;
   /** The upstream stream took the request head (onPoolReady). */
@@ -45,7 +47,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   abstract onUpstreamData(chunk: Buffer): void;
   abstract onUpstreamTrailers(trailers: HeaderList): void;
   abstract onUpstreamEnd(): void;
-  abstract onUpstreamReset(kind: UpstreamFailure, reason: string): void;
+  abstract onUpstreamReset(kind: UpstreamFailure, reason: string, requestSent?: boolean): void;
   abstract onUpstreamReadDone(): void;
 
   // ---- request body, from the downstream codec ----
@@ -106,7 +108,9 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
     cluster.stats.upstream_rq_total++;
     cluster.stats.upstream_rq_active++;
     this.bodyWritten = 0;
-    if (host.pool.newStream(this, this.head!.method === 'HEAD') === 'overflow') {
+    const pool = host.poolFor(this.head!.protocol);
+    this.pool = pool;
+    if (pool.newStream(this, this.head!.method === 'HEAD') === 'overflow') {
       this.endTry();
       this.localReply(LOCAL_REPLIES.overflow);
     }
@@ -152,7 +156,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
     const cluster = this.cluster!;
     cluster.activeRequests--;
     cluster.stats.upstream_rq_active--;
-    if (this.upstream === null) host.pool.cancel(this);
+    if (this.upstream === null) this.pool!.cancel(this);
   }
 
   /** Drops the current try: its stream is reset (never reused half-written). */

@@ -6,7 +6,6 @@
 import type { ClusterRt } from '@minimesh/config/runtime';
 import type { StatsRegistry } from '../observability/stats.js';
 import { Cluster } from './cluster.js';
-import { H2UpstreamWarnings } from './h2-upstream-warning.js';
 
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -14,8 +13,6 @@ export class ClusterManager {
   private clusters = new Map<string, Cluster>();
   private readonly draining = new Set<Cluster>();
   private readonly sweeper: NodeJS.Timeout;
-  /** TEMPORARY: see h2-upstream-warning.ts (remove once the h2 pool is wired). */
-  readonly h2Warnings = new H2UpstreamWarnings();
 
   constructor(private readonly stats: StatsRegistry) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
@@ -34,7 +31,6 @@ export class ClusterManager {
   update(configs: ReadonlyMap<string, ClusterRt>): void {
     const next = new Map<string, Cluster>();
     for (const [name, cfg] of configs) {
-      this.h2Warnings.check(cfg);
       const old = this.clusters.get(name);
       if (old !== undefined && old.config === cfg) next.set(name, old);
       else {

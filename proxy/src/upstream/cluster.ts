@@ -20,6 +20,8 @@ export class Cluster {
   connections = 0;
   /** Requests waiting for a connection (max_connections reached), oldest first. */
   readonly pending: PendingRequest[] = [];
+  /** Requests waiting for an HTTP/2 stream (sessions connecting or full); with `pending`, under max_pending_requests. */
+  h2Pending = 0;
   activeRequests = 0;
   activeRetries = 0;
   /** Set when a new config no longer has this cluster: its connections drain and close. */
@@ -55,14 +57,14 @@ export class Cluster {
 
   /** Frees a connection slot held by an idle connection (for a waiting request). */
   closeOneIdle(): void {
-    for (const h of this.hosts) if (h.pool.closeOneIdle()) return;
+    for (const h of this.hosts) if (h.h1.closeOneIdle()) return;
   }
 
   /** Closes idle upstream connections past the cluster's idle timeout. */
   sweepIdle(now: number): void {
     const timeout = this.removed ? 0 : this.config.upstreamIdleTimeoutMs;
     if (timeout === 0 && !this.removed) return;
-    for (const h of this.hosts) h.pool.closeIdle(now, timeout);
+    for (const h of this.hosts) for (const p of h.pools()) p.closeIdle(now, timeout);
   }
 }
 

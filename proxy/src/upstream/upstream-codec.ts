@@ -1,7 +1,7 @@
 /**
  * The upstream codec contract (Envoy's connection pool, RequestEncoder and
  * ResponseDecoder). The router asks a host's pool for a stream; the pool hands it an
- * `UpstreamStream` (an HTTP/1.1 connection today; an HTTP/2 stream to come) on which it
+ * `UpstreamStream` (an HTTP/1.1 connection, or an HTTP/2 stream) on which it
  * sends a neutral request head, body data and trailers, and the stream reports the
  * response back as a neutral head, data, trailers and end. Framing, keep-alive and reuse
  * are the codec's.
@@ -27,8 +27,16 @@ export interface UpstreamRequestHeaders extends HeaderList {
   readonly teTrailers: boolean;
 }
 
-/** Why a try failed before its response ended. */
-export type UpstreamFailure = 'connect-failure' | 'reset' | 'protocol-error';
+/**
+ * Why a try failed before its response ended, in Envoy's reset reasons:
+ *   connect-failure  no connection (refused, timed out)                       UF
+ *   reset            the connection closed under the request                  UC
+ *   remote-reset     the upstream reset the stream (HTTP/2 RST_STREAM)        UR
+ *   refused-stream   the upstream refused the stream unprocessed (HTTP/2)     UR
+ *   protocol-error   the upstream broke the protocol                          UPE
+ *   overflow         the cluster's pending-request queue is full              UO
+ */
+export type UpstreamFailure = 'connect-failure' | 'reset' | 'remote-reset' | 'refused-stream' | 'protocol-error' | 'overflow';
 
 /** One request on an upstream connection, as the router holds it. */
 export interface UpstreamStream {
@@ -58,8 +66,12 @@ export interface UpstreamResponseDecoder {
   onUpstreamTrailers(trailers: HeaderList): void;
   /** The response is complete. */
   onUpstreamEnd(): void;
-  /** The connection failed or was reset before the response ended. */
-  onUpstreamReset(kind: UpstreamFailure, reason: string): void;
+  /**
+   * The connection failed or was reset before the response ended. `requestSent`: the request
+   * head had gone out (Envoy's "upstream request started", for `reset-before-request`);
+   * when not given, true unless `kind` is connect-failure.
+   */
+  onUpstreamReset(kind: UpstreamFailure, reason: string, requestSent?: boolean): void;
   /** The stream can take more request bytes. */
   onUpstreamDrain(): void;
   /** One read from the upstream was handled (a response head held back can go out now). */

@@ -1,12 +1,15 @@
 /**
  * One endpoint of a cluster: what the balancer weighs, what /clusters counts, and the
- * pool its requests get their upstream streams from (HTTP/1.1 connections today).
+ * pools its requests get their upstream streams from: HTTP/1.1 connections, HTTP/2 sessions
+ * (made at the first request that needs one), chosen per request by the cluster's protocol.
  */
 import type { EndpointRt } from '@minimesh/config/runtime';
 import type { LbHost } from './lb/load-balancer.js';
+import type { HttpProtocol } from '../http/codec/headers.js';
 import type { ConnectionPool } from './upstream-codec.js';
 import type { Cluster } from './cluster.js';
 import { Http1Pool } from './h1/h1-pool.js';
+import { H2ConnectionPool } from './h2/h2-connection-pool.js';
 import { peerFromEndpointMetadata, type WorkloadPeer } from '../observability/istio/workload-peer.js';
 
 export class UpstreamHost implements LbHost {
@@ -18,7 +21,9 @@ export class UpstreamHost implements LbHost {
   /** Requests sent to this host, and those answered with 5xx or failed (for /clusters). */
   rqTotal = 0;
   rqError = 0;
-  readonly pool: ConnectionPool;
+  /** HTTP/1.1 connections to this host. */
+  readonly h1: Http1Pool;
+  private h2Pool: H2ConnectionPool | undefined;
 
   constructor(
     readonly cluster: Cluster,
@@ -27,15 +32,36 @@ export class UpstreamHost implements LbHost {
     this.key = `${endpoint.address}:${endpoint.port}`;
     this.weight = endpoint.weight;
     this.peer = peerFromEndpointMetadata(endpoint.workload ?? '');
-    this.pool = new Http1Pool(cluster, endpoint);
+    this.h1 = new Http1Pool(cluster, endpoint);
   }
 
-  /** Open connections to this host. */
+  /**
+   * The pool for a request that came over `protocol`: HTTP/2 when the cluster asks for it
+   * (`http2`), or forwards the client's protocol (`downstream`) and the client spoke HTTP/2;
+   * HTTP/1.1 otherwise.
+   */
+  poolFor(protocol: HttpProtocol): ConnectionPool {
+    const up = this.cluster.config.upstreamProtocol;
+    if (up === 'http1' || (up === 'downstream' && protocol !== 'HTTP/2')) return this.h1;
+    return (this.h2Pool ??= new H2ConnectionPool(this.cluster, this.endpoint));
+  }
+
+  /** The HTTP/2 pool, if a request has needed one. */
+  get h2(): H2ConnectionPool | undefined {
+    return this.h2Pool;
+  }
+
+  /** Every pool this host has. */
+  pools(): ConnectionPool[] {
+    return this.h2Pool === undefined ? [this.h1] : [this.h1, this.h2Pool];
+  }
+
+  /** Open connections to this host (HTTP/2 sessions count one each). */
   get connections(): number {
-    return this.pool.connections;
+    return this.h1.connections + (this.h2Pool?.connections ?? 0);
   }
 
   get idleCount(): number {
-    return this.pool.idleCount;
+    return this.h1.idleCount + (this.h2Pool?.idleCount ?? 0);
   }
 }

@@ -140,6 +140,7 @@ export class H2UpstreamStream {
     }
     this.session = session;
     this.stream = st;
+    this.handlers.onStarted?.();
     st.on('headers', (h: IncomingHttpHeaders) => {
       const { status, headers } = splitResponseHeaders(h);
       if (status >= 100 && status < 200 && !this.done) this.handlers.onInformational?.(status, headers);

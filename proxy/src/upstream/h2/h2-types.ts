@@ -57,6 +57,11 @@ export interface H2StreamHandlers {
   onError(err: H2UpstreamError): void;
   /** The request body may be written again (after `write()` returned false). */
   onDrain?(): void;
+  /**
+   * The request got its HTTP/2 stream (HEADERS handed to a session): it no longer waits in the
+   * pool's queue. Unlike the others, this may run inside `request()` (a session had room).
+   */
+  onStarted?(): void;
 }
 
 export interface H2RequestOptions {

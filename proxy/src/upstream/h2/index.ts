@@ -1,7 +1,7 @@
 /**
  * HTTP/2 upstream: a pool of `ClientHttp2Session`s per endpoint, streams multiplexed, for
  * clusters whose `upstreamProtocol` is `http2` (or `downstream` with an HTTP/2 request).
- * Not wired into the router yet (see ../h2-upstream-warning.ts).
+ * The router reaches it through `H2ConnectionPool` (h2-connection-pool.ts), one per host.
  */
 export { H2UpstreamPool, h2PoolOptionsFromCluster, H2_POOL_DEFAULTS, MAX_CONNECTION_WINDOW, type H2PoolStats, type H2SessionInfo } from './h2-pool.js';
 export { H2UpstreamStream } from './h2-stream.js';

@@ -1,0 +1,233 @@
+/**
+ * HTTP/2 upstream through the router, on a plain Envoy bootstrap whose cluster carries
+ * `envoy.extensions.upstreams.http.v3.HttpProtocolOptions`: h1→h2 and h2→h2 (`:authority`, no
+ * connection-specific header, `te: trailers` kept, trailers both ways), the client's protocol
+ * with `use_downstream_protocol_config`, streams multiplexed on one session, retries on
+ * refused and reset streams, and the response flags of failures (UF, UR, UO).
+ */
+import t from 'tap';
+import http from 'node:http';
+import http2 from 'node:http2';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { closedPort, route, startTestProxy } from './helpers/harness.js';
+import { h2Connect, h2Request } from './helpers/h2-client.js';
+import { h2ClusterExtra, h2Ok, startH2Upstream, until } from './helpers/h2-upstream-server.js';
+
+const run = promisify(execFile);
+const noCurl = spawnSync('curl', ['--version']).error === undefined ? false : 'curl is not installed (Debian: apt-get install curl)';
+if (noCurl && process.env.CI === 'true') t.fail(noCurl);
+
+const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host', 'x-hop'];
+
+/** A plain HTTP/1.1 request with its own connection. */
+function h1Get(port: number, path = '/', headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+t.test('h1 → h2: curl over HTTP/1.1, the upstream sees :authority and no connection-specific header', { skip: noCurl }, async (t) => {
+  const up = await startH2Upstream(t, (stream) => {
+    stream.respond({ ':status': 200, 'x-up': 'h2' });
+    stream.end('hello from h2');
+  });
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } } });
+  const args = ['-sS', '--http1.1', '-D', '-', '-H', 'Connection: keep-alive, x-hop', '-H', 'x-hop: 1', '-H', 'keep-alive: timeout=5', '-H', 'te: trailers', '-H', 'x-client: yes', '--data-binary', 'payload', `http://127.0.0.1:${p.port}/a/b?q=1`];
+  const out = (await run('curl', args)).stdout;
+  t.match(out, /^HTTP\/1\.1 200 OK\r\n/);
+  t.match(out, /\r\nx-up: h2\r\n/i);
+  t.match(out, /\r\n\r\nhello from h2$/);
+  const s = up.streams[0];
+  t.equal(s.headers[':authority'], `127.0.0.1:${p.port}`, 'the Host became :authority');
+  t.equal(s.headers[':method'], 'POST');
+  t.equal(s.headers[':path'], '/a/b?q=1');
+  t.equal(s.headers[':scheme'], 'http');
+  t.equal(s.headers['x-client'], 'yes');
+  t.equal(s.headers['x-forwarded-proto'], 'http');
+  t.equal(s.headers.te, 'trailers', 'te: trailers is kept');
+  const names = s.rawHeaders.filter((_, i) => i % 2 === 0);
+  for (const n of CONNECTION_SPECIFIC) t.notOk(names.includes(n), `${n} not sent`);
+  t.equal(s.body.toString(), 'payload');
+  const [line] = await p.accessLog(1);
+  t.equal(line.protocol, 'HTTP/1.1');
+  t.equal(line.response_code, 200);
+  t.equal(line.response_flags, '-');
+});
+
+t.test('h2 → h2: curl --http2-prior-knowledge, and trailers both ways', { skip: noCurl }, async (t) => {
+  const up = await startH2Upstream(t, (stream, rec) => {
+    if (rec.headers[':path'] !== '/trailers') {
+      stream.respond({ ':status': 200 });
+      stream.end('h2 all the way');
+      return;
+    }
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'fine' }));
+      stream.end(`got ${rec.body.toString()}`);
+    });
+  });
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } } });
+  const out = (await run('curl', ['-sS', '--http2-prior-knowledge', '-D', '-', `http://127.0.0.1:${p.port}/plain`])).stdout;
+  t.match(out, /^HTTP\/2 200 ?\r\n/);
+  t.match(out, /\r\n\r\nh2 all the way$/);
+  t.equal(up.streams[0].headers[':authority'], `127.0.0.1:${p.port}`);
+
+  const s = h2Connect(t, p.port);
+  const r = await new Promise<{ status: number; body: string; trailers: Record<string, unknown> }>((resolve, reject) => {
+    const req = s.request({ ':method': 'POST', ':path': '/trailers', 'content-type': 'application/grpc', te: 'trailers' }, { waitForTrailers: true });
+    req.on('wantTrailers', () => req.sendTrailers({ 'x-req-trailer': 'sent' }));
+    let status = 0;
+    let body = '';
+    let trailers: Record<string, unknown> = {};
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('trailers', (h) => (trailers = h));
+    req.on('end', () => resolve({ status, body, trailers }));
+    req.on('error', reject);
+    req.end('ping');
+  });
+  t.equal(r.status, 200);
+  t.equal(r.body, 'got ping');
+  t.equal(r.trailers['grpc-status'], '0', 'response trailers reach the client');
+  t.equal(r.trailers['grpc-message'], 'fine');
+  const rec = up.streams[1];
+  t.equal(rec.trailers?.['x-req-trailer'], 'sent', 'request trailers reach the upstream');
+  t.equal(rec.headers.te, 'trailers');
+  t.equal(up.sessions, 1, 'both requests on one upstream session');
+});
+
+t.test('use_downstream_protocol_config: h1 client → h1 upstream, h2 client → h2 upstream, one cluster', async (t) => {
+  const up = await startH2Upstream(t, h2Ok('via h2'), true);
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('downstream') } } });
+  const r1 = await h1Get(p.port, '/one');
+  t.equal(r1.status, 200);
+  t.equal(r1.headers['x-up'], 'h1', 'HTTP/1.1 upstream for an HTTP/1.1 client');
+  t.equal(up.h1Requests.length, 1);
+  t.equal(up.h1Requests[0].httpVersion, '1.1');
+  const r2 = await h2Request(h2Connect(t, p.port), { path: '/two' });
+  t.equal(r2.status, 200);
+  t.equal(r2.headers['x-up'], 'h2', 'HTTP/2 upstream for an HTTP/2 client');
+  t.equal(r2.body.toString(), 'via h2');
+  t.equal(up.streams.length, 1);
+  t.equal(up.streams[0].headers[':path'], '/two');
+});
+
+t.test('concurrent requests share one upstream session (multiplexed)', async (t) => {
+  const held: (() => void)[] = [];
+  const up = await startH2Upstream(t, (stream, rec) => {
+    held.push(() => {
+      stream.respond({ ':status': 200 });
+      stream.end(`n=${rec.headers[':path']}`);
+    });
+    // Answer once all five are open at once on the upstream (later ones at once).
+    if (up.streams.length >= 5) for (const f of held.splice(0)) f();
+  });
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } } });
+  const rs = await Promise.all([1, 2, 3, 4, 5].map((i) => h1Get(p.port, `/${i}`)));
+  t.same(
+    rs.map((r) => r.body),
+    [1, 2, 3, 4, 5].map((i) => `n=/${i}`),
+  );
+  t.equal(up.sessions, 1, 'one session');
+  t.same(new Set(up.streams.map((s) => s.session)).size, 1, 'every stream on it');
+  const r = await h1Get(p.port, '/6');
+  t.equal(r.status, 200);
+  t.equal(up.sessions, 1, 'the session is reused');
+});
+
+t.test('a refused stream is retried on refused-stream; a reset stream on reset; else UR', async (t) => {
+  const up = await startH2Upstream(t, (stream, rec) => {
+    const path = rec.headers[':path'] ?? '';
+    const failures = up.streams.filter((s) => s.headers[':path'] === path).length;
+    if (path.startsWith('/refuse') && failures === 1) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    else if (path.startsWith('/reset') && (failures === 1 || path === '/reset-always')) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else {
+      stream.respond({ ':status': 200 });
+      stream.end(`ok ${failures}`);
+    }
+  });
+  const p = await startTestProxy(t, {
+    routes: [
+      route('/refuse', 'c', { retry_policy: { retry_on: 'refused-stream', num_retries: 1 } }),
+      route('/reset-always', 'c'),
+      route('/reset', 'c', { retry_policy: { retry_on: 'reset', num_retries: 1 } }),
+    ],
+    clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } },
+  });
+  const refused = await h1Get(p.port, '/refuse');
+  t.equal(refused.status, 200, 'retried after REFUSED_STREAM');
+  t.equal(refused.body, 'ok 2');
+  const reset = await h1Get(p.port, '/reset');
+  t.equal(reset.status, 200, 'retried after RST_STREAM');
+  t.equal(reset.body, 'ok 2');
+  const failed = await h1Get(p.port, '/reset-always');
+  t.equal(failed.status, 503);
+  t.match(failed.body, /reset reason: remote reset/);
+  const lines = await p.accessLog(3);
+  t.same(
+    lines.map((l) => l.response_flags),
+    ['-', '-', 'UR'],
+  );
+  t.equal(lines[2].response_code_details, 'upstream_reset_before_response_started{remote_reset}');
+});
+
+t.test('connect refused: 503 UF; retried on connect-failure to a live host', async (t) => {
+  const dead = await closedPort();
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [dead], extra: h2ClusterExtra('http2') } } });
+  const r = await h1Get(p.port);
+  t.equal(r.status, 503);
+  t.match(r.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: connection failure, transport failure reason: ECONNREFUSED/);
+  const [line] = await p.accessLog(1);
+  t.equal(line.response_flags, 'UF');
+
+  const up = await startH2Upstream(t, h2Ok('alive'));
+  const p2 = await startTestProxy(t, {
+    routes: [route('/', 'c', { retry_policy: { retry_on: 'connect-failure', num_retries: 2 } })],
+    clusters: { c: { endpoints: [dead, up.port], extra: h2ClusterExtra('http2') } },
+  });
+  for (let i = 0; i < 2; i++) {
+    const ok = await h1Get(p2.port);
+    t.equal(ok.status, 200, `request ${i + 1} reaches the live host`);
+    t.equal(ok.body, 'alive');
+  }
+});
+
+t.test('circuit breakers count streams: one session, one waiting request, the next overflows (UO)', async (t) => {
+  const held: (() => void)[] = [];
+  const up = await startH2Upstream(t, (stream) => {
+    held.push(() => {
+      stream.respond({ ':status': 200 });
+      stream.end('done');
+    });
+  });
+  const p = await startTestProxy(t, {
+    routes: [route('/', 'c')],
+    clusters: {
+      c: { endpoints: [up.port], extra: { ...h2ClusterExtra('http2', { max_concurrent_streams: 1 }), circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } } },
+    },
+  });
+  const first = h1Get(p.port, '/1');
+  await until(() => up.streams.length === 1);
+  const second = h1Get(p.port, '/2');
+  await new Promise((r) => setTimeout(r, 150));
+  const third = await h1Get(p.port, '/3');
+  t.equal(third.status, 503, 'the pending queue is full');
+  t.match(third.body, /reset reason: overflow/);
+  t.equal(up.streams.length, 1, 'the waiting request has no stream yet (max_concurrent_streams 1)');
+  held.shift()!();
+  await until(() => up.streams.length === 2);
+  held.shift()!();
+  t.equal((await first).status, 200);
+  t.equal((await second).status, 200);
+  t.equal(up.sessions, 1, 'max_connections 1: one session');
+  const lines = await p.accessLog(3);
+  t.same(lines.map((l) => l.response_flags).sort(), ['-', '-', 'UO']);
+});
