@@ -201,6 +201,31 @@ t.test('connect refused: 503 UF; retried on connect-failure to a live host', asy
   }
 });
 
+t.test('a session that dies under a request: UC; reset-before-request retries what never went out', async (t) => {
+  const up = await startH2Upstream(t, (stream) => stream.session?.destroy());
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } } });
+  const r = await h1Get(p.port);
+  t.equal(r.status, 503);
+  t.match(r.body, /reset reason: connection termination/);
+  const [line] = await p.accessLog(1);
+  t.equal(line.response_flags, 'UC');
+
+  const dead = await closedPort();
+  const live = await startH2Upstream(t, h2Ok('second try'));
+  const p2 = await startTestProxy(t, {
+    routes: [route('/', 'c', { retry_policy: { retry_on: 'reset-before-request', num_retries: 1 } })],
+    clusters: { c: { endpoints: [dead, live.port], extra: h2ClusterExtra('http2') } },
+  });
+  for (let i = 0; i < 2; i++) t.equal((await h1Get(p2.port)).body, 'second try', 'a connect failure is retried: the request was never sent');
+  // A reset after the request went out is not retried on reset-before-request.
+  const p3 = await startTestProxy(t, {
+    routes: [route('/', 'c', { retry_policy: { retry_on: 'reset-before-request', num_retries: 1 } })],
+    clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } },
+  });
+  t.equal((await h1Get(p3.port)).status, 503);
+  t.equal(up.streams.length, 2, 'one stream each, no retry after the request was sent');
+});
+
 t.test('circuit breakers count streams: one session, one waiting request, the next overflows (UO)', async (t) => {
   const held: (() => void)[] = [];
   const up = await startH2Upstream(t, (stream) => {
