@@ -142,6 +142,11 @@ t.test('concurrent requests share one upstream session (multiplexed)', async (t)
   const r = await h1Get(p.port, '/6');
   t.equal(r.status, 200);
   t.equal(up.sessions, 1, 'the session is reused');
+  const stats = await (await fetch(`http://127.0.0.1:${p.adminPort}/stats`)).text();
+  t.match(stats, /^cluster\.c\.upstream_cx_total: 1$/m, 'one upstream connection counted');
+  t.match(stats, /^cluster\.c\.upstream_cx_active: 1$/m);
+  t.match(stats, /^cluster\.c\.upstream_rq_total: 6$/m, 'six requests');
+  t.match(stats, /^cluster\.c\.upstream_rq_pending_active: 0$/m, 'none left pending');
 });
 
 t.test('a refused stream is retried on refused-stream; a reset stream on reset; else UR', async (t) => {

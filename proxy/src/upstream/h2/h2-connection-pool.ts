@@ -30,7 +30,20 @@ export class H2ConnectionPool implements ConnectionPool {
     endpoint: EndpointRt,
   ) {
     this.endpoint = { address: endpoint.address, port: endpoint.port };
-    this.pool = new H2UpstreamPool({ ...h2PoolOptionsFromCluster(cluster.config), maxPendingPerEndpoint: NO_POOL_QUEUE_LIMIT });
+    const stats = cluster.stats;
+    this.pool = new H2UpstreamPool({
+      ...h2PoolOptionsFromCluster(cluster.config),
+      maxPendingPerEndpoint: NO_POOL_QUEUE_LIMIT,
+      // Sessions are the cluster's upstream connections (upstream_cx_*), as HTTP/1.1 connections are.
+      onSessionOpened: () => {
+        stats.upstream_cx_total++;
+        stats.upstream_cx_active++;
+      },
+      onSessionClosed: () => {
+        stats.upstream_cx_active--;
+        stats.upstream_cx_destroy++;
+      },
+    });
   }
 
   /** Open sessions. */

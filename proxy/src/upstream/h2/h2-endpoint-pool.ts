@@ -98,11 +98,13 @@ export class H2EndpointPool implements H2StreamOwner {
       onClosed: (closed, failure) => this.onSessionClosed(closed, failure),
     });
     this.sessions.push(s);
+    this.o.onSessionOpened?.(this.endpoint);
   }
 
   private onSessionClosed(s: H2Session, failure: H2UpstreamError | undefined): void {
     const i = this.sessions.indexOf(s);
     if (i >= 0) this.sessions.splice(i, 1);
+    this.o.onSessionClosed?.(this.endpoint);
     const others = this.sessions.some((x) => x.state === 'ready' || x.state === 'connecting');
     if (failure && !others) {
       for (const st of this.queue.splice(0)) st.fail(new H2UpstreamError(failure.reason, failure.message, failure.h2Code, false, false));

@@ -13,7 +13,8 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHt
 import { isIPv6 } from 'node:net';
 import { H2UpstreamError, type H2Endpoint, type H2FailureReason, type H2PoolOptions } from './h2-types.js';
 
-export type ResolvedH2Options = Required<Omit<H2PoolOptions, 'createConnection' | 'localAddress'>> & Pick<H2PoolOptions, 'createConnection' | 'localAddress'>;
+type OptionalOptions = 'createConnection' | 'localAddress' | 'onSessionOpened' | 'onSessionClosed';
+export type ResolvedH2Options = Required<Omit<H2PoolOptions, OptionalOptions>> & Pick<H2PoolOptions, OptionalOptions>;
 
 export type H2SessionState = 'connecting' | 'ready' | 'draining' | 'closed';
 

@@ -140,6 +140,10 @@ export interface H2PoolOptions {
    * h2c with prior knowledge. Must return a socket that is connecting or connected.
    */
   readonly createConnection?: (endpoint: H2Endpoint) => Duplex;
+  /** A session was opened (connecting): for the owner's connection counters. */
+  readonly onSessionOpened?: (endpoint: H2Endpoint) => void;
+  /** A session closed (whether it ever became ready or not). */
+  readonly onSessionClosed?: (endpoint: H2Endpoint) => void;
 }
 
 export type OutgoingH2Headers = OutgoingHttpHeaders;
