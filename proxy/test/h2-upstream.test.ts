@@ -263,6 +263,79 @@ t.test('circuit breakers count streams: one session, one waiting request, the ne
   t.same(lines.map((l) => l.response_flags).sort(), ['-', '-', 'UO']);
 });
 
+t.test('a slow h1 client holds the h2 upstream back (window), and gets every byte', async (t) => {
+  const TOTAL = 32 * 1024 * 1024;
+  const CHUNK = Buffer.alloc(64 * 1024, 'x');
+  let accepted = 0;
+  const up = await startH2Upstream(t, (stream) => {
+    stream.respond({ ':status': 200 });
+    const pump = (): void => {
+      while (accepted < TOTAL) {
+        accepted += CHUNK.length;
+        if (!stream.write(CHUNK)) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+      stream.end();
+    };
+    pump();
+  });
+  const p = await startTestProxy(t, { routes: [route('/', 'c', { timeout: '0s' })], clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } } });
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: '127.0.0.1', port: p.port, path: '/big', agent: false }, resolve).on('error', reject));
+  res.pause();
+  await new Promise((r) => setTimeout(r, 600));
+  t.ok(accepted < TOTAL / 2, `the upstream is held back while the client reads nothing (${accepted} of ${TOTAL} bytes written)`);
+  let got = 0;
+  res.on('data', (d: Buffer) => (got += d.length));
+  res.resume();
+  await new Promise((r) => res.on('end', r));
+  t.equal(got, TOTAL, 'every byte arrives once the client reads');
+});
+
+t.test('a request body to an h2 upstream that does not read is held back, then arrives whole', async (t) => {
+  const TOTAL = 32 * 1024 * 1024;
+  const CHUNK = Buffer.alloc(64 * 1024, 'y');
+  let paused: http2.ServerHttp2Stream | undefined;
+  const up = await startH2Upstream(t, (stream, rec) => {
+    stream.pause();
+    paused = stream;
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(`got ${rec.bytes}`);
+    });
+  });
+  const p = await startTestProxy(t, { routes: [route('/', 'c', { timeout: '0s' })], clusters: { c: { endpoints: [up.port], extra: h2ClusterExtra('http2') } } });
+  let written = 0;
+  const req = http.request({ host: '127.0.0.1', port: p.port, method: 'POST', path: '/upload', agent: false, headers: { 'content-length': String(TOTAL) } });
+  const response = new Promise<string>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+  });
+  const pump = (): void => {
+    while (written < TOTAL) {
+      written += CHUNK.length;
+      if (!req.write(CHUNK)) {
+        req.once('drain', pump);
+        return;
+      }
+    }
+    req.end();
+  };
+  pump();
+  await until(() => up.streams.length === 1);
+  await new Promise((r) => setTimeout(r, 600));
+  t.ok(written < TOTAL / 2, `the client is held back while the upstream reads nothing (${written} of ${TOTAL} bytes written)`);
+  const stream = up.streams[0];
+  t.ok(stream.bytes < TOTAL / 4, 'the upstream received no more than its windows allow');
+  paused!.resume();
+  t.equal(await response, `got ${TOTAL}`, 'every byte arrives once the upstream reads');
+});
+
 t.test('gRPC: a grpc-js client through an AUTO listener to a grpc-js server over an h2 cluster', async (t) => {
   const passThrough = (b: Buffer): Buffer => b;
   const method = { requestStream: false, responseStream: false, requestSerialize: passThrough, requestDeserialize: passThrough, responseSerialize: passThrough, responseDeserialize: passThrough };

@@ -14,7 +14,10 @@ export interface H2UpStream {
   readonly headers: IncomingHttpHeaders;
   /** The raw header list as received (name, value, name, value, ...). */
   readonly rawHeaders: string[];
-  body: Buffer;
+  /** The request body received so far. */
+  readonly body: Buffer;
+  /** Its length. */
+  bytes: number;
   trailers: IncomingHttpHeaders | undefined;
   /** The request ended (END_STREAM). */
   ended: boolean;
@@ -51,10 +54,25 @@ export async function startH2Upstream(t: TestLike, handler: H2StreamHandler = h2
     s.on('error', () => {});
   });
   h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-    const rec: H2UpStream = { index: up.streams.length, headers, rawHeaders, body: Buffer.alloc(0), trailers: undefined, ended: false, session: (stream.session as unknown as { testId: number }).testId };
+    const chunks: Buffer[] = [];
+    const rec: H2UpStream = {
+      index: up.streams.length,
+      headers,
+      rawHeaders,
+      get body() {
+        return Buffer.concat(chunks);
+      },
+      bytes: 0,
+      trailers: undefined,
+      ended: false,
+      session: (stream.session as unknown as { testId: number }).testId,
+    };
     up.streams.push(rec);
     stream.on('error', () => {});
-    stream.on('data', (d: Buffer) => (rec.body = Buffer.concat([rec.body, d])));
+    stream.on('data', (d: Buffer) => {
+      chunks.push(d);
+      rec.bytes += d.length;
+    });
     stream.on('trailers', (h: IncomingHttpHeaders) => (rec.trailers = h));
     stream.on('end', () => (rec.ended = true));
     handler(stream, rec);
