@@ -11,6 +11,7 @@ import type { ForwardActionRt, HttpConnectionManagerRt } from '@minimesh/config/
 import type { RequestHeaders } from '../http/codec/headers.js';
 import type { UpstreamRequestHeaders } from '../upstream/upstream-codec.js';
 import { applyHeaderMutations, type HeaderMutationLevel } from './header-mutation.js';
+import { teHasTrailers } from '../upstream/h2/h2-headers.js';
 
 /** Headers that describe one hop and never cross the proxy (RFC 9110 7.6.1, Envoy's list). */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'http2-settings']);
@@ -127,7 +128,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (HOP_BY_HOP.has(n) || (named !== null && named.has(n))) {
-      if (n === 'te' && values[i].trim().toLowerCase() === 'trailers') teTrailers = true;
+      if (n === 'te' && teHasTrailers(values[i])) teTrailers = true;
       continue;
     }
     if (n.charCodeAt(0) === 0x78 /* x */ && n.startsWith('x-')) {
