@@ -43,7 +43,9 @@ export class H2CodecStream implements UpstreamStream, H2StreamHandlers {
     const names = head.names;
     const values = head.values;
     const headers: [string, string][] = [];
-    for (let i = 0; i < names.length; i++) if (names[i] !== 'host') headers.push([names[i], values[i]]);
+    // Host and the connection-specific fields are dropped by toH2RequestHeaders (Host is the
+    // :authority when the head has none).
+    for (let i = 0; i < names.length; i++) headers.push([names[i], values[i]]);
     if (head.teTrailers) headers.push(['te', 'trailers']);
     const st = this.owner.request({ method: head.method, path: head.path, authority: head.authority, scheme: head.scheme === 'https' ? 'https' : 'http', headers }, this, { endStream });
     this.st = st;
