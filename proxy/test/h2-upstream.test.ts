@@ -3,13 +3,13 @@
  * `envoy.extensions.upstreams.http.v3.HttpProtocolOptions`: h1→h2 and h2→h2 (`:authority`, no
  * connection-specific header, `te: trailers` kept, trailers both ways), the client's protocol
  * with `use_downstream_protocol_config`, streams multiplexed on one session, retries on
- * refused and reset streams, the response flags of failures (UF, UR, UO), and a gRPC call.
+ * refused and reset streams, the response flags of failures (UF, UC, UR, UO), and flow control
+ * both ways (gRPC: h2-upstream-grpc.test.ts).
  */
 import t from 'tap';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { execFile, spawnSync } from 'node:child_process';
-import * as grpc from '@grpc/grpc-js';
 import { promisify } from 'node:util';
 import { closedPort, route, startTestProxy } from './helpers/harness.js';
 import { h2Connect, h2Request } from './helpers/h2-client.js';
@@ -334,52 +334,4 @@ t.test('a request body to an h2 upstream that does not read is held back, then a
   t.ok(stream.bytes < TOTAL / 4, 'the upstream received no more than its windows allow');
   paused!.resume();
   t.equal(await response, `got ${TOTAL}`, 'every byte arrives once the upstream reads');
-});
-
-t.test('gRPC: a grpc-js client through an AUTO listener to a grpc-js server over an h2 cluster', async (t) => {
-  const passThrough = (b: Buffer): Buffer => b;
-  const method = { requestStream: false, responseStream: false, requestSerialize: passThrough, requestDeserialize: passThrough, responseSerialize: passThrough, responseDeserialize: passThrough };
-  const service: grpc.ServiceDefinition = { echo: { ...method, path: '/test.Echo/Echo' }, fail: { ...method, path: '/test.Echo/Fail' } };
-  const seen: grpc.Metadata[] = [];
-  const server = new grpc.Server();
-  server.addService(service, {
-    echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-      seen.push(call.metadata);
-      const trailer = new grpc.Metadata();
-      trailer.set('x-trailer', 'kept');
-      cb(null, Buffer.concat([Buffer.from('echo:'), call.request]), trailer);
-    },
-    fail: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb({ code: grpc.status.NOT_FOUND, details: 'no such thing' }),
-  });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  t.teardown(() => server.forceShutdown());
-  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [port], extra: h2ClusterExtra('http2') } }, hcm: { codec_type: 'AUTO' } });
-  const Client = grpc.makeGenericClientConstructor(service, 'Echo');
-  const client = new Client(`127.0.0.1:${p.port}`, grpc.credentials.createInsecure());
-  t.teardown(() => client.close());
-  type Unary = (req: Buffer, md: grpc.Metadata, cb: (e: grpc.ServiceError | null, r?: Buffer) => void) => grpc.ClientUnaryCall;
-  const call = (name: 'echo' | 'fail', req: Buffer) =>
-    new Promise<{ err: grpc.ServiceError | null; res: Buffer | undefined; trailers: grpc.Metadata | undefined }>((resolve) => {
-      const md = new grpc.Metadata();
-      md.set('x-md', 'from-client');
-      let trailers: grpc.Metadata | undefined;
-      const c = (client as unknown as Record<string, Unary>)[name](req, md, (err, res) => setImmediate(() => resolve({ err, res, trailers })));
-      c.on('status', (s: grpc.StatusObject) => (trailers = s.metadata));
-    });
-  const ok = await call('echo', Buffer.from('hi'));
-  t.equal(ok.err, null);
-  t.equal(ok.res?.toString(), 'echo:hi');
-  t.same(ok.trailers?.get('x-trailer'), ['kept'], 'trailing metadata intact');
-  t.same(seen[0].get('x-md'), ['from-client'], 'request metadata reached the server');
-  const bad = await call('fail', Buffer.from('x'));
-  t.equal(bad.err?.code, grpc.status.NOT_FOUND, 'status code intact');
-  t.equal(bad.err?.details, 'no such thing');
-  const lines = await p.accessLog(2);
-  t.same(
-    lines.map((l) => [l.protocol, l.response_code]),
-    [
-      ['HTTP/2', 200],
-      ['HTTP/2', 200],
-    ],
-  );
 });
