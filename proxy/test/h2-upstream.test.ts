@@ -9,6 +9,7 @@
 import t from 'tap';
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { closedPort, route, startTestProxy } from './helpers/harness.js';
@@ -229,6 +230,31 @@ t.test('a session that dies under a request: UC; reset-before-request retries wh
   });
   t.equal((await h1Get(p3.port)).status, 503);
   t.equal(up.streams.length, 2, 'one stream each, no retry after the request was sent');
+});
+
+t.test('the per-try timeout starts when the stream does, not while the session connects', async (t) => {
+  const up = await startH2Upstream(t, h2Ok('late but fine'));
+  // A slow path to the upstream: the session's SETTINGS arrive 700 ms after the connect.
+  const slow = net.createServer((sock) => {
+    sock.pause();
+    setTimeout(() => {
+      const c = net.connect(up.port, '127.0.0.1');
+      c.on('error', () => sock.destroy());
+      sock.on('error', () => c.destroy());
+      sock.pipe(c);
+      c.pipe(sock);
+    }, 700);
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  t.teardown(() => slow.close());
+  const p = await startTestProxy(t, {
+    routes: [route('/', 'c', { retry_policy: { retry_on: '5xx', num_retries: 1, per_try_timeout: '0.2s' } })],
+    clusters: { c: { endpoints: [(slow.address() as net.AddressInfo).port], connect_timeout: '2s', extra: h2ClusterExtra('http2') } },
+  });
+  const r = await h1Get(p.port);
+  t.equal(r.status, 200, 'no per-try timeout while waiting for the session');
+  t.equal(r.body, 'late but fine');
+  t.equal(up.streams.length, 1, 'one try');
 });
 
 t.test('circuit breakers count streams: one session, one waiting request, the next overflows (UO)', async (t) => {

@@ -146,6 +146,10 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
     this.encoder.readDisable(false);
   }
 
+  onUpstreamStarted(): void {
+    if (this.requestComplete && this.upstream !== null) this.armTryTimer();
+  }
+
   /** Releases the per-try accounting of the current host. */
   protected endTry(): void {
     const host = this.host;
@@ -177,8 +181,9 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
 
   protected armTryTimer(): void {
     const perTry = this.perTryTimeoutMs;
-    // Once the response has started, only the route timeout applies (as in Envoy).
-    if (perTry > 0 && !this.done && !this.responseStarted) {
+    // Once the response has started, only the route timeout applies (as in Envoy); a stream
+    // still waiting for the upstream arms it when it starts (onUpstreamStarted).
+    if (perTry > 0 && !this.done && !this.responseStarted && this.upstream?.waiting !== true) {
       if (this.tryTimer !== null) clearTimeout(this.tryTimer);
       this.tryTimer = setTimeout(onTryTimeout, Math.min(perTry, MAX_TIMER_MS), this);
     }

@@ -52,6 +52,12 @@ export interface UpstreamStream {
   reset(): void;
   /** Stops (true) or resumes reading the response: the client is slow. */
   readDisable(disable: boolean): void;
+  /**
+   * The request was handed over but waits for the upstream (an HTTP/2 stream queued until a
+   * session has room): the per-try timeout starts at onUpstreamStarted, as Envoy's starts when
+   * the pool has a stream. HTTP/1.1 connections are ready at onPoolReady (undefined).
+   */
+  readonly waiting?: boolean;
 }
 
 /** What an upstream stream reports to the router. */
@@ -74,6 +80,8 @@ export interface UpstreamResponseDecoder {
   onUpstreamReset(kind: UpstreamFailure, reason: string, requestSent?: boolean): void;
   /** The stream can take more request bytes. */
   onUpstreamDrain(): void;
+  /** A `waiting` stream got its upstream stream (HEADERS sent). */
+  onUpstreamStarted(): void;
   /** One read from the upstream was handled (a response head held back can go out now). */
   onUpstreamReadDone(): void;
 }

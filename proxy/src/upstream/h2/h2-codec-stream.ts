@@ -108,8 +108,16 @@ export class H2CodecStream implements UpstreamStream, H2StreamHandlers {
 
   // ---- the response (H2StreamHandlers) ----
 
+  /** Waiting in the pool's queue for a session with room. */
+  get waiting(): boolean {
+    return this.pending;
+  }
+
   onStarted(): void {
+    // A stream that started inside request() was never pending: the router times it from onPoolReady.
+    if (!this.pending) return;
     this.settlePending();
+    this.decoder?.onUpstreamStarted();
   }
 
   onHeaders(status: number, headers: H2ResponseHeaders, endStream: boolean): void {
