@@ -289,6 +289,20 @@ t.test('circuit breakers count streams: one session, one waiting request, the ne
   t.same(lines.map((l) => l.response_flags).sort(), ['-', '-', 'UO']);
 });
 
+t.test('max_requests counts streams, not sessions: two open on one session, the third overflows', async (t) => {
+  const held: (() => void)[] = [];
+  const up = await startH2Upstream(t, (stream) => held.push(() => (stream.respond({ ':status': 200 }), stream.end('ok'))));
+  const cb = { circuit_breakers: { thresholds: [{ max_requests: 2 }] } };
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: { endpoints: [up.port], extra: { ...h2ClusterExtra('http2'), ...cb } } } });
+  const two = [h1Get(p.port, '/1'), h1Get(p.port, '/2')];
+  await until(() => up.streams.length === 2);
+  const third = await h1Get(p.port, '/3');
+  t.equal(third.status, 503, 'over max_requests');
+  t.equal(up.sessions, 1, 'with a single session open');
+  for (const f of held) f();
+  t.same((await Promise.all(two)).map((r) => r.status), [200, 200]);
+});
+
 t.test('a slow h1 client holds the h2 upstream back (window), and gets every byte', async (t) => {
   const TOTAL = 32 * 1024 * 1024;
   const CHUNK = Buffer.alloc(64 * 1024, 'x');
