@@ -10,6 +10,7 @@ import { failFirst, hang, ok, route, startTestProxy, startUpstream, type UpHandl
 import { httpToGrpcStatus, isGrpcContentType, percentEncodeGrpcMessage } from '../src/grpc/grpc-request.js';
 import { formatGrpcTimeout, grpcRouteTimeoutMs, parseGrpcTimeout } from '../src/grpc/grpc-timeout.js';
 import { GrpcMessageCounter } from '../src/grpc/grpc-message-counter.js';
+import { h2Connect, h2Request } from './helpers/h2-client.js';
 
 const GRPC = { 'content-type': 'application/grpc', te: 'trailers' };
 
@@ -102,6 +103,20 @@ t.test('local replies to gRPC callers are trailers-only with grpc-status and grp
   const log = await p.accessLog(5);
   t.equal(log[0].response_code, 200, 'the access log records the 200 sent');
   t.equal(log[0].response_flags, 'NR');
+});
+
+t.test('over HTTP/2 (prior knowledge): a gRPC local reply is one HEADERS frame ending the stream', async (t) => {
+  const p = await startTestProxy(t, { routes: [route('/svc.Empty/', 'empty')], clusters: { empty: [] } });
+  const s = h2Connect(t, p.port);
+  const r = await h2Request(s, { method: 'POST', path: '/svc.Empty/Call', headers: GRPC, body: frame('x') });
+  t.equal(r.status, 200);
+  t.equal(r.headers['content-type'], 'application/grpc');
+  t.equal(r.headers['grpc-status'], '14');
+  t.equal(r.headers['grpc-message'], 'no healthy upstream');
+  t.equal(r.body.length, 0, 'no data');
+  t.equal(r.trailers, undefined, 'trailers-only: no separate trailers');
+  const nr = await h2Request(s, { method: 'POST', path: '/other', headers: GRPC });
+  t.equal(nr.headers['grpc-status'], '12');
 });
 
 t.test('retry_on unavailable: a trailers-only grpc-status 14 is retried, one in trailers is not', async (t) => {
