@@ -27,7 +27,7 @@ export function compileForwardAction(
   allowOnly(
     r,
     path,
-    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy', 'upgrade_configs'],
+    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy', 'upgrade_configs', 'max_grpc_timeout', 'grpc_timeout_offset'],
     errors,
     ['cluster_specifier', 'host_rewrite_specifier'],
   );
@@ -87,6 +87,8 @@ export function compileForwardAction(
     hostRewriteLiteral: r.host_rewrite_specifier === 'host_rewrite_literal' ? r.host_rewrite_literal : undefined,
     autoHostRewrite: r.host_rewrite_specifier === 'auto_host_rewrite' && r.auto_host_rewrite?.value === true,
     timeoutMs: durationMs(r.timeout, DEFAULT_ROUTE_TIMEOUT_MS, join(path, 'timeout'), errors),
+    maxGrpcTimeoutMs: r.max_grpc_timeout ? durationMs(r.max_grpc_timeout, 0, join(path, 'max_grpc_timeout'), errors) : undefined,
+    grpcTimeoutOffsetMs: durationMs(r.grpc_timeout_offset, 0, join(path, 'grpc_timeout_offset'), errors),
     idleTimeoutMs: durationMs(r.idle_timeout, 0, join(path, 'idle_timeout'), errors),
     retryPolicy,
     upgradeConfigs: compileRouteUpgradeConfigs(r.upgrade_configs, join(path, 'upgrade_configs'), errors),

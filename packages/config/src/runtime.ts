@@ -212,6 +212,13 @@ export interface ForwardActionRt {
   readonly autoHostRewrite: boolean;
   /** Route timeout covering all tries; Envoy's default 15 s; 0 = none. */
   readonly timeoutMs: number;
+  /**
+   * `max_grpc_timeout`: when set, a gRPC request's route timeout comes from its `grpc-timeout`
+   * header, capped at this (0 = no cap); undefined = not set (the route timeout applies).
+   */
+  readonly maxGrpcTimeoutMs: number | undefined;
+  /** `grpc_timeout_offset`, subtracted from `grpc-timeout` (0 = none). */
+  readonly grpcTimeoutOffsetMs: number;
   /** `idle_timeout` of the route (0 = none). */
   readonly idleTimeoutMs: number;
   /** The route's retry policy, or the virtual host's when the route has none. */

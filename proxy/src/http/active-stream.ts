@@ -24,6 +24,9 @@ import type { AccessRecord } from '../observability/access-log.js';
 import type { HttpMetricsScope } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER, type WorkloadPeer } from '../observability/istio/workload-peer.js';
 import { headBytes, NO_ATTRIBUTES, peerReplyHeaders } from '../observability/istio/stream-telemetry.js';
+import { isGrpcRequest } from '../grpc/grpc-request.js';
+import { GrpcStreamInfo } from '../grpc/grpc-stream-info.js';
+import { grpcLocalReplyHeaders } from '../grpc/grpc-local-reply.js';
 
 /** What a stream knows of its client connection. */
 export interface DownstreamInfo {
@@ -65,6 +68,8 @@ export abstract class ActiveStream implements RequestDecoder {
   protected upstreamServiceTime: number | undefined;
   protected upstreamResponse: ResponseHeaders | undefined;
   protected requestId = '';
+  /** Set for a gRPC request (content-type application/grpc): local replies and metrics follow gRPC. */
+  protected grpc: GrpcStreamInfo | null = null;
 
   constructor(
     readonly downstream: DownstreamInfo,
@@ -88,6 +93,7 @@ export abstract class ActiveStream implements RequestDecoder {
   decodeHeaders(head: RequestHeaders, endStream: boolean): void {
     this.head = head;
     const ctx = this.ctx;
+    if (isGrpcRequest(head)) this.grpc = new GrpcStreamInfo();
     if (endStream) {
       this.requestComplete = true;
       this.requestEndMono = performance.now();
@@ -189,11 +195,22 @@ export abstract class ActiveStream implements RequestDecoder {
     this.abandonUpstream();
     if (r.flag !== undefined) this.flags |= flagBit(r.flag);
     this.details = r.details;
-    this.responseStatus = r.status;
     this.responseStarted = true;
-    const body = this.head?.method === 'HEAD' ? '' : r.body;
+    let body = this.head?.method === 'HEAD' ? '' : r.body;
+    let head: ResponseHeaders;
+    const grpc = this.grpc;
+    if (grpc !== null) {
+      // Trailers-only, as Envoy answers gRPC callers: the body becomes grpc-message.
+      const g = grpcLocalReplyHeaders(r.status, body, peerReplyHeaders(this.ctx, this.requestPeer, extra));
+      grpc.status = g.grpcStatus;
+      body = '';
+      this.responseStatus = 200;
+      head = localReplyHead(this.ctx, 200, '', g.headers);
+    } else {
+      this.responseStatus = r.status;
+      head = localReplyHead(this.ctx, r.status, body, peerReplyHeaders(this.ctx, this.requestPeer, extra));
+    }
     this.bytesSent += body.length;
-    const head = localReplyHead(this.ctx, r.status, body, peerReplyHeaders(this.ctx, this.requestPeer, extra));
     // The rest of a request still arriving is not read: the connection ends after the reply.
     if (!this.requestComplete) this.encoder.closeAfterResponse();
     if (body.length === 0) this.responseHeadBytes = this.encoder.encodeHeaders(head, true);
@@ -233,10 +250,12 @@ export abstract class ActiveStream implements RequestDecoder {
     if (scope.stats.reporter === 'destination') peer = this.requestPeer === undefined ? UNKNOWN_PEER : istio.peers.get(this.requestPeer);
     else peer = this.responsePeer !== undefined ? istio.peers.get(this.responsePeer) : (this.lastHost?.peer ?? UNKNOWN_PEER);
     const head = this.head!;
-    const edge = scope.edge(peer, this.cluster?.config, head.authority);
+    const grpc = this.grpc;
+    const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null);
     const requestBytes = headBytes(head) + this.bytesReceived;
     const responseBytes = this.responseHeadBytes + this.bytesSent;
-    scope.record(edge, this.responseStatus, this.flags, formatFlags(this.flags), performance.now() - this.startMono, requestBytes, responseBytes, scope.stats.dimensionTags.length > 0 ? this.accessRecord() : NO_ATTRIBUTES);
+    const attrs = scope.stats.dimensionTags.length > 0 ? this.accessRecord() : NO_ATTRIBUTES;
+    scope.record(edge, this.responseStatus, this.flags, formatFlags(this.flags), performance.now() - this.startMono, requestBytes, responseBytes, attrs, grpc);
   }
 
   private accessRecord(): AccessRecord {

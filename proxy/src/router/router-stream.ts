@@ -24,6 +24,8 @@ import { routeMutations } from './route-mutations.js';
 import { flagBit } from './response-flags.js';
 import { LOCAL_REPLIES, resetFlag, upstreamResetReply, type LocalReply } from './local-reply.js';
 import { sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
+import { parseGrpcStatus } from '../grpc/grpc-request.js';
+import { formatGrpcTimeout, grpcRouteTimeoutMs } from '../grpc/grpc-timeout.js';
 
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_HEADER = /^\d{1,9}$/;
@@ -73,8 +75,13 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
 
     // Envoy's control headers: consumed by buildUpstreamRequest, honoured here.
     const hdrTimeout = up.envoyTimeout;
-    this.timeoutMs = hdrTimeout !== undefined && TIMEOUT_HEADER.test(hdrTimeout) ? Number(hdrTimeout) : action.timeoutMs;
-    const hdrRetryOn = up.envoyRetryOn;
+    // A gRPC request on a route with max_grpc_timeout takes its timeout from grpc-timeout (Envoy's finalTimeout).
+    const grpcTimed = this.grpc !== null && action.maxGrpcTimeoutMs !== undefined;
+    const routeTimeout = grpcTimed ? grpcRouteTimeoutMs(getHeader(head, 'grpc-timeout'), action.maxGrpcTimeoutMs!, action.grpcTimeoutOffsetMs) : action.timeoutMs;
+    this.timeoutMs = hdrTimeout !== undefined && TIMEOUT_HEADER.test(hdrTimeout) ? Number(hdrTimeout) : routeTimeout;
+    // x-envoy-retry-grpc-on adds its gRPC conditions as x-envoy-retry-on does.
+    const grpcOn = up.envoyRetryGrpcOn;
+    const hdrRetryOn = grpcOn === undefined ? up.envoyRetryOn : up.envoyRetryOn === undefined ? grpcOn : `${up.envoyRetryOn},${grpcOn}`;
     const hdrMaxRetries = up.envoyMaxRetries;
     const policy = action.retryPolicy;
     if (policy !== undefined) {
@@ -93,6 +100,7 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
     if (expectedTimeoutMs > 0) {
       up.names.push('x-envoy-expected-rq-timeout-ms');
       up.values.push(String(expectedTimeoutMs));
+      if (grpcTimed) setGrpcTimeout(up, formatGrpcTimeout(expectedTimeoutMs));
     }
     this.upstreamHead = up;
     if (this.requestComplete) this.armGlobalTimer();
@@ -126,14 +134,23 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
 
   // ---- the response, from the upstream codec ----
 
+  /** A gRPC request's messages are counted as they pass (Istio's request_messages_total). */
+  override decodeData(chunk: Buffer): void {
+    if (this.grpc !== null) this.grpc.requestMessages.feed(chunk);
+    super.decodeData(chunk);
+  }
+
   onUpstreamHeaders(head: ResponseHeaders, endStream: boolean): void {
     const cluster = this.cluster!;
     cluster.stats.countResponse(head.status);
     if (head.status >= 500) this.host!.rqError++;
     const retry = this.retry;
-    if (retry !== null && retry.statusIsRetriable(head.status, getHeader(head, 'grpc-status'))) {
+    // Only a grpc-status in the response headers (trailers-only) can ask for a retry, as in Envoy.
+    const grpcStatus = retry !== null || this.grpc !== null ? getHeader(head, 'grpc-status') : undefined;
+    if (retry !== null && retry.statusIsRetriable(head.status, grpcStatus)) {
       if (this.tryAgain(true)) return;
     }
+    if (this.grpc !== null && grpcStatus !== undefined) this.grpc.status = parseGrpcStatus(grpcStatus);
     this.clearTryTimer();
     this.upstreamResponse = head;
     this.responseStatus = head.status;
@@ -163,6 +180,7 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
 
   onUpstreamData(chunk: Buffer): void {
     this.bytesSent += chunk.length;
+    if (this.grpc !== null) this.grpc.responseMessages.feed(chunk);
     if (!this.encoder.encodeData(chunk, false) && this.upstream !== null && !this.upstreamPaused) {
       this.upstreamPaused = true;
       this.upstream.readDisable(true);
@@ -171,6 +189,10 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
 
   onUpstreamTrailers(trailers: HeaderList): void {
     this.downstreamEnded = true;
+    if (this.grpc !== null) {
+      const gs = getHeader(trailers, 'grpc-status');
+      if (gs !== undefined) this.grpc.status = parseGrpcStatus(gs);
+    }
     this.encoder.encodeTrailers(trailers);
   }
 
@@ -306,6 +328,16 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
     this.dropBody();
   }
 
+}
+
+/** Replaces (or adds) the upstream head's grpc-timeout. */
+function setGrpcTimeout(up: { names: string[]; values: string[] }, value: string): void {
+  const i = up.names.indexOf('grpc-timeout');
+  if (i >= 0) up.values[i] = value;
+  else {
+    up.names.push('grpc-timeout');
+    up.values.push(value);
+  }
 }
 
 function onGlobalTimeout(s: RouterStream): void {

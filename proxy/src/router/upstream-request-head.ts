@@ -81,6 +81,7 @@ export interface UpstreamRequest extends UpstreamRequestHeaders {
   /** Envoy's control headers as the client sent them (consumed, not forwarded). */
   readonly envoyTimeout: string | undefined;
   readonly envoyRetryOn: string | undefined;
+  readonly envoyRetryGrpcOn: string | undefined;
   readonly envoyMaxRetries: string | undefined;
   readonly envoyPerTryTimeout: string | undefined;
   readonly envoyRetriableStatusCodes: string | undefined;
@@ -116,6 +117,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   let hasProto = false;
   let envoyTimeout: string | undefined;
   let envoyRetryOn: string | undefined;
+  let envoyRetryGrpcOn: string | undefined;
   let envoyMaxRetries: string | undefined;
   let envoyPerTryTimeout: string | undefined;
   let envoyRetriableStatusCodes: string | undefined;
@@ -135,6 +137,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
       if (ENVOY_CONTROL.has(n)) {
         if (n === 'x-envoy-upstream-rq-timeout-ms') envoyTimeout = values[i];
         else if (n === 'x-envoy-retry-on') envoyRetryOn = values[i];
+        else if (n === 'x-envoy-retry-grpc-on') envoyRetryGrpcOn = values[i];
         else if (n === 'x-envoy-max-retries') envoyMaxRetries = values[i];
         else if (n === 'x-envoy-upstream-rq-per-try-timeout-ms') envoyPerTryTimeout = values[i];
         else if (n === 'x-envoy-retriable-status-codes') envoyRetriableStatusCodes = values[i];
@@ -210,6 +213,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     requestId: requestId ?? '',
     envoyTimeout,
     envoyRetryOn,
+    envoyRetryGrpcOn,
     envoyMaxRetries,
     envoyPerTryTimeout,
     envoyRetriableStatusCodes,

@@ -11,15 +11,21 @@ import { edgeLabels, securityPolicy, serviceLabels, type LabelPairs } from './ed
 import { evaluate, type RequestAttributes } from './attributes.js';
 import { PeerCache, UNKNOWN_PEER, encodePeerHeader, type WorkloadPeer } from './workload-peer.js';
 import { renderIstioMetrics } from './render-istio-metrics.js';
+import type { GrpcStreamInfo } from '../../grpc/grpc-stream-info.js';
 
-/** One (response code, flags[, added tags]) of an edge. */
+/** One (response code, grpc status, flags[, added tags]) of an edge. */
 export class RequestOutcome {
   count = 0;
+  /** gRPC messages each way (gRPC edges only). */
+  requestMessages = 0;
+  responseMessages = 0;
   readonly duration = new Histogram();
   readonly requestBytes = new Histogram();
   readonly responseBytes = new Histogram();
   constructor(
     readonly code: number,
+    /** `grpc_response_status`: the numeric status, '' for none (not gRPC, or no status seen). */
+    readonly grpcStatus: string,
     readonly flags: string,
     /** Values of `dimTags`, per request (Telemetry tag overrides). */
     readonly dims: readonly string[],
@@ -32,6 +38,8 @@ export class HttpEdge {
   readonly outcomes = new Map<number | string, RequestOutcome>();
   constructor(
     readonly labels: LabelPairs,
+    /** `request_protocol="grpc"`: the message counters are rendered too. */
+    readonly grpc: boolean,
     readonly securityPolicy: string,
     /** The overrides in force where this edge was last recorded. */
     public stats: IstioStatsRt,
@@ -126,6 +134,8 @@ export class HttpMetricsScope {
    * further map by Host. No key is built per request: each level is a Map lookup.
    */
   private readonly cache = new Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>>();
+  /** The same for gRPC requests (`request_protocol="grpc"`). */
+  private readonly grpcCache = new Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>>();
   private cached = 0;
 
   constructor(
@@ -135,30 +145,33 @@ export class HttpMetricsScope {
   ) {}
 
   /** The edge toward `peer` through `cluster` (and the Host header when the cluster names no service). */
-  edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string): HttpEdge {
-    const entry = this.cache.get(peer)?.get(cluster);
+  edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc = false): HttpEdge {
+    const entry = (grpc ? this.grpcCache : this.cache).get(peer)?.get(cluster);
     if (entry instanceof HttpEdge) return entry;
-    return entry?.get(authority) ?? this.newEdge(peer, cluster, authority);
+    return entry?.get(authority) ?? this.newEdge(peer, cluster, authority, grpc);
   }
 
   /** Bounded: a client inventing peers or hosts cannot grow the cache or the series for ever. */
-  private newEdge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string): HttpEdge {
+  private newEdge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc: boolean): HttpEdge {
     if (++this.cached > MAX_CACHED_EDGES) {
       this.cache.clear();
+      this.grpcCache.clear();
       this.cached = 1;
     }
-    let byCluster = this.cache.get(peer);
-    if (byCluster === undefined) this.cache.set(peer, (byCluster = new Map()));
+    const cache = grpc ? this.grpcCache : this.cache;
+    let byCluster = cache.get(peer);
+    if (byCluster === undefined) cache.set(peer, (byCluster = new Map()));
     const stats = this.stats;
     const edges = this.metrics.httpEdges;
-    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'http');
+    const protocol = grpc ? 'grpc' : 'http';
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), protocol);
     let id = JSON.stringify(labels);
     if (!edges.has(id) && edges.size >= MAX_EDGES) {
-      labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), 'http');
+      labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), protocol);
       id = JSON.stringify(labels);
     }
     let e = edges.get(id);
-    if (e === undefined) edges.set(id, (e = new HttpEdge(labels, securityPolicy(stats.reporter, false), stats)));
+    if (e === undefined) edges.set(id, (e = new HttpEdge(labels, grpc, securityPolicy(stats.reporter, false), stats)));
     e.stats = stats;
     if (cluster?.istioServices !== undefined && cluster.istioServices.length > 0) byCluster.set(cluster, e);
     else {
@@ -170,17 +183,33 @@ export class HttpMetricsScope {
   }
 
   /** One finished request. `attrs` is read only when a Telemetry override adds a tag. */
-  record(edge: HttpEdge, code: number, flagBits: number, flags: string, durationMs: number, requestBytes: number, responseBytes: number, attrs: RequestAttributes): void {
+  record(
+    edge: HttpEdge,
+    code: number,
+    flagBits: number,
+    flags: string,
+    durationMs: number,
+    requestBytes: number,
+    responseBytes: number,
+    attrs: RequestAttributes,
+    grpc: GrpcStreamInfo | null = null,
+  ): void {
     const tags = this.stats.dimensionTags;
-    let key: number | string = flagBits * 1000 + code;
+    // The grpc status (-1 none, 0..99) is part of the outcome, as the response code is.
+    const grpcStatus = grpc === null ? -1 : grpc.status;
+    let key: number | string = (flagBits * 1000 + code) * 128 + grpcStatus + 1;
     let dims: string[] = [];
     if (tags.length > 0) {
       dims = this.stats.dimensionExprs.map((e) => evaluate(e, attrs));
       key = `${key}|${dims.join('\u0001')}`;
     }
     let o = edge.outcomes.get(key);
-    if (o === undefined) edge.outcomes.set(key, (o = new RequestOutcome(code, flags, dims, tags)));
+    if (o === undefined) edge.outcomes.set(key, (o = new RequestOutcome(code, grpcStatus < 0 ? '' : String(grpcStatus), flags, dims, tags)));
     o.count++;
+    if (grpc !== null) {
+      o.requestMessages += grpc.requestMessages.count;
+      o.responseMessages += grpc.responseMessages.count;
+    }
     o.duration.record(durationMs);
     o.requestBytes.record(requestBytes);
     o.responseBytes.record(responseBytes);

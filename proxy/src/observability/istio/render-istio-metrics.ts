@@ -29,7 +29,7 @@ function overridden(stats: IstioStatsRt, metric: IstioMetricName, pairs: Pairs, 
 }
 
 function outcomePairs(labels: LabelPairs, o: RequestOutcome, policy: string): Pairs {
-  return [...labels, ['response_code', String(o.code)], ['grpc_response_status', ''], ['response_flags', o.flags], ['connection_security_policy', policy]];
+  return [...labels, ['response_code', String(o.code)], ['grpc_response_status', o.grpcStatus], ['response_flags', o.flags], ['connection_security_policy', policy]];
 }
 
 class Family<T> {
@@ -45,6 +45,8 @@ export function renderIstioMetrics(m: IstioMetrics): string {
   const duration = new Family<Histogram>('istio_request_duration_milliseconds', 'histogram');
   const reqBytes = new Family<Histogram>('istio_request_bytes', 'histogram');
   const respBytes = new Family<Histogram>('istio_response_bytes', 'histogram');
+  const reqMessages = new Family<{ v: number }>('istio_request_messages_total', 'counter');
+  const respMessages = new Family<{ v: number }>('istio_response_messages_total', 'counter');
   const addCounter = (f: Family<{ v: number }>, labels: string | undefined, v: number): void => {
     if (labels === undefined) return;
     const s = f.series.get(labels);
@@ -64,6 +66,10 @@ export function renderIstioMetrics(m: IstioMetrics): string {
       addHistogram(duration, overridden(e.stats, 'request_duration_milliseconds', pairs, o.dimTags, o.dims), o.duration);
       addHistogram(reqBytes, overridden(e.stats, 'request_bytes', pairs, o.dimTags, o.dims), o.requestBytes);
       addHistogram(respBytes, overridden(e.stats, 'response_bytes', pairs, o.dimTags, o.dims), o.responseBytes);
+      if (e.grpc) {
+        addCounter(reqMessages, overridden(e.stats, 'request_messages_total', pairs, o.dimTags, o.dims), o.requestMessages);
+        addCounter(respMessages, overridden(e.stats, 'response_messages_total', pairs, o.dimTags, o.dims), o.responseMessages);
+      }
     }
   }
   const tcpSent = new Family<{ v: number }>('istio_tcp_sent_bytes_total', 'counter');
@@ -86,7 +92,7 @@ export function renderIstioMetrics(m: IstioMetrics): string {
     addCounter(tcpClosed, overridden(e.stats, 'tcp_connections_closed_total', pairs, [], []), e.closed);
   }
   const out: string[] = [];
-  for (const f of [requests, tcpClosed, tcpOpened, tcpReceived, tcpSent]) {
+  for (const f of [requests, reqMessages, respMessages, tcpClosed, tcpOpened, tcpReceived, tcpSent]) {
     if (f.series.size === 0) continue;
     out.push(`# TYPE ${f.name} ${f.type}`);
     for (const [labels, s] of f.series) out.push(`${f.name}{${labels}} ${s.v}`);
