@@ -6,6 +6,9 @@
  * examples' fixed addresses (127.0.0.1:15010/15014, 127.0.0.2-4:…): skipped when taken.
  */
 import t, { type Test } from 'tap';
+
+// Whole labs as processes: slow when the machine is busy (the image build may run beside this file).
+t.setTimeout(600_000);
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { get as httpGet } from 'node:http';
@@ -72,7 +75,7 @@ t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { sk
   const { child, out: output, exited } = startExample(t, 'examples/echo/run.js', { INTERVAL_MS: '300' });
 
   const clientLines = (): string[] => output().split('\n').filter((l) => l.startsWith('client app |') && l.includes('Hello from backend service'));
-  const end = Date.now() + 20000;
+  const end = Date.now() + 90000;
   while (clientLines().length < 2 && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
   t.ok(clientLines().length >= 2, 'client lines with the backend answer');
   if (clientLines().length < 2) t.comment(output());
@@ -116,7 +119,9 @@ t.test('npm run start:microservices: lab-09 through the ingress gateway', { skip
       req.setTimeout(3000, () => req.destroy(new Error('timeout')));
     });
   let first: Awaited<ReturnType<typeof get>> | undefined;
-  const end = Date.now() + 20000;
+  // The control plane, two apps with their sidecars, then the gateway: slow when the machine is
+  // busy (the image build test may run beside this one).
+  const end = Date.now() + 90000;
   while (first === undefined && Date.now() < end && child.exitCode === null) {
     try {
       const r = await get('/customers-service/v2/customers');
