@@ -257,3 +257,13 @@ t.test('an HTTP/1.0 request with upgrade headers is not upgraded (they are dropp
   const r = await p.raw('GET / HTTP/1.0\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n');
   t.equal(parseResponses(r.text)[0].body, 'upgrade=none');
 });
+
+t.test('an upgrade request with a body is answered as a plain request (its body stays HTTP)', async (t) => {
+  const up = await startUpstream(t, (req, res) => res.send(200, {}, `upgrade=${req.headers.upgrade ?? 'none'} body=${req.body.toString()}`));
+  const p = await startTestProxy(t, wsSpec(up.port));
+  const r = await p.raw('POST / HTTP/1.1\r\nhost: h\r\nconnection: upgrade\r\nupgrade: websocket\r\ncontent-length: 4\r\n\r\nabcd', {
+    until: (s: string) => s.includes('body='),
+  });
+  t.equal(parseResponses(r.text)[0].body, 'upgrade=none body=abcd');
+  t.equal(up.requests.length, 1);
+});

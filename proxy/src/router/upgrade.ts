@@ -4,7 +4,7 @@
  */
 import { upgradeAllowed } from '@minimesh/config';
 import type { ForwardActionRt, HttpConnectionManagerRt } from '@minimesh/config/runtime';
-import { getJoinedHeader, getHeader, type RequestHeaders } from '../http/codec/headers.js';
+import { getJoinedHeader, getHeader, hasHeader, type RequestHeaders } from '../http/codec/headers.js';
 import type { LocalReply } from './local-reply.js';
 import type { HcmContext } from '../http/hcm-context.js';
 import type { ResponseHeaders } from '../http/codec/headers.js';
@@ -24,10 +24,13 @@ export interface RequestedUpgrade {
 /**
  * An HTTP/1.1 request with `Connection: upgrade` and an `Upgrade` header asks for an upgrade
  * (Envoy's Utility::isUpgrade); any other request, and every HTTP/1.0 or HTTP/2 one, does not
- * (their `Upgrade` header is dropped as hop-by-hop).
+ * (their `Upgrade` header is dropped as hop-by-hop). A request with a body is not upgraded
+ * either: its body keeps its HTTP framing, so no byte of it can turn into tunnel data.
  */
 export function requestedUpgrade(head: RequestHeaders): RequestedUpgrade | undefined {
-  if (head.protocol !== 'HTTP/1.1') return undefined;
+  if (head.protocol !== 'HTTP/1.1' || hasHeader(head, 'transfer-encoding')) return undefined;
+  const length = getHeader(head, 'content-length');
+  if (length !== undefined && length.trim() !== '0') return undefined;
   const value = getHeader(head, 'upgrade');
   if (value === undefined || value.trim() === '') return undefined;
   const connection = getJoinedHeader(head, 'connection');
