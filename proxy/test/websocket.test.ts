@@ -267,3 +267,41 @@ t.test('an upgrade request with a body is answered as a plain request (its body 
   t.equal(parseResponses(r.text)[0].body, 'upgrade=none body=abcd');
   t.equal(up.requests.length, 1);
 });
+
+t.test('bytes the client sends right after the upgrade head reach the upstream once it switched', async (t) => {
+  const got: Buffer[] = [];
+  const server = net.createServer((s) => {
+    let head = '';
+    const onHead = (d: Buffer): void => {
+      head += d.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      s.off('data', onHead);
+      if (end + 4 < head.length) got.push(Buffer.from(head.slice(end + 4), 'latin1'));
+      s.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n');
+      s.on('data', (b: Buffer) => got.push(b));
+    };
+    s.on('data', onHead);
+    s.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const p = await startTestProxy(t, wsSpec((server.address() as net.AddressInfo).port));
+  const c = net.connect({ port: p.port, host: '127.0.0.1' });
+  t.teardown(() => c.destroy());
+  c.on('error', () => {});
+  let text = '';
+  c.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  c.write('GET /x HTTP/1.1\r\nhost: h\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\nearly bytes');
+  await until(() => Buffer.concat(got).toString() === 'early bytes');
+  t.match(text, /^HTTP\/1\.1 101 /);
+  t.notMatch(Buffer.concat(got).toString(), /HTTP\/1\.1/, 'sent as tunnel bytes, not as a request');
+  const stats = p.running.proxy.stats.httpScope('test');
+  t.equal(stats.downstream_cx_upgrades_active, 1);
+  c.destroy();
+  await until(() => stats.downstream_cx_upgrades_active === 0);
+  const [line] = await p.accessLog(1);
+  t.equal(line.response_code, 101);
+  t.equal(line.bytes_received, 'early bytes'.length);
+});
