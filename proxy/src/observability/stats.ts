@@ -48,7 +48,7 @@ export class ClusterStats {
 }
 
 /** Which fields are gauges (the rest are counters). */
-const GAUGES = new Set(['upstream_cx_active', 'upstream_rq_active', 'upstream_rq_pending_active', 'downstream_cx_active', 'downstream_rq_active']);
+const GAUGES = new Set(['upstream_cx_active', 'upstream_rq_active', 'upstream_rq_pending_active', 'downstream_cx_active', 'downstream_rq_active', 'downstream_cx_upgrades_active']);
 
 /** Counters and gauges of one HTTP connection manager (`http.<stat_prefix>.*`). */
 export class HttpStats {
@@ -60,6 +60,9 @@ export class HttpStats {
   downstream_cx_drain_close = 0;
   downstream_cx_rx_bytes_total = 0;
   downstream_cx_tx_bytes_total = 0;
+  downstream_cx_upgrades_total = 0;
+  downstream_cx_upgrades_active = 0;
+  downstream_rq_ws_on_non_ws_route = 0;
   downstream_rq_total = 0;
   downstream_rq_active = 0;
   downstream_rq_completed = 0;

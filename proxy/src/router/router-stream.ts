@@ -26,6 +26,9 @@ import { LOCAL_REPLIES, resetFlag, upstreamResetReply, type LocalReply } from '.
 import { sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
 import { parseGrpcStatus } from '../grpc/grpc-request.js';
 import { formatGrpcTimeout, grpcRouteTimeoutMs } from '../grpc/grpc-timeout.js';
+import { refuseUpgrade, requestedUpgrade, tunnelIdleTimeoutMs, upgradeResponseHead } from './upgrade.js';
+import { startTunnel, type TunnelResult } from '../http/tunnel.js';
+import type net from 'node:net';
 
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_HEADER = /^\d{1,9}$/;
@@ -55,6 +58,13 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
       return;
     }
     this.cluster = cluster;
+    const upgrade = this.encoder.upgrade !== undefined ? requestedUpgrade(head) : undefined;
+    const refusal = upgrade === undefined ? undefined : refuseUpgrade(ctx, action, cluster, upgrade);
+    if (refusal !== undefined) {
+      this.encoder.closeAfterResponse();
+      this.localReply(refusal);
+      return;
+    }
 
     const mutations = routeMutations(weighted, route, vh, rc);
     this.responseMutations = mutations.response;
@@ -69,6 +79,7 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
       remoteAddress: this.downstream.remoteAddress,
       metadataExchange: ctx.hcm.telemetry.metadataExchange,
       peerHeaders: sendsPeerMetadata(ctx, cluster.config.name) ? ctx.istio.peerHeaders : undefined,
+      upgrade: upgrade?.value,
     });
     if (ctx.hcm.direction === 'INBOUND') this.requestPeer = up.peerMetadata;
     this.requestId = up.requestId;
@@ -172,6 +183,45 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
     this.responseStarted = true;
     this.downstreamEnded = endStream;
     this.responseHeadBytes = this.encoder.encodeHeaders(out, endStream);
+  }
+
+  /** The upstream switched protocols: the 101 goes to the client, then bytes flow both ways. */
+  onUpstreamUpgrade(head: ResponseHeaders, socket: net.Socket, pending: Buffer | null): void {
+    const upgradeTo = this.encoder.upgrade;
+    if (upgradeTo === undefined || this.done) {
+      socket.destroy();
+      return;
+    }
+    this.upstream = null;
+    if (this.globalTimer !== null) clearTimeout(this.globalTimer);
+    this.globalTimer = null;
+    this.clearTryTimer();
+    this.cluster!.stats.countResponse(101);
+    this.upstreamResponse = head;
+    this.responseStatus = 101;
+    this.upstreamServiceTime = Math.round(performance.now() - this.requestEndMono);
+    const ctx = this.ctx;
+    const out = upgradeResponseHead(ctx, head, this.responseMutations, this.upstreamServiceTime, getHeader(this.head!, 'upgrade') ?? '');
+    this.responseStarted = true;
+    this.downstreamEnded = true;
+    const down = upgradeTo.call(this.encoder, out);
+    this.responseHeadBytes = down.headBytes;
+    ctx.stats.downstream_cx_upgrades_total++;
+    ctx.stats.downstream_cx_upgrades_active++;
+    startTunnel(down, { socket, pending }, tunnelIdleTimeoutMs(ctx.hcm, this.action!), (r) => this.tunnelDone(r));
+  }
+
+  private tunnelDone(r: TunnelResult): void {
+    this.ctx.stats.downstream_cx_upgrades_active--;
+    this.bytesReceived += r.bytesUp;
+    this.bytesSent += r.bytesDown;
+    if (r.reason === 'idle-timeout') {
+      this.flags |= flagBit('SI');
+      this.details = 'stream_idle_timeout';
+    }
+    this.endTry();
+    this.cluster!.stats.upstream_rq_completed++;
+    this.finish(true);
   }
 
   onUpstreamReadDone(): void {

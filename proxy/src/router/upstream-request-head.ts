@@ -71,6 +71,8 @@ export interface UpstreamRequestInput {
   readonly metadataExchange?: boolean;
   /** [metadata, id] of this proxy, sent as the peer-metadata headers; undefined: none. */
   readonly peerHeaders?: readonly [string, string];
+  /** An allowed upgrade: its `Upgrade` value is sent on with `connection: upgrade` (HTTP/1.1 upstream). */
+  readonly upgrade?: string;
 }
 
 /** The request head for upstream, plus the values the router needs from it. */
@@ -164,6 +166,10 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     } else if (n === 'expect') continue; // answered locally with 100 Continue
     outNames.push(n);
     outValues.push(values[i]);
+  }
+  if (input.upgrade !== undefined) {
+    outNames.push('connection', 'upgrade');
+    outValues.push('upgrade', input.upgrade);
   }
   if (!hostSeen && authority !== '') {
     outNames.push('host');

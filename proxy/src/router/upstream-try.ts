@@ -49,6 +49,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   abstract onUpstreamEnd(): void;
   abstract onUpstreamReset(kind: UpstreamFailure, reason: string, requestSent?: boolean): void;
   abstract onUpstreamReadDone(): void;
+  abstract onUpstreamUpgrade(head: ResponseHeaders, socket: import('node:net').Socket, pending: Buffer | null): void;
 
   // ---- request body, from the downstream codec ----
 

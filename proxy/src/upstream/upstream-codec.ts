@@ -84,6 +84,12 @@ export interface UpstreamResponseDecoder {
   onUpstreamStarted(): void;
   /** One read from the upstream was handled (a response head held back can go out now). */
   onUpstreamReadDone(): void;
+  /**
+   * HTTP/1.1 only: the upstream answered `101 Switching Protocols` to an upgrade request. The
+   * connection is the decoder's from now on (never back to the pool, nothing more parsed):
+   * `pending` holds the bytes that came after the 101 head. No other call follows.
+   */
+  onUpstreamUpgrade(head: ResponseHeaders, socket: import('node:net').Socket, pending: Buffer | null): void;
 }
 
 /** The connections (or sessions) to one endpoint. */

@@ -68,6 +68,21 @@ export interface ResponseEncoder {
    * the connection; HTTP/2 resets the stream). The codec forgets the stream.
    */
   streamDone(complete: boolean): void;
+  /**
+   * HTTP/1.1 only (absent on HTTP/2): sends a `101 Switching Protocols` head and gives the
+   * connection up to a byte tunnel. The codec parses nothing more and leaves the socket's
+   * end to the tunnel; the stream still calls `streamDone` when the tunnel is over.
+   */
+  upgrade?(head: ResponseHeaders): DownstreamUpgrade;
+}
+
+/** The client's connection, handed to a tunnel after a 101. */
+export interface DownstreamUpgrade {
+  readonly socket: import('node:net').Socket;
+  /** Bytes the client sent after the request head, before the 101. */
+  readonly pending: Buffer | null;
+  /** The 101 head's size on the wire. */
+  readonly headBytes: number;
 }
 
 /** What a codec needs from the connection manager that owns its connection. */

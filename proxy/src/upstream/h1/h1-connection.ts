@@ -1,12 +1,10 @@
 /**
- * One keep-alive HTTP/1.1 connection to an upstream endpoint, on a raw socket: the
- * HTTP/1.1 upstream codec. It writes a neutral request head, body and trailers in
- * HTTP/1.1 framing (content-length as given, else chunked), parses the response and
- * reports it as a neutral head, body data (de-chunked), trailers and end.
- *
- * Why not undici: on this path every microsecond is a measured cost (see bench/README.md).
- * A connection carries one request at a time, so it is itself the request's stream; the
- * router's decoder is its `handler`, swapped per request, so no closure is made per request.
+ * One keep-alive HTTP/1.1 connection to an upstream endpoint, on a raw socket: the HTTP/1.1
+ * upstream codec. It writes a neutral request in HTTP/1.1 framing (content-length as given,
+ * else chunked), parses the response and reports it as a neutral head, data, trailers and end;
+ * a 101 to an upgrade request hands the socket to the router's tunnel. Not undici: every
+ * microsecond here is measured (bench/README.md). One request at a time, so the connection is
+ * itself the request's stream, and the router's decoder is its per-request `handler`.
  */
 import net from 'node:net';
 import { HttpParseError } from '../../http/parse-error.js';
@@ -54,6 +52,8 @@ export class Http1UpstreamConnection implements UpstreamStream {
   private decoder: ChunkedDecoder | null = null;
   private connectTimer: NodeJS.Timeout | null = null;
   private lastError = '';
+  /** The request has an `upgrade` header: a 101 may answer it (then a tunnel owns the socket). */
+  private upgradeRequested = false;
 
   constructor(
     readonly owner: ConnectionOwner,
@@ -90,8 +90,8 @@ export class Http1UpstreamConnection implements UpstreamStream {
     this.chunkedRequest = false;
     this.headBuf = null;
     this.framing = NO_BODY;
-    // The handler holds the connection from now on, so that giving up on the request
-    // (timeout, client gone) before it connects destroys it and detaches the handler.
+    this.upgradeRequested = false;
+    // The handler holds the connection now: giving up before it connects destroys it.
     if (this.connected) handler.onPoolReady(this);
     else handler.onPoolConnecting(this);
   }
@@ -106,6 +106,7 @@ export class Http1UpstreamConnection implements UpstreamStream {
     for (let i = 0; i < names.length; i++) {
       const n = names[i];
       if (n === 'content-length') hasLength = true;
+      else if (n === 'upgrade') this.upgradeRequested = true;
       text += `${n}: ${values[i]}\r\n`;
     }
     if (!endStream && !hasLength) {
@@ -260,7 +261,8 @@ export class Http1UpstreamConnection implements UpstreamStream {
       if (head.status < 200) {
         // 100 Continue and other interim responses: the proxy answered Expect itself.
         if (head.status === 101) {
-          this.fail(h, 'protocol-error', 'unexpected protocol upgrade');
+          if (this.upgradeRequested) this.handOver(h, head, data.subarray(bodyStartInData));
+          else this.fail(h, 'protocol-error', 'unexpected protocol upgrade');
           return -1;
         }
         data = data.subarray(bodyStartInData);
@@ -346,9 +348,17 @@ export class Http1UpstreamConnection implements UpstreamStream {
     this.responseHeadSeen = false;
     h.onUpstreamEnd();
     if (this.requestDone) this.finish();
-    // The upstream answered before the request was sent whole: the rest of the request
-    // has nowhere to go and the connection cannot be reused, so it closes now.
+    // Answered before the request was sent whole: the connection cannot be reused.
     else this.destroy();
+  }
+
+  /** After a 101: the socket goes to the handler's tunnel; the pool forgets it when it closes. */
+  private handOver(h: UpstreamResponseDecoder, head: ResponseHead, rest: Buffer): void {
+    this.responseDone = this.requestDone = true;
+    this.reusable = false;
+    this.handler = null;
+    this.socket.removeAllListeners('data');
+    h.onUpstreamUpgrade(head, this.socket, rest.length > 0 ? rest : null);
   }
 
   /** Request and response both complete: back to the pool or closed. */

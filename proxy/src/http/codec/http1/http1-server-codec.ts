@@ -11,7 +11,9 @@ import { ChunkedDecoder } from '../../chunked-decoder.js';
 import { bodyFraming, getHeader, parseRequestHead, type BodyFraming, type RequestHead } from '../../head-parser.js';
 import { HttpParseError } from '../../parse-error.js';
 import type { HcmContext } from '../../hcm-context.js';
-import type { RequestDecoder, ResponseEncoder, ServerCodecCallbacks, ServerConnection } from '../server-codec.js';
+import type { DownstreamUpgrade, RequestDecoder, ResponseEncoder, ServerCodecCallbacks, ServerConnection } from '../server-codec.js';
+import type { ResponseHeaders } from '../headers.js';
+import { headerLines, statusLine } from './http1-head-text.js';
 import { Http1ServerEncoder } from './http1-server-encoder.js';
 import { flagBit } from '../../../router/response-flags.js';
 
@@ -32,6 +34,8 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
   private socketTimeoutMs = 0;
   /** The config of the current (or last) request: limits and timeouts. */
   private ctx: HcmContext;
+  /** The connection was given to a tunnel (101): nothing more is parsed or timed here. */
+  private upgraded = false;
 
   constructor(
     socket: net.Socket,
@@ -44,7 +48,9 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
     if (this.socketTimeoutMs > 0) socket.setTimeout(this.socketTimeoutMs);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('timeout', () => this.onTimeout());
-    socket.on('drain', () => this.stream?.onEncoderDrain());
+    socket.on('drain', () => {
+      if (!this.upgraded) this.stream?.onEncoderDrain();
+    });
   }
 
   /** Bytes read before the codec was chosen (`codec_type: AUTO`). */
@@ -64,7 +70,7 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
   // ---- reading ----
 
   private onData(data: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.upgraded) return;
     if (this.stream !== null) {
       if (this.inBody) {
         const next = this.feedBody(data, 0);
@@ -225,6 +231,18 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
     this.socket.destroy();
   }
 
+  upgrade(head: ResponseHeaders): DownstreamUpgrade {
+    this.upgraded = true;
+    this.clearHeadersTimer();
+    this.socket.setTimeout(0);
+    const text = `${statusLine(head.status)}${headerLines(head.names, head.values)}\r\n`;
+    this.socket.write(text, 'latin1');
+    const pending = this.buf;
+    this.buf = null;
+    this.paused = false;
+    return { socket: this.socket, pending, headBytes: text.length };
+  }
+
   readDisable(disable: boolean): void {
     if (disable === this.paused) return;
     this.paused = disable;
@@ -237,7 +255,7 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
   streamDone(complete: boolean): void {
     if (this.stream === null) return;
     this.stream = null;
-    if (this.closed) return;
+    if (this.closed || this.upgraded) return;
     if (!complete) {
       this.socket.destroy();
       return;
@@ -325,6 +343,7 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
   }
 
   private onTimeout(): void {
+    if (this.upgraded) return;
     const stream = this.stream;
     const hcm = this.ctx.hcm;
     if (stream !== null) {
@@ -354,7 +373,8 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
     this.closed = true;
     this.clearHeadersTimer();
     const stream = this.stream;
-    if (stream === null) return 0;
+    // A tunnel reports its own end (the stream finishes when both sides are closed).
+    if (stream === null || this.upgraded) return 0;
     stream.onResetStream();
     return 1;
   }
