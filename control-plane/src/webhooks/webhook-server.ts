@@ -10,6 +10,7 @@
 import https from 'node:https';
 import type http from 'node:http';
 import { handleAdmissionReview } from '@minimesh/injector/webhook/admission-review';
+import { send } from '@minimesh/injector/webhook/injector-server';
 import type { InjectOptions } from '@minimesh/injector/inject-options';
 import { handleValidationReview } from './validation-review.js';
 
@@ -20,12 +21,6 @@ export interface WebhookServerOptions {
   /** Largest body accepted (default 8 MiB). */
   readonly maxBodyBytes?: number;
   readonly log?: (line: string) => void;
-}
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 type Route = 'inject' | 'validate';

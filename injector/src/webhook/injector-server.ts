@@ -18,7 +18,8 @@ export interface InjectorServerOptions {
   readonly log?: (line: string) => void;
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+/** A JSON answer with its length (the admission servers' replies). */
+export function send(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
