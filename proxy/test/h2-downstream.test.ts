@@ -10,7 +10,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { echo, ok, rawExchange, route, startTestProxy, startUpstream } from './helpers/harness.js';
-import { h2Connect, h2Request } from './helpers/h2-client.js';
+import { h2Connect, h2PostWithTrailers, h2Request } from './helpers/h2-client.js';
 
 const run = promisify(execFile);
 
@@ -75,19 +75,7 @@ t.test('h2 request trailers go upstream; upstream response trailers reach the h2
   t.teardown(() => server.close());
   const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [(server.address() as net.AddressInfo).port] } });
   const s = h2Connect(t, p.port);
-  const r = await new Promise<{ status: number; body: string; trailers: Record<string, unknown> }>((resolve, reject) => {
-    const req = s.request({ ':method': 'POST', ':path': '/svc/Call', 'content-type': 'application/grpc', te: 'trailers' }, { waitForTrailers: true });
-    req.on('wantTrailers', () => req.sendTrailers({ 'x-req-trailer': 'sent' }));
-    let status = 0;
-    let body = '';
-    let trailers: Record<string, unknown> = {};
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('trailers', (h) => (trailers = h));
-    req.on('end', () => resolve({ status, body, trailers }));
-    req.on('error', reject);
-    req.end('ping');
-  });
+  const r = await h2PostWithTrailers(s, '/svc/Call', 'ping');
   t.equal(r.status, 200);
   t.equal(r.body, 'abc');
   t.equal(r.trailers['grpc-status'], '0', 'response trailer');

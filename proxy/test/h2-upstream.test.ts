@@ -13,7 +13,7 @@ import net from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { closedPort, route, startTestProxy } from './helpers/harness.js';
-import { h2Connect, h2Request } from './helpers/h2-client.js';
+import { h2Connect, h2PostWithTrailers, h2Request } from './helpers/h2-client.js';
 import { h2ClusterExtra, h2Ok, startH2Upstream, until } from './helpers/h2-upstream-server.js';
 
 const run = promisify(execFile);
@@ -83,19 +83,7 @@ t.test('h2 → h2: curl --http2-prior-knowledge, and trailers both ways', { skip
   t.equal(up.streams[0].headers[':authority'], `127.0.0.1:${p.port}`);
 
   const s = h2Connect(t, p.port);
-  const r = await new Promise<{ status: number; body: string; trailers: Record<string, unknown> }>((resolve, reject) => {
-    const req = s.request({ ':method': 'POST', ':path': '/trailers', 'content-type': 'application/grpc', te: 'trailers' }, { waitForTrailers: true });
-    req.on('wantTrailers', () => req.sendTrailers({ 'x-req-trailer': 'sent' }));
-    let status = 0;
-    let body = '';
-    let trailers: Record<string, unknown> = {};
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('trailers', (h) => (trailers = h));
-    req.on('end', () => resolve({ status, body, trailers }));
-    req.on('error', reject);
-    req.end('ping');
-  });
+  const r = await h2PostWithTrailers(s, '/trailers', 'ping');
   t.equal(r.status, 200);
   t.equal(r.body, 'got ping');
   t.equal(r.trailers['grpc-status'], '0', 'response trailers reach the client');

@@ -58,3 +58,20 @@ export function h2Request(session: http2.ClientHttp2Session, opts: H2RequestOpts
     }
   });
 }
+
+/** A gRPC-shaped POST of `body` with the request trailer `x-req-trailer: sent`; the response's status, body and trailers. */
+export function h2PostWithTrailers(s: http2.ClientHttp2Session, path: string, body: string): Promise<{ status: number; body: string; trailers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = s.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' }, { waitForTrailers: true });
+    req.on('wantTrailers', () => req.sendTrailers({ 'x-req-trailer': 'sent' }));
+    let status = 0;
+    let text = '';
+    let trailers: Record<string, unknown> = {};
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('trailers', (h) => (trailers = h));
+    req.on('end', () => resolve({ status, body: text, trailers }));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
