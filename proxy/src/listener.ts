@@ -9,6 +9,18 @@ import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import type { StatsRegistry } from './observability/stats.js';
 import { handleCaptured, type CaptureHost } from './capture/capture-connection.js';
 
+/** Binds a listener's server to its address, with an error naming the listener. */
+export function bindServer(server: net.Server, config: ListenerRt): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => reject(new Error(`listener ${config.name}: cannot listen on ${config.address}:${config.port}: ${e.message}`));
+    server.once('error', onError);
+    server.listen({ host: config.address, port: config.port, backlog: 1024 }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
 export class Listener implements ListenerHandle, CaptureHost {
   private readonly server: net.Server;
   private readonly connections = new Set<HttpConnectionManager>();
@@ -47,14 +59,7 @@ export class Listener implements ListenerHandle, CaptureHost {
   }
 
   listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(new Error(`listener ${this.config.name}: cannot listen on ${this.config.address}:${this.config.port}: ${e.message}`));
-      this.server.once('error', onError);
-      this.server.listen({ host: this.config.address, port: this.config.port, backlog: 1024 }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    return bindServer(this.server, this.config);
   }
 
   /** The port actually bound (useful when the config says 0). */

@@ -9,6 +9,7 @@ import { ClusterManager } from './upstream/cluster-manager.js';
 import { StatsRegistry } from './observability/stats.js';
 import { AccessLogWriter, flushAccessLogs } from './observability/access-log.js';
 import { Listener } from './listener.js';
+import { TcpProxyListener } from './tcp/tcp-proxy-listener.js';
 import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import { log } from './log.js';
 import { IstioMetrics } from './observability/istio/istio-metrics.js';
@@ -26,7 +27,7 @@ export class Proxy implements ProxyState {
   readonly clusters = new ClusterManager(this.stats);
   /** Istio's standard metrics (filled by listeners with `istio.stats`). */
   readonly istio = new IstioMetrics(MINIMESH_VERSION);
-  readonly listeners = new Map<string, Listener>();
+  readonly listeners = new Map<string, Listener | TcpProxyListener>();
   config: RuntimeConfig | undefined;
   /** The config as Envoy JSON, for /config_dump. */
   configDump: unknown = {};
@@ -49,15 +50,17 @@ export class Proxy implements ProxyState {
       }
     }
     for (const l of config.listeners) {
-      const ctx = this.context(l.hcm);
       const existing = this.listeners.get(l.name);
-      if (existing !== undefined && existing.config.address === l.address && existing.config.port === l.port) {
+      const tcp = l.tcpProxy !== undefined ? { tcpProxy: l.tcpProxy, clusters: this.clusters, istio: this.istio } : undefined;
+      if (tcp !== undefined) this.istio.enabled ||= l.tcpProxy!.stats !== undefined;
+      if (existing !== undefined && existing.config.address === l.address && existing.config.port === l.port && (existing instanceof TcpProxyListener) === (tcp !== undefined)) {
         existing.config = l;
-        existing.ctx = ctx;
+        if (existing instanceof TcpProxyListener) existing.ctx = tcp!;
+        else existing.ctx = this.context(l.hcm!);
         continue;
       }
       if (existing !== undefined) this.retire(existing);
-      const listener = new Listener(l, ctx, this);
+      const listener = tcp !== undefined ? new TcpProxyListener(l, tcp) : new Listener(l, this.context(l.hcm!), this);
       await listener.listen();
       this.listeners.set(l.name, listener);
     }
@@ -72,12 +75,12 @@ export class Proxy implements ProxyState {
    * the response in flight, and whatever is left closes after the drain time. Never awaited,
    * so a long-lived client cannot hold up the next config.
    */
-  private retire(l: Listener): void {
+  private retire(l: Listener | TcpProxyListener): void {
     void l.drain();
     setTimeout(() => l.closeAll(), this.options.drainTimeMs).unref();
   }
 
-  private context(hcm: RuntimeConfig['listeners'][number]['hcm']): HcmContext {
+  private context(hcm: NonNullable<RuntimeConfig['listeners'][number]['hcm']>): HcmContext {
     return {
       hcm,
       stats: this.stats.httpScope(hcm.statPrefix),

@@ -20,6 +20,7 @@ export type { Listener__Output as Listener } from './generated/envoy/config/list
 export type { FilterChain__Output as FilterChain } from './generated/envoy/config/listener/v3/FilterChain.js';
 export type { Filter__Output as ListenerFilterConfig } from './generated/envoy/config/listener/v3/Filter.js';
 export type { HttpConnectionManager__Output as HttpConnectionManager } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
+export type { TcpProxy__Output as TcpProxy } from './generated/envoy/extensions/filters/network/tcp_proxy/v3/TcpProxy.js';
 export type { HttpFilter__Output as HttpFilter } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
 export type { Router__Output as Router } from './generated/envoy/extensions/filters/http/router/v3/Router.js';
 export type { AccessLog__Output as AccessLog } from './generated/envoy/config/accesslog/v3/AccessLog.js';

@@ -22,5 +22,5 @@ export function checkRouteClusters(rc: RouteConfigRt, clusters: ReadonlyMap<stri
 }
 
 export function checkListenerClusters(listeners: readonly ListenerRt[], clusters: ReadonlyMap<string, ClusterRt>, paths: readonly string[]): ConfigError[] {
-  return listeners.flatMap((l, i) => checkRouteClusters(l.hcm.routeConfig, clusters, paths[i]));
+  return listeners.flatMap((l, i) => (l.hcm ? checkRouteClusters(l.hcm.routeConfig, clusters, paths[i]) : []));
 }

@@ -34,7 +34,7 @@ export function compileBootstrap(b: Bootstrap, version = 'static'): CompileResul
     if (l.name && names.has(l.name)) errors.add(join(p, 'name'), `duplicate listener name ${JSON.stringify(l.name)}`);
     names.add(l.name ?? '');
     const lr = compileListenerInto(l, p, errors);
-    if (lr?.hcm.rdsName !== undefined) errors.add(join(p, 'filter_chains[0].filters[0].typed_config.rds'), 'rds needs dynamic_resources (xDS): give route_config inline in a bootstrap');
+    if (lr?.hcm?.rdsName !== undefined) errors.add(join(p, 'filter_chains[0].filters[0].typed_config.rds'), 'rds needs dynamic_resources (xDS): give route_config inline in a bootstrap');
     else if (lr) {
       listeners.push(lr);
       listenerPaths.push(join(p, 'filter_chains[0].filters[0].typed_config.route_config'));
@@ -48,7 +48,7 @@ export function compileBootstrap(b: Bootstrap, version = 'static'): CompileResul
     else clusters.set(cr.name, cr);
   });
   listeners.forEach((l, i) => {
-    for (const e of checkRouteClusters(l.hcm.routeConfig, clusters, listenerPaths[i])) errors.add(e.path, e.message);
+    if (l.hcm) for (const e of checkRouteClusters(l.hcm.routeConfig, clusters, listenerPaths[i])) errors.add(e.path, e.message);
   });
   if (errors.count > 0) return { ok: false, errors: errors.list };
   return { ok: true, value: { version, node, admin, listeners, clusters }, warnings };

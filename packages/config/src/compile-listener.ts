@@ -11,6 +11,7 @@ import { compileIstioStats, compileMetadataExchange, isTelemetryFilter } from '.
 import { compileCodecType, compileHttp2ProtocolOptions } from './compile-http-protocol.js';
 import type { IstioStatsRt } from './telemetry-runtime.js';
 import { compileHcmUpgradeConfigs } from './upgrade-config.js';
+import { compileTcpProxyChain, isTcpProxyFilter, TCP_PROXY_FILTER } from './compile-tcp-proxy.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
@@ -41,21 +42,28 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
     filter_chain_match: 'filter_chain_match is not supported by minimesh yet',
   });
   const filters = fc.filters ?? [];
+  const fsp = join(p0, 'filters');
+  const direction = l.traffic_direction === 'INBOUND' ? 'INBOUND' : 'OUTBOUND';
+  const capture = compileCapture(l, path, errors);
+  if (filters.length > 0 && isTcpProxyFilter(filters[filters.length - 1])) {
+    if (capture) errors.add(join(path, 'use_original_dst'), `a capture listener needs ${HCM_FILTER} (tcp_proxy chains are chosen by the capture code)`);
+    const tcpProxy = compileTcpProxyChain(filters, fsp, errors, direction);
+    if (!addr || !tcpProxy) return undefined;
+    return { name: l.name ?? '', address: addr.address, port: addr.port, tcpProxy };
+  }
   if (filters.length !== 1) {
-    errors.add(join(p0, 'filters'), `exactly one filter (${HCM_FILTER}) is supported by minimesh (got ${filters.length})`);
+    errors.add(fsp, `exactly one filter (${HCM_FILTER}), or ${TCP_PROXY_FILTER} after optional ${STATS_FILTER}, is supported by minimesh (got ${filters.length})`);
     return undefined;
   }
   const f = filters[0];
-  const fp = `${join(p0, 'filters')}[0]`;
+  const fp = `${fsp}[0]`;
   allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
   if (f.typed_config?.type_url !== TYPE_URL.HttpConnectionManager) {
-    errors.add(join(fp, 'typed_config'), `only ${HCM_FILTER} (HttpConnectionManager) is supported by minimesh (got ${f.typed_config?.type_url ?? 'no typed_config'})`);
+    errors.add(join(fp, 'typed_config'), `only ${HCM_FILTER} (HttpConnectionManager) and ${TCP_PROXY_FILTER} are supported by minimesh (got ${f.typed_config?.type_url ?? 'no typed_config'})`);
     return undefined;
   }
-  const direction = l.traffic_direction === 'INBOUND' ? 'INBOUND' : 'OUTBOUND';
   const hcm = compileHcm(unpackAny<HttpConnectionManager>(f.typed_config), join(fp, 'typed_config'), errors, direction);
   if (!addr || !hcm) return undefined;
-  const capture = compileCapture(l, path, errors);
   return { name: l.name ?? '', address: addr.address, port: addr.port, hcm, ...(capture ? { capture } : {}) };
 }
 

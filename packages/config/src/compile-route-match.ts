@@ -11,7 +11,7 @@ export function compileRouteMatch(m: RouteMatch | undefined, path: string, error
     errors.add(path, 'match is required');
     return undefined;
   }
-  allowOnly(m, path, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'case_sensitive', 'headers', 'query_parameters'], errors, [
+  allowOnly(m, path, ['prefix', 'path', 'safe_regex', 'path_separated_prefix', 'connect_matcher', 'case_sensitive', 'headers', 'query_parameters'], errors, [
     'path_specifier',
   ]);
   const caseSensitive = m.case_sensitive?.value !== false;
@@ -37,8 +37,13 @@ export function compileRouteMatch(m: RouteMatch | undefined, path: string, error
       if (re) pm = { kind: 'regex', regex: re };
       break;
     }
+    case 'connect_matcher':
+      // Matches CONNECT requests only (they carry no path); other path matchers never match them.
+      allowOnly(m.connect_matcher, join(path, 'connect_matcher'), [], errors);
+      pm = { kind: 'connect' };
+      break;
     default:
-      errors.add(path, 'one of prefix, path, safe_regex, path_separated_prefix is required');
+      errors.add(path, 'one of prefix, path, safe_regex, path_separated_prefix, connect_matcher is required');
   }
   const headers: HeaderMatcherRt[] = [];
   (m.headers ?? []).forEach((h, i) => {

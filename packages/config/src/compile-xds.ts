@@ -122,9 +122,14 @@ export function linkXdsConfig(c: CompiledXdsResources, opts: XdsLinkOptions = {}
     const other = bound.get(addr);
     if (other !== undefined && l.port !== 0) errors.push(...prefixErrors('listener', name, [{ path: 'address', message: `${addr} is already used by listener ${JSON.stringify(other)}` }]));
     bound.set(addr, name);
-    const rds = l.hcm.rdsName;
+    const hcm = l.hcm;
+    if (hcm === undefined) {
+      listeners.push(l); // tcp_proxy: a cluster that is not there yet closes its connections (Envoy's behaviour)
+      continue;
+    }
+    const rds = hcm.rdsName;
     if (rds === undefined) {
-      errors.push(...prefixErrors('listener', name, checkRouteClusters(l.hcm.routeConfig, clusters, `${HCM_PATH}.route_config`)));
+      errors.push(...prefixErrors('listener', name, checkRouteClusters(hcm.routeConfig, clusters, `${HCM_PATH}.route_config`)));
       listeners.push(l);
       continue;
     }
@@ -137,7 +142,7 @@ export function linkXdsConfig(c: CompiledXdsResources, opts: XdsLinkOptions = {}
       checkedRoutes.add(rds);
       errors.push(...prefixErrors('route', rds, checkRouteClusters(rc, clusters, '')));
     }
-    listeners.push({ ...l, hcm: { ...l.hcm, routeConfig: rc } });
+    listeners.push({ ...l, hcm: { ...hcm, routeConfig: rc } });
   }
   if (errors.length > 0) return { ok: false, errors };
   return {

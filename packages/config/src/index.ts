@@ -17,6 +17,7 @@ export * from './compile-bootstrap.js';
 export * from './route-match.js';
 export * from './compile-xds.js';
 export * from './compile-capture.js';
+export * from './compile-tcp-proxy.js';
 export * from './telemetry-runtime.js';
 export * from './compile-telemetry-filters.js';
 export * from './compile-upstream-protocol.js';

@@ -3,7 +3,9 @@ export type PathMatchRt =
   | { readonly kind: 'prefix'; readonly value: string }
   | { readonly kind: 'path'; readonly value: string }
   | { readonly kind: 'regex'; readonly regex: RegExp }
-  | { readonly kind: 'path_separated_prefix'; readonly value: string };
+  | { readonly kind: 'path_separated_prefix'; readonly value: string }
+  /** `connect_matcher`: CONNECT requests, and only them. */
+  | { readonly kind: 'connect' };
 
 export interface RouteMatchRt {
   readonly path: PathMatchRt;

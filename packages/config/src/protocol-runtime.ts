@@ -37,6 +37,8 @@ export interface UpgradeConfigRt {
   readonly upgradeType: string;
   /** `enabled`, default true. */
   readonly enabled: boolean;
+  /** A route's CONNECT entry with `connect_config`: the proxy answers the CONNECT and relays its bytes as TCP. */
+  readonly terminateConnect?: boolean;
 }
 
 /** `codec_type`: AUTO (plaintext: HTTP/2 by its connection preface, else HTTP/1.1), HTTP1, HTTP2. */

@@ -145,8 +145,10 @@ export function parseQuery(query: string): Map<string, string> {
   return m;
 }
 
-function matchPath(r: RouteRt, path: string, lower: string | undefined): boolean {
+function matchPath(r: RouteRt, path: string, lower: string | undefined, method: string): boolean {
   const pm = r.match.path;
+  if (pm.kind === 'connect') return method === 'CONNECT';
+  if (method === 'CONNECT') return false;
   const p = r.match.caseSensitive || pm.kind === 'regex' ? path : (lower ?? path.toLowerCase());
   switch (pm.kind) {
     case 'prefix':
@@ -173,7 +175,7 @@ export function matchRoute(vh: VirtualHostRt, req: RequestView): RouteRt | undef
   outer: for (let i = 0; i < routes.length; i++) {
     const r = routes[i];
     if (!r.match.caseSensitive && lower === undefined) lower = path.toLowerCase();
-    if (!matchPath(r, path, lower)) continue;
+    if (!matchPath(r, path, lower, req.method)) continue;
     const hs = r.match.headers;
     for (let j = 0; j < hs.length; j++) if (!matchHeader(hs[j], req)) continue outer;
     const qs = r.match.queryParameters;

@@ -10,6 +10,9 @@
  */
 import type { TelemetryRt } from './telemetry-runtime.js';
 import type { RouteMatchRt } from './match-runtime.js';
+import type { TcpProxyRt } from './compile-tcp-proxy.js';
+
+export type { TcpProxyRt } from './compile-tcp-proxy.js';
 
 export type { PathMatchRt, RouteMatchRt, StringMatcherRt, HeaderMatchRuleRt, HeaderMatcherRt, QueryParameterMatcherRt } from './match-runtime.js';
 import type { CodecType, Http2ProtocolOptionsRt, UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
@@ -53,7 +56,10 @@ export interface ListenerRt {
   readonly name: string;
   readonly address: string;
   readonly port: number;
-  readonly hcm: HttpConnectionManagerRt;
+  /** The HTTP connection manager of an HTTP listener (exactly one of `hcm` and `tcpProxy`). */
+  readonly hcm?: HttpConnectionManagerRt;
+  /** tcp_proxy: every connection's bytes to one cluster. */
+  readonly tcpProxy?: TcpProxyRt;
   /** Set when the listener has `use_original_dst: true` (a transparent capture listener). */
   readonly capture?: CaptureRt;
 }

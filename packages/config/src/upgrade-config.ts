@@ -13,7 +13,7 @@ type RouteUpgradeConfig = NonNullable<RouteAction['upgrade_configs']>[number];
 /** A token as RFC 9110 §5.6.2 defines it (upgrade protocol names are tokens). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function compileList<T extends { upgrade_type?: string; enabled?: { value?: boolean } | null }>(
+function compileList<T extends { upgrade_type?: string; enabled?: { value?: boolean } | null; connect_config?: unknown }>(
   list: readonly T[] | undefined,
   path: string,
   errors: Errors,
@@ -32,7 +32,9 @@ function compileList<T extends { upgrade_type?: string; enabled?: { value?: bool
       errors.add(join(p, 'upgrade_type'), `duplicate upgrade type ${JSON.stringify(u.upgrade_type)}`);
       return;
     }
-    out.push({ upgradeType: type, enabled: wrappedBool(u.enabled, true) });
+    const terminate = u.connect_config !== undefined && u.connect_config !== null;
+    if (terminate && type !== 'connect') errors.add(join(p, 'connect_config'), 'only an upgrade_type CONNECT entry may have connect_config');
+    out.push({ upgradeType: type, enabled: wrappedBool(u.enabled, true), ...(terminate && type === 'connect' ? { terminateConnect: true } : {}) });
   });
   return out;
 }
@@ -44,11 +46,27 @@ export function compileHcmUpgradeConfigs(list: readonly HcmUpgradeConfig[] | und
   );
 }
 
-/** A route's `upgrade_configs` (CONNECT termination, `connect_config`, is not supported yet). */
+/**
+ * A route's `upgrade_configs`. `connect_config` on the CONNECT entry terminates CONNECT at
+ * the proxy: the 200 goes to the client and the tunnel's bytes go to the route's cluster as
+ * TCP (its `proxy_protocol_config` and `allow_post` are not supported).
+ */
 export function compileRouteUpgradeConfigs(list: readonly RouteUpgradeConfig[] | undefined, path: string, errors: Errors): UpgradeConfigRt[] {
-  return compileList(list, path, errors, (u, p) =>
-    allowOnly(u, p, ['upgrade_type', 'enabled'], errors, [], { connect_config: 'connect_config (CONNECT termination) is not supported by minimesh yet' }),
-  );
+  return compileList(list, path, errors, (u, p) => {
+    allowOnly(u, p, ['upgrade_type', 'enabled', 'connect_config'], errors);
+    if (u.connect_config) {
+      allowOnly(u.connect_config, join(p, 'connect_config'), [], errors, [], {
+        proxy_protocol_config: 'proxy_protocol_config is not supported by minimesh',
+        allow_post: 'allow_post (CONNECT as POST) is not supported by minimesh',
+      });
+    }
+  });
+}
+
+/** The route terminates CONNECT (its CONNECT upgrade entry has connect_config, enabled). */
+export function terminatesConnect(route: readonly UpgradeConfigRt[] | undefined): boolean {
+  const u = route?.find((x) => x.upgradeType === 'connect');
+  return u !== undefined && u.enabled && u.terminateConnect === true;
 }
 
 /**

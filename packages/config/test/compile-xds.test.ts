@@ -17,8 +17,8 @@ t.test('RDS and EDS are resolved', async (t) => {
   t.ok(r.ok, r.ok ? '' : formatConfigErrors(r.errors));
   if (!r.ok) return;
   t.equal(r.value.version, 'v1');
-  t.equal(r.value.listeners[0].hcm.routeConfig.name, '80');
-  t.equal(r.value.listeners[0].hcm.routeConfig.virtualHosts.length, 1);
+  t.equal(r.value.listeners[0].hcm!.routeConfig.name, '80');
+  t.equal(r.value.listeners[0].hcm!.routeConfig.virtualHosts.length, 1);
   t.same(r.value.clusters.get('c')?.endpoints.map((e) => e.port), [8080]);
 });
 

@@ -21,12 +21,12 @@ t.test('a full bootstrap compiles into runtime tables', async (t) => {
   t.same(cfg.admin, { address: '127.0.0.1', port: 15000 });
   const l = cfg.listeners[0];
   t.equal(l.port, 8080);
-  t.equal(l.hcm.useRemoteAddress, true);
-  t.equal(l.hcm.maxHeadersCount, 50);
-  t.equal(l.hcm.maxRequestHeadersBytes, 60 * 1024, 'default 60 KiB');
-  t.same(l.hcm.accessLogs, [{ path: '/dev/stdout', textFormat: '[%START_TIME%] %REQ(:METHOD)% %RESPONSE_CODE%\n', jsonFormat: undefined }]);
-  t.same(l.hcm.routeConfig.responseHeadersToAdd, [{ name: 'x-mesh', value: 'minimesh', action: 'OVERWRITE_IF_EXISTS_OR_ADD', keepEmptyValue: false }]);
-  const vh = selectVirtualHost(l.hcm.routeConfig, 'web.example.com:8080')!;
+  t.equal(l.hcm!.useRemoteAddress, true);
+  t.equal(l.hcm!.maxHeadersCount, 50);
+  t.equal(l.hcm!.maxRequestHeadersBytes, 60 * 1024, 'default 60 KiB');
+  t.same(l.hcm!.accessLogs, [{ path: '/dev/stdout', textFormat: '[%START_TIME%] %REQ(:METHOD)% %RESPONSE_CODE%\n', jsonFormat: undefined }]);
+  t.same(l.hcm!.routeConfig.responseHeadersToAdd, [{ name: 'x-mesh', value: 'minimesh', action: 'OVERWRITE_IF_EXISTS_OR_ADD', keepEmptyValue: false }]);
+  const vh = selectVirtualHost(l.hcm!.routeConfig, 'web.example.com:8080')!;
   t.equal(vh.name, 'web');
   const api = matchRoute(vh, req('/api/x', { 'x-canary': 'yes' }))!;
   const fwd = api.action as ForwardActionRt;
@@ -46,7 +46,7 @@ t.test('a full bootstrap compiles into runtime tables', async (t) => {
   const direct = matchRoute(vh, req('/health'))!.action as DirectResponseActionRt;
   t.equal(direct.status, 200);
   t.equal(direct.body?.toString(), 'ok');
-  const catchall = selectVirtualHost(l.hcm.routeConfig, 'other')!;
+  const catchall = selectVirtualHost(l.hcm!.routeConfig, 'other')!;
   t.equal((matchRoute(catchall, req('/'))!.action as ForwardActionRt).timeoutMs, 0, 'timeout 0s = none');
   const v1 = cfg.clusters.get('api_v1')!;
   t.equal(v1.connectTimeoutMs, 250);
@@ -135,23 +135,23 @@ t.test('unsupported fields are rejected with their path', async (t) => {
 t.test('harmless fields are accepted', async (t) => {
   const r = compileText(withExtra({ HCM_EXTRA: 'codec_type: HTTP1\n          use_remote_address: false\n          server_name: mm', TOP_EXTRA: 'stats_config: {}\nlayered_runtime: { layers: [{ name: admin, admin_layer: {} }] }' }));
   t.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
-  if (r.ok) t.equal(r.value.listeners[0].hcm.serverName, 'mm');
+  if (r.ok) t.equal(r.value.listeners[0].hcm!.serverName, 'mm');
 });
 
 t.test('codec_type and http2_protocol_options reach the runtime config', async (t) => {
   const def = compileText(withExtra({}));
   t.ok(def.ok);
   if (def.ok) {
-    t.equal(def.value.listeners[0].hcm.codecType, 'AUTO', 'AUTO by default');
-    t.same(def.value.listeners[0].hcm.http2, { maxConcurrentStreams: 2147483647, initialStreamWindowSize: 268435456, initialConnectionWindowSize: 268435456 }, "Envoy's defaults");
+    t.equal(def.value.listeners[0].hcm!.codecType, 'AUTO', 'AUTO by default');
+    t.same(def.value.listeners[0].hcm!.http2, { maxConcurrentStreams: 2147483647, initialStreamWindowSize: 268435456, initialConnectionWindowSize: 268435456 }, "Envoy's defaults");
   }
   const r = compileText(
     withExtra({ HCM_EXTRA: 'codec_type: HTTP2\n          http2_protocol_options: { max_concurrent_streams: 7, initial_stream_window_size: 65535, initial_connection_window_size: 1048576, allow_connect: false }' }),
   );
   t.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
   if (r.ok) {
-    t.equal(r.value.listeners[0].hcm.codecType, 'HTTP2');
-    t.same(r.value.listeners[0].hcm.http2, { maxConcurrentStreams: 7, initialStreamWindowSize: 65535, initialConnectionWindowSize: 1048576 });
+    t.equal(r.value.listeners[0].hcm!.codecType, 'HTTP2');
+    t.same(r.value.listeners[0].hcm!.http2, { maxConcurrentStreams: 7, initialStreamWindowSize: 65535, initialConnectionWindowSize: 1048576 });
   }
 });
 

@@ -104,8 +104,8 @@ t.test('bad protocol options are errors naming the field', async (t) => {
 });
 
 t.test('HCM upgrade_configs: none by default, listed types with enabled', async (t) => {
-  t.same(ok({}).listeners[0].hcm.upgradeConfigs, [], 'Envoy allows no upgrade unless configured');
-  const hcm = ok({ HCM_EXTRA: 'upgrade_configs: [{ upgrade_type: WebSocket }, { upgrade_type: foo, enabled: false }]' }).listeners[0].hcm;
+  t.same(ok({}).listeners[0].hcm!.upgradeConfigs, [], 'Envoy allows no upgrade unless configured');
+  const hcm = ok({ HCM_EXTRA: 'upgrade_configs: [{ upgrade_type: WebSocket }, { upgrade_type: foo, enabled: false }]' }).listeners[0].hcm!;
   t.same(hcm.upgradeConfigs, [
     { upgradeType: 'websocket', enabled: true },
     { upgradeType: 'foo', enabled: false },
@@ -117,7 +117,7 @@ t.test('HCM upgrade_configs: none by default, listed types with enabled', async 
 
 t.test('route upgrade_configs compile and override the HCM', async (t) => {
   const cfg = ok({ HCM_EXTRA: 'upgrade_configs: [{ upgrade_type: websocket }]', ROUTE_EXTRA: ', upgrade_configs: [{ upgrade_type: websocket, enabled: false }, { upgrade_type: h2c }]' });
-  const hcm = cfg.listeners[0].hcm;
+  const hcm = cfg.listeners[0].hcm!;
   const route = hcm.routeConfig.virtualHosts[0].routes[0].action as ForwardActionRt;
   t.same(route.upgradeConfigs, [
     { upgradeType: 'websocket', enabled: false },

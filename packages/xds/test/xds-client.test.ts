@@ -48,8 +48,8 @@ t.test('a complete config is applied once, then ACKed for every type', async (t)
   await until(synced(server, 'v1'));
   t.equal(configs.length, 1, 'one config, with everything resolved');
   const cfg = configs[0];
-  t.equal(cfg.listeners[0].hcm.routeConfig.name, 'r');
-  t.equal(cfg.listeners[0].hcm.routeConfig.virtualHosts.length, 1);
+  t.equal(cfg.listeners[0].hcm!.routeConfig.name, 'r');
+  t.equal(cfg.listeners[0].hcm!.routeConfig.virtualHosts.length, 1);
   t.same(cfg.clusters.get('c')?.endpoints.map((e) => e.port), [1111]);
   t.same(client.versions(), { [CDS]: 'v1', [EDS]: 'v1', [LDS]: 'v1', [RDS]: 'v1' });
   t.equal(server.syncStatus()[0].nodeId, NODE);
@@ -93,7 +93,7 @@ t.test('compiled clusters are reused when their bytes did not change', async (t)
     clusters: [...base.clusters!, edsCluster('d')],
     endpoints: [...base.endpoints!, endpoints('d', [2223])],
   });
-  await until(() => configs.length >= 2 && configs.at(-1)!.listeners[0].hcm.routeConfig.virtualHosts[0].routes.length === 2);
+  await until(() => configs.length >= 2 && configs.at(-1)!.listeners[0].hcm!.routeConfig.virtualHosts[0].routes.length === 2);
   const [a, b] = [configs[0], configs.at(-1)!];
   t.equal(b.clusters.get('c'), a.clusters.get('c'), 'cluster c: same object, pools kept');
   t.not(b.clusters.get('d'), a.clusters.get('d'), 'cluster d: new endpoints');
@@ -120,7 +120,7 @@ t.test('listeners wait for the clusters they route to (make before break)', asyn
   });
   await until(synced(server, 'v2', [CDS, EDS, RDS])); // the listener did not change: LDS keeps v1
   for (const cfg of configs) {
-    for (const vh of cfg.listeners[0].hcm.routeConfig.virtualHosts) {
+    for (const vh of cfg.listeners[0].hcm!.routeConfig.virtualHosts) {
       for (const r of vh.routes) if (r.action.kind === 'forward') t.ok(cfg.clusters.has(r.action.clusters[0].name), `config ${cfg.version}: route target exists`);
     }
   }

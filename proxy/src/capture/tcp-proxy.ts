@@ -7,8 +7,12 @@ import type { ClusterStats } from '../observability/stats.js';
 import type { TcpConnectionMetrics, TcpEdge } from '../observability/istio/istio-metrics.js';
 
 export interface TcpTarget {
-  readonly host: string;
-  readonly port: number;
+  readonly host?: string;
+  readonly port?: number;
+  /** An upstream connection already made (allowHalfOpen), instead of host and port. */
+  readonly socket?: net.Socket;
+  /** No bytes either way for this long closes both sides (0 or absent: none). */
+  readonly idleTimeoutMs?: number;
   /** Source address of the upstream connection (127.0.0.6 for inbound, as Istio). */
   readonly localAddress?: string;
   readonly connectTimeoutMs: number;
@@ -35,17 +39,38 @@ export function proxyTcp(downstream: net.Socket, target: TcpTarget, initial?: Bu
     s.upstream_cx_total++;
     s.upstream_cx_active++;
   }
-  const upstream = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, ...(target.localAddress ? { localAddress: target.localAddress } : {}) });
+  const upstream = target.socket ?? net.connect({ host: target.host ?? '', port: target.port ?? 0, allowHalfOpen: true, ...(target.localAddress ? { localAddress: target.localAddress } : {}) });
   upstream.setNoDelay(true);
-  let connected = false;
-  const timer = setTimeout(() => {
-    if (s) s.upstream_cx_connect_timeout++;
-    upstream.destroy();
-  }, target.connectTimeoutMs);
-  upstream.once('connect', () => {
-    connected = true;
-    clearTimeout(timer);
-  });
+  let connected = target.socket !== undefined;
+  const timer = connected
+    ? undefined
+    : setTimeout(() => {
+        if (s) s.upstream_cx_connect_timeout++;
+        upstream.destroy();
+      }, target.connectTimeoutMs);
+  if (!connected) {
+    upstream.once('connect', () => {
+      connected = true;
+      clearTimeout(timer);
+    });
+  }
+  const idle = target.idleTimeoutMs ?? 0;
+  if (idle > 0) {
+    // Envoy's idle_timeout: neither side moved a byte for that long.
+    let last = Date.now();
+    const touch = (): void => {
+      last = Date.now();
+    };
+    downstream.on('data', touch);
+    upstream.on('data', touch);
+    const check = (): void => {
+      if (downstream.destroyed && upstream.destroyed) return;
+      const left = idle - (Date.now() - last);
+      if (left <= 0) destroyBoth();
+      else setTimeout(check, left).unref();
+    };
+    setTimeout(check, idle).unref();
+  }
   if (initial && initial.length > 0) upstream.write(initial);
   // pipe() ends the destination when the source ends: that is the half-close carried over.
   downstream.pipe(upstream);

@@ -20,6 +20,7 @@ import type { UpstreamHost } from '../upstream/upstream-host.js';
 import { redirectLocation } from '../router/redirect-location.js';
 import { flagBit, formatFlags } from '../router/response-flags.js';
 import { LOCAL_REPLIES, type LocalReply } from '../router/local-reply.js';
+import { UPGRADE_REFUSED } from '../router/upgrade.js';
 import type { AccessRecord } from '../observability/access-log.js';
 import type { HttpMetricsScope } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER, type WorkloadPeer } from '../observability/istio/workload-peer.js';
@@ -114,12 +115,20 @@ export abstract class ActiveStream implements RequestDecoder {
     let vh = dst !== undefined && ctx.hcm.direction === 'INBOUND' ? selectVirtualHost(rc, dst) : selectVirtualHost(rc, authority);
     if (vh === undefined && dst !== undefined) vh = selectVirtualHost(rc, dst);
     const route = vh === undefined ? undefined : matchRoute(vh, view);
+    // A CONNECT the connection manager did not take (connect-terminate.ts) is never forwarded:
+    // its bytes after the head are tunnel data, so the connection closes after the reply.
+    if (head.method === 'CONNECT') this.encoder.closeAfterResponse();
     if (vh === undefined || route === undefined) {
       ctx.stats.no_route++;
       this.localReply(LOCAL_REPLIES.noRoute);
       return;
     }
     this.route = route;
+    if (head.method === 'CONNECT') {
+      ctx.stats.downstream_rq_ws_on_non_ws_route++;
+      this.localReply(UPGRADE_REFUSED);
+      return;
+    }
     const action = route.action;
     if (action.kind === 'direct') {
       ctx.stats.rq_direct_response++;

@@ -9,7 +9,8 @@
 import type net from 'node:net';
 import type { HcmContext, ProxyState } from './hcm-context.js';
 import type { RequestDecoder, ResponseEncoder, ServerCodecCallbacks, ServerConnection } from './codec/server-codec.js';
-import type { HttpProtocol, ResponseHeaders } from './codec/headers.js';
+import type { HttpProtocol, RequestHeaders, ResponseHeaders } from './codec/headers.js';
+import { connectTakeover, type ConnectTakeover } from './connect-terminate.js';
 import { Http1ServerCodec } from './codec/http1/http1-server-codec.js';
 import { H2ServerCodec } from './codec/http2/h2-server-codec.js';
 import { detectPreface } from './codec/preface.js';
@@ -23,6 +24,8 @@ export interface ListenerHandle {
   readonly proxy: ProxyState;
   /** This listener was removed or replaced: its connections close after their response. */
   readonly draining: boolean;
+  /** Takes a socket as a new client connection (a terminated CONNECT's tunnel). */
+  adoptHttp?(socket: net.Socket, originalDst?: string): void;
 }
 
 export class HttpConnectionManager implements ServerCodecCallbacks {
@@ -112,6 +115,11 @@ export class HttpConnectionManager implements ServerCodecCallbacks {
 
   newStream(encoder: ResponseEncoder, ctx: HcmContext): RequestDecoder {
     return new RouterStream(this, encoder, ctx);
+  }
+
+  connectTakeover(head: RequestHeaders, ctx: HcmContext): ConnectTakeover | undefined {
+    const l = this.listener;
+    return connectTakeover(head, ctx, { socket: this.socket, adoptHttp: l.adoptHttp === undefined ? undefined : (s, dst) => l.adoptHttp!(s, dst) });
   }
 
   connectionReplyHead(ctx: HcmContext, status: number, body: string): ResponseHeaders {

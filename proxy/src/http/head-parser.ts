@@ -12,6 +12,9 @@ import type { HeaderList, RequestHeaders, ResponseHeaders } from './codec/header
 export type { HeaderList } from './codec/headers.js';
 export { getHeader, getJoinedHeader } from './codec/headers.js';
 
+/** A CONNECT target: a host name, IPv4 or [IPv6] literal, then a port (1-65535 checked by shape). */
+const AUTHORITY_FORM = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\]):[1-9]\d{0,4}$/;
+
 /** RFC 9110 token characters (method and field names). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Control characters forbidden in a field value (HTAB is allowed). */
@@ -92,7 +95,12 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, maxHea
 
   let targetAuthority = '';
   const c0 = target.charCodeAt(0);
-  if (c0 !== 0x2f /* / */) {
+  if (method === 'CONNECT') {
+    // authority-form (RFC 9112 3.2.3): host:port and nothing else; no path.
+    if (!AUTHORITY_FORM.test(target) || Number(target.slice(target.lastIndexOf(':') + 1)) > 65535) throw badRequest('invalid CONNECT target (expected host:port)');
+    targetAuthority = target;
+    target = '';
+  } else if (c0 !== 0x2f /* / */) {
     if (target === '*' && method === 'OPTIONS') {
       // asterisk-form: kept as is
     } else {

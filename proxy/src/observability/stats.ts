@@ -13,6 +13,7 @@ export class ClusterStats {
   upstream_cx_connect_timeout = 0;
   upstream_cx_destroy = 0;
   upstream_cx_overflow = 0;
+  upstream_cx_none_healthy = 0;
   upstream_cx_protocol_error = 0;
   upstream_rq_total = 0;
   upstream_rq_active = 0;

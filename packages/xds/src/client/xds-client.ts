@@ -267,7 +267,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     };
     const pairs: [XdsTypeUrl, string[] | undefined][] = [
       [EDS, want(CDS, (c) => ((c as ClusterRt).type === 'EDS' ? (c as ClusterRt).edsServiceName : undefined))],
-      [RDS, want(LDS, (l) => (l as ListenerRt).hcm.rdsName)],
+      [RDS, want(LDS, (l) => (l as ListenerRt).hcm?.rdsName)],
     ];
     for (const [t, names] of pairs) {
       if (names === undefined) continue;

@@ -99,6 +99,11 @@ export interface ServerCodecCallbacks {
   logConnectionReply(ctx: HcmContext, status: number, flags: number, details: string): void;
   /** A reply of the proxy's own without a stream: its head (status, content-length, date, server). */
   connectionReplyHead(ctx: HcmContext, status: number, body: string): ResponseHeaders;
+  /**
+   * A CONNECT head arrived (HTTP/1.1): a takeover when the proxy answers it itself (see
+   * http/connect-terminate.ts); the codec then holds the bytes that follow and calls it.
+   */
+  connectTakeover?(head: RequestHeaders, ctx: HcmContext): ((held: { upgrade(head: ResponseHeaders): DownstreamUpgrade }) => void) | undefined;
 }
 
 /** A codec on a connection, as its connection manager drives it. */

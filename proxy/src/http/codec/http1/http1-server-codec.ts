@@ -36,6 +36,8 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
   private ctx: HcmContext;
   /** The connection was given to a tunnel (101): nothing more is parsed or timed here. */
   private upgraded = false;
+  /** A CONNECT the connection manager answers itself: the bytes after its head wait here until upgrade(). */
+  private holding = false;
 
   constructor(
     socket: net.Socket,
@@ -71,7 +73,7 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
 
   private onData(data: Buffer): void {
     if (this.closed || this.upgraded) return;
-    if (this.stream !== null) {
+    if (this.stream !== null || this.holding) {
       if (this.inBody) {
         const next = this.feedBody(data, 0);
         if (next === -1 || next >= data.length) return;
@@ -88,6 +90,7 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
   /** Reads requests from buffered bytes plus `data` until one is in progress. */
   private parse(data: Buffer): void {
     this.parsing = true;
+    let takeover: ((held: this) => void) | undefined;
     try {
       let buf = this.buf === null ? data : data.length === 0 ? this.buf : Buffer.concat([this.buf, data]);
       this.buf = null;
@@ -120,6 +123,14 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
           return;
         }
         if (!this.setAuthority(head)) return;
+        if (head.method === 'CONNECT' && framing.kind === 'none' && this.cm.connectTakeover !== undefined) {
+          takeover = this.cm.connectTakeover(head, ctx);
+          if (takeover !== undefined) {
+            this.holding = true;
+            start = end + 4;
+            break;
+          }
+        }
         this.startRequest(head, framing);
         start = end + 4;
         if (this.inBody) {
@@ -134,6 +145,10 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
       }
     } finally {
       this.parsing = false;
+    }
+    if (takeover !== undefined) {
+      this.clearHeadersTimer();
+      takeover(this);
     }
   }
 

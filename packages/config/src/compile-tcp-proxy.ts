@@ -1,0 +1,69 @@
+/**
+ * A filter chain that ends in `envoy.filters.network.tcp_proxy` -> TcpProxyRt: the
+ * connection's bytes go to one cluster, unparsed (Istio's listeners for `tcp-`, `mongo-`,
+ * ... ports). An `istio.stats` network filter before it records Istio's TCP metrics
+ * (`istio_tcp_*`), reporter by the listener's direction.
+ */
+import { TYPE_URL, unpackAny, type ListenerFilterConfig, type TcpProxy } from '@minimesh/api';
+import { METADATA_EXCHANGE_FILTER, STATS_FILTER } from '@minimesh/mesh';
+import { durationMs, wrapped } from './duration.js';
+import { allowOnly, join, type Errors } from './errors.js';
+import { compileIstioStats } from './compile-telemetry-filters.js';
+import type { IstioStatsRt } from './telemetry-runtime.js';
+
+export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+
+export interface TcpProxyRt {
+  readonly statPrefix: string;
+  /** The one cluster every connection goes to. */
+  readonly cluster: string;
+  /** `idle_timeout`: no bytes either way for this long closes both sides (default 1 h, 0 = none). */
+  readonly idleTimeoutMs: number;
+  /** `max_connect_attempts` (default 1): hosts tried before the connection is given up. */
+  readonly maxConnectAttempts: number;
+  /** Istio's TCP metrics (an `istio.stats` network filter before tcp_proxy). */
+  readonly stats: IstioStatsRt | undefined;
+}
+
+/** Whether a filter is tcp_proxy (by name or by its typed config). */
+export function isTcpProxyFilter(f: ListenerFilterConfig): boolean {
+  return f.name === TCP_PROXY_FILTER || f.typed_config?.type_url === TYPE_URL.TcpProxy;
+}
+
+/** `filters` of one chain whose last filter is tcp_proxy; `path` names the chain's `filters`. */
+export function compileTcpProxyChain(filters: readonly ListenerFilterConfig[], path: string, errors: Errors, direction: 'INBOUND' | 'OUTBOUND'): TcpProxyRt | undefined {
+  let stats: IstioStatsRt | undefined;
+  for (let i = 0; i < filters.length - 1; i++) {
+    const f = filters[i];
+    const fp = `${path}[${i}]`;
+    allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
+    if (f.name === STATS_FILTER) stats = compileIstioStats(f.typed_config, join(fp, 'typed_config'), errors, direction);
+    else if (f.name === METADATA_EXCHANGE_FILTER) errors.add(fp, `the ${METADATA_EXCHANGE_FILTER} network filter needs mTLS, which minimesh does not carry yet`);
+    else errors.add(fp, `network filter ${JSON.stringify(f.name)} is not supported by minimesh before ${TCP_PROXY_FILTER} (only ${STATS_FILTER})`);
+  }
+  const last = filters[filters.length - 1];
+  const lp = `${path}[${filters.length - 1}]`;
+  allowOnly(last, lp, ['name', 'typed_config'], errors, ['config_type']);
+  if (last.typed_config?.type_url !== TYPE_URL.TcpProxy) {
+    errors.add(join(lp, 'typed_config'), `expected ${TYPE_URL.TcpProxy}`);
+    return undefined;
+  }
+  const tp = unpackAny<TcpProxy>(last.typed_config);
+  const p = join(lp, 'typed_config');
+  allowOnly(tp, p, ['stat_prefix', 'cluster', 'idle_timeout', 'max_connect_attempts'], errors, ['cluster_specifier'], {
+    weighted_clusters: 'weighted_clusters in tcp_proxy is not supported by minimesh yet',
+    access_log: 'access logs of tcp_proxy are not supported by minimesh yet',
+    tunneling_config: 'tunneling_config (CONNECT to the upstream) is not supported by minimesh',
+  });
+  if (!tp.stat_prefix) errors.add(join(p, 'stat_prefix'), 'must not be empty');
+  if (!tp.cluster) errors.add(join(p, 'cluster'), 'must not be empty');
+  const attempts = wrapped(tp.max_connect_attempts, 1);
+  if (attempts < 1) errors.add(join(p, 'max_connect_attempts'), 'must be at least 1');
+  return {
+    statPrefix: tp.stat_prefix ?? '',
+    cluster: tp.cluster ?? '',
+    idleTimeoutMs: durationMs(tp.idle_timeout, 3_600_000, join(p, 'idle_timeout'), errors),
+    maxConnectAttempts: attempts,
+    stats,
+  };
+}
