@@ -128,5 +128,7 @@ t.test('route upgrade_configs compile and override the HCM', async (t) => {
   t.equal(upgradeAllowed(hcm.upgradeConfigs, [], 'WebSocket'), true, 'the HCM decides when the route says nothing');
   t.equal(upgradeAllowed(hcm.upgradeConfigs, undefined, 'spdy/3'), false, 'unlisted types are refused');
   t.equal(upgradeAllowed([{ upgradeType: 'websocket', enabled: false }], [], 'websocket'), false, 'listed but disabled');
-  t.same(errorsOf({ ROUTE_EXTRA: ', upgrade_configs: [{ upgrade_type: CONNECT, connect_config: {} }]' }), [`${R}.upgrade_configs[0].connect_config: connect_config (CONNECT termination) is not supported by minimesh yet`]);
+  t.same(errorsOf({ ROUTE_EXTRA: ', upgrade_configs: [{ upgrade_type: CONNECT, connect_config: {} }]' }), [], 'CONNECT termination compiles');
+  t.same(errorsOf({ ROUTE_EXTRA: ', upgrade_configs: [{ upgrade_type: websocket, connect_config: {} }]' }), [`${R}.upgrade_configs[0].connect_config: only an upgrade_type CONNECT entry may have connect_config`]);
+  t.same(errorsOf({ ROUTE_EXTRA: ', upgrade_configs: [{ upgrade_type: CONNECT, connect_config: { allow_post: true } }]' }), [`${R}.upgrade_configs[0].connect_config.allow_post: allow_post (CONNECT as POST) is not supported by minimesh`]);
 });
