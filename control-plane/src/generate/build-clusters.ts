@@ -7,7 +7,7 @@
  * PassthroughCluster (ORIGINAL_DST) is left out unless asked for: minimesh's proxy does not
  * support ORIGINAL_DST clusters yet and would NACK every cluster with it.
  */
-import { isHttpProtocol } from '@minimesh/kube';
+import { isHttp2Protocol, isHttpProtocol, type Protocol } from '@minimesh/kube';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { compact, type JsonObject } from './envoy-json.js';
@@ -15,7 +15,7 @@ import { BLACKHOLE_CLUSTER, clusterName, PASSTHROUGH_CLUSTER } from './naming.js
 import { applyTrafficPolicy, findDestinationRule, ISTIO_CONNECT_TIMEOUT, mergePolicy, policyForPort } from './translate-traffic-policy.js';
 import type { GenerateOptions } from './generate-options.js';
 import { clusterServiceMetadata } from './istio-metadata.js';
-import { applyUpstreamProtocol, type MeshH2UpgradePolicy } from './upstream-protocol.js';
+import { applyUpstreamProtocol, buildHttpProtocolOptions, HTTP_PROTOCOL_OPTIONS_KEY, type MeshH2UpgradePolicy } from './upstream-protocol.js';
 
 const EDS_CONFIG = { ads: {}, resource_api_version: 'V3' };
 
@@ -75,8 +75,11 @@ function order(c: JsonObject): JsonObject {
  * metrics). `bindAddress`: connect from there (under capture, Istio reaches the app on the pod's
  * own address from 127.0.0.6, which iptables never captures again).
  */
-export function buildInboundCluster(port: number, appAddress: string, services: readonly ServiceModel[] = [], bindAddress?: string): JsonObject {
+export function buildInboundCluster(port: number, appAddress: string, services: readonly ServiceModel[] = [], bindAddress?: string, protocol?: Protocol): JsonObject {
   const name = clusterName({ direction: 'inbound', port });
+  // HTTP/2 and gRPC ports speak HTTP/2 to the app; a sniffed port the client's protocol (Istio's inbound clusters).
+  const po = protocol === undefined ? undefined : buildHttpProtocolOptions({ protocol, sidecar: true, mesh: 'DO_NOT_UPGRADE', http: undefined });
+  const options = po !== undefined && (isHttp2Protocol(protocol!) || protocol === 'Unsupported') ? { [HTTP_PROTOCOL_OPTIONS_KEY]: po } : undefined;
   return compact({
     name,
     type: 'STATIC',
@@ -85,6 +88,7 @@ export function buildInboundCluster(port: number, appAddress: string, services: 
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appAddress, port_value: port } } } }] }] },
     upstream_bind_config: bindAddress !== undefined ? { source_address: { address: bindAddress, port_value: 0 } } : undefined,
     metadata: services.length > 0 ? clusterServiceMetadata(services) : undefined,
+    typed_extension_protocol_options: options,
   });
 }
 

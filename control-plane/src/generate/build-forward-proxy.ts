@@ -12,12 +12,15 @@ import type { JsonObject } from './envoy-json.js';
 
 export const FORWARD_PROXY_ROUTE_NAME = 'virtualOutbound';
 
-/** Merges per-port sidecar route configurations (sorted by port) into one. */
-export function buildForwardProxyRouteConfig(perPort: readonly JsonObject[]): JsonObject {
+/**
+ * Merges per-port sidecar route configurations (sorted by port) into one; `connectHosts`
+ * (the TCP ports' CONNECT virtual hosts, build-tcp.ts) come after them.
+ */
+export function buildForwardProxyRouteConfig(perPort: readonly JsonObject[], connectHosts: readonly JsonObject[] = []): JsonObject {
   const used = new Set<string>();
   const vhosts: JsonObject[] = [];
-  for (const rc of perPort) {
-    for (const vh of (rc.virtual_hosts ?? []) as JsonObject[]) {
+  for (const list of [...perPort.map((rc) => (rc.virtual_hosts ?? []) as JsonObject[]), connectHosts]) {
+    for (const vh of list) {
       const domains = (vh.domains as string[]).filter((d) => !used.has(d));
       if (domains.length === 0) continue;
       for (const d of domains) used.add(d);

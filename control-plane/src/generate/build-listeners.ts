@@ -9,7 +9,7 @@
  *             server: istio-envoy, use_remote_address: true
  */
 import { ISTIO_SERVER_NAME } from '@minimesh/mesh';
-import { isHttpProtocol } from '@minimesh/kube';
+import { isHttp2Protocol, isHttpProtocol, type Protocol } from '@minimesh/kube';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { compact, FAULT_FILTER, ROUTER_FILTER, HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
@@ -47,14 +47,18 @@ function listener(name: string, address: string, port: number, direction: 'INBOU
   };
 }
 
-export function buildOutboundListener(address: string, port: number, routeConfig: JsonObject, tel: ListenerTelemetry): JsonObject {
+/**
+ * `connect`: the local mesh's forward proxy, which also answers CONNECT (http/connect-terminate.ts
+ * in the proxy): the HCM lists CONNECT among its upgrades.
+ */
+export function buildOutboundListener(address: string, port: number, routeConfig: JsonObject, tel: ListenerTelemetry, connect = false): JsonObject {
   const name = listenerName(address, port);
   return listener(name, address, port, 'OUTBOUND', {
     stat_prefix: `outbound_${name}`,
     rds: { route_config_name: routeConfig.name as string, config_source: ADS },
     ...hcmTelemetry(routeConfig, tel),
     use_remote_address: false,
-    upgrade_configs: upgradeConfigs(),
+    upgrade_configs: connect ? [...upgradeConfigs(), { upgrade_type: 'CONNECT' }] : upgradeConfigs(),
   });
 }
 
@@ -79,6 +83,19 @@ export function inboundHttpPorts(model: MeshModel, proxy: ProxyIdentity): number
       svc.ports.some((sp) => (isHttpProtocol(sp.protocol) || sp.protocol === 'Unsupported') && (svc.endpoints.get(sp.port) ?? []).some((e) => e.address === proxy.ip && e.port === port)),
     ),
   );
+}
+
+/**
+ * The protocol of the proxy's own workload on `port`, from the service ports whose endpoints
+ * it is (HTTP/2 and gRPC first, then HTTP, sniffed, TCP); undefined when no service says.
+ */
+export function inboundPortProtocol(model: MeshModel, proxy: ProxyIdentity, port: number): Protocol | undefined {
+  const found: Protocol[] = [];
+  for (const svc of inboundServices(model, proxy, port)) {
+    for (const sp of svc.ports) if ((svc.endpoints.get(sp.port) ?? []).some((e) => e.address === proxy.ip && e.port === port)) found.push(sp.protocol);
+  }
+  const rank = (p: Protocol): number => (isHttp2Protocol(p) ? 0 : isHttpProtocol(p) ? 1 : p === 'Unsupported' ? 2 : 3);
+  return found.sort((a, b) => rank(a) - rank(b))[0];
 }
 
 export function buildInboundListener(ip: string, port: number, tel: ListenerTelemetry): JsonObject {

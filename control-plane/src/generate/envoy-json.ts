@@ -15,12 +15,14 @@ export const TYPE = {
   ClusterLoadAssignment: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   HttpConnectionManager: 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   Router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  TcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   HttpFault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
   HttpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   PreviousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
 } as const;
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 export const FAULT_FILTER = 'envoy.filters.http.fault';
 

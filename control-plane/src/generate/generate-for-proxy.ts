@@ -4,7 +4,9 @@ import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { buildInboundCluster, buildOutboundClusters, buildPassthroughCluster } from './build-clusters.js';
 import { buildVirtualInboundListener, buildVirtualOutboundListener, captureTcpPorts } from './build-capture.js';
 import { buildEndpoints } from './build-endpoints.js';
-import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundHttpPorts, inboundPorts, inboundServices } from './build-listeners.js';
+import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundHttpPorts, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
+import { buildConnectVirtualHosts, buildInboundTcpListener } from './build-tcp.js';
+import { isHttpProtocol } from '@minimesh/kube';
 import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
 import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
@@ -49,14 +51,18 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
     if (opts.outboundForwardProxy) {
-      routes = [buildForwardProxyRouteConfig(routes)];
-      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client)];
+      // The local mesh: one forward proxy on 15001, which also answers CONNECT (TCP ports, and
+      // gRPC or HTTP/1.1 clients that tunnel through their HTTP proxy).
+      routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy))];
+      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true)];
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
     for (const port of inboundPorts(model, proxy)) {
-      listeners.push(buildInboundListener(proxy.ip, port, server));
-      clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port)));
+      const protocol = inboundPortProtocol(model, proxy, port);
+      const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';
+      listeners.push(tcp ? buildInboundTcpListener(proxy.ip, port, server) : buildInboundListener(proxy.ip, port, server));
+      clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port), undefined, protocol));
     }
   }
   return result(listeners, routes, clusters, endpoints, warnings);
