@@ -2,7 +2,9 @@
  * The runnable labs, one after the other (they share the control plane's fixed ports):
  * `npm start` (examples/echo/run.js) for a few seconds: client lines show responses that came
  * through the sidecars, then SIGINT stops every process it started; and
- * `npm run start:microservices` (lab-09): curl through the ingress gateway. They bind the
+ * `npm run start:microservices` (lab-09): curl through the ingress gateway; and
+ * `npm run start:grpc`: grpc-js client and servers through two sidecars, every call kind, the
+ * 80/20 split, and the gRPC edge on the dashboard. They bind the
  * examples' fixed addresses (127.0.0.1:15010/15014, 127.0.0.2-4:…): skipped when taken.
  */
 import t, { type Test } from 'tap';
@@ -18,7 +20,7 @@ import { pageShowsEdge, waitForEdge } from './helpers/mesh-graph.js';
 import { kialiIncoming, kialiOutgoing, PROMETHEUS_BIN, startPrometheus, type VectorSample } from './helpers/prometheus.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:20001', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
+const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:20001', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', '127.0.0.1:50051', '127.0.0.1:50052', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
 
 function free(hp: string): Promise<boolean> {
   const i = hp.lastIndexOf(':');
@@ -150,6 +152,46 @@ t.test('npm run start:microservices: lab-09 through the ingress gateway', { skip
     t.ok(edge, 'GET /api/namespaces/graph: istio-ingressgateway -> customer-service with a rate');
     const { edge: inbound } = await waitForEdge(t, q, 'customer-service', 'customer-deployment');
     t.ok(inbound, 'customer-service -> customer-deployment (reported by the customer sidecar, the gateway known through the metadata exchange)');
+  });
+  const pids = descendants(child.pid!);
+  child.kill('SIGINT');
+  t.equal(await exited, 0, 'exits 0 on SIGINT');
+  await new Promise((r) => setTimeout(r, 200));
+  t.same(pids.filter(alive), [], 'no process left running');
+});
+
+t.test('npm run start:grpc: grpc-js through two sidecars, every call kind, the 80/20 split, the gRPC edge', { skip }, async (t) => {
+  const { child, out: output, exited } = startExample(t, 'examples/grpc/run.js', { INTERVAL_MS: '150' });
+  const lines = (): string[] => output().split('\n').filter((l) => l.startsWith('greeter-client app |'));
+  const loopLine = /so far v1: (\d+), v2: (\d+)/;
+  const counts = (): [number, number] => {
+    const last = lines().filter((l) => loopLine.test(l)).pop();
+    const m = last === undefined ? null : loopLine.exec(last);
+    return m === null ? [0, 0] : [Number(m[1]), Number(m[2])];
+  };
+  const end = Date.now() + 90000;
+  while (counts()[0] + counts()[1] < 60 && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+  const text = lines().join('\n');
+  if (counts()[0] + counts()[1] < 60) t.comment(output());
+  t.match(text, /SayHello \(unary\) -> OK "Hello, mesh!" from v[12], trailer x-greeter-version: v[12]/, 'unary: the reply and the trailing metadata');
+  t.match(text, /StreamHellos \(server streaming\) -> OK 3 replies: "Hello #1, mesh!" "Hello #2, mesh!" "Hello #3, mesh!"/, 'server streaming');
+  t.match(text, /CollectNames \(client streaming\) -> OK "Hello, ada, grace, linus!"/, 'client streaming');
+  t.match(text, /Chat \(bidirectional streaming\) -> OK 3 replies: "Hello, one!" "Hello, two!" "Hello, three!"/, 'bidirectional streaming');
+  t.match(text, /SayHello with an empty name -> INVALID_ARGUMENT \(3\) "name must not be empty"/, 'a status code and its message intact');
+  t.match(text, /SayHello with a 300 ms deadline on a 2 s answer -> DEADLINE_EXCEEDED \(4\)/, 'a deadline');
+  t.notMatch(text, /SayHello -> (?!OK)/, 'every call of the loop succeeded');
+  const [n1, n2] = counts();
+  const share = n2 / (n1 + n2);
+  // 80/20 per call: over 60+ calls the v2 share stays within 0.05..0.4 with near certainty.
+  t.ok(n1 + n2 >= 60 && share > 0.05 && share < 0.4, `the split: v1 ${n1}, v2 ${n2} (v2 share ${share.toFixed(2)})`);
+  await t.test('the dashboard shows the gRPC edge', async (t) => {
+    const q = 'namespaces=grpc&graphType=workload&duration=60s';
+    const { edge } = await waitForEdge(t, q, 'greeter-client', 'greeter');
+    t.ok(edge, 'GET /api/namespaces/graph: greeter-client -> greeter with a rate');
+    t.equal(edge?.traffic?.protocol, 'grpc', 'the edge is gRPC');
+    const { edge: toV2 } = await waitForEdge(t, q, 'greeter', 'greeter-v2');
+    t.ok(toV2, 'greeter -> greeter-v2');
+    await pageShowsEdge(t, 'grpc', 'greeter-client', 'greeter', 'grpc-graph.png');
   });
   const pids = descendants(child.pid!);
   child.kill('SIGINT');

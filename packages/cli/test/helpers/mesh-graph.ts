@@ -39,7 +39,7 @@ export async function waitForEdge(t: Test, query: string, from: string, to: stri
     const ids = (name: string): Set<string> => new Set(graph.elements.nodes.filter((n) => n.data.workload === name || n.data.service === name).map((n) => n.data.id));
     const src = ids(from);
     const dst = ids(to);
-    edge = graph.elements.edges.map((e) => e.data).find((e) => src.has(e.source) && dst.has(e.target) && Number(e.traffic?.rates?.http ?? e.traffic?.rates?.tcp ?? 0) > 0);
+    edge = graph.elements.edges.map((e) => e.data).find((e) => src.has(e.source) && dst.has(e.target) && Number(e.traffic?.rates?.http ?? e.traffic?.rates?.grpc ?? e.traffic?.rates?.tcp ?? 0) > 0);
     if (edge !== undefined) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
