@@ -30,13 +30,15 @@ export async function runGrpcLoad(o: GrpcLoadOptions): Promise<ThroughputResult>
   const t0 = performance.now();
   const measureFrom = t0 + o.warmupS * 1000;
   const stopAt = measureFrom + o.durationS * 1000;
+  // a call stalled in the system under test ends (DEADLINE_EXCEEDED) 5 s after the load instead of hanging it
+  const callOptions: grpc.CallOptions = { deadline: new Date(Date.now() + (o.warmupS + o.durationS + 5) * 1000) };
   const worker = (i: number): Promise<void> =>
     new Promise((done) => {
       const client = clients[i % clients.length];
       const next = (): void => {
         const start = performance.now();
         if (start >= stopAt) return done();
-        client.makeUnaryRequest(ECHO_PATH, identity, identity, REQUEST_MESSAGE, (err) => {
+        client.makeUnaryRequest(ECHO_PATH, identity, identity, REQUEST_MESSAGE, callOptions, (err) => {
           const end = performance.now();
           if (start >= measureFrom && end <= stopAt) {
             if (err === null) latencies.push(end - start);
