@@ -35,9 +35,12 @@ export interface Upstream {
   stop(): Promise<void>;
 }
 
-/** start bench's upstream (src/upstream.ts) pinned to `cpu`; registered for clean-up until stopped */
-export async function startUpstream(cpu: string): Promise<Upstream> {
-  const proc = spawnPinned(cpu, process.execPath, [distProgram('upstream')]);
+/**
+ * start one of bench's upstreams (`program`: src/upstream.ts, HTTP/1.1, by default; upstream-h2,
+ * upstream-grpc) pinned to `cpu`; registered for clean-up until stopped
+ */
+export async function startUpstream(cpu: string, program = 'upstream', what = 'upstream'): Promise<Upstream> {
+  const proc = spawnPinned(cpu, process.execPath, [distProgram(program)]);
   const stopIt = async (): Promise<void> => {
     cleanups.delete(stopIt);
     await stop(proc);
@@ -45,7 +48,7 @@ export async function startUpstream(cpu: string): Promise<Upstream> {
   cleanups.add(stopIt);
   try {
     const { port } = await firstJsonLine<{ port: number }>(proc, 10_000);
-    log(`upstream listening on 127.0.0.1:${port} (pid ${proc.pid})`);
+    log(`${what} listening on 127.0.0.1:${port} (pid ${proc.pid})`);
     return { proc, port, stop: stopIt };
   } catch (err) {
     await stopIt();

@@ -1,4 +1,4 @@
-// The three loads, each run as a separate process pinned to the load CPU.
+// The loads, each run as a separate process pinned to the load CPU (h2load's is in h2load.ts).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { distProgram } from './paths.js';
@@ -7,7 +7,7 @@ import type { SteadyLoadResult } from './steady-load.js';
 import { parseWrk } from './wrk.js';
 
 export interface ThroughputResult {
-  tool: 'autocannon' | 'wrk';
+  tool: 'autocannon' | 'wrk' | 'h2load' | 'grpc-js';
   rps: number;
   requests: number;
   durationS: number;
@@ -73,4 +73,15 @@ export async function runSteady(cpu: string, port: number, rate: number, connect
     (durationS + 60) * 1000,
   );
   return JSON.parse(out) as SteadyLoadResult;
+}
+
+/** closed-loop gRPC load with bench's grpc-js generator (src/grpc-load.ts): unary calls, `concurrency` in flight over `channels` connections */
+export async function runGrpc(cpu: string, port: number, concurrency: number, channels: number, durationS: number, warmupS = 0): Promise<ThroughputResult> {
+  const out = await runToStdout(
+    cpu,
+    process.execPath,
+    [distProgram('grpc-load'), '--port', String(port), '--concurrency', String(concurrency), '--channels', String(channels), '--duration', String(durationS), '--warmup', String(warmupS)],
+    (durationS + warmupS + 30) * 1000,
+  );
+  return JSON.parse(out) as ThroughputResult;
 }

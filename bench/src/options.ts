@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { repoRoot, standinProxy } from './paths.js';
+import { ALL_PROTOCOLS, type Protocol } from './protocols.js';
 import { proxyCommand } from './proxy.js';
 import { ALL_SCENARIOS, type ScenarioName } from './scenarios.js';
 
@@ -28,6 +29,12 @@ export interface Options {
   base: string | null;
   /** bootstraps carry Istio's metrics filters (istio.metadata_exchange, istio.stats) */
   metrics: boolean;
+  /** the rows: HTTP/1.1 (the scenarios of `only`), h2 and gRPC (those of `only` but nginx) */
+  protocols: Protocol[];
+  /** the h2 and gRPC loads: this many HTTP/2 connections (h2load -c; grpc-js channels) … */
+  muxConnections: number;
+  /** … each with this many requests in flight (h2load -m; calls per channel) */
+  muxStreams: number;
 }
 
 /** the scenarios `--base` compares (the others do not run minimesh code) */
@@ -39,6 +46,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --reps N             repetitions (default 3)
   --duration S         seconds per load (default 10, 3 with --quick)
   --only a,b           scenarios among ${ALL_SCENARIOS.join(',')} (default: all)
+  --protocols a,b      rows among ${ALL_PROTOCOLS.join(',')} (default: all). h2 = HTTP/2 cleartext
+                       (h2c, prior knowledge) loaded by h2load (apt-get install -y nghttp2-client;
+                       skipped, saying so, without it); grpc = unary gRPC calls loaded by grpc-js.
+                       Both run direct, 1 proxy and 2 proxies (the proxies speak HTTP/2 upstream)
+                       with 10 connections × 5 requests in flight; nginx is HTTP/1.1 only (it has
+                       no h2c upstream)
   --proxy-cmd "CMD"    the proxy command line before "proxy --bootstrap FILE --health-port off"
                        (default: node --max-semi-space-size=2 packages/cli/bin/minimesh.js;
                         "standin" = bench's test double, bench/dist/src/dev-standin-proxy.js)
@@ -57,7 +70,7 @@ export const USAGE = `usage: npm run bench -- [options]
                        (base, current; the next repetition current, base), against the same
                        upstream and load. Prints base vs current and the verdict
                        "1 proxy: current/base req/s >= 0.95". Scenarios: proxy1,proxy2 (default
-                       both); --profile DIR writes into DIR/base and DIR/current. Exit code 3
+                       both), HTTP/1.1 only (no h2/grpc rows); --profile DIR writes into DIR/base and DIR/current. Exit code 3
                        when every run worked but the verdict failed
   -h, --help           this text
 `;
@@ -80,7 +93,11 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     profileDir: null,
     base: null,
     metrics: false,
+    protocols: [...ALL_PROTOCOLS],
+    muxConnections: 10,
+    muxStreams: 5,
   };
+  let protocolsGiven = false;
   let onlyGiven = false;
   let proxyCmdGiven = false;
   let reps: number | undefined;
@@ -112,6 +129,16 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
         }
         o.only = ALL_SCENARIOS.filter((s) => names.includes(s));
         onlyGiven = true;
+        break;
+      }
+      case '--protocols': {
+        const names = value().split(',').map((s) => s.trim()).filter((s) => s !== '');
+        for (const n of names) {
+          if (!(ALL_PROTOCOLS as readonly string[]).includes(n)) throw new Error(`--protocols: unknown protocol "${n}" (known: ${ALL_PROTOCOLS.join(', ')})`);
+        }
+        if (names.length === 0) throw new Error(`--protocols needs at least one of ${ALL_PROTOCOLS.join(', ')}`);
+        o.protocols = ALL_PROTOCOLS.filter((p) => names.includes(p));
+        protocolsGiven = true;
         break;
       }
       case '--proxy-cmd': {
@@ -147,6 +174,8 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
   o.warmupS = o.quick ? 1 : 2;
   if (o.base !== null) {
     if (proxyCmdGiven) throw new Error('--base runs each build\'s own packages/cli/bin/minimesh.js: it does not go with --proxy-cmd');
+    if (protocolsGiven && o.protocols.some((p) => p !== 'http1')) throw new Error('--base compares the HTTP/1.1 row only; drop h2,grpc from --protocols');
+    o.protocols = ['http1'];
     if (!onlyGiven) o.only = [...COMPARED_SCENARIOS];
     const other = o.only.filter((s) => !COMPARED_SCENARIOS.includes(s));
     if (other.length > 0) throw new Error(`--base compares ${COMPARED_SCENARIOS.join(',')} only; drop ${other.join(',')} from --only`);

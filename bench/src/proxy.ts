@@ -57,8 +57,21 @@ function istioFilters(side: 'SERVER' | 'CLIENT'): string {
 `;
 }
 
-/** a minimal static bootstrap: one HTTP listener routing everything to cluster `upstream` (with Istio's metrics filters when `istio` is a side) */
-export function bootstrapYaml(name: string, p: HopPorts, istio: IstioSide = null): string {
+/** the cluster's upstream protocol options: HTTP/2 (h2c with prior knowledge) to the next hop */
+const UPSTREAM_HTTP2 = `      typed_extension_protocol_options:
+        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+          explicit_http_config:
+            http2_protocol_options: {}
+`;
+
+/**
+ * A minimal static bootstrap: one HTTP listener routing everything to cluster `upstream` (with
+ * Istio's metrics filters when `istio` is a side); the cluster speaks HTTP/1.1 to the next hop,
+ * or HTTP/2 when `upstreamHttp2` (then the listener says `codec_type: AUTO`, HTTP/1.1 or h2c by
+ * the first bytes: the default, written out; the HTTP/1.1 bootstrap stays as older builds take it).
+ */
+export function bootstrapYaml(name: string, p: HopPorts, istio: IstioSide = null, upstreamHttp2 = false): string {
   return `# written by minimesh bench (${name})
 node:
   id: ${name}
@@ -81,7 +94,7 @@ ${istio === null ? '' : `      traffic_direction: ${istio === 'SERVER' ? 'INBOUN
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                 stat_prefix: bench
-                route_config:
+${upstreamHttp2 ? '                codec_type: AUTO\n' : ''}                route_config:
                   name: bench_route
                   virtual_hosts:
                     - name: all
@@ -99,7 +112,7 @@ ${istio === null ? '' : istioFilters(istio)}                  - name: envoy.filt
     - name: upstream
       type: STATIC
       connect_timeout: 1s
-      load_assignment:
+${upstreamHttp2 ? UPSTREAM_HTTP2 : ''}      load_assignment:
         cluster_name: upstream
         endpoints:
           - lb_endpoints:
@@ -131,6 +144,7 @@ export interface RunningProxy {
 /**
  * Start one hop: `<proxyCmd…> proxy --bootstrap FILE --health-port off`, pinned to `cpu`,
  * output to DIR/NAME.log; resolves when GET /ready on its admin port answers 200.
+ * `upstreamHttp2`: the hop speaks HTTP/2 to `next` (the h2 and gRPC rows).
  */
 export async function startProxy(
   proxyCmd: readonly string[],
@@ -140,11 +154,12 @@ export async function startProxy(
   next: number,
   profileDir: string | null = null,
   istio: IstioSide = null,
+  upstreamHttp2 = false,
 ): Promise<RunningProxy> {
   const [admin, listen] = await freePorts(2);
   const ports: HopPorts = { admin, listen, next };
   const bootstrapFile = join(dir, `${name}.yaml`);
-  writeFileSync(bootstrapFile, bootstrapYaml(name, ports, istio));
+  writeFileSync(bootstrapFile, bootstrapYaml(name, ports, istio, upstreamHttp2));
   const [cmd, ...pre] = proxyCmd;
   if (profileDir !== null) {
     // node --cpu-prof writes DIR/CPU.<date>.<time>.<pid>…cpuprofile when the proxy exits (SIGTERM handler)

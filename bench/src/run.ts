@@ -1,21 +1,26 @@
 // `npm run bench`: load the same upstream direct, through one and two minimesh proxies
-// and through nginx, interleaved and repeated; print medians and write the full JSON.
+// and through nginx, interleaved and repeated; the same over h2 and gRPC (no nginx there);
+// print medians and write the full JSON.
 // With `--base REV` it compares the proxy scenarios of two builds instead (compare-run.ts).
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finishRun, log, runCleanups, startedAt, startUpstream, stopOnSignals } from './bench-session.js';
+import { finishRun, log, runCleanups, startedAt, startUpstream, stopOnSignals, type Upstream } from './bench-session.js';
 import { runComparison } from './compare-run.js';
 import { gitCommit } from './git.js';
+import { H2LOAD_INSTALL_HINT, h2loadVersion } from './h2load.js';
 import { findNginx } from './nginx.js';
 import { parseOptions, USAGE, type Options } from './options.js';
-import { resultsDir } from './paths.js';
+import { resultsDir, standinProxy } from './paths.js';
 import { hasTaskset } from './processes.js';
-import { summarize, type ScenarioRun } from './results.js';
+import { runProtocolScenario, summarizeProtocolRuns, type MuxProtocol, type ProtocolRun } from './protocol-run.js';
+import { http1Rows, protocolSection } from './protocol-table.js';
+import { PROTOCOL_LABEL, scenariosFor, UPSTREAM_PROGRAM, type Protocol } from './protocols.js';
+import { summarize, type ScenarioRun, type ScenarioSummary } from './results.js';
 import { runScenario } from './scenario-run.js';
 import { SCENARIO_DESCRIPTION, SCENARIO_LABEL, type Environment } from './scenarios.js';
 import { fullLoadTable, mainTable, targetsTable } from './table.js';
-import { checkTargets, TARGETS } from './targets.js';
+import { checkTargets, TARGETS, type Check } from './targets.js';
 import { wrkVersion } from './wrk.js';
 
 const INSTALL_HINT = 'apt-get install -y nginx-light wrk';
@@ -38,29 +43,39 @@ async function main(): Promise<number> {
   }
 
   // tools
-  const nginx = o.only.includes('nginx') ? findNginx() : null;
-  if (o.only.includes('nginx') && nginx === null) {
+  const nginx = o.only.includes('nginx') && o.protocols.includes('http1') ? findNginx() : null;
+  if (o.only.includes('nginx') && o.protocols.includes('http1') && nginx === null) {
     log(`nginx is not installed: skipping the nginx scenario. Install it with: ${INSTALL_HINT}`);
     o.only = o.only.filter((s) => s !== 'nginx');
   }
-  const wrk = o.useWrk ? wrkVersion() : null;
-  if (o.useWrk && wrk === null) log(`wrk is not installed: skipping the wrk load. Install it with: ${INSTALL_HINT}`);
+  const h2load = o.protocols.includes('h2') ? h2loadVersion() : null;
+  if (o.protocols.includes('h2') && h2load === null) {
+    log(`h2load is not installed: skipping the h2 row. Install it with: ${H2LOAD_INSTALL_HINT}`);
+    o.protocols = o.protocols.filter((p) => p !== 'h2');
+  }
+  if (o.proxyCmd.includes(standinProxy) && o.protocols.some((p) => p !== 'http1')) {
+    log('the stand-in proxy speaks HTTP/1.1 only: skipping the h2 and gRPC rows');
+    o.protocols = o.protocols.filter((p) => p === 'http1');
+  }
+  const wrk = o.useWrk && o.protocols.includes('http1') ? wrkVersion() : null;
+  if (o.useWrk && o.protocols.includes('http1') && wrk === null) log(`wrk is not installed: skipping the wrk load. Install it with: ${INSTALL_HINT}`);
   if (!hasTaskset()) log('taskset not found (util-linux): processes are NOT pinned to CPUs; figures will be noisier');
   if (o.cpuLoad === o.cpuUnderTest) log('fewer than 2 CPUs: the load generator shares the CPU with the processes under test');
   const proxyScript = o.proxyCmd.find((a) => a.endsWith('.js'));
   if (o.only.some((s) => s === 'proxy1' || s === 'proxy2') && proxyScript !== undefined && proxyScript.endsWith('.js') && !existsSync(proxyScript)) {
     log(`${proxyScript} does not exist: the proxy scenarios will fail (build first; --proxy-cmd standin exercises the harness with a test double)`);
   }
-  if (o.only.length === 0) {
+  if (o.base !== null && o.only.length > 0) return runComparison(o, wrk);
+  const rows = o.protocols.map((p) => ({ protocol: p, scenarios: scenariosFor(p, o.only) })).filter((r) => r.scenarios.length > 0);
+  if (rows.length === 0) {
     log('no scenario to run');
     return 2;
   }
-  if (o.base !== null) return runComparison(o, wrk);
 
-  const loadsPerRun = 1 + (wrk !== null ? 1 : 0) + 1;
-  const totalSteps = o.reps * o.only.length;
-  const estimateS = totalSteps * (o.warmupS + loadsPerRun * (o.loadS + 1) + 2);
-  log(`minimesh bench: ${o.only.join(', ')} × ${o.reps} repetition(s), ${o.loadS} s loads, about ${Math.ceil(estimateS / 60)} min`);
+  const loadsPerRun = (p: Protocol): number => (p === 'http1' ? 1 + (wrk !== null ? 1 : 0) + 1 : 1);
+  const totalSteps = o.reps * rows.reduce((n, r) => n + r.scenarios.length, 0);
+  const estimateS = o.reps * rows.reduce((n, r) => n + r.scenarios.length * (o.warmupS + loadsPerRun(r.protocol) * (o.loadS + 1) + 2), 0);
+  log(`minimesh bench: ${rows.map((r) => `${PROTOCOL_LABEL[r.protocol]} ${r.scenarios.join(', ')}`).join('; ')} × ${o.reps} repetition(s), ${o.loadS} s loads, about ${Math.ceil(estimateS / 60)} min`);
   log(`placement: upstream + proxies/nginx on CPU ${o.cpuUnderTest}, load generators on CPU ${o.cpuLoad}`);
   log(`proxy command: ${o.proxyCmd.join(' ')} proxy --bootstrap FILE --health-port off`);
   if (o.metrics) log('metrics: the proxies\' bootstraps carry Istio\'s filters (istio.metadata_exchange, istio.stats)');
@@ -71,29 +86,68 @@ async function main(): Promise<number> {
   }
   const workDir = mkdtempSync(join(tmpdir(), 'minimesh-bench-'));
   stopOnSignals();
-  const upstream = await startUpstream(o.cpuUnderTest);
-
+  const upstreams = new Map<Protocol, Upstream>();
   const runs: ScenarioRun[] = [];
+  const protocolRuns: ProtocolRun[] = [];
   try {
+    for (const r of rows) upstreams.set(r.protocol, await startUpstream(o.cpuUnderTest, UPSTREAM_PROGRAM[r.protocol], `${PROTOCOL_LABEL[r.protocol]} upstream`));
     let step = 0;
     for (let rep = 1; rep <= o.reps; rep++) {
-      for (const name of o.only) {
-        step++;
-        log(`step ${step}/${totalSteps} · repetition ${rep}/${o.reps} · ${SCENARIO_LABEL[name]}: ${SCENARIO_DESCRIPTION[name]}`);
-        const dir = join(workDir, `${rep}-${name}`);
-        mkdirSync(dir, { recursive: true });
-        const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir, istioMetrics: o.metrics };
-        runs.push(await runScenario(o, name, rep, env, upstream.proc.pid, wrk !== null));
+      for (const { protocol, scenarios } of rows) {
+        const upstream = upstreams.get(protocol) as Upstream;
+        for (const name of scenarios) {
+          step++;
+          const what = protocol === 'http1' ? '' : `${PROTOCOL_LABEL[protocol]} · `;
+          log(`step ${step}/${totalSteps} · repetition ${rep}/${o.reps} · ${what}${SCENARIO_LABEL[name]}: ${SCENARIO_DESCRIPTION[name]}`);
+          const dir = join(workDir, `${rep}-${protocol}-${name}`);
+          mkdirSync(dir, { recursive: true });
+          const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir, istioMetrics: o.metrics };
+          if (protocol === 'http1') runs.push(await runScenario(o, name, rep, env, upstream.proc.pid, wrk !== null));
+          else protocolRuns.push(await runProtocolScenario(o, protocol, name, rep, env, upstream.proc.pid));
+        }
       }
     }
   } finally {
-    await upstream.stop();
+    await Promise.all([...upstreams.values()].map((u) => u.stop()));
   }
 
-  const summaries = summarize(runs, o.only);
+  const http1 = rows.find((r) => r.protocol === 'http1');
+  const summaries = http1 === undefined ? [] : summarize(runs, http1.scenarios);
   const checks = checkTargets(summaries);
-  const failedRuns = runs.filter((r) => r.error !== null);
+  const protocolSummaries = [
+    ...http1Rows(summaries),
+    ...rows.filter((r) => r.protocol !== 'http1').flatMap((r) => summarizeProtocolRuns(protocolRuns, r.protocol as MuxProtocol, r.scenarios)),
+  ];
+  const failedRuns = [...runs, ...protocolRuns].filter((r) => r.error !== null);
 
+  const out: string[] = [];
+  if (http1 !== undefined) out.push(...http1Report(o, summaries, checks, wrk !== null));
+  if (protocolSummaries.some((s) => s.protocol !== 'http1')) out.push('', ...protocolSection(o, protocolSummaries));
+  for (const r of failedRuns) out.push(`failed: ${'protocol' in r ? `${PROTOCOL_LABEL[r.protocol]} ` : ''}${SCENARIO_LABEL[r.scenario]} repetition ${r.rep}: ${r.error?.split('\n')[0]}`);
+
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date(startedAt).toISOString().replace(/[:.]/g, '-');
+  const file = join(resultsDir, `${stamp}.json`);
+  const json = {
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, platform: process.platform },
+    tools: { nginx: nginx?.version ?? null, wrk, h2load, taskset: hasTaskset() },
+    commit: gitCommit(),
+    options: o,
+    targets: TARGETS,
+    peakRssMethod: 'fresh proxy/nginx processes per scenario run; VmHWM of each measured process read after the last load',
+    summaries,
+    checks,
+    runs,
+    protocolSummaries,
+    protocolRuns,
+  };
+  return finishRun(file, json, out, failedRuns.length, workDir) ? 1 : 0;
+}
+
+/** the HTTP/1.1 report: the main table, both generators' full loads, the targets */
+function http1Report(o: Options, summaries: ScenarioSummary[], checks: Check[], withWrk: boolean): string[] {
   const out: string[] = [];
   out.push('');
   out.push(`Results: median of ${o.reps} repetition(s). req/s at full load (autocannon, ${o.throughputConnections} connections);`);
@@ -104,7 +158,7 @@ async function main(): Promise<number> {
   out.push(mainTable(summaries));
   out.push('');
   out.push('Full load details');
-  out.push(fullLoadTable(summaries, wrk !== null));
+  out.push(fullLoadTable(summaries, withWrk));
   if (checks.length > 0) {
     out.push('');
     out.push('Targets');
@@ -113,25 +167,7 @@ async function main(): Promise<number> {
   for (const s of summaries) {
     if (s.steadyProblems > 0) out.push(`note: ${SCENARIO_LABEL[s.scenario]}: ${s.steadyProblems} steady-load requests failed or did not complete`);
   }
-  for (const r of failedRuns) out.push(`failed: ${SCENARIO_LABEL[r.scenario]} repetition ${r.rep}: ${r.error?.split('\n')[0]}`);
-
-  mkdirSync(resultsDir, { recursive: true });
-  const stamp = new Date(startedAt).toISOString().replace(/[:.]/g, '-');
-  const file = join(resultsDir, `${stamp}.json`);
-  const json = {
-    startedAt: new Date(startedAt).toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, platform: process.platform },
-    tools: { nginx: nginx?.version ?? null, wrk, taskset: hasTaskset() },
-    commit: gitCommit(),
-    options: o,
-    targets: TARGETS,
-    peakRssMethod: 'fresh proxy/nginx processes per scenario run; VmHWM of each measured process read after the last load',
-    summaries,
-    checks,
-    runs,
-  };
-  return finishRun(file, json, out, failedRuns.length, workDir) ? 1 : 0;
+  return out;
 }
 
 main().then(

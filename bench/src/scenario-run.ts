@@ -10,7 +10,7 @@ import { sleep } from './stats.js';
 import { fmt, fmtInt } from './table.js';
 
 /** run a load while reading CPU time of the measured processes and the upstream around it */
-async function measured<T>(setup: ScenarioSetup, upstreamPid: number, load: () => Promise<T>, requestsOf: (r: T) => number): Promise<Measured<T>> {
+export async function measured<T>(setup: ScenarioSetup, upstreamPid: number, load: () => Promise<T>, requestsOf: (r: T) => number): Promise<Measured<T>> {
   const pids = setup.measuredPids();
   const before = cpuSecondsSum(pids);
   const upBefore = cpuSeconds(upstreamPid);

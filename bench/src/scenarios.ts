@@ -40,6 +40,8 @@ export interface Environment {
   profileDir: string | null;
   /** give the proxies Istio's metrics filters (the hop next to the upstream as SERVER, the other as CLIENT) */
   istioMetrics?: boolean;
+  /** the proxies speak HTTP/2 to the next hop (the h2 and gRPC rows; their listeners take h2c anyway) */
+  upstreamHttp2?: boolean;
 }
 
 export interface ScenarioSetup {
@@ -66,7 +68,7 @@ export async function setUp(name: ScenarioName, env: Environment): Promise<Scena
         const names = name === 'proxy1' ? ['proxy'] : ['server-sidecar', 'client-sidecar'];
         for (const [i, hop] of names.entries()) {
           const side = env.istioMetrics === true ? (i === 0 ? 'SERVER' : 'CLIENT') : null;
-          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir, side);
+          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir, side, env.upstreamHttp2 === true);
           started.push(p);
           next = p.ports.listen;
         }
