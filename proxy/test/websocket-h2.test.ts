@@ -8,8 +8,9 @@
  */
 import t from 'tap';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { once } from 'node:events';
-import { route, startTestProxy, type ProxySpec } from './helpers/harness.js';
+import { route, startTestProxy, type ProxySpec, type TestLike } from './helpers/harness.js';
 import { h2ClusterExtra, until } from './helpers/h2-upstream-server.js';
 import { acceptKey, exerciseEcho, extendedConnect, h2Session, startH2WsServer, startWsEchoServer, wsConnect, wsOnDuplex } from './helpers/ws-h2.js';
 
@@ -156,4 +157,76 @@ t.test('the tunnel idle timeout closes a quiet extended CONNECT tunnel on both s
   const [line] = await p.accessLog(1);
   t.equal(line.response_code_details, 'stream_idle_timeout');
   t.match(line.response_flags, /SI/);
+});
+
+/** A raw HTTP/1.1 upstream that answers an upgrade with 101, then runs `after` on the socket. */
+async function startRawUpgradeServer(t: TestLike, after: (s: net.Socket) => void): Promise<number> {
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    let head = '';
+    const onHead = (d: Buffer): void => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      s.off('data', onHead);
+      s.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n');
+      after(s);
+    };
+    s.on('data', onHead);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  return (server.address() as net.AddressInfo).port;
+}
+
+t.test('half-close crosses the HTTP/2 hop: END_STREAM from the client ends the upstream socket, which can still answer', async (t) => {
+  const port = await startRawUpgradeServer(t, (s) => {
+    s.allowHalfOpen = true;
+    s.on('data', (d: Buffer) => s.write(d));
+    s.on('end', () => s.end('bye after your end'));
+  });
+  const p = await startTestProxy(t, spec(port, { hcm: H2_CONNECT_HCM }));
+  const session = await h2Session(t, p.port);
+  const c = await extendedConnect(session);
+  t.equal(c.status, 200);
+  let got = '';
+  c.stream.on('data', (d: Buffer) => (got += d.toString()));
+  c.stream.write('ping');
+  await until(() => got === 'ping');
+  c.stream.end();
+  await once(c.stream, 'end');
+  t.equal(got, 'pingbye after your end', 'the upstream answered after the client half-closed, then ended');
+  const [line] = await p.accessLog(1);
+  t.equal(line.response_code, 101);
+});
+
+t.test('a client that stops reading stops the upstream (flow control through the h2 tunnel), then gets every byte', async (t) => {
+  const total = 24 * 1024 * 1024;
+  let accepted = 0;
+  const port = await startRawUpgradeServer(t, (s) => {
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const pump = (): void => {
+      while (accepted < total) {
+        accepted += chunk.length;
+        if (!s.write(chunk)) {
+          s.once('drain', pump);
+          return;
+        }
+      }
+      s.end();
+    };
+    pump();
+  });
+  const p = await startTestProxy(t, spec(port, { hcm: H2_CONNECT_HCM }));
+  const session = await h2Session(t, p.port);
+  const c = await extendedConnect(session);
+  c.stream.pause();
+  await new Promise((r) => setTimeout(r, 600));
+  const whilePaused = accepted;
+  t.ok(whilePaused < total / 2, `the upstream was held back while the client did not read (${whilePaused} of ${total} bytes)`);
+  let received = 0;
+  c.stream.on('data', (d: Buffer) => (received += d.length));
+  c.stream.resume();
+  await once(c.stream, 'end');
+  t.equal(received, total, 'every byte arrived once the client read again');
 });
