@@ -12,6 +12,24 @@ import { hang, ok, route, startTestProxy, startUpstream, type ProxySpec } from '
 import { h2Connect, h2Request } from './helpers/h2-client.js';
 import { until } from './helpers/h2-upstream-server.js';
 import { startWsEchoServer, wsConnect } from './helpers/ws-h2.js';
+import { streamDuration } from '../src/router/stream-duration.js';
+import type { HttpConnectionManagerRt, MaxStreamDurationRt } from '@minimesh/config/runtime';
+
+t.test('streamDuration follows Envoy refreshDurationTimeout', async (t) => {
+  const hcm = (ms: number): HttpConnectionManagerRt => ({ maxStreamDurationMs: ms }) as HttpConnectionManagerRt;
+  const msd = (m: Partial<MaxStreamDurationRt>): MaxStreamDurationRt => ({ maxStreamDurationMs: undefined, grpcTimeoutHeaderMaxMs: undefined, grpcTimeoutHeaderOffsetMs: undefined, ...m });
+  t.equal(streamDuration(hcm(0), undefined, undefined, false), undefined, 'nothing configured: no limit');
+  t.same(streamDuration(hcm(500), undefined, '1S', true), { ms: 500, grpcTimeoutMs: undefined }, "the HCM's limit; grpc-timeout is left alone");
+  t.same(streamDuration(hcm(500), msd({ maxStreamDurationMs: 200 }), undefined, false), { ms: 200, grpcTimeoutMs: undefined }, "the route's wins");
+  t.equal(streamDuration(hcm(500), msd({ maxStreamDurationMs: 0 }), undefined, false), undefined, 'route 0: no limit at all');
+  t.same(streamDuration(hcm(0), msd({ maxStreamDurationMs: 200 }), '5S', true), { ms: 200, grpcTimeoutMs: 200 }, 'no header_max: grpc-timeout does not count, but is rewritten');
+  t.same(streamDuration(hcm(0), msd({ grpcTimeoutHeaderMaxMs: 1000 }), '5S', true), { ms: 1000, grpcTimeoutMs: 1000 }, 'capped at header_max');
+  t.same(streamDuration(hcm(0), msd({ grpcTimeoutHeaderMaxMs: 1000 }), '300m', true), { ms: 300, grpcTimeoutMs: 300 }, 'under the cap: the header');
+  t.same(streamDuration(hcm(0), msd({ grpcTimeoutHeaderMaxMs: 0 }), '5S', true), { ms: 5000, grpcTimeoutMs: 5000 }, 'header_max 0: no cap');
+  t.same(streamDuration(hcm(0), msd({ grpcTimeoutHeaderMaxMs: 0, grpcTimeoutHeaderOffsetMs: 6000 }), '5S', true), { ms: 0, grpcTimeoutMs: 0 }, 'an offset past the deadline: over at once');
+  t.equal(streamDuration(hcm(0), msd({ grpcTimeoutHeaderMaxMs: 1000 }), undefined, true), undefined, 'header_max without a header and without a duration: no limit');
+  t.same(streamDuration(hcm(0), msd({ grpcTimeoutHeaderMaxMs: 1000 }), 'junk', true), undefined, 'a malformed grpc-timeout counts as none');
+});
 
 function spec(port: number, action: Record<string, unknown>, hcm: Record<string, unknown> = {}): ProxySpec {
   return { routes: [route('/', 'up', action)], clusters: { up: [port] }, hcm };
