@@ -136,6 +136,29 @@ t.test('towards an HTTP/2 cluster without allow_connect the upgrade still fails 
   t.equal(up.requests.length, 0);
 });
 
+t.test('an h2 client gets the 503 with its reason too, and its stream is closed', async (t) => {
+  const up = await startH2WsServer(t);
+  const p = await startTestProxy(t, spec(up.port, { h2Up: true, allowConnectUp: false, hcm: H2_CONNECT_HCM }));
+  const session = await h2Session(t, p.port);
+  const c = await extendedConnect(session);
+  t.equal(c.status, 503);
+  let body = '';
+  c.stream.on('data', (d: Buffer) => (body += d.toString()));
+  await once(c.stream, 'close');
+  t.match(body, /allow_connect is off/);
+  t.equal(up.requests.length, 0);
+});
+
+t.test('an HTTP/2 upstream that answers the extended CONNECT with 404: the ws client gets the 404, no tunnel', async (t) => {
+  const up = await startH2WsServer(t, true, 404);
+  const p = await startTestProxy(t, spec(up.port, { h2Up: true }));
+  await t.rejects(wsConnect(t, p.port), /Unexpected server response: 404/);
+  const [line] = await p.accessLog(1);
+  t.equal(line.response_code, 404);
+  t.equal(line.response_code_details, 'via_upstream');
+  t.equal(p.running.proxy.stats.httpScope('test').downstream_cx_upgrades_total, 0);
+});
+
 t.test('allow_connect on the cluster, but the upstream does not advertise extended CONNECT: 502, nothing sent', async (t) => {
   const up = await startH2WsServer(t, false);
   const p = await startTestProxy(t, spec(up.port, { h2Up: true }));

@@ -51,9 +51,9 @@ export interface H2WsServer {
  * An HTTP/2 server taking WebSocket over extended CONNECT. `enableConnect` false: it does not
  * advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (nghttp2 then refuses `:protocol`). It answers
  * 200 with the accept value of the key it got (what a WebSocket server behind another hop
- * would have answered), then echoes.
+ * would have answered), then echoes; `refuseWith` > 0: it answers that status with a body instead.
  */
-export async function startH2WsServer(t: TestLike, enableConnect = true): Promise<H2WsServer> {
+export async function startH2WsServer(t: TestLike, enableConnect = true, refuseWith = 0): Promise<H2WsServer> {
   const requests: IncomingHttpHeaders[] = [];
   const server = http2.createServer(enableConnect ? { settings: { enableConnectProtocol: true } } : {});
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
@@ -61,6 +61,11 @@ export async function startH2WsServer(t: TestLike, enableConnect = true): Promis
     requests.push(headers);
     if (headers[':method'] !== 'CONNECT' || headers[':protocol'] !== 'websocket') {
       stream.respond({ ':status': 400 }, { endStream: true });
+      return;
+    }
+    if (refuseWith > 0) {
+      stream.respond({ ':status': refuseWith, 'content-type': 'text/plain' });
+      stream.end('no websocket here');
       return;
     }
     const key = headers['sec-websocket-key'];
