@@ -44,8 +44,9 @@ export class H2ServerCodec implements ServerConnection, H2StreamOwner {
         initialWindowSize: h2.initialStreamWindowSize,
         maxHeaderListSize: hcm.maxRequestHeadersBytes,
         enablePush: false,
-        // allow_connect: SETTINGS_ENABLE_CONNECT_PROTOCOL. Without it nghttp2 refuses a
-        // request carrying `:protocol` (a stream error), as Envoy's codec does.
+        // allow_connect: SETTINGS_ENABLE_CONNECT_PROTOCOL, as Envoy advertises it. Without it a
+        // client that sends `:protocol` anyway gets RST_STREAM PROTOCOL_ERROR from nghttp2 (a
+        // stream error, like every malformed request here; Envoy by default ends the connection).
         ...(h2.allowConnect ? { enableConnectProtocol: true } : {}),
       },
       maxHeaderListPairs: hcm.maxHeadersCount + PSEUDO_HEADERS,
