@@ -122,7 +122,12 @@ export function checkMessage(
       errors.push({ path, message: `expected a string (${type.name}, e.g. "1.5s"), got ${kindOf(json)}` });
       return undefined;
     }
-    if (full === '.google.protobuf.Duration' && !/^-?[0-9]+(\.[0-9]{1,9})?s$/.test(json)) {
+    if (full === '.google.protobuf.Duration' && /^-[0-9]+(\.[0-9]{1,9})?s$/.test(json)) {
+      // The proto3 JSON reader cannot take a negative Duration (and no Envoy timeout wants one).
+      errors.push({ path, message: `negative duration ${JSON.stringify(json)} (a duration here must be 0s or more)` });
+      return undefined;
+    }
+    if (full === '.google.protobuf.Duration' && !/^[0-9]+(\.[0-9]{1,9})?s$/.test(json)) {
       errors.push({ path, message: `invalid duration ${JSON.stringify(json)} (expected seconds with an "s" suffix, e.g. "0.25s")` });
       return undefined;
     }

@@ -17,6 +17,7 @@ export const DEFAULT_HTTP2_OPTIONS: Http2ProtocolOptionsRt = {
   maxConcurrentStreams: MAX_STREAMS,
   initialStreamWindowSize: DEFAULT_WINDOW,
   initialConnectionWindowSize: DEFAULT_WINDOW,
+  allowConnect: false,
 };
 
 const CODECS = ['AUTO', 'HTTP1', 'HTTP2', 'HTTP3'] as const;
@@ -29,17 +30,18 @@ export function compileCodecType(c: HttpConnectionManager['codec_type'], path: s
 }
 
 type Http2Options = NonNullable<HttpConnectionManager['http2_protocol_options']>;
-const FLAGS = ['allow_connect', 'allow_metadata', 'stream_error_on_invalid_http_messaging'] as const;
+const FLAGS = ['allow_metadata', 'stream_error_on_invalid_http_messaging'] as const;
 
 export function compileHttp2ProtocolOptions(o: Http2Options | null | undefined, path: string, errors: Errors): Http2ProtocolOptionsRt {
   if (!o) return DEFAULT_HTTP2_OPTIONS;
-  allowOnly(o, path, ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', ...FLAGS], errors);
+  allowOnly(o, path, ['max_concurrent_streams', 'initial_stream_window_size', 'initial_connection_window_size', 'allow_connect', ...FLAGS], errors);
   // A flag written out as false is its default: only true asks for something.
   for (const f of FLAGS) if (o[f] === true) errors.add(join(path, f), 'not supported by minimesh yet');
   return {
     maxConcurrentStreams: inRange(wrapped(o.max_concurrent_streams, MAX_STREAMS), 1, MAX_STREAMS, join(path, 'max_concurrent_streams'), errors),
     initialStreamWindowSize: inRange(wrapped(o.initial_stream_window_size, DEFAULT_WINDOW), MIN_WINDOW, MAX_WINDOW, join(path, 'initial_stream_window_size'), errors),
     initialConnectionWindowSize: inRange(wrapped(o.initial_connection_window_size, DEFAULT_WINDOW), MIN_WINDOW, MAX_WINDOW, join(path, 'initial_connection_window_size'), errors),
+    allowConnect: o.allow_connect === true,
   };
 }
 

@@ -109,7 +109,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   if (filters.length === 0) errors.add(join(path, 'http_filters'), `must end with ${ROUTER_FILTER}`);
   const cho = h.common_http_protocol_options;
   const chp = join(path, 'common_http_protocol_options');
-  allowOnly(cho, chp, ['idle_timeout', 'max_headers_count'], errors);
+  allowOnly(cho, chp, ['idle_timeout', 'max_headers_count', 'max_stream_duration'], errors);
   const accessLogs: AccessLogRt[] = [];
   (h.access_log ?? []).forEach((al, i) => {
     const a = compileAccessLog(al, `${join(path, 'access_log')}[${i}]`, errors);
@@ -147,6 +147,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     requestTimeoutMs: durationMs(h.request_timeout, 0, join(path, 'request_timeout'), errors),
     idleTimeoutMs: durationMs(cho?.idle_timeout, 3_600_000, join(chp, 'idle_timeout'), errors),
     streamIdleTimeoutMs: durationMs(h.stream_idle_timeout, 300_000, join(path, 'stream_idle_timeout'), errors),
+    maxStreamDurationMs: durationMs(cho?.max_stream_duration, 0, join(chp, 'max_stream_duration'), errors),
     drainTimeoutMs: durationMs(h.drain_timeout, 5_000, join(path, 'drain_timeout'), errors),
     accessLogs,
     telemetry: { reporter: direction === 'INBOUND' ? 'destination' : 'source', metadataExchange, stats },

@@ -6,7 +6,7 @@ import { compileHeaderMutations, HEADER_MUTATION_FIELDS } from './header-options
 import { compileRe2, re2Substitution } from './regex.js';
 import { compileRetryPolicy } from './retry-policy.js';
 import { compileRouteUpgradeConfigs } from './upgrade-config.js';
-import type { DirectResponseActionRt, ForwardActionRt, RedirectActionRt, RetryPolicyRt, WeightedClusterRt } from './runtime.js';
+import type { DirectResponseActionRt, ForwardActionRt, MaxStreamDurationRt, RedirectActionRt, RetryPolicyRt, WeightedClusterRt } from './runtime.js';
 
 /** Envoy's default route timeout. */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -27,7 +27,7 @@ export function compileForwardAction(
   allowOnly(
     r,
     path,
-    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy', 'upgrade_configs', 'max_grpc_timeout', 'grpc_timeout_offset'],
+    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy', 'upgrade_configs', 'max_grpc_timeout', 'grpc_timeout_offset', 'max_stream_duration'],
     errors,
     ['cluster_specifier', 'host_rewrite_specifier'],
   );
@@ -92,6 +92,25 @@ export function compileForwardAction(
     idleTimeoutMs: durationMs(r.idle_timeout, 0, join(path, 'idle_timeout'), errors),
     retryPolicy,
     upgradeConfigs: compileRouteUpgradeConfigs(r.upgrade_configs, join(path, 'upgrade_configs'), errors),
+    maxStreamDuration: compileMaxStreamDuration(r.max_stream_duration, join(path, 'max_stream_duration'), errors),
+  };
+}
+
+type MaxStreamDuration = NonNullable<RouteAction['max_stream_duration']>;
+
+/**
+ * `max_stream_duration` of a route (RouteAction.MaxStreamDuration). Its presence alone changes
+ * the route's timeouts (Envoy's "new timeouts"): the router's `timeout` and `max_grpc_timeout`
+ * no longer apply, the stream's duration does.
+ */
+function compileMaxStreamDuration(m: MaxStreamDuration | null | undefined, path: string, errors: Errors): MaxStreamDurationRt | undefined {
+  if (!m) return undefined;
+  allowOnly(m, path, ['max_stream_duration', 'grpc_timeout_header_max', 'grpc_timeout_header_offset'], errors);
+  const opt = (d: MaxStreamDuration['max_stream_duration'], key: string): number | undefined => (d ? durationMs(d, 0, join(path, key), errors) : undefined);
+  return {
+    maxStreamDurationMs: opt(m.max_stream_duration, 'max_stream_duration'),
+    grpcTimeoutHeaderMaxMs: opt(m.grpc_timeout_header_max, 'grpc_timeout_header_max'),
+    grpcTimeoutHeaderOffsetMs: opt(m.grpc_timeout_header_offset, 'grpc_timeout_header_offset'),
   };
 }
 

@@ -52,4 +52,9 @@ export interface Http2ProtocolOptionsRt {
   readonly initialStreamWindowSize: number;
   /** `initial_connection_window_size`, bytes (default 268435456). */
   readonly initialConnectionWindowSize: number;
+  /**
+   * `allow_connect`: the server advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and takes extended
+   * CONNECT (RFC 8441) requests, `:protocol websocket` as a WebSocket upgrade (default false).
+   */
+  readonly allowConnect: boolean;
 }

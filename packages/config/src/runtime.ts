@@ -113,6 +113,8 @@ export interface HttpConnectionManagerRt {
   readonly idleTimeoutMs: number;
   /** `stream_idle_timeout` (default 5 min; 0 = none). */
   readonly streamIdleTimeoutMs: number;
+  /** `common_http_protocol_options.max_stream_duration`: a stream's life at most (0 = none). */
+  readonly maxStreamDurationMs: number;
   /** `drain_timeout` (default 5 s). */
   readonly drainTimeoutMs: number;
   /** Access logs configured on this connection manager (stdout / file). */
@@ -231,6 +233,21 @@ export interface ForwardActionRt {
   readonly retryPolicy: RetryPolicyRt | undefined;
   /** The route's `upgrade_configs` (they override the HCM's per type; see `upgradeAllowed`). */
   readonly upgradeConfigs: readonly UpgradeConfigRt[];
+  /**
+   * `max_stream_duration` (RouteAction.MaxStreamDuration), undefined when absent. When present,
+   * the route uses Envoy's stream-duration timeouts: `timeoutMs` and `maxGrpcTimeoutMs` are not used.
+   */
+  readonly maxStreamDuration?: MaxStreamDurationRt;
+}
+
+/** A route's `max_stream_duration` message; each field undefined when unset. */
+export interface MaxStreamDurationRt {
+  /** `max_stream_duration`: the stream's life at most (0 = none, and the HCM's is disabled for the route). */
+  readonly maxStreamDurationMs: number | undefined;
+  /** `grpc_timeout_header_max`: a gRPC request's `grpc-timeout` is its duration, capped at this (0 = no cap). */
+  readonly grpcTimeoutHeaderMaxMs: number | undefined;
+  /** `grpc_timeout_header_offset`: subtracted from `grpc-timeout` (a result of 0 or less times out at once). */
+  readonly grpcTimeoutHeaderOffsetMs: number | undefined;
 }
 
 export interface WeightedClusterRt {

@@ -113,7 +113,8 @@ const rejected: [string, Parameters<typeof withExtra>[0], RegExp][] = [
   ['HTTP/3 codec', { HCM_EXTRA: 'codec_type: HTTP3' }, new RegExp(`^${esc(H)}\\.codec_type: HTTP3 is not supported by minimesh \\(AUTO, HTTP1 or HTTP2\\)`)],
   ['HTTP/2 window below the minimum', { HCM_EXTRA: 'http2_protocol_options: { initial_stream_window_size: 100 }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.initial_stream_window_size: must be an integer between 65535 and 2147483647 \\(got 100\\)$`)],
   ['zero HTTP/2 streams', { HCM_EXTRA: 'http2_protocol_options: { max_concurrent_streams: 0 }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.max_concurrent_streams: must be an integer between 1 and 2147483647`)],
-  ['HTTP/2 extended CONNECT', { HCM_EXTRA: 'http2_protocol_options: { allow_connect: true }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.allow_connect: not supported by minimesh yet$`)],
+  ['HTTP/2 METADATA frames', { HCM_EXTRA: 'http2_protocol_options: { allow_metadata: true }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.allow_metadata: not supported by minimesh yet$`)],
+  ['negative HCM max_stream_duration', { HCM_EXTRA: 'common_http_protocol_options: { max_stream_duration: -1s }' }, new RegExp(`^${esc(H)}\\.common_http_protocol_options\\.max_stream_duration: .*-1s`)],
   ['unsupported HTTP/2 option', { HCM_EXTRA: 'http2_protocol_options: { hpack_table_size: 0 }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.hpack_table_size: field not supported by minimesh$`)],
   ['unsupported HCM field', { HCM_EXTRA: 'normalize_path: true' }, new RegExp(`^${esc(H)}\\.normalize_path: field not supported by minimesh$`)],
   ['route field changing behaviour', { ROUTE_EXTRA: 'decorator: { operation: x },' }, new RegExp(`^${esc(R)}\\.decorator: field not supported by minimesh$`)],
@@ -143,7 +144,8 @@ t.test('codec_type and http2_protocol_options reach the runtime config', async (
   t.ok(def.ok);
   if (def.ok) {
     t.equal(def.value.listeners[0].hcm!.codecType, 'AUTO', 'AUTO by default');
-    t.same(def.value.listeners[0].hcm!.http2, { maxConcurrentStreams: 2147483647, initialStreamWindowSize: 268435456, initialConnectionWindowSize: 268435456 }, "Envoy's defaults");
+    t.same(def.value.listeners[0].hcm!.http2, { maxConcurrentStreams: 2147483647, initialStreamWindowSize: 268435456, initialConnectionWindowSize: 268435456, allowConnect: false }, "Envoy's defaults");
+    t.equal(def.value.listeners[0].hcm!.maxStreamDurationMs, 0, 'no max_stream_duration by default');
   }
   const r = compileText(
     withExtra({ HCM_EXTRA: 'codec_type: HTTP2\n          http2_protocol_options: { max_concurrent_streams: 7, initial_stream_window_size: 65535, initial_connection_window_size: 1048576, allow_connect: false }' }),
@@ -151,7 +153,13 @@ t.test('codec_type and http2_protocol_options reach the runtime config', async (
   t.ok(r.ok, r.ok ? '' : r.errors.join('\n'));
   if (r.ok) {
     t.equal(r.value.listeners[0].hcm!.codecType, 'HTTP2');
-    t.same(r.value.listeners[0].hcm!.http2, { maxConcurrentStreams: 7, initialStreamWindowSize: 65535, initialConnectionWindowSize: 1048576 });
+    t.same(r.value.listeners[0].hcm!.http2, { maxConcurrentStreams: 7, initialStreamWindowSize: 65535, initialConnectionWindowSize: 1048576, allowConnect: false });
+  }
+  const ws = compileText(withExtra({ HCM_EXTRA: 'http2_protocol_options: { allow_connect: true }\n          common_http_protocol_options: { max_stream_duration: 2.5s }' }));
+  t.ok(ws.ok, ws.ok ? '' : ws.errors.join('\n'));
+  if (ws.ok) {
+    t.equal(ws.value.listeners[0].hcm!.http2.allowConnect, true, 'allow_connect: extended CONNECT (WebSocket over HTTP/2) accepted');
+    t.equal(ws.value.listeners[0].hcm!.maxStreamDurationMs, 2500);
   }
 });
 

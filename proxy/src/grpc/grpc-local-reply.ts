@@ -13,10 +13,11 @@ export interface GrpcReplyHeaders {
   readonly grpcStatus: number;
 }
 
-export function grpcLocalReplyHeaders(status: number, body: string, extra: Record<string, string> | undefined): GrpcReplyHeaders {
+/** `override`: the reply's own gRPC status (Envoy's sendLocalReply grpc_status, e.g. DEADLINE_EXCEEDED). */
+export function grpcLocalReplyHeaders(status: number, body: string, extra: Record<string, string> | undefined, override?: number): GrpcReplyHeaders {
   const headers: Record<string, string> = { ...extra, 'content-type': 'application/grpc' };
   const given = extra?.['grpc-status'];
-  const grpcStatus = given !== undefined && /^\d{1,2}$/.test(given) ? Number(given) : httpToGrpcStatus(status);
+  const grpcStatus = given !== undefined && /^\d{1,2}$/.test(given) ? Number(given) : (override ?? httpToGrpcStatus(status));
   headers['grpc-status'] = String(grpcStatus);
   if (body.length > 0) headers['grpc-message'] = percentEncodeGrpcMessage(body);
   return { headers, grpcStatus };

@@ -210,7 +210,7 @@ export abstract class ActiveStream implements RequestDecoder {
     const grpc = this.grpc;
     if (grpc !== null) {
       // Trailers-only, as Envoy answers gRPC callers: the body becomes grpc-message.
-      const g = grpcLocalReplyHeaders(r.status, body, peerReplyHeaders(this.ctx, this.requestPeer, extra));
+      const g = grpcLocalReplyHeaders(r.status, body, peerReplyHeaders(this.ctx, this.requestPeer, extra), r.grpcStatus);
       grpc.status = g.grpcStatus;
       body = '';
       this.responseStatus = 200;

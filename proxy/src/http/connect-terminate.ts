@@ -67,7 +67,7 @@ export function connectTakeover(head: RequestHeaders, ctx: HcmContext, host: Con
           ctx.stats.downstream_cx_upgrades_active++;
           socket.once('close', () => ctx.stats.downstream_cx_upgrades_active--);
           const scope = ctx.istioStats;
-          relayTcp(down.socket, upstream, cluster, tunnelIdleTimeoutMs(hcm, action), scope === undefined ? undefined : { metrics: ctx.istio, stats: scope.stats }, down.pending);
+          relayTcp(socket, upstream, cluster, tunnelIdleTimeoutMs(hcm, action), scope === undefined ? undefined : { metrics: ctx.istio, stats: scope.stats }, down.pending);
         },
         (reason) => {
           log.debug({ authority: head.authority, cluster: name, reason }, 'CONNECT: no upstream connection');
@@ -84,7 +84,7 @@ export function connectTakeover(head: RequestHeaders, ctx: HcmContext, host: Con
   return (held) => {
     const down = held.upgrade(ESTABLISHED);
     ctx.stats.downstream_cx_upgrades_total++;
-    const socket = down.socket;
+    const socket = host.socket; // an HTTP/1.1 connection: the codec gave up this very socket
     // The tunnel is a new client connection: the codec that read the CONNECT lets go of it.
     socket.removeAllListeners('data');
     socket.removeAllListeners('timeout');

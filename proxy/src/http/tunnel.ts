@@ -1,14 +1,25 @@
 /**
- * The byte relay of an upgraded connection (WebSocket and other HTTP/1.1 upgrades, after
- * the upstream answered 101): the client's socket and the upstream's socket are joined,
+ * The byte relay of an upgraded connection (WebSocket and other upgrades, after the upstream
+ * answered 101, or 200 to an extended CONNECT): the client's side and the upstream's side (a
+ * socket, or an HTTP/2 stream when that hop is HTTP/2) are joined,
  * and bytes flow both ways unparsed, with flow control (a full side pauses the other),
  * half-close carried across (an end on one side ends the other's writing half), and an
  * idle timeout over both directions. When both sockets are closed, `onDone` reports the
  * bytes moved and why it ended.
  */
-import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 
-export type TunnelEndReason = 'closed' | 'idle-timeout';
+/** `aborted`: the stream was ended from outside (its max stream duration). */
+export type TunnelEndReason = 'closed' | 'idle-timeout' | 'aborted';
+
+/** A side of a tunnel: a socket, or an HTTP/2 stream (both have their own inactivity timer, switched off here). */
+export type TunnelSocket = Duplex & { setTimeout(ms: number): unknown };
+
+/** A running tunnel. */
+export interface TunnelHandle {
+  /** Ends the tunnel now: both sides are destroyed (reason `aborted`). */
+  abort(): void;
+}
 
 export interface TunnelResult {
   /** Bytes from the client to the upstream. */
@@ -19,13 +30,13 @@ export interface TunnelResult {
 }
 
 export interface TunnelSide {
-  readonly socket: net.Socket;
+  readonly socket: TunnelSocket;
   /** Bytes read before the tunnel started (after the HTTP head), to send on first. */
   readonly pending: Buffer | null;
 }
 
 /** Joins `down` (the client) and `up` (the upstream); `idleTimeoutMs` 0: no idle timeout. */
-export function startTunnel(down: TunnelSide, up: TunnelSide, idleTimeoutMs: number, onDone: (r: TunnelResult) => void): void {
+export function startTunnel(down: TunnelSide, up: TunnelSide, idleTimeoutMs: number, onDone: (r: TunnelResult) => void): TunnelHandle {
   let bytesUp = 0;
   let bytesDown = 0;
   let reason: TunnelEndReason = 'closed';
@@ -44,7 +55,7 @@ export function startTunnel(down: TunnelSide, up: TunnelSide, idleTimeoutMs: num
   };
 
   /** Relays `from` into `to`; `count` adds to the direction's byte total. */
-  const pipe = (from: net.Socket, to: net.Socket, count: (n: number) => void): void => {
+  const pipe = (from: TunnelSocket, to: TunnelSocket, count: (n: number) => void): void => {
     from.allowHalfOpen = true;
     from.setTimeout(0);
     from.on('error', () => {});
@@ -110,4 +121,12 @@ export function startTunnel(down: TunnelSide, up: TunnelSide, idleTimeoutMs: num
       closed();
     } else if (s.destroyed) other.destroy();
   }
+  return {
+    abort: () => {
+      if (open === 0) return;
+      reason = 'aborted';
+      a.destroy();
+      b.destroy();
+    },
+  };
 }

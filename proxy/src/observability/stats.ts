@@ -73,6 +73,7 @@ export class HttpStats {
   downstream_rq_4xx = 0;
   downstream_rq_5xx = 0;
   downstream_rq_timeout = 0;
+  downstream_rq_max_duration_reached = 0;
   downstream_rq_header_timeout = 0;
   downstream_rq_rx_reset = 0;
   downstream_rq_too_large = 0;

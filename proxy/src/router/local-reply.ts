@@ -11,6 +11,8 @@ export interface LocalReply {
   readonly flag: ResponseFlag | undefined;
   /** Envoy's %RESPONSE_CODE_DETAILS% */
   readonly details: string;
+  /** The grpc-status a gRPC caller gets, when not the one mapped from `status`. */
+  readonly grpcStatus?: number;
 }
 
 export const LOCAL_REPLIES = {

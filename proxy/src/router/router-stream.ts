@@ -13,32 +13,28 @@ import type { ForwardActionRt, RouteRt, VirtualHostRt } from '@minimesh/config/r
 import { pickWeightedCluster } from '@minimesh/config';
 import { PEER_METADATA_HEADER } from '@minimesh/mesh';
 import { MAX_TIMER_MS } from '../http/active-stream.js';
-import { UpstreamTryStream } from './upstream-try.js';
+import { UpgradableStream } from './upgradable-stream.js';
 import { getHeader, type HeaderList, type ResponseHeaders } from '../http/codec/headers.js';
 import type { UpstreamFailure, UpstreamResponseDecoder } from '../upstream/upstream-codec.js';
 import { HEADER_ONLY_RETRY_POLICY, RetryState, type TryFailure } from './retry-state.js';
 import { buildUpstreamRequest } from './upstream-request-head.js';
 import { buildDownstreamResponseHead } from './downstream-response-head.js';
-import type { HeaderMutationLevel } from './header-mutation.js';
 import { routeMutations } from './route-mutations.js';
 import { flagBit } from './response-flags.js';
 import { LOCAL_REPLIES, resetFlag, upstreamResetReply, type LocalReply } from './local-reply.js';
 import { sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
 import { parseGrpcStatus } from '../grpc/grpc-request.js';
 import { formatGrpcTimeout, grpcRouteTimeoutMs } from '../grpc/grpc-timeout.js';
-import { refuseUpgrade, requestedUpgrade, tunnelIdleTimeoutMs, upgradeResponseHead } from './upgrade.js';
-import { startTunnel, type TunnelResult } from '../http/tunnel.js';
-import type net from 'node:net';
+import { refuseUpgrade, requestedUpgrade } from './upgrade.js';
+import { streamDuration } from './stream-duration.js';
 
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_HEADER = /^\d{1,9}$/;
 
-export class RouterStream extends UpstreamTryStream implements UpstreamResponseDecoder {
-  private action: ForwardActionRt | undefined;
+export class RouterStream extends UpgradableStream implements UpstreamResponseDecoder {
   private timeoutMs = 0;
   /** This request holds one of the cluster's `max_retries` (parallel retries) while it retries. */
   private retryHeld = false;
-  private responseMutations: readonly HeaderMutationLevel[] = [];
   private globalTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
   private upstreamPaused = false;
@@ -59,7 +55,7 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
     }
     this.cluster = cluster;
     const upgrade = this.encoder.upgrade !== undefined ? requestedUpgrade(head) : undefined;
-    const refusal = upgrade === undefined ? undefined : refuseUpgrade(ctx, action, cluster, upgrade);
+    const refusal = upgrade === undefined ? undefined : refuseUpgrade(ctx, action, cluster, upgrade, head.protocol);
     if (refusal !== undefined) {
       this.encoder.closeAfterResponse();
       this.localReply(refusal);
@@ -86,9 +82,11 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
 
     // Envoy's control headers: consumed by buildUpstreamRequest, honoured here.
     const hdrTimeout = up.envoyTimeout;
-    // A gRPC request on a route with max_grpc_timeout takes its timeout from grpc-timeout (Envoy's finalTimeout).
-    const grpcTimed = this.grpc !== null && action.maxGrpcTimeoutMs !== undefined;
-    const routeTimeout = grpcTimed ? grpcRouteTimeoutMs(getHeader(head, 'grpc-timeout'), action.maxGrpcTimeoutMs!, action.grpcTimeoutOffsetMs) : action.timeoutMs;
+    // A route with max_stream_duration has no router timeout (Envoy's "new timeouts"); else a
+    // gRPC request on a route with max_grpc_timeout takes it from grpc-timeout (finalTimeout).
+    const msd = action.maxStreamDuration;
+    const grpcTimed = msd === undefined && this.grpc !== null && action.maxGrpcTimeoutMs !== undefined;
+    const routeTimeout = msd !== undefined ? 0 : grpcTimed ? grpcRouteTimeoutMs(getHeader(head, 'grpc-timeout'), action.maxGrpcTimeoutMs!, action.grpcTimeoutOffsetMs) : action.timeoutMs;
     this.timeoutMs = hdrTimeout !== undefined && TIMEOUT_HEADER.test(hdrTimeout) ? Number(hdrTimeout) : routeTimeout;
     // x-envoy-retry-grpc-on adds its gRPC conditions as x-envoy-retry-on does.
     const grpcOn = up.envoyRetryGrpcOn;
@@ -112,6 +110,13 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
       up.names.push('x-envoy-expected-rq-timeout-ms');
       up.values.push(String(expectedTimeoutMs));
       if (grpcTimed) setGrpcTimeout(up, formatGrpcTimeout(expectedTimeoutMs));
+    }
+    if (msd !== undefined || ctx.hcm.maxStreamDurationMs > 0) {
+      const d = streamDuration(ctx.hcm, msd, getHeader(head, 'grpc-timeout'), this.grpc !== null);
+      if (d !== undefined) {
+        if (d.grpcTimeoutMs !== undefined) setGrpcTimeout(up, formatGrpcTimeout(d.grpcTimeoutMs));
+        this.armStreamDuration(d.ms);
+      }
     }
     this.upstreamHead = up;
     if (this.requestComplete) this.armGlobalTimer();
@@ -185,43 +190,11 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
     this.responseHeadBytes = this.encoder.encodeHeaders(out, endStream);
   }
 
-  /** The upstream switched protocols: the 101 goes to the client, then bytes flow both ways. */
-  onUpstreamUpgrade(head: ResponseHeaders, socket: net.Socket, pending: Buffer | null): void {
-    const upgradeTo = this.encoder.upgrade;
-    if (upgradeTo === undefined || this.done) {
-      socket.destroy();
-      return;
-    }
-    this.upstream = null;
+  /** The upgrade went through: the route timeout stops, the response is the tunnel's. */
+  protected onTunnelStart(): void {
     if (this.globalTimer !== null) clearTimeout(this.globalTimer);
     this.globalTimer = null;
-    this.clearTryTimer();
-    this.cluster!.stats.countResponse(101);
-    this.upstreamResponse = head;
-    this.responseStatus = 101;
-    this.upstreamServiceTime = Math.round(performance.now() - this.requestEndMono);
-    const ctx = this.ctx;
-    const out = upgradeResponseHead(ctx, head, this.responseMutations, this.upstreamServiceTime, getHeader(this.head!, 'upgrade') ?? '');
-    this.responseStarted = true;
     this.downstreamEnded = true;
-    const down = upgradeTo.call(this.encoder, out);
-    this.responseHeadBytes = down.headBytes;
-    ctx.stats.downstream_cx_upgrades_total++;
-    ctx.stats.downstream_cx_upgrades_active++;
-    startTunnel(down, { socket, pending }, tunnelIdleTimeoutMs(ctx.hcm, this.action!), (r) => this.tunnelDone(r));
-  }
-
-  private tunnelDone(r: TunnelResult): void {
-    this.ctx.stats.downstream_cx_upgrades_active--;
-    this.bytesReceived += r.bytesUp;
-    this.bytesSent += r.bytesDown;
-    if (r.reason === 'idle-timeout') {
-      this.flags |= flagBit('SI');
-      this.details = 'stream_idle_timeout';
-    }
-    this.endTry();
-    this.cluster!.stats.upstream_rq_completed++;
-    this.finish(true);
   }
 
   onUpstreamReadDone(): void {
@@ -372,6 +345,7 @@ export class RouterStream extends UpstreamTryStream implements UpstreamResponseD
 
   protected releaseUpstream(): void {
     if (this.globalTimer !== null) clearTimeout(this.globalTimer);
+    this.clearStreamDuration();
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
     this.clearTryTimer();
     if (this.retryHeld) this.cluster!.activeRetries--;

@@ -216,6 +216,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
     names: out.names,
     values: out.values,
     teTrailers,
+    upgrade: input.upgrade,
     requestId: requestId ?? '',
     envoyTimeout,
     envoyRetryOn,

@@ -14,6 +14,7 @@ import type { RetryState } from './retry-state.js';
 import type { UpstreamRequest } from './upstream-request-head.js';
 import { LOCAL_REPLIES } from './local-reply.js';
 import { MAX_TIMER_MS } from '../http/active-stream.js';
+import type { TunnelSocket } from '../http/tunnel.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -49,7 +50,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   abstract onUpstreamEnd(): void;
   abstract onUpstreamReset(kind: UpstreamFailure, reason: string, requestSent?: boolean): void;
   abstract onUpstreamReadDone(): void;
-  abstract onUpstreamUpgrade(head: ResponseHeaders, socket: import('node:net').Socket, pending: Buffer | null): void;
+  abstract onUpstreamUpgrade(head: ResponseHeaders, socket: TunnelSocket, pending: Buffer | null): void;
 
   // ---- request body, from the downstream codec ----
 

@@ -11,6 +11,7 @@
  * A stream the router gives up on (`reset()`) calls nothing more.
  */
 import type { HeaderList, ResponseHeaders } from '../http/codec/headers.js';
+import type { TunnelSocket } from '../http/tunnel.js';
 
 /** The request head the router sends upstream. */
 export interface UpstreamRequestHeaders extends HeaderList {
@@ -25,6 +26,11 @@ export interface UpstreamRequestHeaders extends HeaderList {
   readonly scheme: string;
   /** The client sent `te: trailers` (HTTP/2 keeps it, gRPC servers need it; HTTP/1.1 drops it). */
   readonly teTrailers: boolean;
+  /**
+   * An allowed upgrade's `Upgrade` value (`websocket`): HTTP/1.1 sends it with `connection:
+   * upgrade`, HTTP/2 as an extended CONNECT with this `:protocol`. Undefined for other requests.
+   */
+  readonly upgrade?: string;
 }
 
 /**
@@ -85,11 +91,12 @@ export interface UpstreamResponseDecoder {
   /** One read from the upstream was handled (a response head held back can go out now). */
   onUpstreamReadDone(): void;
   /**
-   * HTTP/1.1 only: the upstream answered `101 Switching Protocols` to an upgrade request. The
-   * connection is the decoder's from now on (never back to the pool, nothing more parsed):
-   * `pending` holds the bytes that came after the 101 head. No other call follows.
+   * The upstream accepted an upgrade request: HTTP/1.1 answered `101 Switching Protocols` (the
+   * connection is the decoder's from now on, never back to the pool, nothing more parsed;
+   * `pending` holds the bytes that came after the 101 head), or HTTP/2 answered 200 to an
+   * extended CONNECT (the stream is the decoder's; `head` is given as a 101). No other call follows.
    */
-  onUpstreamUpgrade(head: ResponseHeaders, socket: import('node:net').Socket, pending: Buffer | null): void;
+  onUpstreamUpgrade(head: ResponseHeaders, socket: TunnelSocket, pending: Buffer | null): void;
 }
 
 /** The connections (or sessions) to one endpoint. */

@@ -12,6 +12,7 @@
  */
 import type { HcmContext } from '../hcm-context.js';
 import type { HeaderList, RequestHeaders, ResponseHeaders } from './headers.js';
+import type { TunnelSocket } from '../tunnel.js';
 
 /** What a codec calls on one request stream. */
 export interface RequestDecoder {
@@ -69,17 +70,18 @@ export interface ResponseEncoder {
    */
   streamDone(complete: boolean): void;
   /**
-   * HTTP/1.1 only (absent on HTTP/2): sends a `101 Switching Protocols` head and gives the
-   * connection up to a byte tunnel. The codec parses nothing more and leaves the socket's
-   * end to the tunnel; the stream still calls `streamDone` when the tunnel is over.
+   * HTTP/1.1, and HTTP/2 extended CONNECT streams (absent on other HTTP/2 streams): sends the
+   * upgrade's answer (`101 Switching Protocols`; on HTTP/2 a 200) and gives the connection (or
+   * the HTTP/2 stream) up to a byte tunnel. The codec parses nothing more and leaves its end to
+   * the tunnel; the stream still calls `streamDone` when the tunnel is over.
    */
   upgrade?(head: ResponseHeaders): DownstreamUpgrade;
 }
 
-/** The client's connection, handed to a tunnel after a 101. */
+/** The client's side, handed to a tunnel after a 101 (its socket; on HTTP/2, its stream). */
 export interface DownstreamUpgrade {
-  readonly socket: import('node:net').Socket;
-  /** Bytes the client sent after the request head, before the 101. */
+  readonly socket: TunnelSocket;
+  /** Bytes the client sent after the request head, before the 101 (HTTP/1.1). */
   readonly pending: Buffer | null;
   /** The 101 head's size on the wire. */
   readonly headBytes: number;

@@ -29,6 +29,8 @@ export class H2CodecStream implements UpstreamStream, H2StreamHandlers {
   private st: H2UpstreamStream | null = null;
   /** Counted as a pending request of the cluster (waiting for a stream). */
   private pending = false;
+  /** An upgrade sent as an extended CONNECT: its `:protocol` (`websocket`). */
+  private upgrade: string | undefined;
 
   constructor(
     private readonly owner: H2ConnectionPool,
@@ -45,9 +47,22 @@ export class H2CodecStream implements UpstreamStream, H2StreamHandlers {
     const headers: [string, string][] = [];
     // Host and the connection-specific fields are dropped by toH2RequestHeaders (Host is the
     // :authority when the head has none).
-    for (let i = 0; i < names.length; i++) headers.push([names[i], values[i]]);
+    const upgrade = head.upgrade;
+    for (let i = 0; i < names.length; i++) {
+      // An extended CONNECT carries no content-length (nghttp2 refuses one on it).
+      if (upgrade !== undefined && names[i] === 'content-length') continue;
+      headers.push([names[i], values[i]]);
+    }
     if (head.teTrailers) headers.push(['te', 'trailers']);
-    const st = this.owner.request({ method: head.method, path: head.path, authority: head.authority, scheme: head.scheme === 'https' ? 'https' : 'http', headers }, this, { endStream });
+    const scheme = head.scheme === 'https' ? 'https' : 'http';
+    let st: H2UpstreamStream;
+    if (upgrade === undefined) st = this.owner.request({ method: head.method, path: head.path, authority: head.authority, scheme, headers }, this, { endStream });
+    else {
+      // An upgrade goes as an extended CONNECT (RFC 8441; Envoy's transformUpgradeRequestFromH1toH2);
+      // the stream stays open for the tunnel, whatever the request's own end.
+      this.upgrade = upgrade;
+      st = this.owner.request({ method: 'CONNECT', path: head.path, authority: head.authority, scheme, headers, protocol: upgrade }, this, { endStream: false });
+    }
     this.st = st;
     if (!st.isQueued) return;
     if (this.owner.addPending()) {
@@ -123,6 +138,10 @@ export class H2CodecStream implements UpstreamStream, H2StreamHandlers {
   onHeaders(status: number, headers: H2ResponseHeaders, endStream: boolean): void {
     const d = this.decoder;
     if (d === null) return;
+    if (this.upgrade !== undefined && status === 200 && !endStream) {
+      this.tunnel(d, headers);
+      return;
+    }
     d.onUpstreamHeaders(toResponseHeaders(status, headers), endStream);
     if (!endStream && this.decoder === d) d.onUpstreamReadDone();
   }
@@ -159,6 +178,24 @@ export class H2CodecStream implements UpstreamStream, H2StreamHandlers {
 
   onDrain(): void {
     this.decoder?.onUpstreamDrain();
+  }
+
+  /**
+   * The server accepted the extended CONNECT: the router gets the stream as a 101 would give it
+   * a connection (Envoy's transformUpgradeResponseFromH2toH1: 200 becomes 101 with `upgrade`).
+   */
+  private tunnel(d: UpstreamResponseDecoder, headers: H2ResponseHeaders): void {
+    const raw = this.st?.detach();
+    this.decoder = null;
+    this.st = null;
+    if (raw === undefined) {
+      d.onUpstreamReset('reset', 'the upstream stream closed as the extended CONNECT was accepted');
+      return;
+    }
+    const head = toResponseHeaders(101, headers);
+    head.names.push('upgrade', 'connection');
+    head.values.push(this.upgrade!, 'upgrade');
+    d.onUpstreamUpgrade(head, raw, null);
   }
 
   private settlePending(): void {

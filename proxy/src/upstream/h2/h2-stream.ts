@@ -107,6 +107,18 @@ export class H2UpstreamStream {
     } else this.owner.unqueue(this);
   }
 
+  /**
+   * Hands the HTTP/2 stream to the caller (an extended CONNECT the server accepted: the caller
+   * relays bytes on it both ways and owns its end). No handler runs afterwards; the session
+   * still counts the stream until it closes. Undefined when there is no open stream to give.
+   */
+  detach(): ClientHttp2Stream | undefined {
+    const st = this.stream;
+    if (this.done || st === undefined || st.destroyed) return undefined;
+    this.done = true;
+    return st;
+  }
+
   /** Fails the stream (from the pool: overflow, connect failure). Handlers run on a later tick. */
   fail(err: H2UpstreamError): void {
     if (this.done) return;

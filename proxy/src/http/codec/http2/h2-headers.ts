@@ -53,6 +53,19 @@ export function requestHeadFromH2(headers: IncomingHttpHeaders, raw: readonly st
   return { method, path, authority: authority ?? host ?? '', scheme, protocol: 'HTTP/2', names, values };
 }
 
+/**
+ * An extended CONNECT (RFC 8441) in the form the router reads an upgrade in, as Envoy's codec
+ * converts it (Utility::transformUpgradeRequestFromH2toH1): `GET`, `upgrade: <:protocol>` and
+ * `connection: upgrade`; the path and the other fields stay.
+ */
+export function upgradeHeadFromConnect(head: RequestHeaders, protocol: string): RequestHeaders {
+  const names = head.names.slice();
+  const values = head.values.slice();
+  names.push('upgrade', 'connection');
+  values.push(protocol, 'upgrade');
+  return { ...head, method: 'GET', names, values };
+}
+
 /** A header list (trailers) from a node headers object, pseudo-headers left out. */
 export function listFromH2(headers: IncomingHttpHeaders): HeaderList {
   const names: string[] = [];

@@ -11,8 +11,9 @@ import http2, { type IncomingHttpHeaders, type ServerHttp2Session, type ServerHt
 import type net from 'node:net';
 import type { HcmContext } from '../../hcm-context.js';
 import type { ServerCodecCallbacks, ServerConnection } from '../server-codec.js';
-import { requestHeadFromH2 } from './h2-headers.js';
+import { requestHeadFromH2, upgradeHeadFromConnect } from './h2-headers.js';
 import { H2ServerStream, type H2StreamOwner } from './h2-server-stream.js';
+import { H2ConnectServerStream } from './h2-connect-stream.js';
 
 /** A request's pseudo-headers and fields beyond `max_headers_count`. */
 const PSEUDO_HEADERS = 4;
@@ -43,6 +44,10 @@ export class H2ServerCodec implements ServerConnection, H2StreamOwner {
         initialWindowSize: h2.initialStreamWindowSize,
         maxHeaderListSize: hcm.maxRequestHeadersBytes,
         enablePush: false,
+        // allow_connect: SETTINGS_ENABLE_CONNECT_PROTOCOL, as Envoy advertises it. Without it a
+        // client that sends `:protocol` anyway gets RST_STREAM PROTOCOL_ERROR from nghttp2 (a
+        // stream error, like every malformed request here; Envoy by default ends the connection).
+        ...(h2.allowConnect ? { enableConnectProtocol: true } : {}),
       },
       maxHeaderListPairs: hcm.maxHeadersCount + PSEUDO_HEADERS,
     });
@@ -71,12 +76,20 @@ export class H2ServerCodec implements ServerConnection, H2StreamOwner {
       stream.close(NGHTTP2_ENHANCE_YOUR_CALM);
       return;
     }
-    const head = requestHeadFromH2(headers, list);
-    const s = new H2ServerStream(this, stream, head.method === 'HEAD', ctx.hcm.streamIdleTimeoutMs);
+    let head = requestHeadFromH2(headers, list);
+    const protocol = headers[':protocol'];
+    // An extended CONNECT (only possible with allow_connect) reaches the router as an upgrade
+    // request without a body: its DATA frames are the tunnel's.
+    const connect = typeof protocol === 'string' && head.method === 'CONNECT' && ctx.hcm.http2.allowConnect;
+    let s: H2ServerStream;
+    if (connect) {
+      head = upgradeHeadFromConnect(head, protocol);
+      s = new H2ConnectServerStream(this, stream, false, ctx.hcm.streamIdleTimeoutMs, true);
+    } else s = new H2ServerStream(this, stream, head.method === 'HEAD', ctx.hcm.streamIdleTimeoutMs);
     this.streams.add(s);
     const decoder = this.cm.newStream(s, ctx);
     s.decoder = decoder;
-    const endStream = stream.endAfterHeaders;
+    const endStream = connect || stream.endAfterHeaders;
     if (endStream) s.markRequestEnded();
     else if (headers.expect === '100-continue') {
       // Envoy answers Expect itself (the router does not forward it).

@@ -25,17 +25,26 @@ export class H2ServerStream implements ResponseEncoder {
   private ended = false;
   private requestEnded = false;
   private trailers: OutgoingHttpHeaders | null = null;
+  /** The stream became a tunnel (extended CONNECT answered 200): its end is the tunnel's. */
+  protected upgraded = false;
 
   constructor(
     private readonly owner: H2StreamOwner,
     readonly stream: ServerHttp2Stream,
     private readonly isHead: boolean,
     idleTimeoutMs: number,
+    /** An extended CONNECT: its DATA is tunnel payload, left unread until the tunnel takes the stream. */
+    connect = false,
   ) {
-    stream.on('data', (chunk: Buffer) => this.decoder?.decodeData(chunk));
-    stream.on('trailers', (t: IncomingHttpHeaders) => this.decoder?.decodeTrailers(listFromH2(t)));
-    stream.on('end', () => this.onRequestEnd());
-    stream.on('drain', () => this.decoder?.onEncoderDrain());
+    if (connect) stream.pause();
+    else {
+      stream.on('data', (chunk: Buffer) => this.decoder?.decodeData(chunk));
+      stream.on('trailers', (t: IncomingHttpHeaders) => this.decoder?.decodeTrailers(listFromH2(t)));
+      stream.on('end', () => this.onRequestEnd());
+    }
+    stream.on('drain', () => {
+      if (!this.upgraded) this.decoder?.onEncoderDrain();
+    });
     stream.on('wantTrailers', () => this.onWantTrailers());
     stream.on('error', () => {});
     stream.on('close', () => this.onClose());
@@ -57,7 +66,7 @@ export class H2ServerStream implements ResponseEncoder {
   }
 
   private onClose(): void {
-    if (!this.done) {
+    if (!this.done && !this.upgraded) {
       this.decoder?.onResetStream();
       // A stream that never became a request (or whose decoder ignored the reset).
       if (!this.done) this.finish();
@@ -133,7 +142,7 @@ export class H2ServerStream implements ResponseEncoder {
     this.finish();
   }
 
-  private finish(): void {
+  protected finish(): void {
     this.done = true;
     this.decoder = null;
     this.owner.streamFinished(this);
