@@ -10,6 +10,7 @@ import { StatsRegistry } from './observability/stats.js';
 import { AccessLogWriter, flushAccessLogs } from './observability/access-log.js';
 import { Listener } from './listener.js';
 import { TcpProxyListener } from './tcp/tcp-proxy-listener.js';
+import { SecretStore } from './security/secret-store.js';
 import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import { log } from './log.js';
 import { IstioMetrics } from './observability/istio/istio-metrics.js';
@@ -28,6 +29,8 @@ export class Proxy implements ProxyState {
   /** Istio's standard metrics (filled by listeners with `istio.stats`). */
   readonly istio = new IstioMetrics(MINIMESH_VERSION);
   readonly listeners = new Map<string, Listener | TcpProxyListener>();
+  /** TLS secrets (`default`, `ROOTCA`) for listeners and clusters that use TLS. */
+  readonly secrets = new SecretStore();
   config: RuntimeConfig | undefined;
   /** The config as Envoy JSON, for /config_dump. */
   configDump: unknown = {};

@@ -197,3 +197,30 @@ t.test('Istio TCP metrics on a captured connection: opened, bytes both ways, clo
   t.match(line('istio_tcp_sent_bytes_total'), / 17$/, 'the answer: 17 bytes sent to the downstream');
   t.notMatch(text, /response_code/, 'TCP metrics carry no response_code');
 });
+
+t.test('outbound sniffing takes the HTTP/2 preface as HTTP for a destination the mesh knows, TCP otherwise', async (t) => {
+  const preface = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+  const known: OriginalDst = { address: '10.96.0.10', port: 8080 };
+  const f = fakeHost('OUTBOUND', 15001);
+  (f.host.ctx.hcm.routeConfig as unknown as { virtualHosts: unknown[] }).virtualHosts.push({ name: 'svc', domains: ['10.96.0.10:8080'], routes: [] });
+  let dst: OriginalDst = known;
+  const port = await captureServer(t, (s) => handleCapturedTo(s, f.host, dst));
+  const c = net.connect({ port, host: '127.0.0.1' });
+  await once(c, 'connect');
+  c.write(preface.slice(0, 10)); // a partial preface: the sniff waits
+  await sleep(50);
+  t.equal(f.adopted.length, 0, 'not decided on a partial preface');
+  c.write(preface.slice(10));
+  await sleep(50);
+  t.equal(f.adopted.length, 1, 'a full preface to a known destination goes to the connection manager');
+  c.destroy();
+  dst = { address: '10.9.9.9', port: 9999 };
+  const d = net.connect({ port, host: '127.0.0.1' });
+  d.on('error', () => {});
+  await once(d, 'connect');
+  d.write(preface);
+  await sleep(100);
+  t.equal(f.adopted.length, 1, 'an unknown destination is not handed to the connection manager');
+  t.equal(f.tracked.length, 1, 'it is proxied as TCP (PassthroughCluster)');
+  d.destroy();
+});

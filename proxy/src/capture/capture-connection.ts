@@ -6,7 +6,7 @@
  *      from a loopback peer, the HCM routes it by Host (the listener then works as a plain
  *      HTTP proxy, as in local mode); from any other peer, closed (never an open proxy);
  *   2. a port the config marks TCP -> TCP to the original destination (PassthroughCluster);
- *   3. otherwise sniff: not HTTP/1.x -> TCP to the original destination;
+ *   3. otherwise sniff: neither HTTP/1.x nor the HTTP/2 preface -> TCP to the original destination;
  *   4. HTTP: a virtual host for the Host header, else for the original destination
  *      (address:port, then address) -> the HCM; no virtual host -> PassthroughCluster.
  * INBOUND (15006): every connection, HTTP or TCP, to its ORIGINAL destination (the pod's
@@ -156,6 +156,8 @@ function sniff(socket: net.Socket, host: CaptureHost, dst: OriginalDst, toTcp: (
     const p = sniffProtocol(buf);
     if (p === 'tcp') return finish('tcp');
     if (p === 'more') return;
+    // HTTP/2 carries no Host before its HEADERS frame: the original destination decides.
+    if (p === 'h2') return finish(knownDestination(host, '', dst) ? 'http' : 'tcp');
     const end = headEnd(buf);
     if (end === -1 && buf.length < MAX_HEAD_BYTES) return;
     finish(end !== -1 && knownDestination(host, hostHeader(buf.subarray(0, end)), dst) ? 'http' : end === -1 ? 'http' : 'tcp');

@@ -1,15 +1,23 @@
 /**
  * Protocol sniffing for ports the config does not name: HTTP/1.x is recognised from the
- * request line ("METHOD SP target SP HTTP/1.x"), anything else is TCP.
+ * request line ("METHOD SP target SP HTTP/1.x"), HTTP/2 from its connection preface (prior
+ * knowledge h2c, as gRPC clients send it), anything else is TCP.
  */
+
+/** RFC 9113 3.4: what every HTTP/2 client sends first. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
 const LONGEST_METHOD = 8;
 
-export type Sniffed = 'http' | 'tcp' | 'more';
+export type Sniffed = 'http' | 'h2' | 'tcp' | 'more';
 
 /** Classifies the first bytes of a connection; 'more' = cannot tell yet. */
 export function sniffProtocol(buf: Buffer): Sniffed {
+  if (buf.length > 0 && buf[0] === 0x50 /* P */) {
+    const n = Math.min(buf.length, H2_PREFACE.length);
+    if (buf.compare(H2_PREFACE, 0, n, 0, n) === 0) return n === H2_PREFACE.length ? 'h2' : 'more';
+  }
   const space = buf.indexOf(0x20);
   if (space === -1) {
     if (buf.length > LONGEST_METHOD) return 'tcp';

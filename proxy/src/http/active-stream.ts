@@ -37,6 +37,8 @@ export interface DownstreamInfo {
   readonly localAddress: string;
   /** `address:port` the client dialled, when iptables redirected it here (capture). */
   readonly originalDst?: string;
+  /** The client's identity (URI SAN, `spiffe://...`) when it presented a verified certificate (mTLS). */
+  readonly peerPrincipal?: string;
 }
 
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
