@@ -26,7 +26,7 @@ function run(t: TestLike, args: string[]): Proc {
 async function startCli(t: TestLike, bootstrap: unknown, drainTimeS: number, flags = ['--health-port', 'off']): Promise<Proc & { port: number }> {
   const file = writeBootstrap(tempDir(), bootstrap);
   const p = run(t, ['--bootstrap', file, ...flags, '--drain-time-s', String(drainTimeS)]);
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30000; // a busy machine (the image build beside it) starts node slowly
   for (;;) {
     const m = /"listener":"listener_test","address":"127\.0\.0\.1:(\d+)"/.exec(p.stderr());
     if (m !== null) return { ...p, port: Number(m[1]) };
