@@ -113,6 +113,8 @@ export function responseClassField(status: number): 1 | 2 | 3 | 4 | 5 {
 export class StatsRegistry {
   readonly clusters = new Map<string, ClusterStats>();
   readonly http = new Map<string, HttpStats>();
+  /** RBAC filters' stats by full prefix (`http.<hcm>.rbac.`, `tcp.rbac.`). */
+  readonly rbac = new Map<string, { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>();
   readonly server = { total_connections: 0, live: 1, uptime_start: Date.now() };
 
   cluster(name: string): ClusterStats {
@@ -127,6 +129,12 @@ export class StatsRegistry {
     return s;
   }
 
+  rbacScope<T extends { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>(prefix: string, make: () => T): T {
+    let s = this.rbac.get(prefix) as T | undefined;
+    if (s === undefined) this.rbac.set(prefix, (s = make()));
+    return s;
+  }
+
   /** Envoy's `/stats` text: `name: value`, sorted. */
   renderText(filter?: RegExp): string {
     const lines: string[] = [];
@@ -134,6 +142,7 @@ export class StatsRegistry {
     for (const [prefix, s] of this.http) {
       for (const [k, v] of statEntries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
     }
+    for (const [prefix, s] of this.rbac) for (const [k, v] of statEntries(s)) lines.push(`${prefix}${k}: ${v}`);
     lines.push(`server.live: ${this.server.live}`);
     lines.push(`server.uptime: ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
     lines.push(`server.total_connections: ${this.server.total_connections}`);
@@ -163,6 +172,14 @@ export class StatsRegistry {
         const m = /^downstream_rq_([1-5])xx$/.exec(k);
         if (m !== null) add('envoy_http_downstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
         else add(`envoy_http_${k}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
+      }
+    }
+    for (const [prefix, s] of this.rbac) {
+      // Envoy's tag extraction: `http.<hcm>.<rules prefix>rbac.X` -> envoy_http_<rules prefix>rbac_X{envoy_http_conn_manager_prefix}.
+      const m = /^http\.([^.]+)\.(.*)$/.exec(prefix);
+      for (const [k, v] of statEntries(s)) {
+        if (m !== null) add(`envoy_http_${m[2].replace(/\./g, '_')}${k}`, 'counter', `envoy_http_conn_manager_prefix="${escapeLabel(m[1])}"`, v);
+        else add(`envoy_${prefix.replace(/\./g, '_')}${k}`, 'counter', '', v);
       }
     }
     const out: string[] = [];
