@@ -69,6 +69,8 @@ spec:
   t.equal(stat('denied'), 2, 'http.<prefix>.rbac.denied');
   t.equal(stat('allowed'), 3, 'http.<prefix>.rbac.allowed');
   t.match(stats, /^http\.inbound_.*\.rbac\.shadow_allowed: 0$/m);
+  const prom = await sc.prometheus();
+  t.match(prom, new RegExp(`^envoy_http_rbac_denied\\{envoy_http_conn_manager_prefix="inbound_127\\.0\\.93\\.2_${apps.httpPort}"\\} 2$`, 'm'), 'Prometheus: envoy_http_rbac_denied');
 });
 
 t.test('a gRPC caller denied gets trailers-only grpc-status 7', async (t) => {

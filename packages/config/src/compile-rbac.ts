@@ -197,12 +197,14 @@ export function compileHttpRbac(any: AnyLike | undefined | null, path: string, e
     matcher: 'the RBAC matcher tree is not supported by minimesh (use rules)',
     shadow_matcher: 'the RBAC matcher tree is not supported by minimesh (use shadow_rules)',
   });
-  const base = `http.${hcmPrefix}.`;
+  // Envoy's generateStats: `<prefix>rbac.` joined with rules_stat_prefix, then shadow_rules_stat_prefix.
+  const rules = statJoin(`http.${hcmPrefix}.rbac.`, c.rules_stat_prefix ?? '');
   return {
     rules: c.rules ? compileRbacRules(c.rules, join(p, 'rules'), errors) : undefined,
     shadowRules: c.shadow_rules ? compileRbacRules(c.shadow_rules, join(p, 'shadow_rules'), errors) : undefined,
-    statPrefix: `${base}${c.rules_stat_prefix ?? ''}rbac.`,
-    shadowStatPrefix: `${base}${c.shadow_rules_stat_prefix ?? ''}rbac.`,
+    statPrefix: rules,
+    shadowStatPrefix: statJoin(rules, c.shadow_rules_stat_prefix ?? ''),
+    hcmStatPrefix: hcmPrefix,
   };
 }
 
@@ -220,16 +222,20 @@ export function compileNetworkRbac(any: AnyLike | undefined | null, path: string
   });
   if (!c.stat_prefix) errors.add(join(p, 'stat_prefix'), 'must not be empty');
   if (c.enforcement_type !== undefined && c.enforcement_type !== 'ONE_TIME_ON_FIRST_BYTE') errors.add(join(p, 'enforcement_type'), 'only ONE_TIME_ON_FIRST_BYTE is supported by minimesh');
-  const prefix = statJoin(c.stat_prefix ?? '');
+  const rules = statJoin(statJoin(c.stat_prefix ?? '', ''), 'rbac.');
   return {
     rules: c.rules ? compileRbacRules(c.rules, join(p, 'rules'), errors) : undefined,
     shadowRules: c.shadow_rules ? compileRbacRules(c.shadow_rules, join(p, 'shadow_rules'), errors) : undefined,
-    statPrefix: `${prefix}rbac.`,
-    shadowStatPrefix: `${prefix}${c.shadow_rules_stat_prefix ?? ''}rbac.`,
+    statPrefix: rules,
+    shadowStatPrefix: statJoin(rules, c.shadow_rules_stat_prefix ?? ''),
   };
 }
 
-/** Envoy's statPrefixJoin: `tcp.` and `tcp` both give `tcp.`. */
-const statJoin = (s: string): string => (s === '' || s.endsWith('.') ? s : `${s}.`);
+/** Envoy's statPrefixJoin: `a.` + `b` = `a.b`, `a` + `b` = `a.b`; an empty side adds nothing. */
+function statJoin(a: string, b: string): string {
+  if (a === '') return b;
+  const base = a.endsWith('.') ? a : `${a}.`;
+  return base + b;
+}
 
 export { plainAddress };

@@ -71,11 +71,16 @@ export function evaluateRbac(engine: RbacEngineRt, input: RbacInput): RbacDecisi
 export interface RbacFilterRt {
   readonly rules: RbacEngineRt | undefined;
   readonly shadowRules: RbacEngineRt | undefined;
-  /** Full stat prefixes, ending in `rbac.`: `http.<hcm>.<rules_stat_prefix>rbac.`, `<stat_prefix>rbac.`. */
+  /**
+   * Full stat prefixes, as Envoy's generateStats builds them: `http.<hcm>.rbac.<rules_stat_prefix>`
+   * (HTTP), `<stat_prefix>rbac.` (network); the shadow one adds `shadow_rules_stat_prefix`.
+   */
   readonly statPrefix: string;
   readonly shadowStatPrefix: string;
+  /** The HTTP filter's connection manager stat prefix (a Prometheus label); undefined for the network filter. */
+  readonly hcmStatPrefix?: string;
 }
 
 /** The body and details of a denied request, as Envoy's RBAC filter answers. */
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
-export const rbacDeniedDetails = (policy: string | undefined): string => `rbac_access_denied_matched_policy[${policy ?? 'none'}]`;
+export const rbacDeniedDetails = (policy: string | undefined): string => `rbac_access_denied_matched_policy[${policy === undefined ? 'none' : policy.replace(/\s/g, '_')}]`;

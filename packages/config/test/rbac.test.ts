@@ -75,7 +75,7 @@ t.test('actions, policy order, shadow rules, stats prefixes', async (t) => {
   const allow = http({ rules: { action: 'ALLOW', policies: {} }, shadow_rules: { action: 'DENY', policies: { s: pol(8080) } }, shadow_rules_stat_prefix: 'istio_dry_run_allow_' }).filter!;
   t.same(evaluateRbac(allow.rules!, base), { allowed: false, policy: undefined }, 'ALLOW with no policies denies everything');
   t.equal(allow.statPrefix, 'http.inbound_x.rbac.');
-  t.equal(allow.shadowStatPrefix, 'http.inbound_x.istio_dry_run_allow_rbac.');
+  t.equal(allow.shadowStatPrefix, 'http.inbound_x.rbac.istio_dry_run_allow_', 'Envoy: http.<prefix>.rbac.<shadow prefix>shadow_denied');
   t.same(evaluateRbac(allow.shadowRules!, base), { allowed: false, policy: 's' });
   const log = http({ rules: { action: 'LOG', policies: { l: pol(8080) } } }).filter!;
   t.same(evaluateRbac(log.rules!, base), { allowed: true, policy: 'l' }, 'LOG never denies');

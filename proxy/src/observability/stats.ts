@@ -129,9 +129,13 @@ export class StatsRegistry {
     return s;
   }
 
-  rbacScope<T extends { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>(prefix: string, make: () => T): T {
+  /** The connection manager of an HTTP RBAC prefix (its Prometheus label). */
+  private readonly rbacHcm = new Map<string, string>();
+
+  rbacScope<T extends { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>(prefix: string, make: () => T, hcmPrefix?: string): T {
     let s = this.rbac.get(prefix) as T | undefined;
     if (s === undefined) this.rbac.set(prefix, (s = make()));
+    if (hcmPrefix !== undefined) this.rbacHcm.set(prefix, hcmPrefix);
     return s;
   }
 
@@ -175,11 +179,12 @@ export class StatsRegistry {
       }
     }
     for (const [prefix, s] of this.rbac) {
-      // Envoy's tag extraction: `http.<hcm>.<rules prefix>rbac.X` -> envoy_http_<rules prefix>rbac_X{envoy_http_conn_manager_prefix}.
-      const m = /^http\.([^.]+)\.(.*)$/.exec(prefix);
+      // `http.<hcm>.rbac.<rules prefix>X` -> envoy_http_rbac_<rules prefix>X{envoy_http_conn_manager_prefix}; `tcp.rbac.X` -> envoy_tcp_rbac_X.
+      const hcm = this.rbacHcm.get(prefix);
+      const rest = hcm !== undefined ? prefix.slice(`http.${hcm}.`.length) : prefix;
       for (const [k, v] of statEntries(s)) {
-        if (m !== null) add(`envoy_http_${m[2].replace(/\./g, '_')}${k}`, 'counter', `envoy_http_conn_manager_prefix="${escapeLabel(m[1])}"`, v);
-        else add(`envoy_${prefix.replace(/\./g, '_')}${k}`, 'counter', '', v);
+        const metric = `envoy_${hcm !== undefined ? 'http_' : ''}${rest.replace(/[^a-zA-Z0-9_]/g, '_')}${k}`;
+        add(metric, 'counter', hcm !== undefined ? `envoy_http_conn_manager_prefix="${escapeLabel(hcm)}"` : '', v);
       }
     }
     const out: string[] = [];

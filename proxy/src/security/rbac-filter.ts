@@ -29,7 +29,7 @@ export interface RbacRun {
 
 export function rbacRuns(filters: readonly RbacFilterRt[] | undefined, registry: StatsRegistry): readonly RbacRun[] | undefined {
   if (filters === undefined || filters.length === 0) return undefined;
-  return filters.map((filter) => ({ filter, stats: registry.rbacScope(filter.statPrefix, () => new RbacStats()), shadowStats: registry.rbacScope(filter.shadowStatPrefix, () => new RbacStats()) }));
+  return filters.map((filter) => ({ filter, stats: registry.rbacScope(filter.statPrefix, () => new RbacStats(), filter.hcmStatPrefix), shadowStats: registry.rbacScope(filter.shadowStatPrefix, () => new RbacStats(), filter.hcmStatPrefix) }));
 }
 
 /** Runs the filters in order; the policy that denied (or undefined for `[none]`) when one denies, else `false`. */

@@ -74,6 +74,7 @@ export interface Sidecar {
   readonly listeners: Record<string, unknown>[];
   accessLog(n: number): Promise<Record<string, unknown>[]>;
   stats(): Promise<string>;
+  prometheus(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -112,6 +113,7 @@ export async function startSidecar(apps: Apps, policies: string): Promise<Sideca
       throw new Error(`access log: fewer than ${n} lines`);
     },
     stats: () => get(`http://127.0.0.1:${running.adminPort}/stats`),
+    prometheus: () => get(`http://127.0.0.1:${running.adminPort}/stats/prometheus`),
     close: () => running.stop(),
   };
 }
