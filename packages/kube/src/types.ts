@@ -4,6 +4,7 @@
  * and istio/api `networking/v1alpha3` (the same schema is served as v1beta1 and v1).
  */
 
+import type { AuthorizationPolicySpec } from './types-authz.js';
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -312,56 +313,7 @@ export interface TelemetrySpec {
 }
 export type Telemetry = TypedObject<'Telemetry', TelemetrySpec>;
 
-/** `security.istio.io` AuthorizationPolicy: string matches are exact, `prefix*`, `*suffix` or `*`. */
-export interface AuthorizationSource {
-  principals?: string[];
-  notPrincipals?: string[];
-  requestPrincipals?: string[];
-  notRequestPrincipals?: string[];
-  namespaces?: string[];
-  notNamespaces?: string[];
-  serviceAccounts?: string[];
-  notServiceAccounts?: string[];
-  ipBlocks?: string[];
-  notIpBlocks?: string[];
-  remoteIpBlocks?: string[];
-  notRemoteIpBlocks?: string[];
-}
-export interface AuthorizationOperation {
-  hosts?: string[];
-  notHosts?: string[];
-  ports?: string[];
-  notPorts?: string[];
-  methods?: string[];
-  notMethods?: string[];
-  paths?: string[];
-  notPaths?: string[];
-}
-export interface AuthorizationCondition {
-  key: string;
-  values?: string[];
-  notValues?: string[];
-}
-export interface AuthorizationRule {
-  from?: { source?: AuthorizationSource }[];
-  to?: { operation?: AuthorizationOperation }[];
-  when?: AuthorizationCondition[];
-}
-export type AuthorizationAction = 'ALLOW' | 'DENY' | 'AUDIT' | 'CUSTOM';
-export interface PolicyTargetReference {
-  group?: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
-export interface AuthorizationPolicySpec {
-  selector?: { matchLabels?: Record<string, string> };
-  targetRef?: PolicyTargetReference;
-  targetRefs?: PolicyTargetReference[];
-  rules?: AuthorizationRule[];
-  action?: AuthorizationAction;
-  provider?: { name?: string };
-}
+export type * from './types-authz.js';
 export type AuthorizationPolicy = TypedObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
 
 /** Every kind the control plane reads. */
