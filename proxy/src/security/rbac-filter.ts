@@ -4,9 +4,14 @@
  * dials the upstream. The rules were compiled by @minimesh/config (compile-rbac.ts); this
  * builds what they look at (addresses, the client's identity, the request) and keeps Envoy's
  * stats (`<prefix>rbac.allowed`, `.denied`, `.shadow_allowed`, `.shadow_denied`).
+ *
+ * One difference from Envoy: its network filter decides on the connection's first bytes
+ * (ONE_TIME_ON_FIRST_BYTE), after tcp_proxy has dialled the upstream; minimesh decides when the
+ * connection is accepted (everything a rule can look at is known then) and a denied client is
+ * closed before any upstream connection exists, so a server-first protocol leaks nothing.
  */
 import tls from 'node:tls';
-import type net from 'node:net';
+import net from 'node:net';
 import type { HttpConnectionManagerRt, RequestView } from '@minimesh/config/runtime';
 import { evaluateRbac, plainAddress, RBAC_DENIED_BODY, rbacDeniedDetails, type RbacFilterRt, type RbacInput } from '@minimesh/config';
 import type { StatsRegistry } from '../observability/stats.js';
@@ -70,7 +75,8 @@ export function trustedClientIp(hcm: HttpConnectionManagerRt, peer: string, view
   for (let i = 0; i < view.headerNames.length; i++) if (view.headerNames[i] === 'x-forwarded-for') xff.push(...view.headerValues[i].split(','));
   const entries = xff.map((s) => s.trim()).filter((s) => s !== '');
   const pick = entries[entries.length - 1 - hcm.xffNumTrustedHops];
-  return pick !== undefined ? plainAddress(pick) : peer;
+  // An entry that is not an IP address is not trusted either (Envoy's getLastAddressFromXFF).
+  return pick !== undefined && net.isIP(plainAddress(pick)) !== 0 ? plainAddress(pick) : peer;
 }
 
 /** What a stream knows of its connection (proxy/src/http/active-stream.ts DownstreamInfo). */
