@@ -5,7 +5,7 @@
  * names the policy (`rbac_access_denied_matched_policy[...]`, `[none]` when no ALLOW matched)
  * with no response flag; gRPC callers get grpc-status 7; Envoy's RBAC stats count; on the TCP
  * port a DENY closes the connection, an ALLOW rule using HTTP-only fields is dropped (denies)
- * and a DENY rule using them is widened (denies every connection).
+ * and a DENY rule using them is widened (denies every connection); a dry-run policy only counts.
  */
 import t from 'tap';
 import { send, startApps, startSidecar, tcpExchange } from './helpers/authz-sidecar.js';
@@ -126,4 +126,16 @@ t.test('TCP: the network RBAC filter', async (t) => {
   t.teardown(() => sc.close());
   t.equal((await send(apps, { path: '/x' })).status, 200, 'HTTP: only /admin is denied');
   t.equal((await send(apps, { path: '/admin' })).status, 403);
+});
+
+t.test('istio.io/dry-run: evaluated into shadow stats, never enforced', async (t) => {
+  const apps = await startApps(t);
+  const sc = await startSidecar(apps, denyAdmin.replace('metadata: { name: deny-admin, namespace: foo }', 'metadata: { name: deny-admin, namespace: foo, annotations: { istio.io/dry-run: "true" } }'));
+  t.teardown(() => sc.close());
+  t.equal((await send(apps, { path: '/admin' })).status, 200, 'not enforced');
+  t.equal((await send(apps, { path: '/x' })).status, 200);
+  const stats = await sc.stats();
+  t.match(stats, /^http\.inbound_[^ ]+\.rbac\.istio_dry_run_deny_shadow_denied: 1$/m, 'shadow_denied under the dry-run prefix');
+  t.match(stats, /^http\.inbound_[^ ]+\.rbac\.istio_dry_run_deny_shadow_allowed: 1$/m);
+  t.notMatch(stats, /rbac\.denied: [1-9]/, 'nothing denied');
 });

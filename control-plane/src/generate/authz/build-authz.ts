@@ -8,6 +8,9 @@
  * sidecar. Each rule becomes the policy `ns[NS]-policy[NAME]-rule[I]`; a policy without rules
  * matches nothing (an ALLOW one so denies everything else: "allow-nothing").
  *
+ * A policy annotated `istio.io/dry-run: "true"` goes to the filter's `shadow_rules` (stats
+ * `...rbac.istio_dry_run_allow_shadow_denied`, ...): evaluated and counted, never enforced.
+ *
  * `action: CUSTOM` needs an external authorizer, which minimesh does not run: like Istio with
  * a provider it cannot use, the requests the policy selects are denied (fail closed), and a
  * warning names the policy.
@@ -16,7 +19,7 @@ import type { AuthorizationPolicy } from '@minimesh/kube';
 import { ROOT_NAMESPACE } from '../build-telemetry.js';
 import type { MeshModel } from '../../model/mesh-model.js';
 import type { ProxyIdentity } from '../../model/proxy-identity.js';
-import type { JsonObject } from '../envoy-json.js';
+import { compact, type JsonObject } from '../envoy-json.js';
 import { buildRulePolicy } from './authz-rule.js';
 
 export const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
@@ -74,9 +77,16 @@ function policiesFor(list: readonly AuthorizationPolicy[], bucket: Bucket, forTc
   return out;
 }
 
+export const DRY_RUN_ANNOTATION = 'istio.io/dry-run';
+const isDryRun = (p: AuthorizationPolicy): boolean => p.metadata.annotations?.[DRY_RUN_ANNOTATION]?.toLowerCase() === 'true';
+const SHADOW_PREFIX: Partial<Record<Bucket, string>> = { ALLOW: 'istio_dry_run_allow_', DENY: 'istio_dry_run_deny_' };
+
 function rbacConfig(list: readonly AuthorizationPolicy[], bucket: Bucket, forTcp: boolean): JsonObject {
-  const rules = { action: RBAC_ACTION[bucket], policies: policiesFor(list, bucket, forTcp) };
-  return forTcp ? { '@type': NETWORK_RBAC_TYPE, rules, stat_prefix: TCP_RBAC_STAT_PREFIX } : { '@type': HTTP_RBAC_TYPE, rules };
+  const enforced = list.filter((p) => !isDryRun(p));
+  const dry = list.filter(isDryRun);
+  const rules = enforced.length > 0 ? { action: RBAC_ACTION[bucket], policies: policiesFor(enforced, bucket, forTcp) } : undefined;
+  const shadow = dry.length > 0 ? { shadow_rules: { action: RBAC_ACTION[bucket], policies: policiesFor(dry, bucket, forTcp) }, shadow_rules_stat_prefix: SHADOW_PREFIX[bucket] } : {};
+  return compact(forTcp ? { '@type': NETWORK_RBAC_TYPE, rules, ...shadow, stat_prefix: TCP_RBAC_STAT_PREFIX } : { '@type': HTTP_RBAC_TYPE, rules, ...shadow });
 }
 
 /** The inbound RBAC filters for `proxy`; what cannot be honoured goes to `warnings`. */
@@ -86,6 +96,10 @@ export function buildInboundAuthz(model: MeshModel, proxy: ProxyIdentity, warnin
   const by = new Map<Bucket, AuthorizationPolicy[]>();
   for (const p of policies) {
     const action = (p.spec?.action ?? 'ALLOW') as Bucket;
+    if (isDryRun(p) && SHADOW_PREFIX[action] === undefined) {
+      warnings.push(`AuthorizationPolicy ${ref(p)}: ${DRY_RUN_ANNOTATION} is honoured for ALLOW and DENY only; this ${action} policy is ignored`);
+      continue;
+    }
     if (action === 'CUSTOM') {
       warnings.push(`AuthorizationPolicy ${ref(p)}: action CUSTOM (provider ${JSON.stringify(p.spec?.provider?.name ?? '')}) needs an external authorizer, which minimesh does not run; the requests it selects are denied`);
     }
