@@ -3,6 +3,7 @@
  * drain on SIGTERM. A config (from a bootstrap now, from xDS later) is applied whole:
  * clusters first (so routes never point at a cluster that is not there), then listeners.
  */
+import { rbacRuns } from './security/rbac-filter.js';
 import type { RuntimeConfig } from '@minimesh/config/runtime';
 import { ENVOY_SERVER_NAME, MINIMESH_VERSION } from '@minimesh/mesh';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -54,7 +55,7 @@ export class Proxy implements ProxyState {
     }
     for (const l of config.listeners) {
       const existing = this.listeners.get(l.name);
-      const tcp = l.tcpProxy !== undefined ? { tcpProxy: l.tcpProxy, clusters: this.clusters, istio: this.istio } : undefined;
+      const tcp = l.tcpProxy !== undefined ? { tcpProxy: l.tcpProxy, clusters: this.clusters, istio: this.istio, rbac: rbacRuns(l.tcpProxy.rbac, this.stats) } : undefined;
       if (tcp !== undefined) this.istio.enabled ||= l.tcpProxy!.stats !== undefined;
       if (existing !== undefined && existing.config.address === l.address && existing.config.port === l.port && (existing instanceof TcpProxyListener) === (tcp !== undefined)) {
         existing.config = l;
@@ -92,6 +93,7 @@ export class Proxy implements ProxyState {
       serverName: hcm.serverName || ENVOY_SERVER_NAME,
       istio: this.istio,
       istioStats: hcm.telemetry.stats === undefined ? undefined : this.istio.httpScope(hcm.telemetry.stats),
+      rbac: rbacRuns(hcm.rbacFilters, this.stats),
     };
   }
 

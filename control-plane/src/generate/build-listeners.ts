@@ -16,26 +16,27 @@ import { compact, FAULT_FILTER, ROUTER_FILTER, HCM_FILTER, TYPE, type JsonObject
 import { clusterName, inboundRouteName, inboundVirtualHostName, listenerName } from './naming.js';
 import type { GatewayServerPort } from './build-routes.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
+import { NO_AUTHZ, type InboundAuthz } from './authz/build-authz.js';
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
 /**
- * Istio's HTTP filter order: metadata exchange, fault (emitted only when a route uses it; the
- * proxy does not support it yet), stats, router.
+ * Istio's HTTP filter order: metadata exchange, authorization (`rbac`: the inbound side only),
+ * fault (emitted only when a route uses it; the proxy does not support it yet), stats, router.
  */
-export function httpFilters(routeConfig: JsonObject | undefined, tel: ListenerTelemetry): JsonObject[] {
+export function httpFilters(routeConfig: JsonObject | undefined, tel: ListenerTelemetry, rbac: readonly JsonObject[] = []): JsonObject[] {
   const usesFault = JSON.stringify(routeConfig?.virtual_hosts ?? []).includes(`"${FAULT_FILTER}"`);
   const router = { name: ROUTER_FILTER, typed_config: { '@type': TYPE.Router } };
   const [mx, ...rest] = tel.filters;
-  return [mx, ...(usesFault ? [{ name: FAULT_FILTER, typed_config: { '@type': TYPE.HttpFault } }] : []), ...rest, router];
+  return [mx, ...rbac, ...(usesFault ? [{ name: FAULT_FILTER, typed_config: { '@type': TYPE.HttpFault } }] : []), ...rest, router];
 }
 
 /** Every connection manager allows WebSocket upgrades, as Istio's do (routes may override). */
 export const upgradeConfigs = (): JsonObject[] => [{ upgrade_type: 'websocket' }];
 
 /** The connection manager's telemetry fields: its filters and access log. */
-export function hcmTelemetry(routeConfig: JsonObject | undefined, tel: ListenerTelemetry): JsonObject {
-  return compact({ http_filters: httpFilters(routeConfig, tel), access_log: tel.accessLog });
+export function hcmTelemetry(routeConfig: JsonObject | undefined, tel: ListenerTelemetry, rbac: readonly JsonObject[] = []): JsonObject {
+  return compact({ http_filters: httpFilters(routeConfig, tel, rbac), access_log: tel.accessLog });
 }
 
 function listener(name: string, address: string, port: number, direction: 'INBOUND' | 'OUTBOUND', hcm: JsonObject): JsonObject {
@@ -98,7 +99,11 @@ export function inboundPortProtocol(model: MeshModel, proxy: ProxyIdentity, port
   return found.sort((a, b) => rank(a) - rank(b))[0];
 }
 
-export function buildInboundListener(ip: string, port: number, tel: ListenerTelemetry): JsonObject {
+/**
+ * `authz`: the RBAC filters of the proxy's AuthorizationPolicies. `normalize_path` is Istio's
+ * default path normalization (BASE), so a policy on `/admin` also sees `/./admin`.
+ */
+export function buildInboundListener(ip: string, port: number, tel: ListenerTelemetry, authz: InboundAuthz = NO_AUTHZ): JsonObject {
   const name = listenerName(ip, port);
   const cluster = clusterName({ direction: 'inbound', port });
   return listener(name, ip, port, 'INBOUND', {
@@ -108,9 +113,10 @@ export function buildInboundListener(ip: string, port: number, tel: ListenerTele
       virtual_hosts: [{ name: inboundVirtualHostName(port), domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, timeout: '0s' } }] }],
       validate_clusters: false,
     },
-    ...hcmTelemetry(undefined, tel),
+    ...hcmTelemetry(undefined, tel, authz.http),
     server_name: ISTIO_SERVER_NAME,
     use_remote_address: false,
+    normalize_path: true,
     upgrade_configs: upgradeConfigs(),
   });
 }

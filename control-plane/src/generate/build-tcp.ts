@@ -17,6 +17,7 @@ import { TCP_PROXY_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { clusterName, listenerName } from './naming.js';
 import { serviceDomains } from './build-routes.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
+import { NO_AUTHZ, type InboundAuthz } from './authz/build-authz.js';
 
 /** The ports of a service that Istio's protocol selection makes TCP (not HTTP, not sniffed, not UDP). */
 export const tcpPorts = (svc: ServiceModel) => svc.ports.filter((p) => !isHttpProtocol(p.protocol) && p.protocol !== 'Unsupported' && p.protocol !== 'UDP');
@@ -44,8 +45,8 @@ function statsNetworkFilter(tel: ListenerTelemetry): JsonObject | undefined {
   return tel.filters.find((f) => f.name === STATS_FILTER);
 }
 
-/** An inbound TCP listener: the pod's port, Istio's TCP metrics, tcp_proxy to `inbound|PORT||`. */
-export function buildInboundTcpListener(ip: string, port: number, tel: ListenerTelemetry): JsonObject {
+/** An inbound TCP listener: the pod's port, authorization (network RBAC), Istio's TCP metrics, tcp_proxy to `inbound|PORT||`. */
+export function buildInboundTcpListener(ip: string, port: number, tel: ListenerTelemetry, authz: InboundAuthz = NO_AUTHZ): JsonObject {
   const name = listenerName(ip, port);
   const cluster = clusterName({ direction: 'inbound', port });
   const stats = statsNetworkFilter(tel);
@@ -56,6 +57,7 @@ export function buildInboundTcpListener(ip: string, port: number, tel: ListenerT
     filter_chains: [
       {
         filters: [
+          ...authz.tcp,
           ...(stats ? [stats] : []),
           { name: TCP_PROXY_FILTER, typed_config: { '@type': TYPE.TcpProxy, stat_prefix: cluster, cluster } },
         ],

@@ -14,6 +14,7 @@ import { gatewayRouteName, PASSTHROUGH_CLUSTER } from './naming.js';
 import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
 import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
+import { applicableAuthorizationPolicies, buildInboundAuthz } from './authz/build-authz.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -42,6 +43,8 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {
+      // virtualInbound relays at the connection level: no filter sees requests to authorize.
+      for (const p of applicableAuthorizationPolicies(model, proxy)) warnings.push(`AuthorizationPolicy ${p.metadata.namespace}/${p.metadata.name} is not enforced under capture mode yet (virtualInbound has no RBAC filters)`);
       // Passthrough happens at the connection level: no `allow_any` virtual host.
       routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
       listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(server, inboundHttpPorts(model, proxy))];
@@ -58,10 +61,11 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
+    const authz = buildInboundAuthz(model, proxy, warnings);
     for (const port of inboundPorts(model, proxy)) {
       const protocol = inboundPortProtocol(model, proxy, port);
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';
-      listeners.push(tcp ? buildInboundTcpListener(proxy.ip, port, server) : buildInboundListener(proxy.ip, port, server));
+      listeners.push(tcp ? buildInboundTcpListener(proxy.ip, port, server, authz) : buildInboundListener(proxy.ip, port, server, authz));
       clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port), undefined, protocol));
     }
   }

@@ -1,5 +1,6 @@
 /** Resources in, immutable MeshModel out. Pure. */
 import {
+  type AuthorizationPolicy,
   selectPortProtocol,
   parseProtocol,
   type Deployment,
@@ -290,6 +291,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     gateways: byCreation(of('Gateway')) as Gateway[],
     serviceEntries,
     telemetries: byCreation(of('Telemetry')) as Telemetry[],
+    authorizationPolicies: byCreation(of('AuthorizationPolicy')) as AuthorizationPolicy[],
     pods: of('Pod'),
     meshConfig: opts.meshConfig ?? DEFAULT_MESH_CONFIG,
   });

@@ -55,3 +55,11 @@ export type { Duration__Output as Duration } from './generated/google/protobuf/D
 export type { Any__Output as Any } from './generated/google/protobuf/Any.js';
 export type { DiscoveryRequest__Output as DiscoveryRequest } from './generated/envoy/service/discovery/v3/DiscoveryRequest.js';
 export type { DiscoveryResponse__Output as DiscoveryResponse } from './generated/envoy/service/discovery/v3/DiscoveryResponse.js';
+export type { RBAC__Output as HttpRbac } from './generated/envoy/extensions/filters/http/rbac/v3/RBAC.js';
+export type { RBAC__Output as NetworkRbac } from './generated/envoy/extensions/filters/network/rbac/v3/RBAC.js';
+export type { RBAC__Output as RbacRules } from './generated/envoy/config/rbac/v3/RBAC.js';
+export type { Policy__Output as RbacPolicy } from './generated/envoy/config/rbac/v3/Policy.js';
+export type { Permission__Output as RbacPermission } from './generated/envoy/config/rbac/v3/Permission.js';
+export type { Principal__Output as RbacPrincipal } from './generated/envoy/config/rbac/v3/Principal.js';
+export type { CidrRange__Output as CidrRange } from './generated/envoy/config/core/v3/CidrRange.js';
+export type { PathMatcher__Output as PathMatcher } from './generated/envoy/type/matcher/v3/PathMatcher.js';

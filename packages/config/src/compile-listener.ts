@@ -12,6 +12,8 @@ import { compileCodecType, compileHttp2ProtocolOptions } from './compile-http-pr
 import type { IstioStatsRt } from './telemetry-runtime.js';
 import { compileHcmUpgradeConfigs } from './upgrade-config.js';
 import { compileTcpProxyChain, isTcpProxyFilter, TCP_PROXY_FILTER } from './compile-tcp-proxy.js';
+import { compileHttpRbac, HTTP_RBAC_FILTER } from './compile-rbac.js';
+import type { RbacFilterRt } from './rbac-runtime.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
@@ -73,7 +75,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   allowOnly(
     h,
     path,
-    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'http2_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log', 'upgrade_configs'],
+    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'http2_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log', 'upgrade_configs', 'normalize_path', 'path_with_escaped_slashes_action'],
     errors,
     ['route_specifier', 'strip_port_mode'],
     {
@@ -86,6 +88,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   const filters = h.http_filters ?? [];
   let metadataExchange = false;
   let stats: IstioStatsRt | undefined;
+  const rbacFilters: RbacFilterRt[] = [];
   filters.forEach((f, i) => {
     const fp = `${join(path, 'http_filters')}[${i}]`;
     allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
@@ -95,9 +98,15 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
       else stats = compileIstioStats(f.typed_config, join(fp, 'typed_config'), errors, direction);
       return;
     }
+    if (f.name === HTTP_RBAC_FILTER || f.typed_config?.type_url === TYPE_URL.HttpRbac) {
+      if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
+      const r = compileHttpRbac(f.typed_config, fp, errors, h.stat_prefix ?? '');
+      if (r) rbacFilters.push(r);
+      return;
+    }
     const isRouter = f.name === ROUTER_FILTER || f.typed_config?.type_url === TYPE_URL.Router;
     if (!isRouter) {
-      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER} and ${ROUTER_FILTER})`);
+      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER}, ${HTTP_RBAC_FILTER} and ${ROUTER_FILTER})`);
       return;
     }
     if (i !== filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
@@ -115,6 +124,8 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     const a = compileAccessLog(al, `${join(path, 'access_log')}[${i}]`, errors);
     if (a) accessLogs.push(a);
   });
+  const escaped = h.path_with_escaped_slashes_action ?? 'IMPLEMENTATION_SPECIFIC_DEFAULT';
+  if (escaped !== 'IMPLEMENTATION_SPECIFIC_DEFAULT' && escaped !== 'KEEP_UNCHANGED') errors.add(join(path, 'path_with_escaped_slashes_action'), `${escaped} is not supported by minimesh (escaped slashes are kept unchanged)`);
   const sht = (h.server_header_transformation ?? 'OVERWRITE') as ServerHeaderTransformation;
   if (!SERVER_HEADER.includes(sht)) errors.add(join(path, 'server_header_transformation'), `unknown value ${sht}`);
   const maxKb = wrapped(h.max_request_headers_kb, 60);
@@ -154,6 +165,8 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     routeConfig,
     ...(rdsName !== undefined ? { rdsName } : {}),
     upgradeConfigs: compileHcmUpgradeConfigs(h.upgrade_configs, join(path, 'upgrade_configs'), errors),
+    ...(rbacFilters.length > 0 ? { rbacFilters } : {}),
+    ...(wrappedBool(h.normalize_path, false) ? { normalizePath: true } : {}),
   };
 }
 

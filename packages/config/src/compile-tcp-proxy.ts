@@ -10,6 +10,8 @@ import { durationMs, wrapped } from './duration.js';
 import { allowOnly, join, type Errors } from './errors.js';
 import { compileIstioStats } from './compile-telemetry-filters.js';
 import type { IstioStatsRt } from './telemetry-runtime.js';
+import { compileNetworkRbac, NETWORK_RBAC_FILTER } from './compile-rbac.js';
+import type { RbacFilterRt } from './rbac-runtime.js';
 
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 
@@ -23,6 +25,8 @@ export interface TcpProxyRt {
   readonly maxConnectAttempts: number;
   /** Istio's TCP metrics (an `istio.stats` network filter before tcp_proxy). */
   readonly stats: IstioStatsRt | undefined;
+  /** `envoy.filters.network.rbac` filters, in order (checked before the upstream is dialled). */
+  readonly rbac?: readonly RbacFilterRt[];
 }
 
 /** Whether a filter is tcp_proxy (by name or by its typed config). */
@@ -33,13 +37,17 @@ export function isTcpProxyFilter(f: ListenerFilterConfig): boolean {
 /** `filters` of one chain whose last filter is tcp_proxy; `path` names the chain's `filters`. */
 export function compileTcpProxyChain(filters: readonly ListenerFilterConfig[], path: string, errors: Errors, direction: 'INBOUND' | 'OUTBOUND'): TcpProxyRt | undefined {
   let stats: IstioStatsRt | undefined;
+  const rbac: RbacFilterRt[] = [];
   for (let i = 0; i < filters.length - 1; i++) {
     const f = filters[i];
     const fp = `${path}[${i}]`;
     allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
     if (f.name === STATS_FILTER) stats = compileIstioStats(f.typed_config, join(fp, 'typed_config'), errors, direction);
-    else if (f.name === METADATA_EXCHANGE_FILTER) errors.add(fp, `the ${METADATA_EXCHANGE_FILTER} network filter needs mTLS, which minimesh does not carry yet`);
-    else errors.add(fp, `network filter ${JSON.stringify(f.name)} is not supported by minimesh before ${TCP_PROXY_FILTER} (only ${STATS_FILTER})`);
+    else if (f.name === NETWORK_RBAC_FILTER || f.typed_config?.type_url === TYPE_URL.NetworkRbac) {
+      const r = compileNetworkRbac(f.typed_config, fp, errors);
+      if (r) rbac.push(r);
+    } else if (f.name === METADATA_EXCHANGE_FILTER) errors.add(fp, `the ${METADATA_EXCHANGE_FILTER} network filter needs mTLS, which minimesh does not carry yet`);
+    else errors.add(fp, `network filter ${JSON.stringify(f.name)} is not supported by minimesh before ${TCP_PROXY_FILTER} (only ${STATS_FILTER} and ${NETWORK_RBAC_FILTER})`);
   }
   const last = filters[filters.length - 1];
   const lp = `${path}[${filters.length - 1}]`;
@@ -65,5 +73,6 @@ export function compileTcpProxyChain(filters: readonly ListenerFilterConfig[], p
     idleTimeoutMs: durationMs(tp.idle_timeout, 3_600_000, join(p, 'idle_timeout'), errors),
     maxConnectAttempts: attempts,
     stats,
+    ...(rbac.length > 0 ? { rbac } : {}),
   };
 }

@@ -22,3 +22,7 @@ export * from './telemetry-runtime.js';
 export * from './compile-telemetry-filters.js';
 export * from './compile-upstream-protocol.js';
 export * from './upgrade-config.js';
+export * from './rbac-runtime.js';
+export * from './compile-rbac.js';
+export * from './normalize-path.js';
+export * from './cidr.js';

@@ -11,6 +11,7 @@
 import type { TelemetryRt } from './telemetry-runtime.js';
 import type { RouteMatchRt } from './match-runtime.js';
 import type { TcpProxyRt } from './compile-tcp-proxy.js';
+import type { RbacFilterRt } from './rbac-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
 
@@ -129,6 +130,10 @@ export interface HttpConnectionManagerRt {
   readonly rdsName?: string;
   /** `upgrade_configs` (`websocket`, ...); decide with `upgradeAllowed` (upgrade-config.ts). */
   readonly upgradeConfigs: readonly UpgradeConfigRt[];
+  /** `envoy.filters.http.rbac` filters, in filter order (before the router). */
+  readonly rbacFilters?: readonly RbacFilterRt[];
+  /** `normalize_path`: `:path` is normalized (RFC 3986) before any filter or route sees it. */
+  readonly normalizePath?: boolean;
 }
 
 export interface AccessLogRt {

@@ -116,7 +116,7 @@ const rejected: [string, Parameters<typeof withExtra>[0], RegExp][] = [
   ['HTTP/2 METADATA frames', { HCM_EXTRA: 'http2_protocol_options: { allow_metadata: true }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.allow_metadata: not supported by minimesh yet$`)],
   ['negative HCM max_stream_duration', { HCM_EXTRA: 'common_http_protocol_options: { max_stream_duration: -1s }' }, new RegExp(`^${esc(H)}\\.common_http_protocol_options\\.max_stream_duration: .*-1s`)],
   ['unsupported HTTP/2 option', { HCM_EXTRA: 'http2_protocol_options: { hpack_table_size: 0 }' }, new RegExp(`^${esc(H)}\\.http2_protocol_options\\.hpack_table_size: field not supported by minimesh$`)],
-  ['unsupported HCM field', { HCM_EXTRA: 'normalize_path: true' }, new RegExp(`^${esc(H)}\\.normalize_path: field not supported by minimesh$`)],
+  ['unsupported HCM field', { HCM_EXTRA: 'merge_slashes: true' }, new RegExp(`^${esc(H)}\\.merge_slashes: field not supported by minimesh$`)],
   ['route field changing behaviour', { ROUTE_EXTRA: 'decorator: { operation: x },' }, new RegExp(`^${esc(R)}\\.decorator: field not supported by minimesh$`)],
   ['TLS on a cluster', { CLUSTER_EXTRA: 'transport_socket: { name: tls }' }, new RegExp(`^${esc(C)}\\.transport_socket: TLS .*not supported by minimesh yet`)],
   ['health checks', { CLUSTER_EXTRA: 'health_checks: [{ timeout: 1s }]' }, new RegExp(`^${esc(C)}\\.health_checks: health_checks is not supported by minimesh yet`)],
@@ -166,7 +166,7 @@ t.test('codec_type and http2_protocol_options reach the runtime config', async (
 t.test('an HTTP filter other than the router is rejected', async (t) => {
   const r = compileText(withExtra({}).replace('http_filters: [{ name: envoy.filters.http.router }]', 'http_filters: [{ name: envoy.filters.http.cors }, { name: envoy.filters.http.router }]'));
   t.notOk(r.ok);
-  if (!r.ok) t.same(r.errors, [`${H}.http_filters[0]: HTTP filter "envoy.filters.http.cors" is not supported by minimesh yet (only istio.metadata_exchange, istio.stats and envoy.filters.http.router)`]);
+  if (!r.ok) t.same(r.errors, [`${H}.http_filters[0]: HTTP filter "envoy.filters.http.cors" is not supported by minimesh yet (only istio.metadata_exchange, istio.stats, envoy.filters.http.rbac and envoy.filters.http.router)`]);
 });
 
 t.test('all errors are collected, not only the first', async (t) => {

@@ -5,3 +5,4 @@ export * from './validate.js';
 export * from './parse.js';
 export { parseDurationMs } from './check.js';
 export * from './validate-telemetry.js';
+export * from './validate-authz.js';

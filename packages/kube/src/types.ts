@@ -4,6 +4,7 @@
  * and istio/api `networking/v1alpha3` (the same schema is served as v1beta1 and v1).
  */
 
+import type { AuthorizationPolicySpec } from './types-authz.js';
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -312,8 +313,11 @@ export interface TelemetrySpec {
 }
 export type Telemetry = TypedObject<'Telemetry', TelemetrySpec>;
 
+export type * from './types-authz.js';
+export type AuthorizationPolicy = TypedObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
+
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry;
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
@@ -321,6 +325,8 @@ export const ISTIO_NETWORKING_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'] as const;
 export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Telemetry'] as const;
 export const ISTIO_TELEMETRY_GROUP = 'telemetry.istio.io';
 export const ISTIO_TELEMETRY_VERSIONS = ['v1alpha1', 'v1'] as const;
+export const ISTIO_SECURITY_GROUP = 'security.istio.io';
+export const ISTIO_SECURITY_VERSIONS = ['v1beta1', 'v1'] as const;
 
 /** apiVersions accepted per kind. */
 export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
@@ -335,6 +341,7 @@ export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   Gateway: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   ServiceEntry: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   Telemetry: ISTIO_TELEMETRY_VERSIONS.map((v) => `${ISTIO_TELEMETRY_GROUP}/${v}`),
+  AuthorizationPolicy: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
 };
 
 export const isKnownKind = (k: unknown): k is KubeKind => typeof k === 'string' && Object.prototype.hasOwnProperty.call(API_VERSIONS, k);

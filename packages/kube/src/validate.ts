@@ -4,6 +4,7 @@ import { IssueCollector, type ResourceIssue } from './issues.js';
 import { API_VERSIONS, isKnownKind, type KubeResource } from './types.js';
 import { validateDeployment, validateEndpoints, validateEndpointSlice, validateMetadata, validatePod, validateServiceSpec } from './validate-kube.js';
 import { validateTelemetrySpec } from './validate-telemetry.js';
+import { validateAuthorizationPolicySpec } from './validate-authz.js';
 import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
 
 export type ValidationResult =
@@ -66,6 +67,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       break;
     case 'Telemetry':
       validateTelemetrySpec(c, r.spec);
+      break;
+    case 'AuthorizationPolicy':
+      validateAuthorizationPolicySpec(c, r.spec);
       break;
     case 'Namespace':
       break;

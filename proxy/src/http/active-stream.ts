@@ -28,6 +28,8 @@ import { headBytes, NO_ATTRIBUTES, peerReplyHeaders } from '../observability/ist
 import { isGrpcRequest } from '../grpc/grpc-request.js';
 import { GrpcStreamInfo } from '../grpc/grpc-stream-info.js';
 import { grpcLocalReplyHeaders } from '../grpc/grpc-local-reply.js';
+import { normalizePath } from '@minimesh/config/normalize-path';
+import { authorizeRequest } from '../security/rbac-filter.js';
 
 /** What a stream knows of its client connection. */
 export interface DownstreamInfo {
@@ -39,6 +41,8 @@ export interface DownstreamInfo {
   readonly originalDst?: string;
   /** The client's identity (URI SAN, `spiffe://...`) when it presented a verified certificate (mTLS). */
   readonly peerPrincipal?: string;
+  /** The SNI the client sent in its TLS handshake, when it sent one. */
+  readonly requestedServerName?: string;
 }
 
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
@@ -96,6 +100,8 @@ export abstract class ActiveStream implements RequestDecoder {
   decodeHeaders(head: RequestHeaders, endStream: boolean): void {
     this.head = head;
     const ctx = this.ctx;
+    // `normalize_path`: routes, filters and the upstream all see the normalized path.
+    if (ctx.hcm.normalizePath === true) (head as { path: string }).path = normalizePath(head.path);
     if (isGrpcRequest(head)) this.grpc = new GrpcStreamInfo();
     if (endStream) {
       this.requestComplete = true;
@@ -110,6 +116,10 @@ export abstract class ActiveStream implements RequestDecoder {
     const rc = ctx.hcm.routeConfig;
     const authority = head.authority;
     const view = { method: head.method, path: head.path, authority, headerNames: head.names, headerValues: head.values };
+    if (ctx.rbac !== undefined) {
+      const denied = authorizeRequest(ctx.rbac, ctx.hcm, this.downstream, view);
+      if (denied !== undefined) return this.localReply(denied);
+    }
     const dst = this.downstream.originalDst;
     // Captured inbound, a request is routed by the port it was sent to (`*:PORT`), as Envoy's
     // per-port filter chains do; captured outbound, a Host the mesh does not know is routed by

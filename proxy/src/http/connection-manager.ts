@@ -100,6 +100,12 @@ export class HttpConnectionManager implements ServerCodecCallbacks {
     this.socket.end();
   };
 
+  /** The SNI of a TLS client connection (RBAC `requested_server_name`). */
+  get requestedServerName(): string | undefined {
+    const sni = (this.socket as net.Socket & { servername?: string | false }).servername;
+    return typeof sni === 'string' && sni !== '' ? sni : undefined;
+  }
+
   get currentCtx(): HcmContext {
     return this.listener.ctx;
   }

@@ -7,6 +7,7 @@ import type { HttpStats } from '../observability/stats.js';
 import type { AccessLogWriter } from '../observability/access-log.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { HttpMetricsScope, IstioMetrics } from '../observability/istio/istio-metrics.js';
+import type { RbacRun } from '../security/rbac-filter.js';
 
 export interface HcmContext {
   readonly hcm: HttpConnectionManagerRt;
@@ -19,6 +20,8 @@ export interface HcmContext {
   readonly istio: IstioMetrics;
   /** Set when the connection manager has `istio.stats`. */
   readonly istioStats: HttpMetricsScope | undefined;
+  /** The connection manager's RBAC filters (undefined: none). */
+  readonly rbac?: readonly RbacRun[];
 }
 
 /** Proxy-wide state every connection reads. */

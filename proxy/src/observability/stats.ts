@@ -115,6 +115,8 @@ export function responseClassField(status: number): 1 | 2 | 3 | 4 | 5 {
 export class StatsRegistry {
   readonly clusters = new Map<string, ClusterStats>();
   readonly http = new Map<string, HttpStats>();
+  /** RBAC filters' stats by full prefix (`http.<hcm>.rbac.`, `tcp.rbac.`). */
+  readonly rbac = new Map<string, { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>();
   readonly server = { total_connections: 0, live: 1, uptime_start: Date.now() };
 
   cluster(name: string): ClusterStats {
@@ -129,6 +131,16 @@ export class StatsRegistry {
     return s;
   }
 
+  /** The connection manager of an HTTP RBAC prefix (its Prometheus label). */
+  private readonly rbacHcm = new Map<string, string>();
+
+  rbacScope<T extends { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>(prefix: string, make: () => T, hcmPrefix?: string): T {
+    let s = this.rbac.get(prefix) as T | undefined;
+    if (s === undefined) this.rbac.set(prefix, (s = make()));
+    if (hcmPrefix !== undefined) this.rbacHcm.set(prefix, hcmPrefix);
+    return s;
+  }
+
   /** Envoy's `/stats` text: `name: value`, sorted. */
   renderText(filter?: RegExp): string {
     const lines: string[] = [];
@@ -136,6 +148,7 @@ export class StatsRegistry {
     for (const [prefix, s] of this.http) {
       for (const [k, v] of statEntries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
     }
+    for (const [prefix, s] of this.rbac) for (const [k, v] of statEntries(s)) lines.push(`${prefix}${k}: ${v}`);
     lines.push(`server.live: ${this.server.live}`);
     lines.push(`server.uptime: ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
     lines.push(`server.total_connections: ${this.server.total_connections}`);
@@ -165,6 +178,15 @@ export class StatsRegistry {
         const m = /^downstream_rq_([1-5])xx$/.exec(k);
         if (m !== null) add('envoy_http_downstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
         else add(`envoy_http_${k}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
+      }
+    }
+    for (const [prefix, s] of this.rbac) {
+      // `http.<hcm>.rbac.<rules prefix>X` -> envoy_http_rbac_<rules prefix>X{envoy_http_conn_manager_prefix}; `tcp.rbac.X` -> envoy_tcp_rbac_X.
+      const hcm = this.rbacHcm.get(prefix);
+      const rest = hcm !== undefined ? prefix.slice(`http.${hcm}.`.length) : prefix;
+      for (const [k, v] of statEntries(s)) {
+        const metric = `envoy_${hcm !== undefined ? 'http_' : ''}${rest.replace(/[^a-zA-Z0-9_]/g, '_')}${k}`;
+        add(metric, 'counter', hcm !== undefined ? `envoy_http_conn_manager_prefix="${escapeLabel(hcm)}"` : '', v);
       }
     }
     const out: string[] = [];

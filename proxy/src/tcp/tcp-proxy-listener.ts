@@ -12,11 +12,14 @@ import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { log } from '../log.js';
 import { bindServer } from '../listener.js';
 import { connectToCluster, relayTcp } from './tcp-cluster-connect.js';
+import { authorizeConnection, type RbacRun } from '../security/rbac-filter.js';
 
 export interface TcpProxyContext {
   readonly tcpProxy: TcpProxyRt;
   readonly clusters: ClusterManager;
   readonly istio: IstioMetrics;
+  /** The chain's `envoy.filters.network.rbac` filters (undefined: none). */
+  readonly rbac?: readonly RbacRun[];
 }
 
 export class TcpProxyListener {
@@ -36,6 +39,12 @@ export class TcpProxyListener {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
+    if (this.ctx.rbac !== undefined && !authorizeConnection(this.ctx.rbac, socket)) {
+      // Envoy's network RBAC closes a denied connection without flushing (NoFlush).
+      log.debug({ listener: this.config.name }, 'rbac: connection denied');
+      socket.destroy();
+      return;
+    }
     const cluster = clusters.get(tcpProxy.cluster);
     if (cluster === undefined) {
       log.debug({ listener: this.config.name, cluster: tcpProxy.cluster }, 'tcp_proxy: no such cluster, connection closed');
