@@ -11,9 +11,8 @@
 import type { TelemetryRt } from './telemetry-runtime.js';
 import type { RouteMatchRt } from './match-runtime.js';
 import type { TcpProxyRt } from './compile-tcp-proxy.js';
-
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
-
+import type { ClusterTlsRt, DownstreamTlsRt, FilterChainMatchRt, ListenerInspectorsRt } from './tls-runtime.js';
 export type { PathMatchRt, RouteMatchRt, StringMatcherRt, HeaderMatchRuleRt, HeaderMatcherRt, QueryParameterMatcherRt } from './match-runtime.js';
 import type { CodecType, Http2ProtocolOptionsRt, UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
 
@@ -62,7 +61,12 @@ export interface ListenerRt {
   readonly tcpProxy?: TcpProxyRt;
   /** Set when the listener has `use_original_dst: true` (a transparent capture listener). */
   readonly capture?: CaptureRt;
+  /** Set (with `inspectors`) instead of `hcm`/`tcpProxy` when a chain has a match or TLS: picked per connection. */
+  readonly filterChains?: readonly FilterChainRt[];
+  readonly inspectors?: ListenerInspectorsRt;
 }
+
+/** One of `filter_chains`: its match, TLS (undefined = plaintext) and its HCM or tcp_proxy. */ export interface FilterChainRt { readonly name: string; readonly match: FilterChainMatchRt; readonly tls: DownstreamTlsRt | undefined; readonly hcm?: HttpConnectionManagerRt; readonly tcpProxy?: TcpProxyRt }
 
 /**
  * A capture listener (Istio's 15001 / 15006): each connection's original destination comes
@@ -347,6 +351,7 @@ export interface ClusterRt {
   readonly upstreamProtocol: UpstreamProtocol;
   /** HTTP/2 settings for upstream sessions: set when `upstreamProtocol` is `http2` or `downstream`. */
   readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
+  readonly tls?: ClusterTlsRt; // transport_socket / transport_socket_matches (absent = plaintext)
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */
@@ -368,6 +373,7 @@ export interface EndpointRt {
   readonly healthy: boolean;
   /** `metadata.filter_metadata.istio.workload` (`NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER`), or ''. */
   readonly workload: string;
+  readonly socketMatch?: Readonly<Record<string, string>>; // filter_metadata["envoy.transport_socket_match"]
 }
 
 export interface CircuitBreakersRt {
