@@ -84,7 +84,8 @@ export function startServerTls(socket: net.Socket, cfg: DownstreamTlsRt, secrets
     const cert = v === undefined ? undefined : ts.getPeerCertificate();
     const presented = cert !== undefined && Object.keys(cert).length > 0;
     // A certificate that is there must verify (Envoy), required or not.
-    if (presented && !ts.authorized) return finish(`TLS error: client certificate: ${String(ts.authorizationError)}`);
+    const bad = presented ? verifyErrorOf(ts) : undefined;
+    if (bad !== undefined) return finish(`TLS error: client certificate: ${bad}`);
     const sans = presented ? parseSubjectAltNames(cert.subjectaltname) : [];
     if (presented && !sansMatch(v!.sanMatchers, sans)) return finish('TLS error: client certificate SAN does not match');
     if (!presented && v !== undefined && v.sanMatchers.length > 0) return finish('TLS error: client certificate required by the SAN matchers');
@@ -92,4 +93,16 @@ export function startServerTls(socket: net.Socket, cfg: DownstreamTlsRt, secrets
     ts.off('close', onClose);
     finish({ socket: ts, peerPrincipal: sans.find((s) => s.type === 'URI')?.value });
   });
+}
+
+/**
+ * The chain verification result of the peer's certificate. A TLSSocket made outside a
+ * tls.Server is not checked by Node after the handshake, so this asks the handle as
+ * tls.Server does (`verifyError()`: null when the chain verifies against the context's CA).
+ */
+function verifyErrorOf(ts: tls.TLSSocket): string | undefined {
+  const h = (ts as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  if (h?.verifyError === undefined) return 'cannot verify the peer certificate';
+  const e = h.verifyError();
+  return e === null ? undefined : ((e as NodeJS.ErrnoException).code ?? e.message);
 }
