@@ -18,7 +18,7 @@ import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { connectToCluster, relayTcp } from '../tcp/tcp-cluster-connect.js';
 import { log } from '../log.js';
 import { inspectHttp, MAX_CLIENT_HELLO, peekClientHello } from './client-hello.js';
-import { codecForAlpn, startServerTls } from './downstream-tls.js';
+import { ChainTlsServer, codecForAlpn, type ServerTlsResult } from './downstream-tls.js';
 
 /** Envoy's `listener_filters_timeout` default: then the connection goes on as plaintext without ALPN. */
 export const LISTENER_FILTERS_TIMEOUT_MS = 15_000;
@@ -43,6 +43,8 @@ export interface ChainListenerStats {
 interface ChainRuntime {
   readonly chain: FilterChainRt;
   readonly handles?: { readonly auto: ChainHandle; readonly h1: ChainHandle; readonly h2: ChainHandle };
+  /** The chain's TLS termination (set when it has a transport socket). */
+  tls?: ChainTlsServer;
 }
 
 class ChainHandle implements ListenerHandle {
@@ -78,14 +80,32 @@ export class ChainListener {
   update(config: ListenerRt): void {
     this.config = config;
     this.chains = (config.filterChains ?? []).map((chain) => {
-      if (chain.hcm === undefined) return { chain };
-      const ctx = this.deps.context(chain.hcm);
-      const auto = new ChainHandle(ctx, this);
-      if (chain.hcm.codecType !== 'AUTO') return { chain, handles: { auto, h1: auto, h2: auto } };
-      const h1 = new ChainHandle({ ...ctx, hcm: { ...ctx.hcm, codecType: 'HTTP1' } }, this);
-      const h2 = new ChainHandle({ ...ctx, hcm: { ...ctx.hcm, codecType: 'HTTP2' } }, this);
-      return { chain, handles: { auto, h1, h2 } };
+      const rt: ChainRuntime = { chain, ...this.handlesOf(chain) };
+      if (chain.tls !== undefined) rt.tls = new ChainTlsServer(chain.tls, this.deps.secrets, rt.handles ? 'http' : 'tcp', (r) => this.onTls(rt, r));
+      return rt;
     });
+  }
+
+  private handlesOf(chain: FilterChainRt): Pick<ChainRuntime, 'handles'> {
+    if (chain.hcm === undefined) return {};
+    const ctx = this.deps.context(chain.hcm);
+    const auto = new ChainHandle(ctx, this);
+    if (chain.hcm.codecType !== 'AUTO') return { handles: { auto, h1: auto, h2: auto } };
+    const h1 = new ChainHandle({ ...ctx, hcm: { ...ctx.hcm, codecType: 'HTTP1' } }, this);
+    const h2 = new ChainHandle({ ...ctx, hcm: { ...ctx.hcm, codecType: 'HTTP2' } }, this);
+    return { handles: { auto, h1, h2 } };
+  }
+
+  private onTls(rt: ChainRuntime, r: ServerTlsResult | string): void {
+    if (typeof r === 'string') {
+      this.tlsStats.ssl_connection_error++;
+      log.debug({ listener: this.config.name, reason: r }, 'TLS handshake failed');
+      return;
+    }
+    this.tlsStats.ssl_handshake++;
+    this.sockets.add(r.socket);
+    r.socket.once('close', () => this.sockets.delete(r.socket));
+    this.serve(r.socket, rt, r.socket.alpnProtocol, r.peerPrincipal);
   }
 
   private accept(socket: net.Socket): void {
@@ -140,23 +160,9 @@ export class ChainListener {
       return;
     }
     if (initial !== undefined && initial.length > 0) socket.unshift(initial);
-    const tlsCfg = rt.chain.tls;
-    if (tlsCfg === undefined) {
-      socket.off('error', onError);
-      return this.serve(socket, rt, undefined, undefined);
-    }
-    startServerTls(socket, tlsCfg, this.deps.secrets, rt.handles ? 'http' : 'tcp', (r) => {
-      socket.off('error', onError);
-      if (typeof r === 'string') {
-        this.tlsStats.ssl_connection_error++;
-        log.debug({ listener: this.config.name, reason: r }, 'TLS handshake failed');
-        return;
-      }
-      this.tlsStats.ssl_handshake++;
-      this.sockets.add(r.socket);
-      r.socket.once('close', () => this.sockets.delete(r.socket));
-      this.serve(r.socket, rt, r.socket.alpnProtocol, r.peerPrincipal);
-    });
+    socket.off('error', onError);
+    if (rt.tls === undefined) return this.serve(socket, rt, undefined, undefined);
+    rt.tls.accept(socket);
   }
 
   private serve(socket: net.Socket, rt: ChainRuntime, alpn: string | false | null | undefined, peerPrincipal: string | undefined): void {
@@ -167,7 +173,8 @@ export class ChainListener {
       const c = new HttpConnectionManager(socket, handle, (x) => this.connections.delete(x));
       c.peerPrincipal = peerPrincipal;
       this.connections.add(c);
-      socket.resume();
+      // The HTTP/2 session reads the socket itself; the other codecs read its 'data' (it was paused to peek).
+      if (handle.ctx.hcm.codecType !== 'HTTP2') socket.resume();
       return;
     }
     const tcpProxy = rt.chain.tcpProxy!;

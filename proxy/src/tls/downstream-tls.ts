@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import type net from 'node:net';
 import type { DownstreamTlsRt } from '@minimesh/config/tls-runtime';
 import type { SecretStore } from '../security/secret-store.js';
-import { secureContextFor } from './tls-material.js';
+import { tlsMaterialFor, type TlsMaterial } from './tls-material.js';
 import { parseSubjectAltNames, sansMatch } from './peer-identity.js';
 
 /** The mesh's own ALPN words for HTTP (a client proxy sends them first); never istio-peer-exchange. */
@@ -46,63 +46,66 @@ export interface ServerTlsResult {
 }
 
 /**
- * Terminates TLS on `socket` (its first bytes already given back to it). `done` gets the
- * secure socket, or an error text (the socket is then destroyed).
+ * The TLS side of one filter chain: a tls.Server that never listens; accept() hands it a
+ * socket (its first bytes given back to it). Each accept() first makes sure the server uses
+ * the chain's secrets as they are now. `done` gets the secure socket, or an error text.
  */
-export function startServerTls(socket: net.Socket, cfg: DownstreamTlsRt, secrets: SecretStore, serves: 'http' | 'tcp', done: (r: ServerTlsResult | string) => void): void {
-  let ctx: tls.SecureContext;
-  try {
-    ctx = secureContextFor(cfg.common, secrets);
-  } catch (e) {
-    socket.destroy();
-    done((e as Error).message);
-    return;
+export class ChainTlsServer {
+  private readonly server: tls.Server;
+  private material: TlsMaterial | undefined;
+
+  constructor(
+    private readonly cfg: DownstreamTlsRt,
+    private readonly secrets: SecretStore,
+    serves: 'http' | 'tcp',
+    private readonly done: (r: ServerTlsResult | string) => void,
+  ) {
+    const v = cfg.common.validation;
+    const alpn = cfg.common.alpnProtocols;
+    this.server = tls.createServer({
+      requestCert: v !== undefined,
+      // Required: a missing or unverified client certificate fails the handshake (Envoy's alert).
+      rejectUnauthorized: cfg.requireClientCertificate,
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      ALPNCallback: ({ protocols }) => selectAlpn(alpn, protocols, serves),
+    });
+    this.server.on('secureConnection', (ts: tls.TLSSocket) => this.onSecure(ts));
+    this.server.on('tlsClientError', (e: NodeJS.ErrnoException, ts: tls.TLSSocket) => {
+      ts.destroy();
+      done(`TLS error: ${e.code ?? e.message}`);
+    });
   }
-  const v = cfg.common.validation;
-  const server = cfg.common.alpnProtocols;
-  const ts = new tls.TLSSocket(socket, {
-    isServer: true,
-    secureContext: ctx,
-    requestCert: v !== undefined,
-    rejectUnauthorized: cfg.requireClientCertificate,
-    ALPNCallback: ({ protocols }) => selectAlpn(server, protocols, serves),
-  });
-  let finished = false;
-  const finish = (r: ServerTlsResult | string): void => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    if (typeof r === 'string') ts.destroy();
-    done(r);
-  };
-  const timer = setTimeout(() => finish('TLS handshake timeout'), HANDSHAKE_TIMEOUT_MS);
-  const onError = (e: NodeJS.ErrnoException): void => finish(`TLS error: ${e.code ?? e.message}`);
-  const onClose = (): void => finish('connection closed during the TLS handshake');
-  ts.on('error', onError);
-  ts.once('close', onClose);
-  ts.once('secure', () => {
+
+  accept(socket: net.Socket): void {
+    let m: TlsMaterial;
+    try {
+      m = tlsMaterialFor(this.cfg.common, this.secrets);
+    } catch (e) {
+      socket.destroy();
+      this.done((e as Error).message);
+      return;
+    }
+    if (m !== this.material) {
+      // A rotated secret: connections from now on are served with it.
+      this.server.setSecureContext(m.options);
+      this.material = m;
+    }
+    this.server.emit('connection', socket);
+  }
+
+  private onSecure(ts: tls.TLSSocket): void {
+    const v = this.cfg.common.validation;
+    const fail = (why: string): void => {
+      ts.destroy();
+      this.done(why);
+    };
     const cert = v === undefined ? undefined : ts.getPeerCertificate();
     const presented = cert !== undefined && Object.keys(cert).length > 0;
-    // A certificate that is there must verify (Envoy), required or not.
-    const bad = presented ? verifyErrorOf(ts) : undefined;
-    if (bad !== undefined) return finish(`TLS error: client certificate: ${bad}`);
+    if (!presented && this.cfg.requireClientCertificate) return fail('TLS error: the client sent no certificate');
+    // A certificate that is there must verify (as Envoy), required or not.
+    if (presented && !ts.authorized) return fail(`TLS error: client certificate: ${String(ts.authorizationError)}`);
     const sans = presented ? parseSubjectAltNames(cert.subjectaltname) : [];
-    if (presented && !sansMatch(v!.sanMatchers, sans)) return finish('TLS error: client certificate SAN does not match');
-    if (!presented && v !== undefined && v.sanMatchers.length > 0) return finish('TLS error: client certificate required by the SAN matchers');
-    ts.off('error', onError);
-    ts.off('close', onClose);
-    finish({ socket: ts, peerPrincipal: sans.find((s) => s.type === 'URI')?.value });
-  });
-}
-
-/**
- * The chain verification result of the peer's certificate. A TLSSocket made outside a
- * tls.Server is not checked by Node after the handshake, so this asks the handle as
- * tls.Server does (`verifyError()`: null when the chain verifies against the context's CA).
- */
-function verifyErrorOf(ts: tls.TLSSocket): string | undefined {
-  const h = (ts as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
-  if (h?.verifyError === undefined) return 'cannot verify the peer certificate';
-  const e = h.verifyError();
-  return e === null ? undefined : ((e as NodeJS.ErrnoException).code ?? e.message);
+    if (v !== undefined && v.sanMatchers.length > 0 && !sansMatch(v.sanMatchers, sans)) return fail('TLS error: the client certificate SAN matches no matcher');
+    this.done({ socket: ts, peerPrincipal: sans.find((s) => s.type === 'URI')?.value });
+  }
 }

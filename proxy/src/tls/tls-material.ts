@@ -11,13 +11,27 @@ import type { SecretStore, TlsSecret } from '../security/secret-store.js';
 
 export class TlsMaterialError extends Error {}
 
-interface Cached {
-  readonly cert: TlsSecret | undefined;
-  readonly root: TlsSecret | undefined;
-  readonly ctx: tls.SecureContext;
+/** The options of a context's current material, and the SecureContext made from them (on first use). */
+export class TlsMaterial {
+  private ctx: tls.SecureContext | undefined;
+  constructor(
+    readonly cert: TlsSecret | undefined,
+    readonly root: TlsSecret | undefined,
+    readonly options: tls.SecureContextOptions,
+  ) {}
+  get secureContext(): tls.SecureContext {
+    if (this.ctx === undefined) {
+      try {
+        this.ctx = tls.createSecureContext(this.options);
+      } catch (e) {
+        throw new TlsMaterialError(`bad TLS material: ${(e as Error).message}`);
+      }
+    }
+    return this.ctx;
+  }
 }
 
-const cache = new WeakMap<CommonTlsRt, Cached>();
+const cache = new WeakMap<CommonTlsRt, TlsMaterial>();
 
 function readSource(d: DataSourceRt, what: string): string {
   if (d.kind === 'inline') return d.pem;
@@ -28,17 +42,23 @@ function readSource(d: DataSourceRt, what: string): string {
   }
 }
 
-/**
- * The SecureContext of `common` with the secrets as they are now; throws TlsMaterialError when
- * an SDS secret it names has not arrived (Envoy keeps such a listener or cluster inactive).
- */
+/** The SecureContext of `common` with the secrets as they are now (see tlsMaterialFor). */
 export function secureContextFor(common: CommonTlsRt, secrets: SecretStore): tls.SecureContext {
+  return tlsMaterialFor(common, secrets).secureContext;
+}
+
+/**
+ * The material of `common` with the secrets as they are now (the same object until a secret
+ * it uses is replaced); throws TlsMaterialError when an SDS secret it names has not arrived
+ * (Envoy keeps such a listener or cluster inactive).
+ */
+export function tlsMaterialFor(common: CommonTlsRt, secrets: SecretStore): TlsMaterial {
   const certName = common.certificateSds[0];
   const rootName = common.validation?.sdsSecret;
   const cert = certName === undefined ? undefined : secrets.get(certName);
   const root = rootName === undefined ? undefined : secrets.get(rootName);
   const hit = cache.get(common);
-  if (hit !== undefined && hit.cert === cert && hit.root === root) return hit.ctx;
+  if (hit !== undefined && hit.cert === cert && hit.root === root) return hit;
   const opts: tls.SecureContextOptions = {};
   if (certName !== undefined) {
     if (cert?.certificateChain === undefined || cert.privateKey === undefined) throw new TlsMaterialError(`SDS secret ${JSON.stringify(certName)} (certificate and key) has not arrived`);
@@ -61,12 +81,7 @@ export function secureContextFor(common: CommonTlsRt, secrets: SecretStore): tls
   if (common.minVersion !== undefined) opts.minVersion = common.minVersion;
   if (common.maxVersion !== undefined) opts.maxVersion = common.maxVersion;
   if (common.ciphers !== undefined) opts.ciphers = common.ciphers;
-  let ctx: tls.SecureContext;
-  try {
-    ctx = tls.createSecureContext(opts);
-  } catch (e) {
-    throw new TlsMaterialError(`bad TLS material: ${(e as Error).message}`);
-  }
-  cache.set(common, { cert, root, ctx });
-  return ctx;
+  const m = new TlsMaterial(cert, root, opts);
+  cache.set(common, m);
+  return m;
 }
