@@ -8,8 +8,8 @@
 import t from 'tap';
 import http from 'node:http';
 import { makeCa, makeLeaf, spiffe, type TestCa } from './helpers/mesh-certs.js';
-import { ALPN_H2, ALPN_HTTP11, bootstrap, cluster, inboundListener, outboundListener, routeTo } from './helpers/mtls-config.js';
-import { httpGet, startHttpApp, startMeshProxy, startTcpApp, tlsExchange } from './helpers/mtls-harness.js';
+import { ALPN_H2, ALPN_HTTP11, bootstrap, cluster, inboundListener, outboundListener, routeTo, tcpProxyFilter } from './helpers/mtls-config.js';
+import { httpGet, plainExchange, startHttpApp, startMeshProxy, startTcpApp, tlsExchange } from './helpers/mtls-harness.js';
 import { startH2Server } from './helpers/h2.js';
 import { h2Connect, h2PostWithTrailers } from './helpers/h2-client.js';
 import type { TestLike } from './helpers/harness.js';
@@ -134,6 +134,23 @@ t.test('secret rotation while requests flow loses none; new connections get the 
   const fresh = await tlsExchange({ port: s.inbound, ca: s.root, leaf: await makeLeaf(s.root, CLIENT_ID), alpn: ALPN_HTTP11 }, '', 300);
   const want = new (await import('node:crypto')).X509Certificate(newServer.certChainPem).fingerprint256;
   t.equal(fresh.serverFingerprint, want, 'a new connection is served with the rotated certificate');
+});
+
+t.test('TCP across mTLS (ALPN istio-peer-exchange, istio -> istio): bytes relayed both ways', async (t) => {
+  const root = await makeCa();
+  const tcpApp = await startTcpApp(t);
+  const server = await startMeshProxy(t, (log) => bootstrap([inboundListener('STRICT', [routeTo('/', 'inbound|9000||')], 'inbound|9000||', log)], [cluster('inbound|9000||', [tcpApp.port])]));
+  server.setSecrets(await makeLeaf(root, SERVER_ID), root);
+  const client = await startMeshProxy(t, () =>
+    bootstrap(
+      [{ name: 'tcp-out', address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, filter_chains: [{ filters: [tcpProxyFilter('tcp-mesh')] }] }],
+      [cluster('tcp-mesh', [server.port('virtualInbound')], { sni: SNI, alpn: ['istio-peer-exchange', 'istio'], sans: [SERVER_ID] })],
+    ),
+  );
+  client.setSecrets(await makeLeaf(root, CLIENT_ID), root);
+  const r = await plainExchange(client.port('tcp-out'), 'over-mtls', 800);
+  t.equal(r.reply, 'echo:over-mtls');
+  t.same(tcpApp.firstBytes.map((b) => b.toString()), ['over-mtls'], 'the app got the plaintext bytes (TLS ended at the server proxy)');
 });
 
 t.test('no secret yet: the client side answers a connect failure, the server side refuses', async (t) => {

@@ -27,8 +27,8 @@ export function readyEvent(target: UpstreamTlsTarget | undefined): 'connect' | '
  * A socket to `host:port`: plain TCP without `target`, else TLS. Errors before the handshake
  * ends get the code `TLS_error:<reason>` (what Envoy's connect failure details say).
  */
-export function connectUpstream(host: string, port: number, localAddress: string | undefined, target: UpstreamTlsTarget | undefined): net.Socket {
-  const base = { host, port, noDelay: true, ...(localAddress !== undefined ? { localAddress } : {}) };
+export function connectUpstream(host: string, port: number, localAddress: string | undefined, target: UpstreamTlsTarget | undefined, allowHalfOpen = false): net.Socket {
+  const base = { host, port, noDelay: true, allowHalfOpen, ...(localAddress !== undefined ? { localAddress } : {}) };
   if (target === undefined) return net.connect(base);
   const t = target.tls;
   let secureContext: tls.SecureContext;
