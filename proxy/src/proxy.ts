@@ -62,7 +62,7 @@ export class Proxy implements ProxyState {
           continue;
         }
         if (existing !== undefined) this.retire(existing);
-        const cl = new ChainListener(l, { proxy: this, secrets: this.secrets, clusters: this.clusters, istio: this.istio, context: (h) => this.context(h) });
+        const cl = new ChainListener(l, { proxy: this, secrets: this.secrets, clusters: this.clusters, istio: this.istio, stats: this.stats, context: (h) => this.context(h) });
         await cl.listen();
         this.listeners.set(l.name, cl);
         continue;

@@ -47,8 +47,8 @@ t.test('PERMISSIVE: plaintext HTTP and mTLS HTTP both reach the app; the mTLS pe
     ],
     'the verified client URI SAN is the stream peer principal',
   );
-  const stats = (s.proxy.running.proxy.listeners.get('virtualInbound') as ChainListener).tlsStats;
-  t.equal(stats.ssl_handshake, 1);
+  t.match(s.proxy.running.proxy.stats.renderText(), `listener.127.0.0.1_${s.port}.ssl.handshake: 1\n`, 'counted on /stats as Envoy names it');
+  t.match(s.proxy.running.proxy.stats.renderPrometheus(), `envoy_listener_ssl_handshake{envoy_listener_address="127.0.0.1_${s.port}"} 1`);
 });
 
 t.test('PERMISSIVE: non-HTTP plaintext goes to the TCP chain; TLS without a mesh ALPN passes through untouched', async (t) => {
@@ -94,7 +94,7 @@ t.test('STRICT: plaintext is closed, mTLS is served', async (t) => {
   const m = await tlsExchange({ port: s.port, ca: s.ca, leaf: s.client, alpn: ['istio-http/1.1', 'istio', 'http/1.1'] }, GET('/mtls'));
   t.match(m.reply, /^HTTP\/1\.1 200 OK[\s\S]*app:\/mtls$/);
   t.same(s.app.paths, ['/mtls']);
-  t.equal((s.proxy.running.proxy.listeners.get('virtualInbound') as ChainListener).tlsStats.no_filter_chain_match, 1);
+  t.equal((s.proxy.running.proxy.listeners.get('virtualInbound') as ChainListener).tlsStats.no_filter_chain_match, 1, 'no_filter_chain_match');
 });
 
 const noOpenssl = opensslMissing();

@@ -65,6 +65,7 @@ t.test('HTTP/1.1 across mTLS: the server side sees the client identity', async (
   t.equal(lines[0].protocol, 'HTTP/1.1');
   const out = await s.client.accessLog(1);
   t.equal(out[0].peer, '-', 'the client side had a plaintext client');
+  t.match(s.client.running.proxy.stats.renderText(), /cluster\.h1\.ssl\.handshake: 1\n/, 'the client cluster counts its handshake');
 });
 
 t.test('an h2 gRPC-shaped call across mTLS (ALPN istio-h2 -> h2)', async (t) => {
@@ -89,6 +90,7 @@ t.test('a server certificate whose URI SAN does not match is a connect failure',
   t.equal(out[0].flags, 'UF');
   t.equal(out[0].details, 'upstream_reset_before_response_started{connection_failure}');
   t.same(s.app.paths, [], 'nothing reached the app');
+  t.match(s.client.running.proxy.stats.renderText(), /cluster\.wrong-san\.ssl\.connection_error: [1-9]/);
 });
 
 t.test('auto mTLS: an endpoint with tlsMode istio gets mTLS, one without gets plaintext', async (t) => {

@@ -17,6 +17,7 @@ import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { connectToCluster, relayTcp } from '../tcp/tcp-cluster-connect.js';
 import { log } from '../log.js';
+import { ListenerStats, type StatsRegistry } from '../observability/stats.js';
 import { inspectHttp, MAX_CLIENT_HELLO, peekClientHello } from './client-hello.js';
 import { ChainTlsServer, codecForAlpn, type ServerTlsResult } from './downstream-tls.js';
 
@@ -28,16 +29,12 @@ export interface ChainListenerDeps {
   readonly secrets: SecretStore;
   readonly clusters: ClusterManager;
   readonly istio: IstioMetrics;
+  /** Where the listener's counters are registered (absent: kept on the listener only). */
+  readonly stats?: StatsRegistry;
   /** The HcmContext of an HCM (stats scope, access logs, ...). */
   context(hcm: NonNullable<FilterChainRt['hcm']>): HcmContext;
 }
 
-/** Envoy's listener and TLS counters for this listener (`listener.<addr>.*`, `listener.<addr>.ssl.*`). */
-export interface ChainListenerStats {
-  no_filter_chain_match: number;
-  ssl_handshake: number;
-  ssl_connection_error: number;
-}
 
 /** What a chain's connections read: its HCM contexts (by codec) or its tcp_proxy. */
 interface ChainRuntime {
@@ -65,7 +62,8 @@ export class ChainListener {
   private readonly connections = new Set<HttpConnectionManager>();
   private readonly sockets = new Set<net.Socket>();
   private chains: ChainRuntime[] = [];
-  readonly tlsStats: ChainListenerStats = { no_filter_chain_match: 0, ssl_handshake: 0, ssl_connection_error: 0 };
+  /** `listener.<address>_<port>.*`: no_filter_chain_match, ssl.handshake, ssl.connection_error. */
+  tlsStats = new ListenerStats();
   draining = false;
 
   constructor(
@@ -98,11 +96,11 @@ export class ChainListener {
 
   private onTls(rt: ChainRuntime, r: ServerTlsResult | string): void {
     if (typeof r === 'string') {
-      this.tlsStats.ssl_connection_error++;
+      this.tlsStats['ssl.connection_error']++;
       log.debug({ listener: this.config.name, reason: r }, 'TLS handshake failed');
       return;
     }
-    this.tlsStats.ssl_handshake++;
+    this.tlsStats['ssl.handshake']++;
     this.sockets.add(r.socket);
     r.socket.once('close', () => this.sockets.delete(r.socket));
     this.serve(r.socket, rt, r.socket.alpnProtocol, r.peerPrincipal);
@@ -195,8 +193,10 @@ export class ChainListener {
     );
   }
 
-  listen(): Promise<void> {
-    return bindServer(this.server, this.config);
+  async listen(): Promise<void> {
+    await bindServer(this.server, this.config);
+    // Named by the address it is bound to (a port 0 in the config is the one given).
+    if (this.deps.stats !== undefined) this.tlsStats = this.deps.stats.listener(`${this.config.address}_${this.port}`);
   }
 
   get port(): number {

@@ -9,6 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { UpstreamTlsRt } from '@minimesh/config/tls-runtime';
 import type { SecretStore } from '../security/secret-store.js';
+import type { ClusterStats } from '../observability/stats.js';
 import { secureContextFor } from './tls-material.js';
 import { checkServerSans } from './peer-identity.js';
 
@@ -16,6 +17,8 @@ import { checkServerSans } from './peer-identity.js';
 export interface UpstreamTlsTarget {
   readonly tls: UpstreamTlsRt;
   readonly secrets: SecretStore;
+  /** The cluster's counters (`ssl.handshake`, `ssl.connection_error`). */
+  readonly stats?: ClusterStats;
 }
 
 /** What an upstream connection waits for before sending: `connect`, or `secureConnect` over TLS. */
@@ -52,9 +55,15 @@ export function connectUpstream(host: string, port: number, localAddress: string
   });
   let state: 'tcp' | 'handshake' | 'secure' = 'tcp';
   socket.once('connect', () => (state = 'handshake'));
-  socket.once('secureConnect', () => (state = 'secure'));
+  const stats = target.stats;
+  socket.once('secureConnect', () => {
+    state = 'secure';
+    if (stats) stats['ssl.handshake']++;
+  });
   socket.prependListener('error', (e: NodeJS.ErrnoException) => {
-    if (state === 'handshake' && !(e.code ?? '').startsWith('TLS_error')) e.code = `TLS_error:${e.code ?? e.message}`;
+    if (state !== 'handshake') return;
+    if (stats) stats['ssl.connection_error']++;
+    if (!(e.code ?? '').startsWith('TLS_error')) e.code = `TLS_error:${e.code ?? e.message}`;
   });
   return socket;
 }

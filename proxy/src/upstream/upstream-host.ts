@@ -37,7 +37,7 @@ export class UpstreamHost implements LbHost {
     this.weight = endpoint.weight;
     this.peer = peerFromEndpointMetadata(endpoint.workload ?? '');
     const tls = cluster.secrets === undefined ? undefined : upstreamTlsFor(cluster.config.tls, endpoint.socketMatch);
-    this.tls = tls === undefined ? undefined : { tls, secrets: cluster.secrets! };
+    this.tls = tls === undefined ? undefined : { tls, secrets: cluster.secrets!, stats: cluster.stats };
     this.h1 = new Http1Pool(cluster, endpoint, this.tls);
   }
 
