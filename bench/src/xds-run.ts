@@ -8,20 +8,20 @@
 // when the control plane noticed the file and re-read the folder (from its /proc/PID/io read
 // counter), when the first proxy received something, the control plane's CPU seconds for the
 // change and for the initial sync, and its peak RSS (VmHWM).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { selfTimes, type CpuProfile } from './cpuprofile.js';
-import { distProgram, minimeshCli, repoRoot, resultsDir } from './paths.js';
+import { minimeshCli, repoRoot, resultsDir } from './paths.js';
 import { freePorts } from './ports.js';
 import { cpuSeconds, peakRssKb } from './proc-stats.js';
-import { hasTaskset, spawnPinned, waitFor200, type Pinned } from './processes.js';
+import { hasTaskset, spawnPinned, waitFor200 } from './processes.js';
 import { sleep } from './stats.js';
 import { reviewsVsYaml, VS_FILE, writeConfigDir } from './xds-config.js';
 import type { FleetReport } from './xds-fleet.js';
+import { Fleet, stopProcess } from './xds-fleet-process.js';
 
 export const TARGET_MS = 1000;
 
@@ -128,98 +128,6 @@ async function cpuWhenQuiet(pid: number, maxMs: number): Promise<number | null> 
     prev = now;
   }
   return prev;
-}
-
-class Fleet {
-  private readonly waiting = new Map<string, (msg: Record<string, unknown>) => void>();
-  readonly pinned: Pinned;
-
-  constructor(server: string, proxies: number, channels: number, onProgress: (msg: Record<string, unknown>) => void) {
-    const args = [distProgram('xds-fleet'), '--server', server, '--proxies', String(proxies), '--channels', String(channels)];
-    this.pinned = spawnWithStdin('1', process.execPath, args);
-    const proc = this.pinned.proc;
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
-      let msg: Record<string, unknown>;
-      try {
-        msg = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (msg.type === 'progress') onProgress(msg);
-      const w = this.waiting.get(msg.type as string);
-      if (w) {
-        this.waiting.delete(msg.type as string);
-        w(msg);
-      }
-    });
-  }
-
-  get pid(): number {
-    return this.pinned.pid;
-  }
-
-  /** the next message of one of `types`; rejects after timeoutMs or when the fleet exits */
-  next<T>(types: string[], timeoutMs: number): Promise<T> {
-    return new Promise<T>((resolveMsg, reject) => {
-      const timer = setTimeout(() => {
-        for (const t of types) this.waiting.delete(t);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for the fleet's ${types.join('/')}`));
-      }, timeoutMs);
-      const done = (msg: Record<string, unknown>): void => {
-        clearTimeout(timer);
-        for (const t of types) this.waiting.delete(t);
-        resolveMsg(msg as T);
-      };
-      for (const t of types) this.waiting.set(t, done);
-      void this.pinned.exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`the fleet exited (${code})`));
-      });
-    });
-  }
-
-  send(cmd: string): void {
-    this.pinned.proc.stdin?.write(`${JSON.stringify({ cmd })}\n`);
-  }
-
-  async quit(): Promise<void> {
-    this.send('quit');
-    if (!(await exitedWithin(this.pinned, 3000))) {
-      this.pinned.proc.kill('SIGKILL');
-      await this.pinned.exited;
-    }
-  }
-}
-
-/** true when p exits within ms (the timer does not outlive the wait) */
-async function exitedWithin(p: Pinned, ms: number): Promise<boolean> {
-  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
-  clearTimeout(timer);
-  return done;
-}
-
-/** SIGTERM, then SIGKILL after graceMs */
-async function stopProcess(p: Pinned, graceMs: number): Promise<void> {
-  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-  p.proc.kill('SIGTERM');
-  if (!(await exitedWithin(p, graceMs))) {
-    p.proc.kill('SIGKILL');
-    await p.exited;
-  }
-}
-
-/** spawnPinned with stdin piped (the fleet reads commands) */
-function spawnWithStdin(cpu: string, cmd: string, args: readonly string[]): Pinned {
-  const [file, argv] = hasTaskset() ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, [...args]];
-  const proc: ChildProcess = spawn(file, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
-  if (proc.pid === undefined) throw new Error(`could not start ${cmd}`);
-  const exited = new Promise<number | string>((r) => {
-    proc.once('exit', (code, signal) => r(code ?? signal ?? 'unknown'));
-    proc.once('error', (err) => r(`error: ${err.message}`));
-  });
-  return { proc, pid: proc.pid, exited, logFile: null };
 }
 
 export async function runOne(n: number, o: XdsBenchOptions, log: Log): Promise<XdsRun> {

@@ -1,6 +1,6 @@
 /**
  * HTTP/2 from clients (h2c with prior knowledge) through the proxy to HTTP/1.1 upstreams:
- * codec_type AUTO/HTTP1/HTTP2, curl --http2-prior-knowledge, node:http2 requests with
+ * codec_type AUTO/HTTP1/HTTP2, curl --http2-prior-knowledge, nghttp, node:http2 requests with
  * streamed bodies, trailers, connection-specific headers kept out of h2, `:authority` as
  * Host, and flow control when the upstream reads slowly.
  */
@@ -8,6 +8,9 @@ import t from 'tap';
 import net from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { echo, ok, rawExchange, route, startTestProxy, startUpstream } from './helpers/harness.js';
 import { h2Connect, h2PostWithTrailers, h2Request } from './helpers/h2-client.js';
@@ -34,6 +37,24 @@ t.test('curl --http2-prior-knowledge through an AUTO listener', { skip: noCurl }
   const [line] = await p.accessLog(1);
   t.equal(line.protocol, 'HTTP/2', 'the access log says HTTP/2');
   t.equal(line.response_code, 200);
+});
+
+const noNghttp = spawnSync('nghttp', ['--version']).error === undefined ? false : 'nghttp is not installed (Debian: apt-get install nghttp2-client)';
+if (noNghttp && process.env.CI === 'true') t.fail(noNghttp);
+
+t.test('nghttp (nghttp2-client): a GET and a POST with a body, h2c with prior knowledge', { skip: noNghttp }, async (t) => {
+  const up = await startUpstream(t, (req, res) => res.send(200, { 'x-up': 'yes' }, `${req.method} ${req.path} ${req.body.length}`));
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [up.port] } });
+  const get = (await run('nghttp', ['-v', `http://127.0.0.1:${p.port}/from-nghttp`])).stdout;
+  t.match(get, /recv \(stream_id=\d+\) :status: 200/, 'nghttp reads :status 200');
+  t.match(get, /recv \(stream_id=\d+\) x-up: yes/);
+  t.match(get, /GET \/from-nghttp 0/, 'the body the upstream sent');
+  t.match(get, /recv GOAWAY|send GOAWAY/, 'the session ends with a GOAWAY');
+  const file = join(mkdtempSync(join(tmpdir(), 'nghttp-')), 'body');
+  writeFileSync(file, Buffer.alloc(100_000, 0x61));
+  const post = (await run('nghttp', ['-d', file, `http://127.0.0.1:${p.port}/upload`])).stdout;
+  t.equal(post, 'POST /upload 100000', 'a 100 kB request body streamed through');
+  t.equal(up.requests.length, 2);
 });
 
 t.test('node:http2: several streams on one session, each routed and answered', async (t) => {

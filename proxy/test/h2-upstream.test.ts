@@ -133,6 +133,8 @@ t.test('concurrent requests share one upstream session (multiplexed)', async (t)
   t.equal(up.sessions, 1, 'the session is reused');
   const stats = await (await fetch(`http://127.0.0.1:${p.adminPort}/stats`)).text();
   t.match(stats, /^cluster\.c\.upstream_cx_total: 1$/m, 'one upstream connection counted');
+  t.match(stats, /^cluster\.c\.upstream_cx_http2_total: 1$/m, 'an HTTP/2 one (upstream_cx_http2_total)');
+  t.match(stats, /^cluster\.c\.upstream_cx_http1_total: 0$/m);
   t.match(stats, /^cluster\.c\.upstream_cx_active: 1$/m);
   t.match(stats, /^cluster\.c\.upstream_rq_total: 6$/m, 'six requests');
   t.match(stats, /^cluster\.c\.upstream_rq_pending_active: 0$/m, 'none left pending');

@@ -8,6 +8,8 @@
 /** Counters and gauges of one upstream cluster (`cluster.<name>.*`). */
 export class ClusterStats {
   upstream_cx_total = 0;
+  upstream_cx_http1_total = 0;
+  upstream_cx_http2_total = 0;
   upstream_cx_active = 0;
   upstream_cx_connect_fail = 0;
   upstream_cx_connect_timeout = 0;

@@ -110,13 +110,18 @@ function toStructValue(v: unknown): object {
   return { structValue: { fields } };
 }
 
-/** `x-envoy-peer-metadata`'s value for `p`: base64 (padded) of the Struct's protobuf binary. */
-export function encodePeerHeader(p: WorkloadPeer): string {
-  const type = lookupType(STRUCT);
+/** `p` as a google.protobuf.Struct message object (protobufjs form, keys sorted: deterministic). */
+export function peerStructMessage(p: WorkloadPeer): { fields: Record<string, object> } {
   const s = peerStruct(p);
   const fields: Record<string, object> = {};
   for (const k of Object.keys(s).sort()) fields[k] = toStructValue(s[k]);
-  return Buffer.from(type.encode(type.fromObject({ fields })).finish()).toString('base64');
+  return { fields };
+}
+
+/** `x-envoy-peer-metadata`'s value for `p`: base64 (padded) of the Struct's protobuf binary. */
+export function encodePeerHeader(p: WorkloadPeer): string {
+  const type = lookupType(STRUCT);
+  return Buffer.from(type.encode(type.fromObject(peerStructMessage(p))).finish()).toString('base64');
 }
 
 /** Reads a peer's header value; undefined when it is not a Struct (a bad peer is unknown, never an error). */
@@ -125,22 +130,26 @@ export function decodePeerHeader(value: string): WorkloadPeer | undefined {
   try {
     const type = lookupType(STRUCT);
     const msg = type.decode(Buffer.from(value, 'base64'));
-    const json = structToJson(type.toObject(msg, { oneofs: true }));
-    const workloadName = str(json.WORKLOAD_NAME);
-    const labels = (json.LABELS !== null && typeof json.LABELS === 'object' ? json.LABELS : {}) as Labels;
-    if (workloadName === '' && str(json.NAMESPACE) === '' && Object.keys(labels).length === 0) return undefined;
-    return {
-      name: str(json.NAME) || UNKNOWN,
-      namespace: str(json.NAMESPACE) || UNKNOWN,
-      workloadName: workloadName || UNKNOWN,
-      clusterId: str(json.CLUSTER_ID) || UNKNOWN,
-      owner: str(json.OWNER) || UNKNOWN,
-      ...fromLabels(labels, ''),
-      principal: str(json.IDENTITY) || UNKNOWN,
-    };
+    return peerFromStructJson(structToJson(type.toObject(msg, { oneofs: true })));
   } catch {
     return undefined;
   }
+}
+
+/** A peer from the Struct Istio's exchange carries, as JSON; undefined when it names no workload. */
+export function peerFromStructJson(json: Record<string, unknown>): WorkloadPeer | undefined {
+  const workloadName = str(json.WORKLOAD_NAME);
+  const labels = (json.LABELS !== null && typeof json.LABELS === 'object' ? json.LABELS : {}) as Labels;
+  if (workloadName === '' && str(json.NAMESPACE) === '' && Object.keys(labels).length === 0) return undefined;
+  return {
+    name: str(json.NAME) || UNKNOWN,
+    namespace: str(json.NAMESPACE) || UNKNOWN,
+    workloadName: workloadName || UNKNOWN,
+    clusterId: str(json.CLUSTER_ID) || UNKNOWN,
+    owner: str(json.OWNER) || UNKNOWN,
+    ...fromLabels(labels, ''),
+    principal: str(json.IDENTITY) || UNKNOWN,
+  };
 }
 
 /** A peer from endpoint metadata `istio.workload` (`NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER`). */

@@ -127,6 +127,7 @@ export class Http1Pool implements ConnectionPool, ConnectionOwner {
     this.connections++;
     cluster.connections++;
     cluster.stats.upstream_cx_total++;
+    cluster.stats.upstream_cx_http1_total++;
     cluster.stats.upstream_cx_active++;
     return new Http1UpstreamConnection(this, this.endpoint.address, this.endpoint.port, cluster.config.connectTimeoutMs, cluster.config.sourceAddress, this.tls);
   }

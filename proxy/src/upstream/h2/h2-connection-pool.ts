@@ -42,6 +42,7 @@ export class H2ConnectionPool implements ConnectionPool {
       // Sessions are the cluster's upstream connections (upstream_cx_*), as HTTP/1.1 connections are.
       onSessionOpened: () => {
         stats.upstream_cx_total++;
+        stats.upstream_cx_http2_total++;
         stats.upstream_cx_active++;
       },
       onSessionClosed: () => {

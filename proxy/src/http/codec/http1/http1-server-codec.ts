@@ -14,6 +14,7 @@ import type { HcmContext } from '../../hcm-context.js';
 import type { DownstreamUpgrade, RequestDecoder, ResponseEncoder, ServerCodecCallbacks, ServerConnection } from '../server-codec.js';
 import type { ResponseHeaders } from '../headers.js';
 import { headerLines, statusLine } from './http1-head-text.js';
+import { setRequestAuthority } from './http1-authority.js';
 import { Http1ServerEncoder } from './http1-server-encoder.js';
 import { flagBit } from '../../../router/response-flags.js';
 
@@ -152,27 +153,11 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
     }
   }
 
-  /** The request's authority: absolute-form target, else the one Host header; false after a 400. */
+  /** The request's authority (see requestAuthority); false after a 400. */
   private setAuthority(head: RequestHead): boolean {
-    let host: string | undefined;
-    for (let i = 0; i < head.names.length; i++) {
-      if (head.names[i] !== 'host') continue;
-      if (host !== undefined) {
-        this.protocolError(new HttpParseError(400, 'http1.codec_error', 'more than one host header'));
-        return false;
-      }
-      host = head.values[i];
-    }
-    if (head.targetAuthority !== '') return true;
-    if (host === undefined) {
-      if (head.minor === 1) {
-        this.protocolError(new HttpParseError(400, 'http1.codec_error', 'missing host header'));
-        return false;
-      }
-      return true;
-    }
-    head.authority = host;
-    return true;
+    const problem = setRequestAuthority(head);
+    if (problem !== undefined) this.protocolError(new HttpParseError(400, 'http1.codec_error', problem));
+    return problem === undefined;
   }
 
   private startRequest(head: RequestHead, framing: BodyFraming): void {
