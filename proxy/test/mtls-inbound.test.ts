@@ -9,10 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { makeCa, makeLeaf, spiffe } from './helpers/mesh-certs.js';
-import { bootstrap, cluster, inboundListener, routeTo } from './helpers/mtls-config.js';
+import { bootstrap, cluster, hcmFilter, inboundListener, routeTo } from './helpers/mtls-config.js';
 import { plainExchange, startHttpApp, startMeshProxy, startTcpApp, tlsExchange } from './helpers/mtls-harness.js';
 import { opensslMissing } from './helpers/test-ca.js';
-import type { TestLike } from './helpers/harness.js';
+import { tempDir, type TestLike } from './helpers/harness.js';
 import type { ChainListener } from '../src/tls/chain-listener.js';
 
 const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nhost: svc\r\nconnection: close\r\n\r\n`;
@@ -95,6 +95,38 @@ t.test('STRICT: plaintext is closed, mTLS is served', async (t) => {
   t.match(m.reply, /^HTTP\/1\.1 200 OK[\s\S]*app:\/mtls$/);
   t.same(s.app.paths, ['/mtls']);
   t.equal((s.proxy.running.proxy.listeners.get('virtualInbound') as ChainListener).tlsStats.no_filter_chain_match, 1, 'no_filter_chain_match');
+});
+
+t.test('certificates from files (tls_certificates, trusted_ca) instead of SDS', async (t) => {
+  const ca = await makeCa();
+  const server = await makeLeaf(ca, spiffe('default', 'server'));
+  const client = await makeLeaf(ca, spiffe('default', 'client'));
+  const app = await startHttpApp(t);
+  const dir = tempDir();
+  for (const [n, v] of [['cert.pem', server.certChainPem], ['key.pem', server.keyPem], ['root.pem', ca.certPem]]) writeFileSync(join(dir, n), v);
+  const ts = {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      require_client_certificate: true,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { filename: join(dir, 'cert.pem') }, private_key: { filename: join(dir, 'key.pem') } }],
+        validation_context: { trusted_ca: { filename: join(dir, 'root.pem') }, match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: 'spiffe://cluster.local/ns/default/' } }] },
+      },
+    },
+  };
+  const proxy = await startMeshProxy(t, (log) => ({
+    static_resources: {
+      listeners: [{ name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, filter_chains: [{ transport_socket: ts, filters: [hcmFilter('files', [routeTo('/', 'app')], log)] }] }],
+      clusters: [cluster('app', [app.port])],
+    },
+  }));
+  const ok = await tlsExchange({ port: proxy.port('l'), ca, leaf: client }, GET('/files'));
+  t.match(ok.reply, /^HTTP\/1\.1 200 OK[\s\S]*app:\/files$/, 'served with the file certificate; no ALPN needed');
+  const other = await makeLeaf(ca, spiffe('other-ns', 'client'));
+  const refused = await tlsExchange({ port: proxy.port('l'), ca, leaf: other }, GET('/other'));
+  t.notMatch(refused.reply, /HTTP\/1\.1/, 'a client whose SAN matches no matcher is refused');
+  t.same(app.paths, ['/files']);
 });
 
 const noOpenssl = opensslMissing();

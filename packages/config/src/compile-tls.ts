@@ -29,7 +29,7 @@ export function compileDownstreamTransportSocket(ts: TransportSocket | null | un
   const d = unpackTransportSocket<DownstreamTlsContext>(ts, path, errors, TYPE_URL.DownstreamTlsContext);
   if (d === undefined) return undefined;
   const p = join(path, 'typed_config');
-  allowOnly(d, p, ['common_tls_context', 'require_client_certificate', 'require_sni', 'session_timeout', 'disable_stateless_session_resumption', 'disable_stateful_session_resumption'], errors, ['session_ticket_keys_type']);
+  allowOnly(d, p, ['common_tls_context', 'require_client_certificate'], errors, ['session_ticket_keys_type'], { require_sni: 'require_sni is not supported by minimesh yet' });
   const common = compileCommonTls(d.common_tls_context, join(p, 'common_tls_context'), errors);
   if (common.certificates.length === 0 && common.certificateSds.length === 0) errors.add(join(p, 'common_tls_context'), 'a server needs a certificate (tls_certificates or tls_certificate_sds_secret_configs)');
   const require = d.require_client_certificate?.value === true;
@@ -42,7 +42,7 @@ export function compileUpstreamTransportSocket(ts: TransportSocket | null | unde
   const u = unpackTransportSocket<UpstreamTlsContext>(ts, path, errors, TYPE_URL.UpstreamTlsContext);
   if (u === undefined) return undefined;
   const p = join(path, 'typed_config');
-  allowOnly(u, p, ['common_tls_context', 'sni', 'max_session_keys', 'allow_renegotiation'], errors);
+  allowOnly(u, p, ['common_tls_context', 'sni'], errors);
   return { common: compileCommonTls(u.common_tls_context, join(p, 'common_tls_context'), errors), sni: u.sni ?? '' };
 }
 
@@ -91,6 +91,7 @@ export function compileCommonTls(c: CommonTlsContext | null | undefined, path: s
     minVersion: version(tp?.tls_minimum_protocol_version, 'tls_minimum_protocol_version'),
     maxVersion: version(tp?.tls_maximum_protocol_version, 'tls_maximum_protocol_version'),
     ciphers: tp?.cipher_suites?.length ? tp.cipher_suites.map((s) => s.replace(/^\[|\]$/g, '')).join(':').replace(/\|/g, ':') : undefined,
+    ecdhCurves: tp?.ecdh_curves?.length ? tp.ecdh_curves.join(':') : undefined,
   };
 }
 

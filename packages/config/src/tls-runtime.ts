@@ -47,6 +47,8 @@ export interface CommonTlsRt {
   readonly maxVersion: TlsVersion | undefined;
   /** `cipher_suites` joined with ':' (OpenSSL names), undefined = default. */
   readonly ciphers: string | undefined;
+  /** `ecdh_curves` joined with ':', undefined = default. */
+  readonly ecdhCurves: string | undefined;
 }
 
 /** A listener chain's `DownstreamTlsContext`. */

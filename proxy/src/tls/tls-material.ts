@@ -81,6 +81,7 @@ export function tlsMaterialFor(common: CommonTlsRt, secrets: SecretStore): TlsMa
   if (common.minVersion !== undefined) opts.minVersion = common.minVersion;
   if (common.maxVersion !== undefined) opts.maxVersion = common.maxVersion;
   if (common.ciphers !== undefined) opts.ciphers = common.ciphers;
+  if (common.ecdhCurves !== undefined) opts.ecdhCurve = common.ecdhCurves;
   const m = new TlsMaterial(cert, root, opts);
   cache.set(common, m);
   return m;
