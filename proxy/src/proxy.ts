@@ -12,6 +12,7 @@ import { AccessLogWriter, flushAccessLogs } from './observability/access-log.js'
 import { Listener } from './listener.js';
 import { TcpProxyListener } from './tcp/tcp-proxy-listener.js';
 import { SecretStore } from './security/secret-store.js';
+import { ChainListener } from './tls/chain-listener.js';
 import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import { log } from './log.js';
 import { IstioMetrics } from './observability/istio/istio-metrics.js';
@@ -26,12 +27,12 @@ export interface ProxyOptions {
 export class Proxy implements ProxyState {
   draining = false;
   readonly stats = new StatsRegistry();
-  readonly clusters = new ClusterManager(this.stats);
-  /** Istio's standard metrics (filled by listeners with `istio.stats`). */
-  readonly istio = new IstioMetrics(MINIMESH_VERSION);
-  readonly listeners = new Map<string, Listener | TcpProxyListener>();
   /** TLS secrets (`default`, `ROOTCA`) for listeners and clusters that use TLS. */
   readonly secrets = new SecretStore();
+  readonly clusters = new ClusterManager(this.stats, this.secrets);
+  /** Istio's standard metrics (filled by listeners with `istio.stats`). */
+  readonly istio = new IstioMetrics(MINIMESH_VERSION);
+  readonly listeners = new Map<string, Listener | TcpProxyListener | ChainListener>();
   config: RuntimeConfig | undefined;
   /** The config as Envoy JSON, for /config_dump. */
   configDump: unknown = {};
@@ -55,9 +56,21 @@ export class Proxy implements ProxyState {
     }
     for (const l of config.listeners) {
       const existing = this.listeners.get(l.name);
+      if (l.filterChains !== undefined) {
+        // Chains picked per connection (matches, TLS): tls/chain-listener.ts.
+        if (existing instanceof ChainListener && existing.config.address === l.address && existing.config.port === l.port) {
+          existing.update(l);
+          continue;
+        }
+        if (existing !== undefined) this.retire(existing);
+        const cl = new ChainListener(l, { proxy: this, secrets: this.secrets, clusters: this.clusters, istio: this.istio, stats: this.stats, context: (h) => this.context(h) });
+        await cl.listen();
+        this.listeners.set(l.name, cl);
+        continue;
+      }
       const tcp = l.tcpProxy !== undefined ? { tcpProxy: l.tcpProxy, clusters: this.clusters, istio: this.istio, rbac: rbacRuns(l.tcpProxy.rbac, this.stats) } : undefined;
       if (tcp !== undefined) this.istio.enabled ||= l.tcpProxy!.stats !== undefined;
-      if (existing !== undefined && existing.config.address === l.address && existing.config.port === l.port && (existing instanceof TcpProxyListener) === (tcp !== undefined)) {
+      if (existing !== undefined && !(existing instanceof ChainListener) && existing.config.address === l.address && existing.config.port === l.port && (existing instanceof TcpProxyListener) === (tcp !== undefined)) {
         existing.config = l;
         if (existing instanceof TcpProxyListener) existing.ctx = tcp!;
         else existing.ctx = this.context(l.hcm!);
@@ -79,7 +92,7 @@ export class Proxy implements ProxyState {
    * the response in flight, and whatever is left closes after the drain time. Never awaited,
    * so a long-lived client cannot hold up the next config.
    */
-  private retire(l: Listener | TcpProxyListener): void {
+  private retire(l: Listener | TcpProxyListener | ChainListener): void {
     void l.drain();
     setTimeout(() => l.closeAll(), this.options.drainTimeMs).unref();
   }

@@ -63,3 +63,16 @@ export type { Permission__Output as RbacPermission } from './generated/envoy/con
 export type { Principal__Output as RbacPrincipal } from './generated/envoy/config/rbac/v3/Principal.js';
 export type { CidrRange__Output as CidrRange } from './generated/envoy/config/core/v3/CidrRange.js';
 export type { PathMatcher__Output as PathMatcher } from './generated/envoy/type/matcher/v3/PathMatcher.js';
+export type { FilterChainMatch__Output as FilterChainMatch } from './generated/envoy/config/listener/v3/FilterChainMatch.js';
+export type { ListenerFilter__Output as ListenerFilter } from './generated/envoy/config/listener/v3/ListenerFilter.js';
+export type { TransportSocket__Output as TransportSocket } from './generated/envoy/config/core/v3/TransportSocket.js';
+export type { DownstreamTlsContext__Output as DownstreamTlsContext } from './generated/envoy/extensions/transport_sockets/tls/v3/DownstreamTlsContext.js';
+export type { UpstreamTlsContext__Output as UpstreamTlsContext } from './generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js';
+export type { CommonTlsContext__Output as CommonTlsContext } from './generated/envoy/extensions/transport_sockets/tls/v3/CommonTlsContext.js';
+export type { TlsCertificate__Output as TlsCertificate } from './generated/envoy/extensions/transport_sockets/tls/v3/TlsCertificate.js';
+export type { TlsParameters__Output as TlsParameters } from './generated/envoy/extensions/transport_sockets/tls/v3/TlsParameters.js';
+export type { SdsSecretConfig__Output as SdsSecretConfig } from './generated/envoy/extensions/transport_sockets/tls/v3/SdsSecretConfig.js';
+export type { CertificateValidationContext__Output as CertificateValidationContext } from './generated/envoy/extensions/transport_sockets/tls/v3/CertificateValidationContext.js';
+export type { SubjectAltNameMatcher__Output as SubjectAltNameMatcher } from './generated/envoy/extensions/transport_sockets/tls/v3/SubjectAltNameMatcher.js';
+export type { Secret__Output as TlsSecretResource } from './generated/envoy/extensions/transport_sockets/tls/v3/Secret.js';
+export type { _envoy_config_cluster_v3_Cluster_TransportSocketMatch__Output as TransportSocketMatch } from './generated/envoy/config/cluster/v3/Cluster.js';

@@ -1,5 +1,6 @@
 /** Cross-resource checks, separate so xDS can run them when both sides have arrived. */
 import type { ClusterRt, ConfigError, ListenerRt, RouteConfigRt } from './runtime.js';
+import { listenerHcms } from './listener-hcms.js';
 
 /** Every cluster a route names must exist. `path` prefixes the route config's paths. */
 export function checkRouteClusters(rc: RouteConfigRt, clusters: ReadonlyMap<string, ClusterRt>, path: string): ConfigError[] {
@@ -22,5 +23,5 @@ export function checkRouteClusters(rc: RouteConfigRt, clusters: ReadonlyMap<stri
 }
 
 export function checkListenerClusters(listeners: readonly ListenerRt[], clusters: ReadonlyMap<string, ClusterRt>, paths: readonly string[]): ConfigError[] {
-  return listeners.flatMap((l, i) => (l.hcm ? checkRouteClusters(l.hcm.routeConfig, clusters, paths[i]) : []));
+  return listeners.flatMap((l, i) => (l.filterChains === undefined ? (l.hcm ? checkRouteClusters(l.hcm.routeConfig, clusters, paths[i]) : []) : listenerHcms(l).flatMap((h) => checkRouteClusters(h.hcm.routeConfig, clusters, `${paths[i].replace(/\.filter_chains\[0\].*$/, '')}.${h.path}.route_config`))));
 }

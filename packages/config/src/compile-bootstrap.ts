@@ -4,6 +4,7 @@ import { allowOnly, join, structToJson, Errors } from './errors.js';
 import { compileClusterInto } from './compile-cluster.js';
 import { compileListenerInto } from './compile-listener.js';
 import { checkRouteClusters } from './check-references.js';
+import { listenerHcms } from './listener-hcms.js';
 import { compileSocketAddress } from './socket-address.js';
 import type { AdminRt, ClusterRt, CompileResult, ConfigError, ListenerRt, NodeInfo, RuntimeConfig } from './runtime.js';
 
@@ -34,10 +35,11 @@ export function compileBootstrap(b: Bootstrap, version = 'static'): CompileResul
     if (l.name && names.has(l.name)) errors.add(join(p, 'name'), `duplicate listener name ${JSON.stringify(l.name)}`);
     names.add(l.name ?? '');
     const lr = compileListenerInto(l, p, errors);
-    if (lr?.hcm?.rdsName !== undefined) errors.add(join(p, 'filter_chains[0].filters[0].typed_config.rds'), 'rds needs dynamic_resources (xDS): give route_config inline in a bootstrap');
-    else if (lr) {
+    const withRds = lr ? listenerHcms(lr).filter((h) => h.hcm.rdsName !== undefined) : [];
+    for (const h of withRds) errors.add(join(p, `${h.path}.rds`), 'rds needs dynamic_resources (xDS): give route_config inline in a bootstrap');
+    if (lr && withRds.length === 0) {
       listeners.push(lr);
-      listenerPaths.push(join(p, 'filter_chains[0].filters[0].typed_config.route_config'));
+      listenerPaths.push(p);
     }
   });
   const clusters = new Map<string, ClusterRt>();
@@ -48,7 +50,7 @@ export function compileBootstrap(b: Bootstrap, version = 'static'): CompileResul
     else clusters.set(cr.name, cr);
   });
   listeners.forEach((l, i) => {
-    if (l.hcm) for (const e of checkRouteClusters(l.hcm.routeConfig, clusters, listenerPaths[i])) errors.add(e.path, e.message);
+    for (const h of listenerHcms(l)) for (const e of checkRouteClusters(h.hcm.routeConfig, clusters, join(listenerPaths[i], `${h.path}.route_config`))) errors.add(e.path, e.message);
   });
   if (errors.count > 0) return { ok: false, errors: errors.list };
   return { ok: true, value: { version, node, admin, listeners, clusters }, warnings };

@@ -7,6 +7,7 @@ import { allowOnly, join, structToJson, Errors } from './errors.js';
 import { compileSocketAddress } from './socket-address.js';
 import { checkAdsConfigSource } from './compile-listener.js';
 import { compileUpstreamHttpOptions } from './compile-upstream-protocol.js';
+import { compileClusterTls, socketMatchOf } from './compile-cluster-tls.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
 
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersRt = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -25,12 +26,10 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   allowOnly(
     c,
     path,
-    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config'],
+    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config', 'transport_socket', 'transport_socket_matches'],
     errors,
     ['cluster_discovery_type', 'lb_config'],
     {
-      transport_socket: notYet('TLS (transport_socket)'),
-      transport_socket_matches: notYet('TLS (transport_socket_matches)'),
       health_checks: notYet('health_checks'),
       outlier_detection: notYet('outlier_detection'),
       cluster_type: 'custom cluster types are not supported by minimesh',
@@ -76,6 +75,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     ...sourceAddressOf(c.upstream_bind_config, join(path, 'upstream_bind_config'), errors),
     upstreamProtocol: http.upstreamProtocol,
     ...(http.upstreamHttp2 ? { upstreamHttp2: http.upstreamHttp2 } : {}),
+    ...compileClusterTls(c, path, errors),
   };
 }
 
@@ -174,7 +174,7 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
       if (weight < 1) errors.add(join(ep, 'load_balancing_weight'), 'must be at least 1');
       const workload = istioMetadata(le.metadata)?.workload;
       if (workload !== undefined && typeof workload !== 'string') errors.add(join(ep, `metadata.filter_metadata.${ISTIO_METADATA_KEY}.workload`), 'must be a string NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER');
-      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN'), workload: typeof workload === 'string' ? workload : '' });
+      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN'), workload: typeof workload === 'string' ? workload : '', ...socketMatchOf(le.metadata, join(ep, 'metadata'), errors) });
     });
   });
   return out;

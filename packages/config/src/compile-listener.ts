@@ -1,12 +1,12 @@
 /** Listener + HttpConnectionManager + access logs -> ListenerRt. */
-import { TYPE_URL, unpackAny, type AccessLog, type FileAccessLog, type HttpConnectionManager, type Listener, type StdoutAccessLog, type SubstitutionFormatString } from '@minimesh/api';
+import { TYPE_URL, unpackAny, type ListenerFilterConfig, type AccessLog, type FileAccessLog, type HttpConnectionManager, type Listener, type StdoutAccessLog, type SubstitutionFormatString } from '@minimesh/api';
 import { METADATA_EXCHANGE_FILTER, STATS_FILTER } from '@minimesh/mesh';
 import { durationMs, wrapped, wrappedBool } from './duration.js';
 import { compileCapture } from './compile-capture.js';
 import { allowOnly, join, structToJson, Errors } from './errors.js';
 import { compileRouteConfigurationInto } from './compile-route.js';
 import { compileSocketAddress } from './socket-address.js';
-import type { AccessLogRt, CompileResult, HttpConnectionManagerRt, ListenerRt, RouteConfigRt, ServerHeaderTransformation } from './runtime.js';
+import type { AccessLogRt, CompileResult, FilterChainRt, HttpConnectionManagerRt, ListenerRt, TcpProxyRt, RouteConfigRt, ServerHeaderTransformation } from './runtime.js';
 import { compileIstioStats, compileMetadataExchange, isTelemetryFilter } from './compile-telemetry-filters.js';
 import { compileCodecType, compileHttp2ProtocolOptions } from './compile-http-protocol.js';
 import type { IstioStatsRt } from './telemetry-runtime.js';
@@ -14,6 +14,7 @@ import { compileHcmUpgradeConfigs } from './upgrade-config.js';
 import { compileTcpProxyChain, isTcpProxyFilter, TCP_PROXY_FILTER } from './compile-tcp-proxy.js';
 import { compileHttpRbac, HTTP_RBAC_FILTER } from './compile-rbac.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
+import { checkDistinctMatches, chainNeedsSelection, compileChainHead, compileListenerFilters } from './compile-filter-chains.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
@@ -25,33 +26,49 @@ export function compileListener(l: Listener, path = ''): CompileResult<ListenerR
 }
 
 export function compileListenerInto(l: Listener, path: string, errors: Errors): ListenerRt | undefined {
-  allowOnly(l, path, ['name', 'address', 'filter_chains', 'stat_prefix', 'metadata', 'traffic_direction', 'use_original_dst'], errors, ['listener_specifier'], {
-    listener_filters: 'listener filters are not supported by minimesh yet',
+  allowOnly(l, path, ['name', 'address', 'filter_chains', 'stat_prefix', 'metadata', 'traffic_direction', 'use_original_dst', 'listener_filters'], errors, ['listener_specifier'], {
     default_filter_chain: 'default_filter_chain is not supported by minimesh yet',
   });
   if (!l.name) errors.add(join(path, 'name'), 'must not be empty');
   const addr = compileSocketAddress(l.address, join(path, 'address'), errors);
   const chains = l.filter_chains ?? [];
   const fcp = join(path, 'filter_chains');
-  if (chains.length !== 1) {
-    errors.add(fcp, `exactly one filter chain is supported by minimesh (got ${chains.length})`);
-    return undefined;
-  }
-  const fc = chains[0];
-  const p0 = `${fcp}[0]`;
-  allowOnly(fc, p0, ['filters', 'name', 'metadata'], errors, [], {
-    transport_socket: 'TLS (transport_socket) is not supported by minimesh yet',
-    filter_chain_match: 'filter_chain_match is not supported by minimesh yet',
-  });
-  const filters = fc.filters ?? [];
-  const fsp = join(p0, 'filters');
   const direction = l.traffic_direction === 'INBOUND' ? 'INBOUND' : 'OUTBOUND';
   const capture = compileCapture(l, path, errors);
+  if (chains.length === 0) {
+    errors.add(fcp, 'at least one filter chain is required');
+    return undefined;
+  }
+  if (chains.length > 1 || chains.some(chainNeedsSelection)) {
+    // Chains picked per connection by their match (and TLS terminated by the chain's transport socket).
+    if (capture) errors.add(join(path, 'use_original_dst'), 'a capture listener takes one filter chain without filter_chain_match or transport_socket in minimesh');
+    const filterChains: FilterChainRt[] = [];
+    chains.forEach((fc, i) => {
+      const p = `${fcp}[${i}]`;
+      allowOnly(fc, p, ['filters', 'name', 'metadata', 'filter_chain_match', 'transport_socket'], errors);
+      const head = compileChainHead(fc, p, errors);
+      const body = compileChainFilters(fc.filters ?? [], join(p, 'filters'), errors, direction);
+      if (body) filterChains.push({ ...head, ...body });
+    });
+    checkDistinctMatches(filterChains.map((c) => c.match), fcp, errors);
+    const inspectors = compileListenerFilters(l.listener_filters, filterChains.map((c) => c.match), join(path, 'listener_filters'), errors);
+    if (!addr || filterChains.length !== chains.length) return undefined;
+    return { name: l.name ?? '', address: addr.address, port: addr.port, filterChains, inspectors };
+  }
+  const p0 = `${fcp}[0]`;
+  allowOnly(chains[0], p0, ['filters', 'name', 'metadata'], errors);
+  compileListenerFilters(l.listener_filters, [], join(path, 'listener_filters'), errors);
+  const body = compileChainFilters(chains[0].filters ?? [], join(p0, 'filters'), errors, direction);
+  if (body && 'tcpProxy' in body && capture) errors.add(join(path, 'use_original_dst'), `a capture listener needs ${HCM_FILTER} (tcp_proxy chains are chosen by the capture code)`);
+  if (!addr || !body) return undefined;
+  return { name: l.name ?? '', address: addr.address, port: addr.port, ...body, ...(capture && 'hcm' in body ? { capture } : {}) };
+}
+
+/** One chain's `filters`: one HCM, or tcp_proxy after optional istio.stats. */
+function compileChainFilters(filters: readonly ListenerFilterConfig[], fsp: string, errors: Errors, direction: 'INBOUND' | 'OUTBOUND'): { hcm: HttpConnectionManagerRt } | { tcpProxy: TcpProxyRt } | undefined {
   if (filters.length > 0 && isTcpProxyFilter(filters[filters.length - 1])) {
-    if (capture) errors.add(join(path, 'use_original_dst'), `a capture listener needs ${HCM_FILTER} (tcp_proxy chains are chosen by the capture code)`);
     const tcpProxy = compileTcpProxyChain(filters, fsp, errors, direction);
-    if (!addr || !tcpProxy) return undefined;
-    return { name: l.name ?? '', address: addr.address, port: addr.port, tcpProxy };
+    return tcpProxy ? { tcpProxy } : undefined;
   }
   if (filters.length !== 1) {
     errors.add(fsp, `exactly one filter (${HCM_FILTER}), or ${TCP_PROXY_FILTER} after optional ${STATS_FILTER}, is supported by minimesh (got ${filters.length})`);
@@ -65,8 +82,7 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
     return undefined;
   }
   const hcm = compileHcm(unpackAny<HttpConnectionManager>(f.typed_config), join(fp, 'typed_config'), errors, direction);
-  if (!addr || !hcm) return undefined;
-  return { name: l.name ?? '', address: addr.address, port: addr.port, hcm, ...(capture ? { capture } : {}) };
+  return hcm ? { hcm } : undefined;
 }
 
 const SERVER_HEADER: readonly ServerHeaderTransformation[] = ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'];

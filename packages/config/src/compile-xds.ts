@@ -11,6 +11,7 @@
  */
 import { decodeResource, encodeResource, TYPE_URL, type Cluster, type ClusterLoadAssignment, type Listener, type RouteConfiguration } from '@minimesh/api';
 import { checkRouteClusters } from './check-references.js';
+import { mapListenerHcms } from './listener-hcms.js';
 import { compileCluster, compileLoadAssignment } from './compile-cluster.js';
 import { compileListener } from './compile-listener.js';
 import { compileRouteConfiguration } from './compile-route.js';
@@ -85,7 +86,6 @@ export function compileXdsSnapshot(res: XdsResourceSet, opts: XdsLinkOptions = {
   return compiled.ok ? linkXdsConfig(compiled.value, opts) : compiled;
 }
 
-const HCM_PATH = 'filter_chains[0].filters[0].typed_config';
 const edsMemo = new WeakMap<ClusterRt, { endpoints: readonly EndpointRt[]; rt: ClusterRt }>();
 
 /**
@@ -122,27 +122,27 @@ export function linkXdsConfig(c: CompiledXdsResources, opts: XdsLinkOptions = {}
     const other = bound.get(addr);
     if (other !== undefined && l.port !== 0) errors.push(...prefixErrors('listener', name, [{ path: 'address', message: `${addr} is already used by listener ${JSON.stringify(other)}` }]));
     bound.set(addr, name);
-    const hcm = l.hcm;
-    if (hcm === undefined) {
-      listeners.push(l); // tcp_proxy: a cluster that is not there yet closes its connections (Envoy's behaviour)
-      continue;
-    }
-    const rds = hcm.rdsName;
-    if (rds === undefined) {
-      errors.push(...prefixErrors('listener', name, checkRouteClusters(hcm.routeConfig, clusters, `${HCM_PATH}.route_config`)));
-      listeners.push(l);
-      continue;
-    }
-    const rc = c.routes.get(rds);
-    if (rc === undefined) {
-      errors.push(...prefixErrors('listener', name, [{ path: `${HCM_PATH}.rds.route_config_name`, message: `no RouteConfiguration ${JSON.stringify(rds)} (RDS)` }]));
-      continue;
-    }
-    if (!checkedRoutes.has(rds)) {
-      checkedRoutes.add(rds);
-      errors.push(...prefixErrors('route', rds, checkRouteClusters(rc, clusters, '')));
-    }
-    listeners.push({ ...l, hcm: { ...hcm, routeConfig: rc } });
+    let linked = true;
+    const out = mapListenerHcms(l, (hcm, path) => {
+      const rds = hcm.rdsName;
+      if (rds === undefined) {
+        errors.push(...prefixErrors('listener', name, checkRouteClusters(hcm.routeConfig, clusters, `${path}.route_config`)));
+        return hcm;
+      }
+      const rc = c.routes.get(rds);
+      if (rc === undefined) {
+        errors.push(...prefixErrors('listener', name, [{ path: `${path}.rds.route_config_name`, message: `no RouteConfiguration ${JSON.stringify(rds)} (RDS)` }]));
+        linked = false;
+        return hcm;
+      }
+      if (!checkedRoutes.has(rds)) {
+        checkedRoutes.add(rds);
+        errors.push(...prefixErrors('route', rds, checkRouteClusters(rc, clusters, '')));
+      }
+      return { ...hcm, routeConfig: rc };
+    });
+    // tcp_proxy: a cluster that is not there yet closes its connections (Envoy's behaviour).
+    if (linked) listeners.push(out);
   }
   if (errors.length > 0) return { ok: false, errors };
   return {

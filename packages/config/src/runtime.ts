@@ -14,7 +14,9 @@ import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
-
+import type { RetryPolicyRt } from './retry-runtime.js';
+export type { RetryOn, RetryPolicyRt } from './retry-runtime.js';
+import type { ClusterTlsRt, DownstreamTlsRt, FilterChainMatchRt, ListenerInspectorsRt } from './tls-runtime.js';
 export type { PathMatchRt, RouteMatchRt, StringMatcherRt, HeaderMatchRuleRt, HeaderMatcherRt, QueryParameterMatcherRt } from './match-runtime.js';
 import type { CodecType, Http2ProtocolOptionsRt, UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
 
@@ -63,7 +65,12 @@ export interface ListenerRt {
   readonly tcpProxy?: TcpProxyRt;
   /** Set when the listener has `use_original_dst: true` (a transparent capture listener). */
   readonly capture?: CaptureRt;
+  /** Set (with `inspectors`) instead of `hcm`/`tcpProxy` when a chain has a match or TLS: picked per connection. */
+  readonly filterChains?: readonly FilterChainRt[];
+  readonly inspectors?: ListenerInspectorsRt;
 }
+
+/** One of `filter_chains`: its match, TLS (undefined = plaintext) and its HCM or tcp_proxy. */ export interface FilterChainRt { readonly name: string; readonly match: FilterChainMatchRt; readonly tls: DownstreamTlsRt | undefined; readonly hcm?: HttpConnectionManagerRt; readonly tcpProxy?: TcpProxyRt }
 
 /**
  * A capture listener (Istio's 15001 / 15006): each connection's original destination comes
@@ -286,42 +293,6 @@ export interface DirectResponseActionRt {
   readonly body: Buffer | undefined;
 }
 
-/** Retry conditions, parsed once from `retry_on`. */
-export type RetryOn =
-  | '5xx'
-  | 'gateway-error'
-  | 'reset'
-  | 'reset-before-request'
-  | 'connect-failure'
-  | 'retriable-4xx'
-  | 'refused-stream'
-  | 'retriable-status-codes'
-  | 'retriable-headers'
-  | 'envoy-ratelimited'
-  | 'http3-post-connect-failure'
-  | 'cancelled'
-  | 'deadline-exceeded'
-  | 'internal'
-  | 'resource-exhausted'
-  | 'unavailable';
-
-export interface RetryPolicyRt {
-  readonly retryOn: ReadonlySet<RetryOn>;
-  /** `num_retries`, default 1. */
-  readonly numRetries: number;
-  /** `per_try_timeout` (0 = none: the route timeout applies). */
-  readonly perTryTimeoutMs: number;
-  readonly retriableStatusCodes: ReadonlySet<number>;
-  /** `retry_back_off.base_interval`, default 25 ms. */
-  readonly baseIntervalMs: number;
-  /** `retry_back_off.max_interval`, default 10 x base. */
-  readonly maxIntervalMs: number;
-  /** `retry_host_predicate` contains `envoy.retry_host_predicates.previous_hosts`. */
-  readonly avoidPreviousHosts: boolean;
-  /** `host_selection_retry_max_attempts`, default 1. */
-  readonly hostSelectionRetryMaxAttempts: number;
-}
-
 export type ClusterDiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
 
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
@@ -352,6 +323,7 @@ export interface ClusterRt {
   readonly upstreamProtocol: UpstreamProtocol;
   /** HTTP/2 settings for upstream sessions: set when `upstreamProtocol` is `http2` or `downstream`. */
   readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
+  readonly tls?: ClusterTlsRt; // transport_socket / transport_socket_matches (absent = plaintext)
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */
@@ -373,6 +345,7 @@ export interface EndpointRt {
   readonly healthy: boolean;
   /** `metadata.filter_metadata.istio.workload` (`NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER`), or ''. */
   readonly workload: string;
+  readonly socketMatch?: Readonly<Record<string, string>>; // filter_metadata["envoy.transport_socket_match"]
 }
 
 export interface CircuitBreakersRt {

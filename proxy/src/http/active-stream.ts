@@ -302,6 +302,7 @@ export abstract class ActiveStream implements RequestDecoder {
       downstreamRemoteAddress: `${this.downstream.remoteAddress}:${this.downstream.remotePort}`,
       downstreamLocalAddress: this.downstream.localAddress,
       upstreamLocalAddress: undefined,
+      downstreamPeerUriSan: this.downstream.peerPrincipal,
       reqHeader: (n) => (n === 'x-request-id' && requestId !== '' ? requestId : n === 'host' ? authority : getHeader(head, n)),
       respHeader: (n) => (resp === undefined ? undefined : getHeader(resp, n)),
     };

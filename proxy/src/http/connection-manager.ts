@@ -33,6 +33,8 @@ export class HttpConnectionManager implements ServerCodecCallbacks {
   readonly remotePort: number;
   readonly localAddress: string;
   readonly cxStats: HcmContext['stats'];
+  /** The client's verified URI SAN, set by a TLS filter chain (DownstreamInfo.peerPrincipal). */
+  peerPrincipal: string | undefined;
   private codec: ServerConnection | null = null;
   /** AUTO: bytes read while the preface is still possible. */
   private first: Buffer | null = null;

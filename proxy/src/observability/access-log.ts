@@ -32,6 +32,8 @@ export interface AccessRecord {
   readonly downstreamRemoteAddress: string;
   readonly downstreamLocalAddress: string;
   readonly upstreamLocalAddress: string | undefined;
+  /** The client certificate's URI SAN (mTLS), for %DOWNSTREAM_PEER_URI_SAN%. */
+  readonly downstreamPeerUriSan?: string;
   reqHeader(name: string): string | undefined;
   respHeader(name: string): string | undefined;
 }
@@ -107,6 +109,8 @@ export function expandOperator(op: string, r: AccessRecord): string {
       return r.downstreamLocalAddress;
     case 'UPSTREAM_LOCAL_ADDRESS':
       return dash(r.upstreamLocalAddress);
+    case 'DOWNSTREAM_PEER_URI_SAN':
+      return dash(r.downstreamPeerUriSan);
     default:
       return '-';
   }

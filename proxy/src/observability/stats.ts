@@ -37,6 +37,9 @@ export class ClusterStats {
   upstream_rq_retry_overflow = 0;
   upstream_rq_retry_limit_exceeded = 0;
   upstream_rq_cancelled = 0;
+  /** TLS to the endpoints (transport sockets): handshakes done, and failed. */
+  'ssl.handshake' = 0;
+  'ssl.connection_error' = 0;
 
   /** Bumps `upstream_rq_<N>xx` (a switch: no string built per response). */
   countResponse(status: number): void {
@@ -48,6 +51,13 @@ export class ClusterStats {
       default: this.upstream_rq_5xx++;
     }
   }
+}
+
+/** Counters of a listener that picks filter chains (`listener.<address>_<port>.*`). */
+export class ListenerStats {
+  no_filter_chain_match = 0;
+  'ssl.handshake' = 0;
+  'ssl.connection_error' = 0;
 }
 
 /** Which fields are gauges (the rest are counters). */
@@ -117,11 +127,19 @@ export class StatsRegistry {
   readonly http = new Map<string, HttpStats>();
   /** RBAC filters' stats by full prefix (`http.<hcm>.rbac.`, `tcp.rbac.`). */
   readonly rbac = new Map<string, { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>();
+  readonly listeners = new Map<string, ListenerStats>();
   readonly server = { total_connections: 0, live: 1, uptime_start: Date.now() };
 
   cluster(name: string): ClusterStats {
     let s = this.clusters.get(name);
     if (s === undefined) this.clusters.set(name, (s = new ClusterStats()));
+    return s;
+  }
+
+  /** `address_port` names the listener, as Envoy's stat prefix does. */
+  listener(name: string): ListenerStats {
+    let s = this.listeners.get(name);
+    if (s === undefined) this.listeners.set(name, (s = new ListenerStats()));
     return s;
   }
 
@@ -149,6 +167,7 @@ export class StatsRegistry {
       for (const [k, v] of statEntries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
     }
     for (const [prefix, s] of this.rbac) for (const [k, v] of statEntries(s)) lines.push(`${prefix}${k}: ${v}`);
+    for (const [name, s] of this.listeners) for (const [k, v] of statEntries(s)) lines.push(`listener.${name}.${k}: ${v}`);
     lines.push(`server.live: ${this.server.live}`);
     lines.push(`server.uptime: ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
     lines.push(`server.total_connections: ${this.server.total_connections}`);
@@ -169,7 +188,7 @@ export class StatsRegistry {
       for (const [k, v] of statEntries(s)) {
         const m = /^upstream_rq_([1-5])xx$/.exec(k);
         if (m !== null) add('envoy_cluster_upstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
-        else add(`envoy_cluster_${k}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
+        else add(`envoy_cluster_${k.replace('.', '_')}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
       }
     }
     for (const [prefix, s] of this.http) {
@@ -189,6 +208,7 @@ export class StatsRegistry {
         add(metric, 'counter', hcm !== undefined ? `envoy_http_conn_manager_prefix="${escapeLabel(hcm)}"` : '', v);
       }
     }
+    for (const [name, s] of this.listeners) for (const [k, v] of statEntries(s)) add(`envoy_listener_${k.replace('.', '_')}`, 'counter', `envoy_listener_address="${escapeLabel(name)}"`, v);
     const out: string[] = [];
     for (const [metric, f] of [...families].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       out.push(`# TYPE ${metric} ${f.type}`, ...f.samples);

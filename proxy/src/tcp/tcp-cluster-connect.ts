@@ -3,13 +3,14 @@
  * the router): the cluster's balancer picks the host, a failed connect tries another host up
  * to `maxAttempts`, and the caller relays the bytes with relayTcp().
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { IstioStatsRt } from '@minimesh/config';
 import type { Cluster } from '../upstream/cluster.js';
 import type { UpstreamHost } from '../upstream/upstream-host.js';
 import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER } from '../observability/istio/workload-peer.js';
 import { proxyTcp } from '../capture/tcp-proxy.js';
+import { connectUpstream, readyEvent } from '../tls/upstream-tls.js';
 
 export type ClusterConnectFailure = 'no_healthy_upstream' | 'connect_failure';
 
@@ -36,7 +37,7 @@ export function connectToCluster(
     }
     tried.add(host);
     const src = cluster.config.sourceAddress;
-    const probe = net.connect({ host: host.endpoint.address, port: host.endpoint.port, allowHalfOpen: true, ...(src ? { localAddress: src } : {}) });
+    const probe = connectUpstream(host.endpoint.address, host.endpoint.port, src || undefined, host.tls, true);
     const timer = setTimeout(() => {
       s.upstream_cx_connect_timeout++;
       probe.destroy(new Error('connect timeout'));
@@ -47,7 +48,7 @@ export function connectToCluster(
       if (tried.size < maxAttempts) attempt();
       else onFailed('connect_failure');
     });
-    probe.once('connect', () => {
+    probe.once(readyEvent(host.tls), () => {
       clearTimeout(timer);
       probe.removeAllListeners('error');
       if (gone()) {

@@ -6,6 +6,7 @@
 import type { ClusterRt } from '@minimesh/config/runtime';
 import type { StatsRegistry } from '../observability/stats.js';
 import { Cluster } from './cluster.js';
+import type { SecretStore } from '../security/secret-store.js';
 
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -14,7 +15,11 @@ export class ClusterManager {
   private readonly draining = new Set<Cluster>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly stats: StatsRegistry) {
+  constructor(
+    private readonly stats: StatsRegistry,
+    /** The proxy's TLS secrets, for clusters with TLS transport sockets. */
+    readonly secrets?: SecretStore,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
   }
@@ -34,7 +39,7 @@ export class ClusterManager {
       const old = this.clusters.get(name);
       if (old !== undefined && old.config === cfg) next.set(name, old);
       else {
-        next.set(name, new Cluster(cfg, this.stats.cluster(name)));
+        next.set(name, new Cluster(cfg, this.stats.cluster(name), this.secrets));
         if (old !== undefined) this.retire(old);
       }
     }

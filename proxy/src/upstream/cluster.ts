@@ -4,6 +4,7 @@
  */
 import type { ClusterRt } from '@minimesh/config/runtime';
 import type { ClusterStats } from '../observability/stats.js';
+import type { SecretStore } from '../security/secret-store.js';
 import type { LoadBalancer } from './lb/load-balancer.js';
 import { RoundRobin } from './lb/round-robin.js';
 import { RandomLb } from './lb/random.js';
@@ -30,6 +31,8 @@ export class Cluster {
   constructor(
     readonly config: ClusterRt,
     readonly stats: ClusterStats,
+    /** Where TLS transport sockets find their SDS secrets (absent: the cluster's TLS is not used). */
+    readonly secrets?: SecretStore,
   ) {
     this.hosts = config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);

@@ -9,6 +9,8 @@ import type { HttpProtocol } from '../http/codec/headers.js';
 import type { ConnectionPool } from './upstream-codec.js';
 import type { Cluster } from './cluster.js';
 import { Http1Pool } from './h1/h1-pool.js';
+import { upstreamTlsFor } from '@minimesh/config';
+import type { UpstreamTlsTarget } from '../tls/upstream-tls.js';
 import { H2ConnectionPool } from './h2/h2-connection-pool.js';
 import { peerFromEndpointMetadata, type WorkloadPeer } from '../observability/istio/workload-peer.js';
 
@@ -23,6 +25,8 @@ export class UpstreamHost implements LbHost {
   rqError = 0;
   /** HTTP/1.1 connections to this host. */
   readonly h1: Http1Pool;
+  /** TLS to this endpoint: the cluster's transport socket, or the transport_socket_matches entry its metadata selects. */
+  readonly tls: UpstreamTlsTarget | undefined;
   private h2Pool: H2ConnectionPool | undefined;
 
   constructor(
@@ -32,7 +36,9 @@ export class UpstreamHost implements LbHost {
     this.key = `${endpoint.address}:${endpoint.port}`;
     this.weight = endpoint.weight;
     this.peer = peerFromEndpointMetadata(endpoint.workload ?? '');
-    this.h1 = new Http1Pool(cluster, endpoint);
+    const tls = cluster.secrets === undefined ? undefined : upstreamTlsFor(cluster.config.tls, endpoint.socketMatch);
+    this.tls = tls === undefined ? undefined : { tls, secrets: cluster.secrets!, stats: cluster.stats };
+    this.h1 = new Http1Pool(cluster, endpoint, this.tls);
   }
 
   /**
@@ -43,7 +49,7 @@ export class UpstreamHost implements LbHost {
   poolFor(protocol: HttpProtocol): ConnectionPool {
     const up = this.cluster.config.upstreamProtocol;
     if (up === 'http1' || (up === 'downstream' && protocol !== 'HTTP/2')) return this.h1;
-    return (this.h2Pool ??= new H2ConnectionPool(this.cluster, this.endpoint));
+    return (this.h2Pool ??= new H2ConnectionPool(this.cluster, this.endpoint, this.tls));
   }
 
   /** The HTTP/2 pool, if a request has needed one. */

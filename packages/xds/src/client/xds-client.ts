@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type { DiscoveryResponse } from '@minimesh/api';
-import { formatConfigErrors, linkXdsConfig, type ClusterRt, type ConfigError, type EndpointRt, type ListenerRt, type RouteConfigRt, type RuntimeConfig } from '@minimesh/config';
+import { formatConfigErrors, linkXdsConfig, listenerHcms, type ClusterRt, type ConfigError, type EndpointRt, type ListenerRt, type RouteConfigRt, type RuntimeConfig } from '@minimesh/config';
 import { ADS_METHOD_PATH, deserializeResponse, serializeRequest, type DiscoveryRequestOut } from '../ads-service.js';
 import { SILENT_LOGGER, type XdsLogger } from '../logger.js';
 import { sameNames } from '../server/should-respond.js';
@@ -255,19 +255,19 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
   /** RDS follows the listeners, EDS the clusters: ask for the names they use, when that changed. */
   private updateSubscriptions(): void {
     if (this.call === undefined) return;
-    const want = (from: XdsTypeUrl, pick: (compiled: unknown) => string | undefined): string[] | undefined => {
+    const want = (from: XdsTypeUrl, pick: (compiled: unknown) => string | readonly (string | undefined)[] | undefined): string[] | undefined => {
       const h = this.latest(from);
       if (h === undefined) return undefined;
       const names = new Set<string>();
       for (const e of h.entries.values()) {
         const n = pick(e.compiled);
-        if (n !== undefined) names.add(n);
+        for (const x of typeof n === 'string' ? [n] : (n ?? [])) if (x !== undefined) names.add(x);
       }
       return [...names].sort();
     };
     const pairs: [XdsTypeUrl, string[] | undefined][] = [
       [EDS, want(CDS, (c) => ((c as ClusterRt).type === 'EDS' ? (c as ClusterRt).edsServiceName : undefined))],
-      [RDS, want(LDS, (l) => (l as ListenerRt).hcm?.rdsName)],
+      [RDS, want(LDS, (l) => listenerHcms(l as ListenerRt).map((h) => h.hcm.rdsName))],
     ];
     for (const [t, names] of pairs) {
       if (names === undefined) continue;

@@ -6,11 +6,12 @@
  * microsecond here is measured (bench/README.md). One request at a time, so the connection is
  * itself the request's stream, and the router's decoder is its per-request `handler`.
  */
-import net from 'node:net';
+import type net from 'node:net';
+import { connectUpstream, readyEvent, type UpstreamTlsTarget } from '../../tls/upstream-tls.js';
 import { HttpParseError } from '../../http/parse-error.js';
 import { bodyFraming, getHeader, NO_BODY, parseResponseHead, type BodyFraming, type ResponseHead } from '../../http/head-parser.js';
 import { ChunkedDecoder } from '../../http/chunked-decoder.js';
-import { coalesce, COALESCE_MAX } from '../../http/coalesce.js';
+import { writeRequestBody } from './h1-request-body.js';
 import { headerLines } from '../../http/codec/http1/http1-head-text.js';
 import type { HeaderList } from '../../http/codec/headers.js';
 import type { UpstreamFailure, UpstreamRequestHeaders, UpstreamResponseDecoder, UpstreamStream } from '../upstream-codec.js';
@@ -24,7 +25,6 @@ export interface ConnectionOwner {
 const MAX_RESPONSE_HEAD = 60 * 1024;
 const MAX_RESPONSE_HEADERS = 100;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const LAST_CHUNK = '0\r\n\r\n';
 const EMPTY = Buffer.alloc(0);
 
 export class Http1UpstreamConnection implements UpstreamStream {
@@ -62,13 +62,15 @@ export class Http1UpstreamConnection implements UpstreamStream {
     connectTimeoutMs: number,
     /** The source address to connect from (`upstream_bind_config`), e.g. Istio's 127.0.0.6 toward the app. */
     localAddress?: string,
+    /** TLS to the endpoint (the cluster's transport socket for it); undefined = plaintext. */
+    tls?: UpstreamTlsTarget,
   ) {
-    const socket = net.connect({ host, port, noDelay: true, ...(localAddress !== undefined ? { localAddress } : {}) });
+    const socket = connectUpstream(host, port, localAddress, tls);
     this.socket = socket;
     if (connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.onConnectTimeout(), connectTimeoutMs);
     }
-    socket.on('connect', () => this.onConnect());
+    socket.on(readyEvent(tls), () => this.onConnect());
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('end', () => this.onEnd());
     socket.on('error', (e: NodeJS.ErrnoException) => {
@@ -121,29 +123,7 @@ export class Http1UpstreamConnection implements UpstreamStream {
   }
 
   encodeData(chunk: Buffer, endStream: boolean): boolean {
-    const s = this.socket;
-    const head = this.pendingHead;
-    let ok = true;
-    if (this.chunkedRequest) {
-      s.cork();
-      if (head !== null) s.write(head, 'latin1');
-      if (chunk.length > 0) {
-        s.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-        s.write(chunk);
-        ok = s.write('\r\n', 'latin1');
-      }
-      if (endStream) ok = s.write(LAST_CHUNK, 'latin1');
-      s.uncork();
-    } else if (head !== null) {
-      if (chunk.length === 0) ok = s.write(head, 'latin1');
-      else if (chunk.length <= COALESCE_MAX) ok = s.write(coalesce(head, chunk));
-      else {
-        s.cork();
-        s.write(head, 'latin1');
-        ok = s.write(chunk);
-        s.uncork();
-      }
-    } else if (chunk.length > 0) ok = s.write(chunk);
+    const ok = writeRequestBody(this.socket, this.pendingHead, chunk, endStream, this.chunkedRequest);
     this.pendingHead = null;
     if (endStream) this.endRequest();
     return ok;

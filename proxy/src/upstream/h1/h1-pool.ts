@@ -5,6 +5,7 @@
  * `max_connections` circuit breaker is reached queue on the cluster (the limit is the
  * cluster's, so any host's freed slot serves them).
  */
+import type { UpstreamTlsTarget } from '../../tls/upstream-tls.js';
 import type { ConnectionPool, UpstreamResponseDecoder } from '../upstream-codec.js';
 import type { Cluster } from '../cluster.js';
 import type { EndpointRt } from '@minimesh/config/runtime';
@@ -24,6 +25,8 @@ export class Http1Pool implements ConnectionPool, ConnectionOwner {
   constructor(
     readonly cluster: Cluster,
     readonly endpoint: EndpointRt,
+    /** TLS to this endpoint (undefined = plaintext). */
+    readonly tls?: UpstreamTlsTarget,
   ) {}
 
   get idleCount(): number {
@@ -126,6 +129,6 @@ export class Http1Pool implements ConnectionPool, ConnectionOwner {
     cluster.stats.upstream_cx_total++;
     cluster.stats.upstream_cx_http1_total++;
     cluster.stats.upstream_cx_active++;
-    return new Http1UpstreamConnection(this, this.endpoint.address, this.endpoint.port, cluster.config.connectTimeoutMs, cluster.config.sourceAddress);
+    return new Http1UpstreamConnection(this, this.endpoint.address, this.endpoint.port, cluster.config.connectTimeoutMs, cluster.config.sourceAddress, this.tls);
   }
 }

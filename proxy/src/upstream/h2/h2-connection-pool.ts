@@ -17,6 +17,7 @@ import { H2UpstreamPool, h2PoolOptionsFromCluster } from './h2-pool.js';
 import type { H2Endpoint, H2RequestHead, H2StreamHandlers, H2RequestOptions } from './h2-types.js';
 import type { H2UpstreamStream } from './h2-stream.js';
 import { H2CodecStream } from './h2-codec-stream.js';
+import { connectUpstream, type UpstreamTlsTarget } from '../../tls/upstream-tls.js';
 
 /** The pool's own per-endpoint queue limit: the cluster-wide limit is enforced here instead. */
 const NO_POOL_QUEUE_LIMIT = 2 ** 31;
@@ -28,11 +29,15 @@ export class H2ConnectionPool implements ConnectionPool {
   constructor(
     readonly cluster: Cluster,
     endpoint: EndpointRt,
+    /** TLS to this endpoint (undefined = h2c with prior knowledge). */
+    tls?: UpstreamTlsTarget,
   ) {
     this.endpoint = { address: endpoint.address, port: endpoint.port };
     const stats = cluster.stats;
+    const src = cluster.config.sourceAddress;
     this.pool = new H2UpstreamPool({
       ...h2PoolOptionsFromCluster(cluster.config),
+      ...(tls !== undefined ? { createConnection: (ep: H2Endpoint) => connectUpstream(ep.address, ep.port, src, tls) } : {}),
       maxPendingPerEndpoint: NO_POOL_QUEUE_LIMIT,
       // Sessions are the cluster's upstream connections (upstream_cx_*), as HTTP/1.1 connections are.
       onSessionOpened: () => {

@@ -1,0 +1,230 @@
+/**
+ * A listener with several filter chains (Istio's PERMISSIVE / STRICT inbound shapes): each
+ * connection's first bytes are peeked (TLS ClientHello: SNI and ALPN; plaintext: HTTP or not,
+ * with http_inspector), the chain is picked as Envoy picks it, TLS is terminated with the
+ * chain's secrets as they are at that moment, and the connection goes to the chain's HTTP
+ * connection manager (codec by the negotiated ALPN) or tcp_proxy. No chain: closed.
+ * Plain one-chain listeners never come here (listener.ts), so their path is unchanged.
+ */
+import net from 'node:net';
+import type { FilterChainRt, ListenerRt } from '@minimesh/config/runtime';
+import { selectFilterChain } from '@minimesh/config';
+import { bindServer } from '../listener.js';
+import { HttpConnectionManager, type ListenerHandle } from '../http/connection-manager.js';
+import type { HcmContext, ProxyState } from '../http/hcm-context.js';
+import type { SecretStore } from '../security/secret-store.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
+import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
+import { connectToCluster, relayTcp } from '../tcp/tcp-cluster-connect.js';
+import { log } from '../log.js';
+import { authorizeConnection, rbacRuns } from '../security/rbac-filter.js';
+import { ListenerStats, type StatsRegistry } from '../observability/stats.js';
+import { inspectHttp, MAX_CLIENT_HELLO, peekClientHello } from './client-hello.js';
+import { ChainTlsServer, codecForAlpn, type ServerTlsResult } from './downstream-tls.js';
+
+/** Envoy's `listener_filters_timeout` default: then the connection goes on as plaintext without ALPN. */
+export const LISTENER_FILTERS_TIMEOUT_MS = 15_000;
+
+export interface ChainListenerDeps {
+  readonly proxy: ProxyState;
+  readonly secrets: SecretStore;
+  readonly clusters: ClusterManager;
+  readonly istio: IstioMetrics;
+  /** Where the listener's counters are registered (absent: kept on the listener only). */
+  readonly stats?: StatsRegistry;
+  /** The HcmContext of an HCM (stats scope, access logs, ...). */
+  context(hcm: NonNullable<FilterChainRt['hcm']>): HcmContext;
+}
+
+
+/** What a chain's connections read: its HCM contexts (by codec) or its tcp_proxy. */
+interface ChainRuntime {
+  readonly chain: FilterChainRt;
+  readonly handles?: { readonly auto: ChainHandle; readonly h1: ChainHandle; readonly h2: ChainHandle };
+  /** The chain's TLS termination (set when it has a transport socket). */
+  tls?: ChainTlsServer;
+}
+
+class ChainHandle implements ListenerHandle {
+  constructor(
+    readonly ctx: HcmContext,
+    private readonly owner: ChainListener,
+  ) {}
+  get proxy(): ProxyState {
+    return this.owner.deps.proxy;
+  }
+  get draining(): boolean {
+    return this.owner.draining;
+  }
+}
+
+export class ChainListener {
+  private readonly server: net.Server;
+  private readonly connections = new Set<HttpConnectionManager>();
+  private readonly sockets = new Set<net.Socket>();
+  private chains: ChainRuntime[] = [];
+  /** `listener.<address>_<port>.*`: no_filter_chain_match, ssl.handshake, ssl.connection_error. */
+  tlsStats = new ListenerStats();
+  draining = false;
+
+  constructor(
+    public config: ListenerRt,
+    readonly deps: ChainListenerDeps,
+  ) {
+    this.update(config);
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  /** A new config for the same address: new connections use its chains. */
+  update(config: ListenerRt): void {
+    this.config = config;
+    this.chains = (config.filterChains ?? []).map((chain) => {
+      const rt: ChainRuntime = { chain, ...this.handlesOf(chain) };
+      if (chain.tls !== undefined) rt.tls = new ChainTlsServer(chain.tls, this.deps.secrets, rt.handles ? 'http' : 'tcp', (r) => this.onTls(rt, r));
+      return rt;
+    });
+  }
+
+  private handlesOf(chain: FilterChainRt): Pick<ChainRuntime, 'handles'> {
+    if (chain.hcm === undefined) return {};
+    const ctx = this.deps.context(chain.hcm);
+    const auto = new ChainHandle(ctx, this);
+    if (chain.hcm.codecType !== 'AUTO') return { handles: { auto, h1: auto, h2: auto } };
+    const h1 = new ChainHandle({ ...ctx, hcm: { ...ctx.hcm, codecType: 'HTTP1' } }, this);
+    const h2 = new ChainHandle({ ...ctx, hcm: { ...ctx.hcm, codecType: 'HTTP2' } }, this);
+    return { handles: { auto, h1, h2 } };
+  }
+
+  private onTls(rt: ChainRuntime, r: ServerTlsResult | string): void {
+    if (typeof r === 'string') {
+      this.tlsStats['ssl.connection_error']++;
+      log.debug({ listener: this.config.name, reason: r }, 'TLS handshake failed');
+      return;
+    }
+    this.tlsStats['ssl.handshake']++;
+    this.sockets.add(r.socket);
+    r.socket.once('close', () => this.sockets.delete(r.socket));
+    this.serve(r.socket, rt, r.socket.alpnProtocol, r.peerPrincipal);
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const onError = (): void => {
+      socket.destroy();
+    };
+    socket.on('error', onError);
+    const inspectors = this.config.inspectors ?? { tls: false, http: false };
+    if (!inspectors.tls && !inspectors.http) return this.dispatch(socket, undefined, 'raw_buffer', '', [], onError);
+    let buf: Buffer = Buffer.alloc(0);
+    let done = false;
+    const finish = (tp: string, sni: string, alpn: readonly string[]): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      this.dispatch(socket, buf, tp, sni, alpn, onError);
+    };
+    const onData = (d: Buffer): void => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+      if (inspectors.tls) {
+        const r = peekClientHello(buf);
+        if (r.kind === 'more' && buf.length < MAX_CLIENT_HELLO) return;
+        if (r.kind === 'tls') return finish('tls', r.serverName, r.alpn);
+      }
+      if (!inspectors.http) return finish('raw_buffer', '', []);
+      const h = inspectHttp(buf);
+      if (h !== 'more') finish('raw_buffer', '', h);
+    };
+    const onEnd = (): void => finish('raw_buffer', '', []);
+    const timer = setTimeout(() => finish('raw_buffer', '', []), LISTENER_FILTERS_TIMEOUT_MS);
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+  }
+
+  private dispatch(socket: net.Socket, initial: Buffer | undefined, transportProtocol: string, serverName: string, alpn: readonly string[], onError: () => void): void {
+    if (socket.destroyed) return;
+    const rt = selectFilterChain(this.chains.map((c) => ({ match: c.chain.match, rt: c })), {
+      destinationPort: socket.localPort ?? this.config.port,
+      serverName,
+      transportProtocol,
+      applicationProtocols: alpn,
+    })?.rt;
+    if (rt === undefined) {
+      this.tlsStats.no_filter_chain_match++;
+      log.debug({ listener: this.config.name, transportProtocol, serverName, alpn }, 'no filter chain matches the connection: closed');
+      socket.destroy();
+      return;
+    }
+    if (initial !== undefined && initial.length > 0) socket.unshift(initial);
+    socket.off('error', onError);
+    if (rt.tls === undefined) return this.serve(socket, rt, undefined, undefined);
+    rt.tls.accept(socket);
+  }
+
+  private serve(socket: net.Socket, rt: ChainRuntime, alpn: string | false | null | undefined, peerPrincipal: string | undefined): void {
+    if (rt.handles !== undefined) {
+      socket.allowHalfOpen = false;
+      const codec = codecForAlpn(alpn);
+      const handle = codec === 'HTTP2' ? rt.handles.h2 : codec === 'HTTP1' ? rt.handles.h1 : rt.handles.auto;
+      const c = new HttpConnectionManager(socket, handle, (x) => this.connections.delete(x));
+      c.peerPrincipal = peerPrincipal;
+      this.connections.add(c);
+      // The HTTP/2 session reads the socket itself; the other codecs read its 'data' (it was paused to peek).
+      if (handle.ctx.hcm.codecType !== 'HTTP2') socket.resume();
+      return;
+    }
+    const tcpProxy = rt.chain.tcpProxy!;
+    socket.on('error', () => socket.destroy());
+    // The chain's network RBAC (Istio's TCP AuthorizationPolicies) decides before anything is dialled.
+    const rbac = this.deps.stats === undefined ? undefined : rbacRuns(tcpProxy.rbac, this.deps.stats);
+    if (rbac !== undefined && !authorizeConnection(rbac, socket)) {
+      log.debug({ listener: this.config.name }, 'rbac: connection denied');
+      socket.destroy();
+      return;
+    }
+    const cluster = this.deps.clusters.get(tcpProxy.cluster);
+    if (cluster === undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    const istio = tcpProxy.stats !== undefined ? { metrics: this.deps.istio, stats: tcpProxy.stats } : undefined;
+    connectToCluster(
+      cluster,
+      tcpProxy.maxConnectAttempts,
+      () => socket.destroyed,
+      (upstream) => relayTcp(socket, upstream, cluster, tcpProxy.idleTimeoutMs, istio),
+      () => socket.destroy(),
+    );
+  }
+
+  async listen(): Promise<void> {
+    await bindServer(this.server, this.config);
+    // Named by the address it is bound to (a port 0 in the config is the one given).
+    if (this.deps.stats !== undefined) this.tlsStats = this.deps.stats.listener(`${this.config.address}_${this.port}`);
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : this.config.port;
+  }
+
+  get activeConnections(): number {
+    return this.sockets.size;
+  }
+
+  drain(): Promise<void> {
+    this.draining = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const c of this.connections) c.closeIfIdle();
+    return closed;
+  }
+
+  closeAll(): void {
+    for (const c of this.connections) c.destroy();
+    for (const s of this.sockets) s.destroy();
+  }
+}
