@@ -10,6 +10,9 @@ import type { XdsServer } from '@minimesh/xds';
 import { kubeApi } from '../kube/kube-api.js';
 import { startKubeSecurity, type KubeSecurity } from '../security/kube-security.js';
 import { ServingCertKeeper } from '../security/serving-cert.js';
+import { TokenReviewAuthenticator, TokensFileAuthenticator } from '../security/caller-authn.js';
+import { localCa } from '../security/plugged-ca.js';
+import type { WorkloadCaService } from '../security/workload-ca-service.js';
 import type { ControlPlaneOptions } from './control-plane.js';
 import { SecureServing } from './secure-serving.js';
 
@@ -21,6 +24,8 @@ export interface SecurityRuntimeOptions {
   readonly log: (line: string) => void;
   /** The mesh config's trust domain: the organisation of a root the CA creates. */
   readonly trustDomain?: string;
+  /** CreateCertificate, enabled here once the CA is loaded (--kube, or the local mesh's --workload-tokens). */
+  readonly workloadCa?: WorkloadCaService;
 }
 
 export class SecurityRuntime {
@@ -59,9 +64,15 @@ export class SecurityRuntime {
   async start(): Promise<void> {
     const { opts, log } = this.o;
     const namespace = opts.namespace ?? 'istio-system';
+    if (!this.o.kubeConfig && opts.workloadTokensFile !== undefined && this.o.workloadCa) {
+      const { ca, created } = await localCa(opts.caDir, this.o.trustDomain ?? 'cluster.local');
+      this.o.workloadCa.enable(ca, new TokensFileAuthenticator(opts.workloadTokensFile));
+      log(`workload certificates: ${created ? 'a new root' : `the CA of ${opts.caDir}`}${created && opts.caDir ? ` (written to ${opts.caDir})` : ''}, callers proved by ${opts.workloadTokensFile}`);
+    }
     if (this.o.kubeConfig) {
+      const api = await kubeApi(this.o.kubeConfig);
       const started = startKubeSecurity({
-        api: await kubeApi(this.o.kubeConfig),
+        api,
         namespace,
         revision: opts.revision ?? 'default',
         tlsDir: opts.tlsDir,
@@ -77,6 +88,7 @@ export class SecurityRuntime {
         throw e;
       }
       if (this.abort.signal.aborted) return this.kube.stop();
+      this.o.workloadCa?.enable(this.kube.ca, new TokenReviewAuthenticator(api));
       this.serving = this.kube.serving;
     } else if (this.needed) {
       this.serving = await ServingCertKeeper.create({ tlsDir: opts.tlsDir, dnsNames: [], log });
