@@ -3,7 +3,7 @@
  * public key; the one identity is the URI SAN `spiffe://<trust domain>/ns/<ns>/sa/<sa>` of the
  * authenticated caller (the SANs the CSR asks for are ignored), in a critical SAN extension as
  * the subject is empty; key usage digitalSignature|keyEncipherment, server and client auth;
- * valid from a minute ago for the requested lifetime (24 h by default, refused above the max).
+ * valid from two minutes ago for the requested lifetime (24 h by default, refused above the max).
  */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
@@ -16,7 +16,7 @@ const HOUR_MS = 60 * 60 * 1000;
 export const DEFAULT_WORKLOAD_TTL_MS = 24 * HOUR_MS;
 export const MAX_WORKLOAD_TTL_MS = 90 * 24 * HOUR_MS;
 /** Clocks of the peers may lag ours a little. */
-const BACKDATE_MS = 60 * 1000;
+const BACKDATE_MS = 2 * 60 * 1000;
 
 /** Who a credential proved the caller to be. */
 export interface WorkloadIdentity {
