@@ -8,6 +8,7 @@
  * A failure is an AuthnError with a message fit to send back to the caller.
  */
 import fs from 'node:fs';
+import { ISTIO_TOKEN_AUDIENCE } from '@minimesh/mesh';
 import type { KubeApi } from '../kube/kube-api.js';
 import type { WorkloadIdentity } from './workload-cert.js';
 
@@ -18,7 +19,7 @@ export interface CallerAuthenticator {
 }
 
 /** The audience of the projected token Istio's injector mounts (istio-token). */
-export const CA_TOKEN_AUDIENCE = 'istio-ca';
+export const CA_TOKEN_AUDIENCE = ISTIO_TOKEN_AUDIENCE;
 const TOKEN_REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 

@@ -14,12 +14,13 @@ import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
 import { CA_METHOD_PATH, decodeCertificateResponse, encodeCertificateRequest, type CertificateRequest, type CertificateResponse } from '@minimesh/xds';
+import { ISTIO_TOKEN_MOUNT_PATH } from '@minimesh/mesh';
 import { ROOT_SECRET, WORKLOAD_SECRET, type SecretStore } from './secret-store.js';
 
 x509.cryptoProvider.set(webcrypto as never);
 
 /** Where Istio's injector mounts the pod's projected token (audience istio-ca). */
-export const ISTIO_TOKEN_FILE = '/var/run/secrets/tokens/istio-token';
+export const ISTIO_TOKEN_FILE = `${ISTIO_TOKEN_MOUNT_PATH}/istio-token`;
 /** istio-agent's SECRET_TTL default. */
 export const DEFAULT_CERT_TTL_S = 24 * 60 * 60;
 
