@@ -15,7 +15,7 @@ import { APP_PROBERS_ENV, parseAppProbers, type AppProbers } from './admin/app-p
 import { parseAppMetricsTarget, PROMETHEUS_ANNOTATIONS_ENV, type AppMetricsTarget } from './admin/app-metrics.js';
 import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
 import { chooseXdsTls, MOUNTED_ROOT_FILE, type XdsTlsSettings } from './xds-tls.js';
-import { ISTIO_TOKEN_FILE, parseTtlSeconds } from './security/workload-cert-agent.js';
+import { ISTIO_TOKEN_FILE, parseTtlSeconds } from './security/workload-cert-options.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
        minimesh proxy --xds HOST:PORT [options]

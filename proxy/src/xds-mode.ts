@@ -17,7 +17,7 @@ import { log } from './log.js';
 import { POD_LABELS_FILE, readPodLabels } from './pod-labels.js';
 import { describeRoot, isTlsFailure, loadXdsRoot, type XdsTlsSettings } from './xds-tls.js';
 import { liveSecretsEntry } from './admin/secrets-config-dump.js';
-import { WorkloadCertAgent } from './security/workload-cert-agent.js';
+import type { WorkloadCertAgent } from './security/workload-cert-agent.js';
 
 /** The workload certificate (see security/workload-cert-agent.ts), asked of the xDS server. */
 export interface XdsIdentityOptions {
@@ -133,7 +133,8 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
     },
   });
   proxy.configDump = withSecrets(xdsConfigDump({ node: opts.node, server: opts.server }, {}), proxy);
-  const identity = opts.identity === undefined ? undefined : new WorkloadCertAgent({ server: opts.server, tls, secrets: proxy.secrets, log, ...opts.identity });
+  // The X.509 library loads only for a proxy that asks for a certificate (it slows every start).
+  const identity = opts.identity === undefined ? undefined : new (await import('./security/workload-cert-agent.js')).WorkloadCertAgent({ server: opts.server, tls, secrets: proxy.secrets, log, ...opts.identity });
   let side: SideServers | undefined;
   const stop = async (): Promise<void> => {
     identity?.stop();
