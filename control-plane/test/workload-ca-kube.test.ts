@@ -24,7 +24,7 @@ t.test('TokenReview proves the caller', async (t) => {
     await s.api.stop();
   });
   await s.started;
-  t.ok(await until(() => s.cp.secureXdsPort > 0 && s.cp.workloadCa.enabled), 'the CA and the secure port are up');
+  t.ok(await until(() => s.cp.secureXdsPort > 0 && s.cp.security!.workloadCa.enabled), 'the CA and the secure port are up');
   const rootPem = s.cp.security!.kubeSecurity!.ca.rootPem;
   const addr = `127.0.0.1:${s.cp.secureXdsPort}`;
   const tls = { rootPem, serverName: SERVER_NAME };
@@ -67,7 +67,7 @@ t.test('plugged-in cacerts wins over istio-ca-secret', async (t) => {
     await s.api.stop();
   });
   await s.started;
-  t.ok(await until(() => s.cp.secureXdsPort > 0 && s.cp.workloadCa.enabled));
+  t.ok(await until(() => s.cp.secureXdsPort > 0 && s.cp.security!.workloadCa.enabled));
   t.equal(s.cp.security!.kubeSecurity!.ca.rootPem, rootCa.rootPem, 'the CA is the plugged-in one');
   t.ok(s.logs.some((l) => /loaded the CA from Secret istio-system\/cacerts/.test(l)), 'and the log says so');
   t.equal(s.api.get('Secret', 'istio-system', 'istio-ca-secret'), undefined, 'no self-signed CA Secret is created');

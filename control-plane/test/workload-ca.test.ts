@@ -42,7 +42,7 @@ async function localPlane(t: { teardown(fn: () => unknown): void }, extra: { mes
 
 t.test('local mesh: certificates for the caller\'s identity only', async (t) => {
   const { cp, addr, tokens } = await localPlane(t);
-  t.ok(cp.workloadCa.enabled, 'the CA is on with --workload-tokens');
+  t.ok(cp.security!.workloadCa.enabled, 'the CA is on with --workload-tokens');
 
   const a = await createCertificate(addr, { token: 'token-a' });
   t.equal(a.code, undefined, `issued (${a.details ?? ''})`);

@@ -37,8 +37,7 @@ import { closeServer, listenOn } from './listen.js';
 import { SecurityRuntime } from './security-runtime.js';
 import { MeshConfigWatcher } from './mesh-config-watcher.js';
 import type { MeshConfig } from '../model/mesh-config.js';
-import { WorkloadCaService } from '../security/workload-ca-service.js';
-import { workloadTtlsFromEnv } from '../security/workload-cert.js';
+
 
 export interface HostPort {
   readonly host: string;
@@ -93,9 +92,8 @@ export interface ControlPlaneOptions {
   readonly kubeRetry?: { readonly initialMs?: number; readonly maxMs?: number };
   /** The mesh config file (istiod's /etc/istio/config/mesh), watched; none: Istio's defaults. */
   readonly meshConfigFile?: string;
-  /** Not --kube: serve CreateCertificate to callers whose tokens this file lists (see security/caller-authn.ts). */
+  /** Not --kube: CreateCertificate for the tokens this file lists; caDir: the CA's folder (security-runtime.ts). */
   readonly workloadTokensFile?: string;
-  /** With workloadTokensFile: the CA's folder (Istio's plugged-in layout; a new root is written there when empty). */
   readonly caDir?: string;
 }
 
@@ -114,7 +112,6 @@ export class ControlPlane {
   /** Certificates, the webhook server and the secure xDS port (see security-runtime.ts). */
   security: SecurityRuntime | undefined;
   readonly metrics = new ControlPlaneMetrics();
-  readonly workloadCa: WorkloadCaService;
   private folder: FolderSource | undefined;
   private kube: KubeSource | undefined;
   private sourceResources: KubeResource[] = [];
@@ -155,9 +152,6 @@ export class ControlPlane {
       this.print(`proxy ${s.nodeId} rejected ${typeName(typeUrl)} version ${version}: ${message}`);
     });
     this.xds.on('send', (_s, typeUrl) => this.metrics.countPush(typeUrl));
-    // Istio's CreateCertificate on the same gRPC server as ADS; it answers once the CA is loaded.
-    this.workloadCa = new WorkloadCaService({ trustDomain: () => this.meshConfig.trustDomain, ttls: workloadTtlsFromEnv(), log: this.print });
-    this.workloadCa.addTo(this.xds.grpcServer);
   }
 
   get model(): MeshModel {
@@ -226,7 +220,7 @@ export class ControlPlane {
     this.xdsPort = await this.xds.listen(this.opts.xdsAddress.host, this.opts.xdsAddress.port);
     this.debug = createDebugServer(this);
     this.debugPort = await listenOn(this.debug, this.opts.debugAddress.host, this.opts.debugAddress.port, 'debug server');
-    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print, trustDomain: this.meshConfig.trustDomain, workloadCa: this.workloadCa });
+    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print, trustDomain: this.meshConfig.trustDomain, meshTrustDomain: () => this.meshConfig.trustDomain });
     const ready = this.opts.readyAddress;
     if (ready) {
       this.readyServer = createReadyServer(() => ({ ready: this.isReady, waitingFor: this.ready ? 'the certificates (see the log)' : 'the first config' }));
