@@ -4,8 +4,13 @@
 // inside its pod. A control plane (`minimesh control-plane --local`) serves xDS on 15010 and
 // its debug API on 15014; each sidecar (`minimesh proxy --xds`) announces its pod (name,
 // namespace, IP, labels) in its node identity, and the control plane generates for it.
+// Each sidecar gets its workload certificate (spiffe://cluster.local/ns/NS/sa/SA) from the
+// control plane with a token the launcher makes for its pod: the tokens file in the log dir
+// (--workload-tokens) maps each token to the pod's namespace and service account
+// (`pod.serviceAccount`, else `default` as in Kubernetes).
 // Used by examples/echo/run.js and examples/microservices/run.js.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -66,6 +71,22 @@ export class LocalMesh {
     this.logDir = fs.mkdtempSync(path.join(os.tmpdir(), `minimesh-${opts.name}-`));
     /** A Prometheus scrape configuration of the running pods (file-based discovery). */
     this.prometheus = new PrometheusTargets(path.join(this.logDir, 'prometheus'));
+    /** token -> { namespace, serviceAccount }: who each sidecar is, for the control plane's CA. */
+    this.tokensFile = path.join(this.logDir, 'workload-tokens.json');
+    this.tokens = {};
+    fs.writeFileSync(this.tokensFile, '{}\n', { mode: 0o600 });
+  }
+
+  /** A new token for the pod (its identity added to the tokens file); returns the file holding it. */
+  issueToken(pod) {
+    const token = randomBytes(24).toString('base64url');
+    this.tokens[token] = { namespace: pod.namespace, serviceAccount: pod.serviceAccount ?? 'default' };
+    fs.writeFileSync(this.tokensFile, `${JSON.stringify(this.tokens, null, 2)}\n`, { mode: 0o600 });
+    const dir = path.join(this.logDir, 'tokens');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, `${pod.name}.${pod.namespace}.token`);
+    fs.writeFileSync(file, token, { mode: 0o600 });
+    return file;
   }
 
   /** Every address:port the mesh will bind; returns the busy ones. */
@@ -115,7 +136,7 @@ export class LocalMesh {
   }
 
   async startControlPlane() {
-    const cp = this.spawn('control-plane', [CLI, 'control-plane', '--config-dir', this.configDir, '--local', '--xds-address', XDS_ADDRESS, '--debug-address', DEBUG_ADDRESS, '--dashboard-address', DASHBOARD_ADDRESS], { show: true });
+    const cp = this.spawn('control-plane', [CLI, 'control-plane', '--config-dir', this.configDir, '--local', '--workload-tokens', this.tokensFile, '--xds-address', XDS_ADDRESS, '--debug-address', DEBUG_ADDRESS, '--dashboard-address', DASHBOARD_ADDRESS], { show: true });
     await waitHttp(`http://${DEBUG_ADDRESS}/ready`, 10000, () => !cp.exited);
     console.log(`control plane ready (xDS ${XDS_ADDRESS}, debug http://${DEBUG_ADDRESS}, config ${path.relative(process.cwd(), this.configDir) || '.'})`);
     console.log(`dashboard: the mesh graph at http://${DASHBOARD_ADDRESS}/ (or: npx minimesh dashboard)`);
@@ -128,11 +149,11 @@ export class LocalMesh {
 
   /**
    * Starts the pod's sidecar (or gateway: type 'router'), waits until it holds a config.
-   * @param {{ app: string, ip: string, name: string, namespace: string, labels: Record<string,string>, type?: string }} pod
+   * @param {{ app: string, ip: string, name: string, namespace: string, labels: Record<string,string>, type?: string, serviceAccount?: string }} pod
    */
   async startSidecar(pod) {
     const type = pod.type ?? 'sidecar';
-    const args = [...PROXY_NODE_FLAGS, CLI, 'proxy', '--xds', XDS_ADDRESS, '--type', type, '--admin-address', pod.ip, '--health-address', pod.ip, '--drain-time-s', '1'];
+    const args = [...PROXY_NODE_FLAGS, CLI, 'proxy', '--xds', XDS_ADDRESS, '--type', type, '--admin-address', pod.ip, '--health-address', pod.ip, '--drain-time-s', '1', '--ca-token-file', this.issueToken(pod)];
     // The node metadata Istio's injector gives a pod's proxy (its identity in the mesh's metrics).
     const workload = workloadOf(pod);
     const env = {

@@ -28,6 +28,7 @@ Try:
   npx minimesh proxy-config routes ${client.name}.${client.namespace}
   npx minimesh proxy-config clusters ${echo.name}.${echo.namespace}
   npx minimesh proxy-config endpoints ${client.name}.${client.namespace}
+  npx minimesh proxy-config secret ${client.name}.${client.namespace}     # its certificate: spiffe://cluster.local/ns/${client.namespace}/sa/default
   curl -s http://${client.ip}:15000/config_dump      # the client sidecar's admin API (also /clusters, /stats)
   curl -s http://127.0.0.1:15014/debug/syncz         # the control plane's view
 Edit examples/echo/k8s/*.yaml and the sidecars follow. Ctrl-C stops everything.

@@ -3,7 +3,7 @@
  * trusting the root ConfigMap mounted as Istio mounts it), with Istio's ports, probes,
  * downward-API env and security context.
  */
-import { PORTS, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_MOUNT_PATH, ROOT_CERT_VOLUME } from '@minimesh/mesh';
+import { ISTIO_TOKEN_AUDIENCE, ISTIO_TOKEN_EXPIRATION_SECONDS, ISTIO_TOKEN_MOUNT_PATH, ISTIO_TOKEN_VOLUME, PORTS, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_MOUNT_PATH, ROOT_CERT_VOLUME } from '@minimesh/mesh';
 import { PROXY_CONTAINER_NAME } from './injection-keys.js';
 import { xdsOverTls, type InjectOptions } from './inject-options.js';
 import type { Container, EnvVar, Pod } from './kube-types.js';
@@ -24,16 +24,26 @@ export const BASE_VOLUMES = [
   },
 ];
 
+/**
+ * The pod's service-account token for the control plane's CA (audience istio-ca, 12 h), as
+ * Istio's template projects it: the proxy sends it to get its workload certificate.
+ */
+export const ISTIO_TOKEN_VOLUME_SPEC = {
+  name: ISTIO_TOKEN_VOLUME,
+  projected: { sources: [{ serviceAccountToken: { audience: ISTIO_TOKEN_AUDIENCE, expirationSeconds: ISTIO_TOKEN_EXPIRATION_SECONDS, path: 'istio-token' } }] },
+};
+
 /** The namespace's root certificate (published by the control plane), for TLS to it. */
 const ROOT_CERT_VOLUME_SPEC = { name: ROOT_CERT_VOLUME, configMap: { name: ROOT_CERT_CONFIGMAP } };
 const ROOT_CERT_FILE = `${ROOT_CERT_MOUNT_PATH}/${ROOT_CERT_KEY}`;
 
 /**
- * The pod volumes the sidecar needs. The root ConfigMap only with TLS to the control plane:
- * a pod told to use a plain-text control plane does not wait for a ConfigMap it never reads.
+ * The pod volumes the sidecar needs. The root ConfigMap and the CA token only with TLS to the
+ * control plane: a pod told to use a plain-text control plane does not wait for a ConfigMap it
+ * never reads, nor send its token in the clear.
  */
 export function proxyVolumes(o: InjectOptions): { name: string; [k: string]: unknown }[] {
-  return structuredClone(xdsOverTls(o.xdsAddress) ? [...BASE_VOLUMES, ROOT_CERT_VOLUME_SPEC] : BASE_VOLUMES);
+  return structuredClone(xdsOverTls(o.xdsAddress) ? [...BASE_VOLUMES, ISTIO_TOKEN_VOLUME_SPEC, ROOT_CERT_VOLUME_SPEC] : BASE_VOLUMES);
 }
 
 /** `minimesh proxy`'s arguments: the control plane, and over TLS the root it must chain to. */
@@ -88,6 +98,7 @@ export function buildProxyContainer(pod: Pod, o: InjectOptions, workload: Worklo
     volumeMounts: [
       ...(xdsOverTls(o.xdsAddress) ? [{ mountPath: ROOT_CERT_MOUNT_PATH, name: ROOT_CERT_VOLUME, readOnly: true }] : []),
       { mountPath: '/etc/istio/proxy', name: 'istio-envoy' },
+      ...(xdsOverTls(o.xdsAddress) ? [{ mountPath: ISTIO_TOKEN_MOUNT_PATH, name: ISTIO_TOKEN_VOLUME }] : []),
       { mountPath: '/etc/istio/pod', name: 'istio-podinfo' },
     ],
   };

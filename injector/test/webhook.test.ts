@@ -104,7 +104,9 @@ t.test('injected pod', async (t) => {
   for (const c of init) t.same([c.image, c.imagePullPolicy], [MINIMESH_IMAGE, 'IfNotPresent'], `${c.name}: the image built into the cluster, never pulled`);
   t.same(init[1].volumeMounts?.find((m) => m.name === 'istiod-ca-cert'), { mountPath: '/var/run/secrets/istio', name: 'istiod-ca-cert', readOnly: true }, 'the root mounted read-only');
   t.same(p.spec!.volumes!.find((v) => v.name === 'istiod-ca-cert'), { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } }, "the namespace's root ConfigMap");
-  t.match(p.metadata!.annotations!['sidecar.istio.io/status'], /"volumes":\["istio-envoy","istio-podinfo","istiod-ca-cert"\]/, 'listed in the status annotation');
+  t.match(p.metadata!.annotations!['sidecar.istio.io/status'], /"volumes":\["istio-envoy","istio-podinfo","istio-token","istiod-ca-cert"\]/, 'listed in the status annotation');
+  t.same(p.spec!.volumes!.find((v) => v.name === 'istio-token'), { name: 'istio-token', projected: { sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } }, "Istio's projected token for the CA");
+  t.same(init[1].volumeMounts?.find((m) => m.name === 'istio-token'), { mountPath: '/var/run/secrets/tokens', name: 'istio-token' }, 'mounted where the proxy looks for it');
   // A plain-text control plane (an --xds on another port): no root flag, no ConfigMap to wait for.
   const plain = injectPod(load('deployment-pod.json').request.object, { name: 'default' }, { xdsAddress: 'cp.example:15010' }).pod;
   const plainProxy = plain.spec!.initContainers![1];

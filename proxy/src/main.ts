@@ -1,7 +1,7 @@
 /**
  * `minimesh proxy`: runs the proxy on an Envoy v3 bootstrap (YAML or JSON).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseBootstrap, toJsonData, TYPE_URL, type Bootstrap } from '@minimesh/api';
 import { compileBootstrap } from '@minimesh/config';
@@ -15,6 +15,7 @@ import { APP_PROBERS_ENV, parseAppProbers, type AppProbers } from './admin/app-p
 import { parseAppMetricsTarget, PROMETHEUS_ANNOTATIONS_ENV, type AppMetricsTarget } from './admin/app-metrics.js';
 import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
 import { chooseXdsTls, MOUNTED_ROOT_FILE, type XdsTlsSettings } from './xds-tls.js';
+import { ISTIO_TOKEN_FILE, parseTtlSeconds } from './security/workload-cert-options.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
        minimesh proxy --xds HOST:PORT [options]
@@ -36,6 +37,14 @@ Options:
       --xds-server-name NAME  with TLS: the name the ADS server's certificate must carry, when
                            --xds dials an IP or a forwarded port (e.g. --xds 127.0.0.1:${PORTS.xdsTls}
                            --xds-server-name ${istiodDnsNames()[0]}); default: the host of --xds
+      --ca-token-file FILE  with --xds: the pod's token, sent as "authorization: Bearer" to ask
+                           the control plane (the --xds address) for the workload certificate
+                           (Istio's CreateCertificate); the proxy makes its own key and CSR and
+                           holds the result as secrets default and ROOTCA. Default:
+                           ${ISTIO_TOKEN_FILE} (the injector's projected token) when it
+                           exists; "off": no certificate
+      --cert-ttl DURATION  the lifetime asked for (e.g. 24h, 90s; env SECRET_TTL; default 24h);
+                           renewed at half of it
       --node-id ID         xDS node id (default TYPE~INSTANCE_IP~POD_NAME.POD_NAMESPACE~POD_NAMESPACE.svc.cluster.local)
       --node-cluster NAME  xDS node cluster (default: the workload name.POD_NAMESPACE)
       --type TYPE          sidecar (default) or router (gateways)
@@ -90,6 +99,8 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
       'xds-ca': { type: 'string' },
       'xds-server-name': { type: 'string' },
       'node-id': { type: 'string' },
+      'ca-token-file': { type: 'string' },
+      'cert-ttl': { type: 'string' },
       'node-cluster': { type: 'string' },
       type: { type: 'string' },
       'admin-port': { type: 'string' },
@@ -140,7 +151,7 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
   const appMetrics = agentPort === undefined ? undefined : parseAppMetricsTarget(process.env[PROMETHEUS_ANNOTATIONS_ENV]);
   const agent = { agentPort, appProbers, podIp, appMetrics };
   if (values.xds === undefined) {
-    for (const f of ['xds-ca', 'xds-server-name'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --xds HOST:PORT`);
+    for (const f of ['xds-ca', 'xds-server-name', 'ca-token-file', 'cert-ttl'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --xds HOST:PORT`);
     return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
   }
   if (!/^.+:\d+$/.test(values.xds)) throw new UsageError(`--xds: expected HOST:PORT, got ${values.xds}`);
@@ -157,7 +168,16 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
   const ap = values['admin-port'] ?? String(PORTS.admin);
   const adminPort = ap === 'off' ? undefined : Number(ap);
   if (adminPort !== undefined && (!Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535)) throw new UsageError(`--admin-port: not a port: ${ap}`);
+  const tokenFlag = values['ca-token-file'];
+  if (tokenFlag === '') throw new UsageError('--ca-token-file: expected a file (or "off")');
+  const tokenFile = tokenFlag === 'off' ? undefined : (tokenFlag ?? (existsSync(ISTIO_TOKEN_FILE) ? ISTIO_TOKEN_FILE : undefined));
+  const ttlText = values['cert-ttl'] ?? (process.env.SECRET_TTL || undefined);
+  const ttlSeconds = ttlText === undefined ? undefined : parseTtlSeconds(ttlText);
+  if (ttlText !== undefined && ttlSeconds === undefined) throw new UsageError(`${values['cert-ttl'] !== undefined ? '--cert-ttl' : 'SECRET_TTL'}: expected a duration of at least 1s such as 24h or 90s, got ${JSON.stringify(ttlText)}`);
+  if (values['cert-ttl'] !== undefined && tokenFile === undefined) throw new UsageError('--cert-ttl: no workload certificate is asked for (give --ca-token-file FILE)');
+  const clusterId = process.env.ISTIO_META_CLUSTER_ID || undefined;
   const xds: XdsModeOptions = {
+    ...(tokenFile !== undefined ? { identity: { tokenFile, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}), ...(clusterId ? { clusterId } : {}) } } : {}),
     server: values.xds,
     tls,
     node: nodeFromEnv(type, { id: values['node-id'], cluster: values['node-cluster'] }),

@@ -16,6 +16,20 @@ import { xdsConfigDump } from './admin/xds-config-dump.js';
 import { log } from './log.js';
 import { POD_LABELS_FILE, readPodLabels } from './pod-labels.js';
 import { describeRoot, isTlsFailure, loadXdsRoot, type XdsTlsSettings } from './xds-tls.js';
+import { liveSecretsEntry } from './admin/secrets-config-dump.js';
+import type { WorkloadCertAgent } from './security/workload-cert-agent.js';
+
+/** The workload certificate (see security/workload-cert-agent.ts), asked of the xDS server. */
+export interface XdsIdentityOptions {
+  /** The pod's token (Istio's projected istio-token, or the local mesh's). */
+  readonly tokenFile: string;
+  /** Requested lifetime in seconds (default 24 h). */
+  readonly ttlSeconds?: number;
+  /** Istio's ClusterID metadata. */
+  readonly clusterId?: string;
+  /** Retry timings after a failed request (default 1 s doubling to 30 s). */
+  readonly retry?: { readonly initialMs?: number; readonly maxMs?: number };
+}
 
 export interface XdsModeOptions {
   /** host:port of the ADS server. */
@@ -42,6 +56,8 @@ export interface XdsModeOptions {
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly pendingTimeoutMs?: number;
+  /** Obtain a workload certificate with this token; undefined: no identity (plain text only). */
+  readonly identity?: XdsIdentityOptions;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -88,6 +104,15 @@ export function nodeFromEnv(type: 'sidecar' | 'router', flags: { id?: string; cl
 /** A running proxy in xDS mode: the same handle, plus its xDS client. */
 export interface RunningXdsProxy extends RunningProxy {
   readonly client: XdsClient;
+  /** Keeps the workload certificate (with `identity`). */
+  readonly identity?: WorkloadCertAgent;
+}
+
+/** The xDS config dump plus the proxy's secrets (rendered live), where Envoy puts them: before the endpoints. */
+function withSecrets(dump: Record<string, unknown>, proxy: Proxy): Record<string, unknown> {
+  const configs = [...(dump.configs as unknown[])];
+  configs.splice(Math.max(0, configs.length - 1), 0, liveSecretsEntry(proxy.secrets));
+  return { ...dump, configs };
 }
 
 /** Starts the admin and health servers, then the xDS client; resolves without waiting for a config. */
@@ -103,13 +128,16 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
     backoff: opts.backoff,
     pendingTimeoutMs: opts.pendingTimeoutMs,
     onConfig: async ({ config, dump }) => {
-      await proxy.apply(config, xdsConfigDump({ node: opts.node, server: opts.server }, dump));
+      await proxy.apply(config, withSecrets(xdsConfigDump({ node: opts.node, server: opts.server }, dump), proxy));
       for (const l of proxy.listeners.values()) log.debug({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
     },
   });
-  proxy.configDump = xdsConfigDump({ node: opts.node, server: opts.server }, {});
+  proxy.configDump = withSecrets(xdsConfigDump({ node: opts.node, server: opts.server }, {}), proxy);
+  // The X.509 library loads only for a proxy that asks for a certificate (it slows every start).
+  const identity = opts.identity === undefined ? undefined : new (await import('./security/workload-cert-agent.js')).WorkloadCertAgent({ server: opts.server, tls, secrets: proxy.secrets, log, ...opts.identity });
   let side: SideServers | undefined;
   const stop = async (): Promise<void> => {
+    identity?.stop();
     await client.close();
     await proxy.drain();
     side?.close();
@@ -126,7 +154,11 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   }
   log.info({ server: opts.server, node: opts.node.id, tls: opts.tls === undefined ? 'off' : { serverName: opts.tls.serverName, root: opts.tls.rootFile } }, 'xDS: connecting');
   client.start();
-  return { proxy, client, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, agentPort: side.agentPort, stop };
+  if (identity !== undefined) {
+    log.info({ server: opts.server, token: opts.identity!.tokenFile, ttlSeconds: opts.identity!.ttlSeconds }, 'workload certificate: requesting');
+    identity.start();
+  }
+  return { proxy, client, identity, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, agentPort: side.agentPort, stop };
 }
 
 export const XDS_DEFAULT_ADMIN_PORT = PORTS.admin;

@@ -80,19 +80,46 @@ export async function createRootCa(opts: { org?: string; ttlMs?: number; now?: D
   return { certPem: new NodeX509(Buffer.from(cert.rawData)).toString(), keyPem: pemOf(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })) };
 }
 
+/** A leaf to sign: its public key, names and extensions (see signLeaf). */
+export interface LeafParams {
+  readonly publicKey: webcrypto.CryptoKey;
+  readonly subject: string;
+  readonly extensions: readonly x509.Extension[];
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+/** Every certificate of a PEM bundle, each as node writes it; CaError naming `what` when one does not parse. */
+function pemCerts(pem: string, what: string): string[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new CaError(`${what}: no PEM certificate in it`);
+  return blocks.map((b, i) => {
+    try {
+      return new NodeX509(b).toString();
+    } catch (e) {
+      throw new CaError(`${what}: certificate ${i + 1} is not valid (${(e as Error).message})`);
+    }
+  });
+}
+
 export class CertificateAuthority {
   private constructor(
     /** The root certificate, PEM: the caBundle of the webhooks, the root of ConfigMap istio-ca-root-cert. */
     readonly rootPem: string,
+    /** The signing certificate (the root itself, or a plugged-in intermediate). */
     readonly root: NodeX509,
     private readonly signingKey: webcrypto.CryptoKey,
+    /** PEM of the signing certificate up to the root: what follows a leaf in a chain. */
+    readonly chainPem: string,
   ) {}
 
   /**
-   * Loads a root and its key (PEM; PKCS#1, PKCS#8 or SEC1). Throws CaError naming what is wrong:
-   * not PEM, not a CA, expired, or a key that is not the certificate's.
+   * Loads a CA certificate and its key (PEM; PKCS#1, PKCS#8 or SEC1). Throws CaError naming what
+   * is wrong: not PEM, not a CA, expired, or a key that is not the certificate's. A plugged-in
+   * intermediate (Istio's `cacerts`) also gives `certChainPem` (itself up to the root) and
+   * `rootCertPem` (the root peers trust); a self-signed root needs neither.
    */
-  static async load(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+  static async load(certPem: string, keyPem: string, plugged: { certChainPem?: string; rootCertPem?: string } = {}): Promise<CertificateAuthority> {
     let root: NodeX509;
     let key: KeyObject;
     try {
@@ -111,7 +138,29 @@ export class CertificateAuthority {
     const type = key.asymmetricKeyType;
     if (type !== 'rsa' && !(type === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1')) throw new CaError(`CA key: ${type} keys are not supported (RSA or EC P-256)`);
     const signingKey = await toCryptoKey(key, type === 'rsa' ? RSA_ALG : EC_ALG);
-    return new CertificateAuthority(root.toString(), root, signingKey);
+    const rootPem = plugged.rootCertPem?.trim() ? pemCerts(plugged.rootCertPem, 'root-cert.pem')[0] : root.toString();
+    // What follows a leaf: the signing certificate, its intermediates, then the root.
+    const chain = plugged.certChainPem?.trim() ? pemCerts(plugged.certChainPem, 'cert-chain.pem') : [];
+    if (chain[0] !== root.toString()) chain.unshift(root.toString());
+    if (chain[chain.length - 1] !== rootPem) chain.push(rootPem);
+    return new CertificateAuthority(rootPem, root, signingKey, chain.map((c) => c.trim()).join('\n'));
+  }
+
+  /** Signs a leaf with the CA key; returns its PEM. */
+  async signLeaf(p: LeafParams): Promise<string> {
+    const signer = new x509.X509Certificate(this.root.toString());
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: p.subject,
+      issuer: signer.subjectName.toString(),
+      publicKey: p.publicKey,
+      signingKey: this.signingKey,
+      signingAlgorithm: this.signingKey.algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : RSA_ALG,
+      notBefore: p.notBefore,
+      notAfter: new Date(Math.min(p.notAfter.getTime(), this.notAfter.getTime())),
+      extensions: [...p.extensions, await x509.AuthorityKeyIdentifierExtension.create(await signer.publicKey.export())],
+    });
+    return cert.toString('pem');
   }
 
   get notAfter(): Date {
@@ -129,14 +178,9 @@ export class CertificateAuthority {
     const notBefore = new Date(now.getTime() - BACKDATE_MS);
     const notAfter = new Date(Math.min(now.getTime() + ttl, this.notAfter.getTime()));
     const keys = (await webcrypto.subtle.generateKey(EC_ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-    const rootCert = new x509.X509Certificate(this.rootPem);
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(),
+    const leaf = await this.signLeaf({
       subject: `CN=${opts.dnsNames[0]}`,
-      issuer: rootCert.subjectName.toString(),
       publicKey: keys.publicKey,
-      signingKey: this.signingKey,
-      signingAlgorithm: this.signingKey.algorithm.name === 'ECDSA' ? { name: 'ECDSA', hash: 'SHA-256' } : RSA_ALG,
       notBefore,
       notAfter,
       extensions: [
@@ -144,13 +188,12 @@ export class CertificateAuthority {
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
         new x509.SubjectAlternativeNameExtension(opts.dnsNames.map((value) => ({ type: 'dns' as const, value }))),
-        await x509.AuthorityKeyIdentifierExtension.create(await rootCert.publicKey.export()),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
     const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
     const keyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
-    return { certChainPem: `${cert.toString('pem')}\n${this.rootPem.trim()}\n`, keyPem, notBefore, notAfter };
+    return { certChainPem: `${leaf}\n${this.chainPem}\n`, keyPem, notBefore, notAfter };
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * In --kube mode the control plane plays istiod's security part:
- *   1. the CA from Secret `istio-ca-secret` of its namespace (created with a new root when
- *      missing), retried with backoff until it can be had;
+ *   1. the CA from Secret `cacerts` (plugged-in) or else `istio-ca-secret` of its namespace
+ *      (created with a new root when missing), retried with backoff until it can be had;
  *   2. the serving certificate for istiod's names (`--tls-dir` wins when it holds one);
  *   3. ConfigMap `istio-ca-root-cert` in every namespace (RootCertPublisher);
  *   4. the webhook configurations of its revision patched (WebhookPatcher).
@@ -13,6 +13,7 @@ import { Backoff } from '../kube/keyed-reconciler.js';
 import { WebhookPatcher } from '../webhooks/webhook-patcher.js';
 import { loadOrCreateCaSecret } from './ca-secret.js';
 import { CertificateAuthority, createRootCa } from './certificate-authority.js';
+import { loadPluggedCa, PLUGGED_CA_SECRET, readPluggedCaSecret } from './plugged-ca.js';
 import { RootCertPublisher } from './root-cert-publisher.js';
 import { ServingCertKeeper } from './serving-cert.js';
 
@@ -51,6 +52,13 @@ async function caWithRetry(o: KubeSecurityOptions): Promise<CertificateAuthority
   for (;;) {
     if (o.signal?.aborted) throw new Error('stopped before the CA was loaded');
     try {
+      // Istio's plugged-in certificates win over the self-signed CA.
+      const plugged = await readPluggedCaSecret(o.api, o.namespace);
+      if (plugged) {
+        const loaded = await loadPluggedCa(plugged, `Secret ${o.namespace}/${PLUGGED_CA_SECRET}`);
+        o.log(`loaded the CA from Secret ${o.namespace}/${PLUGGED_CA_SECRET} (plugged-in; signing certificate valid until ${loaded.notAfter.toISOString()})`);
+        return loaded;
+      }
       const { ca, created } = await loadOrCreateCaSecret(o.api, o.namespace, () => createRootCa({ org: o.trustDomain ?? 'cluster.local' }));
       const loaded = await CertificateAuthority.load(ca.certPem, ca.keyPem);
       o.log(`${created ? 'created' : 'loaded'} the CA from Secret ${o.namespace}/${CA_SECRET_NAME} (root valid until ${loaded.notAfter.toISOString()})`);

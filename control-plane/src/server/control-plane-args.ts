@@ -5,6 +5,7 @@ import { CONTROL_PLANE_READY_PORT, DEFAULT_REVISION, ISTIO_NAMESPACE, MESH_CONFI
 import type { ControlPlaneOptions, HostPort } from './control-plane.js';
 import { parseDuration } from '../telemetry/graph-options.js';
 import { ISTIOD_TLS_DIR } from '../security/tls-dir.js';
+import { workloadTtlsFromEnv } from '../security/workload-cert.js';
 
 export const CONTROL_PLANE_USAGE = `Usage: minimesh control-plane (--config-dir DIR | --kube) [options]
 
@@ -64,9 +65,20 @@ Options:
       --scrape-interval D    how often the proxies' :${PORTS.mergedMetrics}/stats/prometheus (and pods
                              annotated prometheus.io/scrape) are scraped into the control
                              plane's 10-minute store (default 5s)
+      --workload-tokens FILE without --kube: issue workload certificates (CreateCertificate on
+                             the xDS address) to callers whose bearer token FILE lists: JSON
+                             {"<token>": {"namespace": NS, "serviceAccount": SA}, ...}, re-read
+                             on every call (the local mesh's launcher writes it). With --kube
+                             the pods' projected tokens are checked with a TokenReview instead
+      --ca-dir DIR           with --workload-tokens: the CA (ca-cert.pem, ca-key.pem,
+                             root-cert.pem, cert-chain.pem, Istio's plugged-in layout); a new
+                             root is written there when DIR has none. Default: a new root in
+                             memory
   -h, --help                 this help
 
-Environment: POD_NAMESPACE (default ${ISTIO_NAMESPACE}): where the CA Secret is kept and the
+Environment: DEFAULT_WORKLOAD_CERT_TTL (default 24h) and MAX_WORKLOAD_CERT_TTL (default
+2160h): a workload certificate's lifetime when none is asked for, and the most it may be.
+POD_NAMESPACE (default ${ISTIO_NAMESPACE}): where the CA Secret is kept and the
 names the serving certificate is for; REVISION (default "${DEFAULT_REVISION}"): the webhook
 configurations labelled istio.io/rev=REVISION get the caBundle. With --kube the control plane
 publishes ConfigMap istio-ca-root-cert in every namespace, as istiod does. The three TLS and
@@ -111,6 +123,8 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
         'tls-dir': { type: 'string' },
         'proxy-image': { type: 'string' },
         'mesh-config': { type: 'string' },
+        'workload-tokens': { type: 'string' },
+        'ca-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -156,6 +170,17 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
   const meshFlag = values['mesh-config'];
   if (meshFlag !== undefined && !fs.statSync(meshFlag, { throwIfNoEntry: false })?.isFile()) throw new ControlPlaneUsageError(`--mesh-config ${JSON.stringify(meshFlag)}: no such file`);
   const meshConfigFile = meshFlag ?? (kube && fs.existsSync(MESH_CONFIG_FILE) ? MESH_CONFIG_FILE : undefined);
+  const workloadTokensFile = values['workload-tokens'];
+  const caDir = values['ca-dir'];
+  if (workloadTokensFile !== undefined && kube) throw new ControlPlaneUsageError('--workload-tokens: not with --kube (pods prove themselves with their service-account tokens, checked by TokenReview)');
+  if (workloadTokensFile === '') throw new ControlPlaneUsageError('--workload-tokens: expected a file');
+  if (caDir !== undefined && workloadTokensFile === undefined) throw new ControlPlaneUsageError('--ca-dir needs --workload-tokens FILE');
+  if (caDir === '') throw new ControlPlaneUsageError('--ca-dir: expected a folder');
+  try {
+    workloadTtlsFromEnv(env);
+  } catch (e) {
+    throw new ControlPlaneUsageError((e as Error).message);
+  }
   const h2 = values['h2-upgrade-policy'];
   if (h2 !== undefined && h2 !== 'UPGRADE' && h2 !== 'DO_NOT_UPGRADE') throw new ControlPlaneUsageError(`--h2-upgrade-policy: expected UPGRADE or DO_NOT_UPGRADE, got ${JSON.stringify(h2)}`);
   return {
@@ -167,6 +192,8 @@ export function parseControlPlaneArgs(argv: string[], env: NodeJS.ProcessEnv = p
     namespace,
     revision,
     ...(meshConfigFile !== undefined ? { meshConfigFile } : {}),
+    ...(workloadTokensFile !== undefined ? { workloadTokensFile } : {}),
+    ...(caDir !== undefined ? { caDir } : {}),
     dashboardAddress,
     prometheusUrl,
     scrapeIntervalMs,

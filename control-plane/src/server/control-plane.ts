@@ -38,6 +38,7 @@ import { SecurityRuntime } from './security-runtime.js';
 import { MeshConfigWatcher } from './mesh-config-watcher.js';
 import type { MeshConfig } from '../model/mesh-config.js';
 
+
 export interface HostPort {
   readonly host: string;
   readonly port: number;
@@ -91,6 +92,9 @@ export interface ControlPlaneOptions {
   readonly kubeRetry?: { readonly initialMs?: number; readonly maxMs?: number };
   /** The mesh config file (istiod's /etc/istio/config/mesh), watched; none: Istio's defaults. */
   readonly meshConfigFile?: string;
+  /** Not --kube: CreateCertificate for the tokens this file lists; caDir: the CA's folder (security-runtime.ts). */
+  readonly workloadTokensFile?: string;
+  readonly caDir?: string;
 }
 
 interface ConnectedProxy {
@@ -216,7 +220,7 @@ export class ControlPlane {
     this.xdsPort = await this.xds.listen(this.opts.xdsAddress.host, this.opts.xdsAddress.port);
     this.debug = createDebugServer(this);
     this.debugPort = await listenOn(this.debug, this.opts.debugAddress.host, this.opts.debugAddress.port, 'debug server');
-    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print, trustDomain: this.meshConfig.trustDomain });
+    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print, trustDomain: this.meshConfig.trustDomain, meshTrustDomain: () => this.meshConfig.trustDomain });
     const ready = this.opts.readyAddress;
     if (ready) {
       this.readyServer = createReadyServer(() => ({ ready: this.isReady, waitingFor: this.ready ? 'the certificates (see the log)' : 'the first config' }));

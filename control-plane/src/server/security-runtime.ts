@@ -10,6 +10,10 @@ import type { XdsServer } from '@minimesh/xds';
 import { kubeApi } from '../kube/kube-api.js';
 import { startKubeSecurity, type KubeSecurity } from '../security/kube-security.js';
 import { ServingCertKeeper } from '../security/serving-cert.js';
+import { TokenReviewAuthenticator, TokensFileAuthenticator } from '../security/caller-authn.js';
+import { localCa } from '../security/plugged-ca.js';
+import { WorkloadCaService } from '../security/workload-ca-service.js';
+import { workloadTtlsFromEnv } from '../security/workload-cert.js';
 import type { ControlPlaneOptions } from './control-plane.js';
 import { SecureServing } from './secure-serving.js';
 
@@ -21,6 +25,8 @@ export interface SecurityRuntimeOptions {
   readonly log: (line: string) => void;
   /** The mesh config's trust domain: the organisation of a root the CA creates. */
   readonly trustDomain?: string;
+  /** The trust domain of the moment (the mesh config may change): the SPIFFE ids' first part. */
+  readonly meshTrustDomain?: () => string;
 }
 
 export class SecurityRuntime {
@@ -30,8 +36,18 @@ export class SecurityRuntime {
   private tls: SecureServing | undefined;
   /** True once the certificates exist and the TLS ports listen. */
   ready = false;
+  /**
+   * Istio's CreateCertificate, on the same gRPC server as ADS (15012 over TLS in --kube mode,
+   * the xDS address in the local mesh); it answers once the CA is loaded (--kube, or
+   * --workload-tokens), UNAVAILABLE before.
+   */
+  readonly workloadCa: WorkloadCaService;
 
-  constructor(private readonly o: SecurityRuntimeOptions) {}
+  constructor(private readonly o: SecurityRuntimeOptions) {
+    const td = o.meshTrustDomain ?? (() => o.trustDomain ?? 'cluster.local');
+    this.workloadCa = new WorkloadCaService({ trustDomain: td, ttls: workloadTtlsFromEnv(), log: o.log });
+    this.workloadCa.addTo(o.xds.grpcServer);
+  }
 
   /** Whether there is anything to run: --kube, or a TLS port asked for. */
   get needed(): boolean {
@@ -59,9 +75,15 @@ export class SecurityRuntime {
   async start(): Promise<void> {
     const { opts, log } = this.o;
     const namespace = opts.namespace ?? 'istio-system';
+    if (!this.o.kubeConfig && opts.workloadTokensFile !== undefined) {
+      const { ca, created } = await localCa(opts.caDir, this.o.trustDomain ?? 'cluster.local');
+      this.workloadCa.enable(ca, new TokensFileAuthenticator(opts.workloadTokensFile));
+      log(`workload certificates: ${created ? 'a new root' : `the CA of ${opts.caDir}`}${created && opts.caDir ? ` (written to ${opts.caDir})` : ''}, callers proved by ${opts.workloadTokensFile}`);
+    }
     if (this.o.kubeConfig) {
+      const api = await kubeApi(this.o.kubeConfig);
       const started = startKubeSecurity({
-        api: await kubeApi(this.o.kubeConfig),
+        api,
         namespace,
         revision: opts.revision ?? 'default',
         tlsDir: opts.tlsDir,
@@ -77,6 +99,7 @@ export class SecurityRuntime {
         throw e;
       }
       if (this.abort.signal.aborted) return this.kube.stop();
+      this.workloadCa.enable(this.kube.ca, new TokenReviewAuthenticator(api));
       this.serving = this.kube.serving;
     } else if (this.needed) {
       this.serving = await ServingCertKeeper.create({ tlsDir: opts.tlsDir, dnsNames: [], log });

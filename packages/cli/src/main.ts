@@ -12,7 +12,7 @@ Commands:
   control-plane run the control plane: YAML folder or Kubernetes -> xDS v3 (ADS) on :15010
   proxy-status  every proxy's sync state (SYNCED, NOT SENT, STALE, ERROR), from :15014 (here, or
                 the cluster's istiod pod, port-forwarded)
-  proxy-config  a proxy's clusters, listeners, routes or endpoints, as tables
+  proxy-config  a proxy's clusters, listeners, routes, endpoints or secrets, as tables
   dashboard     open the mesh graph (the control plane's dashboard on :20001, here or port-forwarded),
                 or kiali, prometheus, envoy POD in the cluster, port-forwarded
   analyze       check config and workloads for problems (IST0101 ... IST0173 messages)

@@ -13,6 +13,7 @@ import t, { type Test } from 'tap';
 t.setTimeout(600_000);
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import { get as httpGet } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +100,15 @@ t.test('npm start: the echo lab through sidecars, Ctrl-C stops everything', { sk
     t.match(stat, /^echo-deployment\s+1\/1\s+100\.00%\s+[\d.]+rps/m, 'echo-deployment at 100.00% success');
   });
   await t.test('a real Prometheus scraping the sidecars answers Kiali\'s edge queries', (t) => prometheusChecks(t, output()));
+  await t.test('each sidecar holds its workload certificate: proxy-config secret', async (t) => {
+    const secret = execFileSync(process.execPath, [path.join(repo, 'packages/cli/bin/minimesh.js'), 'proxy-config', 'secret', 'client-deployment-local-00001.client'], { encoding: 'utf8' });
+    t.match(secret, /^RESOURCE NAME\s+TYPE\s+STATUS\s+VALID CERT\s+SERIAL NUMBER\s+NOT AFTER\s+NOT BEFORE$/m, 'istioctl\'s header');
+    t.match(secret, /^default\s+Cert Chain\s+ACTIVE\s+true\s+[0-9a-f]+\s/m, 'the workload certificate, valid');
+    t.match(secret, /^ROOTCA\s+CA\s+ACTIVE\s+true\s/m, 'the root');
+    const json = JSON.parse(execFileSync(process.execPath, [path.join(repo, 'packages/cli/bin/minimesh.js'), 'proxy-config', 'secret', 'client-deployment-local-00001.client', '-o', 'json'], { encoding: 'utf8' })) as { dynamicActiveSecrets: { name: string; secret: { tlsCertificate?: { certificateChain: { inlineBytes: string } } } }[] };
+    const chain = Buffer.from(json.dynamicActiveSecrets.find((s) => s.name === 'default')!.secret.tlsCertificate!.certificateChain.inlineBytes, 'base64').toString();
+    t.equal(new X509Certificate(chain).subjectAltName, 'URI:spiffe://cluster.local/ns/client/sa/default', 'its identity: the pod\'s namespace and service account');
+  });
 
   const pids = descendants(child.pid!);
   t.ok(pids.length >= 5, `${pids.length} processes started (control plane, 2 apps, 2 sidecars)`);

@@ -16,6 +16,7 @@ import { groupList, resolvePath, resourceList } from './api-paths.js';
 import { applyConfiguration, applyJsonPatch, mergePatch, PatchError, strategicMergePatch } from './patch.js';
 import { admit, AdmissionError, type AdmissionCall, type Operation, type ServiceResolver, type WebhookConfiguration } from './admission.js';
 import { SelectorSyntaxError } from './label-selector.js';
+import { TOKEN_REVIEW_PATH, TokenIssuer } from './token-review.js';
 
 export interface FakeApiServerOptions {
   /** Serve Istio's kinds at v1 before any CRD is created (default true). */
@@ -50,6 +51,8 @@ export class FakeApiServer {
   /** Watches answered with an ERROR Status 410. */
   goneAnswers = 0;
   readonly server = http.createServer((req, res) => void this.handle(req, res));
+  /** Service-account tokens this server accepts in a TokenReview (`tokens.issue(ns, sa)`). */
+  readonly tokens = new TokenIssuer();
   port = 0;
 
   constructor(private readonly opts: FakeApiServerOptions = {}) {
@@ -191,6 +194,10 @@ export class FakeApiServer {
       if (req.method === 'GET' && url.pathname.replace(/\/$/, '') === '/version') return this.json(res, 200, { major: '1', minor: '30', gitVersion: 'v1.30.0' });
       if (req.method === 'GET' && url.pathname === '/api') return this.json(res, 200, { kind: 'APIVersions', versions: ['v1'] });
       if (req.method === 'GET' && url.pathname === '/apis') return this.json(res, 200, groupList(this.collections));
+      if (req.method === 'POST' && url.pathname === TOKEN_REVIEW_PATH) {
+        const { code, object } = this.tokens.review(await readBody(req));
+        return this.json(res, code, object);
+      }
       const target = resolvePath(url.pathname, this.collections);
       if (!target) throw new HttpError(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
       if (target.what === 'discovery') {

@@ -35,6 +35,11 @@ export const ROOT_CERT_KEY = 'root-cert.pem';
 /** Where an injected sidecar or a gateway mounts that ConfigMap (volume `istiod-ca-cert`). */
 export const ROOT_CERT_VOLUME = 'istiod-ca-cert';
 export const ROOT_CERT_MOUNT_PATH = '/var/run/secrets/istio';
+/** The pod's projected service-account token for the CA (Istio's `istio-token` volume). */
+export const ISTIO_TOKEN_VOLUME = 'istio-token';
+export const ISTIO_TOKEN_MOUNT_PATH = '/var/run/secrets/tokens';
+export const ISTIO_TOKEN_AUDIENCE = 'istio-ca';
+export const ISTIO_TOKEN_EXPIRATION_SECONDS = 43200;
 
 /** The webhooks (facts: install-and-analyze §2.3-2.5). */
 export const INJECTOR_WEBHOOK_CONFIG = 'istio-sidecar-injector';

@@ -5,6 +5,7 @@
  */
 export * from './type-urls.js';
 export * from './ads-service.js';
+export * from './ca-service.js';
 export * from './logger.js';
 export * from './server/index.js';
 export * from './client/index.js';

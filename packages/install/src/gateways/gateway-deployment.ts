@@ -3,9 +3,9 @@
  * (the root from ConfigMap istio-ca-root-cert), with the env, volumes and security context an
  * injected sidecar gets, and Istio's gateway labels, annotations and probe (facts §2.6).
  */
-import { OPERATOR_LABELS, PORTS, PROXY_GID, PROXY_UID, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_MOUNT_PATH, ROOT_CERT_VOLUME, istiodSecureXdsAddress } from '@minimesh/mesh';
+import { ISTIO_TOKEN_MOUNT_PATH, ISTIO_TOKEN_VOLUME, OPERATOR_LABELS, PORTS, PROXY_GID, PROXY_UID, ROOT_CERT_CONFIGMAP, ROOT_CERT_KEY, ROOT_CERT_MOUNT_PATH, ROOT_CERT_VOLUME, istiodSecureXdsAddress } from '@minimesh/mesh';
 import { ANNOTATIONS, LABELS, PROXY_CONTAINER_NAME } from '@minimesh/injector/injection-keys';
-import { BASE_VOLUMES } from '@minimesh/injector/proxy-container';
+import { BASE_VOLUMES, ISTIO_TOKEN_VOLUME_SPEC } from '@minimesh/injector/proxy-container';
 import { CLUSTER_ID, MESH_ID, ownerUri } from '@minimesh/injector/workload-identity';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
@@ -15,9 +15,10 @@ import type { InstallValues } from '../values/install-values.js';
 import { gatewayLabels, gatewaySelector } from './gateway-labels.js';
 import type { GatewaySpec } from './gateway-spec.js';
 
-/** Where the injector mounts its two volumes in istio-proxy (emptyDir, downward-API pod info). */
+/** Where the injector mounts its volumes in istio-proxy (emptyDir, the CA token, downward-API pod info). */
 export const PROXY_VOLUME_MOUNTS = [
   { name: 'istio-envoy', mountPath: '/etc/istio/proxy' },
+  { name: ISTIO_TOKEN_VOLUME, mountPath: ISTIO_TOKEN_MOUNT_PATH },
   { name: 'istio-podinfo', mountPath: '/etc/istio/pod' },
 ] as const;
 
@@ -86,7 +87,7 @@ export function renderGatewayDeployment(g: GatewaySpec, v: InstallValues): KubeO
           serviceAccountName: g.serviceAccount,
           securityContext: { runAsUser: PROXY_UID, runAsGroup: PROXY_GID, runAsNonRoot: true },
           containers: [proxyContainer(g, v)],
-          volumes: [{ name: ROOT_CERT_VOLUME, configMap: { name: ROOT_CERT_CONFIGMAP } }, ...(structuredClone(BASE_VOLUMES) as IVolume[])],
+          volumes: [{ name: ROOT_CERT_VOLUME, configMap: { name: ROOT_CERT_CONFIGMAP } }, ...(structuredClone([...BASE_VOLUMES, ISTIO_TOKEN_VOLUME_SPEC]) as IVolume[])],
         },
       },
     },

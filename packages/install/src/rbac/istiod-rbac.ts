@@ -1,8 +1,8 @@
 /**
  * What the control plane may do, and no more: read every kind its Kubernetes source watches
  * (WATCHED_KINDS), publish the root ConfigMap in every namespace, patch the caBundle of its
- * webhooks (and flip the validator to Fail), dry-run a Gateway, and keep its CA in a Secret of
- * its own namespace.
+ * webhooks (and flip the validator to Fail), dry-run a Gateway, review the pods' tokens
+ * (TokenReview) for the CA, and keep its CA in a Secret of its own namespace.
  */
 import { ISTIOD_NAME } from '@minimesh/mesh';
 import { WATCHED_KINDS, type WatchedKind } from '@minimesh/control-plane/sources/kube-source';
@@ -43,6 +43,8 @@ export function istiodClusterRules(): PolicyRule[] {
     { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'], verbs: [...READ, 'update', 'patch'] },
     // The dry-run create of an invalid Gateway that proves the validator answers.
     { apiGroups: ['networking.istio.io'], resources: ['gateways'], verbs: ['create'] },
+    // The CA checks the pods' tokens (CreateCertificate) with a TokenReview, as istiod does.
+    { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
   ];
 }
 
