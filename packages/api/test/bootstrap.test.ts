@@ -37,8 +37,8 @@ ${routeYaml}
 }
 
 t.test('every TYPE_URL resolves to a loaded message type', async (t) => {
-  // Two messages share a name: the HTTP and the network RBAC filter configs.
-  const alias: Record<string, string> = { HttpRbac: 'RBAC', NetworkRbac: 'RBAC' };
+  // Names that differ from the message: the HTTP and network RBAC configs share one; Secret is TLS's.
+  const alias: Record<string, string> = { HttpRbac: 'RBAC', NetworkRbac: 'RBAC', TlsSecret: 'Secret' };
   for (const [name, url] of Object.entries(TYPE_URL)) t.equal(lookupType(url).name, alias[name] ?? name, url);
   t.throws(() => lookupType('type.googleapis.com/envoy.nope.Thing'));
 });
