@@ -176,7 +176,7 @@ t.test('two sidecars converge within 1 s of a VirtualService edit, under load, w
   });
   const syncz = async (): Promise<ProxySyncz[]> => (await (await fetch(`http://127.0.0.1:${cp.debugPort}/debug/syncz`)).json()) as ProxySyncz[];
 
-  await until('both sidecars answer v1', async () => (await Promise.all(CLIENTS.map((c) => get(c.ip)))).every((r) => r.status === 200 && r.body === 'v1'), 10_000).catch((e: Error) => {
+  await until('both sidecars answer v1', async () => (await Promise.all(CLIENTS.map((c) => get(c.ip)))).every((r) => r.status === 200 && r.body === 'v1'), 40_000).catch((e: Error) => {
     throw new Error(`${e.message}\ncontrol plane: ${printed.join('\n')}\nsidecars: ${stderr.join('')}`);
   });
   await until('both SYNCED', async () => {
