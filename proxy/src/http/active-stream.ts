@@ -30,6 +30,7 @@ import { GrpcStreamInfo } from '../grpc/grpc-stream-info.js';
 import { grpcLocalReplyHeaders } from '../grpc/grpc-local-reply.js';
 import { normalizePath } from '@minimesh/config/normalize-path';
 import { authorizeRequest } from '../security/rbac-filter.js';
+import type { ClientCertInfo } from '../security/xfcc.js';
 
 /** What a stream knows of its client connection. */
 export interface DownstreamInfo {
@@ -43,6 +44,8 @@ export interface DownstreamInfo {
   readonly peerPrincipal?: string;
   /** The SNI the client sent in its TLS handshake, when it sent one. */
   readonly requestedServerName?: string;
+  /** The client's verified certificate and this proxy's URI SAN (mTLS), for `x-forwarded-client-cert`. */
+  readonly clientCert?: ClientCertInfo;
 }
 
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
