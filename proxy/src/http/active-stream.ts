@@ -31,6 +31,7 @@ import { grpcLocalReplyHeaders } from '../grpc/grpc-local-reply.js';
 import { normalizePath } from '@minimesh/config/normalize-path';
 import { authorizeRequest } from '../security/rbac-filter.js';
 import type { ClientCertInfo } from '../security/xfcc.js';
+import { upstreamPrincipal } from '../security/upstream-principal.js';
 
 /** What a stream knows of its client connection. */
 export interface DownstreamInfo {
@@ -275,7 +276,8 @@ export abstract class ActiveStream implements RequestDecoder {
     else peer = this.responsePeer !== undefined ? istio.peers.get(this.responsePeer) : (this.lastHost?.peer ?? UNKNOWN_PEER);
     const head = this.head!;
     const grpc = this.grpc;
-    const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null);
+    const principal = scope.stats.reporter === 'destination' ? this.downstream.peerPrincipal : upstreamPrincipal(this.lastHost);
+    const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null, principal);
     const requestBytes = headBytes(head) + this.bytesReceived;
     const responseBytes = this.responseHeadBytes + this.bytesSent;
     const attrs = scope.stats.dimensionTags.length > 0 ? this.accessRecord() : NO_ATTRIBUTES;

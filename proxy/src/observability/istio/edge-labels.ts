@@ -32,9 +32,10 @@ export function serviceLabels(cluster: ClusterRt | undefined, authority: string,
 }
 
 /** The labels before `response_code`, in Istio's order. */
-export function edgeLabels(reporter: Reporter, local: WorkloadPeer, peer: WorkloadPeer, service: ServiceLabels, protocol: string): LabelPairs {
-  // Principals come from the peer's certificate only (mTLS), never from what a peer claims.
-  const principal = UNKNOWN;
+export function edgeLabels(reporter: Reporter, local: WorkloadPeer, peer: WorkloadPeer, service: ServiceLabels, protocol: string, peerPrincipal?: string): LabelPairs {
+  // Principals come from the peer's certificate only (mTLS), never from what a peer claims:
+  // the client's verified URI SAN on the server, the SAN the cluster verified on the client.
+  const principal = peerPrincipal ?? UNKNOWN;
   const src = reporter === 'source' ? local : peer;
   const dst = reporter === 'source' ? peer : local;
   // A server that knows no service reports its own canonical service (Istio's fallback).
