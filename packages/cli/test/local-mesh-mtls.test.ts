@@ -104,7 +104,7 @@ subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: http, port: ${app
     local: true,
     workloadTokensFile: tokens,
     meshConfigFile: path.join(dir, 'mesh.yaml'),
-    print: (l: string) => void (process.env.DEBUG_MTLS ? console.error(l) : undefined),
+    print: () => {},
   });
   await cp.start();
   const sidecar = (ip: string, name: string) => {
