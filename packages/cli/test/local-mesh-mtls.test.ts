@@ -6,7 +6,8 @@
  * answers with the `x-forwarded-client-cert` it received.
  *   - a request from the client sidecar reaches the server sidecar over mTLS: the server
  *     sidecar's access log shows the client's SPIFFE id (%DOWNSTREAM_PEER_URI_SAN%), its
- *     metrics say `mutual_tls`, and the app gets XFCC with By, Hash and URI;
+ *     metrics say `mutual_tls`, and the app gets XFCC with By, Hash and URI; a TCP service
+ *     through CONNECT is mTLS too (the server's TCP metrics: `mutual_tls`, the client's id);
  *   - PERMISSIVE (no policy) accepts a plain-text client dialling the server sidecar's inbound
  *     port; STRICT (a PeerAuthentication) refuses it while the mesh client still passes;
  *   - an AuthorizationPolicy DENY naming the client's principal answers 403 `RBAC: access
@@ -72,6 +73,13 @@ t.test('mTLS, PeerAuthentication and AuthorizationPolicy between local sidecars'
   app.listen(0, '127.0.0.1');
   await once(app, 'listening');
   const appPort = (app.address() as net.AddressInfo).port;
+  const echo = net.createServer((c) => {
+    c.on('data', (d) => c.write(Buffer.concat([Buffer.from('echo:'), d])));
+    c.on('error', () => {});
+  });
+  echo.listen(0, '127.0.0.1');
+  await once(echo, 'listening');
+  const tcpPort = (echo.address() as net.AddressInfo).port;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-mtls-'));
   const config = path.join(dir, 'config');
   fs.mkdirSync(config);
@@ -92,6 +100,16 @@ apiVersion: v1
 kind: Endpoints
 metadata: { name: web, namespace: test }
 subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: http, port: ${appPort} }] }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: store, namespace: test }
+spec: { ports: [{ name: tcp-store, port: 7000, targetPort: ${tcpPort} }] }
+---
+apiVersion: v1
+kind: Endpoints
+metadata: { name: store, namespace: test }
+subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: ${tcpPort} }] }]
 `,
   );
   const tokens = path.join(dir, 'tokens.json');
@@ -131,6 +149,7 @@ subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: http, port: ${app
     await other.stop();
     await cp.stop();
     app.close();
+    echo.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const url = 'http://web.test.svc.cluster.local/hello';
@@ -157,6 +176,28 @@ subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: http, port: ${app
     const plain = await direct();
     t.equal(plain.status, 200, 'PERMISSIVE: a plain-text client is served too');
     t.equal(JSON.parse(plain.body).xfcc, null, 'and gets no XFCC');
+  });
+
+  await t.test('TCP through CONNECT is mTLS between the sidecars too', async (t) => {
+    const out = await until('the store service over mTLS', async () => {
+      const s = net.connect({ host: CLIENT_IP, port: 15001 });
+      s.on('error', () => {});
+      s.write('CONNECT store.test.svc.cluster.local:7000 HTTP/1.1\r\nHost: store.test.svc.cluster.local:7000\r\n\r\n');
+      let buf = '';
+      s.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        if (/^HTTP\/1\.1 200 [^]*\r\n\r\n$/.test(buf)) s.write('ping');
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      s.destroy();
+      return buf.endsWith('echo:ping') ? buf : undefined;
+    }, 10000);
+    t.match(out, /echo:ping$/, 'bytes both ways');
+    const metrics = await until('the TCP metrics', async () => {
+      const m = await (await fetch(`http://${SERVER_IP}:15000/stats/prometheus`)).text();
+      return m.split('\n').find((l) => l.startsWith('istio_tcp_connections_opened_total{') && l.includes('reporter="destination"') && l.includes('connection_security_policy="mutual_tls"'));
+    }, 5000);
+    t.match(metrics, `source_principal="${CLIENT_ID}"`, "the server's TCP metrics: mutual_tls from the client's identity");
   });
 
   await t.test('STRICT refuses plain text, the mesh client still passes', async (t) => {

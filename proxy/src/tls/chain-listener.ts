@@ -194,7 +194,7 @@ export class ChainListener {
       return;
     }
     socket.pause();
-    const istio = tcpProxy.stats !== undefined ? { metrics: this.deps.istio, stats: tcpProxy.stats } : undefined;
+    const istio = tcpProxy.stats !== undefined ? { metrics: this.deps.istio, stats: tcpProxy.stats, principal: peerPrincipal } : undefined;
     connectToCluster(
       cluster,
       tcpProxy.maxConnectAttempts,

@@ -100,15 +100,16 @@ export class IstioMetrics {
   }
 
   /** A TCP edge (capture listeners); created on first use. */
-  tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string): TcpEdge {
-    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp');
-    let key = `${JSON.stringify(labels)}|${flags}`;
+  tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string, principal?: string): TcpEdge {
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp', principal);
+    const mutualTls = stats.reporter === 'destination' && principal !== undefined;
+    let key = `${JSON.stringify(labels)}|${flags}|${mutualTls ? 'mtls' : ''}`;
     if (!this.tcpEdges.has(key) && this.tcpEdges.size >= MAX_EDGES) {
       labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), 'tcp');
-      key = `${JSON.stringify(labels)}|${flags}`;
+      key = `${JSON.stringify(labels)}|${flags}|${mutualTls ? 'mtls' : ''}`;
     }
     let e = this.tcpEdges.get(key);
-    if (e === undefined) this.tcpEdges.set(key, (e = new TcpEdge(labels, flags, securityPolicy(stats.reporter, false), stats)));
+    if (e === undefined) this.tcpEdges.set(key, (e = new TcpEdge(labels, flags, securityPolicy(stats.reporter, mutualTls), stats)));
     e.stats = stats;
     return e;
   }
