@@ -170,7 +170,7 @@ subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: 
     t.match(lines, `${SERVER_IP}:${appPort} [${CLIENT_ID}] 200`, "the server sidecar's access log shows the client's SPIFFE id");
     const metrics = await (await fetch(`http://${SERVER_IP}:15000/stats/prometheus`)).text();
     const served = metrics.split('\n').filter((l) => l.startsWith('istio_requests_total{') && l.includes('reporter="destination"'));
-    t.ok(served.some((l) => l.includes('connection_security_policy="mutual_tls"') && l.includes(`source_principal="${CLIENT_ID}"`)), `destination metrics say mutual_tls from ${CLIENT_ID}: ${served.join('\n')}`);
+    t.ok(served.some((l) => l.includes('connection_security_policy="mutual_tls"') && l.includes(`source_principal="${CLIENT_ID}"`) && l.includes(`destination_principal="${SERVER_ID}"`)), `destination metrics say mutual_tls from ${CLIENT_ID} to ${SERVER_ID}: ${served.join('\n')}`);
     const sent = (await (await fetch(`http://${CLIENT_IP}:15000/stats/prometheus`)).text()).split('\n').filter((l) => l.startsWith('istio_requests_total{') && l.includes('reporter="source"'));
     t.ok(sent.some((l) => l.includes(`destination_principal="${SERVER_ID}"`)), `source metrics name the server's principal: ${sent.join('\n')}`);
     const plain = await direct();

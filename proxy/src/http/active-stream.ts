@@ -276,8 +276,10 @@ export abstract class ActiveStream implements RequestDecoder {
     else peer = this.responsePeer !== undefined ? istio.peers.get(this.responsePeer) : (this.lastHost?.peer ?? UNKNOWN_PEER);
     const head = this.head!;
     const grpc = this.grpc;
-    const principal = scope.stats.reporter === 'destination' ? this.downstream.peerPrincipal : upstreamPrincipal(this.lastHost);
-    const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null, principal);
+    const server = scope.stats.reporter === 'destination';
+    const principal = server ? this.downstream.peerPrincipal : upstreamPrincipal(this.lastHost);
+    const own = server && principal !== undefined ? this.downstream.clientCert?.localUri || undefined : undefined;
+    const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null, principal, own);
     const requestBytes = headBytes(head) + this.bytesReceived;
     const responseBytes = this.responseHeadBytes + this.bytesSent;
     const attrs = scope.stats.dimensionTags.length > 0 ? this.accessRecord() : NO_ATTRIBUTES;

@@ -148,39 +148,39 @@ export class HttpMetricsScope {
   ) {}
 
   /** The edge toward `peer` through `cluster` (and the Host header when the cluster names no service). */
-  edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc = false, principal?: string): HttpEdge {
-    const entry = this.cacheFor(grpc, principal).get(peer)?.get(cluster);
+  edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc = false, principal?: string, localPrincipal?: string): HttpEdge {
+    const entry = this.cacheFor(grpc, principal, localPrincipal).get(peer)?.get(cluster);
     if (entry instanceof HttpEdge) return entry;
-    return entry?.get(authority) ?? this.newEdge(peer, cluster, authority, grpc, principal);
+    return entry?.get(authority) ?? this.newEdge(peer, cluster, authority, grpc, principal, localPrincipal);
   }
 
   /**
    * `principal`: on a server the client's verified identity (mTLS: `source_principal`,
    * `connection_security_policy="mutual_tls"`), on a client the server's (`destination_principal`).
    */
-  private cacheFor(grpc: boolean, principal: string | undefined): Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>> {
-    if (principal === undefined) return grpc ? this.grpcCache : this.cache;
-    const k = `${grpc ? 1 : 0}|${principal}`;
+  private cacheFor(grpc: boolean, principal: string | undefined, localPrincipal: string | undefined): Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>> {
+    if (principal === undefined && localPrincipal === undefined) return grpc ? this.grpcCache : this.cache;
+    const k = `${grpc ? 1 : 0}|${principal ?? ''}|${localPrincipal ?? ''}`;
     let c = this.principalCaches.get(k);
     if (c === undefined) this.principalCaches.set(k, (c = new Map()));
     return c;
   }
 
   /** Bounded: a client inventing peers or hosts cannot grow the cache or the series for ever. */
-  private newEdge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc: boolean, principal: string | undefined): HttpEdge {
+  private newEdge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc: boolean, principal: string | undefined, localPrincipal: string | undefined): HttpEdge {
     if (++this.cached > MAX_CACHED_EDGES) {
       this.cache.clear();
       this.grpcCache.clear();
       this.principalCaches.clear();
       this.cached = 1;
     }
-    const cache = this.cacheFor(grpc, principal);
+    const cache = this.cacheFor(grpc, principal, localPrincipal);
     let byCluster = cache.get(peer);
     if (byCluster === undefined) cache.set(peer, (byCluster = new Map()));
     const stats = this.stats;
     const edges = this.metrics.httpEdges;
     const protocol = grpc ? 'grpc' : 'http';
-    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), protocol, principal);
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), protocol, principal, localPrincipal);
     const mutualTls = stats.reporter === 'destination' && principal !== undefined;
     let id = `${JSON.stringify(labels)}|${mutualTls ? 'mtls' : ''}`;
     if (!edges.has(id) && edges.size >= MAX_EDGES) {
