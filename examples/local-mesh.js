@@ -166,6 +166,8 @@ export class LocalMesh {
       ISTIO_META_OWNER: `kubernetes://apis/apps/v1/namespaces/${pod.namespace}/deployments/${workload}`,
       ISTIO_META_CLUSTER_ID: CLUSTER_ID,
       ISTIO_META_MESH_ID: 'cluster.local',
+      // Its service account, as in the token the CA checks: the control plane's mesh identity of the pod.
+      ISTIO_META_SERVICE_ACCOUNT: pod.serviceAccount ?? 'default',
     };
     const entry = this.spawn(`${pod.app} ${type === 'router' ? 'gateway' : 'sidecar'}`, args, { env });
     await waitHttp(`http://${pod.ip}:15021/healthz/ready`, 10000, () => !entry.exited);

@@ -15,6 +15,7 @@ import { BLACKHOLE_CLUSTER, clusterName, PASSTHROUGH_CLUSTER } from './naming.js
 import { applyTrafficPolicy, findDestinationRule, ISTIO_CONNECT_TIMEOUT, mergePolicy, policyForPort } from './translate-traffic-policy.js';
 import type { GenerateOptions } from './generate-options.js';
 import { clusterServiceMetadata } from './istio-metadata.js';
+import { applyClusterMtls } from './cluster-mtls.js';
 import { applyUpstreamProtocol, buildHttpProtocolOptions, HTTP_PROTOCOL_OPTIONS_KEY, type MeshH2UpgradePolicy } from './upstream-protocol.js';
 
 const EDS_CONFIG = { ads: {}, resource_api_version: 'V3' };
@@ -36,7 +37,13 @@ function dnsCluster(name: string, targets: readonly { host: string; port: number
 }
 
 /** The outbound clusters of one service (one per port, one per port and subset). */
-export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy: ProxyIdentity, mesh: MeshH2UpgradePolicy = 'DO_NOT_UPGRADE'): JsonObject[] {
+/**
+ * `mtls`: the sidecars terminate mTLS inbound (the local mesh), so clusters get the
+ * DestinationRule's TLS or auto mTLS (cluster-mtls.ts). Without it (capture mode, whose
+ * virtualInbound relays TCP and cannot terminate TLS yet, and the plain per-port mode) every
+ * cluster stays plain text.
+ */
+export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy: ProxyIdentity, mesh: MeshH2UpgradePolicy = 'DO_NOT_UPGRADE', mtls = false): JsonObject[] {
   const out: JsonObject[] = [];
   if (svc.resolution === 'NONE') return out; // passthrough entries need ORIGINAL_DST (see above)
   const dr = findDestinationRule(model, svc, proxy.namespace);
@@ -47,9 +54,10 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
       c.metadata = clusterServiceMetadata([svc]);
       return c;
     };
-    const apply = (c: JsonObject, tp: ReturnType<typeof policyForPort>): void => {
+    const apply = (c: JsonObject, tp: ReturnType<typeof policyForPort>, subset?: string): void => {
       applyTrafficPolicy(c, tp);
       applyUpstreamProtocol(c, { protocol: sp.protocol, sidecar: proxy.type === 'sidecar', mesh, http: tp.connectionPool?.http });
+      if (mtls) applyClusterMtls(c, model, svc, sp.port, subset, tp.tls);
     };
     const base = policyForPort(dr?.spec?.trafficPolicy, sp.port);
     const c = make(undefined);
@@ -57,7 +65,7 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
     out.push(order(c));
     for (const subset of dr?.spec?.subsets ?? []) {
       const sc = make(subset.name);
-      apply(sc, mergePolicy(base, policyForPort(subset.trafficPolicy, sp.port)));
+      apply(sc, mergePolicy(base, policyForPort(subset.trafficPolicy, sp.port)), subset.name);
       out.push(order(sc));
     }
   }
@@ -101,7 +109,7 @@ export function buildPassthroughCluster(): JsonObject {
 }
 
 export function buildOutboundClusters(model: MeshModel, proxy: ProxyIdentity, opts: GenerateOptions): JsonObject[] {
-  const out = model.services.flatMap((svc) => buildServiceClusters(model, svc, proxy, opts.meshH2UpgradePolicy));
+  const out = model.services.flatMap((svc) => buildServiceClusters(model, svc, proxy, opts.meshH2UpgradePolicy, opts.mtls === true && opts.captureMode !== true));
   out.push(buildBlackHoleCluster());
   if (opts.passthroughCluster) out.push(buildPassthroughCluster());
   return out;

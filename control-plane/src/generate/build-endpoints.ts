@@ -8,6 +8,18 @@ import type { ProxyIdentity } from '../model/proxy-identity.js';
 import type { JsonObject } from './envoy-json.js';
 import { clusterName } from './naming.js';
 import { endpointWorkloadMetadata } from './istio-metadata.js';
+import { TRANSPORT_SOCKET_MATCH } from './build-upstream-tls.js';
+
+/**
+ * An endpoint's metadata: `istio.workload` for metrics, and for a pod whose sidecar takes mTLS
+ * `envoy.transport_socket_match: {tlsMode: istio}`, which auto mTLS clusters match on.
+ */
+export function endpointMetadata(e: EndpointModel): JsonObject | undefined {
+  const w = endpointWorkloadMetadata(e);
+  if (e.tlsMode !== 'istio') return w;
+  const fm = (w?.filter_metadata ?? {}) as JsonObject;
+  return { filter_metadata: { ...fm, [TRANSPORT_SOCKET_MATCH]: { tlsMode: 'istio' } } };
+}
 import { findDestinationRule } from './translate-traffic-policy.js';
 
 export function buildLoadAssignment(name: string, endpoints: readonly EndpointModel[]): JsonObject {
@@ -21,7 +33,7 @@ export function buildLoadAssignment(name: string, endpoints: readonly EndpointMo
         locality: {},
         load_balancing_weight: ready.length,
         lb_endpoints: ready.map((e) => {
-          const metadata = endpointWorkloadMetadata(e);
+          const metadata = endpointMetadata(e);
           return {
             endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
             health_status: 'HEALTHY',

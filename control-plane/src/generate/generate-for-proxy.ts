@@ -15,6 +15,7 @@ import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
 import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
 import { applicableAuthorizationPolicies, buildInboundAuthz } from './authz/build-authz.js';
+import { applyInboundMtls, inboundMtlsMode } from './inbound-peer-authn.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -65,7 +66,8 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     for (const port of inboundPorts(model, proxy)) {
       const protocol = inboundPortProtocol(model, proxy, port);
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';
-      listeners.push(tcp ? buildInboundTcpListener(proxy.ip, port, server, authz) : buildInboundListener(proxy.ip, port, server, authz));
+      const inbound = tcp ? buildInboundTcpListener(proxy.ip, port, server, authz) : buildInboundListener(proxy.ip, port, server, authz);
+      listeners.push(opts.mtls ? applyInboundMtls(inbound, inboundMtlsMode(model, proxy, port), !tcp) : inbound);
       clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port), undefined, protocol));
     }
   }

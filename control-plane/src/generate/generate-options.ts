@@ -36,6 +36,12 @@ export interface GenerateOptions {
    * HTTP/2 upstream unless a DestinationRule says otherwise (Istio's default DO_NOT_UPGRADE).
    */
   readonly meshH2UpgradePolicy?: MeshH2UpgradePolicy;
+  /**
+   * The sidecars terminate mTLS inbound (the local mesh): inbound listeners get PeerAuthentication's
+   * TLS filter chains (and tls_inspector), outbound clusters the DestinationRule's TLS or auto
+   * mTLS. Ignored under `captureMode` (virtualInbound relays TCP and cannot terminate TLS yet).
+   */
+  readonly mtls?: boolean;
 }
 
 export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
@@ -46,4 +52,5 @@ export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
   bindProxyAddress: false,
   captureMode: false,
   meshH2UpgradePolicy: 'DO_NOT_UPGRADE',
+  mtls: false,
 };

@@ -1,6 +1,7 @@
 /** Resources in, immutable MeshModel out. Pure. */
 import {
   type AuthorizationPolicy,
+  type PeerAuthentication,
   selectPortProtocol,
   parseProtocol,
   type Deployment,
@@ -50,6 +51,13 @@ function podReady(p: Pod): boolean {
   return p.status?.phase === undefined || p.status.phase === 'Running';
 }
 
+/** The pod label that says its sidecar takes mTLS (`istio`), set by the injector. */
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+
+/** An endpoint's identity fields from its workload. */
+const identityOf = (w: WorkloadModel | undefined): Pick<EndpointModel, 'serviceAccount' | 'tlsMode'> =>
+  w === undefined ? {} : { serviceAccount: w.serviceAccount, ...(w.tlsMode !== undefined ? { tlsMode: w.tlsMode } : {}) };
+
 function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshModelOptions): WorkloadModel[] {
   const out: WorkloadModel[] = [];
   for (const p of pods) {
@@ -61,6 +69,8 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
       labels: p.metadata.labels ?? {},
       ports: (p.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
       ready: podReady(p),
+      serviceAccount: p.spec?.serviceAccountName || 'default',
+      ...(p.metadata.labels?.[TLS_MODE_LABEL] ? { tlsMode: p.metadata.labels[TLS_MODE_LABEL] } : {}),
     });
   }
   if (opts.deploymentAddress) {
@@ -75,6 +85,7 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
           labels: d.spec?.template?.metadata?.labels ?? {},
           ports: (d.spec?.template?.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
           ready: true,
+          serviceAccount: d.spec?.template?.spec?.serviceAccountName || 'default',
         });
       }
     }
@@ -115,7 +126,7 @@ function endpointsFromWorkloads(ports: readonly ServicePortModel[], selector: Re
     if (w.namespace !== ns || !w.address || !selects(selector, w.labels)) continue;
     for (const sp of ports) {
       const port = targetPortOf(sp, w);
-      if (port !== undefined) m.get(sp.port)!.push({ address: w.address, port, labels: w.labels, ready: w.ready, podRef: `${w.name}.${w.namespace}`, workload: w.workloadName });
+      if (port !== undefined) m.get(sp.port)!.push({ address: w.address, port, labels: w.labels, ready: w.ready, podRef: `${w.name}.${w.namespace}`, workload: w.workloadName, ...identityOf(w) });
     }
   }
   return m;
@@ -140,7 +151,7 @@ function endpointsFromEndpoints(ports: readonly ServicePortModel[], e: Endpoints
       if (port === undefined) continue;
       const add = (ready: boolean) => (a: { ip: string; targetRef?: { name?: string } }) => {
         const w = workloadByIp(workloads, nsOf(e), a.ip, a.targetRef?.name);
-        m.get(sp.port)!.push({ address: a.ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined, workload: w?.workloadName });
+        m.get(sp.port)!.push({ address: a.ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined, workload: w?.workloadName, ...identityOf(w) });
       };
       (s.addresses ?? []).forEach(add(true));
       (s.notReadyAddresses ?? []).forEach(add(false));
@@ -161,7 +172,7 @@ function endpointsFromSlices(ports: readonly ServicePortModel[], slices: Endpoin
         const ready = ep.conditions?.ready !== false;
         for (const ip of ep.addresses) {
           const w = workloadByIp(workloads, nsOf(sl), ip, ep.targetRef?.name);
-          m.get(sp.port)!.push({ address: ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined, workload: w?.workloadName });
+          m.get(sp.port)!.push({ address: ip, port, labels: w?.labels ?? {}, ready, podRef: w ? `${w.name}.${w.namespace}` : undefined, workload: w?.workloadName, ...identityOf(w) });
         }
       }
     }
@@ -292,6 +303,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     serviceEntries,
     telemetries: byCreation(of('Telemetry')) as Telemetry[],
     authorizationPolicies: byCreation(of('AuthorizationPolicy')) as AuthorizationPolicy[],
+    peerAuthentications: byCreation(of('PeerAuthentication')) as PeerAuthentication[],
     pods: of('Pod'),
     meshConfig: opts.meshConfig ?? DEFAULT_MESH_CONFIG,
   });

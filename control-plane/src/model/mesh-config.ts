@@ -2,8 +2,8 @@
  * The mesh config (Istio's MeshConfig, the `mesh` key of ConfigMap `istio`), as far as minimesh
  * acts on it: `accessLogFile` (every sidecar's and gateway's access log unless a Telemetry
  * resource says otherwise), `accessLogFormat` and `accessLogEncoding`, `rootNamespace` (the
- * mesh-wide Telemetry scope), `trustDomain` (the CA's organisation when it creates its root)
- * and `h2UpgradePolicy` (outbound HTTP clusters upgraded to HTTP/2).
+ * mesh-wide Telemetry scope), `trustDomain` (the CA's organisation when it creates its root),
+ * `h2UpgradePolicy` (outbound HTTP clusters upgraded to HTTP/2) and `enableAutoMtls`.
  * `defaultConfig.discoveryAddress`, `defaultProviders.metrics: [prometheus]` and
  * `enablePrometheusMerge: true` are what minimesh does anyway: accepted silently. Any other key
  * is a warning naming it; what cannot be read at all (bad YAML, a wrong type) is an error
@@ -25,6 +25,8 @@ export interface MeshConfig {
   readonly trustDomain: string;
   /** Given: outbound HTTP ports speak HTTP/2 upstream (UPGRADE) or not, unless a DestinationRule says. */
   readonly h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
+  /** `enableAutoMtls` (default true): sidecars send mTLS to endpoints whose pods take it, unless a DestinationRule says. */
+  readonly enableAutoMtls?: boolean;
 }
 
 /** Istio's defaults: no access log, root namespace istio-system, trust domain cluster.local. */
@@ -103,6 +105,12 @@ export function parseMeshConfig(text: string, file: string): ParsedMeshConfig {
         const v = str(p, key);
         if (v !== undefined && v !== 'DO_NOT_UPGRADE' && v !== 'UPGRADE') fail(p, key, 'DO_NOT_UPGRADE or UPGRADE');
         if (v !== undefined) out.h2UpgradePolicy = v as 'DO_NOT_UPGRADE' | 'UPGRADE';
+        break;
+      }
+      case 'enableAutoMtls': {
+        const v = plain(p.value);
+        if (v !== null && v !== undefined && typeof v !== 'boolean') fail(p, key, 'true or false');
+        if (typeof v === 'boolean') out.enableAutoMtls = v;
         break;
       }
       case 'defaultConfig':

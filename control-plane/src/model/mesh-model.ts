@@ -3,7 +3,7 @@
  * resources in; `buildMeshModel` turns them into services with ports and endpoints, and keeps
  * Istio's config by namespace. Translation reads only this.
  */
-import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, Pod, Protocol, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
+import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, PeerAuthentication, Pod, Protocol, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
 import type { MeshConfig } from './mesh-config.js';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -26,6 +26,10 @@ export interface EndpointModel {
   readonly podRef?: string;
   /** The workload behind the endpoint (a Deployment's name), when it is a known pod. */
   readonly workload?: string;
+  /** The pod's service account (its SPIFFE identity), when it is a known pod. */
+  readonly serviceAccount?: string;
+  /** The pod's `security.istio.io/tlsMode` (`istio`: its sidecar takes mTLS). */
+  readonly tlsMode?: string;
 }
 
 export interface ServiceModel {
@@ -55,6 +59,10 @@ export interface WorkloadModel {
   readonly labels: Readonly<Record<string, string>>;
   readonly ports: readonly { readonly name?: string; readonly containerPort: number }[];
   readonly ready: boolean;
+  /** `spec.serviceAccountName`, `default` when unset (as Kubernetes fills it in). */
+  readonly serviceAccount: string;
+  /** Label `security.istio.io/tlsMode` (the injector sets `istio`), else undefined. */
+  readonly tlsMode?: string;
 }
 
 export interface MeshModel {
@@ -72,6 +80,8 @@ export interface MeshModel {
   readonly telemetries: readonly Telemetry[];
   /** AuthorizationPolicies (security.istio.io), oldest first. */
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
+  /** PeerAuthentications (security.istio.io), oldest first. */
+  readonly peerAuthentications: readonly PeerAuthentication[];
   readonly pods: readonly Pod[];
   /** The mesh config (`--mesh-config`; Istio's defaults without one). */
   readonly meshConfig: MeshConfig;

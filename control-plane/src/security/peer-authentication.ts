@@ -10,7 +10,9 @@
  * Pure: the caller gives the policies it holds.
  */
 
-export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+import { parseMtlsMode, type MtlsMode } from '@minimesh/kube';
+
+export { parseMtlsMode, peerAuthenticationProblems, type MtlsMode } from '@minimesh/kube';
 export type EffectiveMtlsMode = Exclude<MtlsMode, 'UNSET'>;
 
 export interface PeerAuthenticationPolicy {
@@ -28,15 +30,6 @@ export interface PeerAuthenticationPolicy {
 export interface WorkloadRef {
   readonly namespace: string;
   readonly labels: Readonly<Record<string, string>>;
-}
-
-const MODES: readonly MtlsMode[] = ['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT'];
-
-/** A mode as written (any case; absent = UNSET); undefined for an unknown value. */
-export function parseMtlsMode(mode: string | undefined): MtlsMode | undefined {
-  if (mode === undefined || mode === '') return 'UNSET';
-  const m = mode.toUpperCase() as MtlsMode;
-  return MODES.includes(m) ? m : undefined;
 }
 
 const hasSelector = (p: PeerAuthenticationPolicy): boolean => Object.keys(p.spec.selector?.matchLabels ?? {}).length > 0;
@@ -69,18 +62,4 @@ export function effectiveMtlsMode(policies: readonly PeerAuthenticationPolicy[],
   const portMode = workload === undefined ? 'UNSET' : (parseMtlsMode(workload.spec.portLevelMtls?.[String(port)]?.mode) ?? 'UNSET');
   for (const m of [portMode, modeOf(workload), modeOf(namespace), modeOf(mesh)]) if (m !== 'UNSET') return m;
   return 'PERMISSIVE';
-}
-
-/** Problems of one policy, as the validator reports them (empty when it is fine). */
-export function peerAuthenticationProblems(p: PeerAuthenticationPolicy): string[] {
-  const out: string[] = [];
-  if (parseMtlsMode(p.spec.mtls?.mode) === undefined) out.push(`spec.mtls.mode: unknown mode ${JSON.stringify(p.spec.mtls?.mode)} (UNSET, DISABLE, PERMISSIVE, STRICT)`);
-  const ports = Object.entries(p.spec.portLevelMtls ?? {});
-  if (ports.length > 0 && !hasSelector(p)) out.push('spec.portLevelMtls: portLevelMtls requires selector');
-  for (const [port, v] of ports) {
-    const n = Number(port);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) out.push(`spec.portLevelMtls[${port}]: port must be between 1 and 65535`);
-    if (parseMtlsMode(v?.mode) === undefined) out.push(`spec.portLevelMtls[${port}].mode: unknown mode ${JSON.stringify(v?.mode)}`);
-  }
-  return out;
 }

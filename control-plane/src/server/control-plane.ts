@@ -269,7 +269,9 @@ export class ControlPlane {
     const h2 = this.opts.meshH2UpgradePolicy ?? this.currentModel.meshConfig.h2UpgradePolicy;
     const mesh: GenerateOptions = h2 ? { meshH2UpgradePolicy: h2 } : {};
     if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false };
-    return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true } : mesh;
+    // The local mesh's sidecars take and send mTLS when this control plane issues their
+    // certificates (--workload-tokens, as `npm start` runs it); capture mode does not yet.
+    return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true, mtls: this.opts.workloadTokensFile !== undefined } : mesh;
   }
 
   private rebuildModel(): void {

@@ -4,9 +4,13 @@
  * connected sidecar stands for its pod. Its node id gives the pod name, namespace and IP, its
  * metadata the labels (`LABELS`, as Istio's agent sends them); container ports come from the
  * Deployment whose template labels match. Services then select these pods as in Kubernetes.
+ * A registered pod runs a sidecar, so it takes mTLS (label `security.istio.io/tlsMode: istio`,
+ * as the injector sets it), and its service account is the node metadata's `SERVICE_ACCOUNT`
+ * (`default` without one).
  */
 import type { Deployment, KubeResource, Pod } from '@minimesh/kube';
 import { parseNodeId } from '../model/proxy-identity.js';
+import { TLS_MODE_LABEL } from '../model/build-mesh-model.js';
 
 export function podFromProxy(nodeId: string, metadata: Readonly<Record<string, unknown>>, resources: readonly KubeResource[]): Pod | undefined {
   let id;
@@ -16,6 +20,7 @@ export function podFromProxy(nodeId: string, metadata: Readonly<Record<string, u
     return undefined;
   }
   const labels = { ...((metadata.LABELS ?? metadata.labels ?? {}) as Record<string, string>) };
+  const serviceAccount = typeof metadata.SERVICE_ACCOUNT === 'string' && metadata.SERVICE_ACCOUNT !== '' ? metadata.SERVICE_ACCOUNT : 'default';
   const deployment = resources.find(
     (r): r is Deployment =>
       r.kind === 'Deployment' &&
@@ -26,8 +31,8 @@ export function podFromProxy(nodeId: string, metadata: Readonly<Record<string, u
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: id.podName, namespace: id.namespace, labels },
-    spec: { containers: deployment?.spec?.template?.spec?.containers ?? [{ name: 'app', image: 'local' }] },
+    metadata: { name: id.podName, namespace: id.namespace, labels: { ...labels, [TLS_MODE_LABEL]: 'istio' } },
+    spec: { containers: deployment?.spec?.template?.spec?.containers ?? [{ name: 'app', image: 'local' }], serviceAccountName: serviceAccount },
     status: { podIP: id.ip, phase: 'Running' },
   } as Pod;
 }

@@ -13,6 +13,9 @@ import type { IstioStatsRt } from './telemetry-runtime.js';
 import { compileHcmUpgradeConfigs } from './upgrade-config.js';
 import { compileTcpProxyChain, isTcpProxyFilter, TCP_PROXY_FILTER } from './compile-tcp-proxy.js';
 import { compileHttpRbac, HTTP_RBAC_FILTER } from './compile-rbac.js';
+import { compileClientCertDetails } from './client-cert-runtime.js';
+
+const optional = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : ({ [k]: v } as { [P in K]: V }));
 import type { RbacFilterRt } from './rbac-runtime.js';
 import { checkDistinctMatches, chainNeedsSelection, compileChainHead, compileListenerFilters } from './compile-filter-chains.js';
 
@@ -91,7 +94,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   allowOnly(
     h,
     path,
-    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'http2_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log', 'upgrade_configs', 'normalize_path', 'path_with_escaped_slashes_action'],
+    ['stat_prefix', 'codec_type', 'route_config', 'rds', 'http_filters', 'server_name', 'server_header_transformation', 'use_remote_address', 'xff_num_trusted_hops', 'generate_request_id', 'preserve_external_request_id', 'max_request_headers_kb', 'common_http_protocol_options', 'http2_protocol_options', 'request_headers_timeout', 'request_timeout', 'stream_idle_timeout', 'drain_timeout', 'access_log', 'upgrade_configs', 'normalize_path', 'path_with_escaped_slashes_action', 'forward_client_cert_details', 'set_current_client_cert_details'],
     errors,
     ['route_specifier', 'strip_port_mode'],
     {
@@ -183,6 +186,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     upgradeConfigs: compileHcmUpgradeConfigs(h.upgrade_configs, join(path, 'upgrade_configs'), errors),
     ...(rbacFilters.length > 0 ? { rbacFilters } : {}),
     ...(wrappedBool(h.normalize_path, false) ? { normalizePath: true } : {}),
+    ...optional('clientCert', compileClientCertDetails(h, path, errors)),
   };
 }
 

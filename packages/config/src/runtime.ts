@@ -14,6 +14,8 @@ import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
+import type { ClientCertDetailsRt } from './client-cert-runtime.js';
+export type { ClientCertDetailsRt, ForwardClientCertDetailsRt } from './client-cert-runtime.js';
 import type { RetryPolicyRt } from './retry-runtime.js';
 export type { RetryOn, RetryPolicyRt } from './retry-runtime.js';
 import type { ClusterTlsRt, DownstreamTlsRt, FilterChainMatchRt, ListenerInspectorsRt } from './tls-runtime.js';
@@ -141,6 +143,8 @@ export interface HttpConnectionManagerRt {
   readonly rbacFilters?: readonly RbacFilterRt[];
   /** `normalize_path`: `:path` is normalized (RFC 3986) before any filter or route sees it. */
   readonly normalizePath?: boolean;
+  /** `forward_client_cert_details` / `set_current_client_cert_details`; undefined: SANITIZE. */
+  readonly clientCert?: ClientCertDetailsRt;
 }
 
 export interface AccessLogRt {

@@ -6,3 +6,5 @@ export * from './parse.js';
 export { parseDurationMs } from './check.js';
 export * from './validate-telemetry.js';
 export * from './validate-authz.js';
+export * from './validate-peer-authn.js';
+export * from './peer-authentication-problems.js';

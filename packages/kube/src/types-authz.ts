@@ -49,3 +49,11 @@ export interface AuthorizationPolicySpec {
   action?: AuthorizationAction;
   provider?: { name?: string };
 }
+
+/** The spec of `security.istio.io` PeerAuthentication (v1, v1beta1). Modes: UNSET, DISABLE, PERMISSIVE, STRICT. */
+export interface PeerAuthenticationSpec {
+  selector?: { matchLabels?: Record<string, string> };
+  mtls?: { mode?: string };
+  /** Keyed by the workload's port (only with a selector). */
+  portLevelMtls?: Record<string, { mode?: string }>;
+}

@@ -30,6 +30,8 @@ import { GrpcStreamInfo } from '../grpc/grpc-stream-info.js';
 import { grpcLocalReplyHeaders } from '../grpc/grpc-local-reply.js';
 import { normalizePath } from '@minimesh/config/normalize-path';
 import { authorizeRequest } from '../security/rbac-filter.js';
+import type { ClientCertInfo } from '../security/xfcc.js';
+import { upstreamPrincipal } from '../security/upstream-principal.js';
 
 /** What a stream knows of its client connection. */
 export interface DownstreamInfo {
@@ -43,6 +45,8 @@ export interface DownstreamInfo {
   readonly peerPrincipal?: string;
   /** The SNI the client sent in its TLS handshake, when it sent one. */
   readonly requestedServerName?: string;
+  /** The client's verified certificate and this proxy's URI SAN (mTLS), for `x-forwarded-client-cert`. */
+  readonly clientCert?: ClientCertInfo;
 }
 
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
@@ -272,7 +276,10 @@ export abstract class ActiveStream implements RequestDecoder {
     else peer = this.responsePeer !== undefined ? istio.peers.get(this.responsePeer) : (this.lastHost?.peer ?? UNKNOWN_PEER);
     const head = this.head!;
     const grpc = this.grpc;
-    const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null);
+    const server = scope.stats.reporter === 'destination';
+    const principal = server ? this.downstream.peerPrincipal : upstreamPrincipal(this.lastHost);
+    const own = server && principal !== undefined ? this.downstream.clientCert?.localUri || undefined : undefined;
+    const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null, principal, own);
     const requestBytes = headBytes(head) + this.bytesReceived;
     const responseBytes = this.responseHeadBytes + this.bytesSent;
     const attrs = scope.stats.dimensionTags.length > 0 ? this.accessRecord() : NO_ATTRIBUTES;

@@ -16,6 +16,8 @@ import { H2ServerCodec } from './codec/http2/h2-server-codec.js';
 import { detectPreface } from './codec/preface.js';
 import { RouterStream } from '../router/router-stream.js';
 import { localReplyHead } from './local-reply-head.js';
+import { clientCertInfo } from '../security/downstream-client-cert.js';
+import type { ClientCertInfo } from '../security/xfcc.js';
 import { formatFlags } from '../router/response-flags.js';
 
 /** How a listener hands its current config to a new request. */
@@ -101,6 +103,11 @@ export class HttpConnectionManager implements ServerCodecCallbacks {
     this.listener.ctx.stats.downstream_cx_idle_timeout++;
     this.socket.end();
   };
+
+  /** The client's verified certificate on a TLS chain (x-forwarded-client-cert). */
+  get clientCert(): ClientCertInfo | undefined {
+    return clientCertInfo(this.socket, this.peerPrincipal);
+  }
 
   /** The SNI of a TLS client connection (RBAC `requested_server_name`). */
   get requestedServerName(): string | undefined {

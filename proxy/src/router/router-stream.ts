@@ -76,6 +76,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
       metadataExchange: ctx.hcm.telemetry.metadataExchange,
       peerHeaders: sendsPeerMetadata(ctx, cluster.config.name) ? ctx.istio.peerHeaders : undefined,
       upgrade: upgrade?.value,
+      clientCert: ctx.hcm.clientCert === undefined ? undefined : this.downstream.clientCert,
     });
     if (ctx.hcm.direction === 'INBOUND') this.requestPeer = up.peerMetadata;
     this.requestId = up.requestId;

@@ -12,6 +12,8 @@ import type { RequestHeaders } from '../http/codec/headers.js';
 import type { UpstreamRequestHeaders } from '../upstream/upstream-codec.js';
 import { applyHeaderMutations, type HeaderMutationLevel } from './header-mutation.js';
 import { teHasTrailers } from '../upstream/h2/h2-headers.js';
+import type { ClientCertInfo } from '../security/xfcc.js';
+import { upstreamXfcc } from '../security/downstream-client-cert.js';
 
 /** Headers that describe one hop and never cross the proxy (RFC 9110 7.6.1, Envoy's list). */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'http2-settings']);
@@ -73,6 +75,8 @@ export interface UpstreamRequestInput {
   readonly peerHeaders?: readonly [string, string];
   /** An allowed upgrade: its `Upgrade` value is sent on with `connection: upgrade` (HTTP/1.1 upstream). */
   readonly upgrade?: string;
+  /** The verified client certificate of the downstream connection (for `x-forwarded-client-cert`). */
+  readonly clientCert?: ClientCertInfo;
 }
 
 /** The request head for upstream, plus the values the router needs from it. */
@@ -116,6 +120,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   const outValues: string[] = [];
   let requestId: string | undefined;
   let xff: string | undefined;
+  let xfcc: string | undefined;
   let hasProto = false;
   let envoyTimeout: string | undefined;
   let envoyRetryOn: string | undefined;
@@ -153,6 +158,10 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
         xff = xff === undefined ? values[i] : `${xff},${values[i]}`;
         continue;
       }
+      if (n === 'x-forwarded-client-cert') {
+        xfcc = xfcc === undefined ? values[i] : `${xfcc},${values[i]}`;
+        continue;
+      }
       if (mx && (n === PEER_METADATA_HEADER || n === PEER_METADATA_ID_HEADER)) {
         if (n === PEER_METADATA_HEADER) peerMetadata = values[i];
         continue;
@@ -179,6 +188,12 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   if (xff !== undefined) {
     outNames.push('x-forwarded-for');
     outValues.push(xff);
+  }
+  // forward_client_cert_details (default SANITIZE: the client's header never goes on).
+  const fwdCert = xfcc === undefined && hcm.clientCert === undefined ? undefined : upstreamXfcc(hcm.clientCert, xfcc, input.clientCert);
+  if (fwdCert !== undefined) {
+    outNames.push('x-forwarded-client-cert');
+    outValues.push(fwdCert);
   }
   if (!hasProto) {
     outNames.push('x-forwarded-proto');

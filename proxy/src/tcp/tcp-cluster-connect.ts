@@ -65,10 +65,12 @@ export function connectToCluster(
 export interface TcpMetricsScope {
   readonly metrics: IstioMetrics;
   readonly stats: IstioStatsRt;
+  /** The client's verified identity on an mTLS chain (a server's `source_principal`, `mutual_tls`). */
+  readonly principal?: string;
 }
 
 /** Relays `downstream` and a connected `upstream` of `cluster`, counted on its stats and Istio's TCP metrics. */
 export function relayTcp(downstream: net.Socket, upstream: net.Socket, cluster: Cluster, idleTimeoutMs: number, istio: TcpMetricsScope | undefined, initial?: Buffer | null): void {
-  const edge = istio === undefined ? undefined : istio.metrics.tcpEdge(istio.stats, UNKNOWN_PEER, cluster.config, '', '-');
+  const edge = istio === undefined ? undefined : istio.metrics.tcpEdge(istio.stats, UNKNOWN_PEER, cluster.config, '', '-', istio.principal);
   proxyTcp(downstream, { socket: upstream, connectTimeoutMs: 0, stats: cluster.stats, istio: edge, idleTimeoutMs }, initial ?? undefined);
 }

@@ -46,6 +46,8 @@ interface ChainRuntime {
 }
 
 class ChainHandle implements ListenerHandle {
+  /** Its chain was replaced by a config update: its connections close after their response (Envoy drains them). */
+  retired = false;
   constructor(
     readonly ctx: HcmContext,
     private readonly owner: ChainListener,
@@ -54,7 +56,7 @@ class ChainHandle implements ListenerHandle {
     return this.owner.deps.proxy;
   }
   get draining(): boolean {
-    return this.owner.draining;
+    return this.retired || this.owner.draining;
   }
 }
 
@@ -77,6 +79,7 @@ export class ChainListener {
 
   /** A new config for the same address: new connections use its chains. */
   update(config: ListenerRt): void {
+    for (const rt of this.chains) for (const h of Object.values(rt.handles ?? {})) h.retired = true;
     this.config = config;
     this.chains = (config.filterChains ?? []).map((chain) => {
       const rt: ChainRuntime = { chain, ...this.handlesOf(chain) };
@@ -191,7 +194,7 @@ export class ChainListener {
       return;
     }
     socket.pause();
-    const istio = tcpProxy.stats !== undefined ? { metrics: this.deps.istio, stats: tcpProxy.stats } : undefined;
+    const istio = tcpProxy.stats !== undefined ? { metrics: this.deps.istio, stats: tcpProxy.stats, principal: peerPrincipal } : undefined;
     connectToCluster(
       cluster,
       tcpProxy.maxConnectAttempts,

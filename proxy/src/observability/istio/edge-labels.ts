@@ -32,9 +32,12 @@ export function serviceLabels(cluster: ClusterRt | undefined, authority: string,
 }
 
 /** The labels before `response_code`, in Istio's order. */
-export function edgeLabels(reporter: Reporter, local: WorkloadPeer, peer: WorkloadPeer, service: ServiceLabels, protocol: string): LabelPairs {
-  // Principals come from the peer's certificate only (mTLS), never from what a peer claims.
-  const principal = UNKNOWN;
+export function edgeLabels(reporter: Reporter, local: WorkloadPeer, peer: WorkloadPeer, service: ServiceLabels, protocol: string, peerPrincipal?: string, localPrincipal?: string): LabelPairs {
+  // Principals come from the peer's certificate only (mTLS), never from what a peer claims:
+  // the client's verified URI SAN on the server, the SAN the cluster verified on the client.
+  // `localPrincipal`: this proxy's own identity, as the certificate it served that connection with says.
+  const principal = peerPrincipal ?? UNKNOWN;
+  if (localPrincipal !== undefined) local = { ...local, principal: localPrincipal };
   const src = reporter === 'source' ? local : peer;
   const dst = reporter === 'source' ? peer : local;
   // A server that knows no service reports its own canonical service (Istio's fallback).

@@ -100,15 +100,16 @@ export class IstioMetrics {
   }
 
   /** A TCP edge (capture listeners); created on first use. */
-  tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string): TcpEdge {
-    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp');
-    let key = `${JSON.stringify(labels)}|${flags}`;
+  tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string, principal?: string): TcpEdge {
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp', principal);
+    const mutualTls = stats.reporter === 'destination' && principal !== undefined;
+    let key = `${JSON.stringify(labels)}|${flags}|${mutualTls ? 'mtls' : ''}`;
     if (!this.tcpEdges.has(key) && this.tcpEdges.size >= MAX_EDGES) {
       labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), 'tcp');
-      key = `${JSON.stringify(labels)}|${flags}`;
+      key = `${JSON.stringify(labels)}|${flags}|${mutualTls ? 'mtls' : ''}`;
     }
     let e = this.tcpEdges.get(key);
-    if (e === undefined) this.tcpEdges.set(key, (e = new TcpEdge(labels, flags, securityPolicy(stats.reporter, false), stats)));
+    if (e === undefined) this.tcpEdges.set(key, (e = new TcpEdge(labels, flags, securityPolicy(stats.reporter, mutualTls), stats)));
     e.stats = stats;
     return e;
   }
@@ -136,6 +137,8 @@ export class HttpMetricsScope {
   private readonly cache = new Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>>();
   /** The same for gRPC requests (`request_protocol="grpc"`). */
   private readonly grpcCache = new Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>>();
+  /** The same per peer principal (mTLS), `grpc|principal` -> cache. */
+  private readonly principalCaches = new Map<string, Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>>>();
   private cached = 0;
 
   constructor(
@@ -145,33 +148,47 @@ export class HttpMetricsScope {
   ) {}
 
   /** The edge toward `peer` through `cluster` (and the Host header when the cluster names no service). */
-  edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc = false): HttpEdge {
-    const entry = (grpc ? this.grpcCache : this.cache).get(peer)?.get(cluster);
+  edge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc = false, principal?: string, localPrincipal?: string): HttpEdge {
+    const entry = this.cacheFor(grpc, principal, localPrincipal).get(peer)?.get(cluster);
     if (entry instanceof HttpEdge) return entry;
-    return entry?.get(authority) ?? this.newEdge(peer, cluster, authority, grpc);
+    return entry?.get(authority) ?? this.newEdge(peer, cluster, authority, grpc, principal, localPrincipal);
+  }
+
+  /**
+   * `principal`: on a server the client's verified identity (mTLS: `source_principal`,
+   * `connection_security_policy="mutual_tls"`), on a client the server's (`destination_principal`).
+   */
+  private cacheFor(grpc: boolean, principal: string | undefined, localPrincipal: string | undefined): Map<WorkloadPeer, Map<ClusterRt | undefined, HttpEdge | Map<string, HttpEdge>>> {
+    if (principal === undefined && localPrincipal === undefined) return grpc ? this.grpcCache : this.cache;
+    const k = `${grpc ? 1 : 0}|${principal ?? ''}|${localPrincipal ?? ''}`;
+    let c = this.principalCaches.get(k);
+    if (c === undefined) this.principalCaches.set(k, (c = new Map()));
+    return c;
   }
 
   /** Bounded: a client inventing peers or hosts cannot grow the cache or the series for ever. */
-  private newEdge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc: boolean): HttpEdge {
+  private newEdge(peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, grpc: boolean, principal: string | undefined, localPrincipal: string | undefined): HttpEdge {
     if (++this.cached > MAX_CACHED_EDGES) {
       this.cache.clear();
       this.grpcCache.clear();
+      this.principalCaches.clear();
       this.cached = 1;
     }
-    const cache = grpc ? this.grpcCache : this.cache;
+    const cache = this.cacheFor(grpc, principal, localPrincipal);
     let byCluster = cache.get(peer);
     if (byCluster === undefined) cache.set(peer, (byCluster = new Map()));
     const stats = this.stats;
     const edges = this.metrics.httpEdges;
     const protocol = grpc ? 'grpc' : 'http';
-    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), protocol);
-    let id = JSON.stringify(labels);
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), protocol, principal, localPrincipal);
+    const mutualTls = stats.reporter === 'destination' && principal !== undefined;
+    let id = `${JSON.stringify(labels)}|${mutualTls ? 'mtls' : ''}`;
     if (!edges.has(id) && edges.size >= MAX_EDGES) {
       labels = edgeLabels(stats.reporter, this.local, UNKNOWN_PEER, serviceLabels(undefined, '', false), protocol);
-      id = JSON.stringify(labels);
+      id = `${JSON.stringify(labels)}|${mutualTls ? 'mtls' : ''}`;
     }
     let e = edges.get(id);
-    if (e === undefined) edges.set(id, (e = new HttpEdge(labels, grpc, securityPolicy(stats.reporter, false), stats)));
+    if (e === undefined) edges.set(id, (e = new HttpEdge(labels, grpc, securityPolicy(stats.reporter, mutualTls), stats)));
     e.stats = stats;
     if (cluster?.istioServices !== undefined && cluster.istioServices.length > 0) byCluster.set(cluster, e);
     else {
