@@ -45,7 +45,10 @@ export const USAGE = `usage: npm run bench -- [options]
   --quick              1 repetition, 3 s loads (smoke test)
   --reps N             repetitions (default 3)
   --duration S         seconds per load (default 10, 3 with --quick)
-  --only a,b           scenarios among ${ALL_SCENARIOS.join(',')} (default: all)
+  --only a,b           scenarios among ${ALL_SCENARIOS.join(',')} (default: all);
+                       proxy2-mtls = 2 proxies with mutual TLS between them (certificates made
+                       at start), reported beside proxy2 with the ratio mTLS / plaintext and the
+                       TLS handshakes per request of the client sidecar's cluster
   --protocols a,b      rows among ${ALL_PROTOCOLS.join(',')} (default: all). h2 = HTTP/2 cleartext
                        (h2c, prior knowledge) loaded by h2load (apt-get install -y nghttp2-client;
                        skipped, saying so, without it); grpc = unary gRPC calls loaded by grpc-js.

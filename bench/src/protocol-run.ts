@@ -9,10 +9,11 @@ import type { Options } from './options.js';
 import { peakRssKb } from './proc-stats.js';
 import { PROTOCOL_LABEL, type Protocol } from './protocols.js';
 import type { Measured } from './results.js';
-import { measured } from './scenario-run.js';
+import { measured, withTlsReuse } from './scenario-run.js';
 import { HOPS, setUp, type Environment, type ScenarioName, type ScenarioSetup } from './scenarios.js';
 import { medianOf } from './stats.js';
 import { fmt, fmtInt } from './table.js';
+import type { TlsReuse } from './tls-reuse.js';
 
 export type MuxProtocol = Exclude<Protocol, 'http1'>;
 
@@ -25,6 +26,8 @@ export interface ProtocolRun {
   load: Measured<ThroughputResult> | null;
   /** VmHWM of each measured process, read after the load */
   peakRss: { pid: number; kb: number }[];
+  /** mTLS scenarios: the handshakes over the measured load (tls-reuse.ts) */
+  tlsReuse?: TlsReuse | null;
 }
 
 /** the load of a row: h2load (h2c, C connections × M streams) or grpc-js (C channels × M calls) */
@@ -56,7 +59,9 @@ export async function runProtocolScenario(o: Options, protocol: MuxProtocol, nam
     log(`   warm-up: ${describeLoad(protocol, o)}, ${o.warmupS} s (not measured)`);
     await runLoad(protocol, o, setup.port, o.warmupS, env.dir);
     log(`   full load: ${describeLoad(protocol, o)}, ${o.loadS} s`);
-    run.load = await measured(setup, upstreamPid, () => runLoad(protocol, o, setup.port, o.loadS, env.dir), (r) => r.requests);
+    const full = await withTlsReuse(setup, () => measured(setup, upstreamPid, () => runLoad(protocol, o, setup.port, o.loadS, env.dir), (r) => r.requests));
+    run.load = full.value;
+    run.tlsReuse = full.reuse;
     const r = run.load.result;
     const cpu = run.load.cpuSPer10k === null ? '' : `, ${fmt(run.load.cpuSPer10k, 3)} CPU-s/10k`;
     const bad = r.errors + r.non2xx > 0 ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : '';

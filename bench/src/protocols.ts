@@ -13,7 +13,7 @@ export const PROTOCOL_LABEL: Record<Protocol, string> = {
 };
 
 /** the h2 and gRPC rows: nginx is left out (it has no h2c upstream) */
-export const H2_SCENARIOS: readonly ScenarioName[] = ['direct', 'proxy1', 'proxy2'];
+export const H2_SCENARIOS: readonly ScenarioName[] = ['direct', 'proxy1', 'proxy2', 'proxy2-mtls'];
 
 /** the scenarios of `only` a protocol runs */
 export function scenariosFor(protocol: Protocol, only: readonly ScenarioName[]): ScenarioName[] {

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
+import { downstreamTlsChainYaml, LISTENER_FILTERS_YAML, upstreamTlsYaml, type HopMtls } from './mtls-bootstrap.js';
 import { cliOf } from './paths.js';
 import { freePorts } from './ports.js';
 import { spawnPinned, stop, waitFor200, type Pinned } from './processes.js';
@@ -70,8 +71,12 @@ const UPSTREAM_HTTP2 = `      typed_extension_protocol_options:
  * Istio's metrics filters when `istio` is a side); the cluster speaks HTTP/1.1 to the next hop,
  * or HTTP/2 when `upstreamHttp2` (then the listener says `codec_type: AUTO`, HTTP/1.1 or h2c by
  * the first bytes: the default, written out; the HTTP/1.1 bootstrap stays as older builds take it).
+ * `mtls`: the hop is one end of a mutual TLS link (mtls-bootstrap.ts): the client's cluster
+ * speaks TLS to the next hop, the server's listener takes only mesh TLS.
  */
-export function bootstrapYaml(name: string, p: HopPorts, istio: IstioSide = null, upstreamHttp2 = false): string {
+export function bootstrapYaml(name: string, p: HopPorts, istio: IstioSide = null, upstreamHttp2 = false, mtls: HopMtls | null = null): string {
+  const server = mtls?.role === 'server' ? mtls : null;
+  const client = mtls?.role === 'client' ? mtls : null;
   return `# written by minimesh bench (${name})
 node:
   id: ${name}
@@ -88,8 +93,8 @@ ${istio === null ? '' : `      traffic_direction: ${istio === 'SERVER' ? 'INBOUN
         socket_address:
           address: 127.0.0.1
           port_value: ${p.listen}
-      filter_chains:
-        - filters:
+${server === null ? '' : LISTENER_FILTERS_YAML}      filter_chains:
+        - ${server === null ? '' : downstreamTlsChainYaml(server)}filters:
             - name: envoy.filters.network.http_connection_manager
               typed_config:
                 "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
@@ -112,7 +117,7 @@ ${istio === null ? '' : istioFilters(istio)}                  - name: envoy.filt
     - name: upstream
       type: STATIC
       connect_timeout: 1s
-${upstreamHttp2 ? UPSTREAM_HTTP2 : ''}      load_assignment:
+${upstreamHttp2 ? UPSTREAM_HTTP2 : ''}${client === null ? '' : upstreamTlsYaml(client, p.next, upstreamHttp2)}      load_assignment:
         cluster_name: upstream
         endpoints:
           - lb_endpoints:
@@ -144,7 +149,8 @@ export interface RunningProxy {
 /**
  * Start one hop: `<proxyCmd…> proxy --bootstrap FILE --health-port off`, pinned to `cpu`,
  * output to DIR/NAME.log; resolves when GET /ready on its admin port answers 200.
- * `upstreamHttp2`: the hop speaks HTTP/2 to `next` (the h2 and gRPC rows).
+ * `upstreamHttp2`: the hop speaks HTTP/2 to `next` (the h2 and gRPC rows). `mtls`: one end of
+ * the mTLS link of "2 proxies, mTLS".
  */
 export async function startProxy(
   proxyCmd: readonly string[],
@@ -155,11 +161,12 @@ export async function startProxy(
   profileDir: string | null = null,
   istio: IstioSide = null,
   upstreamHttp2 = false,
+  mtls: HopMtls | null = null,
 ): Promise<RunningProxy> {
   const [admin, listen] = await freePorts(2);
   const ports: HopPorts = { admin, listen, next };
   const bootstrapFile = join(dir, `${name}.yaml`);
-  writeFileSync(bootstrapFile, bootstrapYaml(name, ports, istio, upstreamHttp2));
+  writeFileSync(bootstrapFile, bootstrapYaml(name, ports, istio, upstreamHttp2, mtls));
   const [cmd, ...pre] = proxyCmd;
   if (profileDir !== null) {
     // node --cpu-prof writes DIR/CPU.<date>.<time>.<pid>…cpuprofile when the proxy exits (SIGTERM handler)

@@ -2,6 +2,7 @@
 import type { SteadyLoadResult, ThroughputResult } from './loads.js';
 import { HOPS, type ScenarioName } from './scenarios.js';
 import { medianOf } from './stats.js';
+import type { TlsReuse } from './tls-reuse.js';
 
 export interface Measured<T> {
   result: T;
@@ -22,6 +23,8 @@ export interface ScenarioRun {
   steady: Measured<SteadyLoadResult> | null;
   /** VmHWM of each measured process, read at the end of the run (processes are fresh per run) */
   peakRss: { pid: number; kb: number }[];
+  /** mTLS scenarios: the handshakes over the autocannon full load (tls-reuse.ts) */
+  tlsReuse?: TlsReuse | null;
 }
 
 export interface ScenarioSummary {

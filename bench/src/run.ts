@@ -12,6 +12,8 @@ import { H2LOAD_INSTALL_HINT, h2loadVersion } from './h2load.js';
 import { findNginx } from './nginx.js';
 import { parseOptions, USAGE, type Options } from './options.js';
 import { resultsDir, standinProxy } from './paths.js';
+import { writeMeshCerts, type MeshCertFiles } from './mesh-certs.js';
+import { mtlsComparisons, mtlsSection } from './mtls-table.js';
 import { hasTaskset } from './processes.js';
 import { runProtocolScenario, summarizeProtocolRuns, type MuxProtocol, type ProtocolRun } from './protocol-run.js';
 import { http1Rows, protocolSection } from './protocol-table.js';
@@ -57,12 +59,16 @@ async function main(): Promise<number> {
     log('the stand-in proxy speaks HTTP/1.1 only: skipping the h2 and gRPC rows');
     o.protocols = o.protocols.filter((p) => p === 'http1');
   }
+  if (o.proxyCmd.includes(standinProxy) && o.only.includes('proxy2-mtls')) {
+    log('the stand-in proxy has no TLS: skipping the proxy2-mtls scenario');
+    o.only = o.only.filter((s) => s !== 'proxy2-mtls');
+  }
   const wrk = o.useWrk && o.protocols.includes('http1') ? wrkVersion() : null;
   if (o.useWrk && o.protocols.includes('http1') && wrk === null) log(`wrk is not installed: skipping the wrk load. Install it with: ${INSTALL_HINT}`);
   if (!hasTaskset()) log('taskset not found (util-linux): processes are NOT pinned to CPUs; figures will be noisier');
   if (o.cpuLoad === o.cpuUnderTest) log('fewer than 2 CPUs: the load generator shares the CPU with the processes under test');
   const proxyScript = o.proxyCmd.find((a) => a.endsWith('.js'));
-  if (o.only.some((s) => s === 'proxy1' || s === 'proxy2') && proxyScript !== undefined && proxyScript.endsWith('.js') && !existsSync(proxyScript)) {
+  if (o.only.some((s) => s !== 'direct' && s !== 'nginx') && proxyScript !== undefined && proxyScript.endsWith('.js') && !existsSync(proxyScript)) {
     log(`${proxyScript} does not exist: the proxy scenarios will fail (build first; --proxy-cmd standin exercises the harness with a test double)`);
   }
   if (o.base !== null && o.only.length > 0) return runComparison(o, wrk);
@@ -89,7 +95,12 @@ async function main(): Promise<number> {
   const upstreams = new Map<Protocol, Upstream>();
   const runs: ScenarioRun[] = [];
   const protocolRuns: ProtocolRun[] = [];
+  let meshCerts: MeshCertFiles | null = null;
   try {
+    if (rows.some((r) => r.scenarios.includes('proxy2-mtls'))) {
+      meshCerts = await writeMeshCerts(workDir);
+      log(`mTLS: a root and the workload certificates ${meshCerts.client.spiffe}, ${meshCerts.server.spiffe} in ${workDir}`);
+    }
     for (const r of rows) upstreams.set(r.protocol, await startUpstream(o.cpuUnderTest, UPSTREAM_PROGRAM[r.protocol], `${PROTOCOL_LABEL[r.protocol]} upstream`));
     let step = 0;
     for (let rep = 1; rep <= o.reps; rep++) {
@@ -101,7 +112,7 @@ async function main(): Promise<number> {
           log(`step ${step}/${totalSteps} · repetition ${rep}/${o.reps} · ${what}${SCENARIO_LABEL[name]}: ${SCENARIO_DESCRIPTION[name]}`);
           const dir = join(workDir, `${rep}-${protocol}-${name}`);
           mkdirSync(dir, { recursive: true });
-          const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir, istioMetrics: o.metrics };
+          const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir, istioMetrics: o.metrics, meshCerts };
           if (protocol === 'http1') runs.push(await runScenario(o, name, rep, env, upstream.proc.pid, wrk !== null));
           else protocolRuns.push(await runProtocolScenario(o, protocol, name, rep, env, upstream.proc.pid));
         }
@@ -119,10 +130,12 @@ async function main(): Promise<number> {
     ...rows.filter((r) => r.protocol !== 'http1').flatMap((r) => summarizeProtocolRuns(protocolRuns, r.protocol as MuxProtocol, r.scenarios)),
   ];
   const failedRuns = [...runs, ...protocolRuns].filter((r) => r.error !== null);
+  const mtls = mtlsComparisons(summaries, runs, protocolSummaries, protocolRuns);
 
   const out: string[] = [];
   if (http1 !== undefined) out.push(...http1Report(o, summaries, checks, wrk !== null));
   if (protocolSummaries.some((s) => s.protocol !== 'http1')) out.push('', ...protocolSection(o, protocolSummaries));
+  if (mtls.length > 0) out.push('', ...mtlsSection(mtls));
   for (const r of failedRuns) out.push(`failed: ${'protocol' in r ? `${PROTOCOL_LABEL[r.protocol]} ` : ''}${SCENARIO_LABEL[r.scenario]} repetition ${r.rep}: ${r.error?.split('\n')[0]}`);
 
   mkdirSync(resultsDir, { recursive: true });
@@ -142,6 +155,7 @@ async function main(): Promise<number> {
     runs,
     protocolSummaries,
     protocolRuns,
+    mtls,
   };
   return finishRun(file, json, out, failedRuns.length, workDir) ? 1 : 0;
 }

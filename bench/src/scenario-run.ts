@@ -8,6 +8,7 @@ import type { Measured, ScenarioRun } from './results.js';
 import { setUp, type Environment, type ScenarioName, type ScenarioSetup } from './scenarios.js';
 import { sleep } from './stats.js';
 import { fmt, fmtInt } from './table.js';
+import { reuseNote, tlsReuse, type TlsReuse } from './tls-reuse.js';
 
 /** run a load while reading CPU time of the measured processes and the upstream around it */
 export async function measured<T>(setup: ScenarioSetup, upstreamPid: number, load: () => Promise<T>, requestsOf: (r: T) => number): Promise<Measured<T>> {
@@ -28,6 +29,19 @@ export async function measured<T>(setup: ScenarioSetup, upstreamPid: number, loa
   };
 }
 
+/**
+ * Run `load`, and for an mTLS scenario read the link's counters before and after it (outside
+ * the CPU measurement of `measured`): the handshakes it cost. `reuse` is null otherwise.
+ */
+export async function withTlsReuse<T>(setup: ScenarioSetup, load: () => Promise<T>): Promise<{ value: T; reuse: TlsReuse | null }> {
+  if (setup.tlsCounters === undefined) return { value: await load(), reuse: null };
+  const before = await setup.tlsCounters();
+  const value = await load();
+  const reuse = tlsReuse(before, await setup.tlsCounters());
+  log(`     mTLS: ${reuseNote(reuse)}`);
+  return { value, reuse };
+}
+
 export async function runScenario(o: Options, name: ScenarioName, rep: number, env: Environment, upstreamPid: number, wrkOk: boolean): Promise<ScenarioRun> {
   const run: ScenarioRun = { scenario: name, rep, error: null, throughput: null, wrk: null, steady: null, peakRss: [] };
   let setup: ScenarioSetup;
@@ -46,7 +60,9 @@ export async function runScenario(o: Options, name: ScenarioName, rep: number, e
     await runAutocannon(o.cpuLoad, setup.port, 10, o.warmupS);
 
     log(`   full load: autocannon, ${o.throughputConnections} connections, ${o.loadS} s`);
-    run.throughput = await measured(setup, upstreamPid, () => runAutocannon(o.cpuLoad, setup.port, o.throughputConnections, o.loadS), (r) => r.requests);
+    const full = await withTlsReuse(setup, () => measured(setup, upstreamPid, () => runAutocannon(o.cpuLoad, setup.port, o.throughputConnections, o.loadS), (r) => r.requests));
+    run.throughput = full.value;
+    run.tlsReuse = full.reuse;
     const t = run.throughput.result;
     log(`     ${fmtInt(t.rps)} req/s, p50 ${t.latencyMs.p50} ms, p99 ${t.latencyMs.p99} ms${cpuNote(run.throughput)}${t.errors + t.non2xx > 0 ? `, ${t.errors} errors, ${t.non2xx} non-2xx` : ''}`);
 

@@ -1,18 +1,22 @@
-// The four ways the upstream is loaded, and how each is set up and torn down.
+// The ways the upstream is loaded, and how each is set up and torn down.
 import { join } from 'node:path';
+import type { MeshCertFiles } from './mesh-certs.js';
+import type { HopMtls } from './mtls-bootstrap.js';
 import { startNginx, type NginxBinary } from './nginx.js';
 import { freePort } from './ports.js';
 import { processTree } from './proc-stats.js';
 import { startProxy, type RunningProxy } from './proxy.js';
+import { readTlsCounters, type TlsCounters } from './tls-reuse.js';
 
-export type ScenarioName = 'direct' | 'proxy1' | 'proxy2' | 'nginx';
+export type ScenarioName = 'direct' | 'proxy1' | 'proxy2' | 'proxy2-mtls' | 'nginx';
 
-export const ALL_SCENARIOS: readonly ScenarioName[] = ['direct', 'proxy1', 'proxy2', 'nginx'];
+export const ALL_SCENARIOS: readonly ScenarioName[] = ['direct', 'proxy1', 'proxy2', 'proxy2-mtls', 'nginx'];
 
 export const SCENARIO_LABEL: Record<ScenarioName, string> = {
   direct: 'direct',
   proxy1: '1 proxy',
   proxy2: '2 proxies',
+  'proxy2-mtls': '2 proxies, mTLS',
   nginx: 'nginx',
 };
 
@@ -20,11 +24,15 @@ export const SCENARIO_DESCRIPTION: Record<ScenarioName, string> = {
   direct: 'straight to the upstream',
   proxy1: 'through one minimesh proxy',
   proxy2: 'through two minimesh proxies in series (client sidecar → server sidecar)',
+  'proxy2-mtls': 'through two minimesh proxies in series, mutual TLS between them (client sidecar →mTLS→ server sidecar)',
   nginx: 'through nginx (1 worker, keepalive 64 upstream pool)',
 };
 
 /** proxy hops between the load generator and the upstream */
-export const HOPS: Record<ScenarioName, number> = { direct: 0, proxy1: 1, proxy2: 2, nginx: 1 };
+export const HOPS: Record<ScenarioName, number> = { direct: 0, proxy1: 1, proxy2: 2, 'proxy2-mtls': 2, nginx: 1 };
+
+/** the scenarios whose two sidecars talk mutual TLS, and the plaintext scenario each is held against */
+export const MTLS_PLAINTEXT: Partial<Record<ScenarioName, ScenarioName>> = { 'proxy2-mtls': 'proxy2' };
 
 /** scenarios whose figures are held against the targets */
 export const UNDER_TEST: readonly ScenarioName[] = ['proxy1', 'proxy2'];
@@ -42,6 +50,8 @@ export interface Environment {
   istioMetrics?: boolean;
   /** the proxies speak HTTP/2 to the next hop (the h2 and gRPC rows; their listeners take h2c anyway) */
   upstreamHttp2?: boolean;
+  /** the certificates of the mTLS scenario (made once per bench run, mesh-certs.ts) */
+  meshCerts?: MeshCertFiles | null;
 }
 
 export interface ScenarioSetup {
@@ -49,6 +59,8 @@ export interface ScenarioSetup {
   port: number;
   /** the processes measured for CPU and memory (proxies, or the nginx worker); empty for direct */
   measuredPids(): number[];
+  /** mTLS scenarios: the link's handshake and connection counters from the sidecars' /stats */
+  tlsCounters?: () => Promise<TlsCounters>;
   stop(): Promise<void>;
 }
 
@@ -57,7 +69,11 @@ export async function setUp(name: ScenarioName, env: Environment): Promise<Scena
     case 'direct':
       return { port: env.upstreamPort, measuredPids: () => [], stop: async () => {} };
     case 'proxy1':
-    case 'proxy2': {
+    case 'proxy2':
+    case 'proxy2-mtls': {
+      const mtls = name === 'proxy2-mtls';
+      if (mtls && (env.meshCerts === undefined || env.meshCerts === null)) throw new Error(`${name} needs the mesh certificates (Environment.meshCerts)`);
+      const certs = env.meshCerts as MeshCertFiles;
       const started: RunningProxy[] = [];
       const stopAll = async (): Promise<void> => {
         await Promise.all(started.map((p) => p.stop()));
@@ -68,13 +84,16 @@ export async function setUp(name: ScenarioName, env: Environment): Promise<Scena
         const names = name === 'proxy1' ? ['proxy'] : ['server-sidecar', 'client-sidecar'];
         for (const [i, hop] of names.entries()) {
           const side = env.istioMetrics === true ? (i === 0 ? 'SERVER' : 'CLIENT') : null;
-          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir, side, env.upstreamHttp2 === true);
+          const tls: HopMtls | null = mtls ? { role: i === 0 ? 'server' : 'client', certs } : null;
+          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir, side, env.upstreamHttp2 === true, tls);
           started.push(p);
           next = p.ports.listen;
         }
+        const [server, client] = started;
         return {
           port: next,
           measuredPids: () => started.flatMap((p) => processTree(p.proc.pid)),
+          ...(mtls ? { tlsCounters: () => readTlsCounters({ adminPort: client.ports.admin }, { adminPort: server.ports.admin, listenPort: server.ports.listen }) } : {}),
           stop: stopAll,
         };
       } catch (err) {
