@@ -1,6 +1,7 @@
 /** Resources in, immutable MeshModel out. Pure. */
 import {
   type AuthorizationPolicy,
+  type RequestAuthentication,
   selectPortProtocol,
   parseProtocol,
   type Deployment,
@@ -292,6 +293,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     serviceEntries,
     telemetries: byCreation(of('Telemetry')) as Telemetry[],
     authorizationPolicies: byCreation(of('AuthorizationPolicy')) as AuthorizationPolicy[],
+    requestAuthentications: byCreation(of('RequestAuthentication')) as RequestAuthentication[],
     pods: of('Pod'),
     meshConfig: opts.meshConfig ?? DEFAULT_MESH_CONFIG,
   });

@@ -3,7 +3,7 @@
  * resources in; `buildMeshModel` turns them into services with ports and endpoints, and keeps
  * Istio's config by namespace. Translation reads only this.
  */
-import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, Pod, Protocol, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
+import type { AuthorizationPolicy, RequestAuthentication, DestinationRule, Gateway, Namespace, Pod, Protocol, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
 import type { MeshConfig } from './mesh-config.js';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -72,6 +72,8 @@ export interface MeshModel {
   readonly telemetries: readonly Telemetry[];
   /** AuthorizationPolicies (security.istio.io), oldest first. */
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
+  /** RequestAuthentications (security.istio.io), oldest first (absent: none). */
+  readonly requestAuthentications?: readonly RequestAuthentication[];
   readonly pods: readonly Pod[];
   /** The mesh config (`--mesh-config`; Istio's defaults without one). */
   readonly meshConfig: MeshConfig;

@@ -6,3 +6,4 @@ export * from './parse.js';
 export { parseDurationMs } from './check.js';
 export * from './validate-telemetry.js';
 export * from './validate-authz.js';
+export * from './validate-request-authn.js';

@@ -4,7 +4,7 @@
  * and istio/api `networking/v1alpha3` (the same schema is served as v1beta1 and v1).
  */
 
-import type { AuthorizationPolicySpec } from './types-authz.js';
+import type { AuthorizationPolicySpec, RequestAuthenticationSpec } from './types-authz.js';
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -315,9 +315,10 @@ export type Telemetry = TypedObject<'Telemetry', TelemetrySpec>;
 
 export type * from './types-authz.js';
 export type AuthorizationPolicy = TypedObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
+export type RequestAuthentication = TypedObject<'RequestAuthentication', RequestAuthenticationSpec>;
 
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy;
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | RequestAuthentication;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
@@ -342,6 +343,7 @@ export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   ServiceEntry: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   Telemetry: ISTIO_TELEMETRY_VERSIONS.map((v) => `${ISTIO_TELEMETRY_GROUP}/${v}`),
   AuthorizationPolicy: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
+  RequestAuthentication: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
 };
 
 export const isKnownKind = (k: unknown): k is KubeKind => typeof k === 'string' && Object.prototype.hasOwnProperty.call(API_VERSIONS, k);

@@ -5,6 +5,7 @@ import { API_VERSIONS, isKnownKind, type KubeResource } from './types.js';
 import { validateDeployment, validateEndpoints, validateEndpointSlice, validateMetadata, validatePod, validateServiceSpec } from './validate-kube.js';
 import { validateTelemetrySpec } from './validate-telemetry.js';
 import { validateAuthorizationPolicySpec } from './validate-authz.js';
+import { validateRequestAuthenticationSpec } from './validate-request-authn.js';
 import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
 
 export type ValidationResult =
@@ -70,6 +71,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       break;
     case 'AuthorizationPolicy':
       validateAuthorizationPolicySpec(c, r.spec);
+      break;
+    case 'RequestAuthentication':
+      validateRequestAuthenticationSpec(c, r.spec);
       break;
     case 'Namespace':
       break;
