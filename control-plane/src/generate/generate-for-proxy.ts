@@ -15,6 +15,7 @@ import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
 import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
 import { applicableAuthorizationPolicies, buildInboundAuthz } from './authz/build-authz.js';
+import { buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -61,7 +62,7 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
-    const authz = buildInboundAuthz(model, proxy, warnings);
+    const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings));
     for (const port of inboundPorts(model, proxy)) {
       const protocol = inboundPortProtocol(model, proxy, port);
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';
