@@ -12,6 +12,7 @@ import type { TelemetryRt } from './telemetry-runtime.js';
 import type { RouteMatchRt } from './match-runtime.js';
 import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
+import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RetryPolicyRt } from './retry-runtime.js';
@@ -139,6 +140,8 @@ export interface HttpConnectionManagerRt {
   readonly upgradeConfigs: readonly UpgradeConfigRt[];
   /** `envoy.filters.http.rbac` filters, in filter order (before the router). */
   readonly rbacFilters?: readonly RbacFilterRt[];
+  /** `envoy.filters.http.jwt_authn` (request authentication), before the RBAC filters. */
+  readonly jwtAuthn?: JwtAuthnRt;
   /** `normalize_path`: `:path` is normalized (RFC 3986) before any filter or route sees it. */
   readonly normalizePath?: boolean;
 }
