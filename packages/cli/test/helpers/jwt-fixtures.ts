@@ -34,16 +34,18 @@ interface TestLike {
   teardown(fn: () => void | Promise<void>): void;
 }
 
-/** A JWKS endpoint on loopback; `hits` counts fetches. */
-export async function serveJwks(t: TestLike, body: string): Promise<{ url: string; hits: () => number }> {
+/** A JWKS endpoint on loopback (answering after `delayMs`); `hits` counts fetches. */
+export async function serveJwks(t: TestLike, body: string, delayMs = 0): Promise<{ url: string; hits: () => number }> {
   let hits = 0;
   const s = http.createServer((req, res) => {
     hits++;
     res.setHeader('content-type', 'application/json');
-    res.end(body);
+    const timer = setTimeout(() => res.end(body), delayMs);
+    res.on('close', () => clearTimeout(timer));
   });
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   t.teardown(() => {
+    s.closeAllConnections();
     s.close();
   });
   return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}/jwks.json`, hits: () => hits };
@@ -53,6 +55,7 @@ export async function serveJwks(t: TestLike, body: string): Promise<{ url: strin
 export interface Seen {
   readonly url: string;
   readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
 }
 
 /** Apps whose HTTP server records each request's path and headers. */
@@ -60,9 +63,13 @@ export async function startEchoApps(t: TestLike): Promise<Apps & { requests: See
   const requests: Seen[] = [];
   const seen: string[] = [];
   const h = http.createServer((req, res) => {
-    seen.push(req.url ?? '');
-    requests.push({ url: req.url ?? '', headers: req.headers });
-    res.end(`ok ${req.url}`);
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push(req.url ?? '');
+      requests.push({ url: req.url ?? '', headers: req.headers, body });
+      res.end(`ok ${req.url}`);
+    });
   });
   const e = net.createServer((sock) => sock.pipe(sock));
   await Promise.all([new Promise<void>((r) => h.listen(0, '127.0.0.1', r)), new Promise<void>((r) => e.listen(0, '127.0.0.1', r))]);
