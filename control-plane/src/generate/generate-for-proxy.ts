@@ -15,7 +15,7 @@ import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
 import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
 import { applicableAuthorizationPolicies, buildInboundAuthz } from './authz/build-authz.js';
-import { buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
+import { applicableRequestAuthentications, buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -46,6 +46,7 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     if (opts.captureMode) {
       // virtualInbound relays at the connection level: no filter sees requests to authorize.
       for (const p of applicableAuthorizationPolicies(model, proxy)) warnings.push(`AuthorizationPolicy ${p.metadata.namespace}/${p.metadata.name} is not enforced under capture mode yet (virtualInbound has no RBAC filters)`);
+      for (const p of applicableRequestAuthentications(model, proxy)) warnings.push(`RequestAuthentication ${p.metadata.namespace}/${p.metadata.name} is not enforced under capture mode yet (virtualInbound has no jwt_authn filter)`);
       // Passthrough happens at the connection level: no `allow_any` virtual host.
       routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
       listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(server, inboundHttpPorts(model, proxy))];
