@@ -132,3 +132,30 @@ t.test('a rule without jwks or jwksUri: a warning, an empty key set', async (t) 
   t.same((jwt()!.providers as Record<string, Record<string, unknown>>)['origins-0'].local_jwks, { inline_string: '{"keys":[]}' });
   t.ok(res.warnings.some((w) => w.includes('RequestAuthentication foo/r') && w.includes('neither jwks nor jwksUri')));
 });
+
+t.test('an ingress gateway selected in the root namespace verifies tokens too', async (t) => {
+  const yaml = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: foo }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["*"] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: vs, namespace: foo }
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http: [{ route: [{ destination: { host: httpbin.foo.svc.cluster.local, port: { number: 8000 } } }] }]
+---
+${ra('gw-jwt', 'istio-system', `{ selector: { matchLabels: { istio: ingressgateway } }, jwtRules: [{ issuer: gw.example, jwks: '${JWKS}' }] }`)}`;
+  const loaded = loadManifests(WORKLOAD + yaml, 'in.yaml');
+  const model = buildMeshModel(loaded.resources.map((r) => r.resource));
+  const gw = generateForProxy(model, proxyIdentity('router~10.9.0.1~gw-0.istio-system~istio-system.svc.cluster.local', { LABELS: { istio: 'ingressgateway' } }, model));
+  const text = JSON.stringify(gw.listeners);
+  t.ok(gw.listeners.length > 0);
+  t.ok(text.includes('"issuer":"gw.example"'), 'the gateway listener has the jwt_authn filter');
+  const side = generateForProxy(model, proxyIdentity(NODE, {}, model));
+  t.notOk(JSON.stringify(side.listeners).includes('gw.example'), 'the sidecar, not selected, has none');
+});

@@ -40,7 +40,8 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   if (proxy.type === 'router') {
     routes = buildGatewayRouteConfigs(model, proxy, warnings);
     const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
-    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address));
+    const jwt = buildInboundJwtFilter(model, proxy, warnings);
+    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address, jwt ? [jwt] : []));
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {

@@ -1,6 +1,6 @@
 /**
  * RequestAuthentications -> Envoy's `envoy.filters.http.jwt_authn` on a sidecar's inbound
- * HTTP listeners, as Istio builds it. Every policy that applies (the root namespace's, the
+ * HTTP listeners and a gateway's listeners, as Istio builds it. Every policy that applies (the root namespace's, the
  * proxy's namespace's, and those whose `selector` matches the workload) adds its `jwtRules`;
  * the rules, sorted by issuer, become providers `origins-0`, `origins-1`, ... Each provider
  * writes the verified payload to the metadata key `payload`, where the RBAC filters look for
@@ -31,7 +31,7 @@ const SPACE_DELIMITED_CLAIMS = ['permission', 'scope'];
 
 const nsOf = (p: RequestAuthentication): string => p.metadata.namespace ?? 'default';
 
-/** The RequestAuthentications that apply to `proxy` (a sidecar), oldest first. */
+/** The RequestAuthentications that apply to `proxy` (a sidecar or gateway), oldest first. */
 export function applicableRequestAuthentications(model: MeshModel, proxy: ProxyIdentity): RequestAuthentication[] {
   const root = model.meshConfig?.rootNamespace ?? ROOT_NAMESPACE;
   return (model.requestAuthentications ?? []).filter((p) => {
