@@ -32,6 +32,7 @@ spec:
     audiences: [svc-a, svc-b]
     jwks: '${jwks(rs)}'
     outputPayloadToHeader: x-jwt-payload
+    outputClaimToHeaders: [{ header: x-jwt-sub, claim: sub }]
   - issuer: ${ES_ISS}
     jwksUri: ${server.url}
     fromHeaders: [{ name: x-token, prefix: "Tok " }]
@@ -58,6 +59,7 @@ t.test('tokens verified by jwt_authn: missing passes, invalid ones are refused',
   t.equal(seen.headers.authorization, undefined, 'the verified token is removed (forwardOriginalToken false)');
   t.equal(seen.headers['x-jwt-payload'], good.split('.')[1], 'outputPayloadToHeader: the payload, base64url');
   t.same(JSON.parse(Buffer.from(String(seen.headers['x-jwt-payload']), 'base64url').toString()).sub, 'alice');
+  t.equal(seen.headers['x-jwt-sub'], 'alice', 'outputClaimToHeaders');
 
   const lower = await send(apps, { path: '/rs', headers: { authorization: `bearer ${good}` } });
   t.equal(lower.status, 200, 'the Bearer prefix matches in any case');
@@ -127,6 +129,10 @@ spec:
     when:
     - key: request.auth.audiences
       values: [svc-b]
+  - to: [{ operation: { paths: [/scope] } }]
+    when:
+    - key: request.auth.claims[scope]
+      values: [write]
 `;
 
 t.test('AuthorizationPolicy sees what jwt_authn verified', async (t) => {
@@ -146,4 +152,7 @@ t.test('AuthorizationPolicy sees what jwt_authn verified', async (t) => {
   t.equal((await send(apps, { path: '/admins' })).status, 403, 'no token, no claims');
   t.equal((await send(apps, { path: '/aud', headers: bearer(carol) })).status, 200, 'request.auth.audiences holds svc-b');
   t.equal((await send(apps, { path: '/aud', headers: bearer(alice) })).status, 403, 'alice is only for svc-a');
+  const writer = await token(rs, { iss: RS_ISS, sub: 'w', aud: 'svc-a', scope: 'read write' });
+  t.equal((await send(apps, { path: '/scope', headers: bearer(writer) })).status, 200, 'scope "read write" is split at spaces: holds write');
+  t.equal((await send(apps, { path: '/scope', headers: bearer(alice) })).status, 403, 'no scope claim');
 });
