@@ -109,12 +109,13 @@ class Evaluation {
         }
         return JWT_STATUS.Ok;
       case 'any': {
-        // Envoy's aggregation: the failure worth reporting is one other than a missing token.
+        // Envoy's aggregation: the failure worth reporting is one other than a missing token,
+        // and other than an unknown issuer when there is one (a provider reading another's token).
         let final: JwtStatus = JWT_STATUS.JwtMissed;
         for (const c of r.requirements) {
           const s = await this.eval(c);
           if (s === JWT_STATUS.Ok) return s;
-          if (s !== JWT_STATUS.JwtMissed) final = s;
+          if (s !== JWT_STATUS.JwtMissed && (s !== JWT_STATUS.JwtUnknownIssuer || final === JWT_STATUS.JwtMissed)) final = s;
         }
         return final;
       }
