@@ -108,7 +108,7 @@ export class Proxy implements ProxyState {
       istio: this.istio,
       istioStats: hcm.telemetry.stats === undefined ? undefined : this.istio.httpScope(hcm.telemetry.stats),
       rbac: rbacRuns(hcm.rbacFilters, this.stats),
-      jwt: jwtAuthnRun(hcm.jwtAuthn),
+      jwt: jwtAuthnRun(hcm.jwtAuthn, this.stats, hcm.statPrefix),
     };
   }
 

@@ -109,6 +109,15 @@ t.test('tokens verified by jwt_authn: missing passes, invalid ones are refused',
 
   const lines = await sc.accessLog(3);
   t.equal(lines.find((l) => l.path === '/bad')?.response_code_details, 'jwt_authn_access_denied{Jwt_verification_fails}');
+
+  const pre = await send(apps, { method: 'OPTIONS', path: '/cors', headers: { origin: 'http://x', 'access-control-request-method': 'GET', ...bearer('a.b.c') } });
+  t.equal(pre.status, 200, 'a CORS preflight is not checked (bypass_cors_preflight)');
+  const stats = await sc.stats();
+  const stat = (name: string): number => Number(new RegExp(`^http\\.inbound_[^ ]+_${apps.httpPort}\\.jwt_authn\\.${name}: (\\d+)$`, 'm').exec(stats)?.[1] ?? -1);
+  t.equal(stat('denied'), 8, 'http.<prefix>.jwt_authn.denied');
+  t.equal(stat('allowed'), 7, 'http.<prefix>.jwt_authn.allowed');
+  t.equal(stat('cors_preflight_bypassed'), 1);
+  t.match(await sc.prometheus(), /^envoy_http_jwt_authn_denied\{envoy_http_conn_manager_prefix="inbound_[^"]+"\} 8$/m, 'Prometheus: envoy_http_jwt_authn_denied');
 });
 
 const requireJwt = `apiVersion: security.istio.io/v1

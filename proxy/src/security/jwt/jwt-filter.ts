@@ -14,23 +14,33 @@ import { JWT_AUTHN_FILTER, matchRoute, type JwtAuthnRt, type JwtProviderRt, type
 import type { JWTPayload } from 'jose';
 import type { RequestHeaders } from '../../http/codec/headers.js';
 import type { LocalReply } from '../../router/local-reply.js';
+import type { StatsRegistry } from '../../observability/stats.js';
 import { extractTokens, removeToken, type FoundToken } from './jwt-extract.js';
 import { JWT_STATUS, jwtDeniedDetails, jwtStatusCode, type JwtStatus } from './jwt-status.js';
 import { keySetFor, tokenIssuer, verifyToken } from './jwt-verify.js';
 
+/** Envoy's jwt_authn stats (`http.<stat_prefix>.jwt_authn.*`). */
+export class JwtAuthnStats {
+  allowed = 0;
+  denied = 0;
+  cors_preflight_bypassed = 0;
+}
+
 /** A compiled filter with its providers' key sets, ready to run. */
 export interface JwtAuthnRun {
   readonly config: JwtAuthnRt;
+  readonly stats: JwtAuthnStats;
   readonly keys: ReadonlyMap<string, ReturnType<typeof keySetFor>>;
   /** The rules as a virtual host, so Envoy's route matching picks one. */
   readonly ruleHost: VirtualHostRt;
 }
 
-export function jwtAuthnRun(config: JwtAuthnRt | undefined): JwtAuthnRun | undefined {
+export function jwtAuthnRun(config: JwtAuthnRt | undefined, registry: StatsRegistry, hcmStatPrefix: string): JwtAuthnRun | undefined {
   if (config === undefined) return undefined;
+  const stats = registry.rbacScope(`http.${hcmStatPrefix}.jwt_authn.`, () => new JwtAuthnStats(), hcmStatPrefix);
   const keys = new Map([...config.providers].map(([name, p]) => [name, keySetFor(p.jwks)]));
   const ruleHost = { name: 'jwt_authn', domains: [], routes: config.rules.map((r, i) => ({ match: r.match, name: String(i) })) } as unknown as VirtualHostRt;
-  return { config, keys, ruleHost };
+  return { config, stats, keys, ruleHost };
 }
 
 /** What the filter decided: a reply, or metadata plus changes to the request head. */
@@ -146,7 +156,13 @@ function missingOnly(r: JwtRequirementRt): JwtStatus {
   }
 }
 
-function deny(status: JwtStatus, head: RequestHeaders): JwtOutcome {
+function allowed(run: JwtAuthnRun, o: JwtOutcome): JwtOutcome {
+  run.stats.allowed++;
+  return o;
+}
+
+function deny(run: JwtAuthnRun, status: JwtStatus, head: RequestHeaders): JwtOutcome {
+  run.stats.denied++;
   const realm = `${head.scheme}://${head.authority}${head.path.split('?')[0]}`;
   const www = status === JWT_STATUS.JwtMissed ? `Bearer realm="${realm}"` : `Bearer realm="${realm}", error="invalid_token"`;
   return { reply: { local: { status: jwtStatusCode(status), body: status, flag: undefined, details: jwtDeniedDetails(status) }, headers: { 'www-authenticate': www } } };
@@ -185,15 +201,18 @@ const PASS: JwtOutcome = {};
 
 /** Runs the filter: the outcome at once when no verification is needed, else a promise of it. */
 export function authenticateRequest(run: JwtAuthnRun, head: RequestHeaders): JwtOutcome | Promise<JwtOutcome> {
-  if (run.config.bypassCorsPreflight && isCorsPreflight(head)) return PASS;
+  if (run.config.bypassCorsPreflight && isCorsPreflight(head)) {
+    run.stats.cors_preflight_bypassed++;
+    return PASS;
+  }
   const view = { method: head.method, path: head.path, authority: head.authority, headerNames: head.names, headerValues: head.values, scheme: head.scheme };
   const rule = matchRoute(run.ruleHost, view);
   const requires = rule === undefined ? undefined : run.config.rules[Number(rule.name)].requires;
   if (requires === undefined) return PASS;
   if (!hasAnyToken(run, head)) {
     const s = missingOnly(requires);
-    return s === JWT_STATUS.Ok ? PASS : deny(s, head);
+    return s === JWT_STATUS.Ok ? allowed(run, PASS) : deny(run, s, head);
   }
   const ev = new Evaluation(run, head);
-  return ev.eval(requires).then((s) => (s === JWT_STATUS.Ok ? accept(ev.verified, head) : deny(s, head)));
+  return ev.eval(requires).then((s) => (s === JWT_STATUS.Ok ? allowed(run, accept(ev.verified, head)) : deny(run, s, head)));
 }
