@@ -4,6 +4,7 @@
  * clusters first (so routes never point at a cluster that is not there), then listeners.
  */
 import { rbacRuns } from './security/rbac-filter.js';
+import { jwtAuthnRun } from './security/jwt/jwt-filter.js';
 import type { RuntimeConfig } from '@minimesh/config/runtime';
 import { ENVOY_SERVER_NAME, MINIMESH_VERSION } from '@minimesh/mesh';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -107,6 +108,7 @@ export class Proxy implements ProxyState {
       istio: this.istio,
       istioStats: hcm.telemetry.stats === undefined ? undefined : this.istio.httpScope(hcm.telemetry.stats),
       rbac: rbacRuns(hcm.rbacFilters, this.stats),
+      jwt: jwtAuthnRun(hcm.jwtAuthn, this.stats, hcm.statPrefix),
     };
   }
 

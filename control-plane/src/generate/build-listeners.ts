@@ -121,7 +121,8 @@ export function buildInboundListener(ip: string, port: number, tel: ListenerTele
   });
 }
 
-export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObject | undefined, tel: ListenerTelemetry, address = '0.0.0.0'): JsonObject {
+/** `authn`: the gateway's jwt_authn filter (RequestAuthentication), if any. */
+export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObject | undefined, tel: ListenerTelemetry, address = '0.0.0.0', authn: readonly JsonObject[] = []): JsonObject {
   const name = listenerName(address, sp.listenPort);
   return listener(
     name,
@@ -131,7 +132,7 @@ export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObj
     compact({
       stat_prefix: `outbound_${name}`,
       rds: { route_config_name: routeConfig?.name as string, config_source: ADS },
-      ...hcmTelemetry(routeConfig, tel),
+      ...hcmTelemetry(routeConfig, tel, authn),
       server_name: ISTIO_SERVER_NAME,
       use_remote_address: true,
       upgrade_configs: upgradeConfigs(),

@@ -16,6 +16,7 @@ import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
 import { applicableAuthorizationPolicies, buildInboundAuthz } from './authz/build-authz.js';
 import { applyInboundMtls, inboundMtlsMode } from './inbound-peer-authn.js';
+import { applicableRequestAuthentications, buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -40,12 +41,14 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   if (proxy.type === 'router') {
     routes = buildGatewayRouteConfigs(model, proxy, warnings);
     const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
-    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address));
+    const jwt = buildInboundJwtFilter(model, proxy, warnings);
+    listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address, jwt ? [jwt] : []));
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {
       // virtualInbound relays at the connection level: no filter sees requests to authorize.
       for (const p of applicableAuthorizationPolicies(model, proxy)) warnings.push(`AuthorizationPolicy ${p.metadata.namespace}/${p.metadata.name} is not enforced under capture mode yet (virtualInbound has no RBAC filters)`);
+      for (const p of applicableRequestAuthentications(model, proxy)) warnings.push(`RequestAuthentication ${p.metadata.namespace}/${p.metadata.name} is not enforced under capture mode yet (virtualInbound has no jwt_authn filter)`);
       // Passthrough happens at the connection level: no `allow_any` virtual host.
       routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
       listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(server, inboundHttpPorts(model, proxy))];
@@ -62,7 +65,7 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
-    const authz = buildInboundAuthz(model, proxy, warnings);
+    const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings));
     for (const port of inboundPorts(model, proxy)) {
       const protocol = inboundPortProtocol(model, proxy, port);
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';

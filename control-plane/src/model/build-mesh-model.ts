@@ -2,6 +2,7 @@
 import {
   type AuthorizationPolicy,
   type PeerAuthentication,
+  type RequestAuthentication,
   selectPortProtocol,
   parseProtocol,
   type Deployment,
@@ -304,6 +305,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     telemetries: byCreation(of('Telemetry')) as Telemetry[],
     authorizationPolicies: byCreation(of('AuthorizationPolicy')) as AuthorizationPolicy[],
     peerAuthentications: byCreation(of('PeerAuthentication')) as PeerAuthentication[],
+    requestAuthentications: byCreation(of('RequestAuthentication')) as RequestAuthentication[],
     pods: of('Pod'),
     meshConfig: opts.meshConfig ?? DEFAULT_MESH_CONFIG,
   });

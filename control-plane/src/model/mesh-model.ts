@@ -3,7 +3,7 @@
  * resources in; `buildMeshModel` turns them into services with ports and endpoints, and keeps
  * Istio's config by namespace. Translation reads only this.
  */
-import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, PeerAuthentication, Pod, Protocol, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
+import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, PeerAuthentication, Pod, Protocol, RequestAuthentication, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
 import type { MeshConfig } from './mesh-config.js';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -82,6 +82,8 @@ export interface MeshModel {
   readonly authorizationPolicies: readonly AuthorizationPolicy[];
   /** PeerAuthentications (security.istio.io), oldest first. */
   readonly peerAuthentications: readonly PeerAuthentication[];
+  /** RequestAuthentications (security.istio.io), oldest first (absent: none). */
+  readonly requestAuthentications?: readonly RequestAuthentication[];
   readonly pods: readonly Pod[];
   /** The mesh config (`--mesh-config`; Istio's defaults without one). */
   readonly meshConfig: MeshConfig;

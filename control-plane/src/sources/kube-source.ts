@@ -34,6 +34,7 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', path: '/apis/telemetry.istio.io/v1/telemetries' },
   { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', path: '/apis/security.istio.io/v1/authorizationpolicies' },
   { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', path: '/apis/security.istio.io/v1/peerauthentications' },
+  { apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', path: '/apis/security.istio.io/v1/requestauthentications' },
 ];
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';

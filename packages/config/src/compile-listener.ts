@@ -17,6 +17,8 @@ import { compileClientCertDetails } from './client-cert-runtime.js';
 
 const optional = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } => (v === undefined ? {} : ({ [k]: v } as { [P in K]: V }));
 import type { RbacFilterRt } from './rbac-runtime.js';
+import { compileJwtAuthn, JWT_AUTHN_FILTER } from './compile-jwt-authn.js';
+import type { JwtAuthnRt } from './jwt-runtime.js';
 import { checkDistinctMatches, chainNeedsSelection, compileChainHead, compileListenerFilters } from './compile-filter-chains.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
@@ -108,6 +110,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   let metadataExchange = false;
   let stats: IstioStatsRt | undefined;
   const rbacFilters: RbacFilterRt[] = [];
+  let jwtAuthn: JwtAuthnRt | undefined;
   filters.forEach((f, i) => {
     const fp = `${join(path, 'http_filters')}[${i}]`;
     allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
@@ -115,6 +118,14 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
       if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
       if (f.name === METADATA_EXCHANGE_FILTER) metadataExchange = compileMetadataExchange(f.typed_config, join(fp, 'typed_config'), errors);
       else stats = compileIstioStats(f.typed_config, join(fp, 'typed_config'), errors, direction);
+      return;
+    }
+    if (f.name === JWT_AUTHN_FILTER || f.typed_config?.type_url === TYPE_URL.JwtAuthentication) {
+      // Request authentication: before the RBAC filters, which read what it verified.
+      if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
+      if (jwtAuthn !== undefined) errors.add(fp, `one ${JWT_AUTHN_FILTER} filter is supported by minimesh`);
+      else if (rbacFilters.length > 0) errors.add(fp, `${JWT_AUTHN_FILTER} must come before ${HTTP_RBAC_FILTER} in minimesh`);
+      jwtAuthn = compileJwtAuthn(f.typed_config, fp, errors);
       return;
     }
     if (f.name === HTTP_RBAC_FILTER || f.typed_config?.type_url === TYPE_URL.HttpRbac) {
@@ -125,7 +136,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     }
     const isRouter = f.name === ROUTER_FILTER || f.typed_config?.type_url === TYPE_URL.Router;
     if (!isRouter) {
-      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER}, ${HTTP_RBAC_FILTER} and ${ROUTER_FILTER})`);
+      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER}, ${JWT_AUTHN_FILTER}, ${HTTP_RBAC_FILTER} and ${ROUTER_FILTER})`);
       return;
     }
     if (i !== filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
@@ -185,6 +196,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     ...(rdsName !== undefined ? { rdsName } : {}),
     upgradeConfigs: compileHcmUpgradeConfigs(h.upgrade_configs, join(path, 'upgrade_configs'), errors),
     ...(rbacFilters.length > 0 ? { rbacFilters } : {}),
+    ...(jwtAuthn !== undefined ? { jwtAuthn } : {}),
     ...(wrappedBool(h.normalize_path, false) ? { normalizePath: true } : {}),
     ...optional('clientCert', compileClientCertDetails(h, path, errors)),
   };

@@ -2,8 +2,8 @@
  * RBAC `metadata` rules (Envoy's `type.matcher.v3.MetadataMatcher` over dynamic metadata):
  * the value at `filter` / `path` is matched by a ValueMatcher, then `invert` applies. A
  * missing value is matched only by `present_match: false` (Envoy's Metadata::match on an unset
- * Value). minimesh produces no dynamic metadata yet, so request-principal and claim rules
- * (Istio's `istio_authn` metadata) never match, as in a mesh without JWT.
+ * Value). The metadata comes from jwt_authn: a verified token's payload under
+ * `envoy.filters.http.jwt_authn` / `payload`, where Istio's request-principal and claim rules look.
  */
 import type { RbacPermission } from '@minimesh/api';
 import { allowOnly, join, type Errors } from './errors.js';

@@ -24,6 +24,8 @@ export * from './compile-upstream-protocol.js';
 export * from './upgrade-config.js';
 export * from './rbac-runtime.js';
 export * from './compile-rbac.js';
+export * from './jwt-runtime.js';
+export { compileJwtAuthn } from './compile-jwt-authn.js';
 export * from './normalize-path.js';
 export * from './cidr.js';
 export * from './tls-runtime.js';

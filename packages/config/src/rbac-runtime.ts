@@ -19,7 +19,7 @@ export interface RbacInput {
   readonly principal: string | undefined;
   /** The TLS SNI the client asked for ('' without TLS). */
   readonly sni: string;
-  /** Dynamic metadata by filter name (`metadata` rules); none is produced yet. */
+  /** Dynamic metadata by filter name (`metadata` rules): jwt_authn's verified payloads. */
   readonly metadata: Readonly<Record<string, unknown>> | undefined;
 }
 

@@ -12,6 +12,7 @@ import type { TelemetryRt } from './telemetry-runtime.js';
 import type { RouteMatchRt } from './match-runtime.js';
 import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
+import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { ClientCertDetailsRt } from './client-cert-runtime.js';
@@ -141,6 +142,8 @@ export interface HttpConnectionManagerRt {
   readonly upgradeConfigs: readonly UpgradeConfigRt[];
   /** `envoy.filters.http.rbac` filters, in filter order (before the router). */
   readonly rbacFilters?: readonly RbacFilterRt[];
+  /** `envoy.filters.http.jwt_authn` (request authentication), before the RBAC filters. */
+  readonly jwtAuthn?: JwtAuthnRt;
   /** `normalize_path`: `:path` is normalized (RFC 3986) before any filter or route sees it. */
   readonly normalizePath?: boolean;
   /** `forward_client_cert_details` / `set_current_client_cert_details`; undefined: SANITIZE. */

@@ -51,6 +51,7 @@ export const ISTIO_COLLECTIONS: readonly Collection[] = [
   grp('telemetry.istio.io', 'v1', 'Telemetry', 'telemetries', true, true),
   grp('security.istio.io', 'v1', 'AuthorizationPolicy', 'authorizationpolicies', true, true),
   grp('security.istio.io', 'v1', 'PeerAuthentication', 'peerauthentications', true, true),
+  grp('security.istio.io', 'v1', 'RequestAuthentication', 'requestauthentications', true, true),
 ];
 
 export const groupVersion = (c: { group: string; version: string }): string => (c.group ? `${c.group}/${c.version}` : c.version);

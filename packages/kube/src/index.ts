@@ -8,3 +8,4 @@ export * from './validate-telemetry.js';
 export * from './validate-authz.js';
 export * from './validate-peer-authn.js';
 export * from './peer-authentication-problems.js';
+export * from './validate-request-authn.js';

@@ -57,3 +57,26 @@ export interface PeerAuthenticationSpec {
   /** Keyed by the workload's port (only with a selector). */
   portLevelMtls?: Record<string, { mode?: string }>;
 }
+/** One `jwtRules` entry of a RequestAuthentication: an issuer whose tokens are verified. */
+export interface JwtRule {
+  issuer: string;
+  audiences?: string[];
+  jwksUri?: string;
+  /** An inline JSON Web Key Set (a JSON string). */
+  jwks?: string;
+  fromHeaders?: { name: string; prefix?: string }[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  outputPayloadToHeader?: string;
+  forwardOriginalToken?: boolean;
+  outputClaimToHeaders?: { header: string; claim: string }[];
+  /** How long to wait for `jwksUri` (a duration, `5s` by default). */
+  timeout?: string;
+}
+/** The spec of `security.istio.io` RequestAuthentication (v1, v1beta1). */
+export interface RequestAuthenticationSpec {
+  selector?: { matchLabels?: Record<string, string> };
+  targetRef?: PolicyTargetReference;
+  targetRefs?: PolicyTargetReference[];
+  jwtRules?: JwtRule[];
+}

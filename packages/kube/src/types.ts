@@ -4,7 +4,7 @@
  * and istio/api `networking/v1alpha3` (the same schema is served as v1beta1 and v1).
  */
 
-import type { AuthorizationPolicySpec, PeerAuthenticationSpec } from './types-authz.js';
+import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './types-authz.js';
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -316,9 +316,10 @@ export type Telemetry = TypedObject<'Telemetry', TelemetrySpec>;
 export type * from './types-authz.js';
 export type AuthorizationPolicy = TypedObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type PeerAuthentication = TypedObject<'PeerAuthentication', PeerAuthenticationSpec>;
+export type RequestAuthentication = TypedObject<'RequestAuthentication', RequestAuthenticationSpec>;
 
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication;
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
@@ -344,6 +345,7 @@ export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   Telemetry: ISTIO_TELEMETRY_VERSIONS.map((v) => `${ISTIO_TELEMETRY_GROUP}/${v}`),
   AuthorizationPolicy: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
   PeerAuthentication: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
+  RequestAuthentication: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
 };
 
 export const isKnownKind = (k: unknown): k is KubeKind => typeof k === 'string' && Object.prototype.hasOwnProperty.call(API_VERSIONS, k);

@@ -6,6 +6,7 @@ import { validateDeployment, validateEndpoints, validateEndpointSlice, validateM
 import { validateTelemetrySpec } from './validate-telemetry.js';
 import { validateAuthorizationPolicySpec } from './validate-authz.js';
 import { validatePeerAuthenticationSpec } from './validate-peer-authn.js';
+import { validateRequestAuthenticationSpec } from './validate-request-authn.js';
 import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
 
 export type ValidationResult =
@@ -74,6 +75,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       break;
     case 'PeerAuthentication':
       validatePeerAuthenticationSpec(c, r.spec);
+      break;
+    case 'RequestAuthentication':
+      validateRequestAuthenticationSpec(c, r.spec);
       break;
     case 'Namespace':
       break;

@@ -32,6 +32,7 @@ import { normalizePath } from '@minimesh/config/normalize-path';
 import { authorizeRequest } from '../security/rbac-filter.js';
 import type { ClientCertInfo } from '../security/xfcc.js';
 import { upstreamPrincipal } from '../security/upstream-principal.js';
+import { authenticateRequest, type JwtOutcome } from '../security/jwt/jwt-filter.js';
 
 /** What a stream knows of its client connection. */
 export interface DownstreamInfo {
@@ -81,6 +82,10 @@ export abstract class ActiveStream implements RequestDecoder {
   protected requestId = '';
   /** Set for a gRPC request (content-type application/grpc): local replies and metrics follow gRPC. */
   protected grpc: GrpcStreamInfo | null = null;
+  /** A filter (jwt_authn) is deciding asynchronously: the request waits, its body is held. */
+  protected filtersPending = false;
+  /** Dynamic metadata the filters wrote (jwt_authn's verified payloads), read by RBAC. */
+  protected dynamicMetadata: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     readonly downstream: DownstreamInfo,
@@ -117,11 +122,40 @@ export abstract class ActiveStream implements RequestDecoder {
     ctx.stats.downstream_rq_active++;
     // Inbound, the client's metadata is known before routing: local replies count and answer it too.
     if (ctx.hcm.telemetry.metadataExchange && ctx.hcm.direction === 'INBOUND') this.requestPeer = getHeader(head, PEER_METADATA_HEADER);
+    if (ctx.jwt !== undefined) {
+      const out = authenticateRequest(ctx.jwt, head);
+      if (out instanceof Promise) {
+        this.filtersPending = true;
+        out.then(
+          (o) => this.afterAuthn(o),
+          () => this.afterAuthn({ reply: { local: { status: 500, body: 'jwt_authn failed', flag: undefined, details: 'jwt_authn_failed' }, headers: {} } }),
+        );
+        return;
+      }
+      if (out.reply !== undefined) return this.localReply(out.reply.local, out.reply.headers);
+      this.dynamicMetadata = out.metadata;
+    }
+    this.routeRequest();
+  }
+
+  /** jwt_authn decided (asynchronously): the request goes on, or gets its reply. */
+  private afterAuthn(o: JwtOutcome): void {
+    this.filtersPending = false;
+    if (this.done) return;
+    if (o.reply !== undefined) return this.localReply(o.reply.local, o.reply.headers);
+    this.dynamicMetadata = o.metadata;
+    this.routeRequest();
+  }
+
+  /** After authentication: authorization (RBAC), then the route. */
+  private routeRequest(): void {
+    const ctx = this.ctx;
+    const head = this.head!;
     const rc = ctx.hcm.routeConfig;
     const authority = head.authority;
     const view = { method: head.method, path: head.path, authority, headerNames: head.names, headerValues: head.values };
     if (ctx.rbac !== undefined) {
-      const denied = authorizeRequest(ctx.rbac, ctx.hcm, this.downstream, view);
+      const denied = authorizeRequest(ctx.rbac, ctx.hcm, this.downstream, view, this.dynamicMetadata);
       if (denied !== undefined) return this.localReply(denied);
     }
     const dst = this.downstream.originalDst;

@@ -8,6 +8,7 @@ import type { AccessLogWriter } from '../observability/access-log.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { HttpMetricsScope, IstioMetrics } from '../observability/istio/istio-metrics.js';
 import type { RbacRun } from '../security/rbac-filter.js';
+import type { JwtAuthnRun } from '../security/jwt/jwt-filter.js';
 
 export interface HcmContext {
   readonly hcm: HttpConnectionManagerRt;
@@ -22,6 +23,8 @@ export interface HcmContext {
   readonly istioStats: HttpMetricsScope | undefined;
   /** The connection manager's RBAC filters (undefined: none). */
   readonly rbac?: readonly RbacRun[];
+  /** The connection manager's `envoy.filters.http.jwt_authn` (undefined: none). */
+  readonly jwt?: JwtAuthnRun;
 }
 
 /** Proxy-wide state every connection reads. */

@@ -125,8 +125,8 @@ export function responseClassField(status: number): 1 | 2 | 3 | 4 | 5 {
 export class StatsRegistry {
   readonly clusters = new Map<string, ClusterStats>();
   readonly http = new Map<string, HttpStats>();
-  /** RBAC filters' stats by full prefix (`http.<hcm>.rbac.`, `tcp.rbac.`). */
-  readonly rbac = new Map<string, { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>();
+  /** HTTP and network filters' stats by full prefix (`http.<hcm>.rbac.`, `tcp.rbac.`, `http.<hcm>.jwt_authn.`). */
+  readonly rbac = new Map<string, object>();
   readonly listeners = new Map<string, ListenerStats>();
   readonly server = { total_connections: 0, live: 1, uptime_start: Date.now() };
 
@@ -152,7 +152,7 @@ export class StatsRegistry {
   /** The connection manager of an HTTP RBAC prefix (its Prometheus label). */
   private readonly rbacHcm = new Map<string, string>();
 
-  rbacScope<T extends { allowed: number; denied: number; shadow_allowed: number; shadow_denied: number }>(prefix: string, make: () => T, hcmPrefix?: string): T {
+  rbacScope<T extends object>(prefix: string, make: () => T, hcmPrefix?: string): T {
     let s = this.rbac.get(prefix) as T | undefined;
     if (s === undefined) this.rbac.set(prefix, (s = make()));
     if (hcmPrefix !== undefined) this.rbacHcm.set(prefix, hcmPrefix);

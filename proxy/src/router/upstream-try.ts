@@ -17,6 +17,8 @@ import { MAX_TIMER_MS } from '../http/active-stream.js';
 import type { TunnelSocket } from '../http/tunnel.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Request body held while a filter decides (Envoy's default connection buffer limit, 1 MiB). */
+const PENDING_BODY_LIMIT = 1024 * 1024;
 
 export abstract class UpstreamTryStream extends ActiveStream implements UpstreamResponseDecoder {
   protected upstreamHead: UpstreamRequest | undefined;
@@ -56,7 +58,16 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
 
   decodeData(chunk: Buffer): void {
     this.bytesReceived += chunk.length;
-    if (this.done || this.upstreamHead === undefined) return;
+    if (this.done) return;
+    if (this.upstreamHead === undefined) {
+      // A filter still decides on the request (jwt_authn): its body waits with it.
+      if (this.filtersPending) {
+        this.body.push(chunk);
+        this.bodyBytes += chunk.length;
+        if (this.bodyBytes > PENDING_BODY_LIMIT) this.encoder.readDisable(true);
+      }
+      return;
+    }
     const up = this.upstreamReady ? this.upstream : null;
     if (this.retry !== null && this.replayable) {
       this.body.push(chunk);

@@ -89,7 +89,7 @@ interface Downstream {
 }
 
 /** The HTTP filter: a 403 local reply when a filter denies the request, else undefined. */
-export function authorizeRequest(runs: readonly RbacRun[], hcm: HttpConnectionManagerRt, downstream: Downstream, view: RequestView): LocalReply | undefined {
+export function authorizeRequest(runs: readonly RbacRun[], hcm: HttpConnectionManagerRt, downstream: Downstream, view: RequestView, metadata?: Readonly<Record<string, unknown>>): LocalReply | undefined {
   const peer = plainAddress(downstream.remoteAddress);
   const local = splitHostPort(downstream.originalDst ?? downstream.localAddress);
   const input: RbacInput = {
@@ -100,7 +100,7 @@ export function authorizeRequest(runs: readonly RbacRun[], hcm: HttpConnectionMa
     localPort: local.port,
     principal: downstream.peerPrincipal,
     sni: downstream.requestedServerName ?? '',
-    metadata: undefined,
+    metadata,
   };
   const denied = runRbac(runs, input);
   if (denied === false) return undefined;

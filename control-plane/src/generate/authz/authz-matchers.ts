@@ -55,8 +55,42 @@ export function serviceAccountPrincipal(policyNamespace: string, v: string): Jso
   return { authenticated: { principal_name: regex(`spiffe://.+/ns/${ns}/(.+/|)sa/${sa}(/.+)?`) } };
 }
 
-/** Dynamic metadata written by request authentication (`istio_authn`): JWT principal, audiences, presenter, claims. */
-export function authnMetadata(path: readonly string[], v: string, list = false): JsonObject {
-  const sm = { string_match: stringMatcher(v) };
-  return { metadata: { filter: 'istio_authn', path: path.map((key) => ({ key })), value: list ? { list_match: { one_of: sm } } : sm } };
+/** Where request authentication (`envoy.filters.http.jwt_authn`) leaves the verified token's payload. */
+export const JWT_AUTHN_FILTER = 'envoy.filters.http.jwt_authn';
+export const JWT_PAYLOAD_KEY = 'payload';
+
+/** A metadata matcher on the token's payload at `claims` (`['iss']`, `['groups']`, `['a', 'b']`). */
+function jwtClaim(claims: readonly string[], value: JsonObject): JsonObject {
+  return { metadata: { filter: JWT_AUTHN_FILTER, path: [JWT_PAYLOAD_KEY, ...claims].map((key) => ({ key })), value } };
+}
+
+const ANY = regex('.+');
+
+/**
+ * A request principal `iss/sub` (split at the last `/`, the issuer may be a URL): both claims
+ * must match. `*` is any; `*x` and `x*` apply to the issuer or subject as Istio reads them.
+ */
+export function requestPrincipal(v: string): JsonObject {
+  const idx = v.lastIndexOf('/');
+  const found = idx >= 0;
+  const iss = found ? v.slice(0, idx) : v;
+  const sub = found ? v.slice(idx + 1) : '';
+  let mi: JsonObject;
+  let ms: JsonObject;
+  if (v === '*') [mi, ms] = [ANY, ANY];
+  else if (v.startsWith('*')) {
+    if (found) [mi, ms] = [iss === '*' ? ANY : { suffix: iss.slice(1) }, { exact: sub }];
+    else [mi, ms] = [ANY, { suffix: v.slice(1) }];
+  } else if (v.endsWith('*')) {
+    if (found) [mi, ms] = [{ exact: iss }, sub === '*' ? ANY : { prefix: sub.slice(0, -1) }];
+    else [mi, ms] = [{ prefix: v.slice(0, -1) }, ANY];
+  } else [mi, ms] = [{ exact: iss }, { exact: sub }];
+  return { and_ids: { ids: [jwtClaim(['iss'], { string_match: mi }), jwtClaim(['sub'], { string_match: ms })] } };
+}
+
+/** A claim that may be a string or a list (`aud`, `azp`, `groups`): any value matches either form. */
+export function jwtClaimValues(claims: readonly string[], values: readonly string[]): JsonObject {
+  const each = values.map((v) => ({ string_match: stringMatcher(v) }));
+  const or: JsonObject = each.length === 1 ? each[0] : { or_match: { value_matchers: each } };
+  return jwtClaim(claims, { or_match: { value_matchers: [{ list_match: { one_of: or } }, or] } });
 }

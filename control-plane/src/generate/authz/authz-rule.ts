@@ -13,7 +13,7 @@
  */
 import type { AuthorizationCondition, AuthorizationOperation, AuthorizationRule, AuthorizationSource } from '@minimesh/kube';
 import type { JsonObject } from '../envoy-json.js';
-import { authnMetadata, cidrRange, headerMatcher, hostMatcher, namespacePrincipal, pathMatcher, principalName, serviceAccountPrincipal, stringMatcher } from './authz-matchers.js';
+import { cidrRange, jwtClaimValues, requestPrincipal, headerMatcher, hostMatcher, namespacePrincipal, pathMatcher, principalName, serviceAccountPrincipal, stringMatcher } from './authz-matchers.js';
 
 type Side = 'permission' | 'principal';
 
@@ -36,10 +36,18 @@ function attr(side: Side, httpOnly: boolean, values: readonly string[] | undefin
 
 const port = (v: string): JsonObject => ({ destination_port: Number(v) });
 
+/** An attribute whose values all go into one matcher (Istio's JWT claim matchers). */
+function allValues(side: Side, httpOnly: boolean, w: AuthorizationCondition, gen: (values: readonly string[]) => JsonObject): Attr[] {
+  const out: Attr[] = [];
+  if (w.values !== undefined && w.values.length > 0) out.push({ side, httpOnly, not: false, matchers: [gen(w.values)] });
+  if (w.notValues !== undefined && w.notValues.length > 0) out.push({ side, httpOnly, not: true, matchers: [gen(w.notValues)] });
+  return out;
+}
+
 function sourceAttrs(s: AuthorizationSource, policyNs: string): Attr[] {
   return [
     ...attr('principal', false, s.principals, s.notPrincipals, principalName),
-    ...attr('principal', true, s.requestPrincipals, s.notRequestPrincipals, (v) => authnMetadata(['request.auth.principal'], v)),
+    ...attr('principal', true, s.requestPrincipals, s.notRequestPrincipals, requestPrincipal),
     ...attr('principal', false, s.namespaces, s.notNamespaces, namespacePrincipal),
     ...attr('principal', false, s.serviceAccounts, s.notServiceAccounts, (v) => serviceAccountPrincipal(policyNs, v)),
     ...attr('principal', false, s.ipBlocks, s.notIpBlocks, (v) => ({ direct_remote_ip: cidrRange(v) })),
@@ -63,7 +71,7 @@ function conditionAttrs(w: AuthorizationCondition, policyNs: string): Attr[] {
   const k = w.key;
   const a = (side: Side, httpOnly: boolean, gen: Gen): Attr[] => attr(side, httpOnly, w.values, w.notValues, gen);
   if (k.startsWith('request.headers[')) return a('principal', true, (v) => ({ header: headerMatcher(bracketed(k)[0], v) }));
-  if (k.startsWith('request.auth.claims[')) return a('principal', true, (v) => authnMetadata(['request.auth.claims', ...bracketed(k)], v, true));
+  if (k.startsWith('request.auth.claims[')) return allValues('principal', true, w, (vs) => jwtClaimValues(bracketed(k), vs));
   if (k.startsWith('experimental.envoy.filters.')) {
     const filter = k.slice('experimental.'.length, k.indexOf('['));
     return a('permission', false, (v) => ({ metadata: { filter, path: bracketed(k).map((key) => ({ key })), value: { string_match: stringMatcher(v) } } }));
@@ -80,11 +88,11 @@ function conditionAttrs(w: AuthorizationCondition, policyNs: string): Attr[] {
     case 'source.serviceAccount':
       return a('principal', false, (v) => serviceAccountPrincipal(policyNs, v));
     case 'request.auth.principal':
-      return a('principal', true, (v) => authnMetadata(['request.auth.principal'], v));
+      return a('principal', true, requestPrincipal);
     case 'request.auth.audiences':
-      return a('principal', true, (v) => authnMetadata(['request.auth.audiences'], v));
+      return allValues('principal', true, w, (vs) => jwtClaimValues(['aud'], vs));
     case 'request.auth.presenter':
-      return a('principal', true, (v) => authnMetadata(['request.auth.presenter'], v));
+      return allValues('principal', true, w, (vs) => jwtClaimValues(['azp'], vs));
     case 'destination.ip':
       return a('permission', false, (v) => ({ destination_ip: cidrRange(v) }));
     case 'destination.port':
