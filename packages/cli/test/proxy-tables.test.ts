@@ -58,7 +58,9 @@ echo-service.client.svc.cluster.local     80       -          outbound      EDS 
     proxyConfigTable('routes', dump('echo')),
     `NAME                VHOST NAME                                   DOMAINS                                               MATCH     VIRTUAL SERVICE
 virtualOutbound     echo-service.client.svc.cluster.local:80     echo-service.client.svc.cluster.local + 3 more...     /*        -
+inbound|5678||      inbound|http|5678                            *                                                     /*        -
 inbound|5678||      inbound|http|5678                            *                                                     /*        -`,
+    'one inline inbound route per filter chain (mTLS and plaintext, PERMISSIVE), as istioctl lists them',
   );
   t.equal(
     proxyConfigTable('endpoints', dump('client')),
