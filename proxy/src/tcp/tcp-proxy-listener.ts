@@ -9,10 +9,9 @@ import net from 'node:net';
 import type { ListenerRt, TcpProxyRt } from '@minimesh/config/runtime';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
-import { log } from '../log.js';
 import { bindServer } from '../listener.js';
-import { connectToCluster, relayTcp } from './tcp-cluster-connect.js';
-import { authorizeConnection, type RbacRun } from '../security/rbac-filter.js';
+import { serveTcpProxy } from './serve-tcp-proxy.js';
+import type { RbacRun } from '../security/rbac-filter.js';
 
 export interface TcpProxyContext {
   readonly tcpProxy: TcpProxyRt;
@@ -35,31 +34,9 @@ export class TcpProxyListener {
   }
 
   private accept(socket: net.Socket): void {
-    const { tcpProxy, clusters } = this.ctx;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    if (this.ctx.rbac !== undefined && !authorizeConnection(this.ctx.rbac, socket)) {
-      // Envoy's network RBAC closes a denied connection without flushing (NoFlush).
-      log.debug({ listener: this.config.name }, 'rbac: connection denied');
-      socket.destroy();
-      return;
-    }
-    const cluster = clusters.get(tcpProxy.cluster);
-    if (cluster === undefined) {
-      log.debug({ listener: this.config.name, cluster: tcpProxy.cluster }, 'tcp_proxy: no such cluster, connection closed');
-      socket.destroy();
-      return;
-    }
-    socket.pause();
-    const istio = tcpProxy.stats !== undefined ? { metrics: this.ctx.istio, stats: tcpProxy.stats } : undefined;
-    connectToCluster(
-      cluster,
-      tcpProxy.maxConnectAttempts,
-      () => socket.destroyed,
-      (upstream) => relayTcp(socket, upstream, cluster, tcpProxy.idleTimeoutMs, istio),
-      () => socket.destroy(),
-    );
+    serveTcpProxy(socket, this.ctx.tcpProxy, this.ctx.rbac, { clusters: this.ctx.clusters, istio: this.ctx.istio, listenerName: this.config.name });
   }
 
   listen(): Promise<void> {

@@ -15,9 +15,9 @@ import type { HcmContext, ProxyState } from '../http/hcm-context.js';
 import type { SecretStore } from '../security/secret-store.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
-import { connectToCluster, relayTcp } from '../tcp/tcp-cluster-connect.js';
 import { log } from '../log.js';
-import { authorizeConnection, rbacRuns } from '../security/rbac-filter.js';
+import { rbacRuns } from '../security/rbac-filter.js';
+import { serveTcpProxy } from '../tcp/serve-tcp-proxy.js';
 import { ListenerStats, type StatsRegistry } from '../observability/stats.js';
 import { inspectHttp, MAX_CLIENT_HELLO, peekClientHello } from './client-hello.js';
 import { ChainTlsServer, codecForAlpn, type ServerTlsResult } from './downstream-tls.js';
@@ -179,29 +179,10 @@ export class ChainListener {
       if (handle.ctx.hcm.codecType !== 'HTTP2') socket.resume();
       return;
     }
-    const tcpProxy = rt.chain.tcpProxy!;
-    socket.on('error', () => socket.destroy());
     // The chain's network RBAC (Istio's TCP AuthorizationPolicies) decides before anything is dialled.
+    const tcpProxy = rt.chain.tcpProxy!;
     const rbac = this.deps.stats === undefined ? undefined : rbacRuns(tcpProxy.rbac, this.deps.stats);
-    if (rbac !== undefined && !authorizeConnection(rbac, socket)) {
-      log.debug({ listener: this.config.name }, 'rbac: connection denied');
-      socket.destroy();
-      return;
-    }
-    const cluster = this.deps.clusters.get(tcpProxy.cluster);
-    if (cluster === undefined) {
-      socket.destroy();
-      return;
-    }
-    socket.pause();
-    const istio = tcpProxy.stats !== undefined ? { metrics: this.deps.istio, stats: tcpProxy.stats, principal: peerPrincipal } : undefined;
-    connectToCluster(
-      cluster,
-      tcpProxy.maxConnectAttempts,
-      () => socket.destroyed,
-      (upstream) => relayTcp(socket, upstream, cluster, tcpProxy.idleTimeoutMs, istio),
-      () => socket.destroy(),
-    );
+    serveTcpProxy(socket, tcpProxy, rbac, { clusters: this.deps.clusters, istio: this.deps.istio, listenerName: this.config.name }, peerPrincipal);
   }
 
   async listen(): Promise<void> {
