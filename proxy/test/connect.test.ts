@@ -14,7 +14,7 @@ import net from 'node:net';
 import http2 from 'node:http2';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { buildBootstrap, route, startTestProxy, startUpstream, tempDir, writeBootstrap, type ProxySpec, type TestLike } from './helpers/harness.js';
+import { buildBootstrap, closedPort, route, startTestProxy, startUpstream, tempDir, writeBootstrap, type ProxySpec, type TestLike } from './helpers/harness.js';
 import { h2ClusterExtra } from './helpers/h2-upstream-server.js';
 import { startProxy } from '../src/main.js';
 
@@ -89,11 +89,7 @@ t.test('CONNECT to a route with connect_config: 200, then TCP to the cluster wit
 });
 
 t.test('CONNECT to a cluster with no listening host: 503 and the connection closes', async (t) => {
-  const free = net.createServer();
-  free.listen(0, '127.0.0.1');
-  await once(free, 'listening');
-  const deadPort = (free.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => free.close(() => r()));
+  const deadPort = await closedPort();
   const web = await startUpstream(t);
   const p = await startTestProxy(t, spec(deadPort, web.port));
   const { socket, head, rest } = await openTunnel(p.port, 'tcp.svc:9000');

@@ -204,11 +204,22 @@ export function failFirst(n: number, fail: UpHandler, then: UpHandler = ok()): U
 /** Answers 200 echoing the request: its body, and what it received as JSON headers. */
 export const echo: UpHandler = (req, res) => res.send(200, { 'content-type': 'application/octet-stream' }, req.body);
 
-/** A port on 127.0.0.1 that nothing listens on. */
+/**
+ * A port nothing listens on, for "connection refused". It is picked below the kernel's
+ * ephemeral range (32768 and up), which is where listen(0) and outgoing connections take
+ * their ports: a port freed there could be handed to another test's server or proxy before
+ * the test connects to it.
+ */
 export async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const s = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+    return port;
+  }
 }
