@@ -70,10 +70,7 @@ function percentOf(p: Percent | undefined, legacy?: number): JsonObject {
   return fractionalPercent(p?.value ?? legacy ?? 100);
 }
 
-/**
- * `fault` -> the fault filter's per-route config. minimesh's proxy rejects the fault filter
- * today; it honours this once the traffic-policy issue lands.
- */
+/** `fault` -> the fault filter's per-route config (`typed_per_filter_config`), as Istio writes it. */
 export function translateFault(f: HTTPFaultInjection): JsonObject {
   return compact({
     '@type': TYPE.HttpFault,

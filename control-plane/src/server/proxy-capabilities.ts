@@ -1,18 +1,17 @@
 /**
  * What minimesh's proxy runs today, applied to generated config before it is pushed.
  *
- * Translation stays faithful to Istio (the goldens show fault injection, mirroring and
- * outlier detection in Envoy's shapes), but the proxy rejects those fields until the
- * traffic-policy issue lands: pushing them would make every affected proxy NACK and freeze
- * on its last config. So the push path takes them out, and says so once per resource:
- * the route is served without its fault, the cluster without outlier detection.
+ * Translation stays faithful to Istio (the goldens show mirroring and outlier detection in
+ * Envoy's shapes), but the proxy rejects those fields until the traffic-policy issue lands:
+ * pushing them would make every affected proxy NACK and freeze on its last config. So the push
+ * path takes them out, and says so once per resource: the route is served without its mirror,
+ * the cluster without outlier detection. (Fault injection is run by the proxy.)
  */
 import type { ProxyResources } from '../generate/generate-for-proxy.js';
 import type { JsonObject } from '../generate/envoy-json.js';
 
 type Json = Record<string, unknown>;
 
-const FAULT_FILTER = 'envoy.filters.http.fault';
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 /** The Istio resource a route came from (Istio's `filter_metadata.istio.config` path), for messages. */
@@ -31,13 +30,6 @@ function adaptRouteConfig(rc: Json, notes: Set<string>): Json {
       ...vh,
       routes: ((vh.routes as Json[] | undefined) ?? []).map((r) => {
         let route = r;
-        const perFilter = route.typed_per_filter_config as Json | undefined;
-        if (perFilter?.[FAULT_FILTER] !== undefined) {
-          const { [FAULT_FILTER]: _fault, ...rest } = perFilter;
-          route = { ...route, typed_per_filter_config: Object.keys(rest).length > 0 ? rest : undefined };
-          if (Object.keys(rest).length === 0) delete route.typed_per_filter_config;
-          notes.add(`Warning (${origin(r)}) fault injection is not supported by minimesh's proxy yet: the route is served without it`);
-        }
         const action = route.route as Json | undefined;
         if (action?.request_mirror_policies !== undefined) {
           const { request_mirror_policies: _mirror, ...rest } = action;
@@ -59,9 +51,8 @@ function adaptListener(l: Json, notes: Set<string>): Json {
       filters: ((fc.filters as Json[] | undefined) ?? []).map((f) => {
         const tc = f.typed_config as Json | undefined;
         if (tc?.['@type'] !== HCM) return f;
-        const hcm: Json = { ...tc, http_filters: ((tc.http_filters as Json[] | undefined) ?? []).filter((h) => h.name !== FAULT_FILTER) };
-        if (tc.route_config !== undefined) hcm.route_config = adaptRouteConfig(tc.route_config as Json, notes);
-        return { ...f, typed_config: hcm };
+        if (tc.route_config === undefined) return f;
+        return { ...f, typed_config: { ...tc, route_config: adaptRouteConfig(tc.route_config as Json, notes) } };
       }),
     })),
   };
