@@ -1,5 +1,5 @@
 /**
- * Istio features the proxy cannot run yet (mirroring, outlier detection) are
+ * An Istio feature the proxy cannot run yet (outlier detection) is
  * left out of what is pushed, with a warning naming the resource, so the rest of the config
  * still reaches the proxy instead of being NACKed whole.
  */

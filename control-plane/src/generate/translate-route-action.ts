@@ -91,9 +91,9 @@ function grpcStatusCode(s: string): number {
   return i >= 0 ? i : Number(s) || 2;
 }
 
-/** `mirror` + `mirrorPercentage` -> request_mirror_policies (the proxy honours it after the traffic-policy issue). */
-export function translateMirror(cluster: string, pct: Percent | undefined): JsonObject[] {
-  return [{ cluster, runtime_fraction: { default_value: percentOf(pct) } }];
+/** One `mirror` (+ `mirrorPercentage`) or `mirrors[]` entry -> a RequestMirrorPolicy (unset percentage: 100 %). */
+export function translateMirror(cluster: string, pct: Percent | undefined): JsonObject {
+  return { cluster, runtime_fraction: { default_value: percentOf(pct) } };
 }
 
 export function translateTimeout(t: string | undefined): string {

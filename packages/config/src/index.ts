@@ -36,3 +36,4 @@ export * from './select-filter-chain.js';
 export * from './listener-hcms.js';
 export * from './fault-runtime.js';
 export { compileHttpFault } from './compile-fault.js';
+export * from './mirror-runtime.js';

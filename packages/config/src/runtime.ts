@@ -13,6 +13,7 @@ import type { RouteMatchRt } from './match-runtime.js';
 import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
 import type { HttpFaultRt } from './fault-runtime.js';
+import type { MirrorPolicyRt } from './mirror-runtime.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
@@ -264,6 +265,8 @@ export interface ForwardActionRt {
    * the route uses Envoy's stream-duration timeouts: `timeoutMs` and `maxGrpcTimeoutMs` are not used.
    */
   readonly maxStreamDuration?: MaxStreamDurationRt;
+  /** `request_mirror_policies` (undefined: none). */
+  readonly mirrors?: readonly MirrorPolicyRt[];
 }
 
 /** A route's `max_stream_duration` message; each field undefined when unset. */

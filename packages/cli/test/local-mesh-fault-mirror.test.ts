@@ -1,8 +1,10 @@
 /**
- * VirtualService fault injection end to end, as Istio's fault-injection task teaches it: a
+ * VirtualService fault injection and mirroring end to end, as Istio's tasks teach them: a
  * control plane (local mode) on a temp YAML folder and a client sidecar in xDS mode. The app
- * sends plain HTTP through the sidecar's proxy port; for `end-user: jason` the sidecar aborts
- * with 555, for everyone else it delays 0.4 s; removing the fault from the YAML takes it away.
+ * sends plain HTTP through the sidecar's proxy port.
+ *   - faults: for `end-user: jason` the sidecar aborts with 555, for everyone else it delays
+ *     0.4 s; removing the fault from the YAML takes it away;
+ *   - mirroring: every request to web also goes, fire and forget, to web-v2 with a `-shadow` Host.
  */
 import t from 'tap';
 import fs from 'node:fs';
@@ -46,18 +48,14 @@ async function until(what: string, cond: () => Promise<boolean>, ms: number): Pr
   throw new Error(`${what}: not within ${ms} ms`);
 }
 
-const services = (port: number): string => `apiVersion: v1
-kind: Namespace
-metadata: { name: test }
----
-apiVersion: v1
+const services = (name: string, port: number, namespace = true): string => `${namespace ? 'apiVersion: v1\nkind: Namespace\nmetadata: { name: test }\n---\n' : ''}apiVersion: v1
 kind: Service
-metadata: { name: web, namespace: test }
+metadata: { name: ${name}, namespace: test }
 spec: { ports: [{ name: http, port: 80, targetPort: ${port} }] }
 ---
 apiVersion: v1
 kind: Endpoints
-metadata: { name: web, namespace: test }
+metadata: { name: ${name}, namespace: test }
 subsets: [{ addresses: [{ ip: 127.0.0.1 }], ports: [{ name: http, port: ${port} }] }]
 `;
 
@@ -74,14 +72,19 @@ spec:
     route: [{ destination: { host: web } }]
 `;
 
-t.test('VirtualService fault: abort for one user, delay for the rest, gone when removed', async (t) => {
-  const app = http.createServer((_req, res) => res.end('from web'));
-  app.listen(0, '127.0.0.1');
-  await once(app, 'listening');
-  const appPort = (app.address() as net.AddressInfo).port;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-faults-'));
-  fs.writeFileSync(path.join(dir, 'services.yaml'), services(appPort));
-  fs.writeFileSync(path.join(dir, 'faults.yaml'), FAULTS);
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+interface Mesh {
+  dir: string;
+  adminPort: number;
+}
+
+/** A control plane on `files` (with `services` for the app ports) and the client sidecar; stopped at teardown. */
+async function startMesh(t: Teardown, files: Record<string, string>): Promise<Mesh> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-traffic-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
   const cp = new ControlPlane({ source: { kind: 'folder', dir }, xdsAddress: { host: '127.0.0.1', port: 0 }, debugAddress: { host: '127.0.0.1', port: 0 }, local: true, print: () => {} });
   await cp.start();
   const client = await startXdsProxy({
@@ -97,10 +100,27 @@ t.test('VirtualService fault: abort for one user, delay for the rest, gone when 
   t.teardown(async () => {
     await client.stop();
     await cp.stop();
-    app.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  return { dir, adminPort: client.adminPort! };
+}
 
+/** An app answering `name`, remembering the Host of each request; closed at teardown. */
+async function startApp(t: Teardown, name: string): Promise<{ port: number; hosts: string[] }> {
+  const hosts: string[] = [];
+  const app = http.createServer((req, res) => {
+    hosts.push(req.headers.host ?? '');
+    res.end(name);
+  });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  t.teardown(() => app.close());
+  return { port: (app.address() as net.AddressInfo).port, hosts };
+}
+
+t.test('VirtualService fault: abort for one user, delay for the rest, gone when removed', async (t) => {
+  const web = await startApp(t, 'from web');
+  const mesh = await startMesh(t, { 'services.yaml': services('web', web.port), 'faults.yaml': FAULTS });
   await until('the fault is in force', async () => (await get({ 'end-user': 'jason' })).status === 555, 15000);
   const jason = await get({ 'end-user': 'jason' });
   t.equal(jason.status, 555, 'jason: aborted by the client sidecar');
@@ -109,13 +129,37 @@ t.test('VirtualService fault: abort for one user, delay for the rest, gone when 
   t.equal(other.status, 200);
   t.equal(other.body, 'from web');
   t.ok(other.ms >= 380, `everyone else: delayed (${other.ms.toFixed(0)} ms)`);
-  const stats = await (await fetch(`http://127.0.0.1:${client.adminPort}/stats`)).text();
+  const stats = await (await fetch(`http://127.0.0.1:${mesh.adminPort}/stats`)).text();
   t.match(stats, /^http\.outbound_[^ ]*\.fault\.aborts_injected: [1-9]/m, 'aborts counted');
   t.match(stats, /^http\.outbound_[^ ]*\.fault\.delays_injected: [1-9]/m, 'delays counted');
 
-  fs.rmSync(path.join(dir, 'faults.yaml'));
+  fs.rmSync(path.join(mesh.dir, 'faults.yaml'));
   await until('the fault is gone', async () => (await get({ 'end-user': 'jason' })).status === 200, 15000);
   const after = await get();
   t.equal(after.status, 200);
   t.ok(after.ms < 350, `no delay any more (${after.ms.toFixed(0)} ms)`);
+});
+
+const MIRROR = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: web, namespace: test }
+spec:
+  hosts: [web]
+  http:
+  - route: [{ destination: { host: web } }]
+    mirror: { host: web-v2 }
+    mirrorPercentage: { value: 100 }
+`;
+
+t.test('VirtualService mirror: a copy of each request goes to the mirror, which cannot slow or fail it', async (t) => {
+  const web = await startApp(t, 'from web');
+  const v2 = await startApp(t, 'from v2');
+  await startMesh(t, { 'services.yaml': services('web', web.port) + '---\n' + services('web-v2', v2.port, false), 'mirror.yaml': MIRROR });
+  await until('the mirror is in force', async () => (await get()).status === 200 && v2.hosts.length > 0, 15000);
+  const before = v2.hosts.length;
+  const r = await get();
+  t.equal(r.status, 200);
+  t.equal(r.body, 'from web', 'the client gets the main answer');
+  await until('the copy arrives', async () => v2.hosts.length === before + 1, 5000);
+  t.equal(v2.hosts[v2.hosts.length - 1], `${HOST}-shadow`, 'the mirrored Host has -shadow');
 });
