@@ -16,7 +16,6 @@ import { CDS, EDS, LDS, RDS, Snapshot, SnapshotCache, snapshotResourcesFromJson,
 import { buildMeshModel } from '../model/build-mesh-model.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import { proxyIdentity } from '../model/proxy-identity.js';
-import { adaptToProxy } from './proxy-capabilities.js';
 import { generateForProxy } from '../generate/generate-for-proxy.js';
 import type { GenerateOptions } from '../generate/generate-options.js';
 import type { MeshH2UpgradePolicy } from '../generate/upstream-protocol.js';
@@ -311,9 +310,7 @@ export class ControlPlane {
       const identity = proxyIdentity(nodeId, p.metadata, this.currentModel);
       const generated = generateForProxy(this.currentModel, identity, this.generateOptions());
       for (const w of generated.warnings) problems.push(`Warning (proxy ${nodeId}) ${w}`);
-      // What the proxy cannot run yet is left out and reported, rather than NACKed.
-      const { resources: res, notes } = adaptToProxy(generated);
-      problems.push(...notes);
+      const res = generated;
       // Proxies with the same identity shape get byte-identical config: convert, validate and
       // encode it once per model (bench:xds: 1,000 proxies went from 3 s to under 1 s).
       const key = JSON.stringify([res.listeners, res.routes, res.clusters, res.endpoints]);

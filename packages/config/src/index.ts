@@ -37,3 +37,4 @@ export * from './listener-hcms.js';
 export * from './fault-runtime.js';
 export { compileHttpFault } from './compile-fault.js';
 export * from './mirror-runtime.js';
+export * from './outlier-runtime.js';

@@ -14,6 +14,7 @@ import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
 import type { HttpFaultRt } from './fault-runtime.js';
 import type { MirrorPolicyRt } from './mirror-runtime.js';
+import type { OutlierDetectionRt } from './outlier-runtime.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
@@ -341,6 +342,9 @@ export interface ClusterRt {
   /** HTTP/2 settings for upstream sessions: set when `upstreamProtocol` is `http2` or `downstream`. */
   readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
   readonly tls?: ClusterTlsRt; // transport_socket / transport_socket_matches (absent = plaintext)
+  readonly outlierDetection?: OutlierDetectionRt;
+  /** `common_lb_config.healthy_panic_threshold` (%, Envoy's 50; 0 = panic off). */
+  readonly healthyPanicThreshold: number;
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */

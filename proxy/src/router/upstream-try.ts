@@ -125,7 +125,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   protected startTry(): void {
     const cluster = this.cluster!;
     // A retry prefers a host that has not failed this request yet.
-    const host = cluster.lb.pick(this.tried);
+    const host = cluster.pick(this.tried);
     if (host === undefined) {
       this.localReply(LOCAL_REPLIES.noHealthyUpstream);
       return;
@@ -160,6 +160,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   onPoolReady(stream: UpstreamStream): void {
     this.upstream = stream;
     this.upstreamReady = true;
+    if (this.cluster!.outlier !== undefined && this.host !== undefined) this.cluster!.outlier.putConnectSuccess(this.host, false);
     const head = this.upstreamHead!;
     if (this.attempts > 1) head.values[this.attemptIndex] = String(this.attempts);
     const body = this.body;
