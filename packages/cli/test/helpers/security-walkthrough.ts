@@ -5,13 +5,15 @@
  * and the answers the README prints are asserted: status lines, bodies (`RBAC: access denied`,
  * the JWT errors, the caller's identity), the spiffe SAN, curl's exit code under STRICT.
  * Policies are applied as the README says (a file of policies/ copied into the watched folder),
- * into a copy of examples/security/k8s so the repository is left as it was.
+ * into a copy of examples/security/k8s so the repository is left as it was. Last, the dashboard
+ * of the same mesh: the frontend -> echo edge is mTLS with both principals, and carries its lock.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
+import { pageShowsLock, waitForEdge } from './mesh-graph.js';
 
 export interface Shell {
   code: number;
@@ -143,5 +145,17 @@ export async function walkthrough(t: Test, repo: string, k8s: string): Promise<v
     t.equal(body(good), 'echo: GET /hello from spiffe://cluster.local/ns/demo/sa/frontend');
     remove('require-jwt.yaml');
     remove('strict-mtls.yaml');
+  });
+
+  await t.test('the dashboard: the lock on frontend -> echo, with the principals', async (t) => {
+    // A rate needs the counters to grow between two scrapes: keep frontend calling meanwhile.
+    const traffic = setInterval(() => void sh(repo, `curl -s -o /dev/null -x 127.0.0.3:15001 ${ECHO}/hello`), 500);
+    t.teardown(() => clearInterval(traffic));
+    const { edge } = await waitForEdge(t, 'namespaces=demo&graphType=workload&duration=60s', 'frontend', 'echo', 60000);
+    t.ok(edge, 'GET /api/namespaces/graph: frontend -> echo with a rate');
+    t.equal(edge?.isMTLS, '100', 'isMTLS: all of it');
+    t.equal(edge?.sourcePrincipal, 'spiffe://cluster.local/ns/demo/sa/frontend');
+    t.equal(edge?.destPrincipal, 'spiffe://cluster.local/ns/demo/sa/echo');
+    if (edge !== undefined) t.equal(await pageShowsLock(t, 'demo', edge.id, 'security-graph.png'), 'mTLS 100%', 'the page draws the lock on it');
   });
 }
