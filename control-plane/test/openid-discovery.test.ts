@@ -44,6 +44,12 @@ async function provider(t: { teardown(fn: () => unknown): void }): Promise<{ bas
   return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, state };
 }
 
+async function until(cond: () => boolean, ms = 8000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return cond();
+}
+
 t.test('discoveryUrl: the well-known suffix; a non-URL issuer is refused clearly', async (t) => {
   t.equal(discoveryUrl('https://accounts.example.com'), 'https://accounts.example.com/.well-known/openid-configuration');
   t.equal(discoveryUrl('https://idp.example/realms/x/'), 'https://idp.example/realms/x/.well-known/openid-configuration', 'a trailing slash is not doubled');
@@ -88,6 +94,33 @@ t.test('resolve, cache, failures with reasons, bounded timeout, retry after the 
   t.ok(settled.includes(`${idp.base}/good resolved`) && settled.includes(`${idp.base}/missing failed`), 'onSettled after background requests');
 });
 
+t.test('a failure is asked again after the retry delay while a rule still names the issuer', async (t) => {
+  const idp = await provider(t);
+  idp.state.good = false;
+  const settled: string[] = [];
+  const d = new OpenIdDiscovery({ timeoutMs: 1000, retryMs: 150, onSettled: (_i, r) => settled.push(r.state) });
+  t.teardown(() => d.stop());
+  const path = '/good/.well-known/openid-configuration';
+  t.equal(d.lookup(`${idp.base}/good`).state, 'pending');
+  t.ok(await until(() => settled.length === 1), 'the first request settles');
+  t.same(settled, ['failed']);
+  // The push that follows looks the issuer up again: it is still in use, so the retry happens.
+  t.equal(d.lookup(`${idp.base}/good`).state, 'failed');
+  idp.state.good = true;
+  t.ok(await until(() => settled.length === 2), 'asked again after the delay, with no new lookup needed');
+  t.same(settled, ['failed', 'resolved'], 'and resolved: onSettled makes the control plane push');
+  t.same(d.lookup(`${idp.base}/good`), { state: 'resolved', uri: `${idp.base}/good/keys.json` });
+
+  // An issuer nobody looks up any more is left alone.
+  const gone = new OpenIdDiscovery({ timeoutMs: 1000, retryMs: 100 });
+  t.teardown(() => gone.stop());
+  t.equal((await gone.resolve(`${idp.base}/missing`)).state, 'failed');
+  const hits = idp.hits.get('/missing/.well-known/openid-configuration');
+  await new Promise((r) => setTimeout(r, 400));
+  t.equal(idp.hits.get('/missing/.well-known/openid-configuration'), hits, 'no retry for an issuer no rule names');
+  t.ok(idp.hits.get(path));
+});
+
 const WORKLOAD = `apiVersion: v1
 kind: Service
 metadata: { name: httpbin, namespace: foo }
@@ -127,11 +160,6 @@ t.test('translation: the discovered jwks_uri becomes remote_jwks; pending or fai
   t.ok(failed.warnings.includes('RequestAuthentication foo/oidc: issuer "https://idp.example" has neither jwks nor jwksUri and OpenID discovery failed (GET https://idp.example/.well-known/openid-configuration: HTTP 503); its tokens are all rejected'));
 });
 
-async function until(cond: () => boolean, ms = 8000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return cond();
-}
 
 t.test('the control plane discovers in the background, warns, and pushes when the provider answers', async (t) => {
   const idp = await provider(t);

@@ -6,8 +6,9 @@
  * Translation is synchronous, so `lookup` never waits: it answers from the cache and, for an
  * issuer it has not resolved yet (or whose entry expired, or whose last failure is older than
  * the retry delay), starts a request in the background; when that settles `onSettled` runs (the
- * control plane pushes again). Until an issuer resolves its rule fails closed: every token it
- * would verify is rejected, as Istio does when discovery fails.
+ * control plane pushes again). A failure is asked again after the retry delay, as long as the
+ * issuer is still looked up (still in some rule). Until an issuer resolves its rule fails closed:
+ * every token it would verify is rejected, as Istio does when discovery fails.
  */
 
 /** What the control plane knows of an issuer's `jwks_uri`. */
@@ -78,6 +79,9 @@ export async function fetchJwksUri(issuer: string, timeoutMs: number, signal?: A
 export class OpenIdDiscovery {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Set<string>();
+  /** Lookups per issuer: a retry happens only for an issuer looked up since it failed. */
+  private readonly lookups = new Map<string, number>();
+  private readonly retries = new Set<NodeJS.Timeout>();
   private readonly abort = new AbortController();
   private readonly timeoutMs: number;
   private readonly ttlMs: number;
@@ -93,6 +97,7 @@ export class OpenIdDiscovery {
 
   /** The cached answer for `issuer`; starts a request when there is none (or it is stale). */
   lookup(issuer: string): JwksUriLookup {
+    this.lookups.set(issuer, (this.lookups.get(issuer) ?? 0) + 1);
     const e = this.entries.get(issuer);
     if (e !== undefined && this.now() < e.until) return e.result;
     this.start(issuer);
@@ -110,6 +115,20 @@ export class OpenIdDiscovery {
   /** Cancels requests in flight; nothing settles afterwards. */
   stop(): void {
     this.abort.abort();
+    for (const r of this.retries) clearTimeout(r);
+    this.retries.clear();
+  }
+
+  /** After the retry delay, asks again if the issuer was looked up meanwhile (a rule still names it). */
+  private scheduleRetry(issuer: string): void {
+    if (this.abort.signal.aborted) return;
+    const seen = this.lookups.get(issuer) ?? 0;
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      if ((this.lookups.get(issuer) ?? 0) > seen) this.start(issuer);
+    }, this.retryMs);
+    timer.unref();
+    this.retries.add(timer);
   }
 
   private start(issuer: string): void {
@@ -131,6 +150,7 @@ export class OpenIdDiscovery {
       // A refresh that fails keeps the URI found before (the key set itself is fetched by the proxy).
       if (previous?.state === 'resolved') this.entries.set(issuer, { result: previous, until: this.now() + this.retryMs });
       else this.entries.set(issuer, { result, until: this.now() + this.retryMs });
+      this.scheduleRetry(issuer);
     } finally {
       this.inflight.delete(issuer);
     }
