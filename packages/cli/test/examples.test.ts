@@ -215,7 +215,8 @@ t.test('npm run start:grpc: grpc-js through two sidecars, every call kind, the 8
 t.test('npm run start:security: the walkthrough of examples/security/README.md, every step', { skip }, async (t) => {
   const k8s = configCopy(t, repo);
   const { child, out: output, exited } = startExample(t, 'examples/security/run.js', { SECURITY_CONFIG_DIR: k8s });
-  const end = Date.now() + 90000;
+  // Three sidecars, each waiting for its certificate and config: slow on a busy machine.
+  const end = Date.now() + 150000;
   while (!output().includes("The security walkthrough's mesh is running") && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
   if (!t.match(output(), /The security walkthrough's mesh is running/, 'the mesh is up')) return t.comment(output());
   await walkthrough(t, repo, k8s);
