@@ -28,6 +28,7 @@ import { createDebugServer, CONTROL_PLANE_VERSION } from './debug-server.js';
 import { DashboardRuntime } from './dashboard-runtime.js';
 import { syncz } from './syncz.js';
 import { DEFAULT_DEBOUNCE, PushDebouncer, type DebounceTimes } from './push-debouncer.js';
+import { OpenIdDiscovery } from '../security/openid-discovery.js';
 import { podFromProxy } from './registered-pods.js';
 import { inClusterOrDefaultKubeConfig } from '../kube/kube-api.js';
 import { ControlPlaneMetrics } from './metrics.js';
@@ -124,6 +125,8 @@ export class ControlPlane {
   /** Snapshots built for the current model, by content: proxies with identical config share one. */
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly debouncer: PushDebouncer;
+  /** `jwks_uri` of RequestAuthentication rules with only an issuer; a push follows each answer. */
+  private readonly discovery = new OpenIdDiscovery({ onSettled: () => this.debouncer.trigger() });
   private readonly reporter: OnceReporter;
   private readonly print: (line: string) => void;
   private ready = false;
@@ -248,6 +251,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.ready = false;
     this.debouncer.stop();
+    this.discovery.stop();
     this.meshWatcher?.stop();
     this.folder?.stop();
     this.kube?.stop();
@@ -266,7 +270,7 @@ export class ControlPlane {
   private generateOptions(): GenerateOptions {
     // The flag wins over the mesh config file.
     const h2 = this.opts.meshH2UpgradePolicy ?? this.currentModel.meshConfig.h2UpgradePolicy;
-    const mesh: GenerateOptions = h2 ? { meshH2UpgradePolicy: h2 } : {};
+    const mesh: GenerateOptions = { ...(h2 ? { meshH2UpgradePolicy: h2 } : {}), jwksUriOf: (issuer) => this.discovery.lookup(issuer) };
     if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false };
     // The local mesh's sidecars take and send mTLS when this control plane issues their
     // certificates (--workload-tokens, as `npm start` runs it); capture mode does not yet.
