@@ -38,3 +38,4 @@ export * from './fault-runtime.js';
 export { compileHttpFault } from './compile-fault.js';
 export * from './mirror-runtime.js';
 export * from './outlier-runtime.js';
+export * from './hash-runtime.js';

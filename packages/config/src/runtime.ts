@@ -15,6 +15,7 @@ import type { RbacFilterRt } from './rbac-runtime.js';
 import type { HttpFaultRt } from './fault-runtime.js';
 import type { MirrorPolicyRt } from './mirror-runtime.js';
 import type { OutlierDetectionRt } from './outlier-runtime.js';
+import type { HashLbRt, HashPolicyRt } from './hash-runtime.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
@@ -268,6 +269,7 @@ export interface ForwardActionRt {
   readonly maxStreamDuration?: MaxStreamDurationRt;
   /** `request_mirror_policies` (undefined: none). */
   readonly mirrors?: readonly MirrorPolicyRt[];
+  readonly hashPolicies?: readonly HashPolicyRt[]; // `hash_policy`, for RING_HASH / MAGLEV clusters
 }
 
 /** A route's `max_stream_duration` message; each field undefined when unset. */
@@ -345,6 +347,7 @@ export interface ClusterRt {
   readonly outlierDetection?: OutlierDetectionRt;
   /** `common_lb_config.healthy_panic_threshold` (%, Envoy's 50; 0 = panic off). */
   readonly healthyPanicThreshold: number;
+  readonly hashLb?: HashLbRt; // RING_HASH / MAGLEV settings
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */

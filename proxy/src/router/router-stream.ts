@@ -28,6 +28,7 @@ import { formatGrpcTimeout, grpcRouteTimeoutMs } from '../grpc/grpc-timeout.js';
 import { refuseUpgrade, requestedUpgrade } from './upgrade.js';
 import { streamDuration } from './stream-duration.js';
 import { RequestMirror } from './request-mirror.js';
+import { requestHash } from './hash-policy.js';
 
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_HEADER = /^\d{1,9}$/;
@@ -65,6 +66,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
 
     const mutations = routeMutations(weighted, route, vh, rc);
     this.responseMutations = mutations.response;
+    if (action.hashPolicies !== undefined && cluster.config.hashLb !== undefined) this.hashRequest(action.hashPolicies);
     const pm = route.match.path;
     const up = buildUpstreamRequest({
       head,
@@ -124,6 +126,13 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     if (action.mirrors !== undefined && upgrade === undefined) this.startMirror(RequestMirror.start(action.mirrors, ctx.clusters, up, head.protocol, cluster.config.perConnectionBufferLimitBytes, this.timeoutMs));
     if (this.requestComplete) this.armGlobalTimer();
     this.startTry();
+  }
+
+  /** The consistent-hash key for the cluster's ring or table; a made cookie goes out with the response. */
+  private hashRequest(policies: NonNullable<ForwardActionRt['hashPolicies']>): void {
+    const r = requestHash(policies, this.head!, this.downstream.remoteAddress, this.downstream.localAddress);
+    this.hashKey = r.hash;
+    if (r.setCookie !== undefined) this.responseMutations = [...this.responseMutations, { toAdd: [{ name: 'set-cookie', value: r.setCookie, action: 'APPEND_IF_EXISTS_OR_ADD', keepEmptyValue: false }], toRemove: [] }];
   }
 
   // ---- the downstream side ----

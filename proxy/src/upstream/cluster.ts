@@ -9,6 +9,8 @@ import type { LoadBalancer } from './lb/load-balancer.js';
 import { RoundRobin } from './lb/round-robin.js';
 import { RandomLb } from './lb/random.js';
 import { LeastRequest } from './lb/least-request.js';
+import { RingHash } from './lb/ring-hash.js';
+import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
 import type { PendingRequest } from './h1/h1-pool.js';
@@ -50,12 +52,12 @@ export class Cluster {
   }
 
   /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. */
-  pick(avoid: ReadonlySet<UpstreamHost> | null): UpstreamHost | undefined {
+  pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number): UpstreamHost | undefined {
     if (this.panic) {
       this.stats.lb_healthy_panic++;
-      return (this.panicLb ??= createLoadBalancer(this.config, this.hosts)).pick(avoid);
+      return (this.panicLb ??= createLoadBalancer(this.config, this.hosts)).pick(avoid, hash);
     }
-    return this.lb.pick(avoid);
+    return this.lb.pick(avoid, hash);
   }
 
   /** Hosts were ejected or came back: the balancer sees the new healthy set. */
@@ -122,6 +124,10 @@ function createLoadBalancer(config: ClusterRt, hosts: UpstreamHost[]): LoadBalan
       return new LeastRequest(hosts);
     case 'RANDOM':
       return new RandomLb(hosts);
+    case 'RING_HASH':
+      return new RingHash(hosts, config.hashLb?.kind === 'ring' ? config.hashLb : undefined);
+    case 'MAGLEV':
+      return new Maglev(hosts, config.hashLb?.kind === 'maglev' ? config.hashLb : undefined);
     default:
       return new RoundRobin(hosts);
   }
