@@ -74,6 +74,19 @@ export function translateLbPolicy(tp: PolicyFields): string {
 /** Applies the policy's fields to a cluster being built. */
 export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void {
   cluster.lb_policy = translateLbPolicy(tp);
+  const ch = tp.loadBalancer?.consistentHash;
+  if (ch) {
+    // Istio's consistent hashing: MAGLEV when asked, else RING_HASH (1,024 points unless said).
+    if (ch.maglev) {
+      cluster.lb_policy = 'MAGLEV';
+      if (ch.maglev.tableSize) cluster.maglev_lb_config = { table_size: ch.maglev.tableSize };
+    } else {
+      cluster.lb_policy = 'RING_HASH';
+      if (ch.ringHash) {
+        if (ch.ringHash.minimumRingSize) cluster.ring_hash_lb_config = { minimum_ring_size: ch.ringHash.minimumRingSize };
+      } else cluster.ring_hash_lb_config = { minimum_ring_size: ch.minimumRingSize || 1024 };
+    }
+  }
   if (tp.loadBalancer?.simple === 'PASSTHROUGH') cluster.type = 'ORIGINAL_DST';
   const tcp = tp.connectionPool?.tcp;
   const http = tp.connectionPool?.http;
@@ -114,4 +127,27 @@ export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void 
     // Panic mode off unless minHealthPercent asks for it (few pods per service in Kubernetes).
     cluster.common_lb_config = { healthy_panic_threshold: { value: od.minHealthPercent ?? 0 } };
   }
+}
+
+/** A DestinationRule's `consistentHash` as the route's `hash_policy` entry (Istio's consistentHashToHashPolicy). */
+export function hashPolicyOf(tp: PolicyFields): JsonObject | undefined {
+  const ch = tp.loadBalancer?.consistentHash;
+  if (!ch) return undefined;
+  if (ch.httpHeaderName) return { header: { header_name: ch.httpHeaderName } };
+  if (ch.httpCookie) return { cookie: compact({ name: ch.httpCookie.name, path: ch.httpCookie.path, ttl: ch.httpCookie.ttl ? protoDuration(ch.httpCookie.ttl) : undefined }) };
+  if (ch.useSourceIp) return { connection_properties: { source_ip: true } };
+  if (ch.httpQueryParameterName) return { query_parameter: { name: ch.httpQueryParameterName } };
+  return undefined;
+}
+
+/** The hash policy for routes to `host` (subset, port), from the DestinationRule that applies to the proxy. */
+export function destinationHashPolicy(model: MeshModel, proxyNamespace: string, host: string, subset: string | undefined, port: number): JsonObject | undefined {
+  const svc = model.servicesByHost.get(host);
+  if (!svc) return undefined;
+  const dr = findDestinationRule(model, svc, proxyNamespace);
+  if (!dr?.spec) return undefined;
+  let tp = policyForPort(dr.spec.trafficPolicy, port);
+  const sub = subset === undefined ? undefined : dr.spec.subsets?.find((s) => s.name === subset);
+  if (sub?.trafficPolicy) tp = mergePolicy(tp, policyForPort(sub.trafficPolicy, port));
+  return hashPolicyOf(tp);
 }
