@@ -12,11 +12,8 @@
  *                    (proxied as TCP to the original destination); anything the mesh does not
  *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level.
  *                    No `allow_any` virtual host: it would claim every Host for the HCM.
- *   virtualInbound   0.0.0.0:15006, use_original_dst, INBOUND, server_name istio-envoy: each
- *                    connection to `inbound|PORT||` (127.0.0.1:PORT, from 127.0.0.6). Its HCM
- *                    only sees connections that were not redirected (someone dialled 15006):
- *                    with no original port to go to, they get BlackHoleCluster, as Istio's
- *                    `virtualInbound-blackhole` chain does.
+ *   virtualInbound   0.0.0.0:15006: build-capture-inbound.ts (per-port filter chains by
+ *                    PeerAuthentication mode).
  */
 import { isHttpProtocol } from '@minimesh/kube';
 import { CAPTURE_METADATA } from '@minimesh/config';
@@ -28,7 +25,7 @@ import type { ListenerTelemetry } from './build-telemetry.js';
 import { BLACKHOLE_CLUSTER, clusterName, inboundVirtualHostName } from './naming.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
-export const VIRTUAL_INBOUND = 'virtualInbound';
+export { VIRTUAL_INBOUND } from './build-capture-inbound.js';
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
@@ -85,37 +82,4 @@ export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: 
     },
     metadata,
   );
-}
-
-/**
- * `virtualInbound` (15006): HTTP to one of the workload's HTTP ports (`httpPorts`) is routed by
- * its original destination port to `inbound|PORT||` (a virtual host `inbound|http|PORT` for
- * `*:PORT`: the proxy matches inbound requests by where they were sent, as Envoy's per-port filter
- * chains do), so it is seen as HTTP (metrics, metadata exchange); everything else goes to its
- * original destination as TCP.
- */
-export function buildVirtualInboundListener(tel: ListenerTelemetry, httpPorts: readonly number[] = []): JsonObject {
-  return captureListener(VIRTUAL_INBOUND, PORTS.inboundCapture, 'INBOUND', {
-    stat_prefix: `inbound_0.0.0.0_${PORTS.inboundCapture}`,
-    route_config: {
-      name: VIRTUAL_INBOUND,
-      virtual_hosts: [
-        ...httpPorts.map((port) => ({
-          name: inboundVirtualHostName(port),
-          domains: [`*:${port}`],
-          routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName({ direction: 'inbound', port }), timeout: '0s' } }],
-        })),
-        {
-          name: `blackhole:${PORTS.inboundCapture}`,
-          domains: ['*'],
-          routes: [{ name: 'block_all', match: { prefix: '/' }, route: { cluster: BLACKHOLE_CLUSTER, timeout: '0s' } }],
-        },
-      ],
-      validate_clusters: false,
-    },
-    ...hcmTelemetry(undefined, tel),
-    server_name: ISTIO_SERVER_NAME,
-    use_remote_address: false,
-    upgrade_configs: upgradeConfigs(),
-  });
 }
