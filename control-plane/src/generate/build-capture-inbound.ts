@@ -33,8 +33,6 @@ import { BLACKHOLE_CLUSTER } from './naming.js';
 export const VIRTUAL_INBOUND = 'virtualInbound';
 /** Istio's ORIGINAL_DST cluster for inbound connections to ports no service names. */
 export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
-const ORIGINAL_DST = 'envoy.filters.listener.original_dst';
-const ORIGINAL_DST_TYPE = 'type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst';
 
 export interface VirtualInboundInput {
   readonly telemetry: ListenerTelemetry;
@@ -97,10 +95,8 @@ export function buildVirtualInboundListener(model: MeshModel, proxy: ProxyIdenti
     address: { socket_address: { address: '0.0.0.0', port_value: PORTS.inboundCapture } },
     use_original_dst: true,
     traffic_direction: 'INBOUND',
-    listener_filters: [
-      { name: ORIGINAL_DST, typed_config: { '@type': ORIGINAL_DST_TYPE } },
-      ...(mtls ? [tlsInspector()] : []),
-    ],
+    // `use_original_dst` stands for Istio's original_dst listener filter (the proxy reads SO_ORIGINAL_DST first).
+    ...(mtls ? { listener_filters: [tlsInspector()] } : {}),
     filter_chains: chains,
   };
 }

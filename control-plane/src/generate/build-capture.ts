@@ -17,12 +17,11 @@
  */
 import { isHttpProtocol } from '@minimesh/kube';
 import { CAPTURE_METADATA } from '@minimesh/config';
-import { ISTIO_SERVER_NAME, PORTS } from '@minimesh/mesh';
+import { PORTS } from '@minimesh/mesh';
 import type { MeshModel } from '../model/mesh-model.js';
 import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { hcmTelemetry, upgradeConfigs } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
-import { BLACKHOLE_CLUSTER, clusterName, inboundVirtualHostName } from './naming.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 export { VIRTUAL_INBOUND } from './build-capture-inbound.js';
