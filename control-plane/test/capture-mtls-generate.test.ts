@@ -13,7 +13,7 @@ import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity, type Js
 const WORKLOAD = `apiVersion: v1
 kind: Service
 metadata: { name: cart, namespace: shop }
-spec: { selector: { app: cart }, ports: [{ name: http, port: 80, targetPort: 8080 }, { name: tcp-db, port: 9000 }] }
+spec: { clusterIP: 10.96.0.9, selector: { app: cart }, ports: [{ name: http, port: 80, targetPort: 8080 }, { name: tcp-db, port: 9000 }] }
 ---
 apiVersion: v1
 kind: Pod
@@ -77,6 +77,9 @@ t.test('PERMISSIVE (no policy): TLS and plain text on every port, TLS of the app
   t.same({ type: ipc.type, bind: ipc.upstream_bind_config }, { type: 'ORIGINAL_DST', bind: { source_address: { address: '127.0.0.6', port_value: 0 } } });
   const out = res.clusters.find((c) => c.name === 'outbound|80||cart.shop.svc.cluster.local')!;
   t.same((out.transport_socket_matches as JsonObject[]).map((m) => m.name), ['tlsMode-istio', 'tlsMode-disabled'], 'outbound clusters: auto mTLS');
+  const vo = res.listeners.find((l) => l.name === 'virtualOutbound')!;
+  t.same(((vo.metadata as JsonObject).filter_metadata as JsonObject)['minimesh.capture'], { tcp_ports: [9000], tcp_clusters: { '10.96.0.9:9000': 'outbound|9000||cart.shop.svc.cluster.local' } }, 'TCP to the service address goes through its cluster (and its mTLS)');
+  t.ok(res.clusters.find((c) => c.name === 'outbound|9000||cart.shop.svc.cluster.local')!.transport_socket_matches, 'which has auto mTLS');
 });
 
 t.test('STRICT: only TLS; plain text matches no chain and is closed', async (t) => {

@@ -9,7 +9,8 @@
  *                    Host, and handed to the HCM when Host or the original destination
  *                    (CLUSTER_IP:PORT) names a virtual host. Ports Istio's protocol selection
  *                    makes TCP go to `metadata.filter_metadata["minimesh.capture"].tcp_ports`
- *                    (proxied as TCP to the original destination); anything the mesh does not
+ *                    (proxied as TCP through the service's cluster, `tcp_clusters`, or to the
+ *                    original destination); anything the mesh does not
  *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level.
  *                    No `allow_any` virtual host: it would claim every Host for the HCM.
  *   virtualInbound   0.0.0.0:15006: build-capture-inbound.ts (per-port filter chains by
@@ -22,6 +23,7 @@ import type { MeshModel } from '../model/mesh-model.js';
 import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { hcmTelemetry, upgradeConfigs } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
+import { clusterName } from './naming.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 export { VIRTUAL_INBOUND } from './build-capture-inbound.js';
@@ -66,8 +68,23 @@ export function captureTcpPorts(model: MeshModel, warnings: string[]): number[] 
   return out;
 }
 
-export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry): JsonObject {
-  const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts] } } } : undefined;
+/**
+ * `CLUSTER_IP:PORT` -> `outbound|PORT||HOST` for the TCP ports of services with a cluster IP:
+ * a connection there goes through the service's cluster (its endpoints, its TLS: auto mTLS to
+ * sidecars), as Istio's per-service tcp_proxy chains on virtualOutbound send it.
+ */
+export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const svc of model.services) {
+    if (svc.clusterIP === undefined || svc.clusterIP === '' || svc.clusterIP === 'None') continue;
+    for (const p of svc.ports) if (tcpPorts.includes(p.port) && p.protocol !== 'UDP') out[`${svc.clusterIP}:${p.port}`] = clusterName({ direction: 'outbound', port: p.port, host: svc.hostname });
+  }
+  return out;
+}
+
+export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, string>> = {}): JsonObject {
+  const clusters = Object.keys(tcpClusters).length > 0 ? { tcp_clusters: { ...tcpClusters } } : {};
+  const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts], ...clusters } } } : undefined;
   return captureListener(
     VIRTUAL_OUTBOUND,
     PORTS.outboundCapture,

@@ -2,7 +2,7 @@
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { buildInboundCluster, buildOutboundClusters, buildPassthroughCluster } from './build-clusters.js';
-import { buildVirtualOutboundListener, captureTcpPorts } from './build-capture.js';
+import { buildVirtualOutboundListener, captureTcpClusters, captureTcpPorts } from './build-capture.js';
 import { buildInboundPassthroughCluster, buildVirtualInboundListener } from './build-capture-inbound.js';
 import { buildEndpoints } from './build-endpoints.js';
 import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
@@ -50,7 +50,8 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
       // Passthrough happens at the connection level: no `allow_any` virtual host.
       routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
       const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings));
-      listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(model, proxy, { telemetry: server, authz, mtls: opts.mtls })];
+      const tcpPorts = captureTcpPorts(model, warnings);
+      listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts)), buildVirtualInboundListener(model, proxy, { telemetry: server, authz, mtls: opts.mtls })];
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
       for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(model, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(model, proxy, port)));

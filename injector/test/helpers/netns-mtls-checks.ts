@@ -109,6 +109,16 @@ export async function mtlsChecks(t: Test, ctx: MtlsCheckContext): Promise<void> 
     t.notMatch(excluded.head, /^HTTP/, `plain text to a port no service names (the client's excluded port ${ctx.excludedPort}): closed too`);
     t.ok(counter(echo, NO_CHAIN) >= n0 + 2, `the echo sidecar counted them (${NO_CHAIN})`);
     appCallIsMutualTls(t, 'STRICT');
+    // A TCP service (port tcp-echo): the client sidecar relays the bytes through the service's
+    // cluster with mTLS (ALPN istio-peer-exchange, istio), the echo sidecar's TCP chain takes it.
+    const { tcp } = LAB;
+    const r = curl(APP_UID, `http://${tcp.clusterIP}:${tcp.port}/`);
+    t.match(r.head, /^HTTP\/1\.1 200/, `STRICT: a TCP service (${tcp.clusterIP}:${tcp.port}) works`);
+    t.notMatch(r.head, /x-envoy-upstream-service-time/i, 'relayed as TCP, not routed as HTTP');
+    t.match(r.body, new RegExp(`"port":${tcp.targetPort},"peer":"127\\.0\\.0\\.6"`), 'the echo app reached through its sidecar');
+    t.ok(counter(client, `cluster.outbound|${tcp.port}||${tcp.service}.${LAB.namespace}.svc.cluster.local.ssl.handshake`) > 0, "over TLS: the client sidecar counted the handshake on the service's cluster");
+    const tcpMetrics = admin(echo, '/stats/prometheus').split('\n').filter((l) => l.startsWith('istio_tcp_connections_opened_total{') && l.includes('reporter="destination"'));
+    t.ok(tcpMetrics.some((l) => l.includes('connection_security_policy="mutual_tls"') && l.includes(`source_principal="${clientId}"`)), "the echo sidecar's TCP metrics carry mutual_tls and the client's principal");
   });
 
   await t.test('an AuthorizationPolicy DENY, pushed: 403 RBAC: access denied to the named principal only', async (t) => {

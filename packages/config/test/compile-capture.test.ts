@@ -83,3 +83,15 @@ t.test('an INBOUND capture listener may have filter chains (virtualInbound by po
   t.notOk(out.ok);
   if (!out.ok) t.match(out.errors.map((e) => `${e.path}: ${e.message}`).join('\n'), /use_original_dst: an OUTBOUND capture listener takes one filter chain/);
 });
+
+t.test('tcp_clusters: a TCP service address -> its cluster; bad entries are errors with their path', async (t) => {
+  const md = (v: string): string => `    use_original_dst: true\n    traffic_direction: OUTBOUND\n    metadata: { filter_metadata: { minimesh.capture: { tcp_ports: [3306], tcp_clusters: ${v} } } }`;
+  const r = compile(bootstrap(md('{ "10.96.0.20:3306": "outbound|3306||mysql.db.svc.cluster.local" }')));
+  t.ok(r.ok, r.ok ? 'compiles' : JSON.stringify(r.errors));
+  if (r.ok) t.same([...(r.value.listeners[0].capture?.tcpClusters ?? [])], [['10.96.0.20:3306', 'outbound|3306||mysql.db.svc.cluster.local']]);
+  for (const bad of ['[1]', '{ "10.96.0.20": "x" }', '{ "10.96.0.20:3306": 5 }']) {
+    const e = compile(bootstrap(md(bad)));
+    t.notOk(e.ok, `${bad} is refused`);
+    if (!e.ok) t.match(e.errors.map((x) => x.path).join('\n'), /minimesh\.capture\.tcp_clusters/, 'the error names tcp_clusters');
+  }
+});
