@@ -13,12 +13,12 @@ import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity, type Js
 const WORKLOAD = `apiVersion: v1
 kind: Service
 metadata: { name: cart, namespace: shop }
-spec: { clusterIP: 10.96.0.9, selector: { app: cart }, ports: [{ name: http, port: 80, targetPort: 8080 }, { name: tcp-db, port: 9000 }] }
+spec: { clusterIP: 10.96.0.9, selector: { app: cart }, ports: [{ name: http, port: 80, targetPort: 8080 }, { name: tcp-db, port: 9000 }, { name: custom, port: 7000, targetPort: 7070 }] }
 ---
 apiVersion: v1
 kind: Pod
 metadata: { name: cart-1, namespace: shop, labels: { app: cart, security.istio.io/tlsMode: istio } }
-spec: { serviceAccountName: cart-sa, containers: [{ name: c, image: i, ports: [{ containerPort: 8080 }, { containerPort: 9000 }] }] }
+spec: { serviceAccountName: cart-sa, containers: [{ name: c, image: i, ports: [{ containerPort: 8080 }, { containerPort: 9000 }, { containerPort: 7070 }] }] }
 status: { podIP: 10.0.0.5, phase: Running }
 ---
 `;
@@ -57,7 +57,7 @@ const kind = (c: FilterChainRt | undefined): string => (c === undefined ? 'close
 
 t.test('PERMISSIVE (no policy): TLS and plain text on every port, TLS of the app passed through', async (t) => {
   const { vi, rt, res } = generate('');
-  t.same((vi.listener_filters as JsonObject[]).map((f) => f.name), ['envoy.filters.listener.tls_inspector']);
+  t.same((vi.listener_filters as JsonObject[]).map((f) => f.name), ['envoy.filters.listener.tls_inspector', 'envoy.filters.listener.http_inspector'], 'http_inspector for the unnamed port');
   t.equal(vi.use_original_dst, true);
   t.ok(rt.capture, 'a capture listener');
   t.equal(rt.capture!.direction, 'INBOUND');
@@ -69,6 +69,12 @@ t.test('PERMISSIVE (no policy): TLS and plain text on every port, TLS of the app
   t.equal(kind(pick(rt, 7777, true, ['istio'])), 'tcp InboundPassthroughCluster mTLS', 'a port no service names, mesh TLS');
   t.equal(kind(pick(rt, 7777, false)), 'tcp InboundPassthroughCluster', 'a port no service names, plain text');
   t.equal(kind(pick(rt, 15006, false)), 'tcp BlackHoleCluster', 'not redirected: the blackhole chain');
+  t.equal(kind(pick(rt, 7070, true, ['istio-http/1.1', 'istio'])), 'http mTLS', 'unnamed port, mesh TLS for HTTP');
+  t.equal(kind(pick(rt, 7070, true, ['istio-peer-exchange', 'istio'])), 'tcp inbound|7070|| mTLS', 'unnamed port, mesh TLS for TCP');
+  t.equal(kind(pick(rt, 7070, false, ['http/1.1'])), 'http', 'unnamed port, plain HTTP/1.1 (http_inspector)');
+  t.equal(kind(pick(rt, 7070, false, ['h2c'])), 'http', 'unnamed port, h2c');
+  t.equal(kind(pick(rt, 7070, false)), 'tcp inbound|7070||', 'unnamed port, other plain text: TCP');
+  t.equal(kind(pick(rt, 7070, true, ['h2'])), 'tcp inbound|7070||', "unnamed port, the app's own TLS: not terminated");
   const http = pick(rt, 8080, true, ['istio-http/1.1'])!;
   t.equal(http.hcm!.clientCert?.mode, 'APPEND_FORWARD', 'XFCC as on the explicit inbound listeners');
   const action = http.hcm!.routeConfig.virtualHosts[0].routes[0].action;
@@ -90,6 +96,9 @@ t.test('STRICT: only TLS; plain text matches no chain and is closed', async (t) 
   t.equal(kind(pick(rt, 9000, true, ['h2'])), 'closed', "TCP port, TLS the mesh did not originate");
   t.equal(kind(pick(rt, 7777, false)), 'closed', 'a port no service names, plain text');
   t.equal(kind(pick(rt, 7777, true, ['istio-peer-exchange', 'istio'])), 'tcp InboundPassthroughCluster mTLS');
+  t.equal(kind(pick(rt, 7070, false, ['http/1.1'])), 'closed', 'unnamed port, plain HTTP');
+  t.equal(kind(pick(rt, 7070, true, ['istio-h2', 'istio'])), 'http mTLS', 'unnamed port, mesh TLS for h2');
+  t.equal(kind(pick(rt, 7070, true, ['istio'])), 'tcp inbound|7070|| mTLS', 'unnamed port, mesh TLS for TCP');
 });
 
 t.test('AuthorizationPolicy: RBAC in every chain, no "not enforced" warning', async (t) => {
@@ -103,8 +112,10 @@ t.test('AuthorizationPolicy: RBAC in every chain, no "not enforced" warning', as
 
 t.test('without mesh certificates: one chain per port, no TLS inspection', async (t) => {
   const { vi, rt, res } = generate(STRICT, false);
-  t.notOk(vi.listener_filters, 'no listener filters');
-  t.same(rt.inspectors, { tls: false, http: false });
+  t.same((vi.listener_filters as JsonObject[]).map((f) => f.name), ['envoy.filters.listener.http_inspector'], 'only http_inspector (the unnamed port)');
+  t.same(rt.inspectors, { tls: false, http: true });
+  t.equal(kind(pick(rt, 7070, false, ['http/1.1'])), 'http', 'unnamed port: HTTP sniffed');
+  t.equal(kind(pick(rt, 7070, false)), 'tcp inbound|7070||', 'else TCP');
   t.equal(kind(pick(rt, 8080, false)), 'http');
   t.equal(kind(pick(rt, 9000, false)), 'tcp inbound|9000||');
   t.equal(kind(pick(rt, 7777, false)), 'tcp InboundPassthroughCluster');

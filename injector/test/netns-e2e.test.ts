@@ -61,7 +61,7 @@ if (why !== undefined) {
     const ready = (pod: NetnsPod): boolean => inPod(pod, undefined, ['curl', '-sf', '--max-time', '2', '-o', '/dev/null', `http://127.0.0.1:${HEALTH_PORT}/healthz/ready`]).code === 0;
     try {
       await source.start(topo);
-      topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(LAB.tcp.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT), `127.0.0.1:${LOOPBACK_ONLY_PORT}`]);
+      topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(LAB.tcp.targetPort), String(LAB.auto.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT), `127.0.0.1:${LOOPBACK_ONLY_PORT}`]);
       for (const pod of [client, echo]) {
         const s = source.sidecar(topo, pod);
         topo.start(pod, PROXY_UID, [node, MINIMESH, 'proxy', ...s.args], s.env);

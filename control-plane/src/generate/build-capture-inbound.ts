@@ -2,9 +2,8 @@
  * `virtualInbound` (0.0.0.0:15006, `use_original_dst`, INBOUND) as Istio's inbound listener
  * builder makes it for a sidecar under capture (`listener_inbound.go`, `filterchain_options.go`):
  * filter chains picked by the connection's original destination port, then by the TLS
- * inspector's transport protocol and ALPN (the HTTP chains match no ALPN on plain text, so no
- * http_inspector: ports no service names are TCP, an unnamed service port is HTTP as in the
- * local mesh's inbound listeners).
+ * inspector's transport protocol and ALPN, and for a service port with no protocol (unnamed),
+ * the http_inspector's (Istio's auto ports: HTTP/1.x and h2c to the HCM, anything else TCP).
  *   - each port a service names on the workload: the port's chains by its PeerAuthentication
  *     mode (build-inbound-mtls.ts: STRICT only TLS, PERMISSIVE TLS and `raw_buffer`, DISABLE
  *     `raw_buffer`), with the same filters as an inbound listener of its own port (the HCM with
@@ -25,12 +24,16 @@ import type { InboundAuthz } from './authz/build-authz.js';
 import { TCP_PROXY_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { buildInboundListener, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
 import { buildInboundTcpListener } from './build-tcp.js';
-import { inboundMtlsChains, tlsInspector } from './build-inbound-mtls.js';
+import { inboundMtlsChains, MESH_HTTP_ALPNS, tlsInspector } from './build-inbound-mtls.js';
 import { inboundMtlsMode, withClientCertDetails } from './inbound-peer-authn.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
 import { BLACKHOLE_CLUSTER } from './naming.js';
 
 export const VIRTUAL_INBOUND = 'virtualInbound';
+const HTTP_INSPECTOR = 'envoy.filters.listener.http_inspector';
+const HTTP_INSPECTOR_TYPE = 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector';
+/** Envoy's http_inspector (the proxy runs it only for ports whose chains match on what it says). */
+const httpInspector = (): JsonObject => ({ name: HTTP_INSPECTOR, typed_config: { '@type': HTTP_INSPECTOR_TYPE } });
 /** Istio's ORIGINAL_DST cluster for inbound connections to ports no service names. */
 export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
 
@@ -41,14 +44,35 @@ export interface VirtualInboundInput {
   readonly mtls: boolean;
 }
 
-/** The ports of the workload a service names, with whether each is served as HTTP. */
-export function captureInboundPorts(model: MeshModel, proxy: ProxyIdentity): { port: number; http: boolean }[] {
+export type InboundPortKind = 'http' | 'tcp' | 'auto';
+
+/** The ports of the workload a service names, each HTTP, TCP or sniffed (`auto`: unnamed). */
+export function captureInboundPorts(model: MeshModel, proxy: ProxyIdentity): { port: number; kind: InboundPortKind }[] {
   return inboundPorts(model, proxy)
     .filter((port) => inboundServices(model, proxy, port).length > 0)
     .map((port) => {
       const protocol = inboundPortProtocol(model, proxy, port);
-      return { port, http: protocol === undefined || isHttpProtocol(protocol) || protocol === 'Unsupported' };
+      return { port, kind: protocol === undefined || protocol === 'Unsupported' ? 'auto' : isHttpProtocol(protocol) ? 'http' : 'tcp' };
     });
+}
+
+/** What the http_inspector says of plain-text HTTP (`http/1.0` only with Istio's HTTP10). */
+export const SNIFFED_HTTP_ALPNS = ['http/1.1', 'h2c'] as const;
+
+/**
+ * An auto port's chains (Istio's order): mesh TLS with an HTTP ALPN and plain HTTP to the HCM;
+ * mesh TLS with a TCP ALPN and other plain text to TCP; PERMISSIVE also passes other TLS.
+ */
+export function autoPortChains(mode: EffectiveMtlsMode | undefined, hcm: readonly JsonObject[], tcp: readonly JsonObject[], port: number): JsonObject[] {
+  const plainHttp: JsonObject = { filter_chain_match: { destination_port: port, transport_protocol: 'raw_buffer', application_protocols: [...SNIFFED_HTTP_ALPNS] }, filters: [...hcm] };
+  const plainTcp: JsonObject = { filter_chain_match: { destination_port: port, transport_protocol: 'raw_buffer' }, filters: [...tcp] };
+  if (mode === undefined || mode === 'DISABLE') return [plainHttp, plainTcp];
+  const withAlpns = (chain: JsonObject, alpns: readonly string[]): JsonObject => ({ ...chain, filter_chain_match: { ...(chain.filter_chain_match as JsonObject), application_protocols: [...alpns] } });
+  // The mode's TLS chains for HTTP and for TCP; HTTP keeps only Istio's HTTP ALPNs here.
+  const [httpTls] = inboundMtlsChains('STRICT', true, hcm.map(withClientCertDetails), port);
+  const [tcpTls] = inboundMtlsChains('STRICT', false, tcp, port);
+  const tls = [withAlpns(httpTls, MESH_HTTP_ALPNS), tcpTls];
+  return mode === 'STRICT' ? tls : [tls[0], plainHttp, tls[1], plainTcp, tlsPassthrough(tcp, port)];
 }
 
 /** The only chain of a listener built for one port. */
@@ -84,10 +108,14 @@ export function buildVirtualInboundListener(model: MeshModel, proxy: ProxyIdenti
       filters: [{ name: TCP_PROXY_FILTER, typed_config: { '@type': TYPE.TcpProxy, stat_prefix: BLACKHOLE_CLUSTER, cluster: BLACKHOLE_CLUSTER } }],
     },
   ];
-  for (const { port, http } of captureInboundPorts(model, proxy)) {
-    const own = http ? buildInboundListener('0.0.0.0', port, telemetry, authz) : buildInboundTcpListener('0.0.0.0', port, telemetry, authz);
-    chains.push(...captureInboundChains(mtls ? inboundMtlsMode(model, proxy, port) : undefined, http, chainFilters(own), port));
+  const ports = captureInboundPorts(model, proxy);
+  for (const { port, kind } of ports) {
+    const mode = mtls ? inboundMtlsMode(model, proxy, port) : undefined;
+    const hcm = (): JsonObject[] => chainFilters(buildInboundListener('0.0.0.0', port, telemetry, authz));
+    const tcp = (): JsonObject[] => chainFilters(buildInboundTcpListener('0.0.0.0', port, telemetry, authz));
+    chains.push(...(kind === 'auto' ? autoPortChains(mode, hcm(), tcp(), port) : captureInboundChains(mode, kind === 'http', kind === 'http' ? hcm() : tcp(), port)));
   }
+  const sniffed = ports.some((p) => p.kind === 'auto');
   // The workload's mode (port-level modes name ports, and these are all the others).
   chains.push(...captureInboundChains(mtls ? inboundMtlsMode(model, proxy, 0) : undefined, false, passthroughFilters(telemetry, authz)));
   return {
@@ -96,7 +124,7 @@ export function buildVirtualInboundListener(model: MeshModel, proxy: ProxyIdenti
     use_original_dst: true,
     traffic_direction: 'INBOUND',
     // `use_original_dst` stands for Istio's original_dst listener filter (the proxy reads SO_ORIGINAL_DST first).
-    ...(mtls ? { listener_filters: [tlsInspector()] } : {}),
+    ...(mtls || sniffed ? { listener_filters: [...(mtls ? [tlsInspector()] : []), ...(sniffed ? [httpInspector()] : [])] } : {}),
     filter_chains: chains,
   };
 }

@@ -36,6 +36,8 @@ export const LAB = {
   targetPort: 5678,
   /** A second Service, TCP by its port name, to another port of the echo app. */
   tcp: { service: 'echo-tcp', clusterIP: '10.96.0.81', port: 9000, targetPort: 5679 },
+  /** The second Service's other port, named without a protocol: sniffed (Istio's auto port). */
+  auto: { port: 7000, targetPort: 5680 },
 } as const;
 
 export const XDS_PORT = 15010;
@@ -88,15 +90,15 @@ export function labConfig(topology: NetnsTopology): Record<string, string> {
     return { apiVersion: 'v1', kind: 'Pod', metadata, spec: { serviceAccountName: id.serviceAccount, containers: [container] }, status: { podIP: p.ip, phase: 'Running' } };
   };
   const { tcp } = LAB;
-  const tcpService = { apiVersion: 'v1', kind: 'Service', metadata: { name: tcp.service, namespace: LAB.namespace }, spec: { clusterIP: tcp.clusterIP, selector: { app: 'echo' }, ports: [{ name: 'tcp-echo', port: tcp.port, targetPort: tcp.targetPort }] } };
+  const tcpService = { apiVersion: 'v1', kind: 'Service', metadata: { name: tcp.service, namespace: LAB.namespace }, spec: { clusterIP: tcp.clusterIP, selector: { app: 'echo' }, ports: [{ name: 'tcp-echo', port: tcp.port, targetPort: tcp.targetPort }, { name: 'custom', port: LAB.auto.port, targetPort: LAB.auto.targetPort }] } };
   const pods = [
-    pod(topology.echo, { name: 'echo', image: 'hashicorp/http-echo', ports: [{ containerPort: LAB.targetPort }, { containerPort: tcp.targetPort }] }),
+    pod(topology.echo, { name: 'echo', image: 'hashicorp/http-echo', ports: [{ containerPort: LAB.targetPort }, { containerPort: tcp.targetPort }, { containerPort: LAB.auto.targetPort }] }),
     pod(topology.client, { name: 'client', image: 'curlimages/curl' }),
   ];
   return {
     'namespace.yaml': read('namespace.yaml'),
     'backend.yaml': `# examples/echo/k8s/backend.yaml with a cluster IP (the API server would assign one) and a service account\n${backend.map((d) => d.toString()).join('---\n')}`,
-    'echo-tcp.yaml': `# The echo app's second port behind a TCP Service (port name tcp-*: proxied as TCP, not HTTP)\n${YAML.stringify(tcpService)}`,
+    'echo-tcp.yaml': `# The echo app's other ports behind a second Service: tcp-* (proxied as TCP) and one named without a protocol (sniffed)\n${YAML.stringify(tcpService)}`,
     'client.yaml': `# examples/echo/k8s/client.yaml with a service account\n${client.map((d) => d.toString()).join('---\n')}`,
     'pods.yaml': `# The pods as the API server would hold them: the IPs of the test's network namespaces\n${pods.map((p) => YAML.stringify(p)).join('---\n')}`,
   };

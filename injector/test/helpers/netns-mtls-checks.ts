@@ -95,6 +95,8 @@ export async function mtlsChecks(t: Test, ctx: MtlsCheckContext): Promise<void> 
   await t.test('a mesh-wide STRICT PeerAuthentication, pushed: plain text is closed, mTLS goes on', async (t) => {
     const plainPermitted = curl(PROXY_UID, `http://${echo.ip}:${LAB.targetPort}/`);
     t.match(plainPermitted.head, /^HTTP\/1\.1 200/, 'PERMISSIVE: plain text from outside the mesh is still taken');
+    const sniffed = curl(PROXY_UID, `http://${echo.ip}:${LAB.auto.targetPort}/`);
+    t.match(sniffed.head, /^server: istio-envoy\r?$/im, 'PERMISSIVE, a port named without a protocol: plain HTTP is sniffed (http_inspector) and served by the HTTP chain');
     source.push(topo, 'peer-authentication.yaml', 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: default, namespace: istio-system }\nspec: { mtls: { mode: STRICT } }\n');
     // The echo sidecar's virtualInbound loses its plain-text chains.
     await waitFor('the echo sidecar holds STRICT (no raw_buffer chain)', () => {
@@ -117,6 +119,9 @@ export async function mtlsChecks(t: Test, ctx: MtlsCheckContext): Promise<void> 
     t.notMatch(r.head, /x-envoy-upstream-service-time/i, 'relayed as TCP, not routed as HTTP');
     t.match(r.body, new RegExp(`"port":${tcp.targetPort},"peer":"127\\.0\\.0\\.6"`), 'the echo app reached through its sidecar');
     t.ok(counter(client, `cluster.outbound|${tcp.port}||${tcp.service}.${LAB.namespace}.svc.cluster.local.ssl.handshake`) > 0, "over TLS: the client sidecar counted the handshake on the service's cluster");
+    const auto = curl(APP_UID, `http://${tcp.clusterIP}:${LAB.auto.port}/`);
+    t.match(auto.head, /x-envoy-upstream-service-time/i, 'STRICT, the port named without a protocol: the app\'s HTTP is routed by the client sidecar');
+    t.match(auto.body, new RegExp(`"port":${LAB.auto.targetPort}.*"xfcc":"By=${esc(echoId)};.*URI=${esc(clientId)}"`), 'and reaches the echo app over mTLS (the HTTP chain of the sniffed port)');
     const tcpMetrics = admin(echo, '/stats/prometheus').split('\n').filter((l) => l.startsWith('istio_tcp_connections_opened_total{') && l.includes('reporter="destination"'));
     t.ok(tcpMetrics.some((l) => l.includes('connection_security_policy="mutual_tls"') && l.includes(`source_principal="${clientId}"`)), "the echo sidecar's TCP metrics carry mutual_tls and the client's principal");
   });

@@ -133,7 +133,10 @@ export class ChainListener {
       return;
     }
     const dst = captured.dst;
-    const inspectors = this.config.inspectors ?? { tls: false, http: false };
+    const listed = this.config.inspectors ?? { tls: false, http: false };
+    // http_inspector only where a plain-text chain of this port matches on what it says
+    // (Istio's auto ports): elsewhere a server-first protocol must not wait for client bytes.
+    const inspectors = { tls: listed.tls, http: listed.http && this.sniffsHttp(dst?.port ?? socket.localPort ?? this.config.port) };
     if (!inspectors.tls && !inspectors.http) return this.dispatch(socket, undefined, 'raw_buffer', '', [], onError, dst);
     let buf: Buffer = Buffer.alloc(0);
     let done = false;
@@ -161,6 +164,10 @@ export class ChainListener {
     const timer = setTimeout(() => finish('raw_buffer', '', []), LISTENER_FILTERS_TIMEOUT_MS);
     socket.on('data', onData);
     socket.on('end', onEnd);
+  }
+
+  private sniffsHttp(port: number): boolean {
+    return this.chains.some(({ chain: { match: m } }) => m.transportProtocol !== 'tls' && m.applicationProtocols.length > 0 && (m.destinationPort === undefined || m.destinationPort === port));
   }
 
   private dispatch(socket: net.Socket, initial: Buffer | undefined, transportProtocol: string, serverName: string, alpn: readonly string[], onError: () => void, dst?: OriginalDst): void {
