@@ -42,7 +42,7 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   if (proxy.type === 'router') {
     routes = buildGatewayRouteConfigs(model, proxy, warnings);
     const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
-    const jwt = buildInboundJwtFilter(model, proxy, warnings);
+    const jwt = buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf);
     listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address, jwt ? [jwt] : []));
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
@@ -66,7 +66,7 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
-    const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings));
+    const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf));
     for (const port of inboundPorts(model, proxy)) {
       const protocol = inboundPortProtocol(model, proxy, port);
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';

@@ -1,4 +1,5 @@
 import type { MeshH2UpgradePolicy } from './upstream-protocol.js';
+import type { JwksUriOf } from './authz/build-jwt.js';
 
 /** Knobs of translation that depend on what the receiving proxy can run. */
 export interface GenerateOptions {
@@ -42,9 +43,14 @@ export interface GenerateOptions {
    * tls_inspector), outbound clusters the DestinationRule's TLS or auto mTLS.
    */
   readonly mtls?: boolean;
+  /**
+   * The control plane's OpenID discovery (security/openid-discovery.ts): the `jwks_uri` of a
+   * RequestAuthentication rule that names only its issuer. Without it such rules reject every token.
+   */
+  readonly jwksUriOf?: JwksUriOf;
 }
 
-export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
+export const DEFAULT_GENERATE_OPTIONS: Required<Omit<GenerateOptions, 'jwksUriOf'>> & Pick<GenerateOptions, 'jwksUriOf'> = {
   outboundAddress: '0.0.0.0',
   inboundAppAddress: '127.0.0.1',
   passthroughCluster: false,

@@ -23,10 +23,11 @@ import { routeMutations } from './route-mutations.js';
 import { flagBit } from './response-flags.js';
 import { LOCAL_REPLIES, resetFlag, upstreamResetReply, type LocalReply } from './local-reply.js';
 import { sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
-import { parseGrpcStatus } from '../grpc/grpc-request.js';
+import { grpcHttpStatus, parseGrpcStatus } from '../grpc/grpc-request.js';
 import { formatGrpcTimeout, grpcRouteTimeoutMs } from '../grpc/grpc-timeout.js';
 import { refuseUpgrade, requestedUpgrade } from './upgrade.js';
 import { streamDuration } from './stream-duration.js';
+import { RequestMirror } from './request-mirror.js';
 
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_HEADER = /^\d{1,9}$/;
@@ -120,6 +121,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
       }
     }
     this.upstreamHead = up;
+    if (action.mirrors !== undefined && upgrade === undefined) this.startMirror(RequestMirror.start(action.mirrors, ctx.clusters, up, head.protocol, cluster.config.perConnectionBufferLimitBytes, this.timeoutMs));
     if (this.requestComplete) this.armGlobalTimer();
     this.startTry();
   }
@@ -128,6 +130,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
 
   protected onRequestComplete(): void {
     if (this.action === undefined) return;
+    this.endMirror(false);
     this.armGlobalTimer();
     const up = this.upstream;
     if (up !== null && this.upstreamReady) {
@@ -164,6 +167,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     const retry = this.retry;
     // Only a grpc-status in the response headers (trailers-only) can ask for a retry, as in Envoy.
     const grpcStatus = retry !== null || this.grpc !== null ? getHeader(head, 'grpc-status') : undefined;
+    if (cluster.outlier !== undefined) cluster.outlier.putHttpStatus(this.host!, grpcStatus === undefined ? head.status : grpcHttpStatus(grpcStatus, head.status));
     if (retry !== null && retry.statusIsRetriable(head.status, grpcStatus)) {
       if (this.tryAgain(true)) return;
     }
@@ -248,6 +252,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     } else if (kind === 'protocol-error') stats.upstream_cx_protocol_error++;
     else stats.upstream_rq_rx_reset++;
     this.host!.rqError++;
+    this.cluster!.outlier?.putLocalOrigin(this.host!, 'connect-failed');
     if (this.responseStarted) {
       // Part of the response is out: the client's stream can only be reset.
       this.flags |= flagBit(resetFlag(kind));
@@ -311,6 +316,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     this.globalTimer = null;
     if (this.done) return;
     this.cluster!.stats.upstream_rq_timeout++;
+    if (this.host !== undefined) this.cluster!.outlier?.putLocalOrigin(this.host, 'timeout');
     this.timedOut(LOCAL_REPLIES.timeout);
   }
 
@@ -318,6 +324,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
   protected tryTimedOut(): void {
     if (this.done || this.responseStarted) return;
     this.cluster!.stats.upstream_rq_per_try_timeout++;
+    if (this.host !== undefined) this.cluster!.outlier?.putLocalOrigin(this.host, 'timeout');
     if (this.retry !== null && this.retry.failureIsRetriable('per-try-timeout')) {
       const up = this.upstream;
       if (up !== null) up.reset();
@@ -350,6 +357,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
     this.clearTryTimer();
     if (this.retryHeld) this.cluster!.activeRetries--;
+    this.endMirror(true);
     this.dropBody();
   }
 

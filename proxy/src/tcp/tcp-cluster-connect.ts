@@ -29,7 +29,7 @@ export function connectToCluster(
   const s = cluster.stats;
   const attempt = (): void => {
     if (gone()) return;
-    const host = cluster.lb.pick(tried);
+    const host = cluster.pick(tried);
     if (host === undefined) {
       if (tried.size === 0) s.upstream_cx_none_healthy++;
       onFailed(tried.size === 0 ? 'no_healthy_upstream' : 'connect_failure');
@@ -45,12 +45,14 @@ export function connectToCluster(
     probe.once('error', () => {
       clearTimeout(timer);
       s.upstream_cx_connect_fail++;
+      cluster.outlier?.putLocalOrigin(host, 'connect-failed');
       if (tried.size < maxAttempts) attempt();
       else onFailed('connect_failure');
     });
     probe.once(readyEvent(host.tls), () => {
       clearTimeout(timer);
       probe.removeAllListeners('error');
+      cluster.outlier?.putConnectSuccess(host, true);
       if (gone()) {
         probe.destroy();
         return;
