@@ -127,8 +127,9 @@ export async function mtlsChecks(t: Test, ctx: MtlsCheckContext): Promise<void> 
   });
 
   await t.test('an AuthorizationPolicy DENY, pushed: 403 RBAC: access denied to the named principal only', async (t) => {
+    // On the app's port: the rule sees the original destination port (5678), not 15006.
     const deny = (sa: string): string =>
-      `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-principal, namespace: ${LAB.namespace} }\nspec:\n  selector: { matchLabels: { app: echo } }\n  action: DENY\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/${LAB.namespace}/sa/${sa}"] } }] }]\n`;
+      `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-principal, namespace: ${LAB.namespace} }\nspec:\n  selector: { matchLabels: { app: echo } }\n  action: DENY\n  rules: [{ from: [{ source: { principals: ["cluster.local/ns/${LAB.namespace}/sa/${sa}"] } }], to: [{ operation: { ports: ["${LAB.targetPort}"] } }] }]\n`;
     const pushed = async (sa: string): Promise<void> => {
       source.push(topo, 'authorization-policy.yaml', deny(sa));
       await waitFor(`the echo sidecar holds the DENY on sa/${sa}`, () => echoDump().includes(`/sa/${sa}"`), PUSH_TIMEOUT_MS);
