@@ -39,13 +39,18 @@ export function inboundTlsContext(alpn: readonly string[]): JsonObject {
 export const MESH_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] as const;
 export const MESH_TCP_ALPNS = ['istio-peer-exchange', 'istio'] as const;
 
-/** The chains of an inbound port: `http` says whether `filters` is an HCM (else TCP filters). */
-export function inboundMtlsChains(mode: EffectiveMtlsMode, http: boolean, filters: readonly JsonObject[]): JsonObject[] {
-  const plain: JsonObject = { filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [...filters] };
+/**
+ * The chains of an inbound port: `http` says whether `filters` is an HCM (else TCP filters).
+ * `destinationPort`: the port the chains match on, for a listener that serves several ports
+ * (virtualInbound under capture); absent for a listener of its own port.
+ */
+export function inboundMtlsChains(mode: EffectiveMtlsMode, http: boolean, filters: readonly JsonObject[], destinationPort?: number): JsonObject[] {
+  const port = destinationPort === undefined ? {} : { destination_port: destinationPort };
+  const plain: JsonObject = { filter_chain_match: { ...port, transport_protocol: 'raw_buffer' }, filters: [...filters] };
   if (mode === 'DISABLE') return [plain];
   const alpns = http ? [...MESH_HTTP_ALPNS, ...MESH_TCP_ALPNS] : [...MESH_TCP_ALPNS];
   const tls: JsonObject = {
-    filter_chain_match: { transport_protocol: 'tls', application_protocols: alpns },
+    filter_chain_match: { ...port, transport_protocol: 'tls', application_protocols: alpns },
     filters: [...filters],
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: inboundTlsContext(http ? ['h2', 'http/1.1'] : ['istio-peer-exchange', 'h2', 'http/1.1']) },
   };

@@ -38,9 +38,9 @@ export interface GenerateOptions {
    */
   readonly meshH2UpgradePolicy?: MeshH2UpgradePolicy;
   /**
-   * The sidecars terminate mTLS inbound (the local mesh): inbound listeners get PeerAuthentication's
-   * TLS filter chains (and tls_inspector), outbound clusters the DestinationRule's TLS or auto
-   * mTLS. Ignored under `captureMode` (virtualInbound relays TCP and cannot terminate TLS yet).
+   * The sidecars terminate mTLS inbound: inbound listeners (or, under `captureMode`,
+   * virtualInbound's per-port chains) get PeerAuthentication's TLS filter chains (and
+   * tls_inspector), outbound clusters the DestinationRule's TLS or auto mTLS.
    */
   readonly mtls?: boolean;
   /**

@@ -271,10 +271,11 @@ export class ControlPlane {
     // The flag wins over the mesh config file.
     const h2 = this.opts.meshH2UpgradePolicy ?? this.currentModel.meshConfig.h2UpgradePolicy;
     const mesh: GenerateOptions = { ...(h2 ? { meshH2UpgradePolicy: h2 } : {}), jwksUriOf: (issuer) => this.discovery.lookup(issuer) };
-    if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false };
-    // The local mesh's sidecars take and send mTLS when this control plane issues their
-    // certificates (--workload-tokens, as `npm start` runs it); capture mode does not yet.
-    return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true, mtls: this.opts.workloadTokensFile !== undefined } : mesh;
+    // The sidecars take and send mTLS when this control plane issues their certificates from
+    // per-pod tokens (--workload-tokens: `npm start`, the netns test).
+    const mtls = this.opts.workloadTokensFile !== undefined;
+    if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false, mtls };
+    return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true, mtls } : mesh;
   }
 
   private rebuildModel(): void {

@@ -94,6 +94,8 @@ export interface CaptureRt {
    * in the config model. Other ports are sniffed: HTTP/1.x from the first bytes, else TCP.
    */
   readonly tcpPorts: ReadonlySet<number>;
+  /** `ADDRESS:PORT` (a service's cluster IP and TCP port) -> the outbound cluster for it. */
+  readonly tcpClusters?: ReadonlyMap<string, string>;
 }
 
 export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';

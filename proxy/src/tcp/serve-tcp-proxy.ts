@@ -11,6 +11,9 @@ import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { authorizeConnection, type RbacRun } from '../security/rbac-filter.js';
 import { log } from '../log.js';
 import { connectToCluster, relayTcp } from './tcp-cluster-connect.js';
+import { proxyTcp } from '../capture/tcp-proxy.js';
+import type { OriginalDst } from '../capture/original-dst.js';
+import { UNKNOWN_PEER } from '../observability/istio/workload-peer.js';
 
 export interface TcpProxyDeps {
   readonly clusters: ClusterManager;
@@ -19,10 +22,14 @@ export interface TcpProxyDeps {
   readonly listenerName: string;
 }
 
-/** `peerPrincipal`: the client's verified identity (mTLS), for Istio's TCP metrics. */
-export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: readonly RbacRun[] | undefined, deps: TcpProxyDeps, peerPrincipal?: string): void {
+/**
+ * `peerPrincipal`: the client's verified identity (mTLS), for Istio's TCP metrics.
+ * `originalDst`: where a captured connection was going (virtualInbound): RBAC's destination,
+ * and the host an ORIGINAL_DST cluster (Istio's InboundPassthroughCluster) connects to.
+ */
+export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: readonly RbacRun[] | undefined, deps: TcpProxyDeps, peerPrincipal?: string, originalDst?: OriginalDst): void {
   socket.on('error', () => socket.destroy());
-  if (rbac !== undefined && !authorizeConnection(rbac, socket)) {
+  if (rbac !== undefined && !authorizeConnection(rbac, socket, originalDst === undefined ? undefined : `${originalDst.address}:${originalDst.port}`)) {
     log.debug({ listener: deps.listenerName }, 'rbac: connection denied');
     socket.destroy();
     return;
@@ -35,6 +42,17 @@ export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: re
   }
   socket.pause();
   const istio = tcpProxy.stats !== undefined ? { metrics: deps.istio, stats: tcpProxy.stats, ...(peerPrincipal !== undefined ? { principal: peerPrincipal } : {}) } : undefined;
+  if (cluster.config.type === 'ORIGINAL_DST') {
+    if (originalDst === undefined) {
+      log.debug({ listener: deps.listenerName, cluster: tcpProxy.cluster }, 'tcp_proxy: ORIGINAL_DST cluster without an original destination, connection closed');
+      socket.destroy();
+      return;
+    }
+    const edge = istio === undefined ? undefined : istio.metrics.tcpEdge(istio.stats, UNKNOWN_PEER, cluster.config, '', '-', istio.principal);
+    const c = cluster.config;
+    proxyTcp(socket, { host: originalDst.address, port: originalDst.port, ...(c.sourceAddress ? { localAddress: c.sourceAddress } : {}), connectTimeoutMs: c.connectTimeoutMs, stats: cluster.stats, istio: edge, idleTimeoutMs: tcpProxy.idleTimeoutMs });
+    return;
+  }
   connectToCluster(
     cluster,
     tcpProxy.maxConnectAttempts,
