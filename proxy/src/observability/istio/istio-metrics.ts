@@ -104,6 +104,8 @@ export class IstioMetrics {
    * `localPrincipal`: this proxy's own, as the certificate it presented on that connection says.
    */
   tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string, principal?: string, localPrincipal?: string): TcpEdge {
+    // A chain of a multi-chain listener records here without its listener having said so.
+    this.enabled = true;
     let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp', principal, localPrincipal);
     const mutualTls = stats.reporter === 'destination' && principal !== undefined;
     let key = `${JSON.stringify(labels)}|${flags}|${mutualTls ? 'mtls' : ''}`;
