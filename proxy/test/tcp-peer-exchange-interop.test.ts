@@ -211,3 +211,63 @@ t.test('two sidecars: the client reports the server workload and both principals
   t.match(served, `source_principal="${CLIENT_ID}"`);
   t.match(served, 'connection_security_policy="mutual_tls"');
 });
+
+/** A raw TLS server selecting `istio-peer-exchange`: writes `first` (in pieces) on connect, then echoes; keeps what it read. */
+async function rawServer(t: TestLike, root: Awaited<ReturnType<typeof makeCa>>, first: Buffer[]): Promise<{ port: number; read: () => Buffer }> {
+  const leaf = await makeLeaf(root, SERVER_ID);
+  let read = Buffer.alloc(0);
+  const srv = tls.createServer({ key: leaf.keyPem, cert: leaf.certChainPem, ca: root.certPem, requestCert: true, ALPNProtocols: ['istio-peer-exchange'] }, async (s) => {
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => (read = Buffer.concat([read, d])));
+    for (const piece of first) {
+      s.write(piece);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => srv.close());
+  return { port: (srv.address() as { port: number }).port, read: () => read };
+}
+
+t.test('the client side against raw servers: one that speaks the exchange, one that does not', async (t) => {
+  const root = await makeCa();
+  const store: WorkloadPeer = { ...UNKNOWN_PEER, name: 'store-1', namespace: 'shop', workloadName: 'store', app: 'store', canonicalService: 'store', clusterId: 'Kubernetes' };
+  const pre = encodeTcpExchange(store, SERVER_NODE);
+  const speaking = await rawServer(t, root, [pre.subarray(0, 5), pre.subarray(5), Buffer.from('welcome')]);
+  const silent = await rawServer(t, root, [Buffer.from('hello from a server without the exchange')]);
+  const out = (name: string, clusterName: string) => ({
+    name,
+    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    traffic_direction: 'OUTBOUND',
+    filter_chains: [{ filters: [stats, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY, stat_prefix: clusterName, cluster: clusterName } }] }],
+  });
+  const tlsOpts = { sni: 'outbound_.7000_._.store.shop.svc.cluster.local', alpn: ['istio-peer-exchange', 'istio'], sans: [SERVER_ID] };
+  const client = await startMeshProxy(t, () => ({
+    node: node(CLIENT_NODE, 'web', 'frontend'),
+    static_resources: { listeners: [out('to-speaking', 'speaking'), out('to-silent', 'silent')], clusters: [cluster('speaking', [speaking.port], tlsOpts), cluster('silent', [silent.port], tlsOpts)] },
+  }));
+  client.setSecrets(await makeLeaf(root, CLIENT_ID), root);
+  const net = await import('node:net');
+  const talk = (port: number, send: string): Promise<string> =>
+    new Promise((resolve) => {
+      let got = '';
+      const s = net.connect(port, '127.0.0.1', () => s.write(send));
+      s.on('data', (d: Buffer) => (got += d.toString()));
+      s.on('error', () => {});
+      setTimeout(() => {
+        s.destroy();
+        resolve(got);
+      }, 600);
+    });
+  t.equal(await talk(client.port('to-speaking'), 'hi'), 'welcome', "the server's preamble is taken off; its bytes after it reach the app");
+  const sentToSpeaking = speaking.read();
+  t.equal(sentToSpeaking.readUInt32BE(0), EXCHANGE_MAGIC, 'the client wrote its preamble first');
+  t.equal(sentToSpeaking.subarray(8 + sentToSpeaking.readUInt32BE(4)).toString(), 'hi', 'then the app bytes');
+  const { json } = decodePreamble(sentToSpeaking);
+  t.equal((json['x-envoy-peer-metadata'] as Record<string, unknown>).IDENTITY, CLIENT_ID, "the client's preamble names its identity");
+  t.equal(await talk(client.port('to-silent'), 'hi'), 'hello from a server without the exchange', 'no preamble: the bytes pass untouched');
+  await new Promise((r) => setTimeout(r, 200));
+  const text = client.running.proxy.istio.render();
+  t.ok(series(text, 'istio_tcp_connections_opened_total').some((l) => l.includes('destination_workload="store"') && l.includes('destination_app="store"')), 'the speaking server is named');
+  t.ok(series(text, 'istio_tcp_connections_opened_total').some((l) => l.includes('destination_workload="unknown"') && l.includes(`destination_principal="${SERVER_ID}"`)), 'the silent one is unknown, its principal from its certificate');
+});

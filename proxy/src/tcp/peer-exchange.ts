@@ -64,7 +64,10 @@ export function localPreamble(metrics: IstioMetrics, localPrincipal: string | un
   return b;
 }
 
-/** Runs the exchange on `socket` (flowing from here; paused again when `done` is called, once). */
+/**
+ * Runs the exchange on `socket` (flowing from here; paused again when `done` is called, once;
+ * an error meanwhile destroys the socket and ends the exchange).
+ */
 export function exchangePeerMetadata(socket: net.Socket, preamble: Buffer, done: (r: PeerExchangeResult) => void, timeoutMs = EXCHANGE_TIMEOUT_MS): void {
   const reader = new TcpExchangeReader();
   let finished = false;
@@ -75,6 +78,7 @@ export function exchangePeerMetadata(socket: net.Socket, preamble: Buffer, done:
     socket.off('data', onData);
     socket.off('end', onEnd);
     socket.off('close', onEnd);
+    socket.off('error', onError);
     socket.pause();
     if (r.failure !== undefined) log.debug({ reason: r.failure, remote: socket.remoteAddress }, 'TCP metadata exchange: no peer metadata');
     done({ ...r, wrote: preamble.length });
@@ -88,10 +92,16 @@ export function exchangePeerMetadata(socket: net.Socket, preamble: Buffer, done:
     finish({ peer: r.peer, nodeId: r.nodeId, rest: r.rest, read });
   };
   const onEnd = (): void => failed('the stream ended before the peer metadata');
+  // An error while exchanging is the connection's end (the caller sees it destroyed).
+  const onError = (e: Error): void => {
+    socket.destroy();
+    failed(`connection error: ${e.message}`);
+  };
   const timer = setTimeout(() => failed(`no peer metadata within ${timeoutMs} ms`), timeoutMs);
   socket.on('data', onData);
   socket.once('end', onEnd);
   socket.once('close', onEnd);
+  socket.on('error', onError);
   socket.write(preamble);
   socket.resume();
 }
