@@ -48,9 +48,11 @@ export function inboundMtlsChains(mode: EffectiveMtlsMode, http: boolean, filter
   const alpns = http ? [...MESH_HTTP_ALPNS, ...MESH_TCP_ALPNS] : [...MESH_TCP_ALPNS];
   const tls: JsonObject = {
     filter_chain_match: { transport_protocol: 'tls', application_protocols: alpns },
-    filters: http ? [...filters] : [tcpMetadataExchangeFilter(), ...filters],
+    filters: [...filters],
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: inboundTlsContext(http ? ['h2', 'http/1.1'] : ['istio-peer-exchange', 'h2', 'http/1.1']) },
   };
+  // The TCP mTLS chain runs the metadata exchange first: the one chain whose TLS selects its ALPN.
+  if (!http) tls.filters = [tcpMetadataExchangeFilter(), ...filters];
   return mode === 'STRICT' ? [tls] : [tls, plain];
 }
 

@@ -67,7 +67,7 @@ export function connectTakeover(head: RequestHeaders, ctx: HcmContext, host: Con
           ctx.stats.downstream_cx_upgrades_active++;
           socket.once('close', () => ctx.stats.downstream_cx_upgrades_active--);
           const scope = ctx.istioStats;
-          relayTcp(socket, upstream, cluster, tunnelIdleTimeoutMs(hcm, action), { metrics: ctx.istio, stats: scope?.stats }, down.pending, upstreamHost);
+          relayTcp(socket, upstream, cluster, tunnelIdleTimeoutMs(hcm, action), scope === undefined ? undefined : { metrics: ctx.istio, stats: scope.stats }, down.pending, upstreamHost, ctx.istio);
         },
         (reason) => {
           log.debug({ authority: head.authority, cluster: name, reason }, 'CONNECT: no upstream connection');

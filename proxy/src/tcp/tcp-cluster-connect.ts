@@ -63,17 +63,15 @@ export function connectToCluster(
   attempt();
 }
 
-/** What a relay knows for Istio's TCP metrics and the metadata exchange. */
-export interface TcpRelayScope {
-  /** The proxy's Istio metrics (its own workload, for the exchange, even when none are recorded). */
+/** Istio's TCP metrics of a relay (its listener records `istio.stats`). */
+export interface TcpMetricsScope {
   readonly metrics: IstioMetrics;
-  /** The listener's `istio.stats` (undefined: no Istio metrics recorded here). */
-  readonly stats: IstioStatsRt | undefined;
+  readonly stats: IstioStatsRt;
   /** The peer's verified identity on an mTLS connection (a server's `source_principal`, `mutual_tls`). */
   readonly principal?: string;
   /** This proxy's own identity on that connection (the certificate it presented). */
   readonly localPrincipal?: string;
-  /** The peer workload (a server's client, from the exchange). */
+  /** The peer workload (a server's client, from the metadata exchange). */
   readonly peer?: WorkloadPeer;
   /** Downstream bytes that are not the stream's (the exchange's preambles). */
   readonly uncounted?: { readonly sent: number; readonly received: number };
@@ -82,24 +80,34 @@ export interface TcpRelayScope {
 /**
  * Relays `downstream` and a connected `upstream` of `cluster`, counted on its stats and Istio's
  * TCP metrics. An upstream whose TLS negotiated `istio-peer-exchange` first trades workload
- * metadata with the server (peer-exchange.ts): the server's workload is then the destination
- * of the metrics; else the endpoint's metadata names it. Over mTLS the certificates give the
- * principals: the server's (`destination_principal`) and this proxy's own (`source_principal`).
+ * metadata with the server (peer-exchange.ts; `local` is this proxy's own workload): the
+ * server's workload is then the destination of the metrics; else the endpoint's metadata names
+ * it. Over mTLS a client's certificates give the principals: the server's
+ * (`destination_principal`) and its own (`source_principal`).
  */
-export function relayTcp(downstream: net.Socket, upstream: net.Socket, cluster: Cluster, idleTimeoutMs: number, scope: TcpRelayScope, initial?: Buffer | null, host?: UpstreamHost): void {
-  const ids = scope.stats !== undefined && scope.stats.reporter === 'source' ? tlsPrincipals(upstream) : undefined;
+export function relayTcp(
+  downstream: net.Socket,
+  upstream: net.Socket,
+  cluster: Cluster,
+  idleTimeoutMs: number,
+  istio: TcpMetricsScope | undefined,
+  initial?: Buffer | null,
+  host?: UpstreamHost,
+  local: IstioMetrics | undefined = istio?.metrics,
+): void {
+  const ids = istio !== undefined && istio.stats.reporter === 'source' ? tlsPrincipals(upstream) : undefined;
   const relay = (peer: WorkloadPeer | undefined, upstreamFirst: Buffer | undefined): void => {
-    const s = ids === undefined ? scope : { ...scope, principal: scope.principal ?? ids.peer, localPrincipal: scope.localPrincipal ?? ids.local };
+    const s = istio === undefined || ids === undefined ? istio : { ...istio, principal: istio.principal ?? ids.peer, localPrincipal: istio.localPrincipal ?? ids.local };
     // A client falls back to the endpoint's metadata for its server (Istio's EDS `istio.workload`).
     const fallback = ids !== undefined ? host?.peer : undefined;
-    const edge = s.stats === undefined ? undefined : s.metrics.tcpEdge(s.stats, peer ?? s.peer ?? fallback ?? UNKNOWN_PEER, cluster.config, '', '-', s.principal, s.localPrincipal);
+    const edge = s === undefined ? undefined : s.metrics.tcpEdge(s.stats, peer ?? s.peer ?? fallback ?? UNKNOWN_PEER, cluster.config, '', '-', s.principal, s.localPrincipal);
     // What the server sent after its preamble goes to the client first.
     if (upstreamFirst !== undefined && upstreamFirst.length > 0) downstream.write(upstreamFirst);
-    proxyTcp(downstream, { socket: upstream, connectTimeoutMs: 0, stats: cluster.stats, istio: edge, idleTimeoutMs, ...(s.uncounted !== undefined ? { uncounted: s.uncounted } : {}) }, initial ?? undefined);
+    proxyTcp(downstream, { socket: upstream, connectTimeoutMs: 0, stats: cluster.stats, istio: edge, idleTimeoutMs, ...(s?.uncounted !== undefined ? { uncounted: s.uncounted } : {}) }, initial ?? undefined);
   };
-  if (!negotiatedExchange(upstream)) return relay(undefined, undefined);
+  if (local === undefined || !negotiatedExchange(upstream)) return relay(undefined, undefined);
   downstream.pause();
-  exchangePeerMetadata(upstream, localPreamble(scope.metrics, tlsPrincipals(upstream).local), (r) => {
+  exchangePeerMetadata(upstream, localPreamble(local, tlsPrincipals(upstream).local), (r) => {
     if (upstream.destroyed || downstream.destroyed) {
       upstream.destroy();
       downstream.destroy();
