@@ -1,11 +1,10 @@
 /**
- * tcp_proxy's relay, on a server chain that runs Istio's TCP metadata exchange
- * (`istio.metadata_exchange` before tcp_proxy): once the upstream is connected (Envoy's
- * tcp_proxy dials at once too), a connection whose TLS negotiated the exchange's ALPN trades
- * preambles with the client (ours written, the client's taken off the stream, peer-exchange.ts);
- * the bytes after it go to the upstream, and the client's workload fills `source_*`. Any
- * other connection is relayed as it is. Over mTLS this proxy's own certificate gives
- * `destination_principal`.
+ * tcp_proxy's relay on a chain that runs Istio's TCP metadata exchange (`istio.metadata_exchange`
+ * before tcp_proxy, the server side): once the upstream is connected (Envoy's tcp_proxy dials
+ * at once too), a connection whose TLS negotiated the exchange's ALPN trades preambles with the
+ * client (ours written, the client's taken off the stream, peer-exchange.ts); the bytes after
+ * it go to the upstream, and the client's workload fills `source_*`. A connection without that
+ * ALPN is relayed as it is. Over mTLS this proxy's own certificate gives `destination_principal`.
  */
 import type net from 'node:net';
 import type { TcpProxyRt } from '@minimesh/config/runtime';

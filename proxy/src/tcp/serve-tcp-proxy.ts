@@ -2,8 +2,8 @@
  * One accepted connection of a tcp_proxy chain (a plain tcp_proxy listener, or a chain of a
  * multi-chain listener after its TLS): the chain's network RBAC decides first (a denied
  * connection is closed without flushing, as Envoy's NoFlush), then a host of the cluster is
- * connected and the bytes relayed with Istio's TCP metrics (after the TCP metadata exchange
- * when the chain runs it: exchange-relay.ts). No cluster, no host: closed.
+ * connected and the bytes relayed with Istio's TCP metrics (on a chain that runs the TCP
+ * metadata exchange, after it: exchange-relay.ts). No cluster, no host: closed.
  */
 import type net from 'node:net';
 import type { TcpProxyRt } from '@minimesh/config/runtime';
@@ -12,7 +12,7 @@ import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { relayWithExchange } from './exchange-relay.js';
 import { authorizeConnection, type RbacRun } from '../security/rbac-filter.js';
 import { log } from '../log.js';
-import { connectToCluster } from './tcp-cluster-connect.js';
+import { connectToCluster, relayTcp } from './tcp-cluster-connect.js';
 
 export interface TcpProxyDeps {
   readonly clusters: ClusterManager;
@@ -41,7 +41,7 @@ export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: re
     cluster,
     tcpProxy.maxConnectAttempts,
     () => socket.destroyed,
-    (upstream, host) => relayWithExchange(socket, upstream, cluster, tcpProxy, istio, deps.istio, host),
+    (upstream, host) => (tcpProxy.peerExchange === undefined ? relayTcp(socket, upstream, cluster, tcpProxy.idleTimeoutMs, istio, undefined, host, deps.istio) : relayWithExchange(socket, upstream, cluster, tcpProxy, istio, deps.istio, host)),
     () => socket.destroy(),
   );
 }
