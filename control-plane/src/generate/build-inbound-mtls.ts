@@ -10,11 +10,13 @@
  *   DISABLE     the `raw_buffer` chain only.
  * HTTP ports match Istio's ALPNs (`istio-http/1.0`, `istio-http/1.1`, `istio-h2`, and for an
  * explicit HTTP port `istio` and `istio-peer-exchange` too) and serve `h2`/`http/1.1`; TCP ports
- * match `istio-peer-exchange` and `istio` and serve `istio-peer-exchange` first, so the TCP
- * metadata exchange runs. The listener needs the `tls_inspector` listener filter.
+ * match `istio-peer-exchange` and `istio`, serve `istio-peer-exchange` first and run the TCP
+ * metadata exchange filter ahead of their filters (only there: no other chain ever selects that
+ * ALPN). The listener needs the `tls_inspector` listener filter.
  */
 import type { EffectiveMtlsMode } from '../security/peer-authentication.js';
 import type { JsonObject } from './envoy-json.js';
+import { tcpMetadataExchangeFilter } from './tcp-metadata-exchange.js';
 
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 export const TLS_INSPECTOR_TYPE = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -54,6 +56,8 @@ export function inboundMtlsChains(mode: EffectiveMtlsMode, http: boolean, filter
     filters: [...filters],
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: inboundTlsContext(http ? ['h2', 'http/1.1'] : ['istio-peer-exchange', 'h2', 'http/1.1']) },
   };
+  // The TCP mTLS chain runs the metadata exchange first: the one chain whose TLS selects its ALPN.
+  if (!http) tls.filters = [tcpMetadataExchangeFilter(), ...filters];
   return mode === 'STRICT' ? [tls] : [tls, plain];
 }
 

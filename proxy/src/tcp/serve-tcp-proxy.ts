@@ -2,12 +2,14 @@
  * One accepted connection of a tcp_proxy chain (a plain tcp_proxy listener, or a chain of a
  * multi-chain listener after its TLS): the chain's network RBAC decides first (a denied
  * connection is closed without flushing, as Envoy's NoFlush), then a host of the cluster is
- * connected and the bytes relayed with Istio's TCP metrics. No cluster, no host: closed.
+ * connected and the bytes relayed with Istio's TCP metrics (on a chain that runs the TCP
+ * metadata exchange, after it: exchange-relay.ts). No cluster, no host: closed.
  */
 import type net from 'node:net';
 import type { TcpProxyRt } from '@minimesh/config/runtime';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
+import { afterServerExchange, relayWithExchange } from './exchange-relay.js';
 import { authorizeConnection, type RbacRun } from '../security/rbac-filter.js';
 import { log } from '../log.js';
 import { connectToCluster, relayTcp } from './tcp-cluster-connect.js';
@@ -48,16 +50,21 @@ export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: re
       socket.destroy();
       return;
     }
-    const edge = istio === undefined ? undefined : istio.metrics.tcpEdge(istio.stats, UNKNOWN_PEER, cluster.config, '', '-', istio.principal);
     const c = cluster.config;
-    proxyTcp(socket, { host: originalDst.address, port: originalDst.port, ...(c.sourceAddress ? { localAddress: c.sourceAddress } : {}), connectTimeoutMs: c.connectTimeoutMs, stats: cluster.stats, istio: edge, idleTimeoutMs: tcpProxy.idleTimeoutMs });
+    // A chain that runs the metadata exchange trades preambles first: the app never sees them.
+    afterServerExchange(socket, tcpProxy, istio, deps.istio, (scope, initial) => {
+      if (socket.destroyed) return;
+      const edge = scope === undefined ? undefined : scope.metrics.tcpEdge(scope.stats, scope.peer ?? UNKNOWN_PEER, c, '', '-', scope.principal, scope.localPrincipal);
+      const uncounted = scope?.uncounted !== undefined ? { uncounted: scope.uncounted } : {};
+      proxyTcp(socket, { host: originalDst.address, port: originalDst.port, ...(c.sourceAddress ? { localAddress: c.sourceAddress } : {}), connectTimeoutMs: c.connectTimeoutMs, stats: cluster.stats, istio: edge, idleTimeoutMs: tcpProxy.idleTimeoutMs, ...uncounted }, initial);
+    });
     return;
   }
   connectToCluster(
     cluster,
     tcpProxy.maxConnectAttempts,
     () => socket.destroyed,
-    (upstream) => relayTcp(socket, upstream, cluster, tcpProxy.idleTimeoutMs, istio),
+    (upstream, host) => (tcpProxy.peerExchange === undefined ? relayTcp(socket, upstream, cluster, tcpProxy.idleTimeoutMs, istio, undefined, host, deps.istio) : relayWithExchange(socket, upstream, cluster, tcpProxy, istio, deps.istio, host)),
     () => socket.destroy(),
   );
 }

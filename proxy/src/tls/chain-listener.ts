@@ -90,7 +90,7 @@ export class ChainListener {
     this.config = config;
     this.chains = (config.filterChains ?? []).map((chain) => {
       const rt: ChainRuntime = { chain, ...this.handlesOf(chain) };
-      if (chain.tls !== undefined) rt.tls = new ChainTlsServer(chain.tls, this.deps.secrets, rt.handles ? 'http' : 'tcp', (r) => this.onTls(rt, r));
+      if (chain.tls !== undefined) rt.tls = new ChainTlsServer(chain.tls, this.deps.secrets, rt.handles ? 'http' : 'tcp', (r) => this.onTls(rt, r), chain.tcpProxy?.peerExchange?.protocol);
       return rt;
     });
   }
