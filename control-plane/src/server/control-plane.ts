@@ -271,9 +271,10 @@ export class ControlPlane {
     // The flag wins over the mesh config file.
     const h2 = this.opts.meshH2UpgradePolicy ?? this.currentModel.meshConfig.h2UpgradePolicy;
     const mesh: GenerateOptions = { ...(h2 ? { meshH2UpgradePolicy: h2 } : {}), jwksUriOf: (issuer) => this.discovery.lookup(issuer) };
-    // The sidecars take and send mTLS when this control plane issues their certificates from
-    // per-pod tokens (--workload-tokens: `npm start`, the netns test).
-    const mtls = this.opts.workloadTokensFile !== undefined;
+    // The sidecars take and send mTLS when this control plane issues their certificates: from
+    // per-pod tokens (--workload-tokens: `npm start`, the netns test) or, in --kube, from the
+    // pods' service-account tokens (Istio's default auto mTLS).
+    const mtls = this.opts.workloadTokensFile !== undefined || this.opts.source.kind === 'kube';
     if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false, mtls };
     return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true, mtls } : mesh;
   }
