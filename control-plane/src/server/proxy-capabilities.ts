@@ -81,6 +81,7 @@ export function adaptToProxy(res: ProxyResources): { resources: ProxyResources; 
     routes: res.routes.map((rc) => adaptRouteConfig(rc, notes) as JsonObject),
     clusters,
     endpoints: res.endpoints,
+    ...(res.secrets !== undefined ? { secrets: res.secrets } : {}),
     warnings: res.warnings,
   };
   return { resources, notes: [...notes] };

@@ -41,8 +41,7 @@ export function compileRouteConfigurationInto(rc: RouteConfiguration, path: stri
 }
 
 export function compileVirtualHost(vh: VirtualHost, path: string, errors: Errors): VirtualHostRt {
-  allowOnly(vh, path, ['name', 'domains', 'routes', 'retry_policy', ...HEADER_MUTATION_FIELDS], errors, [], {
-    require_tls: 'require_tls is not supported by minimesh yet',
+  allowOnly(vh, path, ['name', 'domains', 'routes', 'retry_policy', 'require_tls', ...HEADER_MUTATION_FIELDS], errors, [], {
     cors: 'cors is not supported by minimesh yet',
     typed_per_filter_config: 'typed_per_filter_config is not supported by minimesh (no HTTP filters besides the router)',
   });
@@ -64,7 +63,9 @@ export function compileVirtualHost(vh: VirtualHost, path: string, errors: Errors
     const rt = compileRoute(r, `${join(path, 'routes')}[${k}]`, errors, retryPolicy);
     if (rt) routes.push(rt);
   });
-  return { name: vh.name ?? '', domains, routes, retryPolicy, ...compileHeaderMutations(vh, path, errors) };
+  const tls = vh.require_tls ?? 'NONE';
+  if (tls !== 'NONE' && tls !== 'ALL') errors.add(join(path, 'require_tls'), `${String(tls)} is not supported by minimesh yet (NONE or ALL)`);
+  return { name: vh.name ?? '', domains, routes, retryPolicy, ...(tls === 'ALL' ? { requireTls: 'ALL' as const } : {}), ...compileHeaderMutations(vh, path, errors) };
 }
 
 export function compileRoute(r: Route, path: string, errors: Errors, vhostRetry: RetryPolicyRt | undefined): RouteRt | undefined {
