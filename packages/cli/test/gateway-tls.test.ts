@@ -77,7 +77,7 @@ function request(ip: string, port: number, host: string, urlPath: string, o: { c
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
         const peer = sock instanceof tls.TLSSocket ? sock.getPeerCertificate() : undefined;
-        resolve({ status: res.statusCode ?? 0, body, location: typeof res.headers.location === 'string' ? res.headers.location : undefined, peerCn: peer?.subject?.CN, fingerprint: peer?.fingerprint256 });
+        resolve({ status: res.statusCode ?? 0, body, location: typeof res.headers.location === 'string' ? res.headers.location : undefined, peerCn: peer?.subject?.CN === undefined ? undefined : String(peer.subject.CN), fingerprint: peer?.fingerprint256 });
       });
     };
     const common = { host: ip, port, path: urlPath, headers: { host }, agent: false as const, timeout: 3000 };
