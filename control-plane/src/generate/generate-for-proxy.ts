@@ -49,7 +49,8 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     const tls = buildGatewayTlsResources(model, proxy, { tel: client, address, authn: jwt ? [jwt] : [] }, warnings);
     listeners.push(...tls.listeners);
     routes.push(...tls.routes);
-    return { ...result(listeners, routes, clusters, endpoints, warnings), secrets: tls.secrets.sort(byName) };
+    const out = result(listeners, routes, clusters, endpoints, warnings);
+    return tls.secrets.length > 0 ? { ...out, secrets: tls.secrets.sort(byName) } : out;
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {
