@@ -152,3 +152,25 @@ spec:
   t.equal(lb(dr('istio-system')), 'RANDOM', 'the root namespace applies');
   t.equal(lb(dr('shop')), 'RANDOM', 'the proxy\'s (and the service\'s) namespace applies');
 });
+
+t.test('mirrors: one request_mirror_policy per entry, unset percentage is 100 %; the proxy takes them', async (t) => {
+  const { res, issues } = generate(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http:
+  - route: [{ destination: { host: api, port: { number: 8080 } } }]
+    mirrors:
+    - destination: { host: api, port: { number: 9090 } }
+      percentage: { value: 25 }
+    - destination: { host: api, port: { number: 8080 } }
+`);
+  t.same(issues, []);
+  const route = firstRoute(res, '8080') as { route: { request_mirror_policies: unknown[] } };
+  t.same(route.route.request_mirror_policies, [
+    { cluster: 'outbound|9090||api.shop.svc.cluster.local', runtime_fraction: { default_value: { numerator: 250000, denominator: 'MILLION' } } },
+    { cluster: 'outbound|8080||api.shop.svc.cluster.local', runtime_fraction: { default_value: { numerator: 1000000, denominator: 'MILLION' } } },
+  ]);
+  t.same(compileAll(res).errors, [], 'compiles for the proxy');
+});

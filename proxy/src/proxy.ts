@@ -5,6 +5,7 @@
  */
 import { rbacRuns } from './security/rbac-filter.js';
 import { jwtAuthnRun } from './security/jwt/jwt-filter.js';
+import { faultRun } from './http/fault-filter.js';
 import type { RuntimeConfig } from '@minimesh/config/runtime';
 import { ENVOY_SERVER_NAME, MINIMESH_VERSION } from '@minimesh/mesh';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -109,6 +110,7 @@ export class Proxy implements ProxyState {
       istioStats: hcm.telemetry.stats === undefined ? undefined : this.istio.httpScope(hcm.telemetry.stats),
       rbac: rbacRuns(hcm.rbacFilters, this.stats),
       jwt: jwtAuthnRun(hcm.jwtAuthn, this.stats, hcm.statPrefix),
+      fault: faultRun(hcm.fault, this.stats, hcm.statPrefix),
     };
   }
 

@@ -22,7 +22,7 @@ const ADS = { ads: {}, resource_api_version: 'V3' };
 
 /**
  * Istio's HTTP filter order: metadata exchange, authorization (`rbac`: the inbound side only),
- * fault (emitted only when a route uses it; the proxy does not support it yet), stats, router.
+ * fault (emitted only when a route uses it), stats, router.
  */
 export function httpFilters(routeConfig: JsonObject | undefined, tel: ListenerTelemetry, rbac: readonly JsonObject[] = []): JsonObject[] {
   const usesFault = JSON.stringify(routeConfig?.virtual_hosts ?? []).includes(`"${FAULT_FILTER}"`);

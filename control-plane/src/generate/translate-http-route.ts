@@ -108,7 +108,8 @@ function applyAction(route: JsonObject, h: HTTPRoute, vs: VirtualService, ctx: R
   action.timeout = translateTimeout(h.timeout);
   const retry = translateRetryPolicy(h.retries);
   if (retry) action.retry_policy = retry;
-  if (h.mirror) action.request_mirror_policies = translateMirror(destinationCluster(h.mirror, vs, ctx), h.mirrorPercentage);
+  if (h.mirror) action.request_mirror_policies = [translateMirror(destinationCluster(h.mirror, vs, ctx), h.mirrorPercentage)];
+  else if (h.mirrors && h.mirrors.length > 0) action.request_mirror_policies = h.mirrors.map((m) => translateMirror(destinationCluster(m.destination, vs, ctx), m.percentage));
   route.route = action;
 }
 

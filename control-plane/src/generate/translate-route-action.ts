@@ -70,10 +70,7 @@ function percentOf(p: Percent | undefined, legacy?: number): JsonObject {
   return fractionalPercent(p?.value ?? legacy ?? 100);
 }
 
-/**
- * `fault` -> the fault filter's per-route config. minimesh's proxy rejects the fault filter
- * today; it honours this once the traffic-policy issue lands.
- */
+/** `fault` -> the fault filter's per-route config (`typed_per_filter_config`), as Istio writes it. */
 export function translateFault(f: HTTPFaultInjection): JsonObject {
   return compact({
     '@type': TYPE.HttpFault,
@@ -94,9 +91,9 @@ function grpcStatusCode(s: string): number {
   return i >= 0 ? i : Number(s) || 2;
 }
 
-/** `mirror` + `mirrorPercentage` -> request_mirror_policies (the proxy honours it after the traffic-policy issue). */
-export function translateMirror(cluster: string, pct: Percent | undefined): JsonObject[] {
-  return [{ cluster, runtime_fraction: { default_value: percentOf(pct) } }];
+/** One `mirror` (+ `mirrorPercentage`) or `mirrors[]` entry -> a RequestMirrorPolicy (unset percentage: 100 %). */
+export function translateMirror(cluster: string, pct: Percent | undefined): JsonObject {
+  return { cluster, runtime_fraction: { default_value: percentOf(pct) } };
 }
 
 export function translateTimeout(t: string | undefined): string {

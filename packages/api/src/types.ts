@@ -59,6 +59,7 @@ export type { RBAC__Output as HttpRbac } from './generated/envoy/extensions/filt
 export type { JwtAuthentication__Output as JwtAuthentication } from './generated/envoy/extensions/filters/http/jwt_authn/v3/JwtAuthentication.js';
 export type { JwtProvider__Output as JwtProvider } from './generated/envoy/extensions/filters/http/jwt_authn/v3/JwtProvider.js';
 export type { JwtRequirement__Output as JwtRequirement } from './generated/envoy/extensions/filters/http/jwt_authn/v3/JwtRequirement.js';
+export type { HTTPFault__Output as HttpFault } from './generated/envoy/extensions/filters/http/fault/v3/HTTPFault.js';
 export type { RBAC__Output as NetworkRbac } from './generated/envoy/extensions/filters/network/rbac/v3/RBAC.js';
 export type { RBAC__Output as RbacRules } from './generated/envoy/config/rbac/v3/RBAC.js';
 export type { Policy__Output as RbacPolicy } from './generated/envoy/config/rbac/v3/Policy.js';

@@ -17,6 +17,9 @@ export function checkRouteClusters(rc: RouteConfigRt, clusters: ReadonlyMap<stri
         const p = single ? `${rp}.cluster` : `${rp}.weighted_clusters.clusters[${j}].name`;
         errors.push({ path: p, message: `unknown cluster ${JSON.stringify(c.name)}` });
       });
+      r.action.mirrors?.forEach((m, j) => {
+        if (!clusters.has(m.cluster)) errors.push({ path: `${rp}.request_mirror_policies[${j}].cluster`, message: `unknown cluster ${JSON.stringify(m.cluster)}` });
+      });
     });
   });
   return errors;

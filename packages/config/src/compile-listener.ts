@@ -19,6 +19,8 @@ const optional = <K extends string, V>(k: K, v: V | undefined): { [P in K]?: V }
 import type { RbacFilterRt } from './rbac-runtime.js';
 import { compileJwtAuthn, JWT_AUTHN_FILTER } from './compile-jwt-authn.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
+import { compileHttpFault, FAULT_FILTER } from './compile-fault.js';
+import type { HttpFaultRt } from './fault-runtime.js';
 import { checkDistinctMatches, chainNeedsSelection, compileChainHead, compileListenerFilters } from './compile-filter-chains.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
@@ -111,6 +113,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   let stats: IstioStatsRt | undefined;
   const rbacFilters: RbacFilterRt[] = [];
   let jwtAuthn: JwtAuthnRt | undefined;
+  let fault: HttpFaultRt | undefined;
   filters.forEach((f, i) => {
     const fp = `${join(path, 'http_filters')}[${i}]`;
     allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
@@ -128,6 +131,12 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
       jwtAuthn = compileJwtAuthn(f.typed_config, fp, errors);
       return;
     }
+    if (f.name === FAULT_FILTER || f.typed_config?.type_url === TYPE_URL.HttpFault) {
+      if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
+      if (fault !== undefined) errors.add(fp, `one ${FAULT_FILTER} filter is supported by minimesh`);
+      else fault = compileHttpFault(f.typed_config, join(fp, 'typed_config'), errors);
+      return;
+    }
     if (f.name === HTTP_RBAC_FILTER || f.typed_config?.type_url === TYPE_URL.HttpRbac) {
       if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
       const r = compileHttpRbac(f.typed_config, fp, errors, h.stat_prefix ?? '');
@@ -136,7 +145,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     }
     const isRouter = f.name === ROUTER_FILTER || f.typed_config?.type_url === TYPE_URL.Router;
     if (!isRouter) {
-      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER}, ${JWT_AUTHN_FILTER}, ${HTTP_RBAC_FILTER} and ${ROUTER_FILTER})`);
+      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER}, ${JWT_AUTHN_FILTER}, ${HTTP_RBAC_FILTER}, ${FAULT_FILTER} and ${ROUTER_FILTER})`);
       return;
     }
     if (i !== filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
@@ -197,6 +206,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     upgradeConfigs: compileHcmUpgradeConfigs(h.upgrade_configs, join(path, 'upgrade_configs'), errors),
     ...(rbacFilters.length > 0 ? { rbacFilters } : {}),
     ...(jwtAuthn !== undefined ? { jwtAuthn } : {}),
+    ...(fault !== undefined ? { fault } : {}),
     ...(wrappedBool(h.normalize_path, false) ? { normalizePath: true } : {}),
     ...optional('clientCert', compileClientCertDetails(h, path, errors)),
   };

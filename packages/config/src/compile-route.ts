@@ -1,5 +1,7 @@
 /** RouteConfiguration / VirtualHost / Route -> RouteConfigRt, with the virtual-host index. */
-import type { Route, RouteConfiguration, VirtualHost } from '@minimesh/api';
+import type { AnyLike, Route, RouteConfiguration, VirtualHost } from '@minimesh/api';
+import { compileHttpFault, FAULT_FILTER } from './compile-fault.js';
+import type { HttpFaultRt } from './fault-runtime.js';
 import { allowOnly, join, Errors } from './errors.js';
 import { compileHeaderMutations, HEADER_MUTATION_FIELDS } from './header-options.js';
 import { compileDirectResponse, compileForwardAction, compileRedirect } from './compile-route-action.js';
@@ -41,9 +43,8 @@ export function compileRouteConfigurationInto(rc: RouteConfiguration, path: stri
 }
 
 export function compileVirtualHost(vh: VirtualHost, path: string, errors: Errors): VirtualHostRt {
-  allowOnly(vh, path, ['name', 'domains', 'routes', 'retry_policy', 'require_tls', ...HEADER_MUTATION_FIELDS], errors, [], {
+  allowOnly(vh, path, ['name', 'domains', 'routes', 'retry_policy', 'typed_per_filter_config', 'require_tls', ...HEADER_MUTATION_FIELDS], errors, [], {
     cors: 'cors is not supported by minimesh yet',
-    typed_per_filter_config: 'typed_per_filter_config is not supported by minimesh (no HTTP filters besides the router)',
   });
   if (!vh.name) errors.add(join(path, 'name'), 'must not be empty');
   const domains: string[] = [];
@@ -63,14 +64,14 @@ export function compileVirtualHost(vh: VirtualHost, path: string, errors: Errors
     const rt = compileRoute(r, `${join(path, 'routes')}[${k}]`, errors, retryPolicy);
     if (rt) routes.push(rt);
   });
+  const fault = compilePerFilterConfig(vh.typed_per_filter_config, join(path, 'typed_per_filter_config'), errors);
   const tls = vh.require_tls ?? 'NONE';
   if (tls !== 'NONE' && tls !== 'ALL') errors.add(join(path, 'require_tls'), `${String(tls)} is not supported by minimesh yet (NONE or ALL)`);
-  return { name: vh.name ?? '', domains, routes, retryPolicy, ...(tls === 'ALL' ? { requireTls: 'ALL' as const } : {}), ...compileHeaderMutations(vh, path, errors) };
+  return { name: vh.name ?? '', domains, routes, retryPolicy, ...(tls === 'ALL' ? { requireTls: 'ALL' as const } : {}), ...compileHeaderMutations(vh, path, errors), ...(fault !== undefined ? { fault } : {}) };
 }
 
 export function compileRoute(r: Route, path: string, errors: Errors, vhostRetry: RetryPolicyRt | undefined): RouteRt | undefined {
-  allowOnly(r, path, ['name', 'match', 'route', 'redirect', 'direct_response', 'metadata', ...HEADER_MUTATION_FIELDS], errors, ['action'], {
-    typed_per_filter_config: 'typed_per_filter_config is not supported by minimesh (no HTTP filters besides the router)',
+  allowOnly(r, path, ['name', 'match', 'route', 'redirect', 'direct_response', 'metadata', 'typed_per_filter_config', ...HEADER_MUTATION_FIELDS], errors, ['action'], {
     filter_action: 'filter_action is not supported by minimesh',
     non_forwarding_action: 'non_forwarding_action is not supported by minimesh',
   });
@@ -89,6 +90,17 @@ export function compileRoute(r: Route, path: string, errors: Errors, vhostRetry:
     default:
       if (!r.action) errors.add(path, 'one of route, redirect, direct_response is required');
   }
+  const fault = compilePerFilterConfig(r.typed_per_filter_config, join(path, 'typed_per_filter_config'), errors);
   if (!match || !action) return undefined;
-  return { name: r.name ?? '', match, action, ...compileHeaderMutations(r, path, errors) };
+  return { name: r.name ?? '', match, action, ...compileHeaderMutations(r, path, errors), ...(fault !== undefined ? { fault } : {}) };
+}
+
+/** `typed_per_filter_config`: the fault filter's entry (the only HTTP filter with per-route config in minimesh). */
+function compilePerFilterConfig(m: Readonly<Record<string, AnyLike>> | null | undefined, path: string, errors: Errors): HttpFaultRt | undefined {
+  let fault: HttpFaultRt | undefined;
+  for (const [name, any] of Object.entries(m ?? {})) {
+    if (name === FAULT_FILTER) fault = compileHttpFault(any, join(path, name), errors);
+    else errors.add(join(path, name), `per-route config is supported for ${FAULT_FILTER} only in minimesh`);
+  }
+  return fault;
 }

@@ -34,3 +34,6 @@ export * from './compile-cluster-tls.js';
 export * from './compile-filter-chains.js';
 export * from './select-filter-chain.js';
 export * from './listener-hcms.js';
+export * from './fault-runtime.js';
+export { compileHttpFault } from './compile-fault.js';
+export * from './mirror-runtime.js';

@@ -12,6 +12,8 @@ import type { TelemetryRt } from './telemetry-runtime.js';
 import type { RouteMatchRt } from './match-runtime.js';
 import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
+import type { HttpFaultRt } from './fault-runtime.js';
+import type { MirrorPolicyRt } from './mirror-runtime.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
@@ -144,6 +146,8 @@ export interface HttpConnectionManagerRt {
   readonly rbacFilters?: readonly RbacFilterRt[];
   /** `envoy.filters.http.jwt_authn` (request authentication), before the RBAC filters. */
   readonly jwtAuthn?: JwtAuthnRt;
+  /** `envoy.filters.http.fault` is in the chain, with its own config (routes may override it). */
+  readonly fault?: HttpFaultRt;
   /** `normalize_path`: `:path` is normalized (RFC 3986) before any filter or route sees it. */
   readonly normalizePath?: boolean;
   /** `forward_client_cert_details` / `set_current_client_cert_details`; undefined: SANITIZE. */
@@ -194,6 +198,8 @@ export interface VirtualHostRt {
   readonly requestHeadersToRemove: readonly string[];
   readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];
   readonly responseHeadersToRemove: readonly string[];
+  /** `typed_per_filter_config` for `envoy.filters.http.fault`. */
+  readonly fault?: HttpFaultRt;
 }
 
 /** `append_action` of Envoy's HeaderValueOption. */
@@ -221,6 +227,8 @@ export interface RouteRt {
   readonly requestHeadersToRemove: readonly string[];
   readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];
   readonly responseHeadersToRemove: readonly string[];
+  /** `typed_per_filter_config` for `envoy.filters.http.fault` (overrides the virtual host's and the filter's). */
+  readonly fault?: HttpFaultRt;
 }
 
 export type RouteActionRt = ForwardActionRt | RedirectActionRt | DirectResponseActionRt;
@@ -259,6 +267,8 @@ export interface ForwardActionRt {
    * the route uses Envoy's stream-duration timeouts: `timeoutMs` and `maxGrpcTimeoutMs` are not used.
    */
   readonly maxStreamDuration?: MaxStreamDurationRt;
+  /** `request_mirror_policies` (undefined: none). */
+  readonly mirrors?: readonly MirrorPolicyRt[];
 }
 
 /** A route's `max_stream_duration` message; each field undefined when unset. */

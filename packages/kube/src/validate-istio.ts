@@ -127,8 +127,8 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
       c,
       h,
       path,
-      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'headers'],
-      ['delegate', 'corsPolicy', 'mirrors', 'mirrorPercent', 'mirror_percent'],
+      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'mirrors', 'headers'],
+      ['delegate', 'corsPolicy', 'mirrorPercent', 'mirror_percent'],
     )
   )
     return;
@@ -185,6 +185,15 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
   checkFault(c, h.fault, at(path, 'fault'));
   if (h.mirror !== undefined) checkDestination(c, h.mirror, at(path, 'mirror'));
   checkPercentage(c, h.mirrorPercentage, at(path, 'mirrorPercentage'));
+  if (h.mirror !== undefined && h.mirrors !== undefined) c.error(path, 'mirror and mirrors cannot both be set');
+  if (checkArray(c, h.mirrors, at(path, 'mirrors'))) {
+    h.mirrors.forEach((m, i) => {
+      const mp = at(at(path, 'mirrors'), i);
+      if (!checkFields(c, m, mp, ['destination', 'percentage'])) return;
+      checkDestination(c, m.destination, at(mp, 'destination'));
+      checkPercentage(c, m.percentage, at(mp, 'percentage'));
+    });
+  }
   checkHeaders(c, h.headers, at(path, 'headers'));
 }
 

@@ -117,3 +117,13 @@ t.test('gRPC-Web ports and servers are warned about; h2 connection pool settings
     'DestinationRule a/d: spec.trafficPolicy.connectionPool.http.useClientProtocol: must be true or false',
   ]);
 });
+
+t.test('mirrors: each destination and percentage checked; not together with mirror', async (t) => {
+  const vs = (http: string): string => `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: web }\nspec:\n  hosts: [web]\n  http:\n${http}`;
+  t.same(errorsOf(vs(`  - route: [{ destination: { host: web } }]\n    mirrors: [{ destination: { host: web-v2 }, percentage: { value: 50 } }, { destination: { host: web-v3 } }]\n`)), []);
+  t.same(errorsOf(vs(`  - route: [{ destination: { host: web } }]\n    mirror: { host: web-v2 }\n    mirrors: [{ destination: { host: web-v3 }, percentage: { value: 150 } }, { percentage: { value: 5 } }]\n`)), [
+    'VirtualService default/web: spec.http[0]: mirror and mirrors cannot both be set',
+    'VirtualService default/web: spec.http[0].mirrors[0].percentage.value: must be a number 0..100',
+    'VirtualService default/web: spec.http[0].mirrors[1].destination: is required',
+  ]);
+});

@@ -33,6 +33,7 @@ import { authorizeRequest } from '../security/rbac-filter.js';
 import type { ClientCertInfo } from '../security/xfcc.js';
 import { upstreamPrincipal } from '../security/upstream-principal.js';
 import { authenticateRequest, type JwtOutcome } from '../security/jwt/jwt-filter.js';
+import { faultAbort, faultDelay, matchFault, type StreamFault } from './fault-filter.js';
 import { httpsRedirect } from '../router/require-tls.js';
 
 /** What a stream knows of its client connection. */
@@ -89,6 +90,8 @@ export abstract class ActiveStream implements RequestDecoder {
   protected filtersPending = false;
   /** Dynamic metadata the filters wrote (jwt_authn's verified payloads), read by RBAC. */
   protected dynamicMetadata: Readonly<Record<string, unknown>> | undefined;
+  /** The fault filter's hold on this request (delay timer, active fault), when one applies. */
+  private fault: StreamFault | undefined;
 
   constructor(
     readonly downstream: DownstreamInfo,
@@ -172,6 +175,38 @@ export abstract class ActiveStream implements RequestDecoder {
     // A CONNECT the connection manager did not take (connect-terminate.ts) is never forwarded:
     // its bytes after the head are tunnel data, so the connection closes after the reply.
     if (head.method === 'CONNECT') this.encoder.closeAfterResponse();
+    const fault = ctx.fault === undefined ? undefined : matchFault(ctx.fault, vh, route, head, view);
+    if (fault !== undefined) {
+      this.fault = fault;
+      const delayMs = faultDelay(fault, head);
+      if (delayMs !== undefined) {
+        // The request and its body wait (as for an asynchronous filter); timers of the router start after.
+        this.flags |= flagBit('DI');
+        this.filtersPending = true;
+        fault.timer = setTimeout(() => this.afterFaultDelay(fault, vh, route), Math.min(delayMs, MAX_TIMER_MS));
+        return;
+      }
+      const abort = faultAbort(fault, head);
+      if (abort !== undefined) return this.localReply(abort);
+    }
+    this.dispatchRoute(vh, route);
+  }
+
+  /** A fault's delay is over: an abort may follow, else the request goes on. */
+  private afterFaultDelay(fault: StreamFault, vh: VirtualHostRt | undefined, route: RouteRt | undefined): void {
+    fault.timer = null;
+    this.filtersPending = false;
+    if (this.done) return;
+    const abort = faultAbort(fault, this.head!);
+    if (abort !== undefined) return this.localReply(abort);
+    fault.release();
+    this.dispatchRoute(vh, route);
+  }
+
+  /** The route decided: a local answer (no route, direct response, redirect) or the router. */
+  private dispatchRoute(vh: VirtualHostRt | undefined, route: RouteRt | undefined): void {
+    const ctx = this.ctx;
+    const head = this.head!;
     if (vh === undefined || route === undefined) {
       ctx.stats.no_route++;
       this.localReply(LOCAL_REPLIES.noRoute);
@@ -193,7 +228,7 @@ export abstract class ActiveStream implements RequestDecoder {
       ctx.stats.rq_redirect++;
       const pm = route.match.path;
       const matched = pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : '';
-      this.localReply({ status: action.status, body: '', flag: undefined, details: 'redirect' }, { location: redirectLocation(action, authority, head.path, matched) });
+      this.localReply({ status: action.status, body: '', flag: undefined, details: 'redirect' }, { location: redirectLocation(action, head.authority, head.path, matched) });
       return;
     }
     this.forward(vh, route, action);
@@ -288,6 +323,7 @@ export abstract class ActiveStream implements RequestDecoder {
     if (this.done) return;
     this.done = true;
     this.clearRequestTimer();
+    this.fault?.release();
     this.releaseUpstream();
     const stats = this.ctx.stats;
     stats.downstream_rq_active--;

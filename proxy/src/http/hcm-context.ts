@@ -9,6 +9,7 @@ import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { HttpMetricsScope, IstioMetrics } from '../observability/istio/istio-metrics.js';
 import type { RbacRun } from '../security/rbac-filter.js';
 import type { JwtAuthnRun } from '../security/jwt/jwt-filter.js';
+import type { FaultRun } from './fault-filter.js';
 
 export interface HcmContext {
   readonly hcm: HttpConnectionManagerRt;
@@ -25,6 +26,8 @@ export interface HcmContext {
   readonly rbac?: readonly RbacRun[];
   /** The connection manager's `envoy.filters.http.jwt_authn` (undefined: none). */
   readonly jwt?: JwtAuthnRun;
+  /** The connection manager's `envoy.filters.http.fault` (undefined: not in its chain). */
+  readonly fault?: FaultRun;
 }
 
 /** Proxy-wide state every connection reads. */

@@ -27,6 +27,7 @@ import { parseGrpcStatus } from '../grpc/grpc-request.js';
 import { formatGrpcTimeout, grpcRouteTimeoutMs } from '../grpc/grpc-timeout.js';
 import { refuseUpgrade, requestedUpgrade } from './upgrade.js';
 import { streamDuration } from './stream-duration.js';
+import { RequestMirror } from './request-mirror.js';
 
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_HEADER = /^\d{1,9}$/;
@@ -120,6 +121,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
       }
     }
     this.upstreamHead = up;
+    if (action.mirrors !== undefined && upgrade === undefined) this.startMirror(RequestMirror.start(action.mirrors, ctx.clusters, up, head.protocol, cluster.config.perConnectionBufferLimitBytes, this.timeoutMs));
     if (this.requestComplete) this.armGlobalTimer();
     this.startTry();
   }
@@ -128,6 +130,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
 
   protected onRequestComplete(): void {
     if (this.action === undefined) return;
+    this.endMirror(false);
     this.armGlobalTimer();
     const up = this.upstream;
     if (up !== null && this.upstreamReady) {
@@ -350,6 +353,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
     this.clearTryTimer();
     if (this.retryHeld) this.cluster!.activeRetries--;
+    this.endMirror(true);
     this.dropBody();
   }
 

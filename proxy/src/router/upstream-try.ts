@@ -11,6 +11,7 @@ import type { UpstreamHost } from '../upstream/upstream-host.js';
 import type { ConnectionPool, UpstreamFailure, UpstreamResponseDecoder, UpstreamStream } from '../upstream/upstream-codec.js';
 import type { ResponseHeaders } from '../http/codec/headers.js';
 import type { RetryState } from './retry-state.js';
+import type { RequestMirror } from './request-mirror.js';
 import type { UpstreamRequest } from './upstream-request-head.js';
 import { LOCAL_REPLIES } from './local-reply.js';
 import { MAX_TIMER_MS } from '../http/active-stream.js';
@@ -38,6 +39,8 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   private pool: ConnectionPool | undefined;
   protected tried: Set<UpstreamHost> | null = null;
   protected upstream: UpstreamStream | null = null;
+  /** Shadows of this request (request_mirror_policies), collecting its body until it is complete. */
+  private mirror: RequestMirror | null = null;
   /** The upstream stream took the request head (onPoolReady). */
   protected upstreamReady = false;
   private attempts = 0;
@@ -59,6 +62,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   decodeData(chunk: Buffer): void {
     this.bytesReceived += chunk.length;
     if (this.done) return;
+    if (this.mirror !== null) this.mirror.data(chunk);
     if (this.upstreamHead === undefined) {
       // A filter still decides on the request (jwt_authn): its body waits with it.
       if (this.filtersPending) {
@@ -95,6 +99,25 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   decodeTrailers(trailers: HeaderList): void {
     // Sent with the end of the request (decodeEnd follows), and kept for a retry.
     this.trailers = trailers;
+  }
+
+  // ---- shadows ----
+
+  /** Mirrors this request: the body so far, and the rest as it comes; out when it is complete. */
+  protected startMirror(m: RequestMirror | null): void {
+    if (m === null) return;
+    for (const c of this.body) m.data(c);
+    if (this.requestComplete) m.end(this.trailers);
+    else this.mirror = m;
+  }
+
+  /** The request is complete (the shadows go out) or abandoned (they never do). */
+  protected endMirror(abandoned: boolean): void {
+    const m = this.mirror;
+    if (m === null) return;
+    this.mirror = null;
+    if (abandoned) m.cancel();
+    else m.end(this.trailers);
   }
 
   // ---- tries ----

@@ -1,0 +1,165 @@
+/**
+ * VirtualService fault injection and mirroring end to end, as Istio's tasks teach them: a
+ * control plane (local mode) on a temp YAML folder and a client sidecar in xDS mode. The app
+ * sends plain HTTP through the sidecar's proxy port.
+ *   - faults: for `end-user: jason` the sidecar aborts with 555, for everyone else it delays
+ *     0.4 s; removing the fault from the YAML takes it away;
+ *   - mirroring: every request to web also goes, fire and forget, to web-v2 with a `-shadow` Host.
+ */
+import t from 'tap';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
+import { startXdsProxy } from '@minimesh/proxy/xds-mode';
+import { log } from '@minimesh/proxy/log';
+
+log.level = 'warn';
+const CLIENT_IP = '127.0.0.73';
+const HOST = 'web.test.svc.cluster.local';
+
+function get(headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number }> {
+  const start = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: CLIENT_IP, port: 15001, path: `http://${HOST}/`, headers: { host: HOST, ...headers }, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body, ms: performance.now() - start }));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      if (await cond()) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what}: not within ${ms} ms`);
+}
+
+const services = (name: string, port: number, namespace = true): string => `${namespace ? 'apiVersion: v1\nkind: Namespace\nmetadata: { name: test }\n---\n' : ''}apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: test }
+spec: { ports: [{ name: http, port: 80, targetPort: ${port} }] }
+---
+apiVersion: v1
+kind: Endpoints
+metadata: { name: ${name}, namespace: test }
+subsets: [{ addresses: [{ ip: 127.0.0.1 }], ports: [{ name: http, port: ${port} }] }]
+`;
+
+const FAULTS = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: web, namespace: test }
+spec:
+  hosts: [web]
+  http:
+  - match: [{ headers: { end-user: { exact: jason } } }]
+    fault: { abort: { httpStatus: 555, percentage: { value: 100 } } }
+    route: [{ destination: { host: web } }]
+  - fault: { delay: { fixedDelay: 0.4s, percentage: { value: 100 } } }
+    route: [{ destination: { host: web } }]
+`;
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+interface Mesh {
+  dir: string;
+  adminPort: number;
+}
+
+/** A control plane on `files` (with `services` for the app ports) and the client sidecar; stopped at teardown. */
+async function startMesh(t: Teardown, files: Record<string, string>): Promise<Mesh> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-traffic-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  const cp = new ControlPlane({ source: { kind: 'folder', dir }, xdsAddress: { host: '127.0.0.1', port: 0 }, debugAddress: { host: '127.0.0.1', port: 0 }, local: true, print: () => {} });
+  await cp.start();
+  const client = await startXdsProxy({
+    server: `127.0.0.1:${cp.xdsPort}`,
+    node: { id: `sidecar~${CLIENT_IP}~client-local-00001.test~test.svc.cluster.local`, cluster: 'client.test', metadata: { LABELS: { app: 'client' } } },
+    adminAddress: '127.0.0.1',
+    adminPort: 0,
+    healthAddress: '127.0.0.1',
+    healthPort: undefined,
+    drainTimeMs: 100,
+    backoff: { initialMs: 50, maxMs: 200 },
+  });
+  t.teardown(async () => {
+    await client.stop();
+    await cp.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, adminPort: client.adminPort! };
+}
+
+/** An app answering `name`, remembering the Host of each request; closed at teardown. */
+async function startApp(t: Teardown, name: string): Promise<{ port: number; hosts: string[] }> {
+  const hosts: string[] = [];
+  const app = http.createServer((req, res) => {
+    hosts.push(req.headers.host ?? '');
+    res.end(name);
+  });
+  app.listen(0, '127.0.0.1');
+  await once(app, 'listening');
+  t.teardown(() => app.close());
+  return { port: (app.address() as net.AddressInfo).port, hosts };
+}
+
+t.test('VirtualService fault: abort for one user, delay for the rest, gone when removed', async (t) => {
+  const web = await startApp(t, 'from web');
+  const mesh = await startMesh(t, { 'services.yaml': services('web', web.port), 'faults.yaml': FAULTS });
+  await until('the fault is in force', async () => (await get({ 'end-user': 'jason' })).status === 555, 15000);
+  const jason = await get({ 'end-user': 'jason' });
+  t.equal(jason.status, 555, 'jason: aborted by the client sidecar');
+  t.equal(jason.body, 'fault filter abort');
+  const other = await get();
+  t.equal(other.status, 200);
+  t.equal(other.body, 'from web');
+  t.ok(other.ms >= 380, `everyone else: delayed (${other.ms.toFixed(0)} ms)`);
+  const stats = await (await fetch(`http://127.0.0.1:${mesh.adminPort}/stats`)).text();
+  t.match(stats, /^http\.outbound_[^ ]*\.fault\.aborts_injected: [1-9]/m, 'aborts counted');
+  t.match(stats, /^http\.outbound_[^ ]*\.fault\.delays_injected: [1-9]/m, 'delays counted');
+
+  fs.rmSync(path.join(mesh.dir, 'faults.yaml'));
+  await until('the fault is gone', async () => (await get({ 'end-user': 'jason' })).status === 200, 15000);
+  const after = await get();
+  t.equal(after.status, 200);
+  t.ok(after.ms < 350, `no delay any more (${after.ms.toFixed(0)} ms)`);
+});
+
+const MIRROR = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: web, namespace: test }
+spec:
+  hosts: [web]
+  http:
+  - route: [{ destination: { host: web } }]
+    mirror: { host: web-v2 }
+    mirrorPercentage: { value: 100 }
+`;
+
+t.test('VirtualService mirror: a copy of each request goes to the mirror, which cannot slow or fail it', async (t) => {
+  const web = await startApp(t, 'from web');
+  const v2 = await startApp(t, 'from v2');
+  await startMesh(t, { 'services.yaml': services('web', web.port) + '---\n' + services('web-v2', v2.port, false), 'mirror.yaml': MIRROR });
+  await until('the mirror is in force', async () => (await get()).status === 200 && v2.hosts.length > 0, 15000);
+  const before = v2.hosts.length;
+  const r = await get();
+  t.equal(r.status, 200);
+  t.equal(r.body, 'from web', 'the client gets the main answer');
+  await until('the copy arrives', async () => v2.hosts.length === before + 1, 5000);
+  t.equal(v2.hosts[v2.hosts.length - 1], `${HOST}-shadow`, 'the mirrored Host has -shadow');
+});
