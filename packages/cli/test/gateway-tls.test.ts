@@ -23,6 +23,7 @@ import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
 import { CertificateAuthority, createRootCa } from '@minimesh/control-plane/security/certificate-authority';
+import { secretTable } from '@minimesh/control-plane/cli/proxy-config-secret';
 import { ADS_METHOD_PATH, deserializeResponse, SDS, serializeRequest } from '@minimesh/xds';
 import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
@@ -195,6 +196,9 @@ spec:
     t.equal(r.peerCn, 'web.example.com', "the gateway presents the Secret's certificate");
     const dump = await (await fetch(`http://${GW_IP}:15000/config_dump`)).text();
     t.match(dump, /SecretsConfigDump[^]*kubernetes:\/\/web-cred/, '/config_dump lists the secret');
+    const table = secretTable(JSON.parse(dump));
+    t.match(table, /kubernetes:\/\/web-cred\s+Cert Chain\s+ACTIVE/, `proxy-config secret shows it:\n${table}`);
+    t.match(table, /kubernetes:\/\/mtls-cred-cacert\s+CA\s+ACTIVE/, 'and the MUTUAL server CA');
   });
 
   await t.test('MUTUAL: refused without a client certificate, served with one signed by ca.crt', async (t) => {
