@@ -169,7 +169,7 @@ t.test('a Secret of another namespace is not used: the gateway reads its own nam
     tlsSecretYaml('bookinfo-cred', 'default', leaf) +
       gateway(`  - port: { number: 443, name: https, protocol: HTTPS }
     hosts: [bookinfo.example.com]
-    tls: { credentialName: bookinfo-cred }`),
+    tls: { mode: SIMPLE, credentialName: bookinfo-cred }`),
   );
   t.equal(res.listeners.length, 0);
   t.match(res.warnings.join('\n'), /Secret istio-system\/bookinfo-cred does not exist/);
@@ -232,7 +232,10 @@ t.test('validation names the field at fault', async (t) => {
     tls: { mode: SOMETIMES }
   - port: { number: 445, name: https3, protocol: HTTPS }
     hosts: [a.example.com]
-    tls: { mode: MUTUAL, serverCertificate: /a.crt, privateKey: /a.key }`) +
+    tls: { mode: MUTUAL, serverCertificate: /a.crt, privateKey: /a.key }
+  - port: { number: 446, name: https4, protocol: HTTPS }
+    hosts: [a.example.com]
+    tls: { credentialName: forgot-the-mode }`) +
       `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: bad-tls, namespace: default }
@@ -247,7 +250,8 @@ data: { tls.crt: "%%%not base64" }
 ---
 `,
   );
-  t.equal(issues.length, 8, issues.join('\n'));
+  t.equal(issues.length, 9, issues.join('\n'));
+  t.match(issues.join('\n'), /spec\.servers\[3\]\.tls\.mode: is unset, which means PASSTHROUGH: TLS is not terminated and credentialName is ignored \(set mode: SIMPLE to terminate it\)/);
   const all = issues.join('\n');
   t.match(all, /spec\.servers\[0\]\.tls: is required on an HTTPS server/);
   t.match(all, /spec\.servers\[1\]\.tls\.mode: must be one of PASSTHROUGH, SIMPLE/);

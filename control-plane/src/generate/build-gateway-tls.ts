@@ -94,7 +94,8 @@ export function buildGatewayTlsResources(model: MeshModel, proxy: ProxyIdentity,
 
 function serverChains(model: MeshModel, proxy: ProxyIdentity, ts: TlsServer, port: number, listener: string, o: GatewayTlsOptions, out: GatewayTlsResources, what: string, warnings: string[]): JsonObject[] {
   const tls = ts.server.tls ?? {};
-  const mode = tls.mode ?? 'SIMPLE';
+  // Istio's enum: an unset mode is PASSTHROUGH (the validator warns when certificates are given).
+  const mode = tls.mode ?? 'PASSTHROUGH';
   if (mode === 'PASSTHROUGH') {
     const chains = passthroughChains(model, ts.ref, port, ts.hosts, warnings);
     if (chains.length === 0) warnings.push(`${what}: PASSTHROUGH, but no VirtualService tls route bound to the Gateway matches its hosts; nothing is served`);

@@ -21,12 +21,6 @@ const sds = (name: string): JsonObject => ({ name, sds_config: { ads: {}, resour
 
 const ENVOY_VERSION: Readonly<Record<TlsProtocolVersion, string>> = { TLS_AUTO: 'TLS_AUTO', TLSV1_0: 'TLSv1_0', TLSV1_1: 'TLSv1_1', TLSV1_2: 'TLSv1_2', TLSV1_3: 'TLSv1_3' };
 
-/** The SDS names a server's context uses (what the gateway proxy must be sent). */
-export function serverSdsNames(tls: ServerTlsSettings): string[] {
-  if (tls.credentialName === undefined || (tls.mode !== 'SIMPLE' && tls.mode !== 'MUTUAL' && tls.mode !== undefined)) return [];
-  return tls.mode === 'MUTUAL' ? [credentialResourceName(tls.credentialName), credentialCaResourceName(tls.credentialName)] : [credentialResourceName(tls.credentialName)];
-}
-
 function tlsParams(tls: ServerTlsSettings): JsonObject {
   const min = tls.minProtocolVersion !== undefined && tls.minProtocolVersion !== 'TLS_AUTO' ? ENVOY_VERSION[tls.minProtocolVersion] : 'TLSv1_2';
   const out: JsonObject = { tls_minimum_protocol_version: min };
@@ -35,7 +29,7 @@ function tlsParams(tls: ServerTlsSettings): JsonObject {
   return out;
 }
 
-/** The `transport_socket` of an HTTPS server's chain (mode SIMPLE when unset). */
+/** The `transport_socket` of an HTTPS server's chain (SIMPLE, MUTUAL or ISTIO_MUTUAL). */
 export function gatewayServerTransportSocket(tls: ServerTlsSettings): JsonObject {
   const mode = tls.mode ?? 'SIMPLE';
   const sans = (tls.subjectAltNames ?? []).map((s) => ({ exact: s }));

@@ -18,12 +18,15 @@ export function validateServerTls(c: IssueCollector, tls: unknown, path: string,
     if (tls[k] !== undefined && !TLS_PROTOCOL_VERSIONS.includes(tls[k] as never)) c.error(at(path, k), `must be one of ${TLS_PROTOCOL_VERSIONS.join(', ')}`);
   }
   for (const k of ['subjectAltNames', 'cipherSuites']) if (checkArray(c, tls[k], at(path, k))) (tls[k] as unknown[]).forEach((v, i) => checkString(c, v, at(at(path, k), i), true));
-  const mode = tls.mode ?? (protocol === 'HTTPS' || protocol === 'TLS' ? 'SIMPLE' : undefined);
+  // Istio's enum: an unset mode is PASSTHROUGH.
+  const mode = tls.mode ?? 'PASSTHROUGH';
   if (tls.mode !== undefined && !SERVER_TLS_MODES.includes(tls.mode as never)) return c.error(at(path, 'mode'), `must be one of ${SERVER_TLS_MODES.join(', ')}`);
   if (protocol !== 'HTTPS' && protocol !== 'TLS') {
     if (tls.mode !== undefined) c.warn(at(path, 'mode'), `is ignored on a ${protocol ?? '(no protocol)'} server (HTTPS and TLS servers take it)`);
     return;
   }
+  const certs = ['credentialName', 'serverCertificate', 'privateKey', 'caCertificates'].filter((k) => tls[k] !== undefined);
+  if (mode === 'PASSTHROUGH' && certs.length > 0) c.warn(at(path, 'mode'), `${tls.mode === undefined ? 'is unset, which means PASSTHROUGH' : 'is PASSTHROUGH'}: TLS is not terminated and ${certs.join(', ')} ${certs.length > 1 ? 'are' : 'is'} ignored (set mode: SIMPLE to terminate it)`);
   if (mode === 'AUTO_PASSTHROUGH' || mode === 'OPTIONAL_MUTUAL') c.warn(at(path, 'mode'), `${String(mode)} is not translated by minimesh yet; this server is ignored`);
   if (protocol === 'TLS' && mode !== 'PASSTHROUGH' && mode !== 'AUTO_PASSTHROUGH') c.warn(at(path, 'mode'), `${String(mode)} on a TLS server (terminated TCP) is not translated by minimesh yet; this server is ignored`);
   if (mode === 'SIMPLE' || mode === 'MUTUAL') {
