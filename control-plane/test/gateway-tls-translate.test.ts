@@ -195,16 +195,30 @@ spec:
     route: [{ destination: { host: nginx, port: { number: 443 } } }]
   - match: [{ port: 8443, sniHosts: [nginx.example.com] }]
     route: [{ destination: { host: nginx } }]
+  - match: [{ sniHosts: [other.example.com] }]
+    route: [{ destination: { host: nginx, subset: v1 }, weight: 80 }, { destination: { host: nginx, subset: v2 }, weight: 20 }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: nginx, namespace: default }
+spec: { host: nginx, subsets: [{ name: v1, labels: { v: "1" } }, { name: v2, labels: { v: "2" } }] }
 ---
 `,
   );
   t.same(issues, []);
   t.same(compiled.errors, []);
   const chains = listener('0.0.0.0_8443')!.filter_chains;
-  t.equal(chains.length, 1, 'the match on another port is left out');
+  t.equal(chains.length, 2, 'the match on another port is left out');
   t.same(chains[0].filter_chain_match, { server_names: ['nginx.example.com'] });
   t.equal(chains[0].transport_socket, undefined, 'TLS is not terminated');
   t.same(chains[0].filters.map((f) => [f.name, f.typed_config.cluster]), [['envoy.filters.network.tcp_proxy', 'outbound|443||nginx.default.svc.cluster.local']]);
+  t.same(chains[1].filter_chain_match, { server_names: ['other.example.com'] });
+  t.same(chains[1].filters[0].typed_config.weighted_clusters, {
+    clusters: [
+      { name: 'outbound|443|v1|nginx.default.svc.cluster.local', weight: 80 },
+      { name: 'outbound|443|v2|nginx.default.svc.cluster.local', weight: 20 },
+    ],
+  }, 'weights as weighted_clusters (a lone destination port is the service port)');
   t.equal(res.secrets, undefined);
 });
 

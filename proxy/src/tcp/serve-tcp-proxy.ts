@@ -10,6 +10,7 @@ import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { authorizeConnection, type RbacRun } from '../security/rbac-filter.js';
 import { log } from '../log.js';
+import { pickTcpCluster } from '@minimesh/config';
 import { connectToCluster, relayTcp } from './tcp-cluster-connect.js';
 
 export interface TcpProxyDeps {
@@ -27,9 +28,10 @@ export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: re
     socket.destroy();
     return;
   }
-  const cluster = deps.clusters.get(tcpProxy.cluster);
+  const name = pickTcpCluster(tcpProxy);
+  const cluster = deps.clusters.get(name);
   if (cluster === undefined) {
-    log.debug({ listener: deps.listenerName, cluster: tcpProxy.cluster }, 'tcp_proxy: no such cluster, connection closed');
+    log.debug({ listener: deps.listenerName, cluster: name }, 'tcp_proxy: no such cluster, connection closed');
     socket.destroy();
     return;
   }
