@@ -170,7 +170,8 @@ export class LocalMesh {
       ISTIO_META_SERVICE_ACCOUNT: pod.serviceAccount ?? 'default',
     };
     const entry = this.spawn(`${pod.app} ${type === 'router' ? 'gateway' : 'sidecar'}`, args, { env });
-    await waitHttp(`http://${pod.ip}:15021/healthz/ready`, 10000, () => !entry.exited);
+    // Its certificate and first config: 30 s, for a machine busy with other work.
+    await waitHttp(`http://${pod.ip}:15021/healthz/ready`, 30000, () => !entry.exited);
     console.log(`${pod.app} pod ${pod.ip}: ${type === 'router' ? 'gateway' : 'sidecar'} ready (${pod.name}.${pod.namespace}, admin http://${pod.ip}:15000, metrics http://${pod.ip}:15020/stats/prometheus)`);
     this.prometheus.add(pod);
   }

@@ -6,6 +6,7 @@ export * from './model/proxy-identity.js';
 export * from './generate/naming.js';
 export * from './generate/envoy-json.js';
 export * from './generate/generate-options.js';
+export { OpenIdDiscovery, type JwksUriLookup } from './security/openid-discovery.js';
 export * from './generate/generate-for-proxy.js';
 export * from './generate/inline-routes.js';
 export * from './generate/translate-route-action.js';

@@ -116,11 +116,14 @@ t.test('filter order: metadata exchange, CUSTOM, AUDIT, DENY, ALLOW, stats, rout
   t.match(res.warnings.join('\n'), /AuthorizationPolicy foo\/c: action CUSTOM \(provider "x"\) needs an external authorizer, which minimesh does not run; the requests it selects are denied/);
 });
 
-t.test('capture mode says the policies are not enforced there', async (t) => {
+t.test("capture mode enforces the policies in virtualInbound's chains", async (t) => {
   const loaded = loadManifests(WORKLOAD + allowFrom('{ namespaces: [foo] }'), 'in.yaml');
   const model = buildMeshModel(loaded.resources.map((r) => r.resource));
   const res = generateForProxy(model, proxyIdentity(NODE, {}, model), { captureMode: true });
-  t.match(res.warnings.join('\n'), /AuthorizationPolicy foo\/p is not enforced under capture mode yet/);
+  t.notMatch(res.warnings.join('\n'), /not enforced/);
+  const vi = JSON.stringify(res.listeners.find((l) => l.name === 'virtualInbound'));
+  t.match(vi, /envoy\.filters\.http\.rbac/, 'HTTP RBAC on the HTTP port chain');
+  t.match(vi, /envoy\.filters\.network\.rbac/, 'network RBAC on the TCP chains');
 });
 
 t.test('validation: errors name the field', async (t) => {

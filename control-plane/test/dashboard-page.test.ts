@@ -128,3 +128,91 @@ t.test('the graph page draws, updates in place, opens a panel and reconnects', {
   t.notOk(server.requests.some((r) => r.startsWith('GET /api/namespaces/graph')), 'the graph arrives over the WebSocket only');
   t.same(problems, [], 'no console error, no failed request');
 });
+
+/** Clicks the middle of an edge (its label takes no events, the line under it does). */
+async function clickEdge(page: Page, id: string): Promise<void> {
+  await page.waitForFunction(() => !window.cy.animated());
+  const p = await page.evaluate((edgeId) => window.cy.getElementById(edgeId).renderedMidpoint(), id);
+  const box = await page.locator('#graph').boundingBox();
+  if (!box) throw new Error('no #graph box');
+  await page.mouse.click(box.x + p.x, box.y + p.y);
+}
+
+t.test('mTLS edges carry a lock (Display > Security), absent on plaintext ones; the edge panel gives the share and the principals', { skip: missing && process.env.CI !== 'true' ? `${CHROMIUM} is missing (apt-get install -y chromium fonts-dejavu-core)` : false }, async (t) => {
+  // The echo lab's graph with one mTLS edge (client -> echo-service, principals known) and one plaintext edge.
+  const graph = (mtls: string) => {
+    const g = echoGraph('2.00') as { elements: { edges: { data: Record<string, unknown> }[] } };
+    const [toService, toEcho] = g.elements.edges;
+    Object.assign(toService.data, { isMTLS: mtls, sourcePrincipal: 'spiffe://cluster.local/ns/client/sa/client', destPrincipal: 'spiffe://cluster.local/ns/client/sa/echo' });
+    delete toEcho.data.isMTLS;
+    return g;
+  };
+  const server = await startStandIn(graph('100'));
+  t.teardown(() => server.close());
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.minimesh?.updates === 1);
+  const lock = page.locator('.edge-lock[data-edge="e_client_svc"]');
+  await lock.waitFor({ state: 'visible' });
+  t.equal(await page.locator('.edge-lock').count(), 1, 'one lock in all');
+  t.equal(await page.locator('.edge-lock[data-edge="e_svc_echo"]').count(), 0, 'none on the plaintext edge');
+  t.equal(await lock.getAttribute('title'), 'mTLS 100%');
+  t.ok(await lock.locator('svg rect').count(), 'drawn as an SVG padlock');
+  t.equal(await page.locator('#show-security').isChecked(), true, 'Display > Security is on by default');
+
+  // The lock sits on its edge, just left of the label's box (the label moved right to make room).
+  await page.waitForFunction(() => !window.cy.animated());
+  const label = await page.evaluate(() => window.cy.getElementById('e_client_svc').renderedBoundingBox({ includeNodes: false, includeEdges: false, includeLabels: true }));
+  const graphBox = (await page.locator('#graph').boundingBox())!;
+  const lockBox = (await lock.boundingBox())!;
+  const cx = lockBox.x + lockBox.width / 2 - graphBox.x;
+  const cy = lockBox.y + lockBox.height / 2 - graphBox.y;
+  t.ok(lockBox.x + lockBox.width - graphBox.x <= label.x1 + 1 && cx > label.x1 - 25 && cy > label.y1 && cy < label.y2, `the lock (${cx.toFixed(0)}, ${cy.toFixed(0)}) is just left of the label box (${label.x1.toFixed(0)}-${label.x2.toFixed(0)}, ${label.y1.toFixed(0)}-${label.y2.toFixed(0)})`);
+  const mid = await page.evaluate(() => window.cy.getElementById('e_client_svc').renderedMidpoint());
+  t.ok(Math.abs((lockBox.x - graphBox.x + label.x2) / 2 - mid.x) < 6, 'lock and label together stay centred on the edge');
+  t.equal(await page.evaluate(() => window.cy.getElementById('e_client_svc').data('label')), '2.00rps 0.0% 3ms', 'the figures are unchanged');
+
+  await clickEdge(page, 'e_client_svc');
+  const panel = page.locator('#panel');
+  await panel.waitFor({ state: 'visible' });
+  t.equal(await panel.locator('.kind').innerText(), 'EDGE');
+  t.equal(await panel.locator('h2').innerText(), 'client-deployment → echo-service');
+  const security = await panel.locator('[data-testid=edge-security]').innerText();
+  t.match(security, /mTLS enabled: 100% of the traffic/, 'the panel says mTLS, with the share');
+  t.match(security, /from\s+spiffe:\/\/cluster\.local\/ns\/client\/sa\/client/, 'the source principal');
+  t.match(security, /to\s+spiffe:\/\/cluster\.local\/ns\/client\/sa\/echo/, 'the destination principal');
+  t.match(await panel.locator('[data-testid=edge-traffic]').innerText(), /2\.00rps/, 'and the traffic');
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const shot = path.join(OUT_DIR, 'dashboard-mtls.png');
+  await page.screenshot({ path: shot });
+  t.comment(`screenshot: ${shot}`);
+
+  await clickEdge(page, 'e_svc_echo');
+  await panel.locator('h2', { hasText: 'echo-service → echo-deployment' }).waitFor();
+  t.match(await panel.locator('[data-testid=edge-security]').innerText(), /no mTLS: the traffic was plaintext/, 'the plaintext edge says so');
+
+  // A partly mTLS edge: the share in the title.
+  server.push(graph('67'));
+  await page.waitForFunction(() => window.minimesh.updates === 2);
+  await page.waitForFunction(() => document.querySelector('.edge-lock')?.getAttribute('title') === 'mTLS 67%');
+  t.pass('67 % mTLS: the lock says so');
+
+  // Display > Security off: no lock, remembered in the address; on again: back.
+  await page.locator('#display-menu summary').click();
+  await page.locator('#show-security').uncheck();
+  await page.waitForFunction(() => document.querySelectorAll('.edge-lock').length === 0);
+  t.pass('Security off: the lock is gone');
+  t.match(page.url(), /security=off/);
+  await page.locator('#show-security').check();
+  await lock.waitFor({ state: 'visible' });
+  t.pass('Security on: the lock is back');
+  t.same(problems, [], 'no console error');
+});

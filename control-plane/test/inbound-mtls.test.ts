@@ -4,7 +4,7 @@ import { inboundMtlsChains, MESH_HTTP_ALPNS } from '../src/generate/build-inboun
 
 const hcm = { name: 'envoy.filters.network.http_connection_manager', typed_config: {} };
 const tcp = { name: 'envoy.filters.network.tcp_proxy', typed_config: {} };
-type Chain = { filter_chain_match: { transport_protocol: string; application_protocols?: string[] }; transport_socket?: { typed_config: Record<string, any> } };
+type Chain = { filter_chain_match: { transport_protocol: string; application_protocols?: string[] }; filters: { name: string; typed_config: Record<string, any> }[]; transport_socket?: { typed_config: Record<string, any> } };
 
 t.test('PERMISSIVE: the mTLS chain, then plain text', async (t) => {
   const chains = inboundMtlsChains('PERMISSIVE', true, [hcm]) as unknown as Chain[];
@@ -24,4 +24,19 @@ t.test('STRICT: TLS only; DISABLE: plain text only; TCP ports run the metadata e
   const [tls] = inboundMtlsChains('STRICT', false, [tcp]) as unknown as Chain[];
   t.same(tls.filter_chain_match.application_protocols, ['istio-peer-exchange', 'istio']);
   t.same(tls.transport_socket!.typed_config.common_tls_context.alpn_protocols, ['istio-peer-exchange', 'h2', 'http/1.1']);
+  t.same(
+    tls.filters.map((f) => f.name),
+    ['istio.metadata_exchange', 'envoy.filters.network.tcp_proxy'],
+    'the TCP mTLS chain runs the exchange first',
+  );
+  t.same(tls.filters[0].typed_config, {
+    '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct',
+    type_url: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange',
+    value: { protocol: 'istio-peer-exchange', enable_discovery: true },
+  });
+  const [httpTls, plain] = inboundMtlsChains('PERMISSIVE', true, [hcm]) as unknown as Chain[];
+  t.same(httpTls.filters.map((f) => f.name), [hcm.name], 'an HTTP chain runs no TCP exchange (and never selects its ALPN)');
+  const [, tcpPlain] = inboundMtlsChains('PERMISSIVE', false, [tcp]) as unknown as Chain[];
+  t.same(tcpPlain.filters.map((f) => f.name), [tcp.name], 'nor does a plain-text chain');
+  t.ok(plain);
 });

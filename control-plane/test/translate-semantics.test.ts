@@ -174,3 +174,35 @@ spec:
   ]);
   t.same(compileAll(res).errors, [], 'compiles for the proxy');
 });
+
+t.test('consistentHash: RING_HASH or MAGLEV on the cluster, the hash policy on every route to it', async (t) => {
+  const dr = (lb: string): string => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: api, namespace: shop }
+spec:
+  host: api
+  trafficPolicy: { loadBalancer: { consistentHash: ${lb} } }
+`;
+  const cluster = (res: ReturnType<typeof generate>['res'], name: string): Record<string, unknown> => res.clusters.find((c) => c.name === name) as Record<string, unknown>;
+  const ring = generate(dr('{ httpCookie: { name: user, ttl: 0s, path: / } }'));
+  t.same(ring.issues, []);
+  t.equal(cluster(ring.res, 'outbound|8080||api.shop.svc.cluster.local').lb_policy, 'RING_HASH');
+  t.same(cluster(ring.res, 'outbound|8080||api.shop.svc.cluster.local').ring_hash_lb_config, { minimum_ring_size: 1024 });
+  t.same((firstRoute(ring.res, '8080') as { route: { hash_policy: unknown } }).route.hash_policy, [{ cookie: { name: 'user', path: '/', ttl: '0s' } }], 'the default route hashes too');
+  const mag = generate(dr('{ httpHeaderName: x-user, maglev: { tableSize: 1021 } }') + `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http: [{ route: [{ destination: { host: api, port: { number: 8080 } } }] }]
+`);
+  t.same(mag.issues, []);
+  t.equal(cluster(mag.res, 'outbound|8080||api.shop.svc.cluster.local').lb_policy, 'MAGLEV');
+  t.same(cluster(mag.res, 'outbound|8080||api.shop.svc.cluster.local').maglev_lb_config, { table_size: 1021 });
+  t.same((firstRoute(mag.res, '8080') as { route: { hash_policy: unknown } }).route.hash_policy, [{ header: { header_name: 'x-user' } }]);
+  t.same(compileAll(ring.res).errors, [], 'the proxy takes them');
+  t.same(compileAll(mag.res).errors, []);
+  const bad = generate(dr('{ httpHeaderName: x-user, useSourceIp: true }'));
+  t.match(JSON.stringify(bad.issues), /exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName is required \(got httpHeaderName, useSourceIp\)/);
+});

@@ -4,9 +4,11 @@
  * and draws the graph with cytoscape + dagre. Updates change data in place; the layout runs
  * again only when the set of nodes changes, so nodes stay where they are.
  */
-import { edgeHealth, edgeLabel, nodeLabel } from './graph-format.js';
+import { edgeHealth, edgeLabel, edgeSecurity, nodeLabel } from './graph-format.js';
 import { graphStyle, layoutOptions } from './graph-style.js';
 import { renderPanel } from './panel.js';
+import { renderEdgePanel } from './edge-panel.js';
+import { createEdgeLocks } from './edge-locks.js';
 
 const $ = (id) => document.getElementById(id);
 const GRAPH_TYPES = ['workload', 'app', 'versionedApp', 'service'];
@@ -21,6 +23,8 @@ const state = {
   allNamespaces: [],
   graphType: GRAPH_TYPES.includes(query.get('graphType')) ? query.get('graphType') : 'workload',
   duration: DURATIONS.includes(query.get('duration')) ? query.get('duration') : '60s',
+  /** Display > Security: a lock on mTLS edges (on unless the query says security=off). */
+  showSecurity: query.get('security') !== 'off',
   selected: null,
   proxies: undefined,
   graph: null,
@@ -33,6 +37,7 @@ window.minimesh = debug;
 // cytoscape-dagre registered the 'dagre' layout itself when its script loaded after cytoscape's.
 const cy = cytoscape({ container: $('graph'), style: graphStyle(), minZoom: 0.2, maxZoom: 3, boxSelectionEnabled: false, autoungrabify: false });
 window.cy = cy;
+const locks = createEdgeLocks(cy, $('edge-locks'), () => state.showSecurity);
 
 // ---- status line -------------------------------------------------------------------------
 
@@ -53,8 +58,11 @@ function nodeElement(d) {
   return { group: 'nodes', data: { ...d, parent: d.parent ?? undefined, label: nodeLabel(d, state.graphType), isBox: d.isBox ?? '', isRoot: !!d.isRoot, raw: d } };
 }
 
+/** With Security on, an mTLS edge's label leaves room for its lock (graph-style.js). */
+const lockRoom = (d) => state.showSecurity && edgeSecurity(d).mtls > 0;
+
 function edgeElement(d) {
-  return { group: 'edges', data: { id: d.id, source: d.source, target: d.target, label: edgeLabel(d), health: edgeHealth(d), raw: d } };
+  return { group: 'edges', data: { id: d.id, source: d.source, target: d.target, label: edgeLabel(d), health: edgeHealth(d), mtls: edgeSecurity(d).mtls, lockRoom: lockRoom(d), raw: d } };
 }
 
 function applyGraph(graph) {
@@ -129,13 +137,15 @@ function nameOf(id) {
   if (n.empty()) return id;
   const d = n.data();
   const label = String(d.label ?? id).replace(/\n/g, ' ');
-  const here = cy.getElementById(state.selected).data('namespace');
+  const sel = cy.getElementById(state.selected);
+  const here = sel.nonempty() && sel.isEdge() ? sel.source().data('namespace') : sel.data('namespace');
   return d.namespace && d.namespace !== 'unknown' && d.nodeType !== 'unknown' && d.namespace !== here ? `${label} (${d.namespace})` : label;
 }
 
 function refreshPanel() {
   const n = cy.getElementById(state.selected);
   if (n.empty()) return closePanel();
+  if (n.isEdge()) return renderEdgePanel($('panel'), n.data('raw'), nameOf, closePanel);
   const edges = cy.edges().map((e) => e.data('raw'));
   renderPanel($('panel'), { ...n.data('raw'), label: n.data('label') }, edges, nameOf, state.proxies, closePanel);
 }
@@ -150,10 +160,12 @@ async function loadProxies() {
   if (state.selected) refreshPanel();
 }
 
+/** Opens the panel of a node or an edge; the rest of the graph is dimmed. */
 function openPanel(node) {
   state.selected = node.id();
+  const keep = node.isEdge() ? node.union(node.connectedNodes()) : node.closedNeighborhood();
   cy.elements().removeClass('dim');
-  cy.elements().not(node.closedNeighborhood()).not(node.closedNeighborhood().ancestors()).addClass('dim');
+  cy.elements().not(keep).not(keep.ancestors()).addClass('dim');
   refreshPanel();
   loadProxies();
   keepClearOfPanel();
@@ -178,6 +190,7 @@ function closePanel() {
 }
 
 cy.on('tap', 'node[!isBox]', (ev) => openPanel(ev.target));
+cy.on('tap', 'edge', (ev) => openPanel(ev.target));
 cy.on('tap', (ev) => {
   if (ev.target === cy) closePanel();
 });
@@ -248,6 +261,7 @@ function connect() {
 function saveQuery() {
   const p = new URLSearchParams({ graphType: state.graphType, duration: state.duration });
   if (state.namespaces) p.set('namespaces', state.namespaces.join(','));
+  if (!state.showSecurity) p.set('security', 'off');
   history.replaceState(null, '', `?${p}`);
 }
 
@@ -323,6 +337,15 @@ async function start() {
   renderNamespaces();
   connect();
 }
+
+const security = $('show-security');
+security.checked = state.showSecurity;
+security.addEventListener('change', () => {
+  state.showSecurity = security.checked;
+  cy.batch(() => cy.edges().forEach((e) => e.data('lockRoom', lockRoom(e.data('raw')))));
+  locks.update();
+  saveQuery();
+});
 
 $('fit').addEventListener('click', fit);
 $('relayout').addEventListener('click', relayout);

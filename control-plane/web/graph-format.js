@@ -140,3 +140,19 @@ function splitProxyName(p) {
   const dot = name.lastIndexOf('.');
   return dot < 0 ? [name, ''] : [name.slice(0, dot), name.slice(dot + 1)];
 }
+
+/**
+ * The security of an edge, as Kiali's security appender gives it: `mtls` is the share (0-100) of
+ * the edge's traffic that was mutual TLS (absent or 0: none), with the principals on both ends.
+ */
+export function edgeSecurity(edgeData) {
+  const pct = num(edgeData?.isMTLS);
+  return {
+    mtls: pct > 0 ? Math.min(pct, 100) : 0,
+    sourcePrincipal: edgeData?.sourcePrincipal || undefined,
+    destPrincipal: edgeData?.destPrincipal || undefined,
+  };
+}
+
+/** `100%`, `66.7%` */
+export const formatShare = (pct) => (Number.isInteger(pct) ? `${pct}%` : `${pct.toFixed(1)}%`);

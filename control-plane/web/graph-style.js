@@ -83,6 +83,8 @@ export function graphStyle() {
         'target-arrow-shape': 'vee',
         'arrow-scale': 1.1,
         label: 'data(label)',
+        // An mTLS edge's lock (edge-locks.js) sits just left of its label: the two stay centred.
+        'text-margin-x': (e) => (e.data('lockRoom') ? 8 : 0),
         'font-family': FONT,
         'font-size': 10,
         color: '#3c3f42',

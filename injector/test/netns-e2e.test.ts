@@ -3,7 +3,9 @@
  * `minimesh iptables`, apps as uid 1000, sidecars as uid 1337, and minimesh's control plane in
  * a third namespace giving them the echo lab's config over xDS (`--capture`: Istio's
  * virtualOutbound/virtualInbound listeners). The client app runs a plain curl (no proxy
- * settings) to the echo service and the capture does the rest.
+ * settings) to the echo service and the capture does the rest. The sidecars get their
+ * workload certificates from the control plane and speak mutual TLS; STRICT and an
+ * AuthorizationPolicy DENY are pushed and enforced (helpers/netns-mtls-checks.ts).
  *
  * Needs root, iproute2, iptables, util-linux (setpriv), curl. Without them it says why and
  * skips; under CI=true a skip is a failure, because CI has them.
@@ -13,6 +15,7 @@ import { APP_UID, cannotRunNetns, inPod, NetnsTopology, PROXY_UID, waitFor, type
 import { ControlPlaneSource, HEALTH_PORT, LAB, labHosts, MINIMESH, podIdentity, START_TIMEOUT_MS } from '../src/netns/sidecar-config.js';
 import { INJECTOR_ROOT } from './helpers/golden.js';
 import { join } from 'node:path';
+import { mtlsChecks, waitForCertificates } from './helpers/netns-mtls-checks.js';
 
 const ECHO_APP = join(INJECTOR_ROOT, 'dist', 'src', 'netns', 'echo-app.js');
 /** The port the client's rules never capture (-o). */
@@ -58,7 +61,7 @@ if (why !== undefined) {
     const ready = (pod: NetnsPod): boolean => inPod(pod, undefined, ['curl', '-sf', '--max-time', '2', '-o', '/dev/null', `http://127.0.0.1:${HEALTH_PORT}/healthz/ready`]).code === 0;
     try {
       await source.start(topo);
-      topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT), `127.0.0.1:${LOOPBACK_ONLY_PORT}`]);
+      topo.start(echo, APP_UID, [node, ECHO_APP, String(LAB.targetPort), String(LAB.tcp.targetPort), String(LAB.auto.targetPort), String(EXCLUDED_PORT), String(UNKNOWN_PORT), `127.0.0.1:${LOOPBACK_ONLY_PORT}`]);
       for (const pod of [client, echo]) {
         const s = source.sidecar(topo, pod);
         topo.start(pod, PROXY_UID, [node, MINIMESH, 'proxy', ...s.args], s.env);
@@ -66,6 +69,7 @@ if (why !== undefined) {
       // Progress, not a fixed time: a process that died ends the wait; the deadline is a backstop.
       await waitFor('both sidecars ready (first config from the control plane applied)', () => ready(client) && ready(echo), START_TIMEOUT_MS, () => topo.exited());
       await waitFor('the echo app', () => inPod(echo, undefined, ['curl', '-sf', '--max-time', '2', '-o', '/dev/null', `http://127.0.0.1:${UNKNOWN_PORT}/`]).code === 0, START_TIMEOUT_MS, () => topo.exited());
+      await waitForCertificates(topo);
     } catch (e) {
       t.comment(topo.logs.join('\n'));
       throw e;
@@ -81,7 +85,7 @@ if (why !== undefined) {
     };
     const stat = (pod: NetnsPod, name: string): number => stats(pod).get(name) ?? 0;
     const OUT = `cluster.outbound|${LAB.servicePort}||${LAB.host}.upstream_rq_total`;
-    const IN = `cluster.inbound|${LAB.targetPort}||.upstream_cx_total`;
+    const IN = `cluster.inbound|${LAB.targetPort}||.upstream_rq_total`;
     const PASS = 'cluster.PassthroughCluster.upstream_cx_total';
     /** curl from the client pod as `uid`: headers and body. */
     const curl = (uid: number, url: string): { code: number; head: string; body: string } => {
@@ -199,6 +203,8 @@ if (why !== undefined) {
       t.match(raw(echo.ip, EXCLUDED_PORT), /^HTTP\/1\.1 200[\s\S]*"port":9090/, 'inbound capture (echo sidecar, TCP) answers after the client FIN');
       t.match(raw(topo.echoUnknownIp, UNKNOWN_PORT), /^HTTP\/1\.1 200[\s\S]*"port":8081/, 'outbound PassthroughCluster (client sidecar, TCP) answers after the client FIN');
     });
+
+    await mtlsChecks(t, { topo, source, excludedPort: EXCLUDED_PORT });
 
     await t.test('--cleanup restores direct traffic, and is idempotent', async (t) => {
       for (const pod of [client, echo]) {

@@ -97,6 +97,24 @@ export function endpointsTable(endpoints: readonly Json[], clusters: readonly Js
   return table(['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'], rows);
 }
 
+/**
+ * The endpoints as a proxy holds them (its admin `/clusters?format=json`), as istioctl reads
+ * them: each host's EDS health, and FAILED when outlier detection has ejected it.
+ */
+export function liveEndpointsTable(clusters: unknown): string {
+  const rows: string[][] = [];
+  for (const c of list(field(clusters, 'cluster_statuses'))) {
+    const name = str(field(c, 'name'));
+    for (const h of list(field(c, 'host_statuses'))) {
+      const sa = field(field(h, 'address'), 'socket_address');
+      const health = field(h, 'health_status');
+      rows.push([`${str(field(sa, 'address'))}:${str(field(sa, 'port_value'))}`, str(field(health, 'eds_health_status'), 'HEALTHY'), field(health, 'failed_outlier_check') === true ? 'FAILED' : 'OK', name]);
+    }
+  }
+  rows.sort((a, b) => a[3].localeCompare(b[3]) || a[0].localeCompare(b[0], 'en', { numeric: true }));
+  return table(['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'], rows);
+}
+
 export function proxyConfigTable(kind: ProxyConfigKind, dump: unknown): string {
   const d = readConfigDump(dump);
   switch (kind) {

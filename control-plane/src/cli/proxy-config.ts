@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { PORTS } from '@minimesh/mesh';
 import { CONTROL_PLANE_LOOKUP, DEFAULT_CONTROL_PLANE, getJson } from './debug-client.js';
 import { KUBE_FLAG_OPTIONS, kubeFlagsUsage, kubeFlagsOf, PROCESS_IO, reachControlPlane, viaTarget, type CliIo, type Target } from './control-plane-target.js';
-import { PROXY_CONFIG_KINDS, proxyConfigJson, proxyConfigTable, type ProxyConfigKind } from './proxy-config-tables.js';
+import { liveEndpointsTable, PROXY_CONFIG_KINDS, proxyConfigJson, proxyConfigTable, type ProxyConfigKind } from './proxy-config-tables.js';
 import { secretJson, secretTable } from './proxy-config-secret.js';
 import { reachProxyAdmin, type ProxyAdmin } from './proxy-admin.js';
 
@@ -72,6 +72,11 @@ export async function proxyConfigMain(argv: string[], io: CliIo = PROCESS_IO): P
       const dump = await getJson(values.admin ?? admin!.hostPort, '/config_dump');
       if (values.output === 'json') io.out(`${JSON.stringify(secretJson(dump), null, 2)}\n`);
       else io.out(`${secretTable(dump)}\n`);
+      return 0;
+    }
+    if (kind === 'endpoints' && values.admin && values.output !== 'json') {
+      // What the proxy holds now: health and outlier ejections come from its /clusters.
+      io.out(`${liveEndpointsTable(await getJson(values.admin, '/clusters?format=json'))}\n`);
       return 0;
     }
     const dump = values.admin ? await getJson(values.admin, '/config_dump') : await getJson(target!.hostPort, `/debug/config_dump?proxyID=${encodeURIComponent(proxy!)}`);

@@ -9,26 +9,24 @@
  *                    Host, and handed to the HCM when Host or the original destination
  *                    (CLUSTER_IP:PORT) names a virtual host. Ports Istio's protocol selection
  *                    makes TCP go to `metadata.filter_metadata["minimesh.capture"].tcp_ports`
- *                    (proxied as TCP to the original destination); anything the mesh does not
+ *                    (proxied as TCP through the service's cluster, `tcp_clusters`, or to the
+ *                    original destination); anything the mesh does not
  *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level.
  *                    No `allow_any` virtual host: it would claim every Host for the HCM.
- *   virtualInbound   0.0.0.0:15006, use_original_dst, INBOUND, server_name istio-envoy: each
- *                    connection to `inbound|PORT||` (127.0.0.1:PORT, from 127.0.0.6). Its HCM
- *                    only sees connections that were not redirected (someone dialled 15006):
- *                    with no original port to go to, they get BlackHoleCluster, as Istio's
- *                    `virtualInbound-blackhole` chain does.
+ *   virtualInbound   0.0.0.0:15006: build-capture-inbound.ts (per-port filter chains by
+ *                    PeerAuthentication mode).
  */
 import { isHttpProtocol } from '@minimesh/kube';
 import { CAPTURE_METADATA } from '@minimesh/config';
-import { ISTIO_SERVER_NAME, PORTS } from '@minimesh/mesh';
+import { PORTS } from '@minimesh/mesh';
 import type { MeshModel } from '../model/mesh-model.js';
 import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { hcmTelemetry, upgradeConfigs } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
-import { BLACKHOLE_CLUSTER, clusterName, inboundVirtualHostName } from './naming.js';
+import { clusterName } from './naming.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
-export const VIRTUAL_INBOUND = 'virtualInbound';
+export { VIRTUAL_INBOUND } from './build-capture-inbound.js';
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
@@ -70,8 +68,23 @@ export function captureTcpPorts(model: MeshModel, warnings: string[]): number[] 
   return out;
 }
 
-export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry): JsonObject {
-  const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts] } } } : undefined;
+/**
+ * `CLUSTER_IP:PORT` -> `outbound|PORT||HOST` for the TCP ports of services with a cluster IP:
+ * a connection there goes through the service's cluster (its endpoints, its TLS: auto mTLS to
+ * sidecars), as Istio's per-service tcp_proxy chains on virtualOutbound send it.
+ */
+export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const svc of model.services) {
+    if (svc.clusterIP === undefined || svc.clusterIP === '' || svc.clusterIP === 'None') continue;
+    for (const p of svc.ports) if (tcpPorts.includes(p.port) && p.protocol !== 'UDP') out[`${svc.clusterIP}:${p.port}`] = clusterName({ direction: 'outbound', port: p.port, host: svc.hostname });
+  }
+  return out;
+}
+
+export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, string>> = {}): JsonObject {
+  const clusters = Object.keys(tcpClusters).length > 0 ? { tcp_clusters: { ...tcpClusters } } : {};
+  const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts], ...clusters } } } : undefined;
   return captureListener(
     VIRTUAL_OUTBOUND,
     PORTS.outboundCapture,
@@ -85,37 +98,4 @@ export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: 
     },
     metadata,
   );
-}
-
-/**
- * `virtualInbound` (15006): HTTP to one of the workload's HTTP ports (`httpPorts`) is routed by
- * its original destination port to `inbound|PORT||` (a virtual host `inbound|http|PORT` for
- * `*:PORT`: the proxy matches inbound requests by where they were sent, as Envoy's per-port filter
- * chains do), so it is seen as HTTP (metrics, metadata exchange); everything else goes to its
- * original destination as TCP.
- */
-export function buildVirtualInboundListener(tel: ListenerTelemetry, httpPorts: readonly number[] = []): JsonObject {
-  return captureListener(VIRTUAL_INBOUND, PORTS.inboundCapture, 'INBOUND', {
-    stat_prefix: `inbound_0.0.0.0_${PORTS.inboundCapture}`,
-    route_config: {
-      name: VIRTUAL_INBOUND,
-      virtual_hosts: [
-        ...httpPorts.map((port) => ({
-          name: inboundVirtualHostName(port),
-          domains: [`*:${port}`],
-          routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: clusterName({ direction: 'inbound', port }), timeout: '0s' } }],
-        })),
-        {
-          name: `blackhole:${PORTS.inboundCapture}`,
-          domains: ['*'],
-          routes: [{ name: 'block_all', match: { prefix: '/' }, route: { cluster: BLACKHOLE_CLUSTER, timeout: '0s' } }],
-        },
-      ],
-      validate_clusters: false,
-    },
-    ...hcmTelemetry(undefined, tel),
-    server_name: ISTIO_SERVER_NAME,
-    use_remote_address: false,
-    upgrade_configs: upgradeConfigs(),
-  });
 }

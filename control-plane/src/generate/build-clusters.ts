@@ -38,10 +38,9 @@ function dnsCluster(name: string, targets: readonly { host: string; port: number
 
 /** The outbound clusters of one service (one per port, one per port and subset). */
 /**
- * `mtls`: the sidecars terminate mTLS inbound (the local mesh), so clusters get the
- * DestinationRule's TLS or auto mTLS (cluster-mtls.ts). Without it (capture mode, whose
- * virtualInbound relays TCP and cannot terminate TLS yet, and the plain per-port mode) every
- * cluster stays plain text.
+ * `mtls`: the sidecars terminate mTLS inbound (the local mesh, and capture mode's
+ * virtualInbound), so clusters get the DestinationRule's TLS or auto mTLS (cluster-mtls.ts).
+ * Without it every cluster stays plain text.
  */
 export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy: ProxyIdentity, mesh: MeshH2UpgradePolicy = 'DO_NOT_UPGRADE', mtls = false): JsonObject[] {
   const out: JsonObject[] = [];
@@ -109,7 +108,7 @@ export function buildPassthroughCluster(): JsonObject {
 }
 
 export function buildOutboundClusters(model: MeshModel, proxy: ProxyIdentity, opts: GenerateOptions): JsonObject[] {
-  const out = model.services.flatMap((svc) => buildServiceClusters(model, svc, proxy, opts.meshH2UpgradePolicy, opts.mtls === true && opts.captureMode !== true));
+  const out = model.services.flatMap((svc) => buildServiceClusters(model, svc, proxy, opts.meshH2UpgradePolicy, opts.mtls === true));
   out.push(buildBlackHoleCluster());
   if (opts.passthroughCluster) out.push(buildPassthroughCluster());
   return out;

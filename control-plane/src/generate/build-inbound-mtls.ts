@@ -10,11 +10,13 @@
  *   DISABLE     the `raw_buffer` chain only.
  * HTTP ports match Istio's ALPNs (`istio-http/1.0`, `istio-http/1.1`, `istio-h2`, and for an
  * explicit HTTP port `istio` and `istio-peer-exchange` too) and serve `h2`/`http/1.1`; TCP ports
- * match `istio-peer-exchange` and `istio` and serve `istio-peer-exchange` first, so the TCP
- * metadata exchange runs. The listener needs the `tls_inspector` listener filter.
+ * match `istio-peer-exchange` and `istio`, serve `istio-peer-exchange` first and run the TCP
+ * metadata exchange filter ahead of their filters (only there: no other chain ever selects that
+ * ALPN). The listener needs the `tls_inspector` listener filter.
  */
 import type { EffectiveMtlsMode } from '../security/peer-authentication.js';
 import type { JsonObject } from './envoy-json.js';
+import { tcpMetadataExchangeFilter } from './tcp-metadata-exchange.js';
 
 export const TLS_INSPECTOR = 'envoy.filters.listener.tls_inspector';
 export const TLS_INSPECTOR_TYPE = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -39,16 +41,23 @@ export function inboundTlsContext(alpn: readonly string[]): JsonObject {
 export const MESH_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] as const;
 export const MESH_TCP_ALPNS = ['istio-peer-exchange', 'istio'] as const;
 
-/** The chains of an inbound port: `http` says whether `filters` is an HCM (else TCP filters). */
-export function inboundMtlsChains(mode: EffectiveMtlsMode, http: boolean, filters: readonly JsonObject[]): JsonObject[] {
-  const plain: JsonObject = { filter_chain_match: { transport_protocol: 'raw_buffer' }, filters: [...filters] };
+/**
+ * The chains of an inbound port: `http` says whether `filters` is an HCM (else TCP filters).
+ * `destinationPort`: the port the chains match on, for a listener that serves several ports
+ * (virtualInbound under capture); absent for a listener of its own port.
+ */
+export function inboundMtlsChains(mode: EffectiveMtlsMode, http: boolean, filters: readonly JsonObject[], destinationPort?: number): JsonObject[] {
+  const port = destinationPort === undefined ? {} : { destination_port: destinationPort };
+  const plain: JsonObject = { filter_chain_match: { ...port, transport_protocol: 'raw_buffer' }, filters: [...filters] };
   if (mode === 'DISABLE') return [plain];
   const alpns = http ? [...MESH_HTTP_ALPNS, ...MESH_TCP_ALPNS] : [...MESH_TCP_ALPNS];
   const tls: JsonObject = {
-    filter_chain_match: { transport_protocol: 'tls', application_protocols: alpns },
+    filter_chain_match: { ...port, transport_protocol: 'tls', application_protocols: alpns },
     filters: [...filters],
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: inboundTlsContext(http ? ['h2', 'http/1.1'] : ['istio-peer-exchange', 'h2', 'http/1.1']) },
   };
+  // The TCP mTLS chain runs the metadata exchange first: the one chain whose TLS selects its ALPN.
+  if (!http) tls.filters = [tcpMetadataExchangeFilter(), ...filters];
   return mode === 'STRICT' ? [tls] : [tls, plain];
 }
 

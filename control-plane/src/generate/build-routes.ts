@@ -16,6 +16,7 @@ import { clusterName, gatewayRouteName, PASSTHROUGH_CLUSTER, sidecarRouteName, v
 import { httpPorts } from './build-clusters.js';
 import { buildDefaultRoute, MESH_GATEWAY, resolveGatewayNames, translateVirtualServiceRoutes, type RouteContext } from './translate-http-route.js';
 import type { GenerateOptions } from './generate-options.js';
+import { destinationHashPolicy } from './translate-traffic-policy.js';
 
 const vsNs = (vs: VirtualService): string => vs.metadata.namespace ?? 'default';
 
@@ -47,6 +48,12 @@ function uniqueDomains(domains: string[], used: Set<string>): string[] {
   return out;
 }
 
+/** The default route with the service's consistent-hash policy, when its DestinationRule hashes. */
+function withHashPolicy(route: JsonObject, hashPolicy: JsonObject | undefined): JsonObject {
+  if (hashPolicy === undefined) return route;
+  return { ...route, route: { ...(route.route as JsonObject), hash_policy: [hashPolicy] } };
+}
+
 export function buildSidecarRouteConfigs(model: MeshModel, proxy: ProxyIdentity, opts: GenerateOptions, warnings: string[]): JsonObject[] {
   const byPort = new Map<number, ServiceModel[]>();
   for (const svc of model.services) {
@@ -61,7 +68,7 @@ export function buildSidecarRouteConfigs(model: MeshModel, proxy: ProxyIdentity,
     for (const svc of byPort.get(port)!) {
       const vs = virtualServiceFor(model, svc.hostname, MESH_GATEWAY);
       let routes = vs ? translateVirtualServiceRoutes(vs, ctx) : [];
-      if (!vs || routes.length === 0) routes = [buildDefaultRoute(clusterName({ direction: 'outbound', port, host: svc.hostname }))];
+      if (!vs || routes.length === 0) routes = [withHashPolicy(buildDefaultRoute(clusterName({ direction: 'outbound', port, host: svc.hostname })), destinationHashPolicy(model, proxy.namespace, svc.hostname, undefined, port))];
       const domains = uniqueDomains(serviceDomains(svc, port, proxy.namespace, model.domainSuffix), used);
       if (domains.length === 0) continue;
       vhosts.push({ name: virtualHostName(svc.hostname, port), domains, routes });

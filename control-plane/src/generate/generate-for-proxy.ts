@@ -2,9 +2,10 @@
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { buildInboundCluster, buildOutboundClusters, buildPassthroughCluster } from './build-clusters.js';
-import { buildVirtualInboundListener, buildVirtualOutboundListener, captureTcpPorts } from './build-capture.js';
+import { buildVirtualOutboundListener, captureTcpClusters, captureTcpPorts } from './build-capture.js';
+import { buildInboundPassthroughCluster, buildVirtualInboundListener } from './build-capture-inbound.js';
 import { buildEndpoints } from './build-endpoints.js';
-import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundHttpPorts, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
+import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
 import { buildConnectVirtualHosts, buildInboundTcpListener } from './build-tcp.js';
 import { isHttpProtocol } from '@minimesh/kube';
 import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
@@ -15,9 +16,9 @@ import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
 import { buildGatewayTlsResources } from './build-gateway-tls.js';
 import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
-import { applicableAuthorizationPolicies, buildInboundAuthz } from './authz/build-authz.js';
+import { buildInboundAuthz } from './authz/build-authz.js';
 import { applyInboundMtls, inboundMtlsMode } from './inbound-peer-authn.js';
-import { applicableRequestAuthentications, buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
+import { buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -44,7 +45,7 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   if (proxy.type === 'router') {
     routes = buildGatewayRouteConfigs(model, proxy, warnings);
     const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
-    const jwt = buildInboundJwtFilter(model, proxy, warnings);
+    const jwt = buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf);
     listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address, jwt ? [jwt] : []));
     const tls = buildGatewayTlsResources(model, proxy, { tel: client, address, authn: jwt ? [jwt] : [] }, warnings);
     listeners.push(...tls.listeners);
@@ -54,14 +55,14 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {
-      // virtualInbound relays at the connection level: no filter sees requests to authorize.
-      for (const p of applicableAuthorizationPolicies(model, proxy)) warnings.push(`AuthorizationPolicy ${p.metadata.namespace}/${p.metadata.name} is not enforced under capture mode yet (virtualInbound has no RBAC filters)`);
-      for (const p of applicableRequestAuthentications(model, proxy)) warnings.push(`RequestAuthentication ${p.metadata.namespace}/${p.metadata.name} is not enforced under capture mode yet (virtualInbound has no jwt_authn filter)`);
       // Passthrough happens at the connection level: no `allow_any` virtual host.
       routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
-      listeners = [buildVirtualOutboundListener(routes[0], captureTcpPorts(model, warnings), client), buildVirtualInboundListener(server, inboundHttpPorts(model, proxy))];
+      const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings));
+      const tcpPorts = captureTcpPorts(model, warnings);
+      listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts)), buildVirtualInboundListener(model, proxy, { telemetry: server, authz, mtls: opts.mtls })];
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
-      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(model, proxy, port), INBOUND_PASSTHROUGH_SOURCE));
+      clusters.push(buildInboundPassthroughCluster());
+      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(model, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(model, proxy, port)));
       return result(listeners, routes, clusters, endpoints, warnings);
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
@@ -73,7 +74,7 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
-    const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings));
+    const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf));
     for (const port of inboundPorts(model, proxy)) {
       const protocol = inboundPortProtocol(model, proxy, port);
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';

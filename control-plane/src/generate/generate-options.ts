@@ -1,4 +1,5 @@
 import type { MeshH2UpgradePolicy } from './upstream-protocol.js';
+import type { JwksUriOf } from './authz/build-jwt.js';
 
 /** Knobs of translation that depend on what the receiving proxy can run. */
 export interface GenerateOptions {
@@ -37,14 +38,19 @@ export interface GenerateOptions {
    */
   readonly meshH2UpgradePolicy?: MeshH2UpgradePolicy;
   /**
-   * The sidecars terminate mTLS inbound (the local mesh): inbound listeners get PeerAuthentication's
-   * TLS filter chains (and tls_inspector), outbound clusters the DestinationRule's TLS or auto
-   * mTLS. Ignored under `captureMode` (virtualInbound relays TCP and cannot terminate TLS yet).
+   * The sidecars terminate mTLS inbound: inbound listeners (or, under `captureMode`,
+   * virtualInbound's per-port chains) get PeerAuthentication's TLS filter chains (and
+   * tls_inspector), outbound clusters the DestinationRule's TLS or auto mTLS.
    */
   readonly mtls?: boolean;
+  /**
+   * The control plane's OpenID discovery (security/openid-discovery.ts): the `jwks_uri` of a
+   * RequestAuthentication rule that names only its issuer. Without it such rules reject every token.
+   */
+  readonly jwksUriOf?: JwksUriOf;
 }
 
-export const DEFAULT_GENERATE_OPTIONS: Required<GenerateOptions> = {
+export const DEFAULT_GENERATE_OPTIONS: Required<Omit<GenerateOptions, 'jwksUriOf'>> & Pick<GenerateOptions, 'jwksUriOf'> = {
   outboundAddress: '0.0.0.0',
   inboundAppAddress: '127.0.0.1',
   passthroughCluster: false,

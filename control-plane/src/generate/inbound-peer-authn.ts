@@ -22,7 +22,7 @@ export function inboundMtlsMode(model: MeshModel, proxy: ProxyIdentity, port: nu
 }
 
 /** Istio's inbound client-certificate forwarding on an HCM's typed config. */
-function withClientCertDetails(f: JsonObject): JsonObject {
+export function withClientCertDetails(f: JsonObject): JsonObject {
   if (f.name !== HCM_FILTER) return f;
   const tc = f.typed_config as JsonObject;
   return { ...f, typed_config: { ...tc, forward_client_cert_details: 'APPEND_FORWARD', set_current_client_cert_details: { subject: true, uri: true, dns: true } } };

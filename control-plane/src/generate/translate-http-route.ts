@@ -10,6 +10,7 @@ import { compact, FAULT_FILTER, type JsonObject } from './envoy-json.js';
 import { clusterName } from './naming.js';
 import { translateRouteMatch } from './translate-match.js';
 import { applyHeaders, translateFault, translateMirror, translateRetryPolicy, translateTimeout } from './translate-route-action.js';
+import { destinationHashPolicy } from './translate-traffic-policy.js';
 
 export const MESH_GATEWAY = 'mesh';
 
@@ -43,6 +44,14 @@ function matchApplies(m: HTTPMatchRequest, vs: VirtualService, ctx: RouteContext
 }
 
 /** The cluster a destination names: host resolved in the VirtualService's namespace, port inferred when the service has one. */
+/** The `hash_policy` entry for a destination whose DestinationRule uses consistent hashing. */
+function destinationHash(d: Destination, vs: VirtualService, ctx: RouteContext): JsonObject | undefined {
+  const host = resolveHost(d.host, vsNs(vs), ctx.model.domainSuffix);
+  const svc = ctx.model.servicesByHost.get(host);
+  const port = d.port?.number ?? (svc && svc.ports.length === 1 ? svc.ports[0].port : svc?.ports.some((p) => p.port === ctx.port) ? ctx.port : (svc?.ports[0]?.port ?? ctx.port));
+  return destinationHashPolicy(ctx.model, ctx.proxy.namespace, host, d.subset, port);
+}
+
 export function destinationCluster(d: Destination, vs: VirtualService, ctx: RouteContext): string {
   const host = resolveHost(d.host, vsNs(vs), ctx.model.domainSuffix);
   const svc = ctx.model.servicesByHost.get(host);
@@ -108,6 +117,9 @@ function applyAction(route: JsonObject, h: HTTPRoute, vs: VirtualService, ctx: R
   action.timeout = translateTimeout(h.timeout);
   const retry = translateRetryPolicy(h.retries);
   if (retry) action.retry_policy = retry;
+  // Consistent hashing: the first destination whose DestinationRule hashes gives the route its policy.
+  const hashPolicy = dests.map((d) => destinationHash(d.destination, vs, ctx)).find((hp) => hp !== undefined);
+  if (hashPolicy) action.hash_policy = [hashPolicy];
   if (h.mirror) action.request_mirror_policies = [translateMirror(destinationCluster(h.mirror, vs, ctx), h.mirrorPercentage)];
   else if (h.mirrors && h.mirrors.length > 0) action.request_mirror_policies = h.mirrors.map((m) => translateMirror(destinationCluster(m.destination, vs, ctx), m.percentage));
   route.route = action;

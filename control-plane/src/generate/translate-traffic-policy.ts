@@ -2,8 +2,9 @@
  * DestinationRule trafficPolicy -> Cluster fields (Istio's cluster builder):
  *   loadBalancer.simple -> lb_policy
  *   connectionPool      -> circuit_breakers, connect_timeout (HttpProtocolOptions: upstream-protocol.ts)
- *   outlierDetection    -> outlier_detection (minimesh's proxy rejects it until the
- *                          traffic-policy issue lands; emitted only when the rule sets it)
+ *   outlierDetection    -> outlier_detection, and common_lb_config.healthy_panic_threshold
+ *                          from minHealthPercent (0, panic off, unless set), as Istio's
+ *                          applyOutlierDetection writes them
  */
 import type { DestinationRule, TrafficPolicy } from '@minimesh/kube';
 import { hostMatches, resolveHost } from '../model/hostnames.js';
@@ -73,6 +74,19 @@ export function translateLbPolicy(tp: PolicyFields): string {
 /** Applies the policy's fields to a cluster being built. */
 export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void {
   cluster.lb_policy = translateLbPolicy(tp);
+  const ch = tp.loadBalancer?.consistentHash;
+  if (ch) {
+    // Istio's consistent hashing: MAGLEV when asked, else RING_HASH (1,024 points unless said).
+    if (ch.maglev) {
+      cluster.lb_policy = 'MAGLEV';
+      if (ch.maglev.tableSize) cluster.maglev_lb_config = { table_size: ch.maglev.tableSize };
+    } else {
+      cluster.lb_policy = 'RING_HASH';
+      if (ch.ringHash) {
+        if (ch.ringHash.minimumRingSize) cluster.ring_hash_lb_config = { minimum_ring_size: ch.ringHash.minimumRingSize };
+      } else cluster.ring_hash_lb_config = { minimum_ring_size: ch.minimumRingSize || 1024 };
+    }
+  }
   if (tp.loadBalancer?.simple === 'PASSTHROUGH') cluster.type = 'ORIGINAL_DST';
   const tcp = tp.connectionPool?.tcp;
   const http = tp.connectionPool?.http;
@@ -90,17 +104,50 @@ export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void 
   };
   const od = tp.outlierDetection;
   if (od) {
-    const c5xx = od.consecutive5xxErrors ?? od.consecutiveErrors;
+    const c5xx = od.consecutive5xxErrors;
+    const gateway = od.consecutiveGatewayErrors ?? (c5xx === undefined ? od.consecutiveErrors : undefined);
+    const split = od.splitExternalLocalOriginErrors === true;
+    const local = split && od.consecutiveLocalOriginFailures !== undefined && od.consecutiveLocalOriginFailures > 0 ? od.consecutiveLocalOriginFailures : undefined;
     cluster.outlier_detection = compact({
-      consecutive_5xx: c5xx !== undefined && c5xx > 0 ? c5xx : undefined,
-      enforcing_consecutive_5xx: c5xx !== undefined ? (c5xx > 0 ? 100 : 0) : undefined,
-      consecutive_gateway_failure: od.consecutiveGatewayErrors || undefined,
-      enforcing_consecutive_gateway_failure: od.consecutiveGatewayErrors !== undefined ? (od.consecutiveGatewayErrors > 0 ? 100 : 0) : undefined,
+      consecutive_5xx: c5xx,
+      // The deprecated consecutiveErrors counts gateway errors only: 5xx ejection is then off.
+      enforcing_consecutive_5xx: c5xx !== undefined ? (c5xx > 0 ? 100 : 0) : gateway !== undefined && od.consecutiveGatewayErrors === undefined ? 0 : undefined,
+      consecutive_gateway_failure: gateway,
+      enforcing_consecutive_gateway_failure: gateway !== undefined ? (gateway > 0 ? 100 : 0) : undefined,
       interval: od.interval ? protoDuration(od.interval) : undefined,
       base_ejection_time: od.baseEjectionTime ? protoDuration(od.baseEjectionTime) : undefined,
-      max_ejection_percent: od.maxEjectionPercent,
+      max_ejection_percent: od.maxEjectionPercent !== undefined && od.maxEjectionPercent > 0 ? od.maxEjectionPercent : undefined,
+      split_external_local_origin_errors: split || undefined,
+      consecutive_local_origin_failure: local,
+      enforcing_consecutive_local_origin_failure: local !== undefined ? 100 : undefined,
+      enforcing_local_origin_success_rate: split ? 0 : undefined,
       // Istio turns success-rate ejection off.
       enforcing_success_rate: 0,
     });
+    // Panic mode off unless minHealthPercent asks for it (few pods per service in Kubernetes).
+    cluster.common_lb_config = { healthy_panic_threshold: { value: od.minHealthPercent ?? 0 } };
   }
+}
+
+/** A DestinationRule's `consistentHash` as the route's `hash_policy` entry (Istio's consistentHashToHashPolicy). */
+export function hashPolicyOf(tp: PolicyFields): JsonObject | undefined {
+  const ch = tp.loadBalancer?.consistentHash;
+  if (!ch) return undefined;
+  if (ch.httpHeaderName) return { header: { header_name: ch.httpHeaderName } };
+  if (ch.httpCookie) return { cookie: compact({ name: ch.httpCookie.name, path: ch.httpCookie.path, ttl: ch.httpCookie.ttl ? protoDuration(ch.httpCookie.ttl) : undefined }) };
+  if (ch.useSourceIp) return { connection_properties: { source_ip: true } };
+  if (ch.httpQueryParameterName) return { query_parameter: { name: ch.httpQueryParameterName } };
+  return undefined;
+}
+
+/** The hash policy for routes to `host` (subset, port), from the DestinationRule that applies to the proxy. */
+export function destinationHashPolicy(model: MeshModel, proxyNamespace: string, host: string, subset: string | undefined, port: number): JsonObject | undefined {
+  const svc = model.servicesByHost.get(host);
+  if (!svc) return undefined;
+  const dr = findDestinationRule(model, svc, proxyNamespace);
+  if (!dr?.spec) return undefined;
+  let tp = policyForPort(dr.spec.trafficPolicy, port);
+  const sub = subset === undefined ? undefined : dr.spec.subsets?.find((s) => s.name === subset);
+  if (sub?.trafficPolicy) tp = mergePolicy(tp, policyForPort(sub.trafficPolicy, port));
+  return hashPolicyOf(tp);
 }

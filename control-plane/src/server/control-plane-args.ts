@@ -44,7 +44,8 @@ Options:
                              0.0.0.0:${PORTS.outboundCapture} (original destination; HTTP routed by Host
                              across every service; TCP ports by port name; anything else to
                              PassthroughCluster) and virtualInbound on 0.0.0.0:${PORTS.inboundCapture}
-                             (to inbound|PORT|| on 127.0.0.1); no per-port listeners. With
+                             (per-port chains to inbound|PORT||, mTLS by PeerAuthentication
+                             with --workload-tokens); no per-port listeners. With
                              --local, proxies still register their pods
       --mesh-config FILE     the mesh config (Istio's MeshConfig YAML, as ConfigMap istio's
                              'mesh' key), re-read when it changes: accessLogFile,

@@ -16,7 +16,6 @@ import { CDS, EDS, LDS, RDS, SDS, Snapshot, SnapshotCache, snapshotResourcesFrom
 import { buildMeshModel } from '../model/build-mesh-model.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import { proxyIdentity } from '../model/proxy-identity.js';
-import { adaptToProxy } from './proxy-capabilities.js';
 import { generateForProxy } from '../generate/generate-for-proxy.js';
 import type { GenerateOptions } from '../generate/generate-options.js';
 import type { MeshH2UpgradePolicy } from '../generate/upstream-protocol.js';
@@ -29,6 +28,7 @@ import { createDebugServer, CONTROL_PLANE_VERSION } from './debug-server.js';
 import { DashboardRuntime } from './dashboard-runtime.js';
 import { syncz } from './syncz.js';
 import { DEFAULT_DEBOUNCE, PushDebouncer, type DebounceTimes } from './push-debouncer.js';
+import { OpenIdDiscovery } from '../security/openid-discovery.js';
 import { podFromProxy } from './registered-pods.js';
 import { inClusterOrDefaultKubeConfig } from '../kube/kube-api.js';
 import { ControlPlaneMetrics } from './metrics.js';
@@ -126,6 +126,8 @@ export class ControlPlane {
   /** Snapshots built for the current model, by content: proxies with identical config share one. */
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly debouncer: PushDebouncer;
+  /** `jwks_uri` of RequestAuthentication rules with only an issuer; a push follows each answer. */
+  private readonly discovery = new OpenIdDiscovery({ onSettled: () => this.debouncer.trigger() });
   private readonly reporter: OnceReporter;
   private readonly print: (line: string) => void;
   private ready = false;
@@ -250,6 +252,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.ready = false;
     this.debouncer.stop();
+    this.discovery.stop();
     this.meshWatcher?.stop();
     this.folder?.stop();
     this.kube?.stop();
@@ -268,11 +271,12 @@ export class ControlPlane {
   private generateOptions(): GenerateOptions {
     // The flag wins over the mesh config file.
     const h2 = this.opts.meshH2UpgradePolicy ?? this.currentModel.meshConfig.h2UpgradePolicy;
-    const mesh: GenerateOptions = h2 ? { meshH2UpgradePolicy: h2 } : {};
-    if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false };
-    // The local mesh's sidecars take and send mTLS when this control plane issues their
-    // certificates (--workload-tokens, as `npm start` runs it); capture mode does not yet.
-    return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true, mtls: this.opts.workloadTokensFile !== undefined } : mesh;
+    const mesh: GenerateOptions = { ...(h2 ? { meshH2UpgradePolicy: h2 } : {}), jwksUriOf: (issuer) => this.discovery.lookup(issuer) };
+    // The sidecars take and send mTLS when this control plane issues their certificates from
+    // per-pod tokens (--workload-tokens: `npm start`, the netns test).
+    const mtls = this.opts.workloadTokensFile !== undefined;
+    if (this.opts.capture) return { ...mesh, captureMode: true, bindProxyAddress: this.opts.local ?? false, mtls };
+    return this.opts.local ? { ...mesh, outboundForwardProxy: true, bindProxyAddress: true, mtls } : mesh;
   }
 
   private rebuildModel(): void {
@@ -312,9 +316,7 @@ export class ControlPlane {
       const identity = proxyIdentity(nodeId, p.metadata, this.currentModel);
       const generated = generateForProxy(this.currentModel, identity, this.generateOptions());
       for (const w of generated.warnings) problems.push(`Warning (proxy ${nodeId}) ${w}`);
-      // What the proxy cannot run yet is left out and reported, rather than NACKed.
-      const { resources: res, notes } = adaptToProxy(generated);
-      problems.push(...notes);
+      const res = generated;
       // Proxies with the same identity shape get byte-identical config: convert, validate and
       // encode it once per model (bench:xds: 1,000 proxies went from 3 s to under 1 s).
       const key = JSON.stringify([res.listeners, res.routes, res.clusters, res.endpoints, res.secrets ?? []]);

@@ -1,6 +1,7 @@
 /**
  * The echo app of the interception tests: answers every request on the ports given with
- * JSON naming the port it was reached on and the peer it saw. Run as a plain uid.
+ * JSON naming the port it was reached on, the peer it saw and the client certificate its
+ * sidecar forwarded. Run as a plain uid.
  */
 import http from 'node:http';
 
@@ -12,7 +13,8 @@ for (const arg of process.argv.slice(2)) {
   const port = Number(i === -1 ? arg : arg.slice(i + 1));
   http
     .createServer((req, res) => {
-      const body = JSON.stringify({ port, peer: req.socket.remoteAddress, host: req.headers.host, uid: process.getuid?.() });
+      // x-forwarded-client-cert: the client's identity as the pod's sidecar verified it (mTLS).
+      const body = JSON.stringify({ port, peer: req.socket.remoteAddress, host: req.headers.host, uid: process.getuid?.(), xfcc: req.headers['x-forwarded-client-cert'] });
       res.writeHead(200, { 'content-type': 'application/json', 'x-echo-port': String(port) });
       res.end(body);
     })

@@ -4,7 +4,8 @@
  * through the sidecars, then SIGINT stops every process it started; and
  * `npm run start:microservices` (lab-09): curl through the ingress gateway; and
  * `npm run start:grpc`: grpc-js client and servers through two sidecars, every call kind, the
- * 80/20 split, and the gRPC edge on the dashboard. They bind the
+ * 80/20 split, and the gRPC edge on the dashboard; and `npm run start:security`: the steps of
+ * examples/security/README.md (helpers/security-walkthrough.ts). They bind the
  * examples' fixed addresses (127.0.0.1:15010/15014, 127.0.0.2-4:…): skipped when taken.
  */
 import t, { type Test } from 'tap';
@@ -18,10 +19,11 @@ import { get as httpGet } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pageShowsEdge, waitForEdge } from './helpers/mesh-graph.js';
+import { configCopy, walkthrough } from './helpers/security-walkthrough.js';
 import { kialiIncoming, kialiOutgoing, PROMETHEUS_BIN, startPrometheus, type VectorSample } from './helpers/prometheus.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:20001', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', '127.0.0.1:50051', '127.0.0.1:50052', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
+const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:20001', '127.0.0.1:5678', '127.0.0.2:5678', '127.0.0.2:8080', '127.0.0.1:8102', '127.0.0.1:8103', '127.0.0.1:50051', '127.0.0.1:50052', '127.0.0.1:8000', '127.0.0.2:8000', ...['127.0.0.2', '127.0.0.3', '127.0.0.4'].flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
 
 function free(hp: string): Promise<boolean> {
   const i = hp.lastIndexOf(':');
@@ -208,6 +210,18 @@ t.test('npm run start:grpc: grpc-js through two sidecars, every call kind, the 8
   t.equal(await exited, 0, 'exits 0 on SIGINT');
   await new Promise((r) => setTimeout(r, 200));
   t.same(pids.filter(alive), [], 'no process left running');
+});
+
+t.test('npm run start:security: the walkthrough of examples/security/README.md, every step', { skip }, async (t) => {
+  const k8s = configCopy(t, repo);
+  const { child, out: output, exited } = startExample(t, 'examples/security/run.js', { SECURITY_CONFIG_DIR: k8s });
+  // Three sidecars, each waiting for its certificate and config: slow on a busy machine.
+  const end = Date.now() + 150000;
+  while (!output().includes("The security walkthrough's mesh is running") && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  if (!t.match(output(), /The security walkthrough's mesh is running/, 'the mesh is up')) return t.comment(output());
+  await walkthrough(t, repo, k8s);
+  child.kill('SIGINT');
+  t.equal(await exited, 0, 'exits 0 on SIGINT');
 });
 
 /** Prometheus on the scrape configuration `npm start` printed: Kiali's queries see the client -> echo edge. */

@@ -4,7 +4,11 @@ import { wrappedBool } from './duration.js';
 import { join, structToJson, type Errors } from './errors.js';
 import type { CaptureRt } from './runtime.js';
 
-/** `metadata.filter_metadata[CAPTURE_METADATA].tcp_ports`: destination ports proxied as TCP. */
+/**
+ * `metadata.filter_metadata[CAPTURE_METADATA]`: `tcp_ports`, destination ports proxied as TCP;
+ * `tcp_clusters`, `{"CLUSTER_IP:PORT": "outbound|PORT||HOST"}`, the service cluster a TCP
+ * connection to that address goes through (its TLS, auto mTLS included), else PassthroughCluster.
+ */
 export const CAPTURE_METADATA = 'minimesh.capture';
 
 export function compileCapture(l: Listener, path: string, errors: Errors): CaptureRt | undefined {
@@ -13,7 +17,17 @@ export function compileCapture(l: Listener, path: string, errors: Errors): Captu
   const direction = dir === 'INBOUND' ? 'INBOUND' : 'OUTBOUND';
   const md = l.metadata?.filter_metadata?.[CAPTURE_METADATA];
   const tcpPorts = new Set<number>();
+  const tcpClusters = new Map<string, string>();
   if (md) {
+    const cp = join(join(join(path, 'metadata.filter_metadata'), CAPTURE_METADATA), 'tcp_clusters');
+    const clusters = structToJson(md).tcp_clusters;
+    if (clusters !== undefined && (typeof clusters !== 'object' || clusters === null || Array.isArray(clusters))) errors.add(cp, 'must be an object of "ADDRESS:PORT": cluster name');
+    else {
+      for (const [k, v] of Object.entries((clusters ?? {}) as Record<string, unknown>)) {
+        if (typeof v !== 'string' || v === '' || !/^.+:\d{1,5}$/.test(k)) errors.add(join(cp, k), 'must be "ADDRESS:PORT": a cluster name');
+        else tcpClusters.set(k, v);
+      }
+    }
     const mp = join(join(join(path, 'metadata.filter_metadata'), CAPTURE_METADATA), 'tcp_ports');
     const ports = structToJson(md).tcp_ports;
     if (ports !== undefined && !Array.isArray(ports)) errors.add(mp, 'must be a list of port numbers');
@@ -22,5 +36,5 @@ export function compileCapture(l: Listener, path: string, errors: Errors): Captu
       else tcpPorts.add(p);
     }
   }
-  return { direction, tcpPorts };
+  return { direction, tcpPorts, ...(tcpClusters.size > 0 ? { tcpClusters } : {}) };
 }

@@ -8,6 +8,9 @@ import { compileSocketAddress } from './socket-address.js';
 import { checkAdsConfigSource } from './compile-listener.js';
 import { compileUpstreamHttpOptions } from './compile-upstream-protocol.js';
 import { compileClusterTls, socketMatchOf } from './compile-cluster-tls.js';
+import { compileOutlierDetection } from './compile-outlier.js';
+import { compileHashLb } from './compile-hash.js';
+import type { HashLbRt } from './hash-runtime.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
 
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersRt = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -26,12 +29,11 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   allowOnly(
     c,
     path,
-    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config', 'transport_socket', 'transport_socket_matches'],
+    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config', 'transport_socket', 'transport_socket_matches', 'outlier_detection', 'common_lb_config', 'ring_hash_lb_config', 'maglev_lb_config'],
     errors,
     ['cluster_discovery_type', 'lb_config'],
     {
       health_checks: notYet('health_checks'),
-      outlier_detection: notYet('outlier_detection'),
       cluster_type: 'custom cluster types are not supported by minimesh',
     },
   );
@@ -76,6 +78,8 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     upstreamProtocol: http.upstreamProtocol,
     ...(http.upstreamHttp2 ? { upstreamHttp2: http.upstreamHttp2 } : {}),
     ...compileClusterTls(c, path, errors),
+    ...compileOutlierDetection(c, path, errors, warnings),
+    ...hashLbOf(compileHashLb(c, path, errors)),
   };
 }
 
@@ -178,4 +182,8 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
     });
   });
   return out;
+}
+
+function hashLbOf(hashLb: HashLbRt | undefined): { hashLb?: HashLbRt } {
+  return hashLb === undefined ? {} : { hashLb };
 }

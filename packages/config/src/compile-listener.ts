@@ -48,7 +48,8 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
   }
   if (chains.length > 1 || chains.some(chainNeedsSelection)) {
     // Chains picked per connection by their match (and TLS terminated by the chain's transport socket).
-    if (capture) errors.add(join(path, 'use_original_dst'), 'a capture listener takes one filter chain without filter_chain_match or transport_socket in minimesh');
+    // An INBOUND capture listener (virtualInbound) picks its chain by the original destination's port.
+    if (capture && capture.direction !== 'INBOUND') errors.add(join(path, 'use_original_dst'), 'an OUTBOUND capture listener takes one filter chain without filter_chain_match or transport_socket in minimesh');
     const filterChains: FilterChainRt[] = [];
     chains.forEach((fc, i) => {
       const p = `${fcp}[${i}]`;
@@ -60,7 +61,7 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
     checkDistinctMatches(filterChains.map((c) => c.match), fcp, errors);
     const inspectors = compileListenerFilters(l.listener_filters, filterChains.map((c) => c.match), join(path, 'listener_filters'), errors);
     if (!addr || filterChains.length !== chains.length) return undefined;
-    return { name: l.name ?? '', address: addr.address, port: addr.port, filterChains, inspectors };
+    return { name: l.name ?? '', address: addr.address, port: addr.port, filterChains, inspectors, ...(capture ? { capture } : {}) };
   }
   const p0 = `${fcp}[0]`;
   allowOnly(chains[0], p0, ['filters', 'name', 'metadata'], errors);

@@ -7,6 +7,7 @@ import { compileRe2, re2Substitution } from './regex.js';
 import { compileRetryPolicy } from './retry-policy.js';
 import { compileRouteUpgradeConfigs } from './upgrade-config.js';
 import { compileMirrorPolicies } from './compile-mirror.js';
+import { compileHashPolicies } from './compile-hash.js';
 import type { DirectResponseActionRt, ForwardActionRt, MaxStreamDurationRt, RedirectActionRt, RetryPolicyRt, WeightedClusterRt } from './runtime.js';
 
 /** Envoy's default route timeout. */
@@ -28,7 +29,7 @@ export function compileForwardAction(
   allowOnly(
     r,
     path,
-    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy', 'upgrade_configs', 'max_grpc_timeout', 'grpc_timeout_offset', 'max_stream_duration', 'request_mirror_policies'],
+    ['cluster', 'weighted_clusters', 'prefix_rewrite', 'regex_rewrite', 'host_rewrite_literal', 'auto_host_rewrite', 'timeout', 'idle_timeout', 'retry_policy', 'upgrade_configs', 'max_grpc_timeout', 'grpc_timeout_offset', 'max_stream_duration', 'request_mirror_policies', 'hash_policy'],
     errors,
     ['cluster_specifier', 'host_rewrite_specifier'],
   );
@@ -95,6 +96,7 @@ export function compileForwardAction(
     upgradeConfigs: compileRouteUpgradeConfigs(r.upgrade_configs, join(path, 'upgrade_configs'), errors),
     maxStreamDuration: compileMaxStreamDuration(r.max_stream_duration, join(path, 'max_stream_duration'), errors),
     mirrors: compileMirrorPolicies(r.request_mirror_policies, join(path, 'request_mirror_policies'), errors),
+    hashPolicies: compileHashPolicies(r.hash_policy, join(path, 'hash_policy'), errors),
   };
 }
 

@@ -12,6 +12,9 @@ import { compileIstioStats } from './compile-telemetry-filters.js';
 import type { IstioStatsRt } from './telemetry-runtime.js';
 import { compileNetworkRbac, NETWORK_RBAC_FILTER } from './compile-rbac.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
+import { compileTcpMetadataExchange, type TcpMetadataExchangeRt } from './compile-tcp-metadata-exchange.js';
+
+export type { TcpMetadataExchangeRt } from './compile-tcp-metadata-exchange.js';
 
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 
@@ -29,6 +32,8 @@ export interface TcpProxyRt {
   readonly stats: IstioStatsRt | undefined;
   /** `envoy.filters.network.rbac` filters, in order (checked before the upstream is dialled). */
   readonly rbac?: readonly RbacFilterRt[];
+  /** An `istio.metadata_exchange` network filter: the exchange runs when TLS negotiated its ALPN. */
+  readonly peerExchange?: TcpMetadataExchangeRt;
 }
 
 /** Whether a filter is tcp_proxy (by name or by its typed config). */
@@ -40,6 +45,7 @@ export function isTcpProxyFilter(f: ListenerFilterConfig): boolean {
 export function compileTcpProxyChain(filters: readonly ListenerFilterConfig[], path: string, errors: Errors, direction: 'INBOUND' | 'OUTBOUND'): TcpProxyRt | undefined {
   let stats: IstioStatsRt | undefined;
   const rbac: RbacFilterRt[] = [];
+  let peerExchange: TcpMetadataExchangeRt | undefined;
   for (let i = 0; i < filters.length - 1; i++) {
     const f = filters[i];
     const fp = `${path}[${i}]`;
@@ -48,8 +54,8 @@ export function compileTcpProxyChain(filters: readonly ListenerFilterConfig[], p
     else if (f.name === NETWORK_RBAC_FILTER || f.typed_config?.type_url === TYPE_URL.NetworkRbac) {
       const r = compileNetworkRbac(f.typed_config, fp, errors);
       if (r) rbac.push(r);
-    } else if (f.name === METADATA_EXCHANGE_FILTER) errors.add(fp, `the ${METADATA_EXCHANGE_FILTER} network filter needs mTLS, which minimesh does not carry yet`);
-    else errors.add(fp, `network filter ${JSON.stringify(f.name)} is not supported by minimesh before ${TCP_PROXY_FILTER} (only ${STATS_FILTER} and ${NETWORK_RBAC_FILTER})`);
+    } else if (f.name === METADATA_EXCHANGE_FILTER) peerExchange = compileTcpMetadataExchange(f.typed_config, join(fp, 'typed_config'), errors);
+    else errors.add(fp, `network filter ${JSON.stringify(f.name)} is not supported by minimesh before ${TCP_PROXY_FILTER} (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER} and ${NETWORK_RBAC_FILTER})`);
   }
   const last = filters[filters.length - 1];
   const lp = `${path}[${filters.length - 1}]`;
@@ -77,6 +83,7 @@ export function compileTcpProxyChain(filters: readonly ListenerFilterConfig[], p
     maxConnectAttempts: attempts,
     stats,
     ...(rbac.length > 0 ? { rbac } : {}),
+    ...(peerExchange !== undefined ? { peerExchange } : {}),
   };
 }
 

@@ -37,3 +37,5 @@ export * from './listener-hcms.js';
 export * from './fault-runtime.js';
 export { compileHttpFault } from './compile-fault.js';
 export * from './mirror-runtime.js';
+export * from './outlier-runtime.js';
+export * from './hash-runtime.js';

@@ -14,6 +14,8 @@ import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
 import type { HttpFaultRt } from './fault-runtime.js';
 import type { MirrorPolicyRt } from './mirror-runtime.js';
+import type { OutlierDetectionRt } from './outlier-runtime.js';
+import type { HashLbRt, HashPolicyRt } from './hash-runtime.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
@@ -92,6 +94,8 @@ export interface CaptureRt {
    * in the config model. Other ports are sniffed: HTTP/1.x from the first bytes, else TCP.
    */
   readonly tcpPorts: ReadonlySet<number>;
+  /** `ADDRESS:PORT` (a service's cluster IP and TCP port) -> the outbound cluster for it. */
+  readonly tcpClusters?: ReadonlyMap<string, string>;
 }
 
 export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
@@ -269,6 +273,7 @@ export interface ForwardActionRt {
   readonly maxStreamDuration?: MaxStreamDurationRt;
   /** `request_mirror_policies` (undefined: none). */
   readonly mirrors?: readonly MirrorPolicyRt[];
+  readonly hashPolicies?: readonly HashPolicyRt[]; // `hash_policy`, for RING_HASH / MAGLEV clusters
 }
 
 /** A route's `max_stream_duration` message; each field undefined when unset. */
@@ -343,6 +348,10 @@ export interface ClusterRt {
   /** HTTP/2 settings for upstream sessions: set when `upstreamProtocol` is `http2` or `downstream`. */
   readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
   readonly tls?: ClusterTlsRt; // transport_socket / transport_socket_matches (absent = plaintext)
+  readonly outlierDetection?: OutlierDetectionRt;
+  /** `common_lb_config.healthy_panic_threshold` (%, Envoy's 50; 0 = panic off). */
+  readonly healthyPanicThreshold: number;
+  readonly hashLb?: HashLbRt; // RING_HASH / MAGLEV settings
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */

@@ -222,9 +222,19 @@ export interface VirtualServiceSpec {
 }
 export type VirtualService = TypedObject<'VirtualService', VirtualServiceSpec>;
 
+export interface ConsistentHashLB {
+  httpHeaderName?: string;
+  httpCookie?: { name: string; path?: string; ttl?: string };
+  useSourceIp?: boolean;
+  httpQueryParameterName?: string;
+  ringHash?: { minimumRingSize?: number };
+  maglev?: { tableSize?: number };
+  /** Deprecated: ringHash.minimumRingSize. */
+  minimumRingSize?: number;
+}
 export interface LoadBalancerSettings {
   simple?: 'UNSPECIFIED' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH' | 'ROUND_ROBIN' | 'LEAST_REQUEST';
-  consistentHash?: unknown;
+  consistentHash?: ConsistentHashLB;
   localityLbSetting?: unknown;
   warmupDurationSecs?: string;
 }

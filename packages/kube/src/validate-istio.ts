@@ -212,14 +212,35 @@ export function validateVirtualServiceSpec(c: IssueCollector, spec: unknown): vo
 const H2_UPGRADE_POLICIES = ['DEFAULT', 'DO_NOT_UPGRADE', 'UPGRADE'];
 const LB_SIMPLE = ['UNSPECIFIED', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'ROUND_ROBIN', 'LEAST_REQUEST'];
 
+function checkConsistentHash(c: IssueCollector, ch: unknown, path: string): void {
+  if (!checkFields(c, ch, path, ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName', 'ringHash', 'maglev', 'minimumRingSize'])) return;
+  const keys = ['httpHeaderName', 'httpCookie', 'useSourceIp', 'httpQueryParameterName'].filter((k) => ch[k] !== undefined);
+  if (keys.length !== 1) c.error(path, `exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName is required${keys.length > 1 ? ` (got ${keys.join(', ')})` : ''}`);
+  checkString(c, ch.httpHeaderName, at(path, 'httpHeaderName'));
+  checkString(c, ch.httpQueryParameterName, at(path, 'httpQueryParameterName'));
+  if (ch.useSourceIp !== undefined && ch.useSourceIp !== true) c.error(at(path, 'useSourceIp'), 'must be true when set');
+  const cp = at(path, 'httpCookie');
+  if (checkFields(c, ch.httpCookie, cp, ['name', 'path', 'ttl'], ['attributes'])) {
+    checkString(c, ch.httpCookie.name, at(cp, 'name'), true);
+    checkString(c, ch.httpCookie.path, at(cp, 'path'));
+    checkDuration(c, ch.httpCookie.ttl, at(cp, 'ttl'));
+  }
+  if (ch.ringHash !== undefined && ch.maglev !== undefined) c.error(path, 'ringHash and maglev cannot both be set');
+  if (checkFields(c, ch.ringHash, at(path, 'ringHash'), ['minimumRingSize'])) checkInt(c, ch.ringHash.minimumRingSize, at(at(path, 'ringHash'), 'minimumRingSize'), 0, 8388608);
+  if (checkFields(c, ch.maglev, at(path, 'maglev'), ['tableSize'])) checkInt(c, ch.maglev.tableSize, at(at(path, 'maglev'), 'tableSize'), 0, 5000011);
+  checkInt(c, ch.minimumRingSize, at(path, 'minimumRingSize'), 0, 8388608);
+}
+
 function checkTrafficPolicy(c: IssueCollector, tp: unknown, path: string, portLevel: boolean): void {
   const known = ['loadBalancer', 'connectionPool', 'outlierDetection', ...(portLevel ? ['port'] : ['portLevelSettings'])];
   if (!checkFields(c, tp, path, known, ['tls', 'tunnel', 'proxyProtocol'])) return;
   if (portLevel && checkFields(c, tp.port, at(path, 'port'), ['number'])) checkInt(c, tp.port.number, at(at(path, 'port'), 'number'), 1, 65535, true);
   else if (portLevel) c.error(at(path, 'port'), 'is required');
   const lb = at(path, 'loadBalancer');
-  if (checkFields(c, tp.loadBalancer, lb, ['simple'], ['consistentHash', 'localityLbSetting', 'warmupDurationSecs', 'warmup'])) {
+  if (checkFields(c, tp.loadBalancer, lb, ['simple', 'consistentHash'], ['localityLbSetting', 'warmupDurationSecs', 'warmup'])) {
     if (tp.loadBalancer.simple !== undefined && !LB_SIMPLE.includes(tp.loadBalancer.simple as string)) c.error(at(lb, 'simple'), `must be one of ${LB_SIMPLE.join(', ')}`);
+    if (tp.loadBalancer.simple !== undefined && tp.loadBalancer.consistentHash !== undefined) c.error(lb, 'simple and consistentHash cannot both be set');
+    checkConsistentHash(c, tp.loadBalancer.consistentHash, at(lb, 'consistentHash'));
   }
   const cp = at(path, 'connectionPool');
   if (checkFields(c, tp.connectionPool, cp, ['tcp', 'http'])) {

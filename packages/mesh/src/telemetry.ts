@@ -89,3 +89,11 @@ export type RequestLabel = (typeof REQUEST_LABELS)[number];
 export const DEFAULT_HISTOGRAM_BUCKETS: readonly number[] = [
   0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
 ];
+
+/**
+ * The config of `istio.metadata_exchange` as a network filter (TCP metadata exchange over the
+ * `istio-peer-exchange` ALPN), carried in a TypedStruct as Istio's other filters are.
+ */
+export const TCP_METADATA_EXCHANGE_CONFIG_TYPE = 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange';
+/** The ALPN under which two sidecars exchange their workload metadata on a TCP connection. */
+export const PEER_EXCHANGE_ALPN = 'istio-peer-exchange';

@@ -1,5 +1,15 @@
 /** Envoy's `/clusters` output: `cluster::host:port::stat::value` lines, and its JSON form. */
 import type { Proxy } from '../proxy.js';
+import type { Cluster } from '../upstream/cluster.js';
+import type { UpstreamHost } from '../upstream/upstream-host.js';
+
+/** Envoy's health flags: `healthy`, or each failure as `/failed_...` in Envoy's order. */
+function healthFlags(c: Cluster, h: UpstreamHost): string {
+  let flags = '';
+  if (c.outlier?.isEjected(h) === true) flags += '/failed_outlier_check';
+  if (!h.endpoint.healthy) flags += '/failed_eds_health';
+  return flags === '' ? 'healthy' : flags;
+}
 
 export function renderClusters(proxy: Proxy): string {
   const lines: string[] = [];
@@ -11,6 +21,11 @@ export function renderClusters(proxy: Proxy): string {
     lines.push(`${n}::default_priority::max_pending_requests::${cb.maxPendingRequests}`);
     lines.push(`${n}::default_priority::max_requests::${cb.maxRequests}`);
     lines.push(`${n}::default_priority::max_retries::${cb.maxRetries}`);
+    if (c.outlier !== undefined) {
+      // Success-rate ejection is not run: Envoy prints -1 when it has no figure.
+      lines.push(`${n}::outlier::success_rate_average::-1`, `${n}::outlier::success_rate_ejection_threshold::-1`);
+      lines.push(`${n}::outlier::local_origin_success_rate_average::-1`, `${n}::outlier::local_origin_success_rate_ejection_threshold::-1`);
+    }
     lines.push(`${n}::added_via_api::false`);
     for (const h of c.hosts) {
       const p = `${n}::${h.key}`;
@@ -20,7 +35,7 @@ export function renderClusters(proxy: Proxy): string {
       lines.push(`${p}::rq_error::${h.rqError}`);
       lines.push(`${p}::rq_total::${h.rqTotal}`);
       lines.push(`${p}::hostname::${h.endpoint.hostname}`);
-      lines.push(`${p}::health_flags::${h.endpoint.healthy ? 'healthy' : '/failed_eds_health'}`);
+      lines.push(`${p}::health_flags::${healthFlags(c, h)}`);
       lines.push(`${p}::weight::${h.weight}`);
     }
   }
@@ -40,7 +55,7 @@ export function renderClustersJson(proxy: Proxy): unknown {
           { name: 'rq_error', value: String(h.rqError) },
           { name: 'rq_total', value: String(h.rqTotal) },
         ],
-        health_status: { eds_health_status: h.endpoint.healthy ? 'HEALTHY' : 'UNHEALTHY' },
+        health_status: { ...(c.outlier?.isEjected(h) === true ? { failed_outlier_check: true } : {}), eds_health_status: h.endpoint.healthy ? 'HEALTHY' : 'UNHEALTHY' },
         weight: h.weight,
         hostname: h.endpoint.hostname,
       })),

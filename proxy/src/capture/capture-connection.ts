@@ -5,7 +5,9 @@
  *   1. original destination from SO_ORIGINAL_DST; unknown (not redirected by iptables) ->
  *      from a loopback peer, the HCM routes it by Host (the listener then works as a plain
  *      HTTP proxy, as in local mode); from any other peer, closed (never an open proxy);
- *   2. a port the config marks TCP -> TCP to the original destination (PassthroughCluster);
+ *   2. a port the config marks TCP -> TCP through the service's cluster named for the original
+ *      destination (`tcp_clusters`: its endpoints and TLS, auto mTLS to sidecars), else to the
+ *      original destination (PassthroughCluster);
  *   3. otherwise sniff: neither HTTP/1.x nor the HTTP/2 preface -> TCP to the original destination;
  *   4. HTTP: a virtual host for the Host header, else for the original destination
  *      (address:port, then address) -> the HCM; no virtual host -> PassthroughCluster.
@@ -23,6 +25,7 @@ import type { StatsRegistry } from '../observability/stats.js';
 import { getOriginalDst, type OriginalDst } from './original-dst.js';
 import { headEnd, hostHeader, sniffProtocol } from './sniff.js';
 import { proxyTcp } from './tcp-proxy.js';
+import { connectToCluster, relayTcp } from '../tcp/tcp-cluster-connect.js';
 import { INBOUND_PASSTHROUGH_SOURCE } from '@minimesh/mesh';
 import type { ClusterRt } from '@minimesh/config';
 import type { TcpEdge } from '../observability/istio/istio-metrics.js';
@@ -81,7 +84,10 @@ export function handleCapturedTo(socket: net.Socket, host: CaptureHost, dst: Ori
     if (!PROXY_OWN_PORTS.has(dst.port) && dst.port !== host.config.port && inboundHttpPort(host, dst)) return sniff(socket, host, dst, (initial) => inbound(socket, host, dst, initial));
     return inbound(socket, host, dst);
   }
-  if (capture.tcpPorts.has(dst.port)) return passthrough(socket, host, dst);
+  if (capture.tcpPorts.has(dst.port)) {
+    if (!viaCluster(socket, host, dst)) passthrough(socket, host, dst);
+    return;
+  }
   sniff(socket, host, dst, (initial) => passthrough(socket, host, dst, initial));
 }
 
@@ -105,6 +111,18 @@ function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initia
     stats: host.stats?.cluster(inboundClusterName(dst.port)),
     istio: tcpEdge(host, host.ctx.clusters.get(inboundClusterName(dst.port))?.config),
   }, initial);
+}
+
+/** TCP through the service cluster the config names for `dst`; false when it names none. */
+function viaCluster(socket: net.Socket, host: CaptureHost, dst: OriginalDst): boolean {
+  const name = host.config.capture?.tcpClusters?.get(`${dst.address}:${dst.port}`);
+  const cluster = name === undefined ? undefined : host.ctx.clusters.get(name);
+  if (cluster === undefined) return false;
+  host.trackTcp(socket);
+  socket.pause();
+  const istio = host.ctx.istioStats;
+  connectToCluster(cluster, 1, () => socket.destroyed, (upstream) => relayTcp(socket, upstream, cluster, 0, istio), () => socket.destroy());
+  return true;
 }
 
 function passthrough(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initial?: Buffer): void {

@@ -19,6 +19,8 @@ export interface TcpTarget {
   readonly stats: ClusterStats | undefined;
   /** Istio's TCP metrics edge this connection counts on (its listener has `istio.stats`). */
   readonly istio?: TcpEdge;
+  /** Downstream bytes already moved that are not the stream's (the metadata exchange's preambles): not counted. */
+  readonly uncounted?: { readonly sent: number; readonly received: number };
 }
 
 /** How long a side that finished cleanly may take to flush what the other side sent last. */
@@ -80,7 +82,7 @@ export function proxyTcp(downstream: net.Socket, target: TcpTarget, initial?: Bu
   let counted: TcpConnectionMetrics | undefined;
   if (edge !== undefined) {
     // Sent and received as the downstream sees them, reported at each scrape and at close.
-    counted = { bytes: () => ({ sent: downstream.bytesWritten, received: downstream.bytesRead }), reportedSent: 0, reportedReceived: 0 };
+    counted = { bytes: () => ({ sent: downstream.bytesWritten, received: downstream.bytesRead }), reportedSent: target.uncounted?.sent ?? 0, reportedReceived: target.uncounted?.received ?? 0 };
     edge.opened++;
     edge.live.add(counted);
   }

@@ -70,3 +70,12 @@ export function parseGrpcStatus(v: string | undefined): number {
   const n = Number(v);
   return Number.isInteger(n) && n >= 0 ? n : -1;
 }
+
+/** gRPC status -> HTTP status, as Envoy maps them (Grpc::Utility::grpcToHttpStatus), for outlier detection. */
+const GRPC_TO_HTTP = [200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401];
+
+/** The HTTP status a trailers-only gRPC response counts as (`fallback` when the status is not a gRPC code). */
+export function grpcHttpStatus(grpcStatus: string, fallback: number): number {
+  const n = parseGrpcStatus(grpcStatus);
+  return n < 0 ? fallback : (GRPC_TO_HTTP[n] ?? 500);
+}

@@ -31,7 +31,7 @@ import { grpcLocalReplyHeaders } from '../grpc/grpc-local-reply.js';
 import { normalizePath } from '@minimesh/config/normalize-path';
 import { authorizeRequest } from '../security/rbac-filter.js';
 import type { ClientCertInfo } from '../security/xfcc.js';
-import { upstreamPrincipal } from '../security/upstream-principal.js';
+import { upstreamLocalPrincipal, upstreamPrincipal } from '../security/upstream-principal.js';
 import { authenticateRequest, type JwtOutcome } from '../security/jwt/jwt-filter.js';
 import { faultAbort, faultDelay, matchFault, type StreamFault } from './fault-filter.js';
 import { httpsRedirect } from '../router/require-tls.js';
@@ -352,7 +352,7 @@ export abstract class ActiveStream implements RequestDecoder {
     const grpc = this.grpc;
     const server = scope.stats.reporter === 'destination';
     const principal = server ? this.downstream.peerPrincipal : upstreamPrincipal(this.lastHost);
-    const own = server && principal !== undefined ? this.downstream.clientCert?.localUri || undefined : undefined;
+    const own = server ? (principal !== undefined ? this.downstream.clientCert?.localUri || undefined : undefined) : upstreamLocalPrincipal(this.lastHost);
     const edge = scope.edge(peer, this.cluster?.config, head.authority, grpc !== null, principal, own);
     const requestBytes = headBytes(head) + this.bytesReceived;
     const responseBytes = this.responseHeadBytes + this.bytesSent;

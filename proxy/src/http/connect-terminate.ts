@@ -61,13 +61,13 @@ export function connectTakeover(head: RequestHeaders, ctx: HcmContext, host: Con
         cluster,
         1,
         () => socket.destroyed,
-        (upstream) => {
+        (upstream, upstreamHost) => {
           const down = held.upgrade(ESTABLISHED);
           ctx.stats.downstream_cx_upgrades_total++;
           ctx.stats.downstream_cx_upgrades_active++;
           socket.once('close', () => ctx.stats.downstream_cx_upgrades_active--);
           const scope = ctx.istioStats;
-          relayTcp(socket, upstream, cluster, tunnelIdleTimeoutMs(hcm, action), scope === undefined ? undefined : { metrics: ctx.istio, stats: scope.stats }, down.pending);
+          relayTcp(socket, upstream, cluster, tunnelIdleTimeoutMs(hcm, action), scope === undefined ? undefined : { metrics: ctx.istio, stats: scope.stats }, down.pending, upstreamHost, ctx.istio);
         },
         (reason) => {
           log.debug({ authority: head.authority, cluster: name, reason }, 'CONNECT: no upstream connection');

@@ -40,6 +40,10 @@ export class ClusterStats {
   /** TLS to the endpoints (transport sockets): handshakes done, and failed. */
   'ssl.handshake' = 0;
   'ssl.connection_error' = 0;
+  /** Requests balanced over all hosts because too few were healthy (panic mode). */
+  lb_healthy_panic = 0;
+  /** `outlier_detection.*`, while the cluster has outlier detection. */
+  outlier: OutlierStats | undefined = undefined;
 
   /** Bumps `upstream_rq_<N>xx` (a switch: no string built per response). */
   countResponse(status: number): void {
@@ -51,6 +55,19 @@ export class ClusterStats {
       default: this.upstream_rq_5xx++;
     }
   }
+}
+
+/** Envoy's outlier detection stats (`cluster.<name>.outlier_detection.*`). */
+export class OutlierStats {
+  ejections_active = 0;
+  ejections_overflow = 0;
+  ejections_enforced_total = 0;
+  ejections_enforced_consecutive_5xx = 0;
+  ejections_detected_consecutive_5xx = 0;
+  ejections_enforced_consecutive_gateway_failure = 0;
+  ejections_detected_consecutive_gateway_failure = 0;
+  ejections_enforced_consecutive_local_origin_failure = 0;
+  ejections_detected_consecutive_local_origin_failure = 0;
 }
 
 /** Counters of a listener that picks filter chains (`listener.<address>_<port>.*`). */
@@ -162,7 +179,10 @@ export class StatsRegistry {
   /** Envoy's `/stats` text: `name: value`, sorted. */
   renderText(filter?: RegExp): string {
     const lines: string[] = [];
-    for (const [name, s] of this.clusters) for (const [k, v] of statEntries(s)) lines.push(`cluster.${name}.${k}: ${v}`);
+    for (const [name, s] of this.clusters) {
+      for (const [k, v] of statEntries(s)) lines.push(`cluster.${name}.${k}: ${v}`);
+      if (s.outlier !== undefined) for (const [k, v] of statEntries(s.outlier)) lines.push(`cluster.${name}.outlier_detection.${k}: ${v}`);
+    }
     for (const [prefix, s] of this.http) {
       for (const [k, v] of statEntries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
     }
@@ -190,6 +210,7 @@ export class StatsRegistry {
         if (m !== null) add('envoy_cluster_upstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
         else add(`envoy_cluster_${k.replace('.', '_')}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
       }
+      if (s.outlier !== undefined) for (const [k, v] of statEntries(s.outlier)) add(`envoy_cluster_outlier_detection_${k}`, k === 'ejections_active' ? 'gauge' : 'counter', label, v);
     }
     for (const [prefix, s] of this.http) {
       const label = `envoy_http_conn_manager_prefix="${escapeLabel(prefix)}"`;

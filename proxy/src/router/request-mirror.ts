@@ -104,7 +104,7 @@ class ShadowRequest implements UpstreamResponseDecoder {
 
   send(protocol: HttpProtocol): void {
     const cluster = this.cluster;
-    const host = cluster.lb.pick(null);
+    const host = cluster.pick(null);
     if (host === undefined || cluster.activeRequests >= cluster.config.circuitBreakers.maxRequests) return;
     this.host = host;
     host.activeRequests++;

@@ -23,11 +23,12 @@ import { routeMutations } from './route-mutations.js';
 import { flagBit } from './response-flags.js';
 import { LOCAL_REPLIES, resetFlag, upstreamResetReply, type LocalReply } from './local-reply.js';
 import { sendsPeerMetadata } from '../observability/istio/stream-telemetry.js';
-import { parseGrpcStatus } from '../grpc/grpc-request.js';
+import { grpcHttpStatus, parseGrpcStatus } from '../grpc/grpc-request.js';
 import { formatGrpcTimeout, grpcRouteTimeoutMs } from '../grpc/grpc-timeout.js';
 import { refuseUpgrade, requestedUpgrade } from './upgrade.js';
 import { streamDuration } from './stream-duration.js';
 import { RequestMirror } from './request-mirror.js';
+import { requestHash } from './hash-policy.js';
 
 const EMPTY = Buffer.alloc(0);
 const TIMEOUT_HEADER = /^\d{1,9}$/;
@@ -65,6 +66,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
 
     const mutations = routeMutations(weighted, route, vh, rc);
     this.responseMutations = mutations.response;
+    if (action.hashPolicies !== undefined && cluster.config.hashLb !== undefined) this.hashRequest(action.hashPolicies);
     const pm = route.match.path;
     const up = buildUpstreamRequest({
       head,
@@ -126,6 +128,13 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     this.startTry();
   }
 
+  /** The consistent-hash key for the cluster's ring or table; a made cookie goes out with the response. */
+  private hashRequest(policies: NonNullable<ForwardActionRt['hashPolicies']>): void {
+    const r = requestHash(policies, this.head!, this.downstream.remoteAddress, this.downstream.localAddress);
+    this.hashKey = r.hash;
+    if (r.setCookie !== undefined) this.responseMutations = [...this.responseMutations, { toAdd: [{ name: 'set-cookie', value: r.setCookie, action: 'APPEND_IF_EXISTS_OR_ADD', keepEmptyValue: false }], toRemove: [] }];
+  }
+
   // ---- the downstream side ----
 
   protected onRequestComplete(): void {
@@ -167,6 +176,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     const retry = this.retry;
     // Only a grpc-status in the response headers (trailers-only) can ask for a retry, as in Envoy.
     const grpcStatus = retry !== null || this.grpc !== null ? getHeader(head, 'grpc-status') : undefined;
+    if (cluster.outlier !== undefined) cluster.outlier.putHttpStatus(this.host!, grpcStatus === undefined ? head.status : grpcHttpStatus(grpcStatus, head.status));
     if (retry !== null && retry.statusIsRetriable(head.status, grpcStatus)) {
       if (this.tryAgain(true)) return;
     }
@@ -251,6 +261,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     } else if (kind === 'protocol-error') stats.upstream_cx_protocol_error++;
     else stats.upstream_rq_rx_reset++;
     this.host!.rqError++;
+    this.cluster!.outlier?.putLocalOrigin(this.host!, 'connect-failed');
     if (this.responseStarted) {
       // Part of the response is out: the client's stream can only be reset.
       this.flags |= flagBit(resetFlag(kind));
@@ -314,6 +325,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     this.globalTimer = null;
     if (this.done) return;
     this.cluster!.stats.upstream_rq_timeout++;
+    if (this.host !== undefined) this.cluster!.outlier?.putLocalOrigin(this.host, 'timeout');
     this.timedOut(LOCAL_REPLIES.timeout);
   }
 
@@ -321,6 +333,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
   protected tryTimedOut(): void {
     if (this.done || this.responseStarted) return;
     this.cluster!.stats.upstream_rq_per_try_timeout++;
+    if (this.host !== undefined) this.cluster!.outlier?.putLocalOrigin(this.host, 'timeout');
     if (this.retry !== null && this.retry.failureIsRetriable('per-try-timeout')) {
       const up = this.upstream;
       if (up !== null) up.reset();

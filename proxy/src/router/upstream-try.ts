@@ -38,6 +38,8 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   /** The pool of `host` this try's stream comes from (HTTP/1.1 or HTTP/2). */
   private pool: ConnectionPool | undefined;
   protected tried: Set<UpstreamHost> | null = null;
+  /** The consistent-hash key (hash_policy), for RING_HASH / MAGLEV clusters. */
+  protected hashKey: number | undefined;
   protected upstream: UpstreamStream | null = null;
   /** Shadows of this request (request_mirror_policies), collecting its body until it is complete. */
   private mirror: RequestMirror | null = null;
@@ -125,7 +127,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   protected startTry(): void {
     const cluster = this.cluster!;
     // A retry prefers a host that has not failed this request yet.
-    const host = cluster.lb.pick(this.tried);
+    const host = cluster.pick(this.tried, this.hashKey);
     if (host === undefined) {
       this.localReply(LOCAL_REPLIES.noHealthyUpstream);
       return;
@@ -160,6 +162,7 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   onPoolReady(stream: UpstreamStream): void {
     this.upstream = stream;
     this.upstreamReady = true;
+    if (this.cluster!.outlier !== undefined && this.host !== undefined) this.cluster!.outlier.putConnectSuccess(this.host, false);
     const head = this.upstreamHead!;
     if (this.attempts > 1) head.values[this.attemptIndex] = String(this.attempts);
     const body = this.body;

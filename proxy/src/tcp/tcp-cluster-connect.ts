@@ -11,6 +11,8 @@ import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER } from '../observability/istio/workload-peer.js';
 import { proxyTcp } from '../capture/tcp-proxy.js';
 import { connectUpstream, readyEvent } from '../tls/upstream-tls.js';
+import type { WorkloadPeer } from '../observability/istio/workload-peer.js';
+import { exchangePeerMetadata, localPreamble, negotiatedExchange, tlsPrincipals } from './peer-exchange.js';
 
 export type ClusterConnectFailure = 'no_healthy_upstream' | 'connect_failure';
 
@@ -29,7 +31,7 @@ export function connectToCluster(
   const s = cluster.stats;
   const attempt = (): void => {
     if (gone()) return;
-    const host = cluster.lb.pick(tried);
+    const host = cluster.pick(tried);
     if (host === undefined) {
       if (tried.size === 0) s.upstream_cx_none_healthy++;
       onFailed(tried.size === 0 ? 'no_healthy_upstream' : 'connect_failure');
@@ -45,12 +47,14 @@ export function connectToCluster(
     probe.once('error', () => {
       clearTimeout(timer);
       s.upstream_cx_connect_fail++;
+      cluster.outlier?.putLocalOrigin(host, 'connect-failed');
       if (tried.size < maxAttempts) attempt();
       else onFailed('connect_failure');
     });
     probe.once(readyEvent(host.tls), () => {
       clearTimeout(timer);
       probe.removeAllListeners('error');
+      cluster.outlier?.putConnectSuccess(host, true);
       if (gone()) {
         probe.destroy();
         return;
@@ -65,12 +69,52 @@ export function connectToCluster(
 export interface TcpMetricsScope {
   readonly metrics: IstioMetrics;
   readonly stats: IstioStatsRt;
-  /** The client's verified identity on an mTLS chain (a server's `source_principal`, `mutual_tls`). */
+  /** The peer's verified identity on an mTLS connection (a server's `source_principal`, `mutual_tls`). */
   readonly principal?: string;
+  /** This proxy's own identity on that connection (the certificate it presented). */
+  readonly localPrincipal?: string;
+  /** The peer workload (a server's client, from the metadata exchange). */
+  readonly peer?: WorkloadPeer;
+  /** Downstream bytes that are not the stream's (the exchange's preambles). */
+  readonly uncounted?: { readonly sent: number; readonly received: number };
 }
 
-/** Relays `downstream` and a connected `upstream` of `cluster`, counted on its stats and Istio's TCP metrics. */
-export function relayTcp(downstream: net.Socket, upstream: net.Socket, cluster: Cluster, idleTimeoutMs: number, istio: TcpMetricsScope | undefined, initial?: Buffer | null): void {
-  const edge = istio === undefined ? undefined : istio.metrics.tcpEdge(istio.stats, UNKNOWN_PEER, cluster.config, '', '-', istio.principal);
-  proxyTcp(downstream, { socket: upstream, connectTimeoutMs: 0, stats: cluster.stats, istio: edge, idleTimeoutMs }, initial ?? undefined);
+/**
+ * Relays `downstream` and a connected `upstream` of `cluster`, counted on its stats and Istio's
+ * TCP metrics. An upstream whose TLS negotiated `istio-peer-exchange` first trades workload
+ * metadata with the server (peer-exchange.ts; `local` is this proxy's own workload): the
+ * server's workload is then the destination of the metrics; else the endpoint's metadata names
+ * it. Over mTLS a client's certificates give the principals: the server's
+ * (`destination_principal`) and its own (`source_principal`).
+ */
+export function relayTcp(
+  downstream: net.Socket,
+  upstream: net.Socket,
+  cluster: Cluster,
+  idleTimeoutMs: number,
+  istio: TcpMetricsScope | undefined,
+  initial?: Buffer | null,
+  host?: UpstreamHost,
+  local: IstioMetrics | undefined = istio?.metrics,
+): void {
+  const ids = istio !== undefined && istio.stats.reporter === 'source' ? tlsPrincipals(upstream) : undefined;
+  const relay = (peer: WorkloadPeer | undefined, upstreamFirst: Buffer | undefined): void => {
+    const s = istio === undefined || ids === undefined ? istio : { ...istio, principal: istio.principal ?? ids.peer, localPrincipal: istio.localPrincipal ?? ids.local };
+    // A client falls back to the endpoint's metadata for its server (Istio's EDS `istio.workload`).
+    const fallback = ids !== undefined ? host?.peer : undefined;
+    const edge = s === undefined ? undefined : s.metrics.tcpEdge(s.stats, peer ?? s.peer ?? fallback ?? UNKNOWN_PEER, cluster.config, '', '-', s.principal, s.localPrincipal);
+    // What the server sent after its preamble goes to the client first.
+    if (upstreamFirst !== undefined && upstreamFirst.length > 0) downstream.write(upstreamFirst);
+    proxyTcp(downstream, { socket: upstream, connectTimeoutMs: 0, stats: cluster.stats, istio: edge, idleTimeoutMs, ...(s?.uncounted !== undefined ? { uncounted: s.uncounted } : {}) }, initial ?? undefined);
+  };
+  if (local === undefined || !negotiatedExchange(upstream)) return relay(undefined, undefined);
+  downstream.pause();
+  exchangePeerMetadata(upstream, localPreamble(local, tlsPrincipals(upstream).local), (r) => {
+    if (upstream.destroyed || downstream.destroyed) {
+      upstream.destroy();
+      downstream.destroy();
+      return;
+    }
+    relay(r.peer, r.rest);
+  });
 }

@@ -5,6 +5,9 @@
  * chain's secrets as they are at that moment, and the connection goes to the chain's HTTP
  * connection manager (codec by the negotiated ALPN) or tcp_proxy. No chain: closed.
  * Plain one-chain listeners never come here (listener.ts), so their path is unchanged.
+ * A capture listener (virtualInbound, `use_original_dst`) matches the chains on the port the
+ * client dialled before iptables redirected it (capture/chain-capture.ts), and its chains see
+ * that original destination (routing, RBAC, ORIGINAL_DST clusters).
  */
 import net from 'node:net';
 import type { FilterChainRt, ListenerRt } from '@minimesh/config/runtime';
@@ -21,6 +24,8 @@ import { serveTcpProxy } from '../tcp/serve-tcp-proxy.js';
 import { ListenerStats, type StatsRegistry } from '../observability/stats.js';
 import { inspectHttp, MAX_CLIENT_HELLO, peekClientHello } from './client-hello.js';
 import { ChainTlsServer, codecForAlpn, type ServerTlsResult } from './downstream-tls.js';
+import { capturedDestination, hostPort } from '../capture/chain-capture.js';
+import type { OriginalDst } from '../capture/original-dst.js';
 
 /** Envoy's `listener_filters_timeout` default: then the connection goes on as plaintext without ALPN. */
 export const LISTENER_FILTERS_TIMEOUT_MS = 15_000;
@@ -65,6 +70,8 @@ export class ChainListener {
   private readonly connections = new Set<HttpConnectionManager>();
   private readonly sockets = new Set<net.Socket>();
   private chains: ChainRuntime[] = [];
+  /** Captured connections' original destinations while their TLS handshake runs, by `remote address:port`. */
+  private readonly pendingDst = new Map<string, OriginalDst>();
   /** `listener.<address>_<port>.*`: no_filter_chain_match, ssl.handshake, ssl.connection_error. */
   tlsStats = new ListenerStats();
   draining = false;
@@ -83,7 +90,7 @@ export class ChainListener {
     this.config = config;
     this.chains = (config.filterChains ?? []).map((chain) => {
       const rt: ChainRuntime = { chain, ...this.handlesOf(chain) };
-      if (chain.tls !== undefined) rt.tls = new ChainTlsServer(chain.tls, this.deps.secrets, rt.handles ? 'http' : 'tcp', (r) => this.onTls(rt, r));
+      if (chain.tls !== undefined) rt.tls = new ChainTlsServer(chain.tls, this.deps.secrets, rt.handles ? 'http' : 'tcp', (r) => this.onTls(rt, r), chain.tcpProxy?.peerExchange?.protocol);
       return rt;
     });
   }
@@ -107,7 +114,10 @@ export class ChainListener {
     this.tlsStats['ssl.handshake']++;
     this.sockets.add(r.socket);
     r.socket.once('close', () => this.sockets.delete(r.socket));
-    this.serve(r.socket, rt, r.socket.alpnProtocol, r.peerPrincipal);
+    const key = remoteKey(r.socket);
+    const dst = this.pendingDst.get(key);
+    this.pendingDst.delete(key);
+    this.serve(r.socket, rt, r.socket.alpnProtocol, r.peerPrincipal, dst);
   }
 
   private accept(socket: net.Socket): void {
@@ -117,8 +127,17 @@ export class ChainListener {
       socket.destroy();
     };
     socket.on('error', onError);
-    const inspectors = this.config.inspectors ?? { tls: false, http: false };
-    if (!inspectors.tls && !inspectors.http) return this.dispatch(socket, undefined, 'raw_buffer', '', [], onError);
+    const captured = capturedDestination(socket, this.config);
+    if (captured.refuse) {
+      socket.destroy();
+      return;
+    }
+    const dst = captured.dst;
+    const listed = this.config.inspectors ?? { tls: false, http: false };
+    // http_inspector only where a plain-text chain of this port matches on what it says
+    // (Istio's auto ports): elsewhere a server-first protocol must not wait for client bytes.
+    const inspectors = { tls: listed.tls, http: listed.http && this.sniffsHttp(dst?.port ?? socket.localPort ?? this.config.port) };
+    if (!inspectors.tls && !inspectors.http) return this.dispatch(socket, undefined, 'raw_buffer', '', [], onError, dst);
     let buf: Buffer = Buffer.alloc(0);
     let done = false;
     const finish = (tp: string, sni: string, alpn: readonly string[]): void => {
@@ -128,7 +147,7 @@ export class ChainListener {
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.pause();
-      this.dispatch(socket, buf, tp, sni, alpn, onError);
+      this.dispatch(socket, buf, tp, sni, alpn, onError, dst);
     };
     const onData = (d: Buffer): void => {
       buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
@@ -147,10 +166,14 @@ export class ChainListener {
     socket.on('end', onEnd);
   }
 
-  private dispatch(socket: net.Socket, initial: Buffer | undefined, transportProtocol: string, serverName: string, alpn: readonly string[], onError: () => void): void {
+  private sniffsHttp(port: number): boolean {
+    return this.chains.some(({ chain: { match: m } }) => m.transportProtocol !== 'tls' && m.applicationProtocols.length > 0 && (m.destinationPort === undefined || m.destinationPort === port));
+  }
+
+  private dispatch(socket: net.Socket, initial: Buffer | undefined, transportProtocol: string, serverName: string, alpn: readonly string[], onError: () => void, dst?: OriginalDst): void {
     if (socket.destroyed) return;
     const rt = selectFilterChain(this.chains.map((c) => ({ match: c.chain.match, rt: c })), {
-      destinationPort: socket.localPort ?? this.config.port,
+      destinationPort: dst?.port ?? socket.localPort ?? this.config.port,
       serverName,
       transportProtocol,
       applicationProtocols: alpn,
@@ -163,16 +186,21 @@ export class ChainListener {
     }
     if (initial !== undefined && initial.length > 0) socket.unshift(initial);
     socket.off('error', onError);
-    if (rt.tls === undefined) return this.serve(socket, rt, undefined, undefined);
+    if (rt.tls === undefined) return this.serve(socket, rt, undefined, undefined, dst);
+    if (dst !== undefined) {
+      const key = remoteKey(socket);
+      this.pendingDst.set(key, dst);
+      socket.once('close', () => this.pendingDst.delete(key));
+    }
     rt.tls.accept(socket);
   }
 
-  private serve(socket: net.Socket, rt: ChainRuntime, alpn: string | false | null | undefined, peerPrincipal: string | undefined): void {
+  private serve(socket: net.Socket, rt: ChainRuntime, alpn: string | false | null | undefined, peerPrincipal: string | undefined, dst?: OriginalDst): void {
     if (rt.handles !== undefined) {
       socket.allowHalfOpen = false;
       const codec = codecForAlpn(alpn);
       const handle = codec === 'HTTP2' ? rt.handles.h2 : codec === 'HTTP1' ? rt.handles.h1 : rt.handles.auto;
-      const c = new HttpConnectionManager(socket, handle, (x) => this.connections.delete(x));
+      const c = new HttpConnectionManager(socket, handle, (x) => this.connections.delete(x), dst === undefined ? undefined : hostPort(dst));
       c.peerPrincipal = peerPrincipal;
       this.connections.add(c);
       // The HTTP/2 session reads the socket itself; the other codecs read its 'data' (it was paused to peek).
@@ -182,7 +210,7 @@ export class ChainListener {
     // The chain's network RBAC (Istio's TCP AuthorizationPolicies) decides before anything is dialled.
     const tcpProxy = rt.chain.tcpProxy!;
     const rbac = this.deps.stats === undefined ? undefined : rbacRuns(tcpProxy.rbac, this.deps.stats);
-    serveTcpProxy(socket, tcpProxy, rbac, { clusters: this.deps.clusters, istio: this.deps.istio, listenerName: this.config.name }, peerPrincipal);
+    serveTcpProxy(socket, tcpProxy, rbac, { clusters: this.deps.clusters, istio: this.deps.istio, listenerName: this.config.name }, peerPrincipal, dst);
   }
 
   async listen(): Promise<void> {
@@ -212,3 +240,6 @@ export class ChainListener {
     for (const s of this.sockets) s.destroy();
   }
 }
+
+/** The key a TLS socket shares with the raw socket it wraps. */
+const remoteKey = (s: net.Socket): string => `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}`;

@@ -11,7 +11,7 @@ import type { SecretStore } from '../security/secret-store.js';
 import { tlsMaterialFor, type TlsMaterial } from './tls-material.js';
 import { parseSubjectAltNames, sansMatch } from './peer-identity.js';
 
-/** The mesh's own ALPN words for HTTP (a client proxy sends them first); never istio-peer-exchange. */
+/** The mesh's own ALPN words for HTTP (a client proxy sends them first); never istio-peer-exchange here. */
 const MESH_HTTP_ALPN = ['istio-h2', 'istio-http/1.1', 'istio-http/1.0', 'h2', 'http/1.1', 'http/1.0', 'istio'];
 const MESH_TCP_ALPN = ['istio'];
 const PEER_EXCHANGE = 'istio-peer-exchange';
@@ -20,13 +20,13 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * The protocol to answer from the client's list: the first of the chain's `alpn_protocols`
- * the client offers (never `istio-peer-exchange`, whose metadata exchange minimesh does not
- * speak), else the client's first mesh word for what the chain serves; undefined = none fits
- * (Node then ends the handshake with a no_application_protocol alert, where Envoy would go on
- * without ALPN).
+ * the client offers (`istio-peer-exchange` only when the chain runs the TCP metadata exchange
+ * under it: `exchange` names that ALPN), else the client's first mesh word for what the chain
+ * serves; undefined = none fits (Node then ends the handshake with a no_application_protocol
+ * alert, where Envoy would go on without ALPN).
  */
-export function selectAlpn(server: readonly string[], client: readonly string[], serves: 'http' | 'tcp'): string | undefined {
-  for (const p of server) if (p !== PEER_EXCHANGE && client.includes(p)) return p;
+export function selectAlpn(server: readonly string[], client: readonly string[], serves: 'http' | 'tcp', exchange?: string): string | undefined {
+  for (const p of server) if ((p !== PEER_EXCHANGE || p === exchange) && client.includes(p)) return p;
   const words = serves === 'http' ? MESH_HTTP_ALPN : MESH_TCP_ALPN;
   for (const p of client) if (words.includes(p)) return p;
   return undefined;
@@ -59,6 +59,8 @@ export class ChainTlsServer {
     private readonly secrets: SecretStore,
     serves: 'http' | 'tcp',
     private readonly done: (r: ServerTlsResult | string) => void,
+    /** The ALPN of the chain's TCP metadata exchange (undefined: the chain runs none). */
+    exchange?: string,
   ) {
     const v = cfg.common.validation;
     const alpn = cfg.common.alpnProtocols;
@@ -67,7 +69,7 @@ export class ChainTlsServer {
       // Required: a missing or unverified client certificate fails the handshake (Envoy's alert).
       rejectUnauthorized: cfg.requireClientCertificate,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-      ALPNCallback: ({ protocols }) => selectAlpn(alpn, protocols, serves),
+      ALPNCallback: ({ protocols }) => selectAlpn(alpn, protocols, serves, exchange),
     });
     this.server.on('secureConnection', (ts: tls.TLSSocket) => this.onSecure(ts));
     this.server.on('tlsClientError', (e: NodeJS.ErrnoException, ts: tls.TLSSocket) => {

@@ -12,6 +12,7 @@ import type { SecretStore } from '../security/secret-store.js';
 import type { ClusterStats } from '../observability/stats.js';
 import { secureContextFor } from './tls-material.js';
 import { checkServerSans } from './peer-identity.js';
+import { meshHttpAlpn } from './mesh-alpn.js';
 
 /** The TLS an upstream connection uses, and where its secrets come from. */
 export interface UpstreamTlsTarget {
@@ -29,8 +30,9 @@ export function readyEvent(target: UpstreamTlsTarget | undefined): 'connect' | '
 /**
  * A socket to `host:port`: plain TCP without `target`, else TLS. Errors before the handshake
  * ends get the code `TLS_error:<reason>` (what Envoy's connect failure details say).
+ * `httpCodec`: the connection carries HTTP with that codec (mesh contexts offer its ALPN: mesh-alpn.ts).
  */
-export function connectUpstream(host: string, port: number, localAddress: string | undefined, target: UpstreamTlsTarget | undefined, allowHalfOpen = false): net.Socket {
+export function connectUpstream(host: string, port: number, localAddress: string | undefined, target: UpstreamTlsTarget | undefined, allowHalfOpen = false, httpCodec?: 'HTTP1' | 'HTTP2'): net.Socket {
   const base = { host, port, noDelay: true, allowHalfOpen, ...(localAddress !== undefined ? { localAddress } : {}) };
   if (target === undefined) return net.connect(base);
   const t = target.tls;
@@ -45,11 +47,12 @@ export function connectUpstream(host: string, port: number, localAddress: string
     return s;
   }
   const v = t.common.validation;
+  const alpn = httpCodec === undefined ? t.common.alpnProtocols : meshHttpAlpn(t.common.alpnProtocols, httpCodec);
   const socket = tls.connect({
     ...base,
     secureContext,
     ...(t.sni !== '' ? { servername: t.sni } : {}),
-    ...(t.common.alpnProtocols.length > 0 ? { ALPNProtocols: [...t.common.alpnProtocols] } : {}),
+    ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
     rejectUnauthorized: v !== undefined,
     checkServerIdentity: checkServerSans(v?.sanMatchers ?? []),
   });

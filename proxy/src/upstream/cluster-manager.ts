@@ -39,8 +39,12 @@ export class ClusterManager {
       const old = this.clusters.get(name);
       if (old !== undefined && old.config === cfg) next.set(name, old);
       else {
-        next.set(name, new Cluster(cfg, this.stats.cluster(name), this.secrets));
-        if (old !== undefined) this.retire(old);
+        const c = new Cluster(cfg, this.stats.cluster(name), this.secrets);
+        next.set(name, c);
+        if (old !== undefined) {
+          c.inherit(old);
+          this.retire(old);
+        }
       }
     }
     for (const [name, old] of this.clusters) if (!next.has(name)) this.retire(old);
@@ -55,7 +59,7 @@ export class ClusterManager {
   }
 
   private retire(c: Cluster): void {
-    c.removed = true;
+    c.retire();
     this.draining.add(c);
   }
 

@@ -9,15 +9,23 @@ import type { LoadBalancer } from './lb/load-balancer.js';
 import { RoundRobin } from './lb/round-robin.js';
 import { RandomLb } from './lb/random.js';
 import { LeastRequest } from './lb/least-request.js';
+import { RingHash } from './lb/ring-hash.js';
+import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
+import { OutlierDetector, OutlierStats } from './outlier-detector.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
 
 export class Cluster {
   readonly hosts: UpstreamHost[];
-  /** Healthy hosts only: what the balancer sees. */
-  readonly healthy: UpstreamHost[];
-  readonly lb: LoadBalancer<UpstreamHost>;
+  /** Healthy hosts (by EDS, and not ejected by outlier detection): what the balancer sees. */
+  healthy: UpstreamHost[];
+  lb: LoadBalancer<UpstreamHost>;
+  /** Too few healthy hosts (under `healthy_panic_threshold`): Envoy's panic mode balances over all hosts. */
+  private panic = false;
+  private panicLb: LoadBalancer<UpstreamHost> | undefined;
+  /** `outlier_detection`, when the cluster has it. */
+  readonly outlier: OutlierDetector | undefined;
   connections = 0;
   /** Requests waiting for a connection (max_connections reached), oldest first. */
   readonly pending: PendingRequest[] = [];
@@ -37,6 +45,44 @@ export class Cluster {
     this.hosts = config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
     this.lb = createLoadBalancer(config, this.healthy);
+    this.panic = this.inPanic();
+    const od = config.outlierDetection;
+    if (od !== undefined) this.outlier = new OutlierDetector(od, this.hosts, (stats.outlier ??= new OutlierStats()), () => this.refreshHealthy());
+    else stats.outlier = undefined;
+  }
+
+  /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. */
+  pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number): UpstreamHost | undefined {
+    if (this.panic) {
+      this.stats.lb_healthy_panic++;
+      return (this.panicLb ??= createLoadBalancer(this.config, this.hosts)).pick(avoid, hash);
+    }
+    return this.lb.pick(avoid, hash);
+  }
+
+  /** Hosts were ejected or came back: the balancer sees the new healthy set. */
+  private refreshHealthy(): void {
+    const od = this.outlier;
+    this.healthy = this.hosts.filter((h) => h.endpoint.healthy && (od === undefined || !od.isEjected(h)));
+    this.lb = createLoadBalancer(this.config, this.healthy);
+    this.panic = this.inPanic();
+  }
+
+  /** Envoy's panic rule: the healthy share of hosts below the threshold (0 turns panic off). */
+  private inPanic(): boolean {
+    const n = this.hosts.length;
+    return n > 0 && (100 * this.healthy.length) / n < this.config.healthyPanicThreshold;
+  }
+
+  /** This cluster replaces `old` (a new config): hosts at the same address keep their outlier state. */
+  inherit(old: Cluster): void {
+    if (this.outlier !== undefined && old.outlier !== undefined) this.outlier.inherit(old.outlier);
+  }
+
+  /** The cluster is gone or replaced: its timers stop. */
+  retire(): void {
+    this.removed = true;
+    this.outlier?.stop();
   }
 
   /** While there is room under max_connections, the oldest waiting request gets a new connection. */
@@ -78,6 +124,10 @@ function createLoadBalancer(config: ClusterRt, hosts: UpstreamHost[]): LoadBalan
       return new LeastRequest(hosts);
     case 'RANDOM':
       return new RandomLb(hosts);
+    case 'RING_HASH':
+      return new RingHash(hosts, config.hashLb?.kind === 'ring' ? config.hashLb : undefined);
+    case 'MAGLEV':
+      return new Maglev(hosts, config.hashLb?.kind === 'maglev' ? config.hashLb : undefined);
     default:
       return new RoundRobin(hosts);
   }

@@ -12,8 +12,10 @@
  * providers that share a token location pass with one token).
  *
  * `jwks` is inlined (`local_jwks`); `jwksUri` becomes `remote_jwks` fetched by the proxy (timeout
- * from the rule, 5 s by default; keys cached 5 minutes). A rule with neither gets an empty key
- * set (every token fails) and a warning: minimesh does not run OpenID discovery.
+ * from the rule, 5 s by default; keys cached 5 minutes). A rule with neither has its `jwks_uri`
+ * found by the control plane's OpenID discovery (`jwksUriOf`, security/openid-discovery.ts) and
+ * then becomes `remote_jwks` too; until discovery succeeds (or without a resolver) the rule gets
+ * an empty key set, so every token it verifies fails (fail closed, as Istio), and a warning.
  */
 import type { JwtRule, RequestAuthentication } from '@minimesh/kube';
 import { ROOT_NAMESPACE } from '../build-telemetry.js';
@@ -22,6 +24,10 @@ import type { ProxyIdentity } from '../../model/proxy-identity.js';
 import { compact, protoDuration, type JsonObject } from '../envoy-json.js';
 import type { InboundAuthz } from './build-authz.js';
 import { JWT_AUTHN_FILTER, JWT_PAYLOAD_KEY } from './authz-matchers.js';
+import type { JwksUriLookup } from '../../security/openid-discovery.js';
+
+/** The control plane's OpenID discovery: an issuer's `jwks_uri` as known now (never waits). */
+export type JwksUriOf = (issuer: string) => JwksUriLookup;
 
 export const JWT_AUTHN_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
 const DEFAULT_JWKS_TIMEOUT = '5s';
@@ -50,15 +56,31 @@ export function jwksCluster(uri: string): string {
   return `outbound|${port}||${u.hostname}`;
 }
 
-function provider(rule: JwtRule, warnings: string[], where: string): JsonObject {
+const NO_KEYS: JsonObject = { local_jwks: { inline_string: '{"keys":[]}' } };
+
+const remoteJwks = (uri: string, rule: JwtRule): JsonObject => ({
+  remote_jwks: { http_uri: { uri, cluster: jwksCluster(uri), timeout: protoDuration(rule.timeout ?? DEFAULT_JWKS_TIMEOUT) }, cache_duration: JWKS_CACHE_DURATION },
+});
+
+/** A rule with only an issuer: the discovered `jwks_uri`, else no keys (fail closed) and a warning. */
+function discoveredJwks(rule: JwtRule, warnings: string[], where: string, jwksUriOf: JwksUriOf | undefined): JsonObject {
+  const issuer = JSON.stringify(rule.issuer);
+  if (jwksUriOf === undefined) {
+    warnings.push(`${where}: issuer ${issuer} has neither jwks nor jwksUri and OpenID discovery is not available here; its tokens are all rejected`);
+    return NO_KEYS;
+  }
+  const found = jwksUriOf(rule.issuer);
+  if (found.state === 'resolved') return remoteJwks(found.uri, rule);
+  if (found.state === 'pending') warnings.push(`${where}: issuer ${issuer} has neither jwks nor jwksUri; its jwks_uri is being looked up by OpenID discovery, its tokens are rejected until then`);
+  else warnings.push(`${where}: issuer ${issuer} has neither jwks nor jwksUri and OpenID discovery failed (${found.error}); its tokens are all rejected`);
+  return NO_KEYS;
+}
+
+function provider(rule: JwtRule, warnings: string[], where: string, jwksUriOf: JwksUriOf | undefined): JsonObject {
   let jwks: JsonObject;
   if (rule.jwks !== undefined && rule.jwks !== '') jwks = { local_jwks: { inline_string: rule.jwks } };
-  else if (rule.jwksUri !== undefined && rule.jwksUri !== '') {
-    jwks = { remote_jwks: { http_uri: { uri: rule.jwksUri, cluster: jwksCluster(rule.jwksUri), timeout: protoDuration(rule.timeout ?? DEFAULT_JWKS_TIMEOUT) }, cache_duration: JWKS_CACHE_DURATION } };
-  } else {
-    warnings.push(`${where}: issuer ${JSON.stringify(rule.issuer)} has neither jwks nor jwksUri (minimesh does not run OpenID discovery); its tokens are all rejected`);
-    jwks = { local_jwks: { inline_string: '{"keys":[]}' } };
-  }
+  else if (rule.jwksUri !== undefined && rule.jwksUri !== '') jwks = remoteJwks(rule.jwksUri, rule);
+  else jwks = discoveredJwks(rule, warnings, where, jwksUriOf);
   return compact({
     issuer: rule.issuer,
     audiences: rule.audiences !== undefined && rule.audiences.length > 0 ? rule.audiences : undefined,
@@ -78,7 +100,7 @@ const byProvider = (name: string): JsonObject => ({ provider_name: name });
 const ALLOW_MISSING: JsonObject = { allow_missing: {} };
 
 /** The `envoy.filters.http.jwt_authn` filter for `proxy`, or undefined when no RequestAuthentication applies. */
-export function buildInboundJwtFilter(model: MeshModel, proxy: ProxyIdentity, warnings: string[]): JsonObject | undefined {
+export function buildInboundJwtFilter(model: MeshModel, proxy: ProxyIdentity, warnings: string[], jwksUriOf?: JwksUriOf): JsonObject | undefined {
   const rules: { rule: JwtRule; where: string }[] = [];
   for (const p of applicableRequestAuthentications(model, proxy)) {
     for (const rule of p.spec?.jwtRules ?? []) rules.push({ rule, where: `RequestAuthentication ${nsOf(p)}/${p.metadata.name}` });
@@ -89,7 +111,7 @@ export function buildInboundJwtFilter(model: MeshModel, proxy: ProxyIdentity, wa
   const providers: JsonObject = {};
   const names = rules.map((r, i) => {
     const name = `origins-${i}`;
-    providers[name] = provider(r.rule, warnings, r.where);
+    providers[name] = provider(r.rule, warnings, r.where, jwksUriOf);
     return name;
   });
   const optional = (n: string): JsonObject => ({ requires_any: { requirements: [byProvider(n), ALLOW_MISSING] } });

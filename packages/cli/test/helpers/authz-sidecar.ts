@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity } from '@minimesh/control-plane';
+import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity, type GenerateOptions } from '@minimesh/control-plane';
 import { startProxy, type RunningProxy } from '@minimesh/proxy/main';
 import { log } from '@minimesh/proxy/log';
 
@@ -78,12 +78,12 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
-/** Translates `policies` (YAML) for the httpbin sidecar and runs its inbound side. */
-export async function startSidecar(apps: Apps, policies: string): Promise<Sidecar> {
+/** Translates `policies` (YAML) for the httpbin sidecar (with the control plane's `options`) and runs its inbound side. */
+export async function startSidecar(apps: Apps, policies: string, options: GenerateOptions = {}): Promise<Sidecar> {
   const loaded = loadManifests(`${workloads(apps)}---\n${policies}`, 'policies.yaml');
   if (loaded.issues.some((i) => i.level === 'error')) throw new Error(`policies do not load: ${JSON.stringify(loaded.issues)}`);
   const model = buildMeshModel(loaded.resources.map((r) => r.resource));
-  const res = generateForProxy(model, proxyIdentity(NODE, {}, model));
+  const res = generateForProxy(model, proxyIdentity(NODE, {}, model), options);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'authz-'));
   const logPath = path.join(dir, 'access.log');
   const listeners = res.listeners.filter((l) => l.traffic_direction === 'INBOUND') as Record<string, unknown>[];

@@ -21,6 +21,9 @@ interface EdgeData {
   id: string;
   source: string;
   target: string;
+  isMTLS?: string;
+  sourcePrincipal?: string;
+  destPrincipal?: string;
   traffic?: { protocol: string; rates?: Record<string, string>; responses?: Record<string, unknown> };
 }
 export interface KialiGraph {
@@ -44,6 +47,33 @@ export async function waitForEdge(t: Test, query: string, from: string, to: stri
     await new Promise((r) => setTimeout(r, 1000));
   }
   return { graph, edge };
+}
+
+/**
+ * Opens the page on `namespaces` and waits for the lock (Display > Security) on the edge `edgeId`
+ * of the graph JSON; returns its title (`mTLS 100%`), or undefined when none was drawn in time.
+ */
+export async function pageShowsLock(t: Test, namespaces: string, edgeId: string, shotName: string): Promise<string | undefined> {
+  if (!fs.existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true') t.fail(`${CHROMIUM} is missing and CI installs it (.ci/run)`);
+    else t.comment(`SKIP: ${CHROMIUM} is missing (apt-get install -y chromium fonts-dejavu-core)`);
+    return undefined;
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  await page.goto(`${DASHBOARD}/?namespaces=${encodeURIComponent(namespaces)}&graphType=workload&duration=60s`);
+  const lock = page.locator(`.edge-lock[data-edge="${edgeId}"]`);
+  const title = await lock
+    .waitFor({ state: 'visible', timeout: 30000 })
+    .then(() => lock.getAttribute('title'))
+    .catch(() => undefined);
+  const dir = path.resolve('packages/cli/test-output');
+  fs.mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, shotName) });
+  t.comment(`screenshot: ${path.join(dir, shotName)}`);
+  return title ?? undefined;
 }
 
 /** Opens the page on `namespaces`, waits for an edge label with a non-zero rate between the two named nodes, saves a screenshot. */

@@ -99,9 +99,14 @@ export class IstioMetrics {
     return new HttpMetricsScope(this, stats, this.local);
   }
 
-  /** A TCP edge (capture listeners); created on first use. */
-  tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string, principal?: string): TcpEdge {
-    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp', principal);
+  /**
+   * A TCP edge; created on first use. `principal`: the peer's verified identity (mTLS);
+   * `localPrincipal`: this proxy's own, as the certificate it presented on that connection says.
+   */
+  tcpEdge(stats: IstioStatsRt, peer: WorkloadPeer, cluster: ClusterRt | undefined, authority: string, flags: string, principal?: string, localPrincipal?: string): TcpEdge {
+    // A chain of a multi-chain listener records here without its listener having said so.
+    this.enabled = true;
+    let labels = edgeLabels(stats.reporter, this.local, peer, serviceLabels(cluster, authority, !stats.disableHostHeaderFallback), 'tcp', principal, localPrincipal);
     const mutualTls = stats.reporter === 'destination' && principal !== undefined;
     let key = `${JSON.stringify(labels)}|${flags}|${mutualTls ? 'mtls' : ''}`;
     if (!this.tcpEdges.has(key) && this.tcpEdges.size >= MAX_EDGES) {

@@ -9,9 +9,10 @@
  */
 import { lookupType } from '@minimesh/api';
 import { structToJson } from '@minimesh/config';
+import { PEER_EXCHANGE_ALPN } from '@minimesh/mesh';
 import { peerFromStructJson, peerStructMessage, type WorkloadPeer } from './workload-peer.js';
 
-export const PEER_EXCHANGE_ALPN = 'istio-peer-exchange';
+export { PEER_EXCHANGE_ALPN };
 export const EXCHANGE_MAGIC = 0x3d230467;
 const HEADER_BYTES = 8;
 const STRUCT_URL = 'type.googleapis.com/google.protobuf.Struct';
@@ -40,6 +41,11 @@ export type ExchangeRead =
 /** Reads the peer's preamble from the bytes as they arrive. */
 export class TcpExchangeReader {
   private buf: Buffer = Buffer.alloc(0);
+
+  /** Every byte fed so far (what goes on, untouched, when the exchange fails). */
+  get pending(): Buffer {
+    return this.buf;
+  }
 
   feed(chunk: Buffer): ExchangeRead {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);

@@ -65,7 +65,7 @@ export class Http1UpstreamConnection implements UpstreamStream {
     /** TLS to the endpoint (the cluster's transport socket for it); undefined = plaintext. */
     tls?: UpstreamTlsTarget,
   ) {
-    const socket = connectUpstream(host, port, localAddress, tls);
+    const socket = connectUpstream(host, port, localAddress, tls, false, 'HTTP1');
     this.socket = socket;
     if (connectTimeoutMs > 0) {
       this.connectTimer = setTimeout(() => this.onConnectTimeout(), connectTimeoutMs);

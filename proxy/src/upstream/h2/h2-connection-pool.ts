@@ -37,7 +37,7 @@ export class H2ConnectionPool implements ConnectionPool {
     const src = cluster.config.sourceAddress;
     this.pool = new H2UpstreamPool({
       ...h2PoolOptionsFromCluster(cluster.config),
-      ...(tls !== undefined ? { createConnection: (ep: H2Endpoint) => connectUpstream(ep.address, ep.port, src, tls) } : {}),
+      ...(tls !== undefined ? { createConnection: (ep: H2Endpoint) => connectUpstream(ep.address, ep.port, src, tls, false, 'HTTP2') } : {}),
       maxPendingPerEndpoint: NO_POOL_QUEUE_LIMIT,
       // Sessions are the cluster's upstream connections (upstream_cx_*), as HTTP/1.1 connections are.
       onSessionOpened: () => {

@@ -13,6 +13,7 @@ export interface LoadBalancer<H extends LbHost> {
   /**
    * Picks a host, avoiding those in `avoid` when another is available (retries prefer a
    * host that has not failed this request). Undefined when there is no host at all.
+   * `hash`: the request's consistent-hash key (hash balancers; the others ignore it).
    */
-  pick(avoid: ReadonlySet<H> | null): H | undefined;
+  pick(avoid: ReadonlySet<H> | null, hash?: number): H | undefined;
 }

@@ -4,7 +4,9 @@
  * sends plain HTTP through the sidecar's proxy port.
  *   - faults: for `end-user: jason` the sidecar aborts with 555, for everyone else it delays
  *     0.4 s; removing the fault from the YAML takes it away;
- *   - mirroring: every request to web also goes, fire and forget, to web-v2 with a `-shadow` Host.
+ *   - mirroring: every request to web also goes, fire and forget, to web-v2 with a `-shadow` Host;
+ *   - outlier detection: of web's two endpoints the one answering 503 is ejected after two
+ *     errors, and `proxy-config endpoints --admin` shows it FAILED.
  */
 import t from 'tap';
 import fs from 'node:fs';
@@ -16,6 +18,7 @@ import { once } from 'node:events';
 import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
 import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { proxyConfigMain } from '@minimesh/control-plane/cli/proxy-config';
 
 log.level = 'warn';
 const CLIENT_IP = '127.0.0.73';
@@ -106,13 +109,14 @@ async function startMesh(t: Teardown, files: Record<string, string>): Promise<Me
 }
 
 /** An app answering `name`, remembering the Host of each request; closed at teardown. */
-async function startApp(t: Teardown, name: string): Promise<{ port: number; hosts: string[] }> {
+async function startApp(t: Teardown, name: string, status = 200, address = '127.0.0.1'): Promise<{ port: number; hosts: string[] }> {
   const hosts: string[] = [];
   const app = http.createServer((req, res) => {
     hosts.push(req.headers.host ?? '');
+    res.statusCode = status;
     res.end(name);
   });
-  app.listen(0, '127.0.0.1');
+  app.listen(0, address);
   await once(app, 'listening');
   t.teardown(() => app.close());
   return { port: (app.address() as net.AddressInfo).port, hosts };
@@ -162,4 +166,35 @@ t.test('VirtualService mirror: a copy of each request goes to the mirror, which 
   t.equal(r.body, 'from web', 'the client gets the main answer');
   await until('the copy arrives', async () => v2.hosts.length === before + 1, 5000);
   t.equal(v2.hosts[v2.hosts.length - 1], `${HOST}-shadow`, 'the mirrored Host has -shadow');
+});
+
+const OUTLIER = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: web, namespace: test }
+spec:
+  host: web
+  trafficPolicy:
+    loadBalancer: { simple: ROUND_ROBIN }
+    outlierDetection: { consecutive5xxErrors: 2, interval: 1s, baseEjectionTime: 30s, maxEjectionPercent: 100 }
+`;
+
+t.test('DestinationRule outlierDetection: the failing endpoint is ejected, and proxy-config shows it', async (t) => {
+  const good = await startApp(t, 'good');
+  // Listening on 127.0.0.1 and reached at 127.0.0.2 would not work: the bad app listens on all addresses.
+  const bad = await startApp(t, 'bad', 503, '0.0.0.0');
+  const svc = services('web', good.port).replace('subsets: [', `subsets: [{ addresses: [{ ip: 127.0.0.2 }], ports: [{ name: http, port: ${bad.port} }] }, `);
+  const mesh = await startMesh(t, { 'services.yaml': svc, 'outlier.yaml': OUTLIER });
+  await until('both endpoints answer', async () => {
+    for (let i = 0; i < 4; i++) await get();
+    return bad.hosts.length > 0 && good.hosts.length > 0;
+  }, 15000);
+  const codes: number[] = [];
+  for (let i = 0; i < 10; i++) codes.push((await get()).status);
+  t.same(codes.slice(-6), [200, 200, 200, 200, 200, 200], 'after the ejection every request goes to the good endpoint');
+  let out = '';
+  const code = await proxyConfigMain(['endpoints', '--admin', `127.0.0.1:${mesh.adminPort}`], { out: (s) => (out += s), err: (s) => (out += s) });
+  t.equal(code, 0);
+  t.match(out, /ENDPOINT\s+STATUS\s+OUTLIER CHECK\s+CLUSTER/);
+  t.match(out, new RegExp(`127\\.0\\.0\\.2:${bad.port}\\s+HEALTHY\\s+FAILED\\s+outbound\\|80\\|\\|web\\.test\\.svc\\.cluster\\.local`));
+  t.match(out, new RegExp(`127\\.0\\.0\\.1:${good.port}\\s+HEALTHY\\s+OK\\s+outbound`));
 });
