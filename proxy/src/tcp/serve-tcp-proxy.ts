@@ -48,7 +48,7 @@ export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: re
   const istio = tcpProxy.stats !== undefined ? { metrics: deps.istio, stats: tcpProxy.stats, ...(peerPrincipal !== undefined ? { principal: peerPrincipal } : {}) } : undefined;
   if (cluster.config.type === 'ORIGINAL_DST') {
     if (originalDst === undefined) {
-      log.debug({ listener: deps.listenerName, cluster: tcpProxy.cluster }, 'tcp_proxy: ORIGINAL_DST cluster without an original destination, connection closed');
+      log.debug({ listener: deps.listenerName, cluster: name }, 'tcp_proxy: ORIGINAL_DST cluster without an original destination, connection closed');
       socket.destroy();
       return;
     }
