@@ -1,6 +1,6 @@
 /**
  * Gateway TLS end to end: a control plane (local mode, folder source) and a gateway proxy
- * (`router~127.0.0.90~...istio-system`, labels istio=ingressgateway) in xDS mode. The folder
+ * (`router~127.0.0.110~...istio-system`, labels istio=ingressgateway) in xDS mode. The folder
  * holds a Gateway, VirtualServices and Secrets made here (kubernetes.io/tls, base64 data):
  *   - SIMPLE: a TLS client with SNI web.example.com gets the Secret's certificate and a 200
  *     from the upstream app through the gateway;
@@ -29,8 +29,8 @@ import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
 
 log.level = (process.env.GWTLS_LOG as typeof log.level) ?? 'error';
-const GW_IP = '127.0.0.90';
-const OTHER_GW_IP = '127.0.0.91';
+const GW_IP = '127.0.0.110';
+const OTHER_GW_IP = '127.0.0.111';
 
 async function until<T>(what: string, cond: () => Promise<T | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms;
@@ -255,7 +255,7 @@ spec:
     const client = new grpc.Client(`127.0.0.1:${cp.xdsPort}`, grpc.credentials.createInsecure());
     const call = client.makeBidiStreamRequest(ADS_METHOD_PATH, serializeRequest, deserializeResponse);
     call.on('error', () => {});
-    call.write({ node: { id: `router~127.0.0.92~ingress-3.other~other.svc.cluster.local` }, type_url: SDS, resource_names: ['kubernetes://istio-system/web-cred'], version_info: '', response_nonce: '' });
+    call.write({ node: { id: `router~127.0.0.112~ingress-3.other~other.svc.cluster.local` }, type_url: SDS, resource_names: ['kubernetes://istio-system/web-cred'], version_info: '', response_nonce: '' });
     const [resp] = (await once(call, 'data')) as [{ type_url: string; resources: unknown[] }];
     call.cancel();
     client.close();
