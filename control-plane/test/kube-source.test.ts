@@ -1,6 +1,6 @@
 /** The Kubernetes source's list/watch handling, against a fake transport. */
 import t from 'tap';
-import { KubeSource, type KubeTransport, type WatchEventType, type WatchedKind } from '../src/index.js';
+import { KubeSource, WATCHED_KINDS, type KubeTransport, type WatchEventType, type WatchedKind } from '../src/index.js';
 
 const KINDS: WatchedKind[] = [{ apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' }];
 const svc = (name: string, rv: string, port: number | string = 80) => ({ metadata: { name, namespace: 'default', resourceVersion: rv }, spec: { ports: [{ name: 'http', port }] } });
@@ -91,4 +91,17 @@ t.test("one kind's list failing (Istio CRDs missing: 404) is reported and retrie
   t.same(changes.at(-1), ['Service/a', 'VirtualService/reviews'], 'the kind joins once it lists');
   t.equal(src.listCount.get('VirtualService'), 3, 'retried until it listed');
   t.equal(issues.length, 2, 'each failure reported');
+});
+
+t.test('Secrets: certificate-holding types are read, tokens and other types are not', async (t) => {
+  const secretKind = WATCHED_KINDS.find((k) => k.kind === 'Secret')!;
+  t.same(secretKind, { apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' }, 'Secrets are watched');
+  const tr = new FakeTransport();
+  const sec = (name: string, type: string) => ({ metadata: { name, namespace: 'istio-system', resourceVersion: '1' }, type, stringData: { 'tls.crt': 'x', 'tls.key': 'y' } });
+  tr.items = [sec('tls', 'kubernetes.io/tls'), sec('generic', 'Opaque'), sec('token', 'kubernetes.io/service-account-token'), sec('helm', 'helm.sh/release.v1')];
+  const changes: string[][] = [];
+  const src = new KubeSource({ transport: tr, kinds: [secretKind], retryMs: 5, onChange: (rs) => changes.push(rs.map((r) => r.metadata.name).sort()) });
+  t.teardown(() => src.stop());
+  await src.start();
+  t.same(changes.at(-1), ['generic', 'tls']);
 });

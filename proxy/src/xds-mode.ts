@@ -127,6 +127,14 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
     log,
     backoff: opts.backoff,
     pendingTimeoutMs: opts.pendingTimeoutMs,
+    // SDS (a gateway's credentialName): new handshakes take a changed secret (tls-material.ts).
+    onSecrets: (secrets) => {
+      for (const s of secrets) {
+        const held = proxy.secrets.get(s.name);
+        if (held?.certificateChain === s.certificateChain && held?.privateKey === s.privateKey && held?.trustedCa === s.trustedCa) continue;
+        proxy.secrets.set(s.name, { certificateChain: s.certificateChain, privateKey: s.privateKey, trustedCa: s.trustedCa, lastUpdated: new Date() });
+      }
+    },
     onConfig: async ({ config, dump }) => {
       await proxy.apply(config, withSecrets(xdsConfigDump({ node: opts.node, server: opts.server }, dump), proxy));
       for (const l of proxy.listeners.values()) log.debug({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');

@@ -1,6 +1,8 @@
 /**
  * Gateway checks:
  *   IST0101 ReferencedResourceNotFound ("selector"): no pod carries the Gateway's selector labels;
+ *   IST0101 ReferencedResourceNotFound ("credentialName"): a server's `tls.credentialName` names no
+ *   Secret in the namespace of the gateway pods (where the gateway reads it);
  *   IST0162 GatewayPortNotDefinedOnService: a server port that no Service selecting those pods
  *   exposes, neither as its port nor as its targetPort.
  */
@@ -16,6 +18,11 @@ export function analyzeGateways(ctx: AnalysisContext): AnalysisMessage[] {
     if (pods.length === 0) {
       out.push(referencedResourceNotFound(gw.origin, 'selector', sel));
       continue;
+    }
+    const podNamespaces = [...new Set(pods.map((p) => p.namespace))];
+    for (const server of records(spec(gw).servers)) {
+      const cn = field(server, 'tls', 'credentialName');
+      if (typeof cn === 'string' && cn !== '' && podNamespaces.some((ns) => ctx.find('Secret', ns, cn) === undefined)) out.push(referencedResourceNotFound(gw.origin, 'credentialName', cn));
     }
     const ports = new Set<number>();
     for (const pod of pods) {

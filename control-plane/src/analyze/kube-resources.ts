@@ -18,6 +18,8 @@ export const ANALYZED_KINDS: readonly { apiVersion: string; kind: string; path: 
   { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
   { apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods' },
   { apiVersion: 'apps/v1', kind: 'Deployment', path: '/apis/apps/v1/deployments' },
+  // A Gateway's credentialName.
+  { apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' },
   ...WATCHED_KINDS.filter((k) => k.apiVersion === ISTIO_API_VERSION),
 ];
 

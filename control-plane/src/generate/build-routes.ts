@@ -4,7 +4,8 @@
  *            port answering to the names Istio lists, with the VirtualService's routes or the
  *            default route;
  *   gateway  one per server port ("http.80"), a virtual host per VirtualService host bound to
- *            the Gateway, or Istio's `blackhole:PORT` 404 when none is.
+ *            the Gateway, or Istio's `blackhole:PORT` 404 when none is; HTTPS servers get one
+ *            per server (build-gateway-tls.ts) from the same virtual hosts.
  */
 import { isHttpProtocol, parseProtocol, type Gateway, type VirtualService } from '@minimesh/kube';
 import { hostMatches, hostsIntersect, resolveHost, stripHostNamespace } from '../model/hostnames.js';
@@ -86,7 +87,7 @@ export interface GatewayServerPort {
   /** The port the gateway's proxy listens on. */
   readonly listenPort: number;
   /** `namespace/name` of every Gateway with an HTTP server on this port, and that server's hosts. */
-  readonly servers: readonly { gateway: string; hosts: string[] }[];
+  readonly servers: readonly GatewayServerHosts[];
 }
 
 const selects = (sel: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean => Object.entries(sel).every(([k, v]) => labels[k] === v);
@@ -112,46 +113,63 @@ export function gatewayListenPort(model: MeshModel, proxy: ProxyIdentity, port: 
 }
 
 export function gatewayServerPorts(model: MeshModel, proxy: ProxyIdentity): GatewayServerPort[] {
-  const byPort = new Map<number, { gateway: string; hosts: string[] }[]>();
-  for (const g of gatewaysForProxy(model, proxy)) {
+  const byPort = new Map<number, GatewayServerHosts[]>();
+  const gateways = gatewaysForProxy(model, proxy);
+  // A port with HTTPS or TLS servers is a TLS port (build-gateway-tls.ts).
+  const tlsPorts = new Set(gateways.flatMap((g) => (g.spec?.servers ?? []).filter((s) => ['HTTPS', 'TLS'].includes(parseProtocol(s.port.protocol))).map((s) => s.port.number)));
+  for (const g of gateways) {
     for (const s of g.spec?.servers ?? []) {
-      // HTTP, HTTP2, GRPC (and GRPC-WEB, as plain HTTP) servers; TLS/HTTPS: not translated yet (validator warns).
-      if (!isHttpProtocol(parseProtocol(s.port.protocol))) continue;
+      // HTTP, HTTP2, GRPC (and GRPC-WEB, as plain HTTP) servers.
+      if (!isHttpProtocol(parseProtocol(s.port.protocol)) || tlsPorts.has(s.port.number)) continue;
       const list = byPort.get(s.port.number) ?? [];
-      list.push({ gateway: `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, hosts: s.hosts.map(stripHostNamespace) });
+      list.push({ gateway: `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, hosts: s.hosts.map(stripHostNamespace), httpsRedirect: s.tls?.httpsRedirect === true });
       byPort.set(s.port.number, list);
     }
   }
   return [...byPort.entries()].sort(([a], [b]) => a - b).map(([number, servers]) => ({ number, listenPort: gatewayListenPort(model, proxy, number), servers }));
 }
 
-export function buildGatewayRouteConfigs(model: MeshModel, proxy: ProxyIdentity, warnings: string[]): JsonObject[] {
-  const out: JsonObject[] = [];
-  for (const sp of gatewayServerPorts(model, proxy)) {
-    const gatewayNames = new Set(sp.servers.map((s) => s.gateway));
-    const ctx: RouteContext = { model, proxy, port: sp.number, gateways: gatewayNames, warnings };
-    const used = new Set<string>();
-    const vhosts: JsonObject[] = [];
-    for (const vs of model.virtualServices) {
-      const bound = resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).filter((g) => gatewayNames.has(g));
-      if (bound.length === 0) continue;
-      const serverHosts = sp.servers.filter((s) => bound.includes(s.gateway)).flatMap((s) => s.hosts);
-      const hosts = virtualServiceHosts(vs, model.domainSuffix).filter((h) => serverHosts.some((sh) => hostsIntersect(sh, h)));
-      if (hosts.length === 0) continue;
-      const routes = translateVirtualServiceRoutes(vs, ctx);
-      for (const h of hosts) {
-        const domains = uniqueDomains(h === '*' ? ['*'] : [h, `${h}:*`], used);
-        if (domains.length === 0) {
-          warnings.push(`VirtualService ${vsNs(vs)}/${vs.metadata.name}: host ${h} on gateway port ${sp.number} is already claimed by an earlier VirtualService`);
-          continue;
-        }
-        vhosts.push({ name: virtualHostName(h, sp.number), domains, routes });
+/** A server's hosts on a port, for the virtual hosts of its route configuration. */
+export interface GatewayServerHosts {
+  readonly gateway: string;
+  readonly hosts: readonly string[];
+  /** `tls.httpsRedirect`: its virtual hosts answer plain-text requests with a 301 to https (`require_tls: ALL`). */
+  readonly httpsRedirect?: boolean;
+}
+
+/**
+ * The virtual hosts of the VirtualServices bound to the servers' Gateways, one per VirtualService
+ * host within the servers' hosts (earlier VirtualServices win a host); Istio's
+ * `blackhole:PORT` 404 when none is.
+ */
+export function gatewayVirtualHosts(model: MeshModel, proxy: ProxyIdentity, port: number, servers: readonly GatewayServerHosts[], warnings: string[]): JsonObject[] {
+  const gatewayNames = new Set(servers.map((s) => s.gateway));
+  const ctx: RouteContext = { model, proxy, port, gateways: gatewayNames, warnings };
+  const used = new Set<string>();
+  const vhosts: JsonObject[] = [];
+  for (const vs of model.virtualServices) {
+    const bound = resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).filter((g) => gatewayNames.has(g));
+    if (bound.length === 0 || vs.spec?.http === undefined) continue;
+    const boundServers = servers.filter((s) => bound.includes(s.gateway));
+    const hosts = virtualServiceHosts(vs, model.domainSuffix).filter((h) => boundServers.some((s) => s.hosts.some((sh) => hostsIntersect(sh, h))));
+    if (hosts.length === 0) continue;
+    const routes = translateVirtualServiceRoutes(vs, ctx);
+    for (const h of hosts) {
+      const domains = uniqueDomains(h === '*' ? ['*'] : [h, `${h}:*`], used);
+      if (domains.length === 0) {
+        warnings.push(`VirtualService ${vsNs(vs)}/${vs.metadata.name}: host ${h} on gateway port ${port} is already claimed by an earlier VirtualService`);
+        continue;
       }
+      const redirect = boundServers.some((s) => s.httpsRedirect === true && s.hosts.some((sh) => hostsIntersect(sh, h)));
+      vhosts.push({ name: virtualHostName(h, port), domains, routes, ...(redirect ? { require_tls: 'ALL' } : {}) });
     }
-    if (vhosts.length === 0) {
-      vhosts.push({ name: `blackhole:${sp.number}`, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, direct_response: { status: 404 } }] });
-    }
-    out.push({ name: gatewayRouteName(sp.number), virtual_hosts: vhosts, validate_clusters: false });
   }
-  return out;
+  if (vhosts.length === 0) {
+    vhosts.push({ name: `blackhole:${port}`, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, direct_response: { status: 404 } }] });
+  }
+  return vhosts;
+}
+
+export function buildGatewayRouteConfigs(model: MeshModel, proxy: ProxyIdentity, warnings: string[]): JsonObject[] {
+  return gatewayServerPorts(model, proxy).map((sp) => ({ name: gatewayRouteName(sp.number), virtual_hosts: gatewayVirtualHosts(model, proxy, sp.number, sp.servers, warnings), validate_clusters: false }));
 }

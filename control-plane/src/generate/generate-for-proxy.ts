@@ -13,6 +13,7 @@ import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
 import { gatewayRouteName, PASSTHROUGH_CLUSTER } from './naming.js';
 import { buildForwardProxyRouteConfig } from './build-forward-proxy.js';
+import { buildGatewayTlsResources } from './build-gateway-tls.js';
 import { INBOUND_PASSTHROUGH_SOURCE, PORTS } from '@minimesh/mesh';
 import { buildListenerTelemetry } from './build-telemetry.js';
 import { buildInboundAuthz } from './authz/build-authz.js';
@@ -24,6 +25,8 @@ export interface ProxyResources {
   readonly routes: JsonObject[];
   readonly clusters: JsonObject[];
   readonly endpoints: JsonObject[];
+  /** Envoy `Secret`s (SDS) a gateway's TLS servers use (credentialName); absent: none. */
+  readonly secrets?: JsonObject[];
   /** What could not be translated faithfully (unknown destinations, shadowed hosts, ...). */
   readonly warnings: string[];
 }
@@ -44,6 +47,11 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     const address = opts.bindProxyAddress ? proxy.ip : '0.0.0.0';
     const jwt = buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf);
     listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address, jwt ? [jwt] : []));
+    const tls = buildGatewayTlsResources(model, proxy, { tel: client, address, authn: jwt ? [jwt] : [] }, warnings);
+    listeners.push(...tls.listeners);
+    routes.push(...tls.routes);
+    const out = result(listeners, routes, clusters, endpoints, warnings);
+    return tls.secrets.length > 0 ? { ...out, secrets: tls.secrets.sort(byName) } : out;
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {

@@ -307,6 +307,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     peerAuthentications: byCreation(of('PeerAuthentication')) as PeerAuthentication[],
     requestAuthentications: byCreation(of('RequestAuthentication')) as RequestAuthentication[],
     pods: of('Pod'),
+    secrets: of('Secret'),
     meshConfig: opts.meshConfig ?? DEFAULT_MESH_CONFIG,
   });
 }

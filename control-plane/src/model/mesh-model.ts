@@ -3,7 +3,7 @@
  * resources in; `buildMeshModel` turns them into services with ports and endpoints, and keeps
  * Istio's config by namespace. Translation reads only this.
  */
-import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, PeerAuthentication, Pod, Protocol, RequestAuthentication, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
+import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, PeerAuthentication, Pod, Protocol, RequestAuthentication, Secret, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
 import type { MeshConfig } from './mesh-config.js';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -85,6 +85,8 @@ export interface MeshModel {
   /** RequestAuthentications (security.istio.io), oldest first (absent: none). */
   readonly requestAuthentications?: readonly RequestAuthentication[];
   readonly pods: readonly Pod[];
+  /** Secrets (a Gateway server's `credentialName`; absent: none). */
+  readonly secrets?: readonly Secret[];
   /** The mesh config (`--mesh-config`; Istio's defaults without one). */
   readonly meshConfig: MeshConfig;
 }

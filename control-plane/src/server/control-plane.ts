@@ -12,7 +12,7 @@ import type http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeResource, ResourceIssue } from '@minimesh/kube';
 import { compileXdsSnapshot, formatConfigErrors } from '@minimesh/config';
-import { CDS, EDS, LDS, RDS, Snapshot, SnapshotCache, snapshotResourcesFromJson, XdsServer, type ProxySyncStatus } from '@minimesh/xds';
+import { CDS, EDS, LDS, RDS, SDS, Snapshot, SnapshotCache, snapshotResourcesFromJson, XdsServer, type ProxySyncStatus } from '@minimesh/xds';
 import { buildMeshModel } from '../model/build-mesh-model.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import { proxyIdentity } from '../model/proxy-identity.js';
@@ -37,6 +37,7 @@ import { closeServer, listenOn } from './listen.js';
 import { SecurityRuntime } from './security-runtime.js';
 import { MeshConfigWatcher } from './mesh-config-watcher.js';
 import type { MeshConfig } from '../model/mesh-config.js';
+import { secretRefusal } from './secret-authorization.js';
 
 
 export interface HostPort {
@@ -146,7 +147,7 @@ export class ControlPlane {
     this.print = opts.print ?? ((l) => process.stderr.write(`${l}\n`));
     this.reporter = new OnceReporter(this.print);
     this.debouncer = new PushDebouncer(() => this.pushAll(), opts.debounce ?? DEFAULT_DEBOUNCE);
-    this.xds = new XdsServer({ cache: this.cache, controlPlaneId: 'minimesh-control-plane' });
+    this.xds = new XdsServer({ cache: this.cache, controlPlaneId: 'minimesh-control-plane', refuse: secretRefusal(this.print) });
     this.xds.on('connect', (s) => this.onConnect(s));
     this.xds.on('disconnect', (s) => this.onDisconnect(s));
     this.xds.on('nack', (s, typeUrl, version, message) => {
@@ -319,7 +320,7 @@ export class ControlPlane {
       const res = generated;
       // Proxies with the same identity shape get byte-identical config: convert, validate and
       // encode it once per model (bench:xds: 1,000 proxies went from 3 s to under 1 s).
-      const key = JSON.stringify([res.listeners, res.routes, res.clusters, res.endpoints]);
+      const key = JSON.stringify([res.listeners, res.routes, res.clusters, res.endpoints, res.secrets ?? []]);
       let shared = this.snapshots.get(key);
       if (shared === undefined) {
         const typed = snapshotResourcesFromJson(res);
@@ -388,7 +389,7 @@ export class ControlPlane {
 }
 
 function typeName(typeUrl: string): string {
-  return typeUrl === CDS ? 'CDS' : typeUrl === EDS ? 'EDS' : typeUrl === LDS ? 'LDS' : typeUrl === RDS ? 'RDS' : typeUrl;
+  return typeUrl === CDS ? 'CDS' : typeUrl === EDS ? 'EDS' : typeUrl === LDS ? 'LDS' : typeUrl === RDS ? 'RDS' : typeUrl === SDS ? 'SDS' : typeUrl;
 }
 
 function indent(s: string): string {

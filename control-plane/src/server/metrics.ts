@@ -10,9 +10,9 @@
  *   citadel_server_root_cert_expiry_timestamp  when the CA's root expires (unix seconds)
  *   istio_build{component="pilot",tag}   the version
  */
-import { CDS, EDS, LDS, RDS } from '@minimesh/xds';
+import { CDS, EDS, LDS, RDS, SDS } from '@minimesh/xds';
 
-const TYPE_LABEL: Record<string, string> = { [CDS]: 'cds', [EDS]: 'eds', [LDS]: 'lds', [RDS]: 'rds' };
+const TYPE_LABEL: Record<string, string> = { [CDS]: 'cds', [EDS]: 'eds', [LDS]: 'lds', [RDS]: 'rds', [SDS]: 'sds' };
 const EVENT_LABEL: Record<string, string> = { ADDED: 'add', MODIFIED: 'update', DELETED: 'delete' };
 
 const typeLabel = (typeUrl: string): string => TYPE_LABEL[typeUrl] ?? typeUrl;

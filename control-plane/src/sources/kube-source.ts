@@ -35,7 +35,13 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', path: '/apis/security.istio.io/v1/authorizationpolicies' },
   { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', path: '/apis/security.istio.io/v1/peerauthentications' },
   { apiVersion: 'security.istio.io/v1', kind: 'RequestAuthentication', path: '/apis/security.istio.io/v1/requestauthentications' },
+  // A Gateway's credentialName (needs get/list/watch on secrets in the control plane's ClusterRole).
+  { apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' },
 ];
+
+/** Secrets that can hold a gateway's certificates: kubernetes.io/tls and generic ones (not tokens, dockercfgs, Helm releases...). */
+const CERTIFICATE_SECRET_TYPES = new Set([undefined, '', 'Opaque', 'kubernetes.io/tls', 'istio.io/key-and-cert']);
+const isCertificateSecret = (raw: unknown): boolean => CERTIFICATE_SECRET_TYPES.has((raw as { type?: string })?.type);
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -152,6 +158,7 @@ export class KubeSource {
   }
 
   private accept(k: WatchedKind, raw: unknown): boolean {
+    if (k.kind === 'Secret' && !isCertificateSecret(raw)) return false;
     const v = validateResource(this.typed(k, raw));
     if (v.ok === 'ignored') return false;
     const issues = v.warnings.slice();

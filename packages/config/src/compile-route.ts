@@ -43,8 +43,7 @@ export function compileRouteConfigurationInto(rc: RouteConfiguration, path: stri
 }
 
 export function compileVirtualHost(vh: VirtualHost, path: string, errors: Errors): VirtualHostRt {
-  allowOnly(vh, path, ['name', 'domains', 'routes', 'retry_policy', 'typed_per_filter_config', ...HEADER_MUTATION_FIELDS], errors, [], {
-    require_tls: 'require_tls is not supported by minimesh yet',
+  allowOnly(vh, path, ['name', 'domains', 'routes', 'retry_policy', 'typed_per_filter_config', 'require_tls', ...HEADER_MUTATION_FIELDS], errors, [], {
     cors: 'cors is not supported by minimesh yet',
   });
   if (!vh.name) errors.add(join(path, 'name'), 'must not be empty');
@@ -66,7 +65,9 @@ export function compileVirtualHost(vh: VirtualHost, path: string, errors: Errors
     if (rt) routes.push(rt);
   });
   const fault = compilePerFilterConfig(vh.typed_per_filter_config, join(path, 'typed_per_filter_config'), errors);
-  return { name: vh.name ?? '', domains, routes, retryPolicy, ...compileHeaderMutations(vh, path, errors), ...(fault !== undefined ? { fault } : {}) };
+  const tls = vh.require_tls ?? 'NONE';
+  if (tls !== 'NONE' && tls !== 'ALL') errors.add(join(path, 'require_tls'), `${String(tls)} is not supported by minimesh yet (NONE or ALL)`);
+  return { name: vh.name ?? '', domains, routes, retryPolicy, ...(tls === 'ALL' ? { requireTls: 'ALL' as const } : {}), ...compileHeaderMutations(vh, path, errors), ...(fault !== undefined ? { fault } : {}) };
 }
 
 export function compileRoute(r: Route, path: string, errors: Errors, vhostRetry: RetryPolicyRt | undefined): RouteRt | undefined {

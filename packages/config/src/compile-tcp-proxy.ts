@@ -20,8 +20,10 @@ export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 
 export interface TcpProxyRt {
   readonly statPrefix: string;
-  /** The one cluster every connection goes to. */
+  /** The one cluster every connection goes to (with `weightedClusters`: the first of them). */
   readonly cluster: string;
+  /** `weighted_clusters`: each connection picks one by weight (pickTcpCluster). */
+  readonly weightedClusters?: readonly { readonly name: string; readonly weight: number }[];
   /** `idle_timeout`: no bytes either way for this long closes both sides (default 1 h, 0 = none). */
   readonly idleTimeoutMs: number;
   /** `max_connect_attempts` (default 1): hosts tried before the connection is given up. */
@@ -64,22 +66,49 @@ export function compileTcpProxyChain(filters: readonly ListenerFilterConfig[], p
   }
   const tp = unpackAny<TcpProxy>(last.typed_config);
   const p = join(lp, 'typed_config');
-  allowOnly(tp, p, ['stat_prefix', 'cluster', 'idle_timeout', 'max_connect_attempts'], errors, ['cluster_specifier'], {
-    weighted_clusters: 'weighted_clusters in tcp_proxy is not supported by minimesh yet',
+  allowOnly(tp, p, ['stat_prefix', 'cluster', 'weighted_clusters', 'idle_timeout', 'max_connect_attempts'], errors, ['cluster_specifier'], {
     access_log: 'access logs of tcp_proxy are not supported by minimesh yet',
     tunneling_config: 'tunneling_config (CONNECT to the upstream) is not supported by minimesh',
   });
   if (!tp.stat_prefix) errors.add(join(p, 'stat_prefix'), 'must not be empty');
-  if (!tp.cluster) errors.add(join(p, 'cluster'), 'must not be empty');
+  const weighted = compileWeightedClusters(tp.weighted_clusters, join(p, 'weighted_clusters'), errors);
+  if (!tp.cluster && weighted === undefined) errors.add(join(p, 'cluster'), 'must not be empty (or give weighted_clusters)');
   const attempts = wrapped(tp.max_connect_attempts, 1);
   if (attempts < 1) errors.add(join(p, 'max_connect_attempts'), 'must be at least 1');
   return {
     statPrefix: tp.stat_prefix ?? '',
-    cluster: tp.cluster ?? '',
+    cluster: weighted?.[0].name ?? tp.cluster ?? '',
+    ...(weighted !== undefined ? { weightedClusters: weighted } : {}),
     idleTimeoutMs: durationMs(tp.idle_timeout, 3_600_000, join(p, 'idle_timeout'), errors),
     maxConnectAttempts: attempts,
     stats,
     ...(rbac.length > 0 ? { rbac } : {}),
     ...(peerExchange !== undefined ? { peerExchange } : {}),
   };
+}
+
+function compileWeightedClusters(w: TcpProxy['weighted_clusters'], path: string, errors: Errors): TcpProxyRt['weightedClusters'] {
+  if (!w) return undefined;
+  allowOnly(w, path, ['clusters'], errors);
+  const out = (w.clusters ?? []).map((c, i) => {
+    allowOnly(c, `${join(path, 'clusters')}[${i}]`, ['name', 'weight'], errors);
+    if (!c.name) errors.add(`${join(path, 'clusters')}[${i}].name`, 'must not be empty');
+    return { name: c.name ?? '', weight: c.weight ?? 0 };
+  });
+  if (out.length === 0) errors.add(join(path, 'clusters'), 'at least one cluster is required');
+  else if (out.every((c) => c.weight === 0)) errors.add(join(path, 'clusters'), 'the weights must not all be 0');
+  return out.length > 0 ? out : undefined;
+}
+
+/** The cluster of one connection: `cluster`, or one of `weightedClusters` picked by weight (`rand` in [0, 1)). */
+export function pickTcpCluster(tp: TcpProxyRt, rand: number = Math.random()): string {
+  const w = tp.weightedClusters;
+  if (w === undefined) return tp.cluster;
+  const total = w.reduce((n, c) => n + c.weight, 0);
+  let at = rand * total;
+  for (const c of w) {
+    if (at < c.weight) return c.name;
+    at -= c.weight;
+  }
+  return w[w.length - 1].name;
 }

@@ -196,6 +196,8 @@ export interface VirtualHostRt {
   readonly domains: readonly string[];
   readonly routes: readonly RouteRt[];
   readonly retryPolicy: RetryPolicyRt | undefined;
+  /** `require_tls` ALL: a request on a plain-text connection gets a 301 to https (absent: NONE). */
+  readonly requireTls?: 'ALL';
   readonly requestHeadersToAdd: readonly HeaderValueOptionRt[];
   readonly requestHeadersToRemove: readonly string[];
   readonly responseHeadersToAdd: readonly HeaderValueOptionRt[];

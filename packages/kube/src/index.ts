@@ -9,3 +9,4 @@ export * from './validate-authz.js';
 export * from './validate-peer-authn.js';
 export * from './peer-authentication-problems.js';
 export * from './validate-request-authn.js';
+export * from './validate-tls.js';

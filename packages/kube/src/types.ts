@@ -5,6 +5,7 @@
  */
 
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './types-authz.js';
+import type { SecretFields, ServerTlsSettings, TlsRoute } from './types-tls.js';
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -24,6 +25,8 @@ export interface TypedObject<K extends string, S = unknown> {
 // ---------------------------------------------------------------- Kubernetes
 
 export type Namespace = TypedObject<'Namespace'>;
+/** A core/v1 Secret (kubernetes.io/tls or Opaque): a Gateway's `credentialName`. */
+export type Secret = TypedObject<'Secret'> & SecretFields;
 
 export interface ServicePort {
   name?: string;
@@ -213,7 +216,7 @@ export interface VirtualServiceSpec {
   hosts?: string[];
   gateways?: string[];
   http?: HTTPRoute[];
-  tls?: unknown[];
+  tls?: TlsRoute[];
   tcp?: unknown[];
   exportTo?: string[];
 }
@@ -286,7 +289,7 @@ export interface GatewayServer {
   port: { number: number; name?: string; protocol: string; targetPort?: number };
   hosts: string[];
   bind?: string;
-  tls?: unknown;
+  tls?: ServerTlsSettings;
   name?: string;
 }
 export interface GatewaySpec {
@@ -324,12 +327,13 @@ export interface TelemetrySpec {
 export type Telemetry = TypedObject<'Telemetry', TelemetrySpec>;
 
 export type * from './types-authz.js';
+export * from './types-tls.js';
 export type AuthorizationPolicy = TypedObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type PeerAuthentication = TypedObject<'PeerAuthentication', PeerAuthenticationSpec>;
 export type RequestAuthentication = TypedObject<'RequestAuthentication', RequestAuthenticationSpec>;
 
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication;
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication | Secret;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
@@ -343,6 +347,7 @@ export const ISTIO_SECURITY_VERSIONS = ['v1beta1', 'v1'] as const;
 /** apiVersions accepted per kind. */
 export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   Namespace: ['v1'],
+  Secret: ['v1'],
   Service: ['v1'],
   Endpoints: ['v1'],
   Pod: ['v1'],

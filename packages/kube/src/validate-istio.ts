@@ -18,6 +18,7 @@ import {
 } from './check.js';
 import type { IssueCollector } from './issues.js';
 import { ENVOY_RETRY_ON } from '@minimesh/mesh';
+import { validateServerTls, validateTlsRoutes } from './validate-tls.js';
 import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
@@ -197,13 +198,14 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
 }
 
 export function validateVirtualServiceSpec(c: IssueCollector, spec: unknown): void {
-  if (!checkFields(c, spec, 'spec', ['hosts', 'gateways', 'http'], ['tls', 'tcp', 'exportTo'])) return c.error('spec', 'is required');
+  if (!checkFields(c, spec, 'spec', ['hosts', 'gateways', 'http', 'tls'], ['tcp', 'exportTo'])) return c.error('spec', 'is required');
   if (checkArray(c, spec.hosts, 'spec.hosts', true)) {
     if (spec.hosts.length === 0) c.error('spec.hosts', 'must have at least one host');
     spec.hosts.forEach((h, i) => checkString(c, h, at('spec.hosts', i), true));
   }
   if (checkArray(c, spec.gateways, 'spec.gateways')) spec.gateways.forEach((g, i) => checkString(c, g, at('spec.gateways', i), true));
   if (checkArray(c, spec.http, 'spec.http')) spec.http.forEach((h, i) => checkHttpRoute(c, h, at('spec.http', i)));
+  validateTlsRoutes(c, spec.tls, 'spec.tls');
   if (spec.http === undefined && spec.tls === undefined && spec.tcp === undefined) c.error('spec', 'one of http, tls, tcp is required');
 }
 
@@ -319,14 +321,17 @@ export function validateGatewaySpec(c: IssueCollector, spec: unknown): void {
         const p = parseProtocol(s.port.protocol);
         if (p === 'Unsupported') c.error(at(pp, 'protocol'), `unknown protocol ${JSON.stringify(s.port.protocol)}`);
         else if (p === 'GRPC-Web') c.warn(at(pp, 'protocol'), GRPC_WEB_AS_HTTP);
-        else if (!isHttpProtocol(p)) c.warn(at(pp, 'protocol'), `${s.port.protocol} servers are not translated by minimesh yet (HTTP only); this server is ignored`);
+        else if (!isHttpProtocol(p) && p !== 'HTTPS' && p !== 'TLS') c.warn(at(pp, 'protocol'), `${s.port.protocol} servers are not translated by minimesh yet (HTTP, HTTPS and TLS only); this server is ignored`);
       }
     }
     if (checkArray(c, s.hosts, at(sp, 'hosts'), true)) {
       if (s.hosts.length === 0) c.error(at(sp, 'hosts'), 'must have at least one host');
       s.hosts.forEach((h, j) => checkString(c, h, at(at(sp, 'hosts'), j), true));
     }
-    if (s.tls !== undefined) c.warn(at(sp, 'tls'), 'TLS is not translated by minimesh yet and is ignored');
+    const rawProto = isObject(s.port) ? s.port.protocol : undefined;
+    const proto = typeof rawProto === 'string' ? rawProto.toUpperCase() : undefined;
+    if (s.tls !== undefined) validateServerTls(c, s.tls, at(sp, 'tls'), proto);
+    else if (proto === 'HTTPS') c.error(at(sp, 'tls'), 'is required on an HTTPS server');
   });
 }
 

@@ -7,6 +7,7 @@ import { validateTelemetrySpec } from './validate-telemetry.js';
 import { validateAuthorizationPolicySpec } from './validate-authz.js';
 import { validatePeerAuthenticationSpec } from './validate-peer-authn.js';
 import { validateRequestAuthenticationSpec } from './validate-request-authn.js';
+import { validateSecret } from './validate-tls.js';
 import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
 
 export type ValidationResult =
@@ -80,6 +81,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       validateRequestAuthenticationSpec(c, r.spec);
       break;
     case 'Namespace':
+      break;
+    case 'Secret':
+      validateSecret(c, r);
       break;
   }
   if (c.errors.length > 0) return { ok: false, errors: c.errors, warnings: c.warnings };

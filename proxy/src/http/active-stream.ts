@@ -34,6 +34,7 @@ import type { ClientCertInfo } from '../security/xfcc.js';
 import { upstreamLocalPrincipal, upstreamPrincipal } from '../security/upstream-principal.js';
 import { authenticateRequest, type JwtOutcome } from '../security/jwt/jwt-filter.js';
 import { faultAbort, faultDelay, matchFault, type StreamFault } from './fault-filter.js';
+import { httpsRedirect } from '../router/require-tls.js';
 
 /** What a stream knows of its client connection. */
 export interface DownstreamInfo {
@@ -45,6 +46,8 @@ export interface DownstreamInfo {
   readonly originalDst?: string;
   /** The client's identity (URI SAN, `spiffe://...`) when it presented a verified certificate (mTLS). */
   readonly peerPrincipal?: string;
+  /** The client connection is TLS (`require_tls`). */
+  readonly secure?: boolean;
   /** The SNI the client sent in its TLS handshake, when it sent one. */
   readonly requestedServerName?: string;
   /** The client's verified certificate and this proxy's URI SAN (mTLS), for `x-forwarded-client-cert`. */
@@ -167,6 +170,7 @@ export abstract class ActiveStream implements RequestDecoder {
     // where the client dialled (the cluster IP and port are among a service's domains).
     let vh = dst !== undefined && ctx.hcm.direction === 'INBOUND' ? selectVirtualHost(rc, dst) : selectVirtualHost(rc, authority);
     if (vh === undefined && dst !== undefined) vh = selectVirtualHost(rc, dst);
+    if (vh?.requireTls === 'ALL' && this.downstream.secure !== true) return this.localReply(...httpsRedirect(authority, head.path));
     const route = vh === undefined ? undefined : matchRoute(vh, view);
     // A CONNECT the connection manager did not take (connect-terminate.ts) is never forwarded:
     // its bytes after the head are tunnel data, so the connection closes after the reply.

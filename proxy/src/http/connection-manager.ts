@@ -109,6 +109,11 @@ export class HttpConnectionManager implements ServerCodecCallbacks {
     return clientCertInfo(this.socket, this.peerPrincipal);
   }
 
+  /** The client connection is TLS (a virtual host's `require_tls`). */
+  get secure(): boolean {
+    return (this.socket as net.Socket & { encrypted?: boolean }).encrypted === true;
+  }
+
   /** The SNI of a TLS client connection (RBAC `requested_server_name`). */
   get requestedServerName(): string | undefined {
     const sni = (this.socket as net.Socket & { servername?: string | false }).servername;

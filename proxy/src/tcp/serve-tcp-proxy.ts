@@ -12,6 +12,7 @@ import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { afterServerExchange, relayWithExchange } from './exchange-relay.js';
 import { authorizeConnection, type RbacRun } from '../security/rbac-filter.js';
 import { log } from '../log.js';
+import { pickTcpCluster } from '@minimesh/config';
 import { connectToCluster, relayTcp } from './tcp-cluster-connect.js';
 import { proxyTcp } from '../capture/tcp-proxy.js';
 import type { OriginalDst } from '../capture/original-dst.js';
@@ -36,9 +37,10 @@ export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: re
     socket.destroy();
     return;
   }
-  const cluster = deps.clusters.get(tcpProxy.cluster);
+  const name = pickTcpCluster(tcpProxy);
+  const cluster = deps.clusters.get(name);
   if (cluster === undefined) {
-    log.debug({ listener: deps.listenerName, cluster: tcpProxy.cluster }, 'tcp_proxy: no such cluster, connection closed');
+    log.debug({ listener: deps.listenerName, cluster: name }, 'tcp_proxy: no such cluster, connection closed');
     socket.destroy();
     return;
   }
@@ -46,7 +48,7 @@ export function serveTcpProxy(socket: net.Socket, tcpProxy: TcpProxyRt, rbac: re
   const istio = tcpProxy.stats !== undefined ? { metrics: deps.istio, stats: tcpProxy.stats, ...(peerPrincipal !== undefined ? { principal: peerPrincipal } : {}) } : undefined;
   if (cluster.config.type === 'ORIGINAL_DST') {
     if (originalDst === undefined) {
-      log.debug({ listener: deps.listenerName, cluster: tcpProxy.cluster }, 'tcp_proxy: ORIGINAL_DST cluster without an original destination, connection closed');
+      log.debug({ listener: deps.listenerName, cluster: name }, 'tcp_proxy: ORIGINAL_DST cluster without an original destination, connection closed');
       socket.destroy();
       return;
     }

@@ -21,7 +21,7 @@ export interface ResourceEntry {
 
 export type DecodeResult = { readonly ok: true; readonly entries: Map<string, ResourceEntry> } | { readonly ok: false; readonly errors: ConfigError[] };
 
-const KIND: Readonly<Record<XdsTypeUrl, XdsResourceKind>> = {
+const KIND: Readonly<Record<Exclude<XdsTypeUrl, 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret'>, XdsResourceKind>> = {
   [LDS]: 'listener',
   [CDS]: 'cluster',
   [EDS]: 'endpoints',
@@ -59,7 +59,7 @@ export function decodeResources(typeUrl: XdsTypeUrl, anys: readonly AnyLike[], v
     }
     const name = resourceName(typeUrl, resource);
     if (entries.has(name)) {
-      errors.push(...prefixErrors(KIND[typeUrl], name, [{ path: '', message: 'sent twice in one response' }]));
+      errors.push(...prefixErrors(KIND[typeUrl as keyof typeof KIND], name, [{ path: '', message: 'sent twice in one response' }]));
       return;
     }
     const old = held?.get(name);
@@ -69,7 +69,7 @@ export function decodeResources(typeUrl: XdsTypeUrl, anys: readonly AnyLike[], v
     }
     const r = compile(typeUrl, resource);
     if (!r.ok) {
-      errors.push(...prefixErrors(KIND[typeUrl], name, r.errors));
+      errors.push(...prefixErrors(KIND[typeUrl as keyof typeof KIND], name, r.errors));
       return;
     }
     entries.set(name, { name, bytes, resource, compiled: r.value, version, lastUpdated: new Date() });

@@ -21,8 +21,10 @@ import { formatConfigErrors, linkXdsConfig, listenerHcms, type ClusterRt, type C
 import { ADS_METHOD_PATH, deserializeResponse, serializeRequest, type DiscoveryRequestOut } from '../ads-service.js';
 import { SILENT_LOGGER, type XdsLogger } from '../logger.js';
 import { sameNames } from '../server/should-respond.js';
-import { CDS, EDS, isWildcardType, isXdsType, LDS, PUSH_ORDER, RDS, SHORT_NAME, type XdsTypeUrl } from '../type-urls.js';
+import { CDS, EDS, isWildcardType, isXdsType, LDS, PUSH_ORDER, RDS, SDS, SHORT_NAME, type XdsTypeUrl } from '../type-urls.js';
+import { AGENT_SECRETS, decodeSecrets, listenerSecretNames, type ReceivedSecret } from './sds-secrets.js';
 import { Backoff } from './backoff.js';
+import { subsetsLargestFirst } from './subsets.js';
 import { decodeResources, type ResourceEntry } from './decode-resources.js';
 import { nodeMessage, type XdsNode } from './node-identity.js';
 
@@ -43,6 +45,9 @@ export interface XdsClientOptions {
    * Absent: plain text (15010).
    */
   readonly tls?: { readonly rootPem: string; readonly serverName?: string };
+  /** SDS: the secrets listeners name (less `localSecrets`, default `default`, `ROOTCA`) are asked for and handed here; a listener update waits for them (Envoy's warming). */
+  readonly onSecrets?: (secrets: readonly ReceivedSecret[]) => void;
+  readonly localSecrets?: readonly string[];
 }
 
 /** What one type holds: the response's version and nonce, and its resources by name. */
@@ -225,6 +230,7 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
       this.send({ type_url: typeUrl, version_info: '', resource_names: [], response_nonce: resp.nonce ?? '', error_detail: { code: 12, message: `minimesh does not handle ${typeUrl}` } });
       return;
     }
+    if (typeUrl === SDS) return this.onSecretsResponse(resp);
     const s = this.state.get(typeUrl)!;
     const nonce = resp.nonce ?? '';
     const version = resp.version_info ?? '';
@@ -268,12 +274,36 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     const pairs: [XdsTypeUrl, string[] | undefined][] = [
       [EDS, want(CDS, (c) => ((c as ClusterRt).type === 'EDS' ? (c as ClusterRt).edsServiceName : undefined))],
       [RDS, want(LDS, (l) => listenerHcms(l as ListenerRt).map((h) => h.hcm.rdsName))],
+      [SDS, want(LDS, (l) => listenerSecretNames([l as ListenerRt], (this.opts.localSecrets ?? AGENT_SECRETS)))],
     ];
     for (const [t, names] of pairs) {
       if (names === undefined) continue;
       const s = this.state.get(t)!;
       if (s.requested === undefined ? names.length > 0 : !sameNames(s.requested, names)) this.request(t, names);
     }
+  }
+
+  /** SDS: the secrets go to `onSecrets` at once (they are not part of the linked config), then ACK; pending listeners may now be complete. */
+  private async onSecretsResponse(resp: DiscoveryResponse): Promise<void> {
+    const s = this.state.get(SDS)!;
+    const nonce = resp.nonce ?? '';
+    const version = resp.version_info ?? '';
+    s.lastNonce = nonce;
+    const decoded = decodeSecrets(SDS, resp.resources ?? [], version);
+    if (!decoded.ok) return this.nack(SDS, nonce, formatConfigErrors(decoded.errors));
+    this.opts.onSecrets?.(decoded.secrets);
+    const entries = new Map(decoded.secrets.map((x) => [x.name, { name: x.name, bytes: Buffer.alloc(0), resource: {}, compiled: x, version, lastUpdated: new Date() }]));
+    s.applied = { version, nonce, entries };
+    this.ack(SDS, s.applied);
+    await this.tryApply();
+  }
+
+  /** The secrets the pending listeners name that have not arrived (their update waits). */
+  private missingSecrets(types: readonly XdsTypeUrl[]): string[] {
+    const lds = types.includes(LDS) ? this.state.get(LDS)!.pending : undefined;
+    if (lds === undefined || this.opts.onSecrets === undefined) return [];
+    const have = this.state.get(SDS)!.applied?.entries;
+    return listenerSecretNames([...lds.entries.values()].map((e) => e.compiled as ListenerRt), (this.opts.localSecrets ?? AGENT_SECRETS)).filter((n) => !have?.has(n));
   }
 
   /** The config made of the applied state with the pending responses of `types` on top. */
@@ -305,6 +335,11 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     for (const subset of subsetsLargestFirst(pending)) {
       const linked = this.link(subset);
       if (linked === undefined) continue;
+      const missing = this.missingSecrets(subset);
+      if (missing.length > 0) {
+        firstErrors ??= missing.map((n) => ({ path: `secret ${n}`, message: 'named by a listener, not received yet' }));
+        continue;
+      }
       if (!linked.result.ok) {
         firstErrors ??= linked.result.errors;
         continue;
@@ -359,11 +394,4 @@ export class XdsClient extends EventEmitter<XdsClientEvents> {
     }
     this.updateSubscriptions();
   }
-}
-
-/** Non-empty subsets of `items` (kept in order), largest first. */
-function subsetsLargestFirst<T>(items: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let mask = (1 << items.length) - 1; mask > 0; mask--) out.push(items.filter((_, i) => mask & (1 << i)));
-  return out.sort((a, b) => b.length - a.length);
 }

@@ -31,6 +31,8 @@ interface TypeState {
   /** Version of the last response sent, and the version sent with each nonce not yet answered. */
   sentVersion: string | undefined;
   status: TypeSyncStatus;
+  /** Names refused to this stream (logged once each). */
+  refused?: Set<string>;
 }
 
 export interface AdsStreamOptions {
@@ -41,7 +43,11 @@ export interface AdsStreamOptions {
   /** Prefix making nonces unique to this server process. */
   readonly noncePrefix: string;
   readonly controlPlaneId: string;
+  readonly refuse?: ResourceRefusal;
 }
+
+/** Why `name` (of a by-name type) is not served to the proxy `node`; undefined: served. */
+export type ResourceRefusal = (node: ProxySyncStatus, typeUrl: XdsTypeUrl, name: string) => string | undefined;
 
 export class AdsStream {
   status: ProxySyncStatus | undefined;
@@ -133,7 +139,7 @@ export class AdsStream {
     const st = this.typeState(typeUrl);
     const version = snap.version(typeUrl);
     // LDS/CDS with no names (or "*") are wildcard subscriptions; RDS/EDS get only what they name.
-    const asked = st.names ?? [];
+    const asked = (st.names ?? []).filter((n) => this.allowed(st, typeUrl, n));
     const names = isWildcardType(typeUrl) && asked.length === 0 ? 'all' : asked;
     const nonce = `${this.o.noncePrefix}-${this.o.streamId}-${++this.nonceSeq}`;
     const resources = snap.resources(typeUrl, names).map((r) => ({ type_url: typeUrl, value: r.bytes }));
@@ -145,6 +151,19 @@ export class AdsStream {
     st.status.sentAt = new Date().toISOString();
     this.o.log.debug({ node: this.status?.nodeId, typeUrl, version, nonce, count: resources.length }, 'ADS: sent');
     if (this.status) this.o.events.send(this.status, typeUrl, version);
+  }
+
+  /** Asks `refuse` (SDS authorization); a refused name is logged once per stream, naming why. */
+  private allowed(st: TypeState, typeUrl: XdsTypeUrl, name: string): boolean {
+    if (this.o.refuse === undefined || this.status === undefined || isWildcardType(typeUrl)) return true;
+    const why = this.o.refuse(this.status, typeUrl, name);
+    if (why === undefined) return true;
+    st.refused ??= new Set();
+    if (!st.refused.has(name)) {
+      st.refused.add(name);
+      this.o.log.warn({ node: this.status.nodeId, typeUrl, name, reason: why }, `ADS: ${name} refused to ${this.status.nodeId}: ${why}`);
+    }
+    return false;
   }
 
   private typeState(typeUrl: XdsTypeUrl): TypeState {

@@ -10,8 +10,8 @@
  * the previous snapshot keeps the previous version, so only changed types are pushed.
  */
 import { createHash } from 'node:crypto';
-import { encodeResource, fromJsonData, type Cluster, type ClusterLoadAssignment, type Listener, type RouteConfiguration } from '@minimesh/api';
-import { CDS, EDS, LDS, PUSH_ORDER, RDS, resourceName, type XdsTypeUrl } from '../type-urls.js';
+import { encodeResource, fromJsonData, type Cluster, type ClusterLoadAssignment, type Listener, type RouteConfiguration, type TlsSecretResource } from '@minimesh/api';
+import { CDS, EDS, LDS, PUSH_ORDER, RDS, resourceName, SDS, type XdsTypeUrl } from '../type-urls.js';
 
 /** What a control plane produces for one proxy. */
 export interface SnapshotResources {
@@ -19,6 +19,8 @@ export interface SnapshotResources {
   readonly endpoints?: readonly ClusterLoadAssignment[];
   readonly listeners?: readonly Listener[];
   readonly routes?: readonly RouteConfiguration[];
+  /** Envoy `Secret`s, served by name (SDS). */
+  readonly secrets?: readonly TlsSecretResource[];
 }
 
 export interface SnapshotInput extends SnapshotResources {
@@ -44,7 +46,7 @@ export interface TypeSnapshot {
   readonly resources: ReadonlyMap<string, SnapshotResource>;
 }
 
-const FIELD: Readonly<Record<XdsTypeUrl, keyof SnapshotResources>> = { [CDS]: 'clusters', [EDS]: 'endpoints', [LDS]: 'listeners', [RDS]: 'routes' };
+const FIELD: Readonly<Record<XdsTypeUrl, keyof SnapshotResources>> = { [CDS]: 'clusters', [EDS]: 'endpoints', [LDS]: 'listeners', [RDS]: 'routes', [SDS]: 'secrets' };
 
 export class Snapshot {
   private constructor(readonly types: ReadonlyMap<XdsTypeUrl, TypeSnapshot>) {}
@@ -91,7 +93,7 @@ export class Snapshot {
   /** The resources as given, per kind (e.g. to compile or dump them). */
   toResources(): Required<SnapshotResources> {
     const get = <T>(t: XdsTypeUrl): T[] => [...(this.types.get(t)?.resources.values() ?? [])].map((r) => r.resource as T);
-    return { clusters: get<Cluster>(CDS), endpoints: get<ClusterLoadAssignment>(EDS), listeners: get<Listener>(LDS), routes: get<RouteConfiguration>(RDS) };
+    return { clusters: get<Cluster>(CDS), endpoints: get<ClusterLoadAssignment>(EDS), listeners: get<Listener>(LDS), routes: get<RouteConfiguration>(RDS), secrets: get<TlsSecretResource>(SDS) };
   }
 }
 
@@ -107,7 +109,7 @@ function digestOf(resources: ReadonlyMap<string, SnapshotResource>): string {
 }
 
 /** Proto3 JSON (as in YAML files: `"@type"` on Anys, durations as "1s") -> SnapshotResources. */
-export function snapshotResourcesFromJson(json: { clusters?: unknown[]; endpoints?: unknown[]; listeners?: unknown[]; routes?: unknown[] }): SnapshotResources {
+export function snapshotResourcesFromJson(json: { clusters?: unknown[]; endpoints?: unknown[]; listeners?: unknown[]; routes?: unknown[]; secrets?: unknown[] }): SnapshotResources {
   const conv = <T>(typeUrl: XdsTypeUrl, field: string, list: unknown[] | undefined): T[] =>
     (list ?? []).map((item, i) => {
       const r = fromJsonData<T>(typeUrl, item, `${field}[${i}]`);
@@ -119,5 +121,6 @@ export function snapshotResourcesFromJson(json: { clusters?: unknown[]; endpoint
     endpoints: conv<ClusterLoadAssignment>(EDS, 'endpoints', json.endpoints),
     listeners: conv<Listener>(LDS, 'listeners', json.listeners),
     routes: conv<RouteConfiguration>(RDS, 'routes', json.routes),
+    secrets: conv<TlsSecretResource>(SDS, 'secrets', json.secrets),
   };
 }

@@ -14,7 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ADS_SERVICE_DEFINITION } from '../ads-service.js';
 import { SILENT_LOGGER, type XdsLogger } from '../logger.js';
 import type { XdsTypeUrl } from '../type-urls.js';
-import { AdsStream, type AdsCall, type AdsStreamEvents } from './ads-stream.js';
+import { AdsStream, type ResourceRefusal, type AdsCall, type AdsStreamEvents } from './ads-stream.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { ProxySyncStatus } from './sync-status.js';
 
@@ -29,6 +29,8 @@ export interface XdsServerOptions {
   readonly log?: XdsLogger;
   /** `control_plane.identifier` in responses (default `minimesh`). */
   readonly controlPlaneId?: string;
+  /** Refuses a named resource to a proxy (SDS authorization): the reason, or undefined to serve it. */
+  readonly refuse?: ResourceRefusal;
 }
 
 /** Events: connect, disconnect (status); ack, send (status, typeUrl, version); nack (status, typeUrl, version, message). */
@@ -70,6 +72,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> {
           log: this.opts.log ?? SILENT_LOGGER,
           noncePrefix: this.noncePrefix,
           controlPlaneId: this.opts.controlPlaneId ?? 'minimesh',
+          refuse: this.opts.refuse,
         });
         this.streams.add(stream);
         const forget = (): void => void this.streams.delete(stream);
