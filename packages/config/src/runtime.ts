@@ -14,8 +14,7 @@ import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
 import type { HttpFaultRt } from './fault-runtime.js';
 import type { MirrorPolicyRt } from './mirror-runtime.js';
-import type { OutlierDetectionRt } from './outlier-runtime.js';
-import type { HashLbRt, HashPolicyRt } from './hash-runtime.js';
+import type { HashPolicyRt } from './hash-runtime.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
 
 export type { TcpProxyRt } from './compile-tcp-proxy.js';
@@ -23,9 +22,9 @@ import type { ClientCertDetailsRt } from './client-cert-runtime.js';
 export type { ClientCertDetailsRt, ForwardClientCertDetailsRt } from './client-cert-runtime.js';
 import type { RetryPolicyRt } from './retry-runtime.js';
 export type { RetryOn, RetryPolicyRt } from './retry-runtime.js';
-import type { ClusterTlsRt, DownstreamTlsRt, FilterChainMatchRt, ListenerInspectorsRt } from './tls-runtime.js';
+import type { DownstreamTlsRt, FilterChainMatchRt, ListenerInspectorsRt } from './tls-runtime.js';
 export type { PathMatchRt, RouteMatchRt, StringMatcherRt, HeaderMatchRuleRt, HeaderMatcherRt, QueryParameterMatcherRt } from './match-runtime.js';
-import type { CodecType, Http2ProtocolOptionsRt, UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
+import type { CodecType, Http2ProtocolOptionsRt, UpgradeConfigRt } from './protocol-runtime.js';
 
 export type { CodecType, Http2ProtocolOptionsRt, UpstreamHttp2OptionsRt, UpgradeConfigRt, UpstreamProtocol } from './protocol-runtime.js';
 
@@ -317,72 +316,8 @@ export interface DirectResponseActionRt {
   readonly body: Buffer | undefined;
 }
 
-export type ClusterDiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
-
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
-
-export interface ClusterRt {
-  readonly name: string;
-  readonly type: ClusterDiscoveryType;
-  /** `connect_timeout`, Envoy's default 5 s. */
-  readonly connectTimeoutMs: number;
-  readonly lbPolicy: LbPolicy;
-  readonly endpoints: readonly EndpointRt[];
-  readonly circuitBreakers: CircuitBreakersRt;
-  /** `common_http_protocol_options.idle_timeout` for upstream connections (default 1 h). */
-  readonly upstreamIdleTimeoutMs: number;
-  /** `common_http_protocol_options.max_requests_per_connection` (0 = unlimited). */
-  readonly maxRequestsPerConnection: number;
-  /** `per_connection_buffer_limit_bytes`, default 1 MiB: also the retry replay buffer limit. */
-  readonly perConnectionBufferLimitBytes: number;
-  /** `dns_refresh_rate` for STRICT_DNS (default 5 s). */
-  readonly dnsRefreshRateMs: number;
-  /** EDS clusters: the ClusterLoadAssignment to use (`eds_cluster_config.service_name`, else the name). */
-  readonly edsServiceName?: string;
-  /** `upstream_bind_config.source_address.address`: where upstream connections come from. */
-  readonly sourceAddress?: string;
-  /** `metadata.filter_metadata.istio.services`: the mesh services this cluster reaches (Istio's metrics). */
-  readonly istioServices?: readonly IstioServiceRt[];
-  /** The protocol spoken to the endpoints (HttpProtocolOptions; see protocol-runtime.ts). */
-  readonly upstreamProtocol: UpstreamProtocol;
-  /** HTTP/2 settings for upstream sessions: set when `upstreamProtocol` is `http2` or `downstream`. */
-  readonly upstreamHttp2?: UpstreamHttp2OptionsRt;
-  readonly tls?: ClusterTlsRt; // transport_socket / transport_socket_matches (absent = plaintext)
-  readonly outlierDetection?: OutlierDetectionRt;
-  /** `common_lb_config.healthy_panic_threshold` (%, Envoy's 50; 0 = panic off). */
-  readonly healthyPanicThreshold: number;
-  readonly hashLb?: HashLbRt; // RING_HASH / MAGLEV settings
-}
-
-/** One of a cluster's `istio.services`: what `destination_service*` labels say. */
-export interface IstioServiceRt {
-  readonly host: string;
-  readonly name: string;
-  readonly namespace: string;
-}
-
-export interface EndpointRt {
-  /** IP address or hostname (STRICT_DNS / LOGICAL_DNS). */
-  readonly address: string;
-  readonly port: number;
-  /** `load_balancing_weight`, default 1. */
-  readonly weight: number;
-  /** `hostname` of the endpoint, used by auto_host_rewrite. */
-  readonly hostname: string;
-  /** HEALTHY / UNKNOWN count as healthy; UNHEALTHY / DRAINING / TIMEOUT / DEGRADED do not. */
-  readonly healthy: boolean;
-  /** `metadata.filter_metadata.istio.workload` (`NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER`), or ''. */
-  readonly workload: string;
-  readonly socketMatch?: Readonly<Record<string, string>>; // filter_metadata["envoy.transport_socket_match"]
-}
-
-export interface CircuitBreakersRt {
-  /** Envoy's defaults: 1024 / 1024 / 1024 / 3. */
-  readonly maxConnections: number;
-  readonly maxPendingRequests: number;
-  readonly maxRequests: number;
-  readonly maxRetries: number;
-}
+export type { ClusterDiscoveryType, LbPolicy, ClusterRt, IstioServiceRt, EndpointRt, CircuitBreakersRt } from './cluster-runtime.js';
+import type { ClusterRt } from './cluster-runtime.js';
 
 /** A config error, naming the field by its path (`virtual_hosts[0].routes[2].match.safe_regex`). */
 export interface ConfigError {
