@@ -20,9 +20,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
-import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { httpGet, startLocalMesh, until, type Reply } from './helpers/local-mesh.js';
 
 log.level = 'error';
 const CLIENT_IP = '127.0.0.81';
@@ -31,39 +30,8 @@ const OTHER_IP = '127.0.0.83';
 const CLIENT_ID = 'spiffe://cluster.local/ns/test/sa/client';
 const SERVER_ID = 'spiffe://cluster.local/ns/test/sa/server';
 
-async function until<T>(what: string, cond: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await cond();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not within ${ms} ms (${String(last)})`);
-}
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
 /** GET through a sidecar's forward proxy (absolute form), or straight to an address. */
-function get(host: string, port: number, pathOrUrl: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: pathOrUrl, agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
+const get = (host: string, port: number, pathOrUrl: string): Promise<Reply> => httpGet(host, port, pathOrUrl, {}, 3000);
 
 t.test('mTLS, PeerAuthentication and AuthorizationPolicy between local sidecars', async (t) => {
   const app = http.createServer((req, res) => {
@@ -81,13 +49,14 @@ t.test('mTLS, PeerAuthentication and AuthorizationPolicy between local sidecars'
   await once(echo, 'listening');
   const tcpPort = (echo.address() as net.AddressInfo).port;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-mtls-'));
-  const config = path.join(dir, 'config');
-  fs.mkdirSync(config);
   const accessLog = path.join(dir, 'access.log');
   fs.writeFileSync(path.join(dir, 'mesh.yaml'), `accessLogFile: ${accessLog}\naccessLogFormat: "%DOWNSTREAM_LOCAL_ADDRESS% [%DOWNSTREAM_PEER_URI_SAN%] %RESPONSE_CODE%\\n"\n`);
-  fs.writeFileSync(
-    path.join(config, 'services.yaml'),
-    `apiVersion: v1
+  const workloads = [
+    { ip: CLIENT_IP, name: 'client' },
+    { ip: SERVER_IP, name: 'server' },
+    { ip: OTHER_IP, name: 'other' },
+  ];
+  const mesh = await startLocalMesh(t, { 'services.yaml': `apiVersion: v1
 kind: Namespace
 metadata: { name: test }
 ---
@@ -110,44 +79,9 @@ apiVersion: v1
 kind: Endpoints
 metadata: { name: store, namespace: test }
 subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: ${tcpPort} }] }]
-`,
-  );
-  const tokens = path.join(dir, 'tokens.json');
-  const idents: Record<string, string> = { client: 'client', server: 'server', other: 'other' };
-  fs.writeFileSync(tokens, JSON.stringify(Object.fromEntries(Object.entries(idents).map(([k, sa]) => [`tok-${k}`, { namespace: 'test', serviceAccount: sa }]))));
-  const cp = new ControlPlane({
-    source: { kind: 'folder', dir: config },
-    xdsAddress: { host: '127.0.0.1', port: 0 },
-    debugAddress: { host: '127.0.0.1', port: 0 },
-    local: true,
-    workloadTokensFile: tokens,
-    meshConfigFile: path.join(dir, 'mesh.yaml'),
-    print: () => {},
-  });
-  await cp.start();
-  const sidecar = (ip: string, name: string) => {
-    const tokenFile = path.join(dir, `${name}.token`);
-    fs.writeFileSync(tokenFile, `tok-${name}`);
-    return startXdsProxy({
-      server: `127.0.0.1:${cp.xdsPort}`,
-      node: { id: `sidecar~${ip}~${name}-local-00001.test~test.svc.cluster.local`, cluster: `${name}.test`, metadata: { LABELS: { app: name }, SERVICE_ACCOUNT: idents[name], NAMESPACE: 'test', WORKLOAD_NAME: name } },
-      adminAddress: ip,
-      adminPort: 15000,
-      healthAddress: '127.0.0.1',
-      healthPort: undefined,
-      drainTimeMs: 100,
-      backoff: { initialMs: 50, maxMs: 200 },
-      identity: { tokenFile, retry: { initialMs: 50, maxMs: 400 } },
-    });
-  };
-  const client = await sidecar(CLIENT_IP, 'client');
-  const server = await sidecar(SERVER_IP, 'server');
-  const other = await sidecar(OTHER_IP, 'other');
-  t.teardown(async () => {
-    await client.stop();
-    await server.stop();
-    await other.stop();
-    await cp.stop();
+` }, { identities: workloads, cp: { meshConfigFile: path.join(dir, 'mesh.yaml') } });
+  for (const w of workloads) await mesh.sidecar(w);
+  t.teardown(() => {
     app.close();
     echo.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -201,8 +135,8 @@ subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: 
   });
 
   await t.test('STRICT refuses plain text, the mesh client still passes', async (t) => {
-    fs.writeFileSync(path.join(config, 'strict.yaml'), 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: strict, namespace: test }\nspec: { mtls: { mode: STRICT } }\n');
-    cp.rescan();
+    mesh.write('strict.yaml', 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: strict, namespace: test }\nspec: { mtls: { mode: STRICT } }\n');
+    mesh.cp.rescan();
     const err = await until('the plain-text client is refused', async () => {
       try {
         await direct();
@@ -213,8 +147,8 @@ subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: 
     }, 10000);
     t.ok(err instanceof Error, `a plain-text client is closed (${err.message})`);
     t.equal((await viaClient()).status, 200, 'the client sidecar (mTLS) is served');
-    fs.writeFileSync(path.join(config, 'strict.yaml'), 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: strict, namespace: test }\nspec: { mtls: { mode: PERMISSIVE } }\n');
-    cp.rescan();
+    mesh.write('strict.yaml', 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: { name: strict, namespace: test }\nspec: { mtls: { mode: PERMISSIVE } }\n');
+    mesh.cp.rescan();
     const back = await until('PERMISSIVE again', async () => {
       const r = await direct().catch(() => undefined);
       return r?.status === 200 ? r : undefined;
@@ -223,11 +157,11 @@ subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: 
   });
 
   await t.test('an AuthorizationPolicy DENY on the client principal', async (t) => {
-    fs.writeFileSync(
-      path.join(config, 'deny.yaml'),
+    mesh.write(
+      'deny.yaml',
       'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: deny-client, namespace: test }\nspec: { selector: { matchLabels: { app: server } }, action: DENY, rules: [{ from: [{ source: { principals: ["cluster.local/ns/test/sa/client"] } }] }] }\n',
     );
-    cp.rescan();
+    mesh.cp.rescan();
     const denied = await until('the DENY applies', async () => {
       const r = await viaClient();
       return r.status === 403 ? r : undefined;

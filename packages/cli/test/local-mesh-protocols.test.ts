@@ -8,15 +8,11 @@
  *     CONNECT to the service's cluster, the server sidecar's tcp_proxy hands it to the app.
  */
 import t from 'tap';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
-import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { startLocalMesh, until } from './helpers/local-mesh.js';
 
 log.level = 'warn';
 const CLIENT_IP = '127.0.0.71';
@@ -43,19 +39,6 @@ async function tunnel(authority: string): Promise<{ socket: net.Socket; head: st
   }
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
-
 t.test('WebSocket and TCP through two sidecars of the local mesh, over CONNECT', async (t) => {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 16 * 1024 * 1024 });
   wss.on('connection', (ws) =>
@@ -72,10 +55,7 @@ t.test('WebSocket and TCP through two sidecars of the local mesh, over CONNECT',
   });
   echo.listen(0, '127.0.0.1');
   const tcpPort = await listen(echo);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-protocols-'));
-  fs.writeFileSync(
-    path.join(dir, 'services.yaml'),
-    `apiVersion: v1
+  const mesh = await startLocalMesh(t, { 'services.yaml': `apiVersion: v1
 kind: Namespace
 metadata: { name: test }
 ---
@@ -98,31 +78,13 @@ apiVersion: v1
 kind: Endpoints
 metadata: { name: store, namespace: test }
 subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: ${tcpPort} }] }]
-`,
-  );
-  const cp = new ControlPlane({ source: { kind: 'folder', dir }, xdsAddress: { host: '127.0.0.1', port: 0 }, debugAddress: { host: '127.0.0.1', port: 0 }, local: true, print: () => {} });
-  await cp.start();
-  const sidecar = (ip: string, name: string) =>
-    startXdsProxy({
-      server: `127.0.0.1:${cp.xdsPort}`,
-      node: { id: `sidecar~${ip}~${name}-local-00001.test~test.svc.cluster.local`, cluster: `${name}.test`, metadata: { LABELS: { app: name } } },
-      adminAddress: '127.0.0.1',
-      adminPort: undefined,
-      healthAddress: '127.0.0.1',
-      healthPort: undefined,
-      drainTimeMs: 100,
-      backoff: { initialMs: 50, maxMs: 200 },
-    });
-  const client = await sidecar(CLIENT_IP, 'client');
-  const server = await sidecar(SERVER_IP, 'server');
-  t.teardown(async () => {
-    await client.stop();
-    await server.stop();
-    await cp.stop();
+` });
+  await mesh.sidecar({ ip: CLIENT_IP, name: 'client' }, { adminAddress: '127.0.0.1', adminPort: undefined });
+  await mesh.sidecar({ ip: SERVER_IP, name: 'server' }, { adminAddress: '127.0.0.1', adminPort: undefined });
+  t.teardown(() => {
     for (const c of wss.clients) c.terminate();
     wss.close();
     echo.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
   // Both sidecars hold their config once the server's inbound listeners answer.
   await until('the server sidecar listens', async () => {

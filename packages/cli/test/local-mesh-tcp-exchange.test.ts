@@ -12,36 +12,17 @@
  *   - an HTTP request: the client's istio_requests_total carries its own principal too.
  */
 import t from 'tap';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { once } from 'node:events';
-import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
-import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { startLocalMesh, until, type Workload } from './helpers/local-mesh.js';
 
 log.level = 'error';
 const CLIENT_IP = '127.0.0.101';
 const SERVER_IP = '127.0.0.102';
 const CLIENT_ID = 'spiffe://cluster.local/ns/test/sa/client';
 const SERVER_ID = 'spiffe://cluster.local/ns/test/sa/server';
-
-async function until<T>(what: string, cond: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await cond();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what}: not within ${ms} ms (${String(last)})`);
-}
 
 /** A TCP exchange through the client sidecar's forward proxy: CONNECT, then `send`; what came back after the 200. */
 async function viaConnect(send: string): Promise<string> {
@@ -80,12 +61,11 @@ t.test('the TCP metadata exchange between two local sidecars', async (t) => {
   app.listen(0, '127.0.0.1');
   await once(app, 'listening');
   const appPort = (app.address() as net.AddressInfo).port;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-tcpmx-'));
-  const config = path.join(dir, 'config');
-  fs.mkdirSync(config);
-  fs.writeFileSync(
-    path.join(config, 'services.yaml'),
-    `apiVersion: v1
+  const workloads: Workload[] = [
+    { ip: CLIENT_IP, name: 'client', labels: { app: 'sleep', version: 'v1' } },
+    { ip: SERVER_IP, name: 'server', labels: { app: 'store', version: 'v1' } },
+  ];
+  const mesh = await startLocalMesh(t, { 'services.yaml': `apiVersion: v1
 kind: Namespace
 metadata: { name: test }
 ---
@@ -98,44 +78,11 @@ apiVersion: v1
 kind: Endpoints
 metadata: { name: store, namespace: test }
 subsets: [{ addresses: [{ ip: ${SERVER_IP} }], ports: [{ name: tcp-store, port: ${tcpPort} }, { name: http, port: ${appPort} }] }]
-`,
-  );
-  const tokens = path.join(dir, 'tokens.json');
-  const idents: Record<string, { sa: string; app: string }> = { client: { sa: 'client', app: 'sleep' }, server: { sa: 'server', app: 'store' } };
-  fs.writeFileSync(tokens, JSON.stringify(Object.fromEntries(Object.entries(idents).map(([k, v]) => [`tok-${k}`, { namespace: 'test', serviceAccount: v.sa }]))));
-  const cp = new ControlPlane({
-    source: { kind: 'folder', dir: config },
-    xdsAddress: { host: '127.0.0.1', port: 0 },
-    debugAddress: { host: '127.0.0.1', port: 0 },
-    local: true,
-    workloadTokensFile: tokens,
-    print: () => {},
-  });
-  await cp.start();
-  const sidecar = (ip: string, name: string) => {
-    const tokenFile = path.join(dir, `${name}.token`);
-    fs.writeFileSync(tokenFile, `tok-${name}`);
-    return startXdsProxy({
-      server: `127.0.0.1:${cp.xdsPort}`,
-      node: { id: `sidecar~${ip}~${name}-local-00001.test~test.svc.cluster.local`, cluster: `${name}.test`, metadata: { LABELS: { app: idents[name].app, version: 'v1' }, SERVICE_ACCOUNT: idents[name].sa, NAMESPACE: 'test', WORKLOAD_NAME: name } },
-      adminAddress: ip,
-      adminPort: 15000,
-      healthAddress: '127.0.0.1',
-      healthPort: undefined,
-      drainTimeMs: 100,
-      backoff: { initialMs: 50, maxMs: 200 },
-      identity: { tokenFile, retry: { initialMs: 50, maxMs: 400 } },
-    });
-  };
-  const client = await sidecar(CLIENT_IP, 'client');
-  const server = await sidecar(SERVER_IP, 'server');
-  t.teardown(async () => {
-    await client.stop();
-    await server.stop();
-    await cp.stop();
+` }, { identities: workloads });
+  for (const w of workloads) await mesh.sidecar(w);
+  t.teardown(() => {
     echo.close();
     app.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   await t.test('TCP through CONNECT: both sides name each other', async (t) => {

@@ -9,47 +9,18 @@
  *     errors, and `proxy-config endpoints --admin` shows it FAILED.
  */
 import t from 'tap';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { once } from 'node:events';
-import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
-import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { httpGet, startLocalMesh, until, type LocalMesh, type Teardown } from './helpers/local-mesh.js';
 import { proxyConfigMain } from '@minimesh/control-plane/cli/proxy-config';
 
 log.level = 'warn';
 const CLIENT_IP = '127.0.0.73';
 const HOST = 'web.test.svc.cluster.local';
 
-function get(headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number }> {
-  const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: CLIENT_IP, port: 15001, path: `http://${HOST}/`, headers: { host: HOST, ...headers }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body, ms: performance.now() - start }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
+const get = (headers: Record<string, string> = {}) => httpGet(CLIENT_IP, 15001, `http://${HOST}/`, { host: HOST, ...headers });
 
 const services = (name: string, port: number, namespace = true): string => `${namespace ? 'apiVersion: v1\nkind: Namespace\nmetadata: { name: test }\n---\n' : ''}apiVersion: v1
 kind: Service
@@ -75,37 +46,11 @@ spec:
     route: [{ destination: { host: web } }]
 `;
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-interface Mesh {
-  dir: string;
-  adminPort: number;
-}
-
-/** A control plane on `files` (with `services` for the app ports) and the client sidecar; stopped at teardown. */
-async function startMesh(t: Teardown, files: Record<string, string>): Promise<Mesh> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-traffic-'));
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-  const cp = new ControlPlane({ source: { kind: 'folder', dir }, xdsAddress: { host: '127.0.0.1', port: 0 }, debugAddress: { host: '127.0.0.1', port: 0 }, local: true, print: () => {} });
-  await cp.start();
-  const client = await startXdsProxy({
-    server: `127.0.0.1:${cp.xdsPort}`,
-    node: { id: `sidecar~${CLIENT_IP}~client-local-00001.test~test.svc.cluster.local`, cluster: 'client.test', metadata: { LABELS: { app: 'client' } } },
-    adminAddress: '127.0.0.1',
-    adminPort: 0,
-    healthAddress: '127.0.0.1',
-    healthPort: undefined,
-    drainTimeMs: 100,
-    backoff: { initialMs: 50, maxMs: 200 },
-  });
-  t.teardown(async () => {
-    await client.stop();
-    await cp.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return { dir, adminPort: client.adminPort! };
+/** The mesh on `files` with the client sidecar. */
+async function startMesh(t: Teardown, files: Record<string, string>): Promise<LocalMesh & { adminPort: number }> {
+  const mesh = await startLocalMesh(t, files);
+  const client = await mesh.sidecar({ ip: CLIENT_IP, name: 'client' }, { adminAddress: '127.0.0.1', adminPort: 0 });
+  return { ...mesh, adminPort: client.adminPort! };
 }
 
 /** An app answering `name`, remembering the Host of each request; closed at teardown. */
@@ -125,7 +70,7 @@ async function startApp(t: Teardown, name: string, status = 200, address = '127.
 t.test('VirtualService fault: abort for one user, delay for the rest, gone when removed', async (t) => {
   const web = await startApp(t, 'from web');
   const mesh = await startMesh(t, { 'services.yaml': services('web', web.port), 'faults.yaml': FAULTS });
-  await until('the fault is in force', async () => (await get({ 'end-user': 'jason' })).status === 555, 15000);
+  await until('the fault is in force', async () => (await get({ 'end-user': 'jason' })).status === 555, 15000, 50);
   const jason = await get({ 'end-user': 'jason' });
   t.equal(jason.status, 555, 'jason: aborted by the client sidecar');
   t.equal(jason.body, 'fault filter abort');
@@ -137,7 +82,7 @@ t.test('VirtualService fault: abort for one user, delay for the rest, gone when 
   t.match(stats, /^http\.outbound_[^ ]*\.fault\.aborts_injected: [1-9]/m, 'aborts counted');
   t.match(stats, /^http\.outbound_[^ ]*\.fault\.delays_injected: [1-9]/m, 'delays counted');
 
-  fs.rmSync(path.join(mesh.dir, 'faults.yaml'));
+  mesh.remove('faults.yaml');
   await until('the fault is gone', async () => (await get({ 'end-user': 'jason' })).status === 200, 15000);
   const after = await get();
   t.equal(after.status, 200);
