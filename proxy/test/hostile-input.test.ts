@@ -1,5 +1,6 @@
 /** Malformed and hostile requests on raw sockets: answered by the proxy, never forwarded. */
 import t from 'tap';
+import http2 from 'node:http2';
 import { ok, parseResponses, rawClient, route, sleep, startTestProxy, startUpstream, type Upstream } from './helpers/harness.js';
 
 const manyHeaders = Array.from({ length: 101 }, (_, i) => `x-h${i}: v\r\n`).join('');
@@ -25,6 +26,15 @@ const cases: { name: string; bytes: string | Buffer; status: number }[] = [
   { name: 'two Host headers', bytes: 'GET / HTTP/1.1\r\nhost: a\r\nhost: b\r\n\r\n', status: 400 },
   { name: 'unsupported transfer-encoding', bytes: 'POST / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: gzip, chunked\r\n\r\n', status: 501 },
   { name: 'HTTP/2.0 request line', bytes: 'GET / HTTP/2.0\r\nhost: h\r\n\r\n', status: 505 },
+  { name: 'request line ended by a bare LF', bytes: 'GET / HTTP/1.1\nhost: h\r\n\r\n', status: 400 },
+  { name: 'header line ended by a bare LF', bytes: 'GET / HTTP/1.1\r\nhost: h\nx-a: v\r\n\r\n', status: 400 },
+  { name: 'a head ended by bare LFs only', bytes: 'GET / HTTP/1.1\nhost: h\n\n', status: 400 },
+  { name: 'an HTTP/0.9 request', bytes: 'GET /\r\n', status: 400 },
+  { name: 'chunk size overflowing 64 bits', bytes: 'POST / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\nfffffffffffffffff\r\nhello\r\n0\r\n\r\n', status: 400 },
+  { name: 'negative chunk size', bytes: 'POST / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n', status: 400 },
+  { name: 'chunk size line ended by a bare LF', bytes: 'POST / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n', status: 400 },
+  { name: 'chunk data ended by a bare LF', bytes: 'POST / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n', status: 400 },
+  { name: 'an unbounded chunk extension', bytes: `POST / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n5;ext=${'a'.repeat(70 * 1024)}`, status: 400 },
 ];
 
 async function setup(t: Parameters<typeof startUpstream>[0]): Promise<{ up: Upstream; port: number; accessLog: (n?: number) => Promise<{ response_flags: string }[]> }> {
@@ -144,4 +154,58 @@ t.test('mutated requests over real sockets: the proxy stays up, and every reques
   for (const r of up.requests) {
     t.ok(/^[A-Z]+$/.test(r.method) && r.path.startsWith('/') && r.headers.host !== undefined, `upstream saw a well-formed request: ${r.method} ${r.path}`);
   }
+});
+
+t.test('identical Content-Length fields are collapsed into one before forwarding', async (t) => {
+  const { up, port } = await setup(t);
+  for (const bytes of ['POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 5\r\ncontent-length: 5\r\n\r\nhello', 'POST / HTTP/1.1\r\nhost: h\r\ncontent-length: 5, 5\r\n\r\nhello']) {
+    const c = await rawClient(t, port);
+    c.write(bytes);
+    while (!/^HTTP\/1\.1 200 /.test(c.text)) await sleep(5);
+    c.socket.destroy();
+  }
+  t.equal(up.requests.length, 2);
+  for (const r of up.requests) {
+    t.same(r.headerNames.filter((n) => n === 'content-length'), ['content-length'], 'one content-length upstream');
+    t.equal(r.headers['content-length'], '5');
+    t.equal(r.body.toString(), 'hello');
+  }
+});
+
+t.test('headers_with_underscores_action: ALLOW forwards, DROP_HEADER drops, REJECT_REQUEST refuses (HTTP/1.1 400, HTTP/2 reset)', async (t) => {
+  const bytes = 'GET / HTTP/1.1\r\nhost: h\r\nx_user: alice\r\nx-ok: 1\r\n\r\n';
+  const run = async (action: string | undefined): Promise<{ up: Upstream; text: string; stats: string; port: number }> => {
+    const up = await startUpstream(t, ok());
+    const hcm = action === undefined ? {} : { common_http_protocol_options: { headers_with_underscores_action: action } };
+    const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [up.port] }, hcm });
+    const c = await rawClient(t, p.port);
+    c.write(bytes);
+    await Promise.race([c.closed, (async () => { while (!/\r\n\r\n/.test(c.text)) await sleep(5); })()]);
+    await sleep(20);
+    return { up, text: c.text, stats: p.running.proxy.stats.renderText(), port: p.port };
+  };
+  const allow = await run(undefined);
+  t.match(allow.text, /^HTTP\/1\.1 200 /);
+  t.equal(allow.up.requests[0].headers['x_user'], 'alice', 'ALLOW (the default): forwarded');
+  const drop = await run('DROP_HEADER');
+  t.match(drop.text, /^HTTP\/1\.1 200 /);
+  t.notOk('x_user' in drop.up.requests[0].headers, 'DROP_HEADER: the header is gone');
+  t.equal(drop.up.requests[0].headers['x-ok'], '1', 'the others stay');
+  t.match(drop.stats, /^http1\.dropped_headers_with_underscores: 1$/m);
+  const reject = await run('REJECT_REQUEST');
+  t.match(reject.text, /^HTTP\/1\.1 400 /);
+  t.equal(reject.up.received().length, 0, 'REJECT_REQUEST: nothing forwarded');
+  t.match(reject.stats, /^http1\.requests_rejected_with_underscores_in_headers: 1$/m);
+  const session = http2.connect(`http://127.0.0.1:${reject.port}`);
+  session.on('error', () => {});
+  t.teardown(() => session.destroy());
+  const code = await new Promise<number>((resolve) => {
+    const req = session.request({ ':path': '/', x_user: 'alice' });
+    req.on('error', () => {});
+    req.on('close', () => resolve(req.rstCode ?? -1));
+    req.resume();
+    req.end();
+  });
+  t.equal(code, http2.constants.NGHTTP2_PROTOCOL_ERROR, 'HTTP/2: the stream is reset');
+  t.equal(reject.up.received().length, 0);
 });

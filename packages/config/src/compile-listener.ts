@@ -158,7 +158,9 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   if (filters.length === 0) errors.add(join(path, 'http_filters'), `must end with ${ROUTER_FILTER}`);
   const cho = h.common_http_protocol_options;
   const chp = join(path, 'common_http_protocol_options');
-  allowOnly(cho, chp, ['idle_timeout', 'max_headers_count', 'max_stream_duration'], errors);
+  allowOnly(cho, chp, ['idle_timeout', 'max_headers_count', 'max_stream_duration', 'headers_with_underscores_action'], errors);
+  const underscores = cho?.headers_with_underscores_action ?? 'ALLOW';
+  if (!['ALLOW', 'REJECT_REQUEST', 'DROP_HEADER'].includes(underscores)) errors.add(join(chp, 'headers_with_underscores_action'), `must be ALLOW, REJECT_REQUEST or DROP_HEADER, not ${JSON.stringify(underscores)}`);
   const accessLogs: AccessLogRt[] = [];
   (h.access_log ?? []).forEach((al, i) => {
     const a = compileAccessLog(al, `${join(path, 'access_log')}[${i}]`, errors);
@@ -192,6 +194,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     preserveExternalRequestId: h.preserve_external_request_id === true,
     maxRequestHeadersBytes: maxKb * 1024,
     maxHeadersCount: wrapped(cho?.max_headers_count, 100),
+    ...(underscores === 'REJECT_REQUEST' || underscores === 'DROP_HEADER' ? { headersWithUnderscores: underscores } : {}),
     codecType,
     http2,
     requestHeadersTimeoutMs: durationMs(h.request_headers_timeout, 0, join(path, 'request_headers_timeout'), errors),

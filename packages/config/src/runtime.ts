@@ -117,6 +117,8 @@ export interface HttpConnectionManagerRt {
   readonly maxRequestHeadersBytes: number;
   /** `common_http_protocol_options.max_headers_count`, default 100. */
   readonly maxHeadersCount: number;
+  /** `headers_with_underscores_action` (undefined: ALLOW, Envoy's and Istio's default). */
+  readonly headersWithUnderscores?: 'REJECT_REQUEST' | 'DROP_HEADER';
   /** `codec_type` (default AUTO). */
   readonly codecType: CodecType;
   /** `http2_protocol_options` (for HTTP/2 clients). */

@@ -29,6 +29,8 @@ const enum S {
 /** 13 hex digits stay below 2^53: a size is always exact. */
 const MAX_SIZE_DIGITS = 13;
 const MAX_TRAILER_BYTES = 16 * 1024;
+/** Chunk extensions are not used by anyone the proxy serves; more than this is an attack. */
+export const MAX_CHUNK_EXTENSION_BYTES = 4096;
 
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -54,6 +56,7 @@ export class ChunkedDecoder {
   private remaining = 0;
   private trailerBytes = 0;
   private trailerColon = false;
+  private extensionBytes = 0;
   /** Payload bytes seen so far (decoded). */
   payloadBytes = 0;
   /** The trailer section's raw lines (with `collectTrailers`). */
@@ -76,6 +79,7 @@ export class ChunkedDecoder {
     this.remaining = 0;
     this.trailerBytes = 0;
     this.trailerColon = false;
+    this.extensionBytes = 0;
     this.payloadBytes = 0;
     this.trailerText = '';
   }
@@ -123,8 +127,11 @@ export class ChunkedDecoder {
         }
         case S.SizeExt: {
           const c = buf[i];
-          if (c === 0x0d) this.state = S.SizeLf;
-          else if (c === 0x0a || c === 0) throw bad('invalid chunk extension');
+          if (c === 0x0d) {
+            this.state = S.SizeLf;
+            this.extensionBytes = 0;
+          } else if (c === 0x0a || c === 0) throw bad('invalid chunk extension');
+          else if (++this.extensionBytes > MAX_CHUNK_EXTENSION_BYTES) throw bad(`chunk extension longer than ${MAX_CHUNK_EXTENSION_BYTES} bytes`);
           i++;
           break;
         }

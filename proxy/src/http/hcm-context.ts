@@ -9,6 +9,7 @@ import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { HttpMetricsScope, IstioMetrics } from '../observability/istio/istio-metrics.js';
 import type { RbacRun } from '../security/rbac-filter.js';
 import type { JwtAuthnRun } from '../security/jwt/jwt-filter.js';
+import type { CodecStats } from './codec/underscore-headers.js';
 import type { FaultRun } from './fault-filter.js';
 
 export interface HcmContext {
@@ -26,6 +27,8 @@ export interface HcmContext {
   readonly rbac?: readonly RbacRun[];
   /** The connection manager's `envoy.filters.http.jwt_authn` (undefined: none). */
   readonly jwt?: JwtAuthnRun;
+  /** The codecs' counters, when `headers_with_underscores_action` is not ALLOW. */
+  readonly codecStats?: { readonly http1: CodecStats; readonly http2: CodecStats };
   /** The connection manager's `envoy.filters.http.fault` (undefined: not in its chain). */
   readonly fault?: FaultRun;
 }

@@ -155,16 +155,20 @@ const CLOSE: BodyFraming = { kind: 'close' };
 export function bodyFraming(h: HeaderList, isRequest: boolean): BodyFraming {
   let cl: string | undefined;
   let te: string | undefined;
+  /** Several Content-Length fields, or a list in one: collapsed into one before forwarding. */
+  let collapse = false;
   const names = h.names;
   for (let i = 0; i < names.length; i++) {
     const n = names[i];
     if (n === 'content-length') {
       const value = h.values[i];
+      if (cl !== undefined) collapse = true;
       if (DIGITS.test(value)) {
         if (cl !== undefined && cl !== value) throw badRequest('differing content-length values');
         cl = value;
         continue;
       }
+      collapse = true;
       // "5, 5" and repeated headers with one value are the same length; anything else is not.
       for (const part of value.split(',')) {
         const v = part.trim();
@@ -184,8 +188,43 @@ export function bodyFraming(h: HeaderList, isRequest: boolean): BodyFraming {
     return CHUNKED;
   }
   if (cl !== undefined) {
+    if (collapse) collapseContentLength(h, cl);
     const length = Number(cl);
     return length === 0 ? NO_BODY : { kind: 'length', length };
   }
   return isRequest ? NO_BODY : CLOSE;
+}
+
+/** Leaves one `content-length: N` where the message had several (RFC 9110 8.6: one value, sent once). */
+function collapseContentLength(h: HeaderList, value: string): void {
+  const names = h.names as string[];
+  const values = h.values as string[];
+  let kept = false;
+  for (let i = 0; i < names.length; i++) {
+    if (names[i] !== 'content-length') continue;
+    if (!kept) {
+      values[i] = value;
+      kept = true;
+    } else {
+      names.splice(i, 1);
+      values.splice(i, 1);
+      i--;
+    }
+  }
+}
+
+/**
+ * What is already wrong with a request head that has not ended yet (no blank line so far): a
+ * bare LF where CRLF is required, or a complete request line without an HTTP version (HTTP/0.9).
+ * Waiting for more would only hang the client; the codec answers 400 at once.
+ */
+export function partialRequestHeadError(buf: Buffer, start: number): HttpParseError | undefined {
+  const lf = buf.indexOf(0x0a, start);
+  if (lf === -1) return undefined;
+  if (lf === start || buf[lf - 1] !== 0x0d) return badRequest('request line not ended by CRLF');
+  const line = buf.toString('latin1', start, lf - 1);
+  const sp1 = line.indexOf(' ');
+  if (sp1 <= 0 || line.indexOf(' ', sp1 + 1) === -1) return badRequest('request line without an HTTP version (HTTP/0.9 is not supported)');
+  for (let i = buf.indexOf(0x0a, lf + 1); i !== -1; i = buf.indexOf(0x0a, i + 1)) if (buf[i - 1] !== 0x0d) return badRequest('header line not ended by CRLF');
+  return undefined;
 }

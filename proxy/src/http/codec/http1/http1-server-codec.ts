@@ -8,7 +8,8 @@
  */
 import type net from 'node:net';
 import { ChunkedDecoder } from '../../chunked-decoder.js';
-import { bodyFraming, getHeader, parseRequestHead, type BodyFraming, type RequestHead } from '../../head-parser.js';
+import { underscoreHeadersAllowed } from '../underscore-headers.js';
+import { bodyFraming, getHeader, parseRequestHead, partialRequestHeadError, type BodyFraming, type RequestHead } from '../../head-parser.js';
 import { HttpParseError } from '../../parse-error.js';
 import type { HcmContext } from '../../hcm-context.js';
 import type { DownstreamUpgrade, RequestDecoder, ResponseEncoder, ServerCodecCallbacks, ServerConnection } from '../server-codec.js';
@@ -109,6 +110,11 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
             this.protocolError(new HttpParseError(431, 'http1.headers_too_large', 'request headers too large'));
             return;
           }
+          const early = partialRequestHeadError(buf, start);
+          if (early !== undefined) {
+            this.protocolError(early);
+            return;
+          }
           this.buf = start === 0 ? buf : buf.subarray(start);
           this.armHeadersTimer();
           return;
@@ -119,6 +125,7 @@ export class Http1ServerCodec extends Http1ServerEncoder implements ResponseEnco
         try {
           head = parseRequestHead(buf, start, end, ctx.hcm.maxHeadersCount);
           framing = bodyFraming(head, true);
+          if (!underscoreHeadersAllowed(ctx.hcm, head, ctx.codecStats?.http1)) throw new HttpParseError(400, 'http1.unexpected_underscore', 'header name with an underscore');
         } catch (e) {
           this.protocolError(e instanceof HttpParseError ? e : new HttpParseError(400, 'http1.codec_error', String(e)));
           return;

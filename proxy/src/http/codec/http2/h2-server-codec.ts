@@ -14,10 +14,11 @@ import type { ServerCodecCallbacks, ServerConnection } from '../server-codec.js'
 import { requestHeadFromH2, upgradeHeadFromConnect } from './h2-headers.js';
 import { H2ServerStream, type H2StreamOwner } from './h2-server-stream.js';
 import { H2ConnectServerStream } from './h2-connect-stream.js';
+import { underscoreHeadersAllowed } from '../underscore-headers.js';
 
 /** A request's pseudo-headers and fields beyond `max_headers_count`. */
 const PSEUDO_HEADERS = 4;
-const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
 /** Bytes of the names and values of a raw header list (what max_request_headers_kb counts). */
 function headerListBytes(raw: readonly string[]): number {
@@ -77,6 +78,12 @@ export class H2ServerCodec implements ServerConnection, H2StreamOwner {
       return;
     }
     let head = requestHeadFromH2(headers, list);
+    if (!underscoreHeadersAllowed(ctx.hcm, head, ctx.codecStats?.http2)) {
+      // Envoy's REJECT_REQUEST on HTTP/2: the stream is reset.
+      stream.on('error', () => {});
+      stream.close(NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
     const protocol = headers[':protocol'];
     // An extended CONNECT (only possible with allow_connect) reaches the router as an upgrade
     // request without a body: its DATA frames are the tunnel's.
