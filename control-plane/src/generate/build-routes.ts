@@ -167,7 +167,8 @@ export function gatewayVirtualHosts(model: MeshModel, proxy: ProxyIdentity, port
   }
   const vhosts = [...byHost].map(([h, vh]) => ({
     name: virtualHostName(h, port),
-    domains: h === '*' ? ['*'] : [h, `${h}:*`],
+    // A wildcard host takes no `:*` form (one wildcard per domain); the proxy retries without the port.
+    domains: h.startsWith('*') ? [h] : [h, `${h}:*`],
     routes: catchAllLast(vh.routes),
     ...(vh.redirect ? { require_tls: 'ALL' } : {}),
   }));

@@ -1,7 +1,8 @@
 /**
- * Several VirtualServices for one host, as Istio resolves them (VirtualServices are in Istio's
- * order: creationTimestamp, then namespace/name; the folder source has no timestamps, so its
- * resources keep namespace/name order).
+ * Several VirtualServices for one host, as Istio resolves them (VirtualServices come in Istio's
+ * order, build-mesh-model.ts: creationTimestamp, then name, then namespace; the folder source's
+ * resources have no timestamp unless the YAML sets one, so they are in name order there, as
+ * Istio orders timestamp-less config).
  *   sidecars  one VirtualService per host: an exact host beats a wildcard, a narrower wildcard a
  *             wider one, and among equals the oldest wins; the others are ignored for that host
  *             (`minimesh analyze` reports them as IST0109);

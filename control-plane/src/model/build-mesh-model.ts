@@ -37,10 +37,14 @@ export interface BuildMeshModelOptions {
 const nsOf = (r: { metadata: { namespace?: string } }): string => r.metadata.namespace ?? 'default';
 const key = (r: KubeResource): string => `${r.kind}/${nsOf(r)}/${r.metadata.name}`;
 
-/** Istio orders config by creation time, then namespace and name. */
+/**
+ * Istio orders config by creation time, then name, then namespace (its sortConfigByCreationTime);
+ * resources without a timestamp (the folder source) tie on time and so keep name order.
+ */
 function byCreation<T extends KubeResource>(list: T[]): T[] {
   const ts = (r: T): string => ((r.metadata as { creationTimestamp?: string }).creationTimestamp ?? '');
-  return list.sort((a, b) => ts(a).localeCompare(ts(b)) || nsOf(a).localeCompare(nsOf(b)) || a.metadata.name.localeCompare(b.metadata.name));
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return list.sort((a, b) => cmp(ts(a), ts(b)) || cmp(a.metadata.name, b.metadata.name) || cmp(nsOf(a), nsOf(b)));
 }
 
 const selects = (selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean =>
