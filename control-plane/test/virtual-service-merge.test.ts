@@ -120,6 +120,15 @@ spec:
 
   const noTs = sidecar([service('reviews', 'default', 9080), service('v1', 'default', 9080), service('v2', 'default', 9080), vs('b', undefined, 'reviews', 'v2'), vs('a', undefined, 'reviews', 'v1')]);
   t.equal(noTs.send('9080', 'reviews:9080', '/'), cl('v1.default.svc.cluster.local', 9080), 'without timestamps: name order, as Istio orders timestamp-less config');
+  const nsVs = (name: string, ns: string, dest: string): string => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: ${ns} }
+spec:
+  hosts: [reviews.default.svc.cluster.local]
+  http: [{ route: [{ destination: { host: ${dest}.default.svc.cluster.local } }] }]
+`;
+  const byName = sidecar([service('reviews', 'default', 9080), service('v1', 'default', 9080), service('v2', 'default', 9080), nsVs('b', 'alpha', 'v2'), nsVs('a', 'zulu', 'v1')]);
+  t.equal(byName.send('9080', 'reviews:9080', '/'), cl('v1.default.svc.cluster.local', 9080), 'ties on time: name before namespace (pilot sortConfigByCreationTime)');
 
   const mixed = sidecar([
     service('reviews', 'default', 9080),
