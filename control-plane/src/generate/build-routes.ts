@@ -18,7 +18,7 @@ import { buildDefaultRoute, MESH_GATEWAY, resolveGatewayNames, translateVirtualS
 import type { GenerateOptions } from './generate-options.js';
 import { destinationHashPolicy } from './translate-traffic-policy.js';
 import { resolveDelegates } from './delegate-virtual-services.js';
-import { catchAllLast, intersectHosts, meshVirtualServiceFor } from './merge-virtual-services.js';
+import { catchAllLast, intersectHosts, meshVirtualServiceFor, upToCatchAll } from './merge-virtual-services.js';
 
 const vsNs = (vs: VirtualService): string => vs.metadata.namespace ?? 'default';
 
@@ -155,7 +155,7 @@ export function gatewayVirtualHosts(model: MeshModel, proxy: ProxyIdentity, port
     const boundServers = servers.filter((s) => bound.includes(s.gateway));
     const hosts = intersectHosts(boundServers.flatMap((s) => s.hosts), virtualServiceHosts(vs, model.domainSuffix));
     if (hosts.length === 0) continue;
-    const routes = translateVirtualServiceRoutes(vs, ctx);
+    const routes = upToCatchAll(translateVirtualServiceRoutes(vs, ctx));
     for (const h of hosts) {
       const redirect = boundServers.some((s) => s.httpsRedirect === true && s.hosts.some((sh) => hostsIntersect(sh, h)));
       const vh = byHost.get(h);

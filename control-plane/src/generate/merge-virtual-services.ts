@@ -8,7 +8,8 @@
  *             (`minimesh analyze` reports them as IST0109);
  *   gateways  the VirtualServices bound to the gateway's servers are merged per host: each host
  *             is the narrower of a server host and a VirtualService host (Istio's Intersection),
- *             and its routes are the VirtualServices' routes concatenated oldest first, then
+ *             and its routes are the VirtualServices' routes concatenated oldest first (each
+ *             VirtualService's cut after its first catch-all route, as Istio stops there), then
  *             catch-all routes moved to the end (Istio's SortVHostRoutes).
  */
 import type { VirtualService } from '@minimesh/kube';
@@ -73,4 +74,10 @@ export function isCatchAll(route: JsonObject): boolean {
 /** Catch-all routes moved to the end, the others keeping their order (Istio's SortVHostRoutes). */
 export function catchAllLast(routes: readonly JsonObject[]): JsonObject[] {
   return [...routes.filter((r) => !isCatchAll(r)), ...routes.filter(isCatchAll)];
+}
+
+/** A VirtualService's routes up to and including its first catch-all (later ones can never match). */
+export function upToCatchAll(routes: readonly JsonObject[]): JsonObject[] {
+  const i = routes.findIndex(isCatchAll);
+  return i < 0 ? [...routes] : routes.slice(0, i + 1);
 }
