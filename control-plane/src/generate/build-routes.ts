@@ -1,11 +1,12 @@
 /**
  * Route configurations (RDS):
  *   sidecar  one per service port, named after it ("9080"), a virtual host per service on that
- *            port answering to the names Istio lists, with the VirtualService's routes or the
- *            default route;
- *   gateway  one per server port ("http.80"), a virtual host per VirtualService host bound to
- *            the Gateway, or Istio's `blackhole:PORT` 404 when none is; HTTPS servers get one
- *            per server (build-gateway-tls.ts) from the same virtual hosts.
+ *            port answering to the names Istio lists, with its VirtualService's routes (the one
+ *            Istio picks among several, merge-virtual-services.ts) or the default route;
+ *   gateway  one per server port ("http.80"), a virtual host per host the bound VirtualServices
+ *            share with the servers (their routes merged), or Istio's `blackhole:PORT` 404 when
+ *            none is; HTTPS servers get one per server (build-gateway-tls.ts) from the same
+ *            virtual hosts. Delegates are merged into their roots first (delegate-virtual-services.ts).
  */
 import { isHttpProtocol, parseProtocol, type Gateway, type VirtualService } from '@minimesh/kube';
 import { hostsIntersect, resolveHost, stripHostNamespace } from '../model/hostnames.js';
