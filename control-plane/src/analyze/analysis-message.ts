@@ -23,6 +23,8 @@ export interface MessageOrigin {
   readonly file?: string;
   /** 1-based line of the resource's first line in `file`. */
   readonly line?: number;
+  /** 1-based line of its `metadata.name` in `file` (where istioctl points for messages about the resource as a whole, e.g. IST0109). */
+  readonly nameLine?: number;
 }
 
 export interface AnalysisMessage {

@@ -36,14 +36,14 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRole
  * One object -> a resource (namespace filled in with `defaultNamespace` when it has none) and its
  * IST0106 messages. A document without kind or name is a parse error (undefined, message).
  */
-export function analyzeObject(raw: unknown, defaultNamespace: string, file?: string, line?: number): { resource?: AnalyzedResource; messages: AnalysisMessage[]; error?: string } {
+export function analyzeObject(raw: unknown, defaultNamespace: string, file?: string, line?: number, nameLine?: number): { resource?: AnalyzedResource; messages: AnalysisMessage[]; error?: string } {
   if (!isRecord(raw) || typeof raw.kind !== 'string' || !raw.kind) return { messages: [], error: 'not a Kubernetes object (no kind)' };
   const meta = isRecord(raw.metadata) ? raw.metadata : {};
   const kind = raw.kind;
   const name = typeof meta.name === 'string' ? meta.name : '';
   const clusterScoped = CLUSTER_SCOPED.has(kind);
   const namespace = clusterScoped ? '' : typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : defaultNamespace;
-  const origin: MessageOrigin = { kind, namespace, name, ...(file !== undefined ? { file, line } : {}) };
+  const origin: MessageOrigin = { kind, namespace, name, ...(file !== undefined ? { file, line, ...(nameLine !== undefined ? { nameLine } : {}) } : {}) };
   const v = validateResource(raw, defaultNamespace);
   if (v.ok === false) {
     const messages = v.errors.map((e) => schemaValidationError(origin, `${e.field ? `${e.field}: ` : ''}${e.message}`));
@@ -54,6 +54,13 @@ export function analyzeObject(raw: unknown, defaultNamespace: string, file?: str
 }
 
 const lineOf = (node: Node | null | undefined, lc: LineCounter): number | undefined => (node?.range ? lc.linePos(node.range[0]).line : undefined);
+
+/** The line of `metadata.name` in an object's node. */
+function nameLineOf(node: unknown, lc: LineCounter): number | undefined {
+  if (!isMap(node)) return undefined;
+  const meta = node.get('metadata', true);
+  return isMap(meta) ? lineOf(meta.get('name', true) as Node | undefined, lc) : undefined;
+}
 
 /** A file of YAML (or JSON) documents; `List` kinds are expanded, each item at its own line. */
 export function readManifestText(text: string, file: string, defaultNamespace: string): ReadResult {
@@ -67,14 +74,16 @@ export function readManifestText(text: string, file: string, defaultNamespace: s
     }
     const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
     if (value === null || value === undefined) continue;
-    const entries: { raw: unknown; line?: number }[] = [];
+    const entries: { raw: unknown; line?: number; nameLine?: number }[] = [];
     const v = value as { kind?: unknown; items?: unknown };
     if (typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items) && isMap(doc.contents)) {
       const seq = doc.contents.get('items', true);
-      v.items.forEach((raw, i) => entries.push({ raw, line: isSeq(seq) ? lineOf(seq.items[i] as Node, lc) : lineOf(doc.contents, lc) }));
-    } else entries.push({ raw: value, line: lineOf(doc.contents, lc) });
+      v.items.forEach((raw, i) =>
+        entries.push({ raw, line: isSeq(seq) ? lineOf(seq.items[i] as Node, lc) : lineOf(doc.contents, lc), nameLine: isSeq(seq) ? nameLineOf(seq.items[i], lc) : undefined }),
+      );
+    } else entries.push({ raw: value, line: lineOf(doc.contents, lc), nameLine: nameLineOf(doc.contents, lc) });
     for (const e of entries) {
-      const r = analyzeObject(e.raw, defaultNamespace, file, e.line ?? 1);
+      const r = analyzeObject(e.raw, defaultNamespace, file, e.line ?? 1, e.nameLine);
       if (r.error !== undefined) out.parseErrors.push(`${file}:${e.line ?? 1}: ${r.error}`);
       if (r.resource) out.resources.push(r.resource);
       out.messages.push(...r.messages);

@@ -117,7 +117,8 @@ export function analyzeConflictingMeshHosts(ctx: AnalysisContext): AnalysisMessa
   for (const [host, list] of byHost) {
     if (list.length < 2) continue;
     const names = list.map((v) => `${v.namespace}/${v.name}`).join(',');
-    for (const vs of list) out.push(conflictingMeshGatewayVirtualServiceHosts(vs.origin, names, host));
+    // istioctl points at each VirtualService's metadata.name line.
+    for (const vs of list) out.push(conflictingMeshGatewayVirtualServiceHosts({ ...vs.origin, line: vs.origin.nameLine ?? vs.origin.line }, names, host));
   }
   return out;
 }

@@ -1,14 +1,15 @@
 /**
  * Route configurations (RDS):
  *   sidecar  one per service port, named after it ("9080"), a virtual host per service on that
- *            port answering to the names Istio lists, with the VirtualService's routes or the
- *            default route;
- *   gateway  one per server port ("http.80"), a virtual host per VirtualService host bound to
- *            the Gateway, or Istio's `blackhole:PORT` 404 when none is; HTTPS servers get one
- *            per server (build-gateway-tls.ts) from the same virtual hosts.
+ *            port answering to the names Istio lists, with its VirtualService's routes (the one
+ *            Istio picks among several, merge-virtual-services.ts) or the default route;
+ *   gateway  one per server port ("http.80"), a virtual host per host the bound VirtualServices
+ *            share with the servers (their routes merged), or Istio's `blackhole:PORT` 404 when
+ *            none is; HTTPS servers get one per server (build-gateway-tls.ts) from the same
+ *            virtual hosts. Delegates are merged into their roots first (delegate-virtual-services.ts).
  */
 import { isHttpProtocol, parseProtocol, type Gateway, type VirtualService } from '@minimesh/kube';
-import { hostMatches, hostsIntersect, resolveHost, stripHostNamespace } from '../model/hostnames.js';
+import { hostsIntersect, resolveHost, stripHostNamespace } from '../model/hostnames.js';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import type { JsonObject } from './envoy-json.js';
@@ -17,17 +18,19 @@ import { httpPorts } from './build-clusters.js';
 import { buildDefaultRoute, MESH_GATEWAY, resolveGatewayNames, translateVirtualServiceRoutes, type RouteContext } from './translate-http-route.js';
 import type { GenerateOptions } from './generate-options.js';
 import { destinationHashPolicy } from './translate-traffic-policy.js';
+import { resolveDelegates } from './delegate-virtual-services.js';
+import { catchAllLast, intersectHosts, meshVirtualServiceFor, upToCatchAll } from './merge-virtual-services.js';
 
 const vsNs = (vs: VirtualService): string => vs.metadata.namespace ?? 'default';
 
 /** The VirtualService hosts, resolved in its namespace. */
 export const virtualServiceHosts = (vs: VirtualService, domainSuffix: string): string[] => (vs.spec?.hosts ?? []).map((h) => resolveHost(h, vsNs(vs), domainSuffix));
 
-/** The first VirtualService (Istio's order) bound to `gateway` that claims `host`. */
-function virtualServiceFor(model: MeshModel, host: string, gateway: string): VirtualService | undefined {
-  return model.virtualServices.find(
-    (vs) => resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).includes(gateway) && virtualServiceHosts(vs, model.domainSuffix).some((h) => hostMatches(h, host)),
-  );
+/** The VirtualServices with delegates merged into their roots; their problems join `warnings` once. */
+function routableVirtualServices(model: MeshModel, warnings: string[]): readonly VirtualService[] {
+  const r = resolveDelegates(model.virtualServices, model.domainSuffix);
+  for (const w of r.warnings) if (!warnings.includes(w)) warnings.push(w);
+  return r.virtualServices;
 }
 
 /** Istio's domains for a service port: FQDN and short forms, cluster IP, each with and without the port. */
@@ -60,13 +63,14 @@ export function buildSidecarRouteConfigs(model: MeshModel, proxy: ProxyIdentity,
     if (svc.resolution === 'NONE') continue;
     for (const p of httpPorts(svc)) byPort.set(p.port, [...(byPort.get(p.port) ?? []), svc]);
   }
+  const meshVs = routableVirtualServices(model, warnings).filter((vs) => resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).includes(MESH_GATEWAY));
   const out: JsonObject[] = [];
   for (const port of [...byPort.keys()].sort((a, b) => a - b)) {
     const used = new Set<string>();
     const ctx: RouteContext = { model, proxy, port, gateways: new Set([MESH_GATEWAY]), warnings };
     const vhosts: JsonObject[] = [];
     for (const svc of byPort.get(port)!) {
-      const vs = virtualServiceFor(model, svc.hostname, MESH_GATEWAY);
+      const vs = meshVirtualServiceFor(meshVs, svc.hostname, model.domainSuffix, warnings);
       let routes = vs ? translateVirtualServiceRoutes(vs, ctx) : [];
       if (!vs || routes.length === 0) routes = [withHashPolicy(buildDefaultRoute(clusterName({ direction: 'outbound', port, host: svc.hostname })), destinationHashPolicy(model, proxy.namespace, svc.hostname, undefined, port))];
       const domains = uniqueDomains(serviceDomains(svc, port, proxy.namespace, model.domainSuffix), used);
@@ -138,34 +142,39 @@ export interface GatewayServerHosts {
 }
 
 /**
- * The virtual hosts of the VirtualServices bound to the servers' Gateways, one per VirtualService
- * host within the servers' hosts (earlier VirtualServices win a host); Istio's
- * `blackhole:PORT` 404 when none is.
+ * The virtual hosts of the VirtualServices bound to the servers' Gateways, one per host
+ * (merge-virtual-services.ts: hosts intersected, several VirtualServices' routes merged);
+ * Istio's `blackhole:PORT` 404 when none is.
  */
 export function gatewayVirtualHosts(model: MeshModel, proxy: ProxyIdentity, port: number, servers: readonly GatewayServerHosts[], warnings: string[]): JsonObject[] {
   const gatewayNames = new Set(servers.map((s) => s.gateway));
   const ctx: RouteContext = { model, proxy, port, gateways: gatewayNames, warnings };
-  const used = new Set<string>();
-  const vhosts: JsonObject[] = [];
-  for (const vs of model.virtualServices) {
+  const byHost = new Map<string, { routes: JsonObject[]; redirect: boolean }>();
+  for (const vs of routableVirtualServices(model, warnings)) {
     const bound = resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).filter((g) => gatewayNames.has(g));
     if (bound.length === 0 || vs.spec?.http === undefined) continue;
     const boundServers = servers.filter((s) => bound.includes(s.gateway));
-    const hosts = virtualServiceHosts(vs, model.domainSuffix).filter((h) => boundServers.some((s) => s.hosts.some((sh) => hostsIntersect(sh, h))));
+    const hosts = intersectHosts(boundServers.flatMap((s) => s.hosts), virtualServiceHosts(vs, model.domainSuffix));
     if (hosts.length === 0) continue;
-    const routes = translateVirtualServiceRoutes(vs, ctx);
+    const routes = upToCatchAll(translateVirtualServiceRoutes(vs, ctx));
     for (const h of hosts) {
-      const domains = uniqueDomains(h === '*' ? ['*'] : [h, `${h}:*`], used);
-      if (domains.length === 0) {
-        warnings.push(`VirtualService ${vsNs(vs)}/${vs.metadata.name}: host ${h} on gateway port ${port} is already claimed by an earlier VirtualService`);
-        continue;
-      }
       const redirect = boundServers.some((s) => s.httpsRedirect === true && s.hosts.some((sh) => hostsIntersect(sh, h)));
-      vhosts.push({ name: virtualHostName(h, port), domains, routes, ...(redirect ? { require_tls: 'ALL' } : {}) });
+      const vh = byHost.get(h);
+      if (vh) {
+        vh.routes.push(...routes);
+        vh.redirect ||= redirect;
+      } else byHost.set(h, { routes: [...routes], redirect });
     }
   }
+  const vhosts = [...byHost].map(([h, vh]) => ({
+    name: virtualHostName(h, port),
+    // A wildcard host takes no `:*` form (one wildcard per domain); the proxy retries without the port.
+    domains: h.startsWith('*') ? [h] : [h, `${h}:*`],
+    routes: catchAllLast(vh.routes),
+    ...(vh.redirect ? { require_tls: 'ALL' } : {}),
+  }));
   if (vhosts.length === 0) {
-    vhosts.push({ name: `blackhole:${port}`, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, direct_response: { status: 404 } }] });
+    return [{ name: `blackhole:${port}`, domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, direct_response: { status: 404 } }] }];
   }
   return vhosts;
 }

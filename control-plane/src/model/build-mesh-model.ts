@@ -43,6 +43,16 @@ function byCreation<T extends KubeResource>(list: T[]): T[] {
   return list.sort((a, b) => ts(a).localeCompare(ts(b)) || nsOf(a).localeCompare(nsOf(b)) || a.metadata.name.localeCompare(b.metadata.name));
 }
 
+/**
+ * VirtualServices in pilot's order (sortConfigByCreationTime): creation time, then name, then
+ * namespace, compared bytewise; resources without a timestamp (the folder source) tie on time.
+ */
+function virtualServiceOrder<T extends KubeResource>(list: T[]): T[] {
+  const ts = (r: T): string => ((r.metadata as { creationTimestamp?: string }).creationTimestamp ?? '');
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return list.sort((a, b) => cmp(ts(a), ts(b)) || cmp(a.metadata.name, b.metadata.name) || cmp(nsOf(a), nsOf(b)));
+}
+
 const selects = (selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
@@ -298,7 +308,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     services,
     servicesByHost: new Map(services.map((s) => [s.hostname, s])),
     workloads,
-    virtualServices: byCreation(of('VirtualService')) as VirtualService[],
+    virtualServices: virtualServiceOrder(of('VirtualService')) as VirtualService[],
     destinationRules: byCreation(of('DestinationRule')) as DestinationRule[],
     gateways: byCreation(of('Gateway')) as Gateway[],
     serviceEntries,

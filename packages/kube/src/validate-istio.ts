@@ -19,6 +19,7 @@ import {
 import type { IssueCollector } from './issues.js';
 import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { validateServerTls, validateTlsRoutes } from './validate-tls.js';
+import { validateDelegation } from './validate-delegate.js';
 import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
@@ -127,14 +128,14 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
       c,
       h,
       path,
-      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'mirrors', 'headers'],
-      ['delegate', 'corsPolicy', 'mirrorPercent', 'mirror_percent'],
+      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'mirrors', 'headers', 'delegate'],
+      ['corsPolicy', 'mirrorPercent', 'mirror_percent'],
     )
   )
     return;
   const actions = ['route', 'redirect', 'directResponse', 'delegate'].filter((k) => h[k] !== undefined);
-  if (actions.length === 0) c.error(path, 'one of route, redirect, directResponse is required');
-  if (actions.length > 1) c.error(path, `only one of route, redirect, directResponse may be set (got ${actions.join(', ')})`);
+  if (actions.length === 0) c.error(path, 'one of route, redirect, directResponse, delegate is required');
+  if (actions.length > 1) c.error(path, `only one of route, redirect, directResponse, delegate may be set (got ${actions.join(', ')})`);
   if (h.redirect !== undefined && h.rewrite !== undefined) c.error(path, 'redirect and rewrite cannot both be set');
   if (checkArray(c, h.match, at(path, 'match'))) h.match.forEach((m, i) => checkMatch(c, m, at(at(path, 'match'), i)));
   if (checkArray(c, h.route, at(path, 'route'))) {
@@ -199,10 +200,9 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
 
 export function validateVirtualServiceSpec(c: IssueCollector, spec: unknown): void {
   if (!checkFields(c, spec, 'spec', ['hosts', 'gateways', 'http', 'tls'], ['tcp', 'exportTo'])) return c.error('spec', 'is required');
-  if (checkArray(c, spec.hosts, 'spec.hosts', true)) {
-    if (spec.hosts.length === 0) c.error('spec.hosts', 'must have at least one host');
-    spec.hosts.forEach((h, i) => checkString(c, h, at('spec.hosts', i), true));
-  }
+  // No hosts: a delegate VirtualService (validate-delegate.ts).
+  if (checkArray(c, spec.hosts, 'spec.hosts')) spec.hosts.forEach((h, i) => checkString(c, h, at('spec.hosts', i), true));
+  validateDelegation(c, spec);
   if (checkArray(c, spec.gateways, 'spec.gateways')) spec.gateways.forEach((g, i) => checkString(c, g, at('spec.gateways', i), true));
   if (checkArray(c, spec.http, 'spec.http')) spec.http.forEach((h, i) => checkHttpRoute(c, h, at('spec.http', i)));
   validateTlsRoutes(c, spec.tls, 'spec.tls');
