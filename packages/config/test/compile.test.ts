@@ -120,7 +120,7 @@ const rejected: [string, Parameters<typeof withExtra>[0], RegExp][] = [
   ['route field changing behaviour', { ROUTE_EXTRA: 'decorator: { operation: x },' }, new RegExp(`^${esc(R)}\\.decorator: field not supported by minimesh$`)],
   ['a transport socket without its config', { CLUSTER_EXTRA: 'transport_socket: { name: tls }' }, new RegExp(`^${esc(C)}\\.transport_socket\\.typed_config: only envoy\\.transport_sockets\\.tls .* are supported by minimesh \\(got no typed_config\\)`)],
   ['health checks', { CLUSTER_EXTRA: 'health_checks: [{ timeout: 1s }]' }, new RegExp(`^${esc(C)}\\.health_checks: health_checks is not supported by minimesh yet`)],
-  ['outlier detection', { CLUSTER_EXTRA: 'outlier_detection: {}' }, new RegExp(`^${esc(C)}\\.outlier_detection: outlier_detection is not supported by minimesh yet`)],
+  ['outlier detection monitors', { CLUSTER_EXTRA: 'outlier_detection: { monitors: [{ name: x }] }' }, new RegExp(`^${esc(C)}\\.outlier_detection\\.monitors: monitors are not supported by minimesh`)],
   ['dynamic_resources', { TOP_EXTRA: 'dynamic_resources: { ads_config: { api_type: GRPC } }' }, /^dynamic_resources: dynamic_resources \(xDS\) is not supported/],
   ['runtime overrides', { TOP_EXTRA: 'layered_runtime: { layers: [{ name: s, static_layer: { a: 1 } }] }' }, /^layered_runtime\.layers\[0\]\.static_layer: runtime overrides/],
   ['overload actions', { TOP_EXTRA: 'overload_manager: { actions: [{ name: x }] }' }, /^overload_manager\.actions: overload actions/],
