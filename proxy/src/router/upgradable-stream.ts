@@ -23,6 +23,8 @@ const MAX_DURATION_DETAILS = 'max_duration_timeout';
 export abstract class UpgradableStream extends UpstreamTryStream {
   protected action: ForwardActionRt | undefined;
   protected responseMutations: readonly HeaderMutationLevel[] = [];
+  /** Some response mutation has `%OPERATOR%` values (route-mutations.ts). */
+  protected responseFormatted = false;
   private tunnel: TunnelHandle | null = null;
   private durationTimer: NodeJS.Timeout | null = null;
 
