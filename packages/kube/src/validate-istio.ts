@@ -19,6 +19,7 @@ import {
 import type { IssueCollector } from './issues.js';
 import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { validateServerTls, validateTlsRoutes } from './validate-tls.js';
+import { checkCorsPolicy } from './validate-cors.js';
 import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
@@ -127,8 +128,8 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
       c,
       h,
       path,
-      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'mirrors', 'headers'],
-      ['delegate', 'corsPolicy', 'mirrorPercent', 'mirror_percent'],
+      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'mirrors', 'headers', 'corsPolicy'],
+      ['delegate', 'mirrorPercent', 'mirror_percent'],
     )
   )
     return;
@@ -183,6 +184,7 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
   checkDuration(c, h.timeout, at(path, 'timeout'));
   checkRetries(c, h.retries, at(path, 'retries'));
   checkFault(c, h.fault, at(path, 'fault'));
+  checkCorsPolicy(c, h.corsPolicy, at(path, 'corsPolicy'), checkStringMatch);
   if (h.mirror !== undefined) checkDestination(c, h.mirror, at(path, 'mirror'));
   checkPercentage(c, h.mirrorPercentage, at(path, 'mirrorPercentage'));
   if (h.mirror !== undefined && h.mirrors !== undefined) c.error(path, 'mirror and mirrors cannot both be set');
