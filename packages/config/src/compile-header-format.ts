@@ -29,7 +29,7 @@ export function compileHeaderFormat(value: string, path: string, errors: Errors)
       i += 2;
       continue;
     }
-    const end = value.indexOf('%', i + 1);
+    const end = commandEnd(value, i + 1);
     if (end < 0) {
       errors.add(path, `unterminated %-operator in ${JSON.stringify(value)} (write %% for a literal percent sign)`);
       return { value };
@@ -44,6 +44,18 @@ export function compileHeaderFormat(value: string, path: string, errors: Errors)
   if (parts.length === 0) return { value: literal };
   if (literal !== '') parts.push({ kind: 'literal', text: literal });
   return { value, format: parts };
+}
+
+/** The index of the `%` closing the command that starts at `from` (an argument in parentheses may hold `%`), or -1. */
+function commandEnd(value: string, from: number): number {
+  let i = from;
+  while (i < value.length && /[A-Z_]/.test(value[i])) i++;
+  if (value[i] === '(') {
+    const close = value.indexOf(')', i);
+    if (close < 0) return -1;
+    i = close + 1;
+  }
+  return value.indexOf('%', i);
 }
 
 function compileCommand(cmd: string, path: string, errors: Errors): HeaderFormatPart | undefined {
