@@ -125,3 +125,22 @@ spec:
   t.match(text, /corsPolicy\.maxAge/);
   t.match(text, /corsPolicy\.unmatchedPreflights.*must be one of UNSPECIFIED, FORWARD, IGNORE/);
 });
+
+t.test('headers values: an operator the proxy does not evaluate is an error naming the field', async (t) => {
+  const { issues } = generate(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http:
+  - headers:
+      request: { set: { x-a: "%UPSTREAM_METADATA(x)%", x-ok: "%REQ(x-b)% 5%%" } }
+      response: { add: { x-c: "50%" } }
+    route: [{ destination: { host: api } }]
+`);
+  const text = issues.map((i) => `${i.level} ${i.field} ${i.message}`).join('\n');
+  t.match(text, /error spec\.http\[0\]\.headers\.request\.set\.x-a unknown header value operator %UPSTREAM_METADATA\(x\)%/);
+  t.match(text, /error spec\.http\[0\]\.headers\.response\.add\.x-c unterminated %-operator/);
+  t.notMatch(text, /x-ok/, 'good values pass');
+});

@@ -20,6 +20,7 @@ import type { IssueCollector } from './issues.js';
 import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { validateServerTls, validateTlsRoutes } from './validate-tls.js';
 import { checkCorsPolicy } from './validate-cors.js';
+import { checkHeaderValues } from './validate-header-value.js';
 import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
@@ -51,8 +52,8 @@ function checkMatchMap(c: IssueCollector, v: unknown, path: string): void {
 
 function checkHeaderOps(c: IssueCollector, v: unknown, path: string): void {
   if (!checkFields(c, v, path, ['set', 'add', 'remove'])) return;
-  checkStringMap(c, v.set, at(path, 'set'));
-  checkStringMap(c, v.add, at(path, 'add'));
+  if (checkStringMap(c, v.set, at(path, 'set'))) checkHeaderValues(c, v.set, at(path, 'set'));
+  if (checkStringMap(c, v.add, at(path, 'add'))) checkHeaderValues(c, v.add, at(path, 'add'));
   if (checkArray(c, v.remove, at(path, 'remove'))) v.remove.forEach((h, i) => checkString(c, h, at(at(path, 'remove'), i), true));
 }
 
