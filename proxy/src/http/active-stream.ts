@@ -37,7 +37,6 @@ import { httpsRedirect } from '../router/require-tls.js';
 import type { DownstreamInfo } from './downstream-info.js';
 import { CORS_PREFLIGHT_REPLY, corsRequest } from './cors-filter.js';
 import type { HeaderMutationLevel } from '../router/header-mutation.js';
-import type { HeaderFormatSource } from '../router/header-format.js';
 
 export type { DownstreamInfo } from './downstream-info.js';
 
@@ -226,12 +225,6 @@ export abstract class ActiveStream implements RequestDecoder {
       this.corsResponse = cors?.response;
     }
     this.forward(vh, route, action);
-  }
-
-  /** What `%OPERATOR%` header values read now (header-format.ts). */
-  protected formatSource(): HeaderFormatSource {
-    const host = this.lastHost;
-    return { downstream: this.downstream, startTime: this.startTime, request: this.head, response: this.upstreamResponse, upstreamHost: host?.key, upstreamCluster: this.cluster?.config.name, responseCode: this.responseStatus };
   }
 
   abstract decodeData(chunk: Buffer): void;
