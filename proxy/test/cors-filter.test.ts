@@ -9,6 +9,7 @@ import t from 'tap';
 import { parseBootstrap } from '@minimesh/api';
 import { compileBootstrap } from '@minimesh/config';
 import { buildBootstrap, ok, route, startTestProxy, startUpstream, type ProxySpec } from './helpers/harness.js';
+import { h2Connect, h2Request } from './helpers/h2-client.js';
 
 const CORS = 'envoy.filters.http.cors';
 const CORS_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors';
@@ -144,6 +145,20 @@ t.test('filter_enabled 0 %: the filter does nothing; a chain without the filter 
   const noFilter = await startTestProxy(t, { ...spec(up.port, [corsRoute('/', POLICY)]), hcm: { http_filters: [ROUTER] } });
   const r2 = await noFilter.request(preflight('https://app.example.com'));
   t.equal(r2.body, 'up');
+});
+
+t.test('HTTP/2: the preflight answered, the actual request decorated', async (t) => {
+  const up = await startUpstream(t);
+  const p = await startTestProxy(t, spec(up.port, [corsRoute('/', POLICY)]));
+  const s = h2Connect(t, p.port);
+  const pre = await h2Request(s, { method: 'OPTIONS', path: '/api', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+  t.equal(pre.status, 200);
+  t.equal(pre.headers['access-control-allow-origin'], 'https://app.example.com');
+  t.equal(pre.headers['access-control-max-age'], '600');
+  t.equal(up.requests.length, 0);
+  const r = await h2Request(s, { path: '/api', headers: { origin: 'https://app.example.com' } });
+  t.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
+  t.equal(r.headers['access-control-expose-headers'], 'x-trace');
 });
 
 t.test('config errors name the field', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * Envoy's `%OPERATOR%` values in `request_headers_to_add` / `response_headers_to_add` (every
  * level), real sockets: each operator on the request and the response side, `%%`, `:N`
- * truncation, `REQ(a?b)`, START_TIME formats, empty values (not added unless keep_empty_value),
+ * truncation, `REQ(a?b)`, START_TIME formats, HTTP/2, empty values (not added unless keep_empty_value),
  * and unknown operators as config errors naming the field.
  */
 import t from 'tap';
@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { parseBootstrap } from '@minimesh/api';
 import { compileBootstrap } from '@minimesh/config';
 import { buildBootstrap, ok, route, startTestProxy, startUpstream, type ProxySpec } from './helpers/harness.js';
+import { h2Connect, h2Request } from './helpers/h2-client.js';
 
 type Json = Record<string, unknown>;
 const hv = (key: string, value: string, extra: Json = {}): Json => ({ header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', ...extra });
@@ -116,6 +117,16 @@ t.test('weighted cluster level values are formatted too', async (t) => {
   const p = await startTestProxy(t, { routes: [{ match: { prefix: '/' }, route: { weighted_clusters: wc, timeout: '2s' } }], clusters: { c: [up.port] } });
   await p.request();
   t.equal(up.requests[0].headers['x-wc'], `c@${p.port}`);
+});
+
+t.test('HTTP/2 downstream: %PROTOCOL% and %REQ(:authority)%', async (t) => {
+  const up = await startUpstream(t);
+  const p = await startTestProxy(t, spec(up.port, [hv('x-proto', '%PROTOCOL%'), hv('x-auth', '%REQ(:authority)%')]));
+  const s = h2Connect(t, p.port);
+  const r = await h2Request(s, { path: '/', headers: { ':authority': 'shop.test' } });
+  t.equal(r.status, 200);
+  t.equal(up.requests[0].headers['x-proto'], 'HTTP/2');
+  t.equal(up.requests[0].headers['x-auth'], 'shop.test');
 });
 
 t.test('bad operators are config errors naming the field', async (t) => {
