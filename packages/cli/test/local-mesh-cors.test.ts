@@ -8,15 +8,11 @@
  *     client's address, and `headers.response.add` with %UPSTREAM_HOST% names the endpoint.
  */
 import t from 'tap';
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { once } from 'node:events';
-import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
-import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { startLocalMesh, until, type Teardown } from './helpers/local-mesh.js';
 
 log.level = 'warn';
 const CLIENT_IP = '127.0.0.77';
@@ -28,6 +24,7 @@ interface Reply {
   headers: http.IncomingHttpHeaders;
 }
 
+/** Through the client sidecar's forward proxy from the client's own address (httpGet sends GETs only). */
 function send(method: string, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request({ method, host: CLIENT_IP, port: 15001, localAddress: CLIENT_IP, path: `http://${HOST}/api`, headers: { host: HOST, ...headers }, agent: false }, (res) => {
@@ -39,19 +36,6 @@ function send(method: string, headers: Record<string, string> = {}): Promise<Rep
     req.on('error', reject);
     req.end();
   });
-}
-
-async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
 }
 
 const services = (port: number): string => `apiVersion: v1
@@ -88,7 +72,7 @@ spec:
 `;
 
 /** An app answering `from web`, remembering each request's method and headers; closed at teardown. */
-async function startApp(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; seen: { method: string; headers: http.IncomingHttpHeaders }[] }> {
+async function startApp(t: Teardown): Promise<{ port: number; seen: { method: string; headers: http.IncomingHttpHeaders }[] }> {
   const seen: { method: string; headers: http.IncomingHttpHeaders }[] = [];
   const app = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', headers: req.headers });
@@ -102,29 +86,11 @@ async function startApp(t: { teardown(fn: () => unknown): void }): Promise<{ por
 
 t.test('corsPolicy and formatted headers through a client sidecar', async (t) => {
   const web = await startApp(t);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-cors-'));
-  fs.writeFileSync(path.join(dir, 'services.yaml'), services(web.port));
-  fs.writeFileSync(path.join(dir, 'vs.yaml'), VS);
-  const cp = new ControlPlane({ source: { kind: 'folder', dir }, xdsAddress: { host: '127.0.0.1', port: 0 }, debugAddress: { host: '127.0.0.1', port: 0 }, local: true, print: () => {} });
-  await cp.start();
-  const client = await startXdsProxy({
-    server: `127.0.0.1:${cp.xdsPort}`,
-    node: { id: `sidecar~${CLIENT_IP}~client-local-00001.test~test.svc.cluster.local`, cluster: 'client.test', metadata: { LABELS: { app: 'client' } } },
-    adminAddress: '127.0.0.1',
-    adminPort: 0,
-    healthAddress: '127.0.0.1',
-    healthPort: undefined,
-    drainTimeMs: 100,
-    backoff: { initialMs: 50, maxMs: 200 },
-  });
-  t.teardown(async () => {
-    await client.stop();
-    await cp.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const mesh = await startLocalMesh(t, { 'services.yaml': services(web.port), 'vs.yaml': VS });
+  await mesh.sidecar({ ip: CLIENT_IP, name: 'client' }, { adminAddress: '127.0.0.1', adminPort: 0 });
 
   const allowed = 'https://shop.example.com';
-  await until('the policy is in force', async () => (await send('GET', { origin: allowed })).headers['access-control-allow-origin'] === allowed, 15000);
+  await until('the policy is in force', async () => (await send('GET', { origin: allowed })).headers['access-control-allow-origin'] === allowed, 15000, 50);
   const before = web.seen.length;
   const pre = await send('OPTIONS', { origin: allowed, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-token' });
   t.equal(pre.status, 200);
