@@ -75,6 +75,17 @@ t.test('an actual request from an allowed origin gets allow-origin, credentials 
   t.equal(up.requests[0].headers.origin, 'https://dev.shop.test', 'the origin goes upstream as sent');
 });
 
+t.test('the router\'s own replies (no healthy upstream) carry the headers for an allowed origin too', async (t) => {
+  const p = await startTestProxy(t, { ...spec(1, [corsRoute('/', POLICY)]), clusters: { c: { endpoints: [] } } });
+  const r = await p.request({ path: '/api', headers: { origin: 'https://app.example.com' } });
+  t.equal(r.status, 503);
+  t.equal(r.headers['access-control-allow-origin'], 'https://app.example.com');
+  t.equal(r.headers['access-control-allow-credentials'], 'true');
+  const other = await p.request({ path: '/api', headers: { origin: 'https://evil.test' } });
+  t.equal(other.status, 503);
+  t.equal(other.headers['access-control-allow-origin'], undefined);
+});
+
 t.test('a regex origin: full match only', async (t) => {
   const up = await startUpstream(t);
   const p = await startTestProxy(t, spec(up.port, [corsRoute('/', POLICY)]));

@@ -35,7 +35,7 @@ import { authenticateRequest, type JwtOutcome } from '../security/jwt/jwt-filter
 import { faultAbort, faultDelay, matchFault, type StreamFault } from './fault-filter.js';
 import { httpsRedirect } from '../router/require-tls.js';
 import type { DownstreamInfo } from './downstream-info.js';
-import { CORS_PREFLIGHT_REPLY, corsRequest } from './cors-filter.js';
+import { CORS_PREFLIGHT_REPLY, corsRequest, withCorsHeaders } from './cors-filter.js';
 import type { HeaderMutationLevel } from '../router/header-mutation.js';
 
 export type { DownstreamInfo } from './downstream-info.js';
@@ -284,6 +284,8 @@ export abstract class ActiveStream implements RequestDecoder {
       return;
     }
     this.abandonUpstream();
+    // The CORS filter decorates the router's replies (503, 504, ...) for an allowed origin too.
+    if (this.corsResponse !== undefined) extra = withCorsHeaders(extra, this.corsResponse);
     if (r.flag !== undefined) this.flags |= flagBit(r.flag);
     this.details = r.details;
     this.responseStarted = true;

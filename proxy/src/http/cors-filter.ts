@@ -79,3 +79,10 @@ export function corsRequest(vh: VirtualHostRt, route: RouteRt, head: RequestHead
   if (maxAge !== undefined) reply['access-control-max-age'] = maxAge;
   return { preflight: reply };
 }
+
+/** A local reply's extra headers with the CORS filter's (which win, as its encodeHeaders runs last). */
+export function withCorsHeaders(extra: Record<string, string> | undefined, level: HeaderMutationLevel): Record<string, string> {
+  const out: Record<string, string> = { ...extra };
+  for (const o of level.toAdd) out[o.name] = o.value;
+  return out;
+}
