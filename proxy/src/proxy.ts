@@ -6,6 +6,7 @@
 import { rbacRuns } from './security/rbac-filter.js';
 import { jwtAuthnRun } from './security/jwt/jwt-filter.js';
 import { faultRun } from './http/fault-filter.js';
+import { corsStats } from './http/cors-filter.js';
 import type { RuntimeConfig } from '@minimesh/config/runtime';
 import { ENVOY_SERVER_NAME, MINIMESH_VERSION } from '@minimesh/mesh';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -111,6 +112,7 @@ export class Proxy implements ProxyState {
       rbac: rbacRuns(hcm.rbacFilters, this.stats),
       jwt: jwtAuthnRun(hcm.jwtAuthn, this.stats, hcm.statPrefix),
       fault: faultRun(hcm.fault, this.stats, hcm.statPrefix),
+      cors: corsStats(hcm.cors, this.stats, hcm.statPrefix),
     };
   }
 

@@ -172,6 +172,29 @@ t.test('HTTP/2: the preflight answered, the actual request decorated', async (t)
   t.equal(r.headers['access-control-expose-headers'], 'x-trace');
 });
 
+t.test('stats: origin_valid and origin_invalid; shadow_enabled alone counts but enforces nothing', async (t) => {
+  const stat = (p: { running: { proxy: { stats: { renderText(): string } } } }, name: string): number => {
+    const m = new RegExp(`^http\\.test\\.cors\\.${name}: (\\d+)$`, 'm').exec(p.running.proxy.stats.renderText());
+    return m === null ? NaN : Number(m[1]);
+  };
+  const up = await startUpstream(t, ok('up'));
+  const p = await startTestProxy(t, spec(up.port, [corsRoute('/', POLICY)]));
+  await p.request({ headers: { origin: 'https://app.example.com' } });
+  await p.request(preflight('https://app.example.com'));
+  await p.request({ headers: { origin: 'https://evil.test' } });
+  await p.request();
+  t.equal(stat(p, 'origin_valid'), 2);
+  t.equal(stat(p, 'origin_invalid'), 1, 'a request without Origin is not counted');
+  const shadow = { ...POLICY, filter_enabled: { default_value: { numerator: 0 } }, shadow_enabled: { default_value: { numerator: 100 } } };
+  const s = await startTestProxy(t, spec(up.port, [corsRoute('/', shadow)]));
+  const pre = await s.request(preflight('https://app.example.com'));
+  t.equal(pre.body, 'up', 'not answered: forwarded');
+  t.equal(pre.headers['access-control-allow-origin'], undefined);
+  await s.request({ headers: { origin: 'https://evil.test' } });
+  t.equal(stat(s, 'origin_valid'), 1);
+  t.equal(stat(s, 'origin_invalid'), 1);
+});
+
 t.test('config errors name the field', async (t) => {
   const errorsOf = (policy: Json): string => {
     const parsed = parseBootstrap(JSON.stringify(buildBootstrap(spec(1, [corsRoute('/', policy)]), undefined)), 'b.yaml');

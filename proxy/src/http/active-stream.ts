@@ -219,8 +219,8 @@ export abstract class ActiveStream implements RequestDecoder {
       this.localReply({ status: action.status, body: '', flag: undefined, details: 'redirect' }, { location: redirectLocation(action, head.authority, head.path, matched) });
       return;
     }
-    if (ctx.hcm.cors === true) {
-      const cors = corsRequest(vh, route, head);
+    if (ctx.cors !== undefined) {
+      const cors = corsRequest(ctx.cors, vh, route, head);
       if (cors?.preflight !== undefined) return this.localReply(CORS_PREFLIGHT_REPLY, cors.preflight);
       this.corsResponse = cors?.response;
     }

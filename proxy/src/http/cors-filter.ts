@@ -6,7 +6,9 @@
  * answered by the proxy (200, details `cors_response`) unless its origin is not allowed and
  * `forward_not_matching_preflights` (default true) sends it upstream; an actual request from an
  * allowed origin gets `access-control-allow-origin` (and `-credentials`, `-expose-headers`) on
- * its response. `shadow_enabled` alone judges the origin but enforces nothing.
+ * its response, and so do the router's own replies to it. Stats are Envoy's:
+ * `http.<prefix>.cors.origin_valid` / `origin_invalid`; `shadow_enabled` alone judges and counts
+ * the origin but enforces nothing.
  */
 import type { CorsPolicyRt, FaultPercentRt, RouteRt, VirtualHostRt } from '@minimesh/config';
 import { matchString } from '@minimesh/config';
@@ -14,6 +16,18 @@ import type { HeaderValueOptionRt } from '@minimesh/config/runtime';
 import { getHeader, type RequestHeaders } from './codec/headers.js';
 import type { HeaderMutationLevel } from '../router/header-mutation.js';
 import type { LocalReply } from '../router/local-reply.js';
+import type { StatsRegistry } from '../observability/stats.js';
+
+/** Envoy's CORS filter stats (`http.<stat_prefix>.cors.*`), one set per connection manager. */
+export class CorsStats {
+  origin_valid = 0;
+  origin_invalid = 0;
+}
+
+/** The connection manager's CORS filter (in its chain): its stats. */
+export function corsStats(inChain: boolean | undefined, registry: StatsRegistry, hcmStatPrefix: string): CorsStats | undefined {
+  return inChain === true ? registry.rbacScope(`http.${hcmStatPrefix}.cors.`, () => new CorsStats(), hcmStatPrefix) : undefined;
+}
 
 export const CORS_PREFLIGHT_REPLY: LocalReply = { status: 200, body: '', flag: undefined, details: 'cors_response' };
 
@@ -44,16 +58,20 @@ function originAllowed(policies: readonly CorsPolicyRt[], origin: string): boole
 }
 
 /** What the CORS filter does with this request (undefined: nothing). */
-export function corsRequest(vh: VirtualHostRt, route: RouteRt, head: RequestHeaders, random: () => number = Math.random): CorsOutcome | undefined {
+export function corsRequest(stats: CorsStats, vh: VirtualHostRt, route: RouteRt, head: RequestHeaders, random: () => number = Math.random): CorsOutcome | undefined {
   const policies: CorsPolicyRt[] = [];
   if (route.cors !== undefined) policies.push(route.cors);
   if (vh.cors !== undefined) policies.push(vh.cors);
   if (policies.length === 0) return undefined;
   const enabled = rolls(policies[0].filterEnabled, random);
-  if (!enabled) return undefined; // shadow mode only judges the origin (minimesh keeps no CORS stats)
+  if (!enabled && !rolls(policies[0].shadowEnabled, random)) return undefined;
   const origin = getHeader(head, 'origin');
   if (origin === undefined || origin === '') return undefined;
   const allowed = originAllowed(policies, origin);
+  if (allowed) stats.origin_valid++;
+  else stats.origin_invalid++;
+  // Shadow mode only judges (and counts) the origin.
+  if (!enabled) return undefined;
   const credentials = first(policies, (p) => p.allowCredentials) === true;
   const requestMethod = getHeader(head, 'access-control-request-method');
   if (head.method !== 'OPTIONS' || requestMethod === undefined || requestMethod === '') {

@@ -10,6 +10,7 @@ import type { HttpMetricsScope, IstioMetrics } from '../observability/istio/isti
 import type { RbacRun } from '../security/rbac-filter.js';
 import type { JwtAuthnRun } from '../security/jwt/jwt-filter.js';
 import type { FaultRun } from './fault-filter.js';
+import type { CorsStats } from './cors-filter.js';
 
 export interface HcmContext {
   readonly hcm: HttpConnectionManagerRt;
@@ -28,6 +29,8 @@ export interface HcmContext {
   readonly jwt?: JwtAuthnRun;
   /** The connection manager's `envoy.filters.http.fault` (undefined: not in its chain). */
   readonly fault?: FaultRun;
+  /** The connection manager's `envoy.filters.http.cors`: its stats (undefined: not in its chain). */
+  readonly cors?: CorsStats;
 }
 
 /** Proxy-wide state every connection reads. */
