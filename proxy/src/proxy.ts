@@ -7,6 +7,7 @@ import { rbacRuns } from './security/rbac-filter.js';
 import { jwtAuthnRun } from './security/jwt/jwt-filter.js';
 import { faultRun } from './http/fault-filter.js';
 import { CodecStats } from './http/codec/underscore-headers.js';
+import { corsStats } from './http/cors-filter.js';
 import type { RuntimeConfig } from '@minimesh/config/runtime';
 import { ENVOY_SERVER_NAME, MINIMESH_VERSION } from '@minimesh/mesh';
 import { ClusterManager } from './upstream/cluster-manager.js';
@@ -113,6 +114,7 @@ export class Proxy implements ProxyState {
       jwt: jwtAuthnRun(hcm.jwtAuthn, this.stats, hcm.statPrefix),
       fault: faultRun(hcm.fault, this.stats, hcm.statPrefix),
       ...(hcm.headersWithUnderscores !== undefined ? { codecStats: { http1: this.stats.rbacScope('http1.', () => new CodecStats()), http2: this.stats.rbacScope('http2.', () => new CodecStats()) } } : {}),
+      cors: corsStats(hcm.cors, this.stats, hcm.statPrefix),
     };
   }
 

@@ -12,7 +12,7 @@ import { ISTIO_SERVER_NAME } from '@minimesh/mesh';
 import { isHttp2Protocol, isHttpProtocol, type Protocol } from '@minimesh/kube';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
-import { compact, FAULT_FILTER, ROUTER_FILTER, HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
+import { compact, CORS_FILTER, FAULT_FILTER, ROUTER_FILTER, HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { clusterName, inboundRouteName, inboundVirtualHostName, listenerName } from './naming.js';
 import type { GatewayServerPort } from './build-routes.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
@@ -22,13 +22,14 @@ const ADS = { ads: {}, resource_api_version: 'V3' };
 
 /**
  * Istio's HTTP filter order: metadata exchange, authorization (`rbac`: the inbound side only),
- * fault (emitted only when a route uses it), stats, router.
+ * fault and cors (each emitted only when a route uses it), stats, router.
  */
 export function httpFilters(routeConfig: JsonObject | undefined, tel: ListenerTelemetry, rbac: readonly JsonObject[] = []): JsonObject[] {
-  const usesFault = JSON.stringify(routeConfig?.virtual_hosts ?? []).includes(`"${FAULT_FILTER}"`);
+  const vhosts = JSON.stringify(routeConfig?.virtual_hosts ?? []);
+  const uses = (filter: string, type: string): JsonObject[] => (vhosts.includes(`"${filter}"`) ? [{ name: filter, typed_config: { '@type': type } }] : []);
   const router = { name: ROUTER_FILTER, typed_config: { '@type': TYPE.Router } };
   const [mx, ...rest] = tel.filters;
-  return [mx, ...rbac, ...(usesFault ? [{ name: FAULT_FILTER, typed_config: { '@type': TYPE.HttpFault } }] : []), ...rest, router];
+  return [mx, ...rbac, ...uses(FAULT_FILTER, TYPE.HttpFault), ...uses(CORS_FILTER, TYPE.Cors), ...rest, router];
 }
 
 /** Every connection manager allows WebSocket upgrades, as Istio's do (routes may override). */

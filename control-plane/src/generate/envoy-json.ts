@@ -17,6 +17,8 @@ export const TYPE = {
   Router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
   TcpProxy: 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   HttpFault: 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+  Cors: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors',
+  CorsPolicy: 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
   HttpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   PreviousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
 } as const;
@@ -25,6 +27,7 @@ export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 export const FAULT_FILTER = 'envoy.filters.http.fault';
+export const CORS_FILTER = 'envoy.filters.http.cors';
 
 /** Istio's duration string (`500ms`, `1m`) -> protobuf JSON Duration (`0.500s`, `60s`). */
 export function protoDuration(istio: string): string {

@@ -6,7 +6,8 @@ import type { Destination, HTTPMatchRequest, HTTPRoute, VirtualService, Headers 
 import { resolveHost } from '../model/hostnames.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
-import { compact, FAULT_FILTER, type JsonObject } from './envoy-json.js';
+import { compact, CORS_FILTER, FAULT_FILTER, type JsonObject } from './envoy-json.js';
+import { translateCorsPolicy } from './translate-cors.js';
 import { clusterName } from './naming.js';
 import { translateRouteMatch } from './translate-match.js';
 import { applyHeaders, translateFault, translateMirror, translateRetryPolicy, translateTimeout } from './translate-route-action.js';
@@ -150,7 +151,9 @@ export function translateHttpRoute(h: HTTPRoute, vs: VirtualService, ctx: RouteC
     route.metadata = { filter_metadata: { istio: { config: configPath(vs) } } };
     applyAction(route, h, vs, ctx);
     applyHeaders(route, splitHostHeader(h.headers).headers);
-    if (h.fault) route.typed_per_filter_config = { [FAULT_FILTER]: translateFault(h.fault) };
+    if (h.fault || h.corsPolicy) {
+      route.typed_per_filter_config = compact({ [FAULT_FILTER]: h.fault ? translateFault(h.fault) : undefined, [CORS_FILTER]: h.corsPolicy ? translateCorsPolicy(h.corsPolicy) : undefined });
+    }
     return route;
   });
 }

@@ -60,6 +60,7 @@ export type { JwtAuthentication__Output as JwtAuthentication } from './generated
 export type { JwtProvider__Output as JwtProvider } from './generated/envoy/extensions/filters/http/jwt_authn/v3/JwtProvider.js';
 export type { JwtRequirement__Output as JwtRequirement } from './generated/envoy/extensions/filters/http/jwt_authn/v3/JwtRequirement.js';
 export type { HTTPFault__Output as HttpFault } from './generated/envoy/extensions/filters/http/fault/v3/HTTPFault.js';
+export type { CorsPolicy__Output as CorsPolicy } from './generated/envoy/extensions/filters/http/cors/v3/CorsPolicy.js';
 export type { RBAC__Output as NetworkRbac } from './generated/envoy/extensions/filters/network/rbac/v3/RBAC.js';
 export type { RBAC__Output as RbacRules } from './generated/envoy/config/rbac/v3/RBAC.js';
 export type { Policy__Output as RbacPolicy } from './generated/envoy/config/rbac/v3/Policy.js';

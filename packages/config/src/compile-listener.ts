@@ -21,6 +21,8 @@ import { compileJwtAuthn, JWT_AUTHN_FILTER } from './compile-jwt-authn.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
 import { compileHttpFault, FAULT_FILTER } from './compile-fault.js';
 import type { HttpFaultRt } from './fault-runtime.js';
+import { compileCorsFilter } from './compile-cors.js';
+import { CORS_FILTER } from './cors-runtime.js';
 import { checkDistinctMatches, chainNeedsSelection, compileChainHead, compileListenerFilters } from './compile-filter-chains.js';
 
 export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
@@ -115,6 +117,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
   const rbacFilters: RbacFilterRt[] = [];
   let jwtAuthn: JwtAuthnRt | undefined;
   let fault: HttpFaultRt | undefined;
+  let cors: true | undefined;
   filters.forEach((f, i) => {
     const fp = `${join(path, 'http_filters')}[${i}]`;
     allowOnly(f, fp, ['name', 'typed_config'], errors, ['config_type']);
@@ -138,6 +141,11 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
       else fault = compileHttpFault(f.typed_config, join(fp, 'typed_config'), errors);
       return;
     }
+    if (f.name === CORS_FILTER || f.typed_config?.type_url === TYPE_URL.Cors) {
+      if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
+      cors = compileCorsFilter(f.typed_config, join(fp, 'typed_config'), errors);
+      return;
+    }
     if (f.name === HTTP_RBAC_FILTER || f.typed_config?.type_url === TYPE_URL.HttpRbac) {
       if (i === filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
       const r = compileHttpRbac(f.typed_config, fp, errors, h.stat_prefix ?? '');
@@ -146,7 +154,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     }
     const isRouter = f.name === ROUTER_FILTER || f.typed_config?.type_url === TYPE_URL.Router;
     if (!isRouter) {
-      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER}, ${JWT_AUTHN_FILTER}, ${HTTP_RBAC_FILTER}, ${FAULT_FILTER} and ${ROUTER_FILTER})`);
+      errors.add(fp, `HTTP filter ${JSON.stringify(f.name)} is not supported by minimesh yet (only ${METADATA_EXCHANGE_FILTER}, ${STATS_FILTER}, ${JWT_AUTHN_FILTER}, ${HTTP_RBAC_FILTER}, ${FAULT_FILTER}, ${CORS_FILTER} and ${ROUTER_FILTER})`);
       return;
     }
     if (i !== filters.length - 1) errors.add(fp, `${ROUTER_FILTER} must be the last HTTP filter`);
@@ -211,6 +219,7 @@ export function compileHcm(h: HttpConnectionManager, path: string, errors: Error
     ...(rbacFilters.length > 0 ? { rbacFilters } : {}),
     ...(jwtAuthn !== undefined ? { jwtAuthn } : {}),
     ...(fault !== undefined ? { fault } : {}),
+    ...(cors !== undefined ? { cors } : {}),
     ...(wrappedBool(h.normalize_path, false) ? { normalizePath: true } : {}),
     ...optional('clientCert', compileClientCertDetails(h, path, errors)),
   };

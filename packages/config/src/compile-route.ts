@@ -1,7 +1,5 @@
 /** RouteConfiguration / VirtualHost / Route -> RouteConfigRt, with the virtual-host index. */
 import type { AnyLike, Route, RouteConfiguration, VirtualHost } from '@minimesh/api';
-import { compileHttpFault, FAULT_FILTER } from './compile-fault.js';
-import type { HttpFaultRt } from './fault-runtime.js';
 import { allowOnly, join, Errors } from './errors.js';
 import { compileHeaderMutations, HEADER_MUTATION_FIELDS } from './header-options.js';
 import { compileDirectResponse, compileForwardAction, compileRedirect } from './compile-route-action.js';
@@ -9,6 +7,7 @@ import { compileRouteMatch } from './compile-route-match.js';
 import { compileRetryPolicy } from './retry-policy.js';
 import type { CompileResult, RetryPolicyRt, RouteActionRt, RouteConfigRt, RouteRt, VirtualHostRt } from './runtime.js';
 import { buildVirtualHostIndex } from './vhost-index.js';
+import { compilePerFilterConfig } from './per-filter-config.js';
 
 const DOMAIN = /^(\*|\*?[a-z0-9._\-[\]:]+|[a-z0-9._\-[\]:]+\*)$/;
 
@@ -64,10 +63,10 @@ export function compileVirtualHost(vh: VirtualHost, path: string, errors: Errors
     const rt = compileRoute(r, `${join(path, 'routes')}[${k}]`, errors, retryPolicy);
     if (rt) routes.push(rt);
   });
-  const fault = compilePerFilterConfig(vh.typed_per_filter_config, join(path, 'typed_per_filter_config'), errors);
+  const filters = compilePerFilterConfig(vh.typed_per_filter_config, join(path, 'typed_per_filter_config'), errors);
   const tls = vh.require_tls ?? 'NONE';
   if (tls !== 'NONE' && tls !== 'ALL') errors.add(join(path, 'require_tls'), `${String(tls)} is not supported by minimesh yet (NONE or ALL)`);
-  return { name: vh.name ?? '', domains, routes, retryPolicy, ...(tls === 'ALL' ? { requireTls: 'ALL' as const } : {}), ...compileHeaderMutations(vh, path, errors), ...(fault !== undefined ? { fault } : {}) };
+  return { name: vh.name ?? '', domains, routes, retryPolicy, ...(tls === 'ALL' ? { requireTls: 'ALL' as const } : {}), ...compileHeaderMutations(vh, path, errors), ...filters };
 }
 
 export function compileRoute(r: Route, path: string, errors: Errors, vhostRetry: RetryPolicyRt | undefined): RouteRt | undefined {
@@ -90,17 +89,7 @@ export function compileRoute(r: Route, path: string, errors: Errors, vhostRetry:
     default:
       if (!r.action) errors.add(path, 'one of route, redirect, direct_response is required');
   }
-  const fault = compilePerFilterConfig(r.typed_per_filter_config, join(path, 'typed_per_filter_config'), errors);
+  const filters = compilePerFilterConfig(r.typed_per_filter_config, join(path, 'typed_per_filter_config'), errors);
   if (!match || !action) return undefined;
-  return { name: r.name ?? '', match, action, ...compileHeaderMutations(r, path, errors), ...(fault !== undefined ? { fault } : {}) };
-}
-
-/** `typed_per_filter_config`: the fault filter's entry (the only HTTP filter with per-route config in minimesh). */
-function compilePerFilterConfig(m: Readonly<Record<string, AnyLike>> | null | undefined, path: string, errors: Errors): HttpFaultRt | undefined {
-  let fault: HttpFaultRt | undefined;
-  for (const [name, any] of Object.entries(m ?? {})) {
-    if (name === FAULT_FILTER) fault = compileHttpFault(any, join(path, name), errors);
-    else errors.add(join(path, name), `per-route config is supported for ${FAULT_FILTER} only in minimesh`);
-  }
-  return fault;
+  return { name: r.name ?? '', match, action, ...compileHeaderMutations(r, path, errors), ...filters };
 }

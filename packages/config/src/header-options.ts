@@ -2,6 +2,7 @@
 import type { HeaderValueOption } from '@minimesh/api';
 import { allowOnly, join, type Errors } from './errors.js';
 import type { HeaderAppendAction, HeaderValueOptionRt } from './runtime.js';
+import { compileHeaderFormat } from './compile-header-format.js';
 
 const VALID_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
@@ -40,7 +41,8 @@ export function compileHeadersToAdd(
       }
       action = h.append.value === false ? 'OVERWRITE_IF_EXISTS_OR_ADD' : 'APPEND_IF_EXISTS_OR_ADD';
     }
-    out.push({ name, value: hv.value ?? '', action, keepEmptyValue: h.keep_empty_value === true });
+    const { value, format } = compileHeaderFormat(hv.value ?? '', join(p, 'header.value'), errors);
+    out.push({ name, value, action, keepEmptyValue: h.keep_empty_value === true, ...(format !== undefined ? { format } : {}) });
   });
   return out;
 }

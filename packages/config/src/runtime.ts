@@ -13,6 +13,8 @@ import type { RouteMatchRt } from './match-runtime.js';
 import type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { RbacFilterRt } from './rbac-runtime.js';
 import type { HttpFaultRt } from './fault-runtime.js';
+import type { CorsPolicyRt } from './cors-runtime.js';
+import type { HeaderFormatPart } from './header-format-runtime.js';
 import type { MirrorPolicyRt } from './mirror-runtime.js';
 import type { HashPolicyRt } from './hash-runtime.js';
 import type { JwtAuthnRt } from './jwt-runtime.js';
@@ -153,6 +155,8 @@ export interface HttpConnectionManagerRt {
   readonly jwtAuthn?: JwtAuthnRt;
   /** `envoy.filters.http.fault` is in the chain, with its own config (routes may override it). */
   readonly fault?: HttpFaultRt;
+  /** `envoy.filters.http.cors` is in the chain (the policies are the routes' and virtual hosts'). */
+  readonly cors?: true;
   /** `normalize_path`: `:path` is normalized (RFC 3986) before any filter or route sees it. */
   readonly normalizePath?: boolean;
   /** `forward_client_cert_details` / `set_current_client_cert_details`; undefined: SANITIZE. */
@@ -205,6 +209,8 @@ export interface VirtualHostRt {
   readonly responseHeadersToRemove: readonly string[];
   /** `typed_per_filter_config` for `envoy.filters.http.fault`. */
   readonly fault?: HttpFaultRt;
+  /** `typed_per_filter_config` for `envoy.filters.http.cors`. */
+  readonly cors?: CorsPolicyRt;
 }
 
 /** `append_action` of Envoy's HeaderValueOption. */
@@ -221,6 +227,8 @@ export interface HeaderValueOptionRt {
   readonly action: HeaderAppendAction;
   /** `keep_empty_value` */
   readonly keepEmptyValue: boolean;
+  /** `value` with `%OPERATOR%`s, precompiled (header-format-runtime.ts); absent for a literal value. */
+  readonly format?: readonly HeaderFormatPart[];
 }
 
 export interface RouteRt {
@@ -234,6 +242,8 @@ export interface RouteRt {
   readonly responseHeadersToRemove: readonly string[];
   /** `typed_per_filter_config` for `envoy.filters.http.fault` (overrides the virtual host's and the filter's). */
   readonly fault?: HttpFaultRt;
+  /** `typed_per_filter_config` for `envoy.filters.http.cors` (its set fields override the virtual host's). */
+  readonly cors?: CorsPolicyRt;
 }
 
 export type RouteActionRt = ForwardActionRt | RedirectActionRt | DirectResponseActionRt;

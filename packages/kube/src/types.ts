@@ -207,9 +207,22 @@ export interface HTTPRoute {
   mirror?: Destination;
   mirrorPercentage?: Percent;
   mirrors?: { destination: Destination; percentage?: Percent }[];
-  corsPolicy?: unknown;
+  corsPolicy?: CorsPolicy;
   headers?: Headers;
   delegate?: unknown;
+}
+
+/** VirtualService `http[].corsPolicy`. */
+export interface CorsPolicy {
+  allowOrigins?: StringMatch[];
+  /** Deprecated: exact origins (used when allowOrigins is unset). */
+  allowOrigin?: string[];
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  maxAge?: string;
+  allowCredentials?: boolean;
+  unmatchedPreflights?: 'UNSPECIFIED' | 'FORWARD' | 'IGNORE';
 }
 
 export interface VirtualServiceSpec {

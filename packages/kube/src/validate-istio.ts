@@ -20,6 +20,8 @@ import type { IssueCollector } from './issues.js';
 import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { validateServerTls, validateTlsRoutes } from './validate-tls.js';
 import { validateDelegation } from './validate-delegate.js';
+import { checkCorsPolicy } from './validate-cors.js';
+import { checkHeaderValues } from './validate-header-value.js';
 import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
@@ -51,8 +53,8 @@ function checkMatchMap(c: IssueCollector, v: unknown, path: string): void {
 
 function checkHeaderOps(c: IssueCollector, v: unknown, path: string): void {
   if (!checkFields(c, v, path, ['set', 'add', 'remove'])) return;
-  checkStringMap(c, v.set, at(path, 'set'));
-  checkStringMap(c, v.add, at(path, 'add'));
+  if (checkStringMap(c, v.set, at(path, 'set'))) checkHeaderValues(c, v.set, at(path, 'set'));
+  if (checkStringMap(c, v.add, at(path, 'add'))) checkHeaderValues(c, v.add, at(path, 'add'));
   if (checkArray(c, v.remove, at(path, 'remove'))) v.remove.forEach((h, i) => checkString(c, h, at(at(path, 'remove'), i), true));
 }
 
@@ -128,8 +130,8 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
       c,
       h,
       path,
-      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'mirrors', 'headers', 'delegate'],
-      ['corsPolicy', 'mirrorPercent', 'mirror_percent'],
+      ['name', 'match', 'route', 'redirect', 'directResponse', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrorPercentage', 'mirrors', 'headers', 'delegate', 'corsPolicy'],
+      ['mirrorPercent', 'mirror_percent'],
     )
   )
     return;
@@ -184,6 +186,7 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
   checkDuration(c, h.timeout, at(path, 'timeout'));
   checkRetries(c, h.retries, at(path, 'retries'));
   checkFault(c, h.fault, at(path, 'fault'));
+  checkCorsPolicy(c, h.corsPolicy, at(path, 'corsPolicy'), checkStringMatch);
   if (h.mirror !== undefined) checkDestination(c, h.mirror, at(path, 'mirror'));
   checkPercentage(c, h.mirrorPercentage, at(path, 'mirrorPercentage'));
   if (h.mirror !== undefined && h.mirrors !== undefined) c.error(path, 'mirror and mirrors cannot both be set');

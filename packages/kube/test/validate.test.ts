@@ -21,7 +21,7 @@ spec:
       weight: 20.5
     retries: { attempts: 2, retryOn: "5xx,sometimes" }
     timeout: soon
-    corsPolicy: {}
+    mirrorPercent: 5
     bogus: 1
 `),
     [
@@ -29,7 +29,7 @@ spec:
       'VirtualService default/reviews: spec.http[0].route[1].weight: must be an integer 0..100',
       'VirtualService default/reviews: spec.http[0].timeout: must be a duration such as 1s or 500ms',
       'VirtualService default/reviews: spec.http[0].retries.retryOn: unknown retry condition "sometimes"',
-      'VirtualService default/reviews: spec.http[0].corsPolicy: is not translated by minimesh yet and is ignored',
+      'VirtualService default/reviews: spec.http[0].mirrorPercent: is not translated by minimesh yet and is ignored',
     ],
   );
 });

@@ -106,3 +106,4 @@ export const ENVOY_RETRY_ON: readonly string[] = [
 ];
 
 export { MINIMESH_VERSION } from './version.js';
+export * from './header-format.js';

@@ -30,29 +30,15 @@ import { GrpcStreamInfo } from '../grpc/grpc-stream-info.js';
 import { grpcLocalReplyHeaders } from '../grpc/grpc-local-reply.js';
 import { normalizePath } from '@minimesh/config/normalize-path';
 import { authorizeRequest } from '../security/rbac-filter.js';
-import type { ClientCertInfo } from '../security/xfcc.js';
 import { upstreamLocalPrincipal, upstreamPrincipal } from '../security/upstream-principal.js';
 import { authenticateRequest, type JwtOutcome } from '../security/jwt/jwt-filter.js';
 import { faultAbort, faultDelay, matchFault, type StreamFault } from './fault-filter.js';
 import { httpsRedirect } from '../router/require-tls.js';
+import type { DownstreamInfo } from './downstream-info.js';
+import { CORS_PREFLIGHT_REPLY, corsRequest, withCorsHeaders } from './cors-filter.js';
+import type { HeaderMutationLevel } from '../router/header-mutation.js';
 
-/** What a stream knows of its client connection. */
-export interface DownstreamInfo {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  /** `address:port` of the listener side. */
-  readonly localAddress: string;
-  /** `address:port` the client dialled, when iptables redirected it here (capture). */
-  readonly originalDst?: string;
-  /** The client's identity (URI SAN, `spiffe://...`) when it presented a verified certificate (mTLS). */
-  readonly peerPrincipal?: string;
-  /** The client connection is TLS (`require_tls`). */
-  readonly secure?: boolean;
-  /** The SNI the client sent in its TLS handshake, when it sent one. */
-  readonly requestedServerName?: string;
-  /** The client's verified certificate and this proxy's URI SAN (mTLS), for `x-forwarded-client-cert`. */
-  readonly clientCert?: ClientCertInfo;
-}
+export type { DownstreamInfo } from './downstream-info.js';
 
 /** setTimeout's limit (about 24.8 days); a longer timeout would fire at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -92,6 +78,8 @@ export abstract class ActiveStream implements RequestDecoder {
   protected dynamicMetadata: Readonly<Record<string, unknown>> | undefined;
   /** The fault filter's hold on this request (delay timer, active fault), when one applies. */
   private fault: StreamFault | undefined;
+  /** The CORS filter's headers for the response of an allowed origin (cors-filter.ts). */
+  protected corsResponse: HeaderMutationLevel | undefined;
 
   constructor(
     readonly downstream: DownstreamInfo,
@@ -231,6 +219,11 @@ export abstract class ActiveStream implements RequestDecoder {
       this.localReply({ status: action.status, body: '', flag: undefined, details: 'redirect' }, { location: redirectLocation(action, head.authority, head.path, matched) });
       return;
     }
+    if (ctx.cors !== undefined) {
+      const cors = corsRequest(ctx.cors, vh, route, head);
+      if (cors?.preflight !== undefined) return this.localReply(CORS_PREFLIGHT_REPLY, cors.preflight);
+      this.corsResponse = cors?.response;
+    }
     this.forward(vh, route, action);
   }
 
@@ -291,6 +284,8 @@ export abstract class ActiveStream implements RequestDecoder {
       return;
     }
     this.abandonUpstream();
+    // The CORS filter decorates the router's replies (503, 504, ...) for an allowed origin too.
+    if (this.corsResponse !== undefined) extra = withCorsHeaders(extra, this.corsResponse);
     if (r.flag !== undefined) this.flags |= flagBit(r.flag);
     this.details = r.details;
     this.responseStarted = true;

@@ -11,6 +11,7 @@ import type { RbacRun } from '../security/rbac-filter.js';
 import type { JwtAuthnRun } from '../security/jwt/jwt-filter.js';
 import type { CodecStats } from './codec/underscore-headers.js';
 import type { FaultRun } from './fault-filter.js';
+import type { CorsStats } from './cors-filter.js';
 
 export interface HcmContext {
   readonly hcm: HttpConnectionManagerRt;
@@ -31,6 +32,8 @@ export interface HcmContext {
   readonly codecStats?: { readonly http1: CodecStats; readonly http2: CodecStats };
   /** The connection manager's `envoy.filters.http.fault` (undefined: not in its chain). */
   readonly fault?: FaultRun;
+  /** The connection manager's `envoy.filters.http.cors`: its stats (undefined: not in its chain). */
+  readonly cors?: CorsStats;
 }
 
 /** Proxy-wide state every connection reads. */

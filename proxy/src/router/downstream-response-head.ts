@@ -8,6 +8,7 @@ import { PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER } from '@minimesh/mesh';
 import type { HttpConnectionManagerRt } from '@minimesh/config/runtime';
 import type { ResponseHeaders } from '../http/codec/headers.js';
 import { applyHeaderMutations, type HeaderMutationLevel } from './header-mutation.js';
+import type { HeaderFormatSource } from './header-format.js';
 import { connectionTokens, HOP_BY_HOP } from './upstream-request-head.js';
 
 export interface ResponseHeadInput {
@@ -16,6 +17,8 @@ export interface ResponseHeadInput {
   readonly serverName: string;
   /** Empty when the route changes no response header. */
   readonly mutations: readonly HeaderMutationLevel[];
+  /** What `%OPERATOR%` values in the mutations read (undefined when they have none). */
+  readonly format?: HeaderFormatSource;
   readonly upstreamServiceTimeMs: number;
   /** Istio's metadata exchange is on: the upstream's peer-metadata headers are removed. */
   readonly metadataExchange?: boolean;
@@ -51,7 +54,7 @@ export function buildDownstreamResponseHead(input: ResponseHeadInput): ResponseH
     outValues.push(input.serverName);
   }
   const out = { status: head.status, names: outNames, values: outValues };
-  if (input.mutations.length > 0) applyHeaderMutations(out, input.mutations);
+  if (input.mutations.length > 0) applyHeaderMutations(out, input.mutations, input.format);
   out.names.push('x-envoy-upstream-service-time');
   out.values.push(String(input.upstreamServiceTimeMs));
   const peer = input.peerHeaders;

@@ -4,6 +4,7 @@
  * configuration), so an outer level's OVERWRITE wins.
  */
 import type { HeaderValueOptionRt } from '@minimesh/config/runtime';
+import { formatHeaderValue, type HeaderFormatSource } from './header-format.js';
 
 export interface MutableHeaders {
   names: string[];
@@ -28,8 +29,10 @@ function has(h: MutableHeaders, name: string): boolean {
   return h.names.includes(name);
 }
 
-export function applyHeaderOption(h: MutableHeaders, o: HeaderValueOptionRt): void {
-  if (o.value === '' && !o.keepEmptyValue) return;
+/** `src`: what `%OPERATOR%` values read (a literal value needs none). */
+export function applyHeaderOption(h: MutableHeaders, o: HeaderValueOptionRt, src?: HeaderFormatSource): void {
+  const value = o.format === undefined ? o.value : formatHeaderValue(o.format, src);
+  if (value === '' && !o.keepEmptyValue) return;
   switch (o.action) {
     case 'APPEND_IF_EXISTS_OR_ADD':
       break;
@@ -45,15 +48,21 @@ export function applyHeaderOption(h: MutableHeaders, o: HeaderValueOptionRt): vo
       break;
   }
   h.names.push(o.name);
-  h.values.push(o.value);
+  h.values.push(value);
 }
 
 /** Applies each level's removals then additions, levels in the order given. */
-export function applyHeaderMutations(h: MutableHeaders, levels: readonly HeaderMutationLevel[]): void {
+export function applyHeaderMutations(h: MutableHeaders, levels: readonly HeaderMutationLevel[], src?: HeaderFormatSource): void {
   for (const level of levels) {
     for (const name of level.toRemove) removeAll(h, name);
-    for (const o of level.toAdd) applyHeaderOption(h, o);
+    for (const o of level.toAdd) applyHeaderOption(h, o, src);
   }
+}
+
+/** True when some value has `%OPERATOR%`s (the stream then hands over a HeaderFormatSource). */
+export function hasFormattedValue(levels: readonly HeaderMutationLevel[]): boolean {
+  for (const l of levels) for (const o of l.toAdd) if (o.format !== undefined) return true;
+  return false;
 }
 
 /** True when no level changes anything (the common case: skip the work). */

@@ -4,12 +4,15 @@
  * none, and then the request path does no work for them at all.
  */
 import type { RouteConfigRt, RouteRt, VirtualHostRt, WeightedClusterRt } from '@minimesh/config/runtime';
-import { isEmptyMutation, type HeaderMutationLevel } from './header-mutation.js';
+import { hasFormattedValue, isEmptyMutation, type HeaderMutationLevel } from './header-mutation.js';
 
 export interface RouteMutations {
   /** Empty when no level changes request headers. */
   readonly request: readonly HeaderMutationLevel[];
   readonly response: readonly HeaderMutationLevel[];
+  /** Some request / response value has `%OPERATOR%`s: the router passes a HeaderFormatSource. */
+  readonly requestFormatted: boolean;
+  readonly responseFormatted: boolean;
 }
 
 const NONE: readonly HeaderMutationLevel[] = [];
@@ -30,7 +33,12 @@ export function routeMutations(w: WeightedClusterRt, route: RouteRt, vh: Virtual
     { toAdd: vh.responseHeadersToAdd, toRemove: vh.responseHeadersToRemove },
     { toAdd: rc.responseHeadersToAdd, toRemove: rc.responseHeadersToRemove },
   ];
-  m = { request: isEmptyMutation(request) ? NONE : request, response: isEmptyMutation(response) ? NONE : response };
+  m = {
+    request: isEmptyMutation(request) ? NONE : request,
+    response: isEmptyMutation(response) ? NONE : response,
+    requestFormatted: hasFormattedValue(request),
+    responseFormatted: hasFormattedValue(response),
+  };
   cache.set(w, m);
   return m;
 }

@@ -65,7 +65,8 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
     }
 
     const mutations = routeMutations(weighted, route, vh, rc);
-    this.responseMutations = mutations.response;
+    this.responseMutations = this.corsResponse === undefined ? mutations.response : [...mutations.response, this.corsResponse];
+    this.responseFormatted = mutations.responseFormatted;
     if (action.hashPolicies !== undefined && cluster.config.hashLb !== undefined) this.hashRequest(action.hashPolicies);
     const pm = route.match.path;
     const up = buildUpstreamRequest({
@@ -74,6 +75,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
       action,
       matchedPrefix: pm.kind === 'prefix' || pm.kind === 'path_separated_prefix' ? pm.value : undefined,
       mutations: mutations.request,
+      format: mutations.requestFormatted ? this.formatSource() : undefined,
       hostRewrite: weighted.hostRewriteLiteral ?? action.hostRewriteLiteral,
       remoteAddress: this.downstream.remoteAddress,
       metadataExchange: ctx.hcm.telemetry.metadataExchange,
@@ -194,6 +196,7 @@ export class RouterStream extends UpgradableStream implements UpstreamResponseDe
       hcm: ctx.hcm,
       serverName: ctx.serverName,
       mutations: this.responseMutations,
+      format: this.responseFormatted ? this.formatSource() : undefined,
       upstreamServiceTimeMs: this.upstreamServiceTime,
       metadataExchange: telemetry.metadataExchange,
       // A server sidecar answers with its own metadata only when the client sent some.

@@ -15,6 +15,7 @@ import type { HeaderMutationLevel } from './header-mutation.js';
 import { flagBit } from './response-flags.js';
 import { tunnelIdleTimeoutMs, upgradeResponseHead } from './upgrade.js';
 import type { LocalReply } from './local-reply.js';
+import type { HeaderFormatSource } from './header-format.js';
 
 /** gRPC DEADLINE_EXCEEDED. */
 const DEADLINE_EXCEEDED = 4;
@@ -23,11 +24,19 @@ const MAX_DURATION_DETAILS = 'max_duration_timeout';
 export abstract class UpgradableStream extends UpstreamTryStream {
   protected action: ForwardActionRt | undefined;
   protected responseMutations: readonly HeaderMutationLevel[] = [];
+  /** Some response mutation has `%OPERATOR%` values (route-mutations.ts). */
+  protected responseFormatted = false;
   private tunnel: TunnelHandle | null = null;
   private durationTimer: NodeJS.Timeout | null = null;
 
   /** The upgrade went through: the router's own timers stop (the tunnel has its idle timeout). */
   protected abstract onTunnelStart(): void;
+
+  /** What `%OPERATOR%` header values read now (header-format.ts). */
+  protected formatSource(): HeaderFormatSource {
+    const host = this.lastHost;
+    return { downstream: this.downstream, startTime: this.startTime, request: this.head, response: this.upstreamResponse, upstreamHost: host?.key, upstreamCluster: this.cluster?.config.name, responseCode: this.responseStatus };
+  }
 
   /** The upstream switched protocols: the 101 (or 200 on HTTP/2) goes to the client, then bytes flow both ways. */
   onUpstreamUpgrade(head: ResponseHeaders, socket: TunnelSocket, pending: Buffer | null): void {
@@ -44,7 +53,7 @@ export abstract class UpgradableStream extends UpstreamTryStream {
     this.responseStatus = 101;
     this.upstreamServiceTime = Math.round(performance.now() - this.requestEndMono);
     const ctx = this.ctx;
-    const out = upgradeResponseHead(ctx, head, this.responseMutations, this.upstreamServiceTime, getHeader(this.head!, 'upgrade') ?? '');
+    const out = upgradeResponseHead(ctx, head, this.responseMutations, this.upstreamServiceTime, getHeader(this.head!, 'upgrade') ?? '', this.responseFormatted ? this.formatSource() : undefined);
     this.responseStarted = true;
     const down = upgradeTo.call(this.encoder, out);
     this.responseHeadBytes = down.headBytes;

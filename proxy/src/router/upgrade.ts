@@ -13,6 +13,7 @@ import type { HttpProtocol, ResponseHeaders } from '../http/codec/headers.js';
 import type { Cluster } from '../upstream/cluster.js';
 import { buildDownstreamResponseHead } from './downstream-response-head.js';
 import type { HeaderMutationLevel } from './header-mutation.js';
+import type { HeaderFormatSource } from './header-format.js';
 import { log } from '../log.js';
 
 /** The upgrade a request asks for: its `Upgrade` header as sent, with its type lower-cased. */
@@ -101,12 +102,14 @@ export function upgradeResponseHead(
   mutations: readonly HeaderMutationLevel[],
   upstreamServiceTimeMs: number,
   requested: string,
+  format?: HeaderFormatSource,
 ): ResponseHeaders {
   const out = buildDownstreamResponseHead({
     head,
     hcm: ctx.hcm,
     serverName: ctx.serverName,
     mutations,
+    format,
     upstreamServiceTimeMs,
     metadataExchange: ctx.hcm.telemetry.metadataExchange,
     peerHeaders: undefined,

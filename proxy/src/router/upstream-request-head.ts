@@ -11,6 +11,7 @@ import type { ForwardActionRt, HttpConnectionManagerRt } from '@minimesh/config/
 import type { RequestHeaders } from '../http/codec/headers.js';
 import type { UpstreamRequestHeaders } from '../upstream/upstream-codec.js';
 import { applyHeaderMutations, type HeaderMutationLevel } from './header-mutation.js';
+import type { HeaderFormatSource } from './header-format.js';
 import { teHasTrailers } from '../upstream/h2/h2-headers.js';
 import type { ClientCertInfo } from '../security/xfcc.js';
 import { upstreamXfcc } from '../security/downstream-client-cert.js';
@@ -63,6 +64,8 @@ export interface UpstreamRequestInput {
   readonly matchedPrefix: string | undefined;
   /** Empty when the route changes no request header. */
   readonly mutations: readonly HeaderMutationLevel[];
+  /** What `%OPERATOR%` values in the mutations read (undefined when they have none). */
+  readonly format?: HeaderFormatSource;
   /** Host rewrite of the chosen cluster weight, else of the route. */
   readonly hostRewrite: string | undefined;
   readonly remoteAddress: string;
@@ -213,7 +216,7 @@ export function buildUpstreamRequest(input: UpstreamRequestInput): UpstreamReque
   const out = { names: outNames, values: outValues };
   let upstreamAuthority = authority;
   if (input.mutations.length > 0) {
-    applyHeaderMutations(out, input.mutations);
+    applyHeaderMutations(out, input.mutations, input.format);
     // A mutation may have set Host: it is the authority then.
     const i = out.names.indexOf('host');
     if (i >= 0) upstreamAuthority = out.values[i];
