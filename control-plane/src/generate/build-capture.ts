@@ -24,6 +24,8 @@ import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { hcmTelemetry, upgradeConfigs } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
 import { clusterName } from './naming.js';
+import type { ProxyIdentity } from '../model/proxy-identity.js';
+import { tcpTarget } from './translate-tcp-route.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 export { VIRTUAL_INBOUND } from './build-capture-inbound.js';
@@ -73,13 +75,24 @@ export function captureTcpPorts(model: MeshModel, warnings: string[]): number[] 
  * a connection there goes through the service's cluster (its endpoints, its TLS: auto mTLS to
  * sidecars), as Istio's per-service tcp_proxy chains on virtualOutbound send it.
  */
-export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[]): Record<string, string> {
+export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[], proxy?: ProxyIdentity, warnings: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   for (const svc of model.services) {
     if (svc.clusterIP === undefined || svc.clusterIP === '' || svc.clusterIP === 'None') continue;
-    for (const p of svc.ports) if (tcpPorts.includes(p.port) && p.protocol !== 'UDP') out[`${svc.clusterIP}:${p.port}`] = clusterName({ direction: 'outbound', port: p.port, host: svc.hostname });
+    for (const p of svc.ports) {
+      if (!tcpPorts.includes(p.port) || p.protocol === 'UDP') continue;
+      out[`${svc.clusterIP}:${p.port}`] = proxy === undefined ? clusterName({ direction: 'outbound', port: p.port, host: svc.hostname }) : captureTcpCluster(model, proxy, svc, p.port, warnings);
+    }
   }
   return out;
+}
+
+/** A VirtualService `tcp` route's cluster; the capture metadata holds one per address, so weights give the heaviest, with a warning. */
+function captureTcpCluster(model: MeshModel, proxy: ProxyIdentity, svc: MeshModel['services'][number], port: number, warnings: string[]): string {
+  const t = tcpTarget(model, proxy, svc, port, warnings);
+  if ('cluster' in t) return t.cluster;
+  warnings.push(`${svc.hostname}:${port}: weighted tcp routes are not split under capture mode yet; all connections go to ${t.weighted.reduce((a, b) => (b.weight > a.weight ? b : a)).name}`);
+  return t.weighted.reduce((a, b) => (b.weight > a.weight ? b : a)).name;
 }
 
 export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, string>> = {}): JsonObject {
