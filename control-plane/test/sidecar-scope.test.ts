@@ -292,3 +292,18 @@ spec:
   const bad = generate(dr.replace('EXPORT', '"~", shop'));
   t.match(bad.issues.find((i) => i.field === 'spec.exportTo'), { level: 'error' });
 });
+
+t.test('capture mode: REGISTRY_ONLY marks virtualOutbound registry_only and routes block_all; a tcp route names the cluster', async (t) => {
+  const { res, compiled } = generate(TCP_SHIFT.replace('weight: 20', 'weight: 0'), { captureMode: true }, 'outboundTrafficPolicy: { mode: REGISTRY_ONLY }\n');
+  t.same(compiled.errors, []);
+  const vo = res.listeners.find((l) => l.name === 'virtualOutbound') as { metadata: { filter_metadata: Record<string, Record<string, unknown>> } };
+  const md = vo.metadata.filter_metadata['minimesh.capture']!;
+  t.equal(md.registry_only, true);
+  t.same(md.tcp_clusters, { '10.96.2.1:3306': 'outbound|3306|v1|db.shop.svc.cluster.local' }, 'the only destination of weight > 0');
+  t.equal(httpAction(compiled.routes.get('virtualOutbound'), 'www.example.com')?.name, 'block_all');
+  const allow = generate('', { captureMode: true });
+  const amd = (allow.res.listeners.find((l) => l.name === 'virtualOutbound') as typeof vo).metadata.filter_metadata['minimesh.capture']!;
+  t.equal(amd.registry_only, undefined, 'ALLOW_ANY: passthrough as before');
+  const weighted = generate(TCP_SHIFT, { captureMode: true });
+  t.match(weighted.res.warnings.join('\n'), /weighted tcp routes are not split under capture mode yet/, 'weights under capture: said, not silently dropped');
+});

@@ -11,7 +11,9 @@
  *                    makes TCP go to `metadata.filter_metadata["minimesh.capture"].tcp_ports`
  *                    (proxied as TCP through the service's cluster, `tcp_clusters`, or to the
  *                    original destination); anything the mesh does not
- *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level.
+ *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level
+ *                    (under REGISTRY_ONLY, `registry_only`: closed, Istio's BlackHoleCluster;
+ *                    HTTP to an unknown Host meets the `block_all` virtual host's 502).
  *                    No `allow_any` virtual host: it would claim every Host for the HCM.
  *   virtualInbound   0.0.0.0:15006: build-capture-inbound.ts (per-port filter chains by
  *                    PeerAuthentication mode).
@@ -95,9 +97,11 @@ function captureTcpCluster(model: MeshModel, proxy: ProxyIdentity, svc: MeshMode
   return t.weighted.reduce((a, b) => (b.weight > a.weight ? b : a)).name;
 }
 
-export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, string>> = {}): JsonObject {
+/** `registryOnly` (outboundTrafficPolicy REGISTRY_ONLY): TCP to unknown destinations is closed (BlackHoleCluster), not passed through. */
+export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, string>> = {}, registryOnly = false): JsonObject {
   const clusters = Object.keys(tcpClusters).length > 0 ? { tcp_clusters: { ...tcpClusters } } : {};
-  const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts], ...clusters } } } : undefined;
+  const fields = { ...(tcpPorts.length > 0 ? { tcp_ports: [...tcpPorts], ...clusters } : {}), ...(registryOnly ? { registry_only: true } : {}) };
+  const metadata = Object.keys(fields).length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: fields } } : undefined;
   return captureListener(
     VIRTUAL_OUTBOUND,
     PORTS.outboundCapture,

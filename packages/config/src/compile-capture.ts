@@ -7,7 +7,8 @@ import type { CaptureRt } from './runtime.js';
 /**
  * `metadata.filter_metadata[CAPTURE_METADATA]`: `tcp_ports`, destination ports proxied as TCP;
  * `tcp_clusters`, `{"CLUSTER_IP:PORT": "outbound|PORT||HOST"}`, the service cluster a TCP
- * connection to that address goes through (its TLS, auto mTLS included), else PassthroughCluster.
+ * connection to that address goes through (its TLS, auto mTLS included), else PassthroughCluster;
+ * `registry_only: true`, TCP to any other destination is closed (BlackHoleCluster) instead.
  */
 export const CAPTURE_METADATA = 'minimesh.capture';
 
@@ -18,7 +19,11 @@ export function compileCapture(l: Listener, path: string, errors: Errors): Captu
   const md = l.metadata?.filter_metadata?.[CAPTURE_METADATA];
   const tcpPorts = new Set<number>();
   const tcpClusters = new Map<string, string>();
+  let registryOnly = false;
   if (md) {
+    const ro = structToJson(md).registry_only;
+    if (ro !== undefined && typeof ro !== 'boolean') errors.add(join(join(join(path, 'metadata.filter_metadata'), CAPTURE_METADATA), 'registry_only'), 'must be true or false');
+    registryOnly = ro === true;
     const cp = join(join(join(path, 'metadata.filter_metadata'), CAPTURE_METADATA), 'tcp_clusters');
     const clusters = structToJson(md).tcp_clusters;
     if (clusters !== undefined && (typeof clusters !== 'object' || clusters === null || Array.isArray(clusters))) errors.add(cp, 'must be an object of "ADDRESS:PORT": cluster name');
@@ -36,5 +41,5 @@ export function compileCapture(l: Listener, path: string, errors: Errors): Captu
       else tcpPorts.add(p);
     }
   }
-  return { direction, tcpPorts, ...(tcpClusters.size > 0 ? { tcpClusters } : {}) };
+  return { direction, tcpPorts, ...(tcpClusters.size > 0 ? { tcpClusters } : {}), ...(registryOnly ? { registryOnly } : {}) };
 }

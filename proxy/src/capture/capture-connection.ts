@@ -19,7 +19,7 @@
 import type net from 'node:net';
 import { selectVirtualHost } from '@minimesh/config';
 import type { ListenerRt } from '@minimesh/config/runtime';
-import { PASSTHROUGH_CLUSTER, PORTS } from '@minimesh/mesh';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, PORTS } from '@minimesh/mesh';
 import type { HcmContext } from '../http/hcm-context.js';
 import type { StatsRegistry } from '../observability/stats.js';
 import { getOriginalDst, type OriginalDst } from './original-dst.js';
@@ -126,6 +126,13 @@ function viaCluster(socket: net.Socket, host: CaptureHost, dst: OriginalDst): bo
 }
 
 function passthrough(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initial?: Buffer): void {
+  if (host.config.capture?.registryOnly === true) {
+    // REGISTRY_ONLY: Istio's BlackHoleCluster, which has no endpoints: the connection is closed.
+    const stats = host.ctx.clusters.get(BLACKHOLE_CLUSTER)?.stats ?? host.stats?.cluster(BLACKHOLE_CLUSTER);
+    if (stats !== undefined) stats.upstream_cx_none_healthy++;
+    socket.destroy();
+    return;
+  }
   host.trackTcp(socket);
   const cluster = host.ctx.clusters.get(PASSTHROUGH_CLUSTER);
   proxyTcp(
