@@ -293,7 +293,7 @@ spec:
   t.match(bad.issues.find((i) => i.field === 'spec.exportTo'), { level: 'error' });
 });
 
-t.test('capture mode: REGISTRY_ONLY marks virtualOutbound registry_only and routes block_all; a tcp route names the cluster', async (t) => {
+t.test('capture mode: REGISTRY_ONLY marks virtualOutbound registry_only and routes block_all; a tcp route names the cluster, or its weighted clusters', async (t) => {
   const { res, compiled } = generate(TCP_SHIFT.replace('weight: 20', 'weight: 0'), { captureMode: true }, 'outboundTrafficPolicy: { mode: REGISTRY_ONLY }\n');
   t.same(compiled.errors, []);
   const vo = res.listeners.find((l) => l.name === 'virtualOutbound') as { metadata: { filter_metadata: Record<string, Record<string, unknown>> } };
@@ -305,5 +305,10 @@ t.test('capture mode: REGISTRY_ONLY marks virtualOutbound registry_only and rout
   const amd = (allow.res.listeners.find((l) => l.name === 'virtualOutbound') as typeof vo).metadata.filter_metadata['minimesh.capture']!;
   t.equal(amd.registry_only, undefined, 'ALLOW_ANY: passthrough as before');
   const weighted = generate(TCP_SHIFT, { captureMode: true });
-  t.match(weighted.res.warnings.join('\n'), /weighted tcp routes are not split under capture mode yet/, 'weights under capture: said, not silently dropped');
+  t.same(weighted.compiled.errors, []);
+  const wmd = (weighted.res.listeners.find((l) => l.name === 'virtualOutbound') as typeof vo).metadata.filter_metadata['minimesh.capture']!;
+  t.same((wmd.tcp_clusters as Record<string, unknown>)['10.96.2.1:3306'], [
+    { name: 'outbound|3306|v1|db.shop.svc.cluster.local', weight: 80 },
+    { name: 'outbound|3306|v2|db.shop.svc.cluster.local', weight: 20 },
+  ], 'weights under capture: one cluster per connection, by weight');
 });

@@ -1,8 +1,10 @@
 /**
- * outboundTrafficPolicy REGISTRY_ONLY under capture (`registry_only` in the capture metadata):
+ * Capture decisions for scoping and TCP routes: outboundTrafficPolicy REGISTRY_ONLY under
+ * capture (`registry_only` in the capture metadata):
  * a TCP connection to a destination the config does not know is closed (Istio's
  * BlackHoleCluster, counted as upstream_cx_none_healthy), where ALLOW_ANY passes it through to
- * the original destination. The original destination is given (handleCapturedTo).
+ * the original destination; and a `tcp` route's weighted clusters picked by weight. The
+ * original destination is given (handleCapturedTo).
  */
 import t from 'tap';
 import net from 'node:net';
@@ -63,3 +65,12 @@ for (const registryOnly of [false, true]) {
     }
   });
 }
+
+t.test('pickByWeight: a tcp route\'s weighted clusters under capture, by weight', async (t) => {
+  const { pickByWeight } = await import('../src/capture/capture-connection.js');
+  const w = [{ name: 'v1', weight: 80 }, { name: 'v2', weight: 20 }];
+  t.equal(pickByWeight(w, 0), 'v1');
+  t.equal(pickByWeight(w, 0.79), 'v1');
+  t.equal(pickByWeight(w, 0.8), 'v2');
+  t.equal(pickByWeight(w, 0.9999), 'v2');
+});

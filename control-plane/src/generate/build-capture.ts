@@ -72,33 +72,35 @@ export function captureTcpPorts(model: MeshModel, warnings: string[]): number[] 
   return out;
 }
 
+/** A TCP address's cluster, or clusters with weights. */
+export type CaptureTcpTarget = string | { name: string; weight: number }[];
+
 /**
- * `CLUSTER_IP:PORT` -> `outbound|PORT||HOST` for the TCP ports of services with a cluster IP:
+ * `CLUSTER_IP:PORT` -> `outbound|PORT||HOST` (or a VirtualService `tcp` route's clusters, with weights) for the TCP ports of services with a cluster IP:
  * a connection there goes through the service's cluster (its endpoints, its TLS: auto mTLS to
  * sidecars), as Istio's per-service tcp_proxy chains on virtualOutbound send it.
  */
-export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[], proxy?: ProxyIdentity, warnings: string[] = []): Record<string, string> {
-  const out: Record<string, string> = {};
+export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[], proxy?: ProxyIdentity, warnings: string[] = []): Record<string, CaptureTcpTarget> {
+  const out: Record<string, CaptureTcpTarget> = {};
   for (const svc of model.services) {
     if (svc.clusterIP === undefined || svc.clusterIP === '' || svc.clusterIP === 'None') continue;
     for (const p of svc.ports) {
       if (!tcpPorts.includes(p.port) || p.protocol === 'UDP') continue;
-      out[`${svc.clusterIP}:${p.port}`] = proxy === undefined ? clusterName({ direction: 'outbound', port: p.port, host: svc.hostname }) : captureTcpCluster(model, proxy, svc, p.port, warnings);
+      const key = `${svc.clusterIP}:${p.port}`;
+      if (proxy === undefined) {
+        out[key] = clusterName({ direction: 'outbound', port: p.port, host: svc.hostname });
+        continue;
+      }
+      // A VirtualService `tcp` route: its cluster, or its weighted clusters (one per connection).
+      const t = tcpTarget(model, proxy, svc, p.port, warnings);
+      out[key] = 'cluster' in t ? t.cluster : t.weighted.map((w) => ({ name: w.name, weight: w.weight }));
     }
   }
   return out;
 }
 
-/** A VirtualService `tcp` route's cluster; the capture metadata holds one per address, so weights give the heaviest, with a warning. */
-function captureTcpCluster(model: MeshModel, proxy: ProxyIdentity, svc: MeshModel['services'][number], port: number, warnings: string[]): string {
-  const t = tcpTarget(model, proxy, svc, port, warnings);
-  if ('cluster' in t) return t.cluster;
-  warnings.push(`${svc.hostname}:${port}: weighted tcp routes are not split under capture mode yet; all connections go to ${t.weighted.reduce((a, b) => (b.weight > a.weight ? b : a)).name}`);
-  return t.weighted.reduce((a, b) => (b.weight > a.weight ? b : a)).name;
-}
-
 /** `registryOnly` (outboundTrafficPolicy REGISTRY_ONLY): TCP to unknown destinations is closed (BlackHoleCluster), not passed through. */
-export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, string>> = {}, registryOnly = false): JsonObject {
+export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, CaptureTcpTarget>> = {}, registryOnly = false): JsonObject {
   const clusters = Object.keys(tcpClusters).length > 0 ? { tcp_clusters: { ...tcpClusters } } : {};
   const fields = { ...(tcpPorts.length > 0 ? { tcp_ports: [...tcpPorts], ...clusters } : {}), ...(registryOnly ? { registry_only: true } : {}) };
   const metadata = Object.keys(fields).length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: fields } } : undefined;

@@ -113,9 +113,22 @@ function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initia
   }, initial);
 }
 
-/** TCP through the service cluster the config names for `dst`; false when it names none. */
+/** One of `clusters` by weight (`rand` in [0, 1)). */
+export function pickByWeight(clusters: readonly { readonly name: string; readonly weight: number }[], rand: number): string {
+  const total = clusters.reduce((n, c) => n + c.weight, 0);
+  let at = rand * total;
+  for (const c of clusters) {
+    if (at < c.weight) return c.name;
+    at -= c.weight;
+  }
+  return clusters[clusters.length - 1]!.name;
+}
+
+/** TCP through the service cluster the config names for `dst` (or one of its weighted clusters); false when it names none. */
 function viaCluster(socket: net.Socket, host: CaptureHost, dst: OriginalDst): boolean {
-  const name = host.config.capture?.tcpClusters?.get(`${dst.address}:${dst.port}`);
+  const key = `${dst.address}:${dst.port}`;
+  const weighted = host.config.capture?.tcpWeightedClusters?.get(key);
+  const name = host.config.capture?.tcpClusters?.get(key) ?? (weighted === undefined ? undefined : pickByWeight(weighted, Math.random()));
   const cluster = name === undefined ? undefined : host.ctx.clusters.get(name);
   if (cluster === undefined) return false;
   host.trackTcp(socket);
