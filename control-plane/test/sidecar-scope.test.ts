@@ -289,6 +289,8 @@ spec:
 `;
   t.ok(generate(dr.replace('EXPORT', '"*"')).clusters.includes('outbound|8080|v1|ledger.bank.svc.cluster.local'));
   t.notOk(generate(dr.replace('EXPORT', '"."')).clusters.includes('outbound|8080|v1|ledger.bank.svc.cluster.local'));
+  const own = dr.replace('namespace: bank }', 'namespace: shop }').replace('EXPORT', 'bank');
+  t.ok(generate(own).clusters.includes('outbound|8080|v1|ledger.bank.svc.cluster.local'), 'a DestinationRule applies in its own namespace whatever its exportTo');
   const bad = generate(dr.replace('EXPORT', '"~", shop'));
   t.match(bad.issues.find((i) => i.field === 'spec.exportTo'), { level: 'error' });
 });

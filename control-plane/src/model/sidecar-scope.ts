@@ -2,7 +2,8 @@
  * What one proxy sees of the mesh (Istio's SidecarScope), as a MeshModel narrowed for it:
  *   exportTo  services (a ServiceEntry's `exportTo`, a Service's `networking.istio.io/exportTo`
  *             annotation), VirtualServices and DestinationRules not exported to the proxy's
- *             namespace are left out (model/export-to.ts), for sidecars and gateways alike;
+ *             namespace are left out (model/export-to.ts), for sidecars and gateways alike
+ *             (a DestinationRule always applies in its own namespace, as Istio's namespace-local rules);
  *   Sidecar   a sidecar's Sidecar resource, chosen as Istio does (the oldest whose
  *             workloadSelector matches in the proxy's namespace, else the oldest without
  *             selector there, else the oldest without selector in the root namespace), keeps
@@ -78,7 +79,8 @@ export function scopeForProxy(model: MeshModel, proxy: ProxyIdentity): MeshModel
   const virtualServices = model.virtualServices.filter(
     (vs) => exportedTo(vs.spec?.exportTo, mc.defaultVirtualServiceExportTo, nsOf(vs), proxy.namespace) && (egress === undefined || egressAllowsVirtualService(egress, vs, model.domainSuffix)),
   );
-  const destinationRules = model.destinationRules.filter((dr) => exportedTo(dr.spec?.exportTo, mc.defaultDestinationRuleExportTo, nsOf(dr), proxy.namespace));
+  // Istio keeps every DestinationRule for the proxies of its own namespace (its namespace-local rules), whatever its exportTo.
+  const destinationRules = model.destinationRules.filter((dr) => nsOf(dr) === proxy.namespace || exportedTo(dr.spec?.exportTo, mc.defaultDestinationRuleExportTo, nsOf(dr), proxy.namespace));
   if (services.length === model.services.length && virtualServices.length === model.virtualServices.length && destinationRules.length === model.destinationRules.length) return model;
   return { ...model, services, servicesByHost: new Map(services.map((s) => [s.hostname, s])), virtualServices, destinationRules };
 }
