@@ -336,3 +336,29 @@ spec:
   const gw = proxyIdentity('router~10.10.0.50~ingress-1.istio-system~istio-system.svc.cluster.local', { LABELS: { istio: 'ingressgateway' } }, model);
   t.match(generateForProxy(model, gw).warnings.join('\n'), /VirtualService shop\/db-gw: tcp routes on gateway shop\/tcp-gw are not translated by minimesh yet/);
 });
+
+t.test('a route to a destination the Sidecar scopes out: an empty cluster (503), so the config still pushes', async (t) => {
+  const { compileXdsSnapshot } = await import('@minimesh/config');
+  const { snapshotResourcesFromJson, checkConsistency } = await import('@minimesh/xds');
+  const { res, clusters } = generate(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: api, namespace: shop }
+spec:
+  hosts: [api]
+  http: [{ route: [{ destination: { host: ledger.bank.svc.cluster.local } }] }]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: default, namespace: shop }
+spec: { egress: [{ hosts: ["./*"] }] }
+`);
+  const ledger = res.clusters.find((c) => c.name === 'outbound|8080||ledger.bank.svc.cluster.local');
+  t.same(ledger, { name: 'outbound|8080||ledger.bank.svc.cluster.local', type: 'STATIC', connect_timeout: '10s', load_assignment: { cluster_name: 'outbound|8080||ledger.bank.svc.cluster.local' } }, 'sent empty');
+  t.notOk(clusters.some((c) => c.includes('|v') && c.includes('ledger')));
+  t.match(res.warnings.join('\n'), /ledger\.bank\.svc\.cluster\.local, which this proxy's Sidecar or exportTo leaves out/);
+  const typed = snapshotResourcesFromJson(res);
+  t.same(checkConsistency(typed), [], 'the snapshot is whole');
+  const compiled = compileXdsSnapshot({ listeners: typed.listeners ?? [], routes: typed.routes ?? [], clusters: typed.clusters ?? [], endpoints: typed.endpoints ?? [] });
+  t.ok(compiled.ok, compiled.ok ? 'compiles as the control plane pushes it' : JSON.stringify(compiled.errors));
+});

@@ -22,6 +22,7 @@ import { buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
 import { outboundTrafficMode, scopeForProxy } from '../model/sidecar-scope.js';
 import { withOutboundTrafficPolicy } from './outbound-traffic-policy.js';
 import { warnGatewayTcpRoutes } from './translate-tcp-route.js';
+import { scopedOutDestinationClusters } from './scoped-destinations.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -60,7 +61,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
     warnGatewayTcpRoutes(model, gatewaysForProxy(model, proxy).map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`), warnings);
     listeners.push(...tls.listeners);
     routes.push(...tls.routes);
-    const out = result(listeners, routes, clusters, endpoints, warnings);
+    const out = result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
     return tls.secrets.length > 0 ? { ...out, secrets: tls.secrets.sort(byName) } : out;
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
@@ -73,7 +74,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
       for (const port of inboundPorts(full, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(full, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(full, proxy, port)));
-      return result(listeners, routes, clusters, endpoints, warnings);
+      return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
     if (opts.outboundForwardProxy) {
@@ -95,10 +96,11 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(full, proxy, port), undefined, protocol));
     }
   }
-  return result(listeners, routes, clusters, endpoints, warnings);
+  return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
 }
 
-function result(listeners: JsonObject[], routes: JsonObject[], clusters: JsonObject[], endpoints: JsonObject[], warnings: string[]): ProxyResources {
+function result(listeners: JsonObject[], routes: JsonObject[], clusters: JsonObject[], endpoints: JsonObject[], warnings: string[], scope?: { full: MeshModel; scoped: MeshModel }): ProxyResources {
+  if (scope !== undefined && scope.full !== scope.scoped) clusters.push(...scopedOutDestinationClusters(scope.full, scope.scoped, routes, clusters, warnings));
   return {
     listeners: listeners.sort(byName),
     routes: routes.sort(byName),
