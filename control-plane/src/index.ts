@@ -3,6 +3,8 @@ export * from './model/build-mesh-model.js';
 export * from './model/mesh-config.js';
 export * from './model/hostnames.js';
 export * from './model/proxy-identity.js';
+export * from './model/sidecar-scope.js';
+export * from './model/export-to.js';
 export * from './generate/naming.js';
 export * from './generate/envoy-json.js';
 export * from './generate/generate-options.js';

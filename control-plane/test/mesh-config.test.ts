@@ -36,10 +36,19 @@ t.test("the demo profile's mesh config: the access log, nothing reported", async
   t.same(parseMeshConfig('accessLogFile: ""\nrootNamespace: mesh-root\ntrustDomain: example.org\nh2UpgradePolicy: UPGRADE\n', FILE).config, { ...DEFAULT_MESH_CONFIG, rootNamespace: 'mesh-root', trustDomain: 'example.org', h2UpgradePolicy: 'UPGRADE' });
 });
 
+t.test('outboundTrafficPolicy.mode and the default exportTo of each kind', async (t) => {
+  const { config, warnings } = parseMeshConfig('outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\ndefaultServiceExportTo: ["."]\ndefaultVirtualServiceExportTo: ["*"]\ndefaultDestinationRuleExportTo: [".", istio-system]\n', FILE);
+  t.same(warnings, []);
+  t.equal(config.outboundTrafficPolicyMode, 'REGISTRY_ONLY');
+  t.same(config.defaultServiceExportTo, ['.']);
+  t.same(config.defaultVirtualServiceExportTo, ['*']);
+  t.same(config.defaultDestinationRuleExportTo, ['.', 'istio-system']);
+});
+
 t.test('keys minimesh does not act on: one warning each, with its line', async (t) => {
   const text = `accessLogFile: /dev/stdout
 outboundTrafficPolicy:
-  mode: REGISTRY_ONLY
+  egressProxy: { host: egress }
 defaultConfig:
   discoveryAddress: istiod.istio-system.svc:15012
   holdApplicationUntilProxyStarts: true
@@ -52,7 +61,7 @@ notAField: 1
   const { config, warnings } = parseMeshConfig(text, FILE);
   t.equal(config.accessLogFile, '/dev/stdout', 'what is understood still applies');
   t.same(warnings, [
-    `${FILE}:2:1: outboundTrafficPolicy: not supported by minimesh; ignored`,
+    `${FILE}:3:3: outboundTrafficPolicy.egressProxy: not supported by minimesh; ignored`,
     `${FILE}:6:3: defaultConfig.holdApplicationUntilProxyStarts: not supported by minimesh; ignored`,
     `${FILE}:8:3: defaultProviders.metrics: only prometheus is supported by minimesh; ignored`,
     `${FILE}:9:3: defaultProviders.accessLogging: not supported by minimesh; ignored`,
@@ -71,6 +80,8 @@ t.test('what cannot be used: an error naming the file, line and field', async (t
     ['rootNamespace: Not_A_Namespace\n', new RegExp(`^${FILE}:1:1: rootNamespace: expected a namespace name`)],
     ['h2UpgradePolicy: ALWAYS\n', new RegExp(`^${FILE}:1:1: h2UpgradePolicy: expected DO_NOT_UPGRADE or UPGRADE`)],
     ['defaultConfig: 3\n', new RegExp(`^${FILE}:1:1: defaultConfig: expected a mapping`)],
+    ['outboundTrafficPolicy: { mode: DENY }\n', new RegExp(`^${FILE}:1:26: outboundTrafficPolicy.mode: expected ALLOW_ANY or REGISTRY_ONLY`)],
+    ['defaultServiceExportTo: [Bad_Ns]\n', new RegExp(`^${FILE}:1:1: defaultServiceExportTo: expected a list`)],
     ['accessLogEncoding: JSON\naccessLogFormat: "%START_TIME%"\n', new RegExp(`^${FILE}:2:1: accessLogFormat: expected a JSON object of strings`)],
   ];
   for (const [text, want] of cases) {

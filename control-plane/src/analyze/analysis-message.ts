@@ -47,6 +47,8 @@ export const MESSAGE_TYPES = {
   SchemaValidationError: { code: 'IST0106', name: 'SchemaValidationError', level: 'Error' },
   UnknownAnnotation: { code: 'IST0108', name: 'UnknownAnnotation', level: 'Warning' },
   ConflictingMeshGatewayVirtualServiceHosts: { code: 'IST0109', name: 'ConflictingMeshGatewayVirtualServiceHosts', level: 'Error' },
+  ConflictingSidecarWorkloadSelectors: { code: 'IST0110', name: 'ConflictingSidecarWorkloadSelectors', level: 'Error' },
+  MultipleSidecarsWithoutWorkloadSelectors: { code: 'IST0111', name: 'MultipleSidecarsWithoutWorkloadSelectors', level: 'Error' },
   VirtualServiceDestinationPortSelectorRequired: { code: 'IST0112', name: 'VirtualServiceDestinationPortSelectorRequired', level: 'Error' },
   PortNameIsNotUnderNamingConvention: { code: 'IST0118', name: 'PortNameIsNotUnderNamingConvention', level: 'Info' },
   NoServerCertificateVerificationDestinationLevel: { code: 'IST0128', name: 'NoServerCertificateVerificationDestinationLevel', level: 'Warning' },
@@ -91,6 +93,12 @@ export const conflictingMeshGatewayVirtualServiceHosts = (o: MessageOrigin, virt
     o,
     `The VirtualServices ${virtualServices} associated with mesh gateway define the same host ${host} which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.`,
   );
+
+export const conflictingSidecarWorkloadSelectors = (o: MessageOrigin, sidecars: readonly string[], namespace: string, pod: string): AnalysisMessage =>
+  make(MESSAGE_TYPES.ConflictingSidecarWorkloadSelectors, o, `The Sidecars ${list(sidecars)} in namespace ${quote(namespace)} select the same workload pod ${quote(pod)}, which can lead to undefined behavior.`);
+
+export const multipleSidecarsWithoutWorkloadSelectors = (o: MessageOrigin, sidecars: readonly string[], namespace: string): AnalysisMessage =>
+  make(MESSAGE_TYPES.MultipleSidecarsWithoutWorkloadSelectors, o, `The Sidecars ${list(sidecars)} in namespace ${quote(namespace)} have no workload selector, which can lead to undefined behavior.`);
 
 export const virtualServiceDestinationPortSelectorRequired = (o: MessageOrigin, host: string, ports: readonly number[]): AnalysisMessage =>
   make(

@@ -13,6 +13,7 @@ import { analyzeDestinationRuleSubsets } from './destination-rule-analyzer.js';
 import { isSuppressed, sortMessages, type Suppression } from './format-messages.js';
 import { analyzeGateways } from './gateway-analyzers.js';
 import { analyzePortNames } from './port-name-analyzer.js';
+import { analyzeSidecars } from './sidecar-analyzers.js';
 import { analyzeConflictingMeshHosts, analyzeVirtualServiceDestinations, analyzeVirtualServiceGateways } from './virtual-service-analyzers.js';
 import { analyzeApplicationUid, analyzeNamespaceInjection, analyzePodProxies } from './workload-analyzers.js';
 
@@ -36,6 +37,7 @@ export const ANALYZERS: readonly Analyzer[] = [
   },
   { name: 'schema.ValidationAnalyzer', description: 'Runs schema validation as an analyzer and reports any violations', run: () => [] },
   { name: 'service.PortNameAnalyzer', description: 'Checks the port names associated with each service', run: analyzePortNames },
+  { name: 'sidecar.SelectorAnalyzer', description: 'Validates that sidecars that define a workload selector match at least one pod, and that there aren\'t multiple sidecar resources that select overlapping pods', run: analyzeSidecars },
   { name: 'virtualservice.ConflictingMeshGatewayHostsAnalyzer', description: 'Checks if multiple virtual services associated with the mesh gateway have conflicting hosts', run: analyzeConflictingMeshHosts },
   { name: 'virtualservice.DestinationHostAnalyzer', description: 'Checks the destination hosts associated with each virtual service', run: analyzeVirtualServiceDestinations },
   { name: 'virtualservice.GatewayAnalyzer', description: 'Checks the gateways associated with each virtual service', run: analyzeVirtualServiceGateways },

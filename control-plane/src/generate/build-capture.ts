@@ -11,7 +11,9 @@
  *                    makes TCP go to `metadata.filter_metadata["minimesh.capture"].tcp_ports`
  *                    (proxied as TCP through the service's cluster, `tcp_clusters`, or to the
  *                    original destination); anything the mesh does not
- *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level.
+ *                    know goes to `PassthroughCluster` (ORIGINAL_DST) at the connection level
+ *                    (under REGISTRY_ONLY, `registry_only`: closed, Istio's BlackHoleCluster;
+ *                    HTTP to an unknown Host meets the `block_all` virtual host's 502).
  *                    No `allow_any` virtual host: it would claim every Host for the HCM.
  *   virtualInbound   0.0.0.0:15006: build-capture-inbound.ts (per-port filter chains by
  *                    PeerAuthentication mode).
@@ -24,6 +26,8 @@ import { HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { hcmTelemetry, upgradeConfigs } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
 import { clusterName } from './naming.js';
+import type { ProxyIdentity } from '../model/proxy-identity.js';
+import { tcpTarget } from './translate-tcp-route.js';
 
 export const VIRTUAL_OUTBOUND = 'virtualOutbound';
 export { VIRTUAL_INBOUND } from './build-capture-inbound.js';
@@ -68,23 +72,38 @@ export function captureTcpPorts(model: MeshModel, warnings: string[]): number[] 
   return out;
 }
 
+/** A TCP address's cluster, or clusters with weights. */
+export type CaptureTcpTarget = string | { name: string; weight: number }[];
+
 /**
- * `CLUSTER_IP:PORT` -> `outbound|PORT||HOST` for the TCP ports of services with a cluster IP:
+ * `CLUSTER_IP:PORT` -> `outbound|PORT||HOST` (or a VirtualService `tcp` route's clusters, with weights) for the TCP ports of services with a cluster IP:
  * a connection there goes through the service's cluster (its endpoints, its TLS: auto mTLS to
  * sidecars), as Istio's per-service tcp_proxy chains on virtualOutbound send it.
  */
-export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[]): Record<string, string> {
-  const out: Record<string, string> = {};
+export function captureTcpClusters(model: MeshModel, tcpPorts: readonly number[], proxy?: ProxyIdentity, warnings: string[] = []): Record<string, CaptureTcpTarget> {
+  const out: Record<string, CaptureTcpTarget> = {};
   for (const svc of model.services) {
     if (svc.clusterIP === undefined || svc.clusterIP === '' || svc.clusterIP === 'None') continue;
-    for (const p of svc.ports) if (tcpPorts.includes(p.port) && p.protocol !== 'UDP') out[`${svc.clusterIP}:${p.port}`] = clusterName({ direction: 'outbound', port: p.port, host: svc.hostname });
+    for (const p of svc.ports) {
+      if (!tcpPorts.includes(p.port) || p.protocol === 'UDP') continue;
+      const key = `${svc.clusterIP}:${p.port}`;
+      if (proxy === undefined) {
+        out[key] = clusterName({ direction: 'outbound', port: p.port, host: svc.hostname });
+        continue;
+      }
+      // A VirtualService `tcp` route: its cluster, or its weighted clusters (one per connection).
+      const t = tcpTarget(model, proxy, svc, p.port, warnings);
+      out[key] = 'cluster' in t ? t.cluster : t.weighted.map((w) => ({ name: w.name, weight: w.weight }));
+    }
   }
   return out;
 }
 
-export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, string>> = {}): JsonObject {
+/** `registryOnly` (outboundTrafficPolicy REGISTRY_ONLY): TCP to unknown destinations is closed (BlackHoleCluster), not passed through. */
+export function buildVirtualOutboundListener(routeConfig: JsonObject, tcpPorts: readonly number[], tel: ListenerTelemetry, tcpClusters: Readonly<Record<string, CaptureTcpTarget>> = {}, registryOnly = false): JsonObject {
   const clusters = Object.keys(tcpClusters).length > 0 ? { tcp_clusters: { ...tcpClusters } } : {};
-  const metadata = tcpPorts.length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: { tcp_ports: [...tcpPorts], ...clusters } } } : undefined;
+  const fields = { ...(tcpPorts.length > 0 ? { tcp_ports: [...tcpPorts], ...clusters } : {}), ...(registryOnly ? { registry_only: true } : {}) };
+  const metadata = Object.keys(fields).length > 0 ? { filter_metadata: { [CAPTURE_METADATA]: fields } } : undefined;
   return captureListener(
     VIRTUAL_OUTBOUND,
     PORTS.outboundCapture,

@@ -18,22 +18,26 @@ import { clusterName, listenerName } from './naming.js';
 import { serviceDomains } from './build-routes.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
 import { NO_AUTHZ, type InboundAuthz } from './authz/build-authz.js';
+import { tcpTarget, tcpTargetRouteFields } from './translate-tcp-route.js';
 
 /** The ports of a service that Istio's protocol selection makes TCP (not HTTP, not sniffed, not UDP). */
 export const tcpPorts = (svc: ServiceModel) => svc.ports.filter((p) => !isHttpProtocol(p.protocol) && p.protocol !== 'Unsupported' && p.protocol !== 'UDP');
 
-/** The forward proxy's virtual hosts for TCP service ports: CONNECT terminated to the port's cluster. */
-export function buildConnectVirtualHosts(model: MeshModel, proxy: ProxyIdentity): JsonObject[] {
+/**
+ * The forward proxy's virtual hosts for TCP service ports: CONNECT terminated to the port's
+ * cluster, or to the weighted clusters of a VirtualService `tcp` route (translate-tcp-route.ts).
+ */
+export function buildConnectVirtualHosts(model: MeshModel, proxy: ProxyIdentity, warnings: string[] = []): JsonObject[] {
   const out: JsonObject[] = [];
   for (const svc of model.services) {
     if (svc.resolution === 'NONE') continue;
     for (const p of tcpPorts(svc)) {
-      const cluster = clusterName({ direction: 'outbound', port: p.port, host: svc.hostname });
+      const target = tcpTargetRouteFields(tcpTarget(model, proxy, svc, p.port, warnings));
       const domains = serviceDomains(svc, p.port, proxy.namespace, model.domainSuffix).filter((d) => d.endsWith(`:${p.port}`));
       out.push({
         name: `${svc.hostname}:${p.port}`,
         domains,
-        routes: [{ name: 'default', match: { connect_matcher: {} }, route: { cluster, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }],
+        routes: [{ name: 'default', match: { connect_matcher: {} }, route: { ...target, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }],
       });
     }
   }

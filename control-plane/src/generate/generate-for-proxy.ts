@@ -8,7 +8,7 @@ import { buildEndpoints } from './build-endpoints.js';
 import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
 import { buildConnectVirtualHosts, buildInboundTcpListener } from './build-tcp.js';
 import { isHttpProtocol } from '@minimesh/kube';
-import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
+import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts, gatewaysForProxy } from './build-routes.js';
 import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
 import { gatewayRouteName, PASSTHROUGH_CLUSTER } from './naming.js';
@@ -19,6 +19,10 @@ import { buildListenerTelemetry } from './build-telemetry.js';
 import { buildInboundAuthz } from './authz/build-authz.js';
 import { applyInboundMtls, inboundMtlsMode } from './inbound-peer-authn.js';
 import { buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
+import { outboundTrafficMode, scopeForProxy } from '../model/sidecar-scope.js';
+import { withOutboundTrafficPolicy } from './outbound-traffic-policy.js';
+import { warnGatewayTcpRoutes } from './translate-tcp-route.js';
+import { scopedOutDestinationClusters } from './scoped-destinations.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -34,8 +38,14 @@ export interface ProxyResources {
 const byName = (a: JsonObject, b: JsonObject): number => String(a.name).localeCompare(String(b.name));
 const byClusterName = (a: JsonObject, b: JsonObject): number => String(a.cluster_name).localeCompare(String(b.cluster_name));
 
-export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options: GenerateOptions = {}): ProxyResources {
+/**
+ * The outbound side reads `model` narrowed to what the proxy sees (exportTo, its Sidecar:
+ * model/sidecar-scope.ts); the inbound side reads the whole model (`full`).
+ */
+export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options: GenerateOptions = {}): ProxyResources {
   const opts = { ...DEFAULT_GENERATE_OPTIONS, ...options };
+  const model = scopeForProxy(full, proxy);
+  const mode = outboundTrafficMode(full, proxy);
   const warnings: string[] = [];
   const clusters = buildOutboundClusters(model, proxy, opts);
   const endpoints = buildEndpoints(model, proxy);
@@ -48,45 +58,49 @@ export function generateForProxy(model: MeshModel, proxy: ProxyIdentity, options
     const jwt = buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf);
     listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address, jwt ? [jwt] : []));
     const tls = buildGatewayTlsResources(model, proxy, { tel: client, address, authn: jwt ? [jwt] : [] }, warnings);
+    warnGatewayTcpRoutes(model, gatewaysForProxy(model, proxy).map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`), warnings);
     listeners.push(...tls.listeners);
     routes.push(...tls.routes);
-    const out = result(listeners, routes, clusters, endpoints, warnings);
+    const out = result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
     return tls.secrets.length > 0 ? { ...out, secrets: tls.secrets.sort(byName) } : out;
   } else {
     const server = buildListenerTelemetry(model, proxy, 'SERVER', warnings);
     if (opts.captureMode) {
       // Passthrough happens at the connection level: no `allow_any` virtual host.
-      routes = [buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings))];
-      const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings));
+      routes = [withOutboundTrafficPolicy(buildForwardProxyRouteConfig(buildSidecarRouteConfigs(model, proxy, { ...opts, passthroughCluster: false }, warnings)), mode)];
+      const authz = withJwtFilter(buildInboundAuthz(full, proxy, warnings), buildInboundJwtFilter(full, proxy, warnings));
       const tcpPorts = captureTcpPorts(model, warnings);
-      listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts)), buildVirtualInboundListener(model, proxy, { telemetry: server, authz, mtls: opts.mtls })];
+      listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts, proxy, warnings), mode === 'REGISTRY_ONLY'), buildVirtualInboundListener(full, proxy, { telemetry: server, authz, mtls: opts.mtls })];
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
-      for (const port of inboundPorts(model, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(model, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(model, proxy, port)));
-      return result(listeners, routes, clusters, endpoints, warnings);
+      for (const port of inboundPorts(full, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(full, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(full, proxy, port)));
+      return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
     if (opts.outboundForwardProxy) {
       // The local mesh: one forward proxy on 15001, which also answers CONNECT (TCP ports, and
       // gRPC or HTTP/1.1 clients that tunnel through their HTTP proxy).
-      routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy))];
+      routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy, warnings))];
       listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true)];
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
-    const authz = withJwtFilter(buildInboundAuthz(model, proxy, warnings), buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf));
-    for (const port of inboundPorts(model, proxy)) {
-      const protocol = inboundPortProtocol(model, proxy, port);
+    // The listeners name their route configuration (RDS): block_all needs no filter of theirs.
+    routes = routes.map((rc) => withOutboundTrafficPolicy(rc, mode));
+    const authz = withJwtFilter(buildInboundAuthz(full, proxy, warnings), buildInboundJwtFilter(full, proxy, warnings, opts.jwksUriOf));
+    for (const port of inboundPorts(full, proxy)) {
+      const protocol = inboundPortProtocol(full, proxy, port);
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';
       const inbound = tcp ? buildInboundTcpListener(proxy.ip, port, server, authz) : buildInboundListener(proxy.ip, port, server, authz);
-      listeners.push(opts.mtls ? applyInboundMtls(inbound, inboundMtlsMode(model, proxy, port), !tcp) : inbound);
-      clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(model, proxy, port), undefined, protocol));
+      listeners.push(opts.mtls ? applyInboundMtls(inbound, inboundMtlsMode(full, proxy, port), !tcp) : inbound);
+      clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(full, proxy, port), undefined, protocol));
     }
   }
-  return result(listeners, routes, clusters, endpoints, warnings);
+  return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
 }
 
-function result(listeners: JsonObject[], routes: JsonObject[], clusters: JsonObject[], endpoints: JsonObject[], warnings: string[]): ProxyResources {
+function result(listeners: JsonObject[], routes: JsonObject[], clusters: JsonObject[], endpoints: JsonObject[], warnings: string[], scope?: { full: MeshModel; scoped: MeshModel }): ProxyResources {
+  if (scope !== undefined && scope.full !== scope.scoped) clusters.push(...scopedOutDestinationClusters(scope.full, scope.scoped, routes, clusters, warnings));
   return {
     listeners: listeners.sort(byName),
     routes: routes.sort(byName),

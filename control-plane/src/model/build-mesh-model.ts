@@ -15,6 +15,8 @@ import {
   type Pod,
   type Service,
   type ServiceEntry,
+  SERVICE_EXPORT_TO_ANNOTATION,
+  type Sidecar,
   type Telemetry,
   type VirtualService,
 } from '@minimesh/kube';
@@ -213,7 +215,9 @@ function buildService(s: Service, workloads: readonly WorkloadModel[], endpoints
         ? endpointsFromEndpoints(ports, endpoints, workloads)
         : endpointsFromWorkloads(ports, selector ?? {}, nsOf(s), workloads);
   const ip = s.spec?.clusterIP;
+  const exportTo = s.metadata.annotations?.[SERVICE_EXPORT_TO_ANNOTATION]?.split(',').map((x) => x.trim()).filter((x) => x !== '');
   return {
+    ...(exportTo !== undefined && exportTo.length > 0 ? { exportTo } : {}),
     hostname: serviceFqdn(s.metadata.name, nsOf(s), domainSuffix),
     name: s.metadata.name,
     namespace: nsOf(s),
@@ -260,6 +264,7 @@ function buildServiceEntryServices(se: ServiceEntry, workloads: readonly Workloa
       endpoints: sortEndpoints(endpoints),
       resolution,
       dnsTargets: resolution === 'DNS' ? dnsTargets : undefined,
+      ...(spec.exportTo !== undefined && spec.exportTo.length > 0 ? { exportTo: spec.exportTo } : {}),
     };
   });
 }
@@ -318,6 +323,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     requestAuthentications: byCreation(of('RequestAuthentication')) as RequestAuthentication[],
     pods: of('Pod'),
     secrets: of('Secret'),
+    sidecars: byCreation(of('Sidecar')) as Sidecar[],
     meshConfig: opts.meshConfig ?? DEFAULT_MESH_CONFIG,
   });
 }

@@ -3,7 +3,9 @@
  * acts on it: `accessLogFile` (every sidecar's and gateway's access log unless a Telemetry
  * resource says otherwise), `accessLogFormat` and `accessLogEncoding`, `rootNamespace` (the
  * mesh-wide Telemetry scope), `trustDomain` (the CA's organisation when it creates its root),
- * `h2UpgradePolicy` (outbound HTTP clusters upgraded to HTTP/2) and `enableAutoMtls`.
+ * `h2UpgradePolicy` (outbound HTTP clusters upgraded to HTTP/2), `enableAutoMtls`,
+ * `outboundTrafficPolicy.mode` and the default `exportTo` of Services, VirtualServices and
+ * DestinationRules (model/export-to.ts).
  * `defaultConfig.discoveryAddress`, `defaultProviders.metrics: [prometheus]` and
  * `enablePrometheusMerge: true` are what minimesh does anyway: accepted silently. Any other key
  * is a warning naming it; what cannot be read at all (bad YAML, a wrong type) is an error
@@ -27,6 +29,12 @@ export interface MeshConfig {
   readonly h2UpgradePolicy?: 'DO_NOT_UPGRADE' | 'UPGRADE';
   /** `enableAutoMtls` (default true): sidecars send mTLS to endpoints whose pods take it, unless a DestinationRule says. */
   readonly enableAutoMtls?: boolean;
+  /** `outboundTrafficPolicy.mode` (default ALLOW_ANY): REGISTRY_ONLY sends unknown destinations to BlackHoleCluster. */
+  readonly outboundTrafficPolicyMode?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** `defaultServiceExportTo`, `defaultVirtualServiceExportTo`, `defaultDestinationRuleExportTo` (default `*`). */
+  readonly defaultServiceExportTo?: readonly string[];
+  readonly defaultVirtualServiceExportTo?: readonly string[];
+  readonly defaultDestinationRuleExportTo?: readonly string[];
 }
 
 /** Istio's defaults: no access log, root namespace istio-system, trust domain cluster.local. */
@@ -111,6 +119,26 @@ export function parseMeshConfig(text: string, file: string): ParsedMeshConfig {
         const v = plain(p.value);
         if (v !== null && v !== undefined && typeof v !== 'boolean') fail(p, key, 'true or false');
         if (typeof v === 'boolean') out.enableAutoMtls = v;
+        break;
+      }
+      case 'outboundTrafficPolicy':
+        for (const [sub, sp] of subKeys(p, key, fail)) {
+          if (sub !== 'mode') {
+            warn(sp, `${key}.${sub}`);
+            continue;
+          }
+          const v = str(sp, `${key}.mode`);
+          if (v !== undefined && v !== 'ALLOW_ANY' && v !== 'REGISTRY_ONLY') fail(sp, `${key}.mode`, 'ALLOW_ANY or REGISTRY_ONLY');
+          if (v !== undefined) out.outboundTrafficPolicyMode = v as 'ALLOW_ANY' | 'REGISTRY_ONLY';
+        }
+        break;
+      case 'defaultServiceExportTo':
+      case 'defaultVirtualServiceExportTo':
+      case 'defaultDestinationRuleExportTo': {
+        const v = plain(p.value);
+        if (v === null || v === undefined) break;
+        if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !(x === '.' || x === '*' || x === '~' || NAME.test(x)))) fail(p, key, 'a list of ".", "*", "~" or namespace names');
+        out[key] = Object.freeze([...(v as string[])]);
         break;
       }
       case 'defaultConfig':

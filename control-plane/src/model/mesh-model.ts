@@ -3,7 +3,7 @@
  * resources in; `buildMeshModel` turns them into services with ports and endpoints, and keeps
  * Istio's config by namespace. Translation reads only this.
  */
-import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, PeerAuthentication, Pod, Protocol, RequestAuthentication, Secret, ServiceEntry, Telemetry, VirtualService } from '@minimesh/kube';
+import type { AuthorizationPolicy, DestinationRule, Gateway, Namespace, PeerAuthentication, Pod, Protocol, RequestAuthentication, Secret, ServiceEntry, Sidecar, Telemetry, VirtualService } from '@minimesh/kube';
 import type { MeshConfig } from './mesh-config.js';
 
 export const DEFAULT_DOMAIN_SUFFIX = 'cluster.local';
@@ -47,6 +47,8 @@ export interface ServiceModel {
   readonly resolution: 'EDS' | 'DNS' | 'NONE';
   /** For `DNS` ServiceEntries: host names to resolve per port. */
   readonly dnsTargets?: ReadonlyMap<number, readonly { host: string; port: number }[]>;
+  /** The namespaces that see it (a ServiceEntry's `exportTo`, a Service's `networking.istio.io/exportTo`); absent: the mesh default. */
+  readonly exportTo?: readonly string[];
 }
 
 /** A pod-like workload: a Pod, or a replica of a Deployment given an address. */
@@ -87,6 +89,8 @@ export interface MeshModel {
   readonly pods: readonly Pod[];
   /** Secrets (a Gateway server's `credentialName`; absent: none). */
   readonly secrets?: readonly Secret[];
+  /** Sidecar resources (networking.istio.io), oldest first (absent: none). */
+  readonly sidecars?: readonly Sidecar[];
   /** The mesh config (`--mesh-config`; Istio's defaults without one). */
   readonly meshConfig: MeshConfig;
 }

@@ -97,6 +97,10 @@ export interface CaptureRt {
   readonly tcpPorts: ReadonlySet<number>;
   /** `ADDRESS:PORT` (a service's cluster IP and TCP port) -> the outbound cluster for it. */
   readonly tcpClusters?: ReadonlyMap<string, string>;
+  /** `ADDRESS:PORT` -> clusters with weights (a `tcp` route's destinations): one per connection, by weight. */
+  readonly tcpWeightedClusters?: ReadonlyMap<string, readonly { readonly name: string; readonly weight: number }[]>;
+  /** `registry_only: true` (outboundTrafficPolicy REGISTRY_ONLY): TCP to a destination the config does not know is closed (BlackHoleCluster), not passed through. */
+  readonly registryOnly?: boolean;
 }
 
 export type ServerHeaderTransformation = 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';

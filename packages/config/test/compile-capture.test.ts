@@ -95,3 +95,19 @@ t.test('tcp_clusters: a TCP service address -> its cluster; bad entries are erro
     if (!e.ok) t.match(e.errors.map((x) => x.path).join('\n'), /minimesh\.capture\.tcp_clusters/, 'the error names tcp_clusters');
   }
 });
+
+t.test('tcp_clusters: weighted lists (a tcp route) and registry_only', async (t) => {
+  const md = (v: string, extra = ''): string => `    use_original_dst: true\n    traffic_direction: OUTBOUND\n    metadata: { filter_metadata: { minimesh.capture: { tcp_ports: [3306], tcp_clusters: ${v}${extra} } } }`;
+  const r = compile(bootstrap(md('{ "10.96.0.20:3306": [{ name: a, weight: 80 }, { name: b, weight: 20 }, { name: c, weight: 0 }] }', ', registry_only: true')));
+  t.ok(r.ok, r.ok ? 'compiles' : JSON.stringify(r.errors));
+  if (r.ok) {
+    t.same([...(r.value.listeners[0].capture?.tcpWeightedClusters ?? [])], [['10.96.0.20:3306', [{ name: 'a', weight: 80 }, { name: 'b', weight: 20 }]]], 'weight 0 left out');
+    t.equal(r.value.listeners[0].capture?.registryOnly, true);
+  }
+  for (const bad of ['{ "10.96.0.20:3306": [{ name: a, weight: 0 }] }', '{ "10.96.0.20:3306": [{ weight: 5 }] }', '{ "10.96.0.20:3306": [{ name: a, weight: 1.5 }] }']) {
+    const e = compile(bootstrap(md(bad)));
+    t.notOk(e.ok, `${bad} is refused`);
+  }
+  const ro = compile(bootstrap(md('{}', ', registry_only: "yes"')));
+  t.notOk(ro.ok, 'registry_only must be a boolean');
+});

@@ -10,3 +10,4 @@ export * from './validate-peer-authn.js';
 export * from './peer-authentication-problems.js';
 export * from './validate-request-authn.js';
 export * from './validate-tls.js';
+export * from './validate-scope.js';

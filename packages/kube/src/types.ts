@@ -6,6 +6,7 @@
 
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './types-authz.js';
 import type { SecretFields, ServerTlsSettings, TlsRoute } from './types-tls.js';
+import type { SidecarSpec, TCPRoute } from './types-sidecar.js';
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -230,7 +231,7 @@ export interface VirtualServiceSpec {
   gateways?: string[];
   http?: HTTPRoute[];
   tls?: TlsRoute[];
-  tcp?: unknown[];
+  tcp?: TCPRoute[];
   exportTo?: string[];
 }
 export type VirtualService = TypedObject<'VirtualService', VirtualServiceSpec>;
@@ -344,14 +345,16 @@ export * from './types-tls.js';
 export type AuthorizationPolicy = TypedObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type PeerAuthentication = TypedObject<'PeerAuthentication', PeerAuthenticationSpec>;
 export type RequestAuthentication = TypedObject<'RequestAuthentication', RequestAuthenticationSpec>;
+export * from './types-sidecar.js';
+export type Sidecar = TypedObject<'Sidecar', SidecarSpec>;
 
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication | Secret;
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication | Secret | Sidecar;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
 export const ISTIO_NETWORKING_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'] as const;
-export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Telemetry'] as const;
+export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'Telemetry'] as const;
 export const ISTIO_TELEMETRY_GROUP = 'telemetry.istio.io';
 export const ISTIO_TELEMETRY_VERSIONS = ['v1alpha1', 'v1'] as const;
 export const ISTIO_SECURITY_GROUP = 'security.istio.io';
@@ -370,6 +373,7 @@ export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   DestinationRule: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   Gateway: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   ServiceEntry: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
+  Sidecar: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   Telemetry: ISTIO_TELEMETRY_VERSIONS.map((v) => `${ISTIO_TELEMETRY_GROUP}/${v}`),
   AuthorizationPolicy: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
   PeerAuthentication: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),

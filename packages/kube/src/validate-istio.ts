@@ -23,6 +23,7 @@ import { validateDelegation } from './validate-delegate.js';
 import { checkCorsPolicy } from './validate-cors.js';
 import { checkHeaderValues } from './validate-header-value.js';
 import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
+import { checkExportTo, checkTcpRoutes } from './validate-scope.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
 const RETRY_ON: ReadonlySet<string> = new Set(ENVOY_RETRY_ON);
@@ -202,7 +203,9 @@ function checkHttpRoute(c: IssueCollector, h: unknown, path: string): void {
 }
 
 export function validateVirtualServiceSpec(c: IssueCollector, spec: unknown): void {
-  if (!checkFields(c, spec, 'spec', ['hosts', 'gateways', 'http', 'tls'], ['tcp', 'exportTo'])) return c.error('spec', 'is required');
+  if (!checkFields(c, spec, 'spec', ['hosts', 'gateways', 'http', 'tls', 'tcp', 'exportTo'])) return c.error('spec', 'is required');
+  checkTcpRoutes(c, spec.tcp, 'spec.tcp');
+  checkExportTo(c, spec.exportTo, 'spec.exportTo');
   // No hosts: a delegate VirtualService (validate-delegate.ts).
   if (checkArray(c, spec.hosts, 'spec.hosts')) spec.hosts.forEach((h, i) => checkString(c, h, at('spec.hosts', i), true));
   validateDelegation(c, spec);
@@ -290,7 +293,8 @@ function checkTrafficPolicy(c: IssueCollector, tp: unknown, path: string, portLe
 }
 
 export function validateDestinationRuleSpec(c: IssueCollector, spec: unknown): void {
-  if (!checkFields(c, spec, 'spec', ['host', 'trafficPolicy', 'subsets'], ['exportTo', 'workloadSelector'])) return c.error('spec', 'is required');
+  if (!checkFields(c, spec, 'spec', ['host', 'trafficPolicy', 'subsets', 'exportTo'], ['workloadSelector'])) return c.error('spec', 'is required');
+  checkExportTo(c, spec.exportTo, 'spec.exportTo');
   checkString(c, spec.host, 'spec.host', true);
   checkTrafficPolicy(c, spec.trafficPolicy, 'spec.trafficPolicy', false);
   if (!checkArray(c, spec.subsets, 'spec.subsets')) return;
@@ -340,9 +344,10 @@ export function validateGatewaySpec(c: IssueCollector, spec: unknown): void {
 
 export function validateServiceEntrySpec(c: IssueCollector, spec: unknown): void {
   if (
-    !checkFields(c, spec, 'spec', ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints'], ['workloadSelector', 'exportTo', 'subjectAltNames'])
+    !checkFields(c, spec, 'spec', ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints', 'exportTo'], ['workloadSelector', 'subjectAltNames'])
   )
     return c.error('spec', 'is required');
+  checkExportTo(c, spec.exportTo, 'spec.exportTo');
   if (checkArray(c, spec.hosts, 'spec.hosts', true)) spec.hosts.forEach((h, i) => checkString(c, h, at('spec.hosts', i), true));
   if (checkArray(c, spec.addresses, 'spec.addresses')) spec.addresses.forEach((h, i) => checkString(c, h, at('spec.addresses', i), true));
   if (checkArray(c, spec.ports, 'spec.ports')) {

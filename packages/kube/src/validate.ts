@@ -8,6 +8,7 @@ import { validateAuthorizationPolicySpec } from './validate-authz.js';
 import { validatePeerAuthenticationSpec } from './validate-peer-authn.js';
 import { validateRequestAuthenticationSpec } from './validate-request-authn.js';
 import { validateSecret } from './validate-tls.js';
+import { checkServiceExportToAnnotation, validateSidecarSpec } from './validate-scope.js';
 import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
 
 export type ValidationResult =
@@ -43,6 +44,7 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
   switch (kind) {
     case 'Service':
       validateServiceSpec(c, r.spec);
+      checkServiceExportToAnnotation(c, r.metadata);
       break;
     case 'Endpoints':
       validateEndpoints(c, r);
@@ -79,6 +81,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       break;
     case 'RequestAuthentication':
       validateRequestAuthenticationSpec(c, r.spec);
+      break;
+    case 'Sidecar':
+      validateSidecarSpec(c, r.spec);
       break;
     case 'Namespace':
       break;

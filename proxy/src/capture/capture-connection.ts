@@ -19,7 +19,7 @@
 import type net from 'node:net';
 import { selectVirtualHost } from '@minimesh/config';
 import type { ListenerRt } from '@minimesh/config/runtime';
-import { PASSTHROUGH_CLUSTER, PORTS } from '@minimesh/mesh';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, PORTS } from '@minimesh/mesh';
 import type { HcmContext } from '../http/hcm-context.js';
 import type { StatsRegistry } from '../observability/stats.js';
 import { getOriginalDst, type OriginalDst } from './original-dst.js';
@@ -113,9 +113,22 @@ function inbound(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initia
   }, initial);
 }
 
-/** TCP through the service cluster the config names for `dst`; false when it names none. */
+/** One of `clusters` by weight (`rand` in [0, 1)). */
+export function pickByWeight(clusters: readonly { readonly name: string; readonly weight: number }[], rand: number): string {
+  const total = clusters.reduce((n, c) => n + c.weight, 0);
+  let at = rand * total;
+  for (const c of clusters) {
+    if (at < c.weight) return c.name;
+    at -= c.weight;
+  }
+  return clusters[clusters.length - 1]!.name;
+}
+
+/** TCP through the service cluster the config names for `dst` (or one of its weighted clusters); false when it names none. */
 function viaCluster(socket: net.Socket, host: CaptureHost, dst: OriginalDst): boolean {
-  const name = host.config.capture?.tcpClusters?.get(`${dst.address}:${dst.port}`);
+  const key = `${dst.address}:${dst.port}`;
+  const weighted = host.config.capture?.tcpWeightedClusters?.get(key);
+  const name = host.config.capture?.tcpClusters?.get(key) ?? (weighted === undefined ? undefined : pickByWeight(weighted, Math.random()));
   const cluster = name === undefined ? undefined : host.ctx.clusters.get(name);
   if (cluster === undefined) return false;
   host.trackTcp(socket);
@@ -126,6 +139,13 @@ function viaCluster(socket: net.Socket, host: CaptureHost, dst: OriginalDst): bo
 }
 
 function passthrough(socket: net.Socket, host: CaptureHost, dst: OriginalDst, initial?: Buffer): void {
+  if (host.config.capture?.registryOnly === true) {
+    // REGISTRY_ONLY: Istio's BlackHoleCluster, which has no endpoints: the connection is closed.
+    const stats = host.ctx.clusters.get(BLACKHOLE_CLUSTER)?.stats ?? host.stats?.cluster(BLACKHOLE_CLUSTER);
+    if (stats !== undefined) stats.upstream_cx_none_healthy++;
+    socket.destroy();
+    return;
+  }
   host.trackTcp(socket);
   const cluster = host.ctx.clusters.get(PASSTHROUGH_CLUSTER);
   proxyTcp(
