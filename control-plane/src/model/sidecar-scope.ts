@@ -76,8 +76,11 @@ export function scopeForProxy(model: MeshModel, proxy: ProxyIdentity): MeshModel
   const services = model.services.filter(
     (svc: ServiceModel) => exportedTo(svc.exportTo, mc.defaultServiceExportTo, svc.namespace, proxy.namespace) && (egress === undefined || egressAllowsService(egress, svc.namespace, svc.hostname)),
   );
+  // A delegate (no hosts) is judged against its root's namespace when it is resolved
+  // (delegate-virtual-services.ts), not against the proxy's: it stays for that.
+  const isDelegate = (vs: (typeof model.virtualServices)[number]): boolean => (vs.spec?.hosts ?? []).length === 0;
   const virtualServices = model.virtualServices.filter(
-    (vs) => exportedTo(vs.spec?.exportTo, mc.defaultVirtualServiceExportTo, nsOf(vs), proxy.namespace) && (egress === undefined || egressAllowsVirtualService(egress, vs, model.domainSuffix)),
+    (vs) => isDelegate(vs) || (exportedTo(vs.spec?.exportTo, mc.defaultVirtualServiceExportTo, nsOf(vs), proxy.namespace) && (egress === undefined || egressAllowsVirtualService(egress, vs, model.domainSuffix))),
   );
   // Istio keeps every DestinationRule for the proxies of its own namespace (its namespace-local rules), whatever its exportTo.
   const destinationRules = model.destinationRules.filter((dr) => nsOf(dr) === proxy.namespace || exportedTo(dr.spec?.exportTo, mc.defaultDestinationRuleExportTo, nsOf(dr), proxy.namespace));
