@@ -79,7 +79,7 @@ export class DnsRefresher {
     await Promise.all(
       this.config.endpoints.map(async (e, i) => {
         try {
-          this.answers[i] = [...(await this.resolver.resolve(e.address, this.config.dnsLookupFamily ?? 'AUTO'))].sort();
+          this.answers[i] = await this.resolver.resolve(e.address, this.config.dnsLookupFamily ?? 'AUTO');
         } catch (err) {
           failed = true;
           log.debug(`cluster ${this.config.name}: DNS resolution of ${e.address} failed (keeping the last answer): ${(err as Error).message}`);
@@ -96,7 +96,9 @@ export class DnsRefresher {
 
   private emit(): void {
     const eps = endpointsFromAnswers(this.config, this.answers);
-    const keys = eps.map((e) => `${e.address}:${e.port}`).join(',');
+    // The order of an answer may change between lookups; only LOGICAL_DNS cares (its first address).
+    const all = eps.map((e) => `${e.address}:${e.port}`);
+    const keys = (this.config.type === 'LOGICAL_DNS' ? all : all.sort()).join(',');
     if (keys === this.lastKeys) return;
     this.lastKeys = keys;
     this.onChange(eps);
