@@ -8,7 +8,8 @@ import { validateAuthorizationPolicySpec } from './validate-authz.js';
 import { validatePeerAuthenticationSpec } from './validate-peer-authn.js';
 import { validateRequestAuthenticationSpec } from './validate-request-authn.js';
 import { validateSecret } from './validate-tls.js';
-import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
+import { validateDestinationRuleSpec, validateGatewaySpec, validateVirtualServiceSpec } from './validate-istio.js';
+import { validateServiceEntrySpec, validateWorkloadEntrySpec } from './validate-service-entry.js';
 
 export type ValidationResult =
   | { readonly ok: true; readonly resource: KubeResource; readonly warnings: readonly ResourceIssue[] }
@@ -67,6 +68,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       break;
     case 'ServiceEntry':
       validateServiceEntrySpec(c, r.spec);
+      break;
+    case 'WorkloadEntry':
+      validateWorkloadEntrySpec(c, r.spec);
       break;
     case 'Telemetry':
       validateTelemetrySpec(c, r.spec);
