@@ -55,7 +55,8 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
     const apply = (c: JsonObject, tp: ReturnType<typeof policyForPort>, subset?: string): void => {
       applyTrafficPolicy(c, tp);
       applyUpstreamProtocol(c, { protocol: sp.protocol, sidecar: proxy.type === 'sidecar', mesh, http: tp.connectionPool?.http });
-      if (mtls) applyClusterMtls(c, model, svc, sp.port, subset, tp.tls);
+      // TLS the DestinationRule originates (SIMPLE, MUTUAL: egress to external servers) applies in any mesh.
+      if (mtls || originatesTls(tp.tls)) applyClusterMtls(c, model, svc, sp.port, subset, tp.tls);
     };
     const base = policyForPort(dr?.spec?.trafficPolicy, sp.port);
     const c = make(undefined);
@@ -68,6 +69,11 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
     }
   }
   return out;
+}
+
+function originatesTls(tls: unknown): boolean {
+  const mode = (tls as { mode?: string } | undefined)?.mode;
+  return mode === 'SIMPLE' || mode === 'MUTUAL';
 }
 
 /** Fixed field order, so goldens read like Envoy's config dump. */

@@ -10,6 +10,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,13 +19,18 @@ import { once } from 'node:events';
 import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
 import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
-import { startFakeDnsServer } from '@minimesh/mesh/fake-dns-server';
+import { startFakeDnsServer, type FakeDnsServer } from '@minimesh/mesh/fake-dns-server';
+import { CertificateAuthority, createRootCa } from '@minimesh/control-plane/security/certificate-authority';
 
 log.level = 'warn';
 const CLIENT_IP = '127.0.0.74';
 const GATEWAY_IP = '127.0.0.62';
 const EXTERNAL_IPS = ['127.0.0.61', '127.0.0.63'];
 const EXTERNAL = 'edition.cnn.com';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
 
 async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;
@@ -54,7 +61,7 @@ function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 /** The "external" servers: the same free port on each address, answering who they are. */
-async function startExternal(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; hosts: string[] }> {
+async function startExternal(t: Teardown): Promise<{ port: number; hosts: string[] }> {
   const hosts: string[] = [];
   for (let attempt = 0; ; attempt++) {
     const servers: http.Server[] = [];
@@ -143,13 +150,18 @@ async function stat(adminPort: number, name: string): Promise<number> {
   return line === undefined ? 0 : Number(line.slice(name.length + 2));
 }
 
-t.test('sidecar -> egress gateway -> external host (resolution DNS), as in the egress gateway task', async (t) => {
-  const ext = await startExternal(t);
+interface EgressMesh {
+  readonly dns: FakeDnsServer;
+  readonly clientAdmin: number;
+  readonly gatewayAdmin: number;
+}
+
+/** A control plane on `files`, the egress gateway and the client sidecar, all resolving with a fake DNS server. */
+async function startEgressMesh(t: Teardown, files: Record<string, string>): Promise<EgressMesh> {
   const dns = await startFakeDnsServer({ [EXTERNAL]: [EXTERNAL_IPS[0]] });
   t.teardown(() => dns.close());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-egress-'));
-  fs.writeFileSync(path.join(dir, 'gateway-service.yaml'), GATEWAY_SERVICE);
-  fs.writeFileSync(path.join(dir, 'egress-task.yaml'), TASK(ext.port));
+  for (const [name, text] of Object.entries({ 'gateway-service.yaml': GATEWAY_SERVICE, ...files })) fs.writeFileSync(path.join(dir, name), text);
   const cp = new ControlPlane({ source: { kind: 'folder', dir }, xdsAddress: { host: '127.0.0.1', port: 0 }, debugAddress: { host: '127.0.0.1', port: 0 }, local: true, print: () => {} });
   await cp.start();
   t.teardown(async () => {
@@ -167,15 +179,20 @@ t.test('sidecar -> egress gateway -> external host (resolution DNS), as in the e
     node: { id: `sidecar~${CLIENT_IP}~sleep-local-00001.default~default.svc.cluster.local`, cluster: 'sleep.default', metadata: { LABELS: { app: 'sleep' } } },
   });
   t.teardown(() => client.stop());
+  return { dns, clientAdmin: client.adminPort!, gatewayAdmin: gateway.adminPort! };
+}
 
+t.test('sidecar -> egress gateway -> external host (resolution DNS), as in the egress gateway task', async (t) => {
+  const ext = await startExternal(t);
+  const { dns, clientAdmin, gatewayAdmin } = await startEgressMesh(t, { 'egress-task.yaml': TASK(ext.port) });
   await until('the external host answers through the mesh', async () => (await get(`http://${EXTERNAL}/politics`)).status === 200, 20000);
   const r = await get(`http://${EXTERNAL}/politics`);
   t.equal(r.body, `external ${EXTERNAL_IPS[0]}`, 'the answer comes from the address DNS gave');
   t.equal(ext.hosts[ext.hosts.length - 1], EXTERNAL, 'the external server sees its own name as Host');
-  const viaGateway = await stat(client.adminPort!, 'cluster.outbound|80|cnn|istio-egressgateway.istio-system.svc.cluster.local.upstream_rq_total');
+  const viaGateway = await stat(clientAdmin, 'cluster.outbound|80|cnn|istio-egressgateway.istio-system.svc.cluster.local.upstream_rq_total');
   t.ok(viaGateway >= 2, `the sidecar sent the requests to the egress gateway (${viaGateway})`);
-  t.equal(await stat(client.adminPort!, `cluster.outbound|80||${EXTERNAL}.upstream_rq_total`), 0, 'the sidecar never went out directly');
-  const out = await stat(gateway.adminPort!, `cluster.outbound|80||${EXTERNAL}.upstream_rq_total`);
+  t.equal(await stat(clientAdmin, `cluster.outbound|80||${EXTERNAL}.upstream_rq_total`), 0, 'the sidecar never went out directly');
+  const out = await stat(gatewayAdmin, `cluster.outbound|80||${EXTERNAL}.upstream_rq_total`);
   t.ok(out >= 2, `the egress gateway sent them out (${out})`);
   t.ok(dns.queries.includes(`A ${EXTERNAL}`), 'the name was resolved by the test name server');
 
@@ -183,4 +200,47 @@ t.test('sidecar -> egress gateway -> external host (resolution DNS), as in the e
   dns.records.set(EXTERNAL, [EXTERNAL_IPS[1]]);
   await until('the new address is used', async () => (await get(`http://${EXTERNAL}/`)).body === `external ${EXTERNAL_IPS[1]}`, 15000);
   t.pass('after a DNS change the egress gateway reaches the new address');
+});
+
+// "Egress gateways with TLS origination": the gateway speaks HTTPS to the external host
+// (DestinationRule tls SIMPLE, the test CA as caCertificates); the app sends plain HTTP.
+const TLS_ORIGINATION = (tlsPort: number, caFile: string): string =>
+  TASK(1)
+    .replace('{ number: 443, name: https, protocol: HTTPS }', `{ number: 443, name: https-port-for-tls-origination, protocol: HTTPS, targetPort: ${tlsPort} }`)
+    .replace(/route: \[\{ destination: \{ host: edition\.cnn\.com, port: \{ number: 80 \} \}, weight: 100 \}\]/, 'route: [{ destination: { host: edition.cnn.com, port: { number: 443 } }, weight: 100 }]') +
+  `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: originate-tls-for-edition-cnn-com }
+spec:
+  host: ${EXTERNAL}
+  trafficPolicy:
+    loadBalancer: { simple: ROUND_ROBIN }
+    portLevelSettings:
+    - port: { number: 443 }
+      tls: { mode: SIMPLE, caCertificates: ${caFile}, sni: ${EXTERNAL} }
+`;
+
+t.test('TLS origination at the egress gateway: DestinationRule tls SIMPLE to the external host', async (t) => {
+  const root = await createRootCa();
+  const ca = await CertificateAuthority.load(root.certPem, root.keyPem);
+  const cert = await ca.signServing({ dnsNames: [EXTERNAL] });
+  const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minimesh-egress-ca-'));
+  t.teardown(() => fs.rmSync(caDir, { recursive: true, force: true }));
+  const caFile = path.join(caDir, 'external-ca.pem');
+  fs.writeFileSync(caFile, root.certPem);
+  const seen: { sni: string | false; host: string }[] = [];
+  const server = https.createServer({ cert: cert.certChainPem, key: cert.keyPem }, (req, res) => {
+    seen.push({ sni: (req.socket as tls.TLSSocket).servername ?? false, host: req.headers.host ?? '' });
+    res.end('external over TLS');
+  });
+  server.listen(0, EXTERNAL_IPS[0]);
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const tlsPort = (server.address() as net.AddressInfo).port;
+  const { gatewayAdmin } = await startEgressMesh(t, { 'egress-task.yaml': TLS_ORIGINATION(tlsPort, caFile) });
+  await until('the external host answers over TLS', async () => (await get(`http://${EXTERNAL}/politics`)).body === 'external over TLS', 20000);
+  t.equal(seen[seen.length - 1].sni, EXTERNAL, 'the gateway sent the SNI of the DestinationRule');
+  t.equal(seen[seen.length - 1].host, EXTERNAL);
+  t.ok((await stat(gatewayAdmin, `cluster.outbound|443||${EXTERNAL}.ssl.handshake`)) >= 1, 'TLS handshakes counted on the gateway cluster');
 });
