@@ -170,3 +170,15 @@ spec: { labels: { app: x }, weight: -1, bogus: 1 }
   t.match(we, /spec\.bogus/);
   t.notMatch(translate(se('ok', `  hosts: ['*.wild.example.com']\n  ports: [{ number: 443, name: tls, protocol: TLS }]\n  resolution: NONE`)).issues.join('\n'), /error/i, 'a wildcard with NONE is fine (a warning at most)');
 });
+
+t.test('wildcard hosts: a cluster and a virtual host for *.example.com (DNS with an endpoint)', async (t) => {
+  const { cluster, res, compiled, issues } = translate(se('wild', `  hosts: ['*.wild.example.com']
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: DNS
+  endpoints: [{ address: proxy.wild.example.net }]`));
+  t.same(compiled.errors, []);
+  t.same(issues, []);
+  t.equal(cluster('outbound|80||*.wild.example.com')!.type, 'STRICT_DNS');
+  const domains = JSON.stringify(res.routes);
+  t.match(domains, /"\*\.wild\.example\.com"/, 'the wildcard is a virtual host domain');
+});
