@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { startFakeDnsServer } from '@minimesh/mesh/fake-dns-server';
 import { route, startTestProxy, type TestProxy } from './helpers/harness.js';
 import { createHostResolver } from '../src/upstream/dns/host-resolver.js';
+import { parseProxyArgs } from '../src/main.js';
 
 const NAME = 'api.external.example';
 
@@ -22,7 +23,10 @@ async function startBackends(t: { teardown(fn: () => unknown): void }, ips: stri
     let port = 0;
     try {
       for (const ip of ips) {
-        const s = http.createServer((req, res) => res.end(ip));
+        const s = http.createServer((req, res) => {
+          if (req.url === '/slow') setTimeout(() => res.end(`${ip} slow`), 800);
+          else res.end(ip);
+        });
         s.listen(port, ip);
         servers.push(s);
         await once(s, 'listening');
@@ -112,4 +116,25 @@ t.test('a request before the first answer gets 503 (no healthy upstream), not a 
   t.teardown(() => dns.close());
   const p = await startTestProxy(t, { routes: [route('/', 'ext')], clusters: { ext: dnsCluster('STRICT_DNS', 1) }, dnsResolvers: [dns.address] });
   t.equal((await p.request({ path: '/' })).status, 503);
+});
+
+t.test('a host that leaves the DNS answer drains: its request in flight completes', async (t) => {
+  const port = await startBackends(t, ['127.0.0.36', '127.0.0.37']);
+  const dns = await startFakeDnsServer({ [NAME]: ['127.0.0.36'] });
+  t.teardown(() => dns.close());
+  const p = await startTestProxy(t, { routes: [route('/', 'ext')], clusters: { ext: dnsCluster('STRICT_DNS', port) }, dnsResolvers: [dns.address] });
+  await until('the first host answers', async () => (await p.request({ path: '/' })).body === '127.0.0.36');
+  const slow = p.request({ path: '/slow' });
+  dns.records.set(NAME, ['127.0.0.37']);
+  await until('new requests go to the new host', async () => (await p.request({ path: '/' })).body === '127.0.0.37');
+  const r = await slow;
+  t.equal(r.status, 200);
+  t.equal(r.body, '127.0.0.36 slow', 'the request to the host that left finished there');
+});
+
+t.test('--dns-resolvers: IP[:PORT] list, a clear error otherwise', async (t) => {
+  const o = parseProxyArgs(['--bootstrap', 'b.yaml', '--dns-resolvers', '10.0.0.10, 127.0.0.1:5353,[::1]:53']);
+  t.same(o !== 'help' && o.dnsResolvers, ['10.0.0.10', '127.0.0.1:5353', '[::1]:53']);
+  t.throws(() => parseProxyArgs(['--bootstrap', 'b.yaml', '--dns-resolvers', 'dns.example.com']), /--dns-resolvers: not an IP\[:PORT\]: dns\.example\.com/);
+  t.throws(() => parseProxyArgs(['--bootstrap', 'b.yaml', '--dns-resolvers', '']), /--dns-resolvers/);
 });
