@@ -182,3 +182,25 @@ t.test('wildcard hosts: a cluster and a virtual host for *.example.com (DNS with
   const domains = JSON.stringify(res.routes);
   t.match(domains, /"\*\.wild\.example\.com"/, 'the wildcard is a virtual host domain');
 });
+
+t.test('ports by protocol: HTTP routed by Host, TLS and TCP tunnelled (CONNECT in the local mesh forward proxy)', async (t) => {
+  const loaded = loadManifests(
+    se('multi', `  hosts: [api.example.com]
+  ports: [{ number: 443, name: tls, protocol: TLS }, { number: 80, name: http, protocol: HTTP }, { number: 5432, name: db, protocol: TCP }]
+  resolution: DNS
+  location: MESH_EXTERNAL`),
+    'in.yaml',
+  );
+  const model = buildMeshModel(loaded.resources.map((r) => r.resource));
+  const res = generateForProxy(model, proxyIdentity(NODE, { LABELS: { app: 'client' } }, model), { outboundForwardProxy: true });
+  t.same(compileAll(res).errors, []);
+  const vhosts = (res.routes as Json[]).flatMap((r) => r.virtual_hosts as Json[]);
+  const http = vhosts.find((v) => v.name === 'api.example.com:80')!;
+  t.ok(http.domains.includes('api.example.com'), 'HTTP: a virtual host by name');
+  t.equal(http.routes[0].route.cluster, 'outbound|80||api.example.com');
+  for (const port of [443, 5432]) {
+    const v = vhosts.find((x) => x.name === `api.example.com:${port}`)!;
+    t.same(v.routes[0].match, { connect_matcher: {} }, `${port}: CONNECT only`);
+    t.equal(v.routes[0].route.cluster, `outbound|${port}||api.example.com`);
+  }
+});
