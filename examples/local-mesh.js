@@ -149,11 +149,11 @@ export class LocalMesh {
 
   /**
    * Starts the pod's sidecar (or gateway: type 'router'), waits until it holds a config.
-   * @param {{ app: string, ip: string, name: string, namespace: string, labels: Record<string,string>, type?: string, serviceAccount?: string }} pod
+   * @param {{ app: string, ip: string, name: string, namespace: string, labels: Record<string,string>, type?: string, serviceAccount?: string, proxyArgs?: string[] }} pod
    */
   async startSidecar(pod) {
     const type = pod.type ?? 'sidecar';
-    const args = [...PROXY_NODE_FLAGS, CLI, 'proxy', '--xds', XDS_ADDRESS, '--type', type, '--admin-address', pod.ip, '--health-address', pod.ip, '--drain-time-s', '1', '--ca-token-file', this.issueToken(pod)];
+    const args = [...PROXY_NODE_FLAGS, CLI, 'proxy', '--xds', XDS_ADDRESS, '--type', type, '--admin-address', pod.ip, '--health-address', pod.ip, '--drain-time-s', '1', '--ca-token-file', this.issueToken(pod), ...(pod.proxyArgs ?? [])];
     // The node metadata Istio's injector gives a pod's proxy (its identity in the mesh's metrics).
     const workload = workloadOf(pod);
     const env = {

@@ -3,6 +3,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { isIP } from 'node:net';
 import { parseBootstrap, toJsonData, TYPE_URL, type Bootstrap } from '@minimesh/api';
 import { compileBootstrap } from '@minimesh/config';
 import { formatConfigErrors, type RuntimeConfig } from '@minimesh/config/runtime';
@@ -61,6 +62,8 @@ Options:
                            /stats/prometheus (with --xds default ${PORTS.mergedMetrics}; otherwise "off")
       --health-address IP  address of those three (default 0.0.0.0)
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
+      --dns-resolvers A,B  name servers (IP[:PORT]) for STRICT_DNS/LOGICAL_DNS clusters
+                           (default: the system's resolver, /etc/hosts included)
       --log-level LEVEL    trace, debug, info, warn, error (default info)
   -h, --help               this help
 `;
@@ -82,6 +85,8 @@ export interface ProxyCliOptions {
   /** The app's metrics the agent port appends to /stats/prometheus (the CLI: env ISTIO_PROMETHEUS_ANNOTATIONS). */
   appMetrics?: AppMetricsTarget;
   drainTimeMs: number;
+  /** --dns-resolvers: name servers for DNS clusters (absent: the system's resolver). */
+  dnsResolvers?: readonly string[];
   /** Set with --xds: the proxy's config comes from an ADS server (bootstrap is then ''). */
   xds?: XdsModeOptions;
 }
@@ -110,6 +115,7 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
       'prometheus-ports': { type: 'string' },
       'agent-port': { type: 'string' },
       'drain-time-s': { type: 'string' },
+      'dns-resolvers': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -149,7 +155,8 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
   const appProbers = agentPort === undefined ? undefined : parseAppProbers(process.env[APP_PROBERS_ENV]);
   const podIp = process.env.INSTANCE_IP || undefined;
   const appMetrics = agentPort === undefined ? undefined : parseAppMetricsTarget(process.env[PROMETHEUS_ANNOTATIONS_ENV]);
-  const agent = { agentPort, appProbers, podIp, appMetrics };
+  const dnsResolvers = parseDnsResolvers(values['dns-resolvers']);
+  const agent = { agentPort, appProbers, podIp, appMetrics, ...(dnsResolvers ? { dnsResolvers } : {}) };
   if (values.xds === undefined) {
     for (const f of ['xds-ca', 'xds-server-name', 'ca-token-file', 'cert-ttl'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --xds HOST:PORT`);
     return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
@@ -192,6 +199,19 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
   return { bootstrap: '', healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000, xds };
 }
 
+/** `--dns-resolvers 10.0.0.10,127.0.0.1:5353`: IP addresses with optional ports. */
+function parseDnsResolvers(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const s of list) {
+    const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(s);
+    const ip = m?.[1] ?? m?.[2];
+    if (!m || !ip || isIP(ip) === 0 || (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))) throw new UsageError(`--dns-resolvers: not an IP[:PORT]: ${s}`);
+  }
+  if (list.length === 0) throw new UsageError('--dns-resolvers: expected IP[:PORT],...');
+  return list;
+}
+
 /** Reads and compiles a bootstrap file; throws an Error listing every problem by path. */
 export function loadBootstrap(file: string): { bootstrap: Bootstrap; config: RuntimeConfig } {
   let text: string;
@@ -231,7 +251,7 @@ export interface RunningProxy {
 export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Promise<RunningProxy> {
   if (opts.xds !== undefined) return startXdsProxy(opts.xds, onQuit);
   const { bootstrap, config } = loadBootstrap(opts.bootstrap);
-  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs });
+  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers });
   let side: SideServers | undefined;
   const stop = async (): Promise<void> => {
     await proxy.drain();

@@ -26,6 +26,8 @@ import { peerFromNodeMetadata } from './observability/istio/workload-peer.js';
 export interface ProxyOptions {
   /** How long in-flight requests may take to finish after SIGTERM (Envoy's --drain-time-s). */
   readonly drainTimeMs: number;
+  /** Name servers (`host[:port]`) for STRICT_DNS / LOGICAL_DNS clusters; absent: the system's resolver. */
+  readonly dnsResolvers?: readonly string[];
 }
 
 export class Proxy implements ProxyState {
@@ -44,7 +46,9 @@ export class Proxy implements ProxyState {
   lastUpdated = new Date();
   ready = false;
 
-  constructor(readonly options: ProxyOptions) {}
+  constructor(readonly options: ProxyOptions) {
+    if (options.dnsResolvers !== undefined) this.clusters.setDnsResolvers(options.dnsResolvers);
+  }
 
   /** Applies a whole config: clusters, then listeners (new ones start listening). */
   async apply(config: RuntimeConfig, dump: unknown): Promise<void> {

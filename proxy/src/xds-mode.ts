@@ -53,6 +53,8 @@ export interface XdsModeOptions {
   /** The app's metrics appended on the agent port (the CLI reads ISTIO_PROMETHEUS_ANNOTATIONS). */
   readonly appMetrics?: AppMetricsTarget;
   readonly drainTimeMs: number;
+  /** Name servers for DNS clusters (`--dns-resolvers`); absent: the system's resolver. */
+  readonly dnsResolvers?: readonly string[];
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly pendingTimeoutMs?: number;
@@ -119,7 +121,7 @@ function withSecrets(dump: Record<string, unknown>, proxy: Proxy): Record<string
 export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): Promise<RunningXdsProxy> {
   // A root that cannot be read or parsed stops the start, naming the file.
   const tls = opts.tls === undefined ? undefined : { rootPem: loadXdsRoot(opts.tls), serverName: opts.tls.serverName };
-  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs });
+  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers });
   const client = new XdsClient({
     server: opts.server,
     tls,

@@ -8,7 +8,8 @@
  * support ORIGINAL_DST clusters yet and would NACK every cluster with it.
  */
 import { isHttp2Protocol, isHttpProtocol, type Protocol } from '@minimesh/kube';
-import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
+import type { EndpointModel, MeshModel, ServiceModel } from '../model/mesh-model.js';
+import { dnsLbEndpoint } from './dns-endpoints.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { compact, type JsonObject } from './envoy-json.js';
 import { BLACKHOLE_CLUSTER, clusterName, PASSTHROUGH_CLUSTER } from './naming.js';
@@ -24,15 +25,13 @@ function edsCluster(name: string): JsonObject {
   return { name, type: 'EDS', eds_cluster_config: { service_name: name, eds_config: EDS_CONFIG } };
 }
 
-function dnsCluster(name: string, targets: readonly { host: string; port: number }[]): JsonObject {
+/** A DNS ServiceEntry's cluster: STRICT_DNS (LOGICAL_DNS for DNS_ROUND_ROBIN: its one name) over the names to resolve. */
+function dnsCluster(name: string, targets: readonly EndpointModel[], roundRobin: boolean): JsonObject {
   return {
     name,
-    type: 'STRICT_DNS',
+    type: roundRobin ? 'LOGICAL_DNS' : 'STRICT_DNS',
     dns_lookup_family: 'V4_ONLY',
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [{ lb_endpoints: targets.map((t) => ({ endpoint: { address: { socket_address: { address: t.host, port_value: t.port } } } })) }],
-    },
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: (roundRobin ? targets.slice(0, 1) : targets).map(dnsLbEndpoint) }] },
   };
 }
 
@@ -49,14 +48,15 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
   for (const sp of svc.ports) {
     const make = (subset: string | undefined): JsonObject => {
       const name = clusterName({ direction: 'outbound', port: sp.port, subset, host: svc.hostname });
-      const c = svc.resolution === 'DNS' ? dnsCluster(name, svc.dnsTargets?.get(sp.port) ?? []) : edsCluster(name);
+      const c = svc.resolution === 'DNS' ? dnsCluster(name, svc.dnsTargets?.get(sp.port) ?? [], svc.dnsRoundRobin === true) : edsCluster(name);
       c.metadata = clusterServiceMetadata([svc]);
       return c;
     };
     const apply = (c: JsonObject, tp: ReturnType<typeof policyForPort>, subset?: string): void => {
       applyTrafficPolicy(c, tp);
       applyUpstreamProtocol(c, { protocol: sp.protocol, sidecar: proxy.type === 'sidecar', mesh, http: tp.connectionPool?.http });
-      if (mtls) applyClusterMtls(c, model, svc, sp.port, subset, tp.tls);
+      // TLS the DestinationRule originates (SIMPLE, MUTUAL: egress to external servers) applies in any mesh.
+      if (mtls || originatesTls(tp.tls)) applyClusterMtls(c, model, svc, sp.port, subset, tp.tls);
     };
     const base = policyForPort(dr?.spec?.trafficPolicy, sp.port);
     const c = make(undefined);
@@ -69,6 +69,11 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
     }
   }
   return out;
+}
+
+function originatesTls(tls: unknown): boolean {
+  const mode = (tls as { mode?: string } | undefined)?.mode;
+  return mode === 'SIMPLE' || mode === 'MUTUAL';
 }
 
 /** Fixed field order, so goldens read like Envoy's config dump. */

@@ -31,14 +31,14 @@ export function buildLoadAssignment(name: string, endpoints: readonly EndpointMo
       {
         // Istio sets both; gRPC's xDS clients refuse a locality that is unset or has no weight.
         locality: {},
-        load_balancing_weight: ready.length,
+        load_balancing_weight: ready.reduce((n, e) => n + (e.weight ?? 1), 0),
         lb_endpoints: ready.map((e) => {
           const metadata = endpointMetadata(e);
           return {
             endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
             health_status: 'HEALTHY',
             ...(metadata ? { metadata } : {}),
-            load_balancing_weight: 1,
+            load_balancing_weight: e.weight ?? 1,
           };
         }),
       },

@@ -112,7 +112,8 @@ export function gatewayListenPort(model: MeshModel, proxy: ProxyIdentity, port: 
     const sp = svc.ports.find((p) => p.port === port);
     if (sp && typeof sp.targetPort === 'number') return sp.targetPort;
   }
-  if (proxy.labels.istio === 'ingressgateway') return ({ 80: 8080, 443: 8443 } as Record<number, number>)[port] ?? port;
+  // Without a Service: the ports of Istio's gateway Services (ingress and egress: 80 -> 8080, 443 -> 8443).
+  if (proxy.labels.istio === 'ingressgateway' || proxy.labels.istio === 'egressgateway') return ({ 80: 8080, 443: 8443 } as Record<number, number>)[port] ?? port;
   return port;
 }
 

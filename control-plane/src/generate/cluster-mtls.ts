@@ -39,7 +39,8 @@ export function applyClusterMtls(c: JsonObject, model: MeshModel, svc: ServiceMo
   const fields = clusterTlsFields(
     { port, subset, host: svc.hostname, serviceIdentities: serviceIdentities(model, svc, port), http2: clusterSpeaksHttp2(c) },
     tls as ClientTlsSettings | undefined,
-    model.meshConfig.enableAutoMtls ?? true,
+    // No auto mTLS to the outside of the mesh (a MESH_EXTERNAL ServiceEntry), as Istio.
+    svc.meshExternal !== true && (model.meshConfig.enableAutoMtls ?? true),
   );
   Object.assign(c, fields);
 }

@@ -4,7 +4,6 @@ import {
   type PeerAuthentication,
   type RequestAuthentication,
   selectPortProtocol,
-  parseProtocol,
   type Deployment,
   type DestinationRule,
   type Endpoints,
@@ -14,13 +13,13 @@ import {
   type Namespace,
   type Pod,
   type Service,
-  type ServiceEntry,
   SERVICE_EXPORT_TO_ANNOTATION,
   type Sidecar,
   type Telemetry,
   type VirtualService,
 } from '@minimesh/kube';
-import { resolveHost, serviceFqdn } from './hostnames.js';
+import { serviceFqdn } from './hostnames.js';
+import { buildServiceEntryServices, TLS_MODE_LABEL } from './service-entry-model.js';
 import { DEFAULT_DOMAIN_SUFFIX, type EndpointModel, type MeshModel, type ServiceModel, type ServicePortModel, type WorkloadModel } from './mesh-model.js';
 import { DEFAULT_MESH_CONFIG, type MeshConfig } from './mesh-config.js';
 
@@ -64,8 +63,7 @@ function podReady(p: Pod): boolean {
   return p.status?.phase === undefined || p.status.phase === 'Running';
 }
 
-/** The pod label that says its sidecar takes mTLS (`istio`), set by the injector. */
-export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+export { TLS_MODE_LABEL };
 
 /** An endpoint's identity fields from its workload. */
 const identityOf = (w: WorkloadModel | undefined): Pick<EndpointModel, 'serviceAccount' | 'tlsMode'> =>
@@ -230,45 +228,6 @@ function buildService(s: Service, workloads: readonly WorkloadModel[], endpoints
   };
 }
 
-function buildServiceEntryServices(se: ServiceEntry, workloads: readonly WorkloadModel[], domainSuffix: string): ServiceModel[] {
-  const spec = se.spec ?? {};
-  const ports: ServicePortModel[] = (spec.ports ?? []).map((p) => ({
-    name: p.name,
-    port: p.number,
-    targetPort: p.targetPort ?? p.number,
-    // Istio reads a ServiceEntry port's `protocol` alone (protocol.Parse); no protocol is sniffed.
-    protocol: parseProtocol(p.protocol),
-  }));
-  const ns = nsOf(se);
-  const resolution = spec.resolution === 'STATIC' ? 'EDS' : spec.resolution === 'DNS' || spec.resolution === 'DNS_ROUND_ROBIN' ? 'DNS' : 'NONE';
-  return (spec.hosts ?? []).map((h) => {
-    const hostname = resolveHost(h, ns, domainSuffix);
-    const endpoints = new Map<number, EndpointModel[]>();
-    const dnsTargets = new Map<number, { host: string; port: number }[]>();
-    for (const sp of ports) {
-      const target = (e: { ports?: Record<string, number> }): number => (sp.name && e.ports?.[sp.name]) || (typeof sp.targetPort === 'number' ? sp.targetPort : sp.port);
-      const list = spec.endpoints ?? [];
-      if (resolution === 'EDS') endpoints.set(sp.port, list.filter((e) => e.address).map((e) => ({ address: e.address!, port: target(e), labels: e.labels ?? {}, ready: true })));
-      else endpoints.set(sp.port, []);
-      if (resolution === 'DNS') dnsTargets.set(sp.port, list.length > 0 ? list.map((e) => ({ host: e.address!, port: target(e) })) : [{ host: hostname, port: sp.port }]);
-    }
-    if (spec.workloadSelector) void workloads; // workloadSelector is reported by the validator as not translated
-    return {
-      hostname,
-      name: hostname,
-      namespace: ns,
-      origin: 'ServiceEntry' as const,
-      clusterIP: spec.addresses?.[0],
-      ports,
-      selector: undefined,
-      endpoints: sortEndpoints(endpoints),
-      resolution,
-      dnsTargets: resolution === 'DNS' ? dnsTargets : undefined,
-      ...(spec.exportTo !== undefined && spec.exportTo.length > 0 ? { exportTo: spec.exportTo } : {}),
-    };
-  });
-}
-
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
@@ -300,8 +259,9 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
     services.push(buildService(s, workloads, endpointsByService.get(k), slicesByService.get(k) ?? [], domainSuffix));
   }
   const serviceEntries = byCreation(of('ServiceEntry'));
+  const workloadEntries = byCreation(of('WorkloadEntry'));
   for (const se of serviceEntries) {
-    for (const svc of buildServiceEntryServices(se, workloads, domainSuffix)) {
+    for (const svc of buildServiceEntryServices(se, workloads, workloadEntries, domainSuffix)) {
       // A Kubernetes Service wins over a ServiceEntry for the same host.
       if (!services.some((s) => s.hostname === svc.hostname)) services.push(svc);
     }

@@ -30,6 +30,10 @@ export interface EndpointModel {
   readonly serviceAccount?: string;
   /** The pod's `security.istio.io/tlsMode` (`istio`: its sidecar takes mTLS). */
   readonly tlsMode?: string;
+  /** `load_balancing_weight` (a WorkloadEntry's or ServiceEntry endpoint's `weight`; default 1). */
+  readonly weight?: number;
+  /** `region/zone/subzone` (a WorkloadEntry's or ServiceEntry endpoint's `locality`). */
+  readonly locality?: string;
 }
 
 export interface ServiceModel {
@@ -45,8 +49,12 @@ export interface ServiceModel {
   readonly endpoints: ReadonlyMap<number, readonly EndpointModel[]>;
   /** ServiceEntry resolution (Services are `STATIC` through EDS). */
   readonly resolution: 'EDS' | 'DNS' | 'NONE';
-  /** For `DNS` ServiceEntries: host names to resolve per port. */
-  readonly dnsTargets?: ReadonlyMap<number, readonly { host: string; port: number }[]>;
+  /** For `DNS` ServiceEntries: host names to resolve per port, as endpoints (address = the name). */
+  readonly dnsTargets?: ReadonlyMap<number, readonly EndpointModel[]>;
+  /** ServiceEntry `resolution: DNS_ROUND_ROBIN`: one logical host (LOGICAL_DNS). */
+  readonly dnsRoundRobin?: boolean;
+  /** ServiceEntry `location: MESH_EXTERNAL`: outside the mesh (no auto mTLS). */
+  readonly meshExternal?: boolean;
   /** The namespaces that see it (a ServiceEntry's `exportTo`, a Service's `networking.istio.io/exportTo`); absent: the mesh default. */
   readonly exportTo?: readonly string[];
 }

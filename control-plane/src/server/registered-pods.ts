@@ -6,7 +6,8 @@
  * Deployment whose template labels match. Services then select these pods as in Kubernetes.
  * A registered pod runs a sidecar, so it takes mTLS (label `security.istio.io/tlsMode: istio`,
  * as the injector sets it), and its service account is the node metadata's `SERVICE_ACCOUNT`
- * (`default` without one).
+ * (`default` without one). A gateway (`router`) is registered without that label: sidecars
+ * reach its plain servers in plain text (Istio's egress gateway task).
  */
 import type { Deployment, KubeResource, Pod } from '@minimesh/kube';
 import { parseNodeId } from '../model/proxy-identity.js';
@@ -31,7 +32,8 @@ export function podFromProxy(nodeId: string, metadata: Readonly<Record<string, u
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: id.podName, namespace: id.namespace, labels: { ...labels, [TLS_MODE_LABEL]: 'istio' } },
+    // A gateway (router) takes no mesh mTLS on its plain servers: like Istio's gateway pods, no tlsMode label.
+    metadata: { name: id.podName, namespace: id.namespace, labels: id.type === 'router' ? labels : { ...labels, [TLS_MODE_LABEL]: 'istio' } },
     spec: { containers: deployment?.spec?.template?.spec?.containers ?? [{ name: 'app', image: 'local' }], serviceAccountName: serviceAccount },
     status: { podIP: id.ip, phase: 'Running' },
   } as Pod;

@@ -32,6 +32,7 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { apiVersion: ISTIO_API_VERSION, kind: 'Gateway', path: `/apis/${ISTIO_API_VERSION}/gateways` },
   { apiVersion: ISTIO_API_VERSION, kind: 'ServiceEntry', path: `/apis/${ISTIO_API_VERSION}/serviceentries` },
   { apiVersion: ISTIO_API_VERSION, kind: 'Sidecar', path: `/apis/${ISTIO_API_VERSION}/sidecars` },
+  { apiVersion: ISTIO_API_VERSION, kind: 'WorkloadEntry', path: `/apis/${ISTIO_API_VERSION}/workloadentries` },
   { apiVersion: 'telemetry.istio.io/v1', kind: 'Telemetry', path: '/apis/telemetry.istio.io/v1/telemetries' },
   { apiVersion: 'security.istio.io/v1', kind: 'AuthorizationPolicy', path: '/apis/security.istio.io/v1/authorizationpolicies' },
   { apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', path: '/apis/security.istio.io/v1/peerauthentications' },

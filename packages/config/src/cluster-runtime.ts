@@ -6,6 +6,8 @@ import type { HashLbRt } from './hash-runtime.js';
 
 export type ClusterDiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
 
+export type DnsLookupFamily = 'AUTO' | 'V4_ONLY' | 'V4_PREFERRED' | 'ALL';
+
 export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
 
 export interface ClusterRt {
@@ -24,6 +26,8 @@ export interface ClusterRt {
   readonly perConnectionBufferLimitBytes: number;
   /** `dns_refresh_rate` for STRICT_DNS (default 5 s). */
   readonly dnsRefreshRateMs: number;
+  /** `dns_lookup_family` for STRICT_DNS / LOGICAL_DNS (Envoy's default AUTO: IPv6, else IPv4). */
+  readonly dnsLookupFamily?: DnsLookupFamily;
   /** EDS clusters: the ClusterLoadAssignment to use (`eds_cluster_config.service_name`, else the name). */
   readonly edsServiceName?: string;
   /** `upstream_bind_config.source_address.address`: where upstream connections come from. */

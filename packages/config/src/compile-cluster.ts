@@ -11,6 +11,7 @@ import { compileClusterTls, socketMatchOf } from './compile-cluster-tls.js';
 import { compileOutlierDetection } from './compile-outlier.js';
 import { compileHashLb } from './compile-hash.js';
 import type { HashLbRt } from './hash-runtime.js';
+import type { DnsLookupFamily } from './cluster-runtime.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
 
 export const DEFAULT_CIRCUIT_BREAKERS: CircuitBreakersRt = { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 };
@@ -72,6 +73,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     maxRequestsPerConnection: http.maxRequestsPerConnection,
     perConnectionBufferLimitBytes: wrapped(c.per_connection_buffer_limit_bytes, 1024 * 1024),
     dnsRefreshRateMs: durationMs(c.dns_refresh_rate, 5_000, join(path, 'dns_refresh_rate'), errors),
+    ...(type === 'STRICT_DNS' || type === 'LOGICAL_DNS' ? { dnsLookupFamily: (c.dns_lookup_family as DnsLookupFamily | undefined) || 'AUTO' } : {}),
     ...(type === 'EDS' ? { edsServiceName: c.eds_cluster_config?.service_name || c.name || '' } : {}),
     ...istioServicesOf(c.metadata, join(path, 'metadata'), errors),
     ...sourceAddressOf(c.upstream_bind_config, join(path, 'upstream_bind_config'), errors),

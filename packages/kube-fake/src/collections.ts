@@ -49,6 +49,7 @@ export const ISTIO_COLLECTIONS: readonly Collection[] = [
   grp('networking.istio.io', 'v1', 'Gateway', 'gateways', true, true),
   grp('networking.istio.io', 'v1', 'ServiceEntry', 'serviceentries', true, true),
   grp('networking.istio.io', 'v1', 'Sidecar', 'sidecars', true, true),
+  grp('networking.istio.io', 'v1', 'WorkloadEntry', 'workloadentries', true, true),
   grp('telemetry.istio.io', 'v1', 'Telemetry', 'telemetries', true, true),
   grp('security.istio.io', 'v1', 'AuthorizationPolicy', 'authorizationpolicies', true, true),
   grp('security.istio.io', 'v1', 'PeerAuthentication', 'peerauthentications', true, true),

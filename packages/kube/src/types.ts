@@ -318,11 +318,24 @@ export interface ServiceEntrySpec {
   ports?: { number: number; protocol?: string; name?: string; targetPort?: number }[];
   location?: 'MESH_EXTERNAL' | 'MESH_INTERNAL';
   resolution?: 'NONE' | 'STATIC' | 'DNS' | 'DNS_ROUND_ROBIN';
-  endpoints?: { address?: string; ports?: Record<string, number>; labels?: Record<string, string> }[];
-  workloadSelector?: unknown;
+  endpoints?: WorkloadEntrySpec[];
+  workloadSelector?: { labels?: Record<string, string> };
   exportTo?: string[];
 }
 export type ServiceEntry = TypedObject<'ServiceEntry', ServiceEntrySpec>;
+
+/** A WorkloadEntry's spec, also a ServiceEntry's inline endpoint. */
+export interface WorkloadEntrySpec {
+  address?: string;
+  ports?: Record<string, number>;
+  labels?: Record<string, string>;
+  network?: string;
+  /** `region/zone/subzone`. */
+  locality?: string;
+  weight?: number;
+  serviceAccount?: string;
+}
+export type WorkloadEntry = TypedObject<'WorkloadEntry', WorkloadEntrySpec>;
 
 export type WorkloadMode = 'CLIENT' | 'SERVER' | 'CLIENT_AND_SERVER';
 export interface TelemetryProviderRef {
@@ -349,12 +362,12 @@ export * from './types-sidecar.js';
 export type Sidecar = TypedObject<'Sidecar', SidecarSpec>;
 
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication | Secret | Sidecar;
+export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication | Secret | Sidecar | WorkloadEntry;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
 export const ISTIO_NETWORKING_VERSIONS = ['v1alpha3', 'v1beta1', 'v1'] as const;
-export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'Sidecar', 'Telemetry'] as const;
+export const ISTIO_KINDS = ['VirtualService', 'DestinationRule', 'Gateway', 'ServiceEntry', 'WorkloadEntry', 'Sidecar', 'Telemetry'] as const;
 export const ISTIO_TELEMETRY_GROUP = 'telemetry.istio.io';
 export const ISTIO_TELEMETRY_VERSIONS = ['v1alpha1', 'v1'] as const;
 export const ISTIO_SECURITY_GROUP = 'security.istio.io';
@@ -374,6 +387,7 @@ export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   Gateway: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   ServiceEntry: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   Sidecar: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
+  WorkloadEntry: ISTIO_NETWORKING_VERSIONS.map((v) => `${ISTIO_NETWORKING_GROUP}/${v}`),
   Telemetry: ISTIO_TELEMETRY_VERSIONS.map((v) => `${ISTIO_TELEMETRY_GROUP}/${v}`),
   AuthorizationPolicy: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),
   PeerAuthentication: ISTIO_SECURITY_VERSIONS.map((v) => `${ISTIO_SECURITY_GROUP}/${v}`),

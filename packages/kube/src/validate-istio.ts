@@ -342,37 +342,4 @@ export function validateGatewaySpec(c: IssueCollector, spec: unknown): void {
   });
 }
 
-export function validateServiceEntrySpec(c: IssueCollector, spec: unknown): void {
-  if (
-    !checkFields(c, spec, 'spec', ['hosts', 'addresses', 'ports', 'location', 'resolution', 'endpoints', 'exportTo'], ['workloadSelector', 'subjectAltNames'])
-  )
-    return c.error('spec', 'is required');
-  checkExportTo(c, spec.exportTo, 'spec.exportTo');
-  if (checkArray(c, spec.hosts, 'spec.hosts', true)) spec.hosts.forEach((h, i) => checkString(c, h, at('spec.hosts', i), true));
-  if (checkArray(c, spec.addresses, 'spec.addresses')) spec.addresses.forEach((h, i) => checkString(c, h, at('spec.addresses', i), true));
-  if (checkArray(c, spec.ports, 'spec.ports')) {
-    spec.ports.forEach((p, i) => {
-      const pp = at('spec.ports', i);
-      if (!checkFields(c, p, pp, ['number', 'protocol', 'name', 'targetPort'])) return;
-      checkInt(c, p.number, at(pp, 'number'), 1, 65535, true);
-      checkInt(c, p.targetPort, at(pp, 'targetPort'), 1, 65535);
-      if (checkString(c, p.protocol, at(pp, 'protocol'))) {
-        const proto = parseProtocol(p.protocol);
-        if (proto === 'Unsupported') c.error(at(pp, 'protocol'), `unknown protocol ${JSON.stringify(p.protocol)}`);
-        else if (proto === 'GRPC-Web') c.warn(at(pp, 'protocol'), GRPC_WEB_AS_HTTP);
-      }
-    });
-  }
-  if (spec.location !== undefined && !['MESH_EXTERNAL', 'MESH_INTERNAL'].includes(spec.location as string)) c.error('spec.location', 'must be MESH_EXTERNAL or MESH_INTERNAL');
-  if (spec.resolution !== undefined && !['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'].includes(spec.resolution as string)) c.error('spec.resolution', 'must be NONE, STATIC, DNS or DNS_ROUND_ROBIN');
-  if (spec.resolution === 'NONE' || spec.resolution === undefined) c.warn('spec.resolution', 'NONE (passthrough to the original destination) is not supported by minimesh\'s proxy yet; the entry gets no endpoints');
-  if (checkArray(c, spec.endpoints, 'spec.endpoints')) {
-    spec.endpoints.forEach((e, i) => {
-      const ep = at('spec.endpoints', i);
-      if (!checkFields(c, e, ep, ['address', 'ports', 'labels'], ['network', 'locality', 'weight', 'serviceAccount'])) return;
-      checkString(c, e.address, at(ep, 'address'), true);
-      if (isObject(e.ports)) for (const [k, v] of Object.entries(e.ports)) checkInt(c, v, at(at(ep, 'ports'), k), 1, 65535);
-      if (e.labels !== undefined) checkLabels(c, e.labels, at(ep, 'labels'));
-    });
-  }
-}
+export { validateServiceEntrySpec } from './validate-service-entry.js';

@@ -9,7 +9,8 @@ import { validatePeerAuthenticationSpec } from './validate-peer-authn.js';
 import { validateRequestAuthenticationSpec } from './validate-request-authn.js';
 import { validateSecret } from './validate-tls.js';
 import { checkServiceExportToAnnotation, validateSidecarSpec } from './validate-scope.js';
-import { validateDestinationRuleSpec, validateGatewaySpec, validateServiceEntrySpec, validateVirtualServiceSpec } from './validate-istio.js';
+import { validateDestinationRuleSpec, validateGatewaySpec, validateVirtualServiceSpec } from './validate-istio.js';
+import { validateServiceEntrySpec, validateWorkloadEntrySpec } from './validate-service-entry.js';
 
 export type ValidationResult =
   | { readonly ok: true; readonly resource: KubeResource; readonly warnings: readonly ResourceIssue[] }
@@ -69,6 +70,9 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       break;
     case 'ServiceEntry':
       validateServiceEntrySpec(c, r.spec);
+      break;
+    case 'WorkloadEntry':
+      validateWorkloadEntrySpec(c, r.spec);
       break;
     case 'Telemetry':
       validateTelemetrySpec(c, r.spec);

@@ -7,6 +7,7 @@ import type { ClusterRt } from '@minimesh/config/runtime';
 import type { StatsRegistry } from '../observability/stats.js';
 import { Cluster } from './cluster.js';
 import type { SecretStore } from '../security/secret-store.js';
+import { createHostResolver, type HostResolver } from './dns/host-resolver.js';
 
 const SWEEP_INTERVAL_MS = 1000;
 
@@ -14,6 +15,8 @@ export class ClusterManager {
   private clusters = new Map<string, Cluster>();
   private readonly draining = new Set<Cluster>();
   private readonly sweeper: NodeJS.Timeout;
+  /** How STRICT_DNS / LOGICAL_DNS clusters resolve their names (the system's resolver by default). */
+  resolver: HostResolver = createHostResolver();
 
   constructor(
     private readonly stats: StatsRegistry,
@@ -41,6 +44,7 @@ export class ClusterManager {
       else {
         const c = new Cluster(cfg, this.stats.cluster(name), this.secrets);
         next.set(name, c);
+        c.startDns(this.resolver, old !== undefined && sameNames(old.config, cfg) ? old.dns?.last : undefined);
         if (old !== undefined) {
           c.inherit(old);
           this.retire(old);
@@ -49,6 +53,11 @@ export class ClusterManager {
     }
     for (const [name, old] of this.clusters) if (!next.has(name)) this.retire(old);
     this.clusters = next;
+  }
+
+  /** Resolve DNS clusters' names with these name servers (`host[:port]`; none: the system's resolver). */
+  setDnsResolvers(servers: readonly string[] | undefined): void {
+    this.resolver = createHostResolver(servers);
   }
 
   /** Closes every idle connection (at shutdown). */
@@ -71,4 +80,9 @@ export class ClusterManager {
       if (c.connections === 0) this.draining.delete(c);
     }
   }
+}
+
+/** Two DNS clusters resolve the same names (a new cluster can start from the old one's answers). */
+function sameNames(a: ClusterRt, b: ClusterRt): boolean {
+  return a.type === b.type && a.dnsLookupFamily === b.dnsLookupFamily && a.endpoints.length === b.endpoints.length && a.endpoints.every((e, i) => e.address === b.endpoints[i].address);
 }

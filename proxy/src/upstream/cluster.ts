@@ -15,9 +15,17 @@ import { UpstreamHost } from './upstream-host.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
+import type { EndpointRt } from '@minimesh/config/runtime';
+import { DnsRefresher, isDnsCluster, type DnsAnswers } from './dns/dns-refresher.js';
+import type { HostResolver } from './dns/host-resolver.js';
 
 export class Cluster {
+  /** The hosts (the same array for the cluster's life: DNS clusters change it in place). */
   readonly hosts: UpstreamHost[];
+  /** Hosts that left DNS answers: requests in flight finish, their connections then close. */
+  private readonly drainingHosts = new Set<UpstreamHost>();
+  /** STRICT_DNS / LOGICAL_DNS: the periodic resolution of the endpoint names. */
+  dns: DnsRefresher | undefined;
   /** Healthy hosts (by EDS, and not ejected by outlier detection): what the balancer sees. */
   healthy: UpstreamHost[];
   lb: LoadBalancer<UpstreamHost>;
@@ -42,7 +50,8 @@ export class Cluster {
     /** Where TLS transport sockets find their SDS secrets (absent: the cluster's TLS is not used). */
     readonly secrets?: SecretStore,
   ) {
-    this.hosts = config.endpoints.map((e) => new UpstreamHost(this, e));
+    // DNS clusters have no hosts until their names resolve (startDns).
+    this.hosts = isDnsCluster(config) ? [] : config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
     this.lb = createLoadBalancer(config, this.healthy);
     this.panic = this.inPanic();
@@ -58,6 +67,30 @@ export class Cluster {
       return (this.panicLb ??= createLoadBalancer(this.config, this.hosts)).pick(avoid, hash);
     }
     return this.lb.pick(avoid, hash);
+  }
+
+  /**
+   * Starts resolving a DNS cluster's names with `resolver`; `inherited`: the answers of the
+   * cluster this one replaces (same names), so its hosts carry over without a gap.
+   */
+  startDns(resolver: HostResolver, inherited?: DnsAnswers): void {
+    if (!isDnsCluster(this.config)) return;
+    this.dns = new DnsRefresher(this.config, resolver, (eps) => this.setEndpoints(eps), undefined, inherited);
+    this.dns.start();
+  }
+
+  /** New hosts (a DNS answer): hosts at the same address stay (pools warm), gone ones drain. */
+  setEndpoints(endpoints: readonly EndpointRt[]): void {
+    const byKey = new Map(this.hosts.map((h) => [h.key, h]));
+    const next = endpoints.map((e) => {
+      const h = byKey.get(`${e.address}:${e.port}`);
+      byKey.delete(`${e.address}:${e.port}`);
+      return h ?? new UpstreamHost(this, e);
+    });
+    for (const gone of byKey.values()) this.drainingHosts.add(gone);
+    this.hosts.splice(0, this.hosts.length, ...next);
+    this.outlier?.syncHosts();
+    this.refreshHealthy();
   }
 
   /** Hosts were ejected or came back: the balancer sees the new healthy set. */
@@ -83,6 +116,7 @@ export class Cluster {
   retire(): void {
     this.removed = true;
     this.outlier?.stop();
+    this.dns?.stop();
   }
 
   /** While there is room under max_connections, the oldest waiting request gets a new connection. */
@@ -112,6 +146,10 @@ export class Cluster {
   /** Closes idle upstream connections past the cluster's idle timeout. */
   sweepIdle(now: number): void {
     const timeout = this.removed ? 0 : this.config.upstreamIdleTimeoutMs;
+    for (const h of this.drainingHosts) {
+      for (const p of h.pools()) p.closeIdle(now, 0);
+      if (h.connections === 0) this.drainingHosts.delete(h);
+    }
     if (timeout === 0 && !this.removed) return;
     for (const h of this.hosts) for (const p of h.pools()) p.closeIdle(now, timeout);
   }

@@ -173,6 +173,17 @@ export class OutlierDetector {
     if (ejected > 0) this.onChange();
   }
 
+  /** The cluster's hosts changed (DNS): new hosts start clean, gone hosts forget their state. */
+  syncHosts(): void {
+    const live = new Set(this.hosts);
+    for (const [h, s] of this.states) {
+      if (live.has(h)) continue;
+      this.states.delete(h);
+      if (s.ejected) this.stats.ejections_active--;
+    }
+    for (const h of this.hosts) if (!this.states.has(h)) this.states.set(h, new HostOutlierState());
+  }
+
   stop(): void {
     clearInterval(this.timer);
   }

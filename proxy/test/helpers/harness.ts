@@ -62,6 +62,8 @@ export interface ProxySpec {
   node?: Record<string, unknown>;
   /** More Listener fields (traffic_direction, ...). */
   listener?: Record<string, unknown>;
+  /** Name servers for DNS clusters (the proxy's --dns-resolvers). */
+  dnsResolvers?: string[];
 }
 
 /** A route to a cluster: `route('/a', 'a', { timeout: '1s' })`. */
@@ -158,7 +160,7 @@ export async function startTestProxy(t: TestLike, spec: ProxySpec): Promise<Test
   const dir = tempDir();
   const logPath = spec.accessLog === false ? undefined : join(dir, 'access.log');
   const file = writeBootstrap(dir, buildBootstrap(spec, logPath));
-  const running = await startProxy({ bootstrap: file, healthPort: spec.health ? 0 : undefined, healthAddress: '127.0.0.1', drainTimeMs: spec.drainTimeMs ?? 200 });
+  const running = await startProxy({ bootstrap: file, healthPort: spec.health ? 0 : undefined, healthAddress: '127.0.0.1', drainTimeMs: spec.drainTimeMs ?? 200, dnsResolvers: spec.dnsResolvers });
   t.teardown(() => running.stop());
   const port = running.proxy.listeners.values().next().value!.port;
   return {
