@@ -10,6 +10,7 @@ import { compileUpstreamHttpOptions } from './compile-upstream-protocol.js';
 import { compileClusterTls, socketMatchOf } from './compile-cluster-tls.js';
 import { compileOutlierDetection } from './compile-outlier.js';
 import { compileHashLb } from './compile-hash.js';
+import { compileLocalityOf } from './compile-locality.js';
 import type { HashLbRt } from './hash-runtime.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
 
@@ -154,12 +155,10 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
   const out: EndpointRt[] = [];
   (cla.endpoints ?? []).forEach((lle, i) => {
     const lp = `${join(path, 'endpoints')}[${i}]`;
-    // A locality's load_balancing_weight only matters under locality-weighted balancing
-    // (`common_lb_config.locality_weighted_lb_config`, which the cluster compiler does not accept); Envoy ignores it
-    // otherwise, and so does minimesh. Istio and gRPC's xDS clients set it.
-    allowOnly(lle, lp, ['lb_endpoints', 'locality', 'metadata', 'load_balancing_weight'], errors, ['lb_config'], {
-      priority: 'priorities are not supported by minimesh yet',
-    });
+    // A locality's load_balancing_weight matters under locality-weighted balancing
+    // (`common_lb_config.locality_weighted_lb_config`); Envoy ignores it otherwise, and so does minimesh.
+    allowOnly(lle, lp, ['lb_endpoints', 'locality', 'metadata', 'load_balancing_weight', 'priority'], errors, ['lb_config']);
+    const place = compileLocalityOf(lle, lp, errors);
     (lle.lb_endpoints ?? []).forEach((le, j) => {
       const ep = `${join(lp, 'lb_endpoints')}[${j}]`;
       allowOnly(le, ep, ['endpoint', 'load_balancing_weight', 'health_status', 'metadata'], errors, ['host_identifier'], {
@@ -178,7 +177,7 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
       if (weight < 1) errors.add(join(ep, 'load_balancing_weight'), 'must be at least 1');
       const workload = istioMetadata(le.metadata)?.workload;
       if (workload !== undefined && typeof workload !== 'string') errors.add(join(ep, `metadata.filter_metadata.${ISTIO_METADATA_KEY}.workload`), 'must be a string NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER');
-      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN'), workload: typeof workload === 'string' ? workload : '', ...socketMatchOf(le.metadata, join(ep, 'metadata'), errors) });
+      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN'), workload: typeof workload === 'string' ? workload : '', ...socketMatchOf(le.metadata, join(ep, 'metadata'), errors), ...place });
     });
   });
   return out;

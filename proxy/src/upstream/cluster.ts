@@ -13,6 +13,7 @@ import { RingHash } from './lb/ring-hash.js';
 import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
+import { PrioritySet } from './lb/priority-set.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
 
@@ -20,10 +21,11 @@ export class Cluster {
   readonly hosts: UpstreamHost[];
   /** Healthy hosts (by EDS, and not ejected by outlier detection): what the balancer sees. */
   healthy: UpstreamHost[];
-  lb: LoadBalancer<UpstreamHost>;
-  /** Too few healthy hosts (under `healthy_panic_threshold`): Envoy's panic mode balances over all hosts. */
-  private panic = false;
-  private panicLb: LoadBalancer<UpstreamHost> | undefined;
+  /**
+   * The hosts by priority level, each with its balancer (over healthy hosts, by locality when
+   * configured; over all its hosts when the level is in panic, under `healthy_panic_threshold`).
+   */
+  prioritySet: PrioritySet<UpstreamHost>;
   /** `outlier_detection`, when the cluster has it. */
   readonly outlier: OutlierDetector | undefined;
   connections = 0;
@@ -44,8 +46,7 @@ export class Cluster {
   ) {
     this.hosts = config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
-    this.lb = createLoadBalancer(config, this.healthy);
-    this.panic = this.inPanic();
+    this.prioritySet = this.buildPrioritySet();
     const od = config.outlierDetection;
     if (od !== undefined) this.outlier = new OutlierDetector(od, this.hosts, (stats.outlier ??= new OutlierStats()), () => this.refreshHealthy());
     else stats.outlier = undefined;
@@ -53,25 +54,25 @@ export class Cluster {
 
   /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. */
   pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number): UpstreamHost | undefined {
-    if (this.panic) {
-      this.stats.lb_healthy_panic++;
-      return (this.panicLb ??= createLoadBalancer(this.config, this.hosts)).pick(avoid, hash);
-    }
-    return this.lb.pick(avoid, hash);
+    const p = this.prioritySet.pick(avoid, hash);
+    if (p.panic) this.stats.lb_healthy_panic++;
+    return p.host;
   }
 
   /** Hosts were ejected or came back: the balancer sees the new healthy set. */
   private refreshHealthy(): void {
     const od = this.outlier;
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy && (od === undefined || !od.isEjected(h)));
-    this.lb = createLoadBalancer(this.config, this.healthy);
-    this.panic = this.inPanic();
+    this.prioritySet = this.buildPrioritySet();
   }
 
-  /** Envoy's panic rule: the healthy share of hosts below the threshold (0 turns panic off). */
-  private inPanic(): boolean {
-    const n = this.hosts.length;
-    return n > 0 && (100 * this.healthy.length) / n < this.config.healthyPanicThreshold;
+  private buildPrioritySet(): PrioritySet<UpstreamHost> {
+    const healthy = new Set(this.healthy);
+    return new PrioritySet(this.hosts, (h) => healthy.has(h), {
+      makeLb: (hosts) => createLoadBalancer(this.config, hosts),
+      panicThreshold: this.config.healthyPanicThreshold,
+      localityWeighted: this.config.localityWeighted === true,
+    });
   }
 
   /** This cluster replaces `old` (a new config): hosts at the same address keep their outlier state. */
