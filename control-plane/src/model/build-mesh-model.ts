@@ -12,6 +12,7 @@ import {
   type Gateway,
   type KubeResource,
   type Namespace,
+  type Node,
   type Pod,
   type Service,
   type ServiceEntry,
@@ -23,6 +24,9 @@ import {
 import { resolveHost, serviceFqdn } from './hostnames.js';
 import { DEFAULT_DOMAIN_SUFFIX, type EndpointModel, type MeshModel, type ServiceModel, type ServicePortModel, type WorkloadModel } from './mesh-model.js';
 import { DEFAULT_MESH_CONFIG, type MeshConfig } from './mesh-config.js';
+import { ISTIO_LOCALITY_LABEL, parseLocality, podLocality, type LocalityModel } from './locality.js';
+
+const localityOf = (l: LocalityModel | undefined): { locality?: LocalityModel } => (l === undefined ? {} : { locality: l });
 
 export interface BuildMeshModelOptions {
   readonly domainSuffix?: string;
@@ -68,10 +72,10 @@ function podReady(p: Pod): boolean {
 export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 /** An endpoint's identity fields from its workload. */
-const identityOf = (w: WorkloadModel | undefined): Pick<EndpointModel, 'serviceAccount' | 'tlsMode'> =>
-  w === undefined ? {} : { serviceAccount: w.serviceAccount, ...(w.tlsMode !== undefined ? { tlsMode: w.tlsMode } : {}) };
+const identityOf = (w: WorkloadModel | undefined): Pick<EndpointModel, 'serviceAccount' | 'tlsMode' | 'locality'> =>
+  w === undefined ? {} : { serviceAccount: w.serviceAccount, ...(w.tlsMode !== undefined ? { tlsMode: w.tlsMode } : {}), ...(w.locality !== undefined ? { locality: w.locality } : {}) };
 
-function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshModelOptions): WorkloadModel[] {
+function buildWorkloads(pods: Pod[], deployments: Deployment[], nodes: ReadonlyMap<string, Node>, opts: BuildMeshModelOptions): WorkloadModel[] {
   const out: WorkloadModel[] = [];
   for (const p of pods) {
     out.push({
@@ -84,6 +88,7 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
       ready: podReady(p),
       serviceAccount: p.spec?.serviceAccountName || 'default',
       ...(p.metadata.labels?.[TLS_MODE_LABEL] ? { tlsMode: p.metadata.labels[TLS_MODE_LABEL] } : {}),
+      ...localityOf(podLocality(p, nodes)),
     });
   }
   if (opts.deploymentAddress) {
@@ -99,6 +104,7 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
           ports: (d.spec?.template?.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
           ready: true,
           serviceAccount: d.spec?.template?.spec?.serviceAccountName || 'default',
+          ...localityOf(parseLocality(d.spec?.template?.metadata?.labels?.[ISTIO_LOCALITY_LABEL], '.')),
         });
       }
     }
@@ -248,7 +254,7 @@ function buildServiceEntryServices(se: ServiceEntry, workloads: readonly Workloa
     for (const sp of ports) {
       const target = (e: { ports?: Record<string, number> }): number => (sp.name && e.ports?.[sp.name]) || (typeof sp.targetPort === 'number' ? sp.targetPort : sp.port);
       const list = spec.endpoints ?? [];
-      if (resolution === 'EDS') endpoints.set(sp.port, list.filter((e) => e.address).map((e) => ({ address: e.address!, port: target(e), labels: e.labels ?? {}, ready: true })));
+      if (resolution === 'EDS') endpoints.set(sp.port, list.filter((e) => e.address).map((e) => ({ address: e.address!, port: target(e), labels: e.labels ?? {}, ready: true, ...localityOf(parseLocality(e.locality)) })));
       else endpoints.set(sp.port, []);
       if (resolution === 'DNS') dnsTargets.set(sp.port, list.length > 0 ? list.map((e) => ({ host: e.address!, port: target(e) })) : [{ host: hostname, port: sp.port }]);
     }
@@ -286,7 +292,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
   const all = [...unique.values()];
   const of = <K extends KubeResource['kind']>(kind: K) => all.filter((r): r is Extract<KubeResource, { kind: K }> => r.kind === kind);
 
-  const workloads = buildWorkloads(of('Pod'), of('Deployment'), opts);
+  const workloads = buildWorkloads(of('Pod'), of('Deployment'), new Map(of('Node').map((n) => [n.metadata.name, n])), opts);
   const endpointsByService = new Map(of('Endpoints').map((e) => [`${nsOf(e)}/${e.metadata.name}`, e]));
   const slicesByService = new Map<string, EndpointSlice[]>();
   for (const sl of of('EndpointSlice')) {

@@ -15,6 +15,7 @@ export interface ServicePortModel {
   readonly targetPort: number | string;
   readonly protocol: Protocol;
 }
+import type { LocalityModel } from './locality.js';
 
 export interface EndpointModel {
   readonly address: string;
@@ -30,6 +31,8 @@ export interface EndpointModel {
   readonly serviceAccount?: string;
   /** The pod's `security.istio.io/tlsMode` (`istio`: its sidecar takes mTLS). */
   readonly tlsMode?: string;
+  /** Where it runs (locality.ts), when known. */
+  readonly locality?: LocalityModel;
 }
 
 export interface ServiceModel {
@@ -65,6 +68,8 @@ export interface WorkloadModel {
   readonly serviceAccount: string;
   /** Label `security.istio.io/tlsMode` (the injector sets `istio`), else undefined. */
   readonly tlsMode?: string;
+  /** Where it runs (locality.ts), when known. */
+  readonly locality?: LocalityModel;
 }
 
 export interface MeshModel {
