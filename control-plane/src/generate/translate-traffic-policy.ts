@@ -5,6 +5,8 @@
  *   outlierDetection    -> outlier_detection, and common_lb_config.healthy_panic_threshold
  *                          from minHealthPercent (0, panic off, unless set), as Istio's
  *                          applyOutlierDetection writes them
+ *   loadBalancer.localityLbSetting -> common_lb_config.locality_weighted_lb_config (the
+ *                          priorities and weights are in EDS: build-endpoints.ts, locality-lb.ts)
  */
 import type { DestinationRule, TrafficPolicy } from '@minimesh/kube';
 import { hostMatches, resolveHost } from '../model/hostnames.js';
@@ -127,6 +129,9 @@ export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void 
     // Panic mode off unless minHealthPercent asks for it (few pods per service in Kubernetes).
     cluster.common_lb_config = { healthy_panic_threshold: { value: od.minHealthPercent ?? 0 } };
   }
+  // Localities weighted by EDS (distribute); set, as by Istio, when the rule has a locality setting.
+  const lls = tp.loadBalancer?.localityLbSetting;
+  if (lls !== undefined && lls.enabled !== false) cluster.common_lb_config = { ...((cluster.common_lb_config as JsonObject | undefined) ?? {}), locality_weighted_lb_config: {} };
 }
 
 /** A DestinationRule's `consistentHash` as the route's `hash_policy` entry (Istio's consistentHashToHashPolicy). */
