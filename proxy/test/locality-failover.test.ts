@@ -47,7 +47,10 @@ t.test('the local zone is ejected by outlier detection: traffic fails over to th
   t.same(await bodies(() => p.request(), 3), { '500': 3 }, 'three 5xx from the local host...');
   t.same(await bodies(() => p.request(), 10), { remote: 10 }, '...then it is ejected and the other zone takes every request');
   t.equal(local.requests.length, 13);
-  t.match(await (await fetch(`http://127.0.0.1:${p.adminPort}/clusters`)).text(), new RegExp(`c::127\\.0\\.0\\.1:${local.port}::health_flags::/failed_outlier_check`));
+  const clusters = await (await fetch(`http://127.0.0.1:${p.adminPort}/clusters`)).text();
+  t.match(clusters, new RegExp(`c::127\\.0\\.0\\.1:${local.port}::health_flags::/failed_outlier_check`));
+  t.match(clusters, new RegExp(`c::127\\.0\\.0\\.1:${remote1.port}::zone::us-east1-b\n`));
+  t.match(clusters, new RegExp(`c::127\\.0\\.0\\.1:${remote1.port}::priority::1\n`));
 
   local.handler = named('local');
   const deadline = Date.now() + 5_000;
