@@ -4,6 +4,7 @@ import type { UpstreamHttp2OptionsRt, UpstreamProtocol } from './protocol-runtim
 import type { OutlierDetectionRt } from './outlier-runtime.js';
 import type { HashLbRt } from './hash-runtime.js';
 import type { LocalityRt } from './locality-runtime.js';
+import type { SlowStartRt } from './slow-start-runtime.js';
 
 export type ClusterDiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
 
@@ -42,6 +43,8 @@ export interface ClusterRt {
   readonly hashLb?: HashLbRt; // RING_HASH / MAGLEV settings
   /** `common_lb_config.locality_weighted_lb_config`: within a priority, localities share load by their weights. */
   readonly localityWeighted?: boolean;
+  /** `slow_start_config` of the ROUND_ROBIN / LEAST_REQUEST settings. */
+  readonly slowStart?: SlowStartRt;
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */

@@ -11,6 +11,7 @@ import { compileClusterTls, socketMatchOf } from './compile-cluster-tls.js';
 import { compileOutlierDetection } from './compile-outlier.js';
 import { compileHashLb } from './compile-hash.js';
 import { compileLocalityOf } from './compile-locality.js';
+import { compileSlowStart } from './compile-slow-start.js';
 import type { HashLbRt } from './hash-runtime.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
 
@@ -30,7 +31,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   allowOnly(
     c,
     path,
-    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config', 'transport_socket', 'transport_socket_matches', 'outlier_detection', 'common_lb_config', 'ring_hash_lb_config', 'maglev_lb_config'],
+    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config', 'transport_socket', 'transport_socket_matches', 'outlier_detection', 'common_lb_config', 'ring_hash_lb_config', 'maglev_lb_config', 'round_robin_lb_config', 'least_request_lb_config'],
     errors,
     ['cluster_discovery_type', 'lb_config'],
     {
@@ -81,6 +82,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     ...compileClusterTls(c, path, errors),
     ...compileOutlierDetection(c, path, errors, warnings),
     ...hashLbOf(compileHashLb(c, path, errors)),
+    ...compileSlowStart(c, lbPolicy, path, errors, warnings),
   };
 }
 

@@ -44,3 +44,4 @@ export * from './mirror-runtime.js';
 export * from './outlier-runtime.js';
 export * from './hash-runtime.js';
 export * from './locality-runtime.js';
+export * from './slow-start-runtime.js';

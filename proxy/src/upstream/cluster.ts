@@ -14,6 +14,7 @@ import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
 import { PrioritySet } from './lb/priority-set.js';
+import { SlowStartLb } from './lb/slow-start.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
 
@@ -77,6 +78,8 @@ export class Cluster {
 
   /** This cluster replaces `old` (a new config): hosts at the same address keep their outlier state. */
   inherit(old: Cluster): void {
+    const since = new Map(old.hosts.map((h) => [h.key, h.addedAt]));
+    for (const h of this.hosts) h.addedAt = since.get(h.key) ?? h.addedAt;
     if (this.outlier !== undefined && old.outlier !== undefined) this.outlier.inherit(old.outlier);
   }
 
@@ -118,8 +121,16 @@ export class Cluster {
   }
 }
 
-/** The balancer for a cluster's `lb_policy` (the compiler rejects policies not listed). */
+/** The balancer for a cluster's `lb_policy`, with slow start when configured. */
 function createLoadBalancer(config: ClusterRt, hosts: UpstreamHost[]): LoadBalancer<UpstreamHost> {
+  const lb = createPolicyLb(config, hosts);
+  const ss = config.slowStart;
+  if (ss === undefined || (config.lbPolicy !== 'ROUND_ROBIN' && config.lbPolicy !== 'LEAST_REQUEST')) return lb;
+  return new SlowStartLb(lb, hosts, ss, config.lbPolicy === 'LEAST_REQUEST');
+}
+
+/** The balancer for a cluster's `lb_policy` (the compiler rejects policies not listed). */
+function createPolicyLb(config: ClusterRt, hosts: UpstreamHost[]): LoadBalancer<UpstreamHost> {
   switch (config.lbPolicy) {
     case 'LEAST_REQUEST':
       return new LeastRequest(hosts);

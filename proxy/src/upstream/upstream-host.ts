@@ -5,6 +5,7 @@
  */
 import type { EndpointRt } from '@minimesh/config/runtime';
 import type { PriorityHost } from './lb/priority-set.js';
+import type { SlowStartHost } from './lb/slow-start.js';
 import { localityKey } from '@minimesh/config/locality-runtime';
 import type { HttpProtocol } from '../http/codec/headers.js';
 import type { ConnectionPool } from './upstream-codec.js';
@@ -15,12 +16,14 @@ import type { UpstreamTlsTarget } from '../tls/upstream-tls.js';
 import { H2ConnectionPool } from './h2/h2-connection-pool.js';
 import { peerFromEndpointMetadata, type WorkloadPeer } from '../observability/istio/workload-peer.js';
 
-export class UpstreamHost implements PriorityHost {
+export class UpstreamHost implements PriorityHost, SlowStartHost {
   readonly key: string;
   readonly weight: number;
   readonly priority: number;
   readonly localityKey: string;
   readonly localityWeight: number;
+  /** When the host joined the cluster (a replacing cluster keeps the old host's time): slow start. */
+  addedAt = Date.now();
   /** The workload behind this endpoint (endpoint metadata `istio.workload`), for Istio's metrics. */
   readonly peer: WorkloadPeer | undefined;
   activeRequests = 0;
