@@ -8,8 +8,8 @@
  */
 import t from 'tap';
 import { formatIssue } from '@minimesh/kube';
-import { fromJsonData, TYPE_URL, type ClusterLoadAssignment } from '@minimesh/api';
-import { compileLoadAssignment } from '@minimesh/config';
+import { fromJsonData, TYPE_URL, type Cluster, type ClusterLoadAssignment } from '@minimesh/api';
+import { compileCluster, compileLoadAssignment } from '@minimesh/config';
 import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity } from '../src/index.js';
 import { compileAll } from './helpers/compile.js';
 
@@ -159,4 +159,23 @@ t.test('validation: distribute weights total 100; distribute and failover exclud
   t.match(text, /localityLbSetting\.distribute\[0\]\.to: weights must total 100 \(got 60\)/);
   t.match(text, /localityLbSetting: distribute and failover cannot both be set/);
   t.match(text, /localityLbSetting\.failover\[0\]: from and to must differ/);
+});
+
+t.test('warmup: slow_start_config on the cluster, read by the proxy compiler', async (t) => {
+  const old = translate(dr(`{ loadBalancer: { warmupDurationSecs: 60s } }`));
+  t.same(old.issues, []);
+  t.same(old.compiled.errors, []);
+  t.same(old.cluster.least_request_lb_config, { slow_start_config: { slow_start_window: '60s' } }, "Istio's default LEAST_REQUEST");
+  const rr = translate(dr(`{ loadBalancer: { simple: ROUND_ROBIN, warmup: { duration: 30s, minimumPercent: 20, aggression: 2 } } }`));
+  t.same(rr.issues, []);
+  t.same(rr.compiled.errors, []);
+  t.same(rr.cluster.round_robin_lb_config, { slow_start_config: { slow_start_window: '30s', aggression: { default_value: 2, runtime_key: '(' }, min_weight_percent: { value: 20 } } });
+  const p = fromJsonData<Cluster>(TYPE_URL.Cluster, rr.cluster as never);
+  const c = p.ok ? compileCluster(p.value) : undefined;
+  t.same(c?.ok && c.value.slowStart, { windowMs: 30_000, aggression: 2, minWeightPercent: 20 });
+  const bad = translate(dr(`{ loadBalancer: { warmup: { minimumPercent: 120, aggression: 0.5 } } }`));
+  const text = bad.issues.join('\n');
+  t.match(text, /loadBalancer\.warmup\.duration: is required/);
+  t.match(text, /loadBalancer\.warmup\.minimumPercent/);
+  t.match(text, /loadBalancer\.warmup\.aggression: must be a number of at least 1/);
 });

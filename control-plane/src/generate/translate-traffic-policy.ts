@@ -5,6 +5,7 @@
  *   outlierDetection    -> outlier_detection, and common_lb_config.healthy_panic_threshold
  *                          from minHealthPercent (0, panic off, unless set), as Istio's
  *                          applyOutlierDetection writes them
+ *   loadBalancer.warmup -> slow_start_config (translate-warmup.ts)
  *   loadBalancer.localityLbSetting -> common_lb_config.locality_weighted_lb_config (the
  *                          priorities and weights are in EDS: build-endpoints.ts, locality-lb.ts)
  */
@@ -12,6 +13,7 @@ import type { DestinationRule, TrafficPolicy } from '@minimesh/kube';
 import { hostMatches, resolveHost } from '../model/hostnames.js';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import { compact, protoDuration, type JsonObject } from './envoy-json.js';
+import { applyWarmup } from './translate-warmup.js';
 
 /** Istio raises Envoy's circuit-breaker defaults to "unlimited" unless connectionPool says otherwise. */
 export const ISTIO_MAX = 4294967295;
@@ -90,6 +92,7 @@ export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void 
     }
   }
   if (tp.loadBalancer?.simple === 'PASSTHROUGH') cluster.type = 'ORIGINAL_DST';
+  applyWarmup(cluster, tp.loadBalancer);
   const tcp = tp.connectionPool?.tcp;
   const http = tp.connectionPool?.http;
   cluster.connect_timeout = tcp?.connectTimeout ? protoDuration(tcp.connectTimeout) : ISTIO_CONNECT_TIMEOUT;

@@ -8,3 +8,12 @@ export interface LocalityLbSetting {
   failoverPriority?: string[];
   enabled?: boolean;
 }
+
+/** `loadBalancer.warmup` (Envoy's slow start), the successor of `warmupDurationSecs`. */
+export interface WarmupConfiguration {
+  duration?: string;
+  /** Floor of the ramping weight, percent (default 10). */
+  minimumPercent?: number;
+  /** Ramp curve (default 1, linear). */
+  aggression?: number;
+}

@@ -4,7 +4,7 @@
  * and istio/api `networking/v1alpha3` (the same schema is served as v1beta1 and v1).
  */
 
-import type { LocalityLbSetting } from './types-locality.js';
+import type { LocalityLbSetting, WarmupConfiguration } from './types-locality.js';
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './types-authz.js';
 import type { SecretFields, ServerTlsSettings, TlsRoute } from './types-tls.js';
 import type { SidecarSpec, TCPRoute } from './types-sidecar.js';
@@ -256,6 +256,7 @@ export interface LoadBalancerSettings {
   consistentHash?: ConsistentHashLB;
   localityLbSetting?: LocalityLbSetting;
   warmupDurationSecs?: string;
+  warmup?: WarmupConfiguration;
 }
 export interface ConnectionPoolSettings {
   tcp?: { maxConnections?: number; connectTimeout?: string; tcpKeepalive?: unknown; maxConnectionDuration?: string; idleTimeout?: string };

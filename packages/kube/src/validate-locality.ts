@@ -1,5 +1,5 @@
 /** DestinationRule `loadBalancer.localityLbSetting`, checked as Istio's validation does. */
-import { at, checkArray, checkFields, checkInt, checkString, isObject } from './check.js';
+import { at, checkArray, checkDuration, checkFields, checkInt, checkNumber, checkString, isObject } from './check.js';
 import type { IssueCollector } from './issues.js';
 
 /** A locality pattern `region/zone/subzone`; `*` only as a whole, last segment. */
@@ -49,4 +49,16 @@ export function checkLocalityLbSetting(c: IssueCollector, v: unknown, path: stri
   }
   const fpr = at(path, 'failoverPriority');
   if (checkArray(c, v.failoverPriority, fpr)) v.failoverPriority.forEach((l, i) => checkString(c, l, at(fpr, i), true));
+}
+
+/** `warmupDurationSecs` and `warmup` (slow start): durations, a percentage, a positive aggression. */
+export function checkWarmup(c: IssueCollector, lb: Record<string, unknown>, path: string): void {
+  checkDuration(c, lb.warmupDurationSecs, at(path, 'warmupDurationSecs'), 1);
+  const w = at(path, 'warmup');
+  if (!checkFields(c, lb.warmup, w, ['duration', 'minimumPercent', 'aggression'])) return;
+  if (lb.warmup.duration === undefined) c.error(at(w, 'duration'), 'is required');
+  checkDuration(c, lb.warmup.duration, at(w, 'duration'), 1);
+  checkNumber(c, lb.warmup.minimumPercent, at(w, 'minimumPercent'), 0, 100);
+  if (lb.warmup.aggression !== undefined && !(typeof lb.warmup.aggression === 'number' && lb.warmup.aggression >= 1)) c.error(at(w, 'aggression'), 'must be a number of at least 1');
+  if (lb.simple !== undefined && !['ROUND_ROBIN', 'LEAST_REQUEST', 'LEAST_CONN', 'UNSPECIFIED'].includes(lb.simple as string)) c.warn(path, `warmup applies to ROUND_ROBIN and LEAST_REQUEST only, not ${String(lb.simple)}`);
 }
