@@ -6,6 +6,7 @@
  * splits load by the localities' weights.
  */
 import t from 'tap';
+import { nodeFromEnv } from '../src/xds-mode.js';
 import { route, sleep, startTestProxy, startUpstream, type Upstream, type UpHandler } from './helpers/harness.js';
 
 const fail500: UpHandler = (_req, res) => res.send(500, {}, 'boom');
@@ -82,4 +83,10 @@ t.test('config errors name the field', async (t) => {
   await t.rejects(bad({ priority: 500 }), /load_assignment\.endpoints\[0\]\.priority: must be an integer 0\.\.127/);
   await t.rejects(bad({ locality: { region: 'r', planet: 'x' } }), /load_assignment\.endpoints\[0\]\.locality\.planet/);
   await t.rejects(bad({ load_balancing_weight: 0 }), /load_assignment\.endpoints\[0\]\.load_balancing_weight: must be at least 1/);
+});
+
+t.test("the proxy's node.locality from its istio-locality label (as Istio's agent); none without it", async (t) => {
+  const env = { POD_NAME: 'sleep-1', POD_NAMESPACE: 'default', INSTANCE_IP: '10.0.0.2', ISTIO_METAJSON_LABELS: '{"app":"sleep","istio-locality":"us-east1.us-east1-a"}' };
+  t.same(nodeFromEnv('sidecar', {}, env).locality, { region: 'us-east1', zone: 'us-east1-a', sub_zone: '' });
+  t.equal(nodeFromEnv('sidecar', {}, { ...env, ISTIO_METAJSON_LABELS: '{"app":"sleep"}' }).locality, undefined);
 });
