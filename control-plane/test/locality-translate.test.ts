@@ -10,7 +10,7 @@ import t from 'tap';
 import { formatIssue } from '@minimesh/kube';
 import { fromJsonData, TYPE_URL, type Cluster, type ClusterLoadAssignment } from '@minimesh/api';
 import { compileCluster, compileLoadAssignment } from '@minimesh/config';
-import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity } from '../src/index.js';
+import { buildMeshModel, generateForProxy, loadManifests, parseMeshConfig, proxyIdentity, type MeshConfig } from '../src/index.js';
 import { compileAll } from './helpers/compile.js';
 
 const NODE = 'sidecar~10.0.0.2~sleep.default~default.svc.cluster.local';
@@ -178,4 +178,21 @@ t.test('warmup: slow_start_config on the cluster, read by the proxy compiler', a
   t.match(text, /loadBalancer\.warmup\.duration: is required/);
   t.match(text, /loadBalancer\.warmup\.minimumPercent/);
   t.match(text, /loadBalancer\.warmup\.aggression: must be a number of at least 1/);
+});
+
+t.test('the mesh config: localityLbSetting for rules without one, enabled: false turns it off', async (t) => {
+  const mesh = parseMeshConfig('localityLbSetting:\n  failover: [{ from: us-east1, to: ap-south1 }]\n', 'mesh.yaml');
+  t.same(mesh.warnings, []);
+  const yaml = BASE + dr(`{ ${OD} }`);
+  const resources = loadManifests(yaml, 'in.yaml').resources.map((r) => r.resource);
+  const prio = (meshConfig: MeshConfig): Record<string, number> => {
+    const model = buildMeshModel(resources, { meshConfig });
+    const res = generateForProxy(model, proxyIdentity(NODE, {}, model));
+    const cla = res.endpoints.find((e) => e.cluster_name === CLUSTER) as { endpoints: Group[] };
+    return Object.fromEntries(cla.endpoints.map((g) => [g.locality.zone ?? '', g.priority ?? 0]));
+  };
+  t.same(prio(mesh.config), { 'us-east1-a': 0, 'us-east1-b': 1, 'ap-south1-a': 2, 'eu-west1-a': 3 }, "the mesh's failover");
+  const off = parseMeshConfig('localityLbSetting: { enabled: false }\n', 'mesh.yaml').config;
+  t.same(prio(off), { 'us-east1-a': 0, 'us-east1-b': 0, 'ap-south1-a': 0, 'eu-west1-a': 0 });
+  t.throws(() => parseMeshConfig('localityLbSetting:\n  distribute: [{ from: "a/*", to: { "a/*": 50 } }]\n', 'mesh.yaml'), /mesh\.yaml:1:1: localityLbSetting\.distribute\[0\]\.to: weights must total 100/);
 });

@@ -79,13 +79,14 @@ const matchesLabels = (labels: Readonly<Record<string, string>> | undefined, e: 
 
 /**
  * The locality setting for a cluster (Istio's GetLocalityLbSetting): the DestinationRule's
- * (port and subset merged) unless `enabled: false`, else the mesh default (enabled, no rules).
+ * (port and subset merged) unless `enabled: false`, else the mesh config's (Istio's default:
+ * enabled, no rules) unless that is `enabled: false`.
  */
-export function localityLbFor(dr: DestinationRule | undefined, port: number, subset: string | undefined, proxy: ProxyIdentity): EndpointLocalityLb | undefined {
+export function localityLbFor(dr: DestinationRule | undefined, port: number, subset: string | undefined, proxy: ProxyIdentity, mesh?: LocalityLbSetting): EndpointLocalityLb | undefined {
   let tp: Omit<TrafficPolicy, 'portLevelSettings'> = policyForPort(dr?.spec?.trafficPolicy, port);
   const sub = subset === undefined ? undefined : dr?.spec?.subsets?.find((s) => s.name === subset);
   if (sub?.trafficPolicy) tp = mergePolicy(tp, policyForPort(sub.trafficPolicy, port));
-  const setting = tp.loadBalancer?.localityLbSetting ?? {};
+  const setting = tp.loadBalancer?.localityLbSetting ?? mesh ?? {};
   if (setting.enabled === false) return undefined;
   return { proxy, setting, enableFailover: tp.outlierDetection !== undefined };
 }
@@ -96,10 +97,10 @@ export function buildServiceLoadAssignments(model: MeshModel, svc: ServiceModel,
   const out: JsonObject[] = [];
   for (const sp of svc.ports) {
     const eps = svc.endpoints.get(sp.port) ?? [];
-    out.push(buildLoadAssignment(clusterName({ direction: 'outbound', port: sp.port, host: svc.hostname }), eps, localityLbFor(dr, sp.port, undefined, proxy)));
+    out.push(buildLoadAssignment(clusterName({ direction: 'outbound', port: sp.port, host: svc.hostname }), eps, localityLbFor(dr, sp.port, undefined, proxy, model.meshConfig?.localityLbSetting)));
     for (const subset of dr?.spec?.subsets ?? []) {
       const name = clusterName({ direction: 'outbound', port: sp.port, subset: subset.name, host: svc.hostname });
-      out.push(buildLoadAssignment(name, eps.filter((e) => matchesLabels(subset.labels, e)), localityLbFor(dr, sp.port, subset.name, proxy)));
+      out.push(buildLoadAssignment(name, eps.filter((e) => matchesLabels(subset.labels, e)), localityLbFor(dr, sp.port, subset.name, proxy, model.meshConfig?.localityLbSetting)));
     }
   }
   return out;
