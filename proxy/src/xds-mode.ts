@@ -96,11 +96,24 @@ export function nodeFromEnv(type: 'sidecar' | 'router', flags: { id?: string; cl
     const labels = readPodLabels(labelsFile);
     if (labels !== undefined) metadata.LABELS = labels;
   }
+  const locality = localityFromLabels(metadata.LABELS);
   return {
     id: flags.id ?? istioNodeId(type, ip, pod, ns),
     cluster: flags.cluster ?? defaultNodeCluster(env.POD_NAME, ns),
     metadata,
+    ...(locality ? { locality } : {}),
   };
+}
+
+/**
+ * `node.locality` from the pod's `istio-locality` label (`region.zone.subzone`), as Istio's agent
+ * sets it; without the label the control plane finds the locality from the pod's Node.
+ */
+export function localityFromLabels(labels: unknown): { region: string; zone: string; sub_zone: string } | undefined {
+  const v = (labels as Record<string, unknown> | undefined)?.['istio-locality'];
+  if (typeof v !== 'string' || v === '') return undefined;
+  const [region = '', zone = '', sub_zone = ''] = v.split('.');
+  return { region, zone, sub_zone };
 }
 
 /** A running proxy in xDS mode: the same handle, plus its xDS client. */

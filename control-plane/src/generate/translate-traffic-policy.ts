@@ -5,11 +5,15 @@
  *   outlierDetection    -> outlier_detection, and common_lb_config.healthy_panic_threshold
  *                          from minHealthPercent (0, panic off, unless set), as Istio's
  *                          applyOutlierDetection writes them
+ *   loadBalancer.warmup -> slow_start_config (translate-warmup.ts)
+ *   loadBalancer.localityLbSetting -> common_lb_config.locality_weighted_lb_config (the
+ *                          priorities and weights are in EDS: build-endpoints.ts, locality-lb.ts)
  */
 import type { DestinationRule, TrafficPolicy } from '@minimesh/kube';
 import { hostMatches, resolveHost } from '../model/hostnames.js';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import { compact, protoDuration, type JsonObject } from './envoy-json.js';
+import { applyWarmup } from './translate-warmup.js';
 
 /** Istio raises Envoy's circuit-breaker defaults to "unlimited" unless connectionPool says otherwise. */
 export const ISTIO_MAX = 4294967295;
@@ -88,6 +92,7 @@ export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void 
     }
   }
   if (tp.loadBalancer?.simple === 'PASSTHROUGH') cluster.type = 'ORIGINAL_DST';
+  applyWarmup(cluster, tp.loadBalancer);
   const tcp = tp.connectionPool?.tcp;
   const http = tp.connectionPool?.http;
   cluster.connect_timeout = tcp?.connectTimeout ? protoDuration(tcp.connectTimeout) : ISTIO_CONNECT_TIMEOUT;
@@ -127,6 +132,9 @@ export function applyTrafficPolicy(cluster: JsonObject, tp: PolicyFields): void 
     // Panic mode off unless minHealthPercent asks for it (few pods per service in Kubernetes).
     cluster.common_lb_config = { healthy_panic_threshold: { value: od.minHealthPercent ?? 0 } };
   }
+  // Localities weighted by EDS (distribute); set, as by Istio, when the rule has a locality setting.
+  const lls = tp.loadBalancer?.localityLbSetting;
+  if (lls !== undefined && lls.enabled !== false) cluster.common_lb_config = { ...((cluster.common_lb_config as JsonObject | undefined) ?? {}), locality_weighted_lb_config: {} };
 }
 
 /** A DestinationRule's `consistentHash` as the route's `hash_policy` entry (Istio's consistentHashToHashPolicy). */

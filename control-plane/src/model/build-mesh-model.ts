@@ -11,6 +11,7 @@ import {
   type Gateway,
   type KubeResource,
   type Namespace,
+  type Node,
   type Pod,
   type Service,
   SERVICE_EXPORT_TO_ANNOTATION,
@@ -22,6 +23,9 @@ import { serviceFqdn } from './hostnames.js';
 import { buildServiceEntryServices, TLS_MODE_LABEL } from './service-entry-model.js';
 import { DEFAULT_DOMAIN_SUFFIX, type EndpointModel, type MeshModel, type ServiceModel, type ServicePortModel, type WorkloadModel } from './mesh-model.js';
 import { DEFAULT_MESH_CONFIG, type MeshConfig } from './mesh-config.js';
+import { ISTIO_LOCALITY_LABEL, parseLocality, podLocality, type LocalityModel } from './locality.js';
+
+const localityOf = (l: LocalityModel | undefined): { locality?: LocalityModel } => (l === undefined ? {} : { locality: l });
 
 export interface BuildMeshModelOptions {
   readonly domainSuffix?: string;
@@ -66,10 +70,10 @@ function podReady(p: Pod): boolean {
 export { TLS_MODE_LABEL };
 
 /** An endpoint's identity fields from its workload. */
-const identityOf = (w: WorkloadModel | undefined): Pick<EndpointModel, 'serviceAccount' | 'tlsMode'> =>
-  w === undefined ? {} : { serviceAccount: w.serviceAccount, ...(w.tlsMode !== undefined ? { tlsMode: w.tlsMode } : {}) };
+const identityOf = (w: WorkloadModel | undefined): Pick<EndpointModel, 'serviceAccount' | 'tlsMode' | 'locality'> =>
+  w === undefined ? {} : { serviceAccount: w.serviceAccount, ...(w.tlsMode !== undefined ? { tlsMode: w.tlsMode } : {}), ...(w.locality !== undefined ? { locality: w.locality } : {}) };
 
-function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshModelOptions): WorkloadModel[] {
+function buildWorkloads(pods: Pod[], deployments: Deployment[], nodes: ReadonlyMap<string, Node>, opts: BuildMeshModelOptions): WorkloadModel[] {
   const out: WorkloadModel[] = [];
   for (const p of pods) {
     out.push({
@@ -82,6 +86,7 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
       ready: podReady(p),
       serviceAccount: p.spec?.serviceAccountName || 'default',
       ...(p.metadata.labels?.[TLS_MODE_LABEL] ? { tlsMode: p.metadata.labels[TLS_MODE_LABEL] } : {}),
+      ...localityOf(podLocality(p, nodes)),
     });
   }
   if (opts.deploymentAddress) {
@@ -97,6 +102,7 @@ function buildWorkloads(pods: Pod[], deployments: Deployment[], opts: BuildMeshM
           ports: (d.spec?.template?.spec?.containers ?? []).flatMap((c) => c.ports ?? []),
           ready: true,
           serviceAccount: d.spec?.template?.spec?.serviceAccountName || 'default',
+          ...localityOf(parseLocality(d.spec?.template?.metadata?.labels?.[ISTIO_LOCALITY_LABEL], '.')),
         });
       }
     }
@@ -245,7 +251,7 @@ export function buildMeshModel(resources: readonly KubeResource[], opts: BuildMe
   const all = [...unique.values()];
   const of = <K extends KubeResource['kind']>(kind: K) => all.filter((r): r is Extract<KubeResource, { kind: K }> => r.kind === kind);
 
-  const workloads = buildWorkloads(of('Pod'), of('Deployment'), opts);
+  const workloads = buildWorkloads(of('Pod'), of('Deployment'), new Map(of('Node').map((n) => [n.metadata.name, n])), opts);
   const endpointsByService = new Map(of('Endpoints').map((e) => [`${nsOf(e)}/${e.metadata.name}`, e]));
   const slicesByService = new Map<string, EndpointSlice[]>();
   for (const sl of of('EndpointSlice')) {

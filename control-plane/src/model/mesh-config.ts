@@ -4,8 +4,9 @@
  * resource says otherwise), `accessLogFormat` and `accessLogEncoding`, `rootNamespace` (the
  * mesh-wide Telemetry scope), `trustDomain` (the CA's organisation when it creates its root),
  * `h2UpgradePolicy` (outbound HTTP clusters upgraded to HTTP/2), `enableAutoMtls`,
- * `outboundTrafficPolicy.mode` and the default `exportTo` of Services, VirtualServices and
- * DestinationRules (model/export-to.ts).
+ * `outboundTrafficPolicy.mode`, the default `exportTo` of Services, VirtualServices and
+ * DestinationRules (model/export-to.ts) and `localityLbSetting` (the mesh-wide locality load
+ * balancing, for rules without their own).
  * `defaultConfig.discoveryAddress`, `defaultProviders.metrics: [prometheus]` and
  * `enablePrometheusMerge: true` are what minimesh does anyway: accepted silently. Any other key
  * is a warning naming it; what cannot be read at all (bad YAML, a wrong type) is an error
@@ -13,6 +14,7 @@
  */
 import { isMap, isScalar, LineCounter, parseDocument, type Pair, type YAMLMap } from 'yaml';
 import { ISTIO_NAMESPACE } from '@minimesh/mesh';
+import { checkLocalityLbSetting, IssueCollector, type LocalityLbSetting } from '@minimesh/kube';
 
 export interface MeshConfig {
   /** Where every proxy's access log goes; '' for none. */
@@ -35,6 +37,8 @@ export interface MeshConfig {
   readonly defaultServiceExportTo?: readonly string[];
   readonly defaultVirtualServiceExportTo?: readonly string[];
   readonly defaultDestinationRuleExportTo?: readonly string[];
+  /** Mesh-wide locality load balancing (Istio's default: enabled, no rules). */
+  readonly localityLbSetting?: LocalityLbSetting;
 }
 
 /** Istio's defaults: no access log, root namespace istio-system, trust domain cluster.local. */
@@ -139,6 +143,16 @@ export function parseMeshConfig(text: string, file: string): ParsedMeshConfig {
         if (v === null || v === undefined) break;
         if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !(x === '.' || x === '*' || x === '~' || NAME.test(x)))) fail(p, key, 'a list of ".", "*", "~" or namespace names');
         out[key] = Object.freeze([...(v as string[])]);
+        break;
+      }
+      case 'localityLbSetting': {
+        const v = plain(p.value);
+        if (v === null || v === undefined) break;
+        const c = new IssueCollector('MeshConfig', '', 'mesh');
+        checkLocalityLbSetting(c, v, key);
+        const e = c.errors[0];
+        if (e !== undefined) throw new MeshConfigError(`${at(keyOffset(p))}: ${e.field}: ${e.message}`);
+        out.localityLbSetting = v as LocalityLbSetting;
         break;
       }
       case 'defaultConfig':

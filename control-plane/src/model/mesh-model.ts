@@ -15,6 +15,7 @@ export interface ServicePortModel {
   readonly targetPort: number | string;
   readonly protocol: Protocol;
 }
+import type { LocalityModel } from './locality.js';
 
 export interface EndpointModel {
   readonly address: string;
@@ -32,8 +33,8 @@ export interface EndpointModel {
   readonly tlsMode?: string;
   /** `load_balancing_weight` (a WorkloadEntry's or ServiceEntry endpoint's `weight`; default 1). */
   readonly weight?: number;
-  /** `region/zone/subzone` (a WorkloadEntry's or ServiceEntry endpoint's `locality`). */
-  readonly locality?: string;
+  /** Where it runs (locality.ts), when known. */
+  readonly locality?: LocalityModel;
 }
 
 export interface ServiceModel {
@@ -73,6 +74,8 @@ export interface WorkloadModel {
   readonly serviceAccount: string;
   /** Label `security.istio.io/tlsMode` (the injector sets `istio`), else undefined. */
   readonly tlsMode?: string;
+  /** Where it runs (locality.ts), when known. */
+  readonly locality?: LocalityModel;
 }
 
 export interface MeshModel {

@@ -3,6 +3,7 @@
  * (`router~…` for gateways) plus the pod's labels, from the node metadata or the model.
  */
 import type { MeshModel } from './mesh-model.js';
+import { ISTIO_LOCALITY_LABEL, parseLocality, type LocalityModel } from './locality.js';
 
 export type ProxyType = 'sidecar' | 'router';
 
@@ -14,6 +15,8 @@ export interface ProxyIdentity {
   readonly namespace: string;
   readonly dnsDomain: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Where the proxy runs: `node.locality`, else its `istio-locality` label, else its pod's (Node labels). */
+  readonly locality?: LocalityModel;
 }
 
 export function formatNodeId(p: { type: ProxyType; ip: string; podName: string; namespace: string; domainSuffix?: string }): string {
@@ -36,9 +39,17 @@ export function parseNodeId(id: string): Omit<ProxyIdentity, 'labels'> {
  * The identity of a connecting proxy. Labels come from its node metadata (`LABELS` as Istio's
  * agent sends them, or `labels`), else from the pod of that name in the model.
  */
-export function proxyIdentity(id: string, metadata: Readonly<Record<string, unknown>> = {}, model?: MeshModel): ProxyIdentity {
+export function proxyIdentity(
+  id: string,
+  metadata: Readonly<Record<string, unknown>> = {},
+  model?: MeshModel,
+  nodeLocality?: Readonly<{ region?: string; zone?: string; sub_zone?: string }>,
+): ProxyIdentity {
   const base = parseNodeId(id);
   const fromMeta = (metadata.LABELS ?? metadata.labels) as Record<string, string> | undefined;
-  const fromModel = model?.workloads.find((w) => w.namespace === base.namespace && (w.name === base.podName || w.address === base.ip))?.labels;
-  return { ...base, labels: { ...(fromModel ?? {}), ...(fromMeta ?? {}) } };
+  const workload = model?.workloads.find((w) => w.namespace === base.namespace && (w.name === base.podName || w.address === base.ip));
+  const labels = { ...(workload?.labels ?? {}), ...(fromMeta ?? {}) };
+  const sent = nodeLocality ? { region: nodeLocality.region ?? '', zone: nodeLocality.zone ?? '', subZone: nodeLocality.sub_zone ?? '' } : undefined;
+  const locality = (sent && (sent.region || sent.zone || sent.subZone) ? sent : undefined) ?? parseLocality(labels[ISTIO_LOCALITY_LABEL], '.') ?? workload?.locality;
+  return { ...base, labels, ...(locality ? { locality } : {}) };
 }

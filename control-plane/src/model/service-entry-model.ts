@@ -10,6 +10,7 @@
 import { parseProtocol, type ServiceEntry, type WorkloadEntry, type WorkloadEntrySpec } from '@minimesh/kube';
 import { resolveHost } from './hostnames.js';
 import type { EndpointModel, ServiceModel, ServicePortModel, WorkloadModel } from './mesh-model.js';
+import { parseLocality } from './locality.js';
 
 /** The pod (or WorkloadEntry) label that says its sidecar takes mTLS (`istio`), set by the injector. */
 export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
@@ -35,7 +36,7 @@ function fromWorkloadEntry(e: WorkloadEntrySpec, sp: ServicePortModel, ns: strin
     ...(e.serviceAccount ? { serviceAccount: e.serviceAccount, ...(name === undefined ? { podRef: `${e.address}.${ns}` } : {}) } : {}),
     ...(labels[TLS_MODE_LABEL] ? { tlsMode: labels[TLS_MODE_LABEL] } : {}),
     ...(e.weight !== undefined && e.weight > 0 ? { weight: e.weight } : {}),
-    ...(e.locality ? { locality: e.locality } : {}),
+    ...(parseLocality(e.locality) !== undefined ? { locality: parseLocality(e.locality) } : {}),
   };
 }
 

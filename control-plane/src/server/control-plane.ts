@@ -46,6 +46,8 @@ interface ConnectedProxy {
   readonly nodeId: string;
   cluster: string;
   metadata: Readonly<Record<string, unknown>>;
+  /** `node.locality` as the proxy sent it. */
+  locality?: ProxySyncStatus['locality'];
   streams: number;
 }
 
@@ -250,7 +252,7 @@ export class ControlPlane {
     if (!p) return;
     const problems: string[] = [];
     try {
-      const identity = proxyIdentity(nodeId, p.metadata, this.currentModel);
+      const identity = proxyIdentity(nodeId, p.metadata, this.currentModel, p.locality);
       const generated = generateForProxy(this.currentModel, identity, this.generateOptions());
       for (const w of generated.warnings) problems.push(`Warning (proxy ${nodeId}) ${w}`);
       const res = generated;
@@ -286,8 +288,9 @@ export class ControlPlane {
       known.streams++;
       known.cluster = s.cluster;
       known.metadata = s.metadata;
+      known.locality = s.locality;
     } else {
-      this.proxies.set(s.nodeId, { nodeId: s.nodeId, cluster: s.cluster, metadata: s.metadata, streams: 1 });
+      this.proxies.set(s.nodeId, { nodeId: s.nodeId, cluster: s.cluster, metadata: s.metadata, locality: s.locality, streams: 1 });
       this.print(`proxy connected: ${s.nodeId}`);
     }
     if (this.opts.local) {

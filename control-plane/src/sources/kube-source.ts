@@ -27,6 +27,8 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
   { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', path: '/apis/discovery.k8s.io/v1/endpointslices' },
   { apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods' },
+  // Pods' localities (topology labels) for locality load balancing.
+  { apiVersion: 'v1', kind: 'Node', path: '/api/v1/nodes' },
   { apiVersion: ISTIO_API_VERSION, kind: 'VirtualService', path: `/apis/${ISTIO_API_VERSION}/virtualservices` },
   { apiVersion: ISTIO_API_VERSION, kind: 'DestinationRule', path: `/apis/${ISTIO_API_VERSION}/destinationrules` },
   { apiVersion: ISTIO_API_VERSION, kind: 'Gateway', path: `/apis/${ISTIO_API_VERSION}/gateways` },

@@ -25,7 +25,7 @@ export interface LoadResult {
 }
 
 export const resourceKey = (r: { kind: string; metadata?: { name?: string; namespace?: string } }): string =>
-  `${r.kind}/${r.kind === 'Namespace' ? '' : (r.metadata?.namespace ?? 'default')}/${r.metadata?.name ?? ''}`;
+  `${r.kind}/${r.kind === 'Namespace' || r.kind === 'Node' ? '' : (r.metadata?.namespace ?? 'default')}/${r.metadata?.name ?? ''}`;
 
 export function loadManifests(text: string, file: string, defaultNamespace = 'default'): LoadResult {
   const out: LoadResult = { resources: [], rejected: [], issues: [] };

@@ -3,6 +3,8 @@ import type { ClusterTlsRt } from './tls-runtime.js';
 import type { UpstreamHttp2OptionsRt, UpstreamProtocol } from './protocol-runtime.js';
 import type { OutlierDetectionRt } from './outlier-runtime.js';
 import type { HashLbRt } from './hash-runtime.js';
+import type { LocalityRt } from './locality-runtime.js';
+import type { SlowStartRt } from './slow-start-runtime.js';
 
 export type ClusterDiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
 
@@ -43,6 +45,10 @@ export interface ClusterRt {
   /** `common_lb_config.healthy_panic_threshold` (%, Envoy's 50; 0 = panic off). */
   readonly healthyPanicThreshold: number;
   readonly hashLb?: HashLbRt; // RING_HASH / MAGLEV settings
+  /** `common_lb_config.locality_weighted_lb_config`: within a priority, localities share load by their weights. */
+  readonly localityWeighted?: boolean;
+  /** `slow_start_config` of the ROUND_ROBIN / LEAST_REQUEST settings. */
+  readonly slowStart?: SlowStartRt;
 }
 
 /** One of a cluster's `istio.services`: what `destination_service*` labels say. */
@@ -65,6 +71,12 @@ export interface EndpointRt {
   /** `metadata.filter_metadata.istio.workload` (`NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER`), or ''. */
   readonly workload: string;
   readonly socketMatch?: Readonly<Record<string, string>>; // filter_metadata["envoy.transport_socket_match"]
+  /** The `LocalityLbEndpoints` entry's `priority` (0, the highest, when unset). */
+  readonly priority?: number;
+  /** The entry's `locality`, when set. */
+  readonly locality?: LocalityRt;
+  /** The entry's `load_balancing_weight` (0 when unset: no load under locality-weighted balancing). */
+  readonly localityWeight?: number;
 }
 
 export interface CircuitBreakersRt {

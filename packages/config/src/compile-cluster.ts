@@ -10,6 +10,8 @@ import { compileUpstreamHttpOptions } from './compile-upstream-protocol.js';
 import { compileClusterTls, socketMatchOf } from './compile-cluster-tls.js';
 import { compileOutlierDetection } from './compile-outlier.js';
 import { compileHashLb } from './compile-hash.js';
+import { compileLocalityOf } from './compile-locality.js';
+import { compileSlowStart } from './compile-slow-start.js';
 import type { HashLbRt } from './hash-runtime.js';
 import type { DnsLookupFamily } from './cluster-runtime.js';
 import type { CircuitBreakersRt, ClusterDiscoveryType, ClusterRt, CompileResult, ConfigError, EndpointRt, IstioServiceRt, LbPolicy } from './runtime.js';
@@ -30,7 +32,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   allowOnly(
     c,
     path,
-    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config', 'transport_socket', 'transport_socket_matches', 'outlier_detection', 'common_lb_config', 'ring_hash_lb_config', 'maglev_lb_config'],
+    ['name', 'alt_stat_name', 'type', 'connect_timeout', 'lb_policy', 'load_assignment', 'circuit_breakers', 'per_connection_buffer_limit_bytes', 'dns_refresh_rate', 'dns_lookup_family', 'typed_extension_protocol_options', 'common_http_protocol_options', 'http_protocol_options', 'http2_protocol_options', 'eds_cluster_config', 'metadata', 'upstream_bind_config', 'transport_socket', 'transport_socket_matches', 'outlier_detection', 'common_lb_config', 'ring_hash_lb_config', 'maglev_lb_config', 'round_robin_lb_config', 'least_request_lb_config'],
     errors,
     ['cluster_discovery_type', 'lb_config'],
     {
@@ -82,6 +84,7 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
     ...compileClusterTls(c, path, errors),
     ...compileOutlierDetection(c, path, errors, warnings),
     ...hashLbOf(compileHashLb(c, path, errors)),
+    ...compileSlowStart(c, lbPolicy, path, errors, warnings),
   };
 }
 
@@ -156,12 +159,10 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
   const out: EndpointRt[] = [];
   (cla.endpoints ?? []).forEach((lle, i) => {
     const lp = `${join(path, 'endpoints')}[${i}]`;
-    // A locality's load_balancing_weight only matters under locality-weighted balancing
-    // (`common_lb_config.locality_weighted_lb_config`, which the cluster compiler does not accept); Envoy ignores it
-    // otherwise, and so does minimesh. Istio and gRPC's xDS clients set it.
-    allowOnly(lle, lp, ['lb_endpoints', 'locality', 'metadata', 'load_balancing_weight'], errors, ['lb_config'], {
-      priority: 'priorities are not supported by minimesh yet',
-    });
+    // A locality's load_balancing_weight matters under locality-weighted balancing
+    // (`common_lb_config.locality_weighted_lb_config`); Envoy ignores it otherwise, and so does minimesh.
+    allowOnly(lle, lp, ['lb_endpoints', 'locality', 'metadata', 'load_balancing_weight', 'priority'], errors, ['lb_config']);
+    const place = compileLocalityOf(lle, lp, errors);
     (lle.lb_endpoints ?? []).forEach((le, j) => {
       const ep = `${join(lp, 'lb_endpoints')}[${j}]`;
       allowOnly(le, ep, ['endpoint', 'load_balancing_weight', 'health_status', 'metadata'], errors, ['host_identifier'], {
@@ -180,7 +181,7 @@ export function compileLoadAssignmentInto(cla: ClusterLoadAssignment, path: stri
       if (weight < 1) errors.add(join(ep, 'load_balancing_weight'), 'must be at least 1');
       const workload = istioMetadata(le.metadata)?.workload;
       if (workload !== undefined && typeof workload !== 'string') errors.add(join(ep, `metadata.filter_metadata.${ISTIO_METADATA_KEY}.workload`), 'must be a string NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER');
-      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN'), workload: typeof workload === 'string' ? workload : '', ...socketMatchOf(le.metadata, join(ep, 'metadata'), errors) });
+      out.push({ address: a.address, port: a.port, weight, hostname: e.hostname ?? '', healthy: HEALTHY.has(le.health_status ?? 'UNKNOWN'), workload: typeof workload === 'string' ? workload : '', ...socketMatchOf(le.metadata, join(ep, 'metadata'), errors), ...place });
     });
   });
   return out;

@@ -1,4 +1,4 @@
-/** Cluster `outlier_detection` and `common_lb_config` -> OutlierDetectionRt and the panic threshold. */
+/** Cluster `outlier_detection` and `common_lb_config` -> OutlierDetectionRt, the panic threshold and locality-weighted balancing. */
 import type { Cluster } from '@minimesh/api';
 import { allowOnly, join, type Errors } from './errors.js';
 import { durationMs, wrapped } from './duration.js';
@@ -8,10 +8,11 @@ import type { ConfigError } from './runtime.js';
 /** Envoy's default `healthy_panic_threshold`. */
 export const DEFAULT_PANIC_THRESHOLD = 50;
 
-export function compileOutlierDetection(c: Cluster, path: string, errors: Errors, warnings: ConfigError[]): { outlierDetection?: OutlierDetectionRt; healthyPanicThreshold: number } {
-  const healthyPanicThreshold = compileCommonLbConfig(c.common_lb_config, join(path, 'common_lb_config'), errors);
+export function compileOutlierDetection(c: Cluster, path: string, errors: Errors, warnings: ConfigError[]): { outlierDetection?: OutlierDetectionRt; healthyPanicThreshold: number; localityWeighted?: boolean } {
+  const { healthyPanicThreshold, localityWeighted } = compileCommonLbConfig(c.common_lb_config, join(path, 'common_lb_config'), errors);
+  const lw = localityWeighted ? { localityWeighted } : {};
   const od = c.outlier_detection;
-  if (!od) return { healthyPanicThreshold };
+  if (!od) return { healthyPanicThreshold, ...lw };
   const p = join(path, 'outlier_detection');
   allowOnly(
     od,
@@ -41,6 +42,7 @@ export function compileOutlierDetection(c: Cluster, path: string, errors: Errors
   if (maxEjectionTimeMs < baseEjectionTimeMs) errors.add(join(p, 'max_ejection_time'), 'must not be less than base_ejection_time');
   return {
     healthyPanicThreshold,
+    ...lw,
     outlierDetection: {
       consecutive5xx: wrapped(od.consecutive_5xx, 5),
       enforcing5xx: pct(od.enforcing_consecutive_5xx, 100, 'enforcing_consecutive_5xx'),
@@ -58,15 +60,16 @@ export function compileOutlierDetection(c: Cluster, path: string, errors: Errors
   };
 }
 
-function compileCommonLbConfig(c: Cluster['common_lb_config'] | null | undefined, path: string, errors: Errors): number {
-  if (!c) return DEFAULT_PANIC_THRESHOLD;
-  allowOnly(c, path, ['healthy_panic_threshold'], errors, ['locality_config_specifier'], {
-    locality_weighted_lb_config: 'locality-weighted balancing is not supported by minimesh yet',
+function compileCommonLbConfig(c: Cluster['common_lb_config'] | null | undefined, path: string, errors: Errors): { healthyPanicThreshold: number; localityWeighted: boolean } {
+  if (!c) return { healthyPanicThreshold: DEFAULT_PANIC_THRESHOLD, localityWeighted: false };
+  allowOnly(c, path, ['healthy_panic_threshold', 'locality_weighted_lb_config'], errors, ['locality_config_specifier'], {
     zone_aware_lb_config: 'zone-aware balancing is not supported by minimesh yet',
   });
+  // locality_weighted_lb_config is an empty message: its presence turns the feature on.
+  const localityWeighted = c.locality_weighted_lb_config !== undefined && c.locality_weighted_lb_config !== null;
   const t = c.healthy_panic_threshold;
-  if (!t) return DEFAULT_PANIC_THRESHOLD;
+  if (!t) return { healthyPanicThreshold: DEFAULT_PANIC_THRESHOLD, localityWeighted };
   const v = t.value ?? 0;
   if (v < 0 || v > 100) errors.add(join(path, 'healthy_panic_threshold.value'), `must be 0..100, not ${v}`);
-  return Math.min(Math.max(v, 0), 100);
+  return { healthyPanicThreshold: Math.min(Math.max(v, 0), 100), localityWeighted };
 }

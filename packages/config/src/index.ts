@@ -43,3 +43,5 @@ export { compileHeaderFormat } from './compile-header-format.js';
 export * from './mirror-runtime.js';
 export * from './outlier-runtime.js';
 export * from './hash-runtime.js';
+export * from './locality-runtime.js';
+export * from './slow-start-runtime.js';

@@ -11,3 +11,4 @@ export * from './peer-authentication-problems.js';
 export * from './validate-request-authn.js';
 export * from './validate-tls.js';
 export * from './validate-scope.js';
+export { checkLocalityLbSetting } from './validate-locality.js';

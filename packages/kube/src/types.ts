@@ -4,6 +4,7 @@
  * and istio/api `networking/v1alpha3` (the same schema is served as v1beta1 and v1).
  */
 
+import type { LocalityLbSetting, WarmupConfiguration } from './types-locality.js';
 import type { AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec } from './types-authz.js';
 import type { SecretFields, ServerTlsSettings, TlsRoute } from './types-tls.js';
 import type { SidecarSpec, TCPRoute } from './types-sidecar.js';
@@ -26,6 +27,8 @@ export interface TypedObject<K extends string, S = unknown> {
 // ---------------------------------------------------------------- Kubernetes
 
 export type Namespace = TypedObject<'Namespace'>;
+/** A core/v1 Node: its `topology.kubernetes.io/region`/`zone` and `topology.istio.io/subzone` labels are its pods' locality. */
+export type Node = TypedObject<'Node'>;
 /** A core/v1 Secret (kubernetes.io/tls or Opaque): a Gateway's `credentialName`. */
 export type Secret = TypedObject<'Secret'> & SecretFields;
 
@@ -95,6 +98,8 @@ export interface PodSpec {
   initContainers?: Container[];
   hostNetwork?: boolean;
   serviceAccountName?: string;
+  /** The Node the pod runs on (its locality comes from the Node's labels). */
+  nodeName?: string;
 }
 export interface PodStatus {
   phase?: string;
@@ -249,8 +254,9 @@ export interface ConsistentHashLB {
 export interface LoadBalancerSettings {
   simple?: 'UNSPECIFIED' | 'LEAST_CONN' | 'RANDOM' | 'PASSTHROUGH' | 'ROUND_ROBIN' | 'LEAST_REQUEST';
   consistentHash?: ConsistentHashLB;
-  localityLbSetting?: unknown;
+  localityLbSetting?: LocalityLbSetting;
   warmupDurationSecs?: string;
+  warmup?: WarmupConfiguration;
 }
 export interface ConnectionPoolSettings {
   tcp?: { maxConnections?: number; connectTimeout?: string; tcpKeepalive?: unknown; maxConnectionDuration?: string; idleTimeout?: string };
@@ -355,6 +361,7 @@ export type Telemetry = TypedObject<'Telemetry', TelemetrySpec>;
 
 export type * from './types-authz.js';
 export * from './types-tls.js';
+export * from './types-locality.js';
 export type AuthorizationPolicy = TypedObject<'AuthorizationPolicy', AuthorizationPolicySpec>;
 export type PeerAuthentication = TypedObject<'PeerAuthentication', PeerAuthenticationSpec>;
 export type RequestAuthentication = TypedObject<'RequestAuthentication', RequestAuthenticationSpec>;
@@ -362,7 +369,7 @@ export * from './types-sidecar.js';
 export type Sidecar = TypedObject<'Sidecar', SidecarSpec>;
 
 /** Every kind the control plane reads. */
-export type KubeResource = Namespace | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication | Secret | Sidecar | WorkloadEntry;
+export type KubeResource = Namespace | Node | Service | Endpoints | EndpointSlice | Pod | Deployment | VirtualService | DestinationRule | Gateway | ServiceEntry | Telemetry | AuthorizationPolicy | PeerAuthentication | RequestAuthentication | Secret | Sidecar | WorkloadEntry;
 export type KubeKind = KubeResource['kind'];
 
 export const ISTIO_NETWORKING_GROUP = 'networking.istio.io';
@@ -376,6 +383,7 @@ export const ISTIO_SECURITY_VERSIONS = ['v1beta1', 'v1'] as const;
 /** apiVersions accepted per kind. */
 export const API_VERSIONS: Readonly<Record<KubeKind, readonly string[]>> = {
   Namespace: ['v1'],
+  Node: ['v1'],
   Secret: ['v1'],
   Service: ['v1'],
   Endpoints: ['v1'],

@@ -22,6 +22,7 @@ import { validateServerTls, validateTlsRoutes } from './validate-tls.js';
 import { validateDelegation } from './validate-delegate.js';
 import { checkCorsPolicy } from './validate-cors.js';
 import { checkHeaderValues } from './validate-header-value.js';
+import { checkLocalityLbSetting, checkWarmup } from './validate-locality.js';
 import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
 import { checkExportTo, checkTcpRoutes } from './validate-scope.js';
 
@@ -243,7 +244,9 @@ function checkTrafficPolicy(c: IssueCollector, tp: unknown, path: string, portLe
   if (portLevel && checkFields(c, tp.port, at(path, 'port'), ['number'])) checkInt(c, tp.port.number, at(at(path, 'port'), 'number'), 1, 65535, true);
   else if (portLevel) c.error(at(path, 'port'), 'is required');
   const lb = at(path, 'loadBalancer');
-  if (checkFields(c, tp.loadBalancer, lb, ['simple', 'consistentHash'], ['localityLbSetting', 'warmupDurationSecs', 'warmup'])) {
+  if (checkFields(c, tp.loadBalancer, lb, ['simple', 'consistentHash', 'localityLbSetting', 'warmupDurationSecs', 'warmup'])) {
+    checkLocalityLbSetting(c, tp.loadBalancer.localityLbSetting, at(lb, 'localityLbSetting'));
+    checkWarmup(c, tp.loadBalancer, lb);
     if (tp.loadBalancer.simple !== undefined && !LB_SIMPLE.includes(tp.loadBalancer.simple as string)) c.error(at(lb, 'simple'), `must be one of ${LB_SIMPLE.join(', ')}`);
     if (tp.loadBalancer.simple !== undefined && tp.loadBalancer.consistentHash !== undefined) c.error(lb, 'simple and consistentHash cannot both be set');
     checkConsistentHash(c, tp.loadBalancer.consistentHash, at(lb, 'consistentHash'));

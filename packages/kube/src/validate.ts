@@ -35,7 +35,7 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
     c.error('kind', 'is required');
     return { ok: false, errors: c.errors, warnings: [] };
   }
-  const namespaced = kind !== 'Namespace';
+  const namespaced = kind !== 'Namespace' && kind !== 'Node';
   const meta = isObject(obj.metadata) ? { ...obj.metadata } : undefined;
   if (meta && namespaced && meta.namespace === undefined) meta.namespace = defaultNamespace;
   const r = { ...obj, metadata: meta } as Record<string, unknown>;
@@ -90,6 +90,7 @@ export function validateResource(obj: unknown, defaultNamespace = 'default'): Va
       validateSidecarSpec(c, r.spec);
       break;
     case 'Namespace':
+    case 'Node':
       break;
     case 'Secret':
       validateSecret(c, r);

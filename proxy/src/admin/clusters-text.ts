@@ -37,6 +37,9 @@ export function renderClusters(proxy: Proxy): string {
       lines.push(`${p}::hostname::${h.endpoint.hostname}`);
       lines.push(`${p}::health_flags::${healthFlags(c, h)}`);
       lines.push(`${p}::weight::${h.weight}`);
+      const l = h.endpoint.locality;
+      lines.push(`${p}::region::${l?.region ?? ''}`, `${p}::zone::${l?.zone ?? ''}`, `${p}::sub_zone::${l?.subZone ?? ''}`);
+      lines.push(`${p}::priority::${h.priority}`);
     }
   }
   return lines.join('\n') + '\n';
@@ -58,6 +61,8 @@ export function renderClustersJson(proxy: Proxy): unknown {
         health_status: { ...(c.outlier?.isEjected(h) === true ? { failed_outlier_check: true } : {}), eds_health_status: h.endpoint.healthy ? 'HEALTHY' : 'UNHEALTHY' },
         weight: h.weight,
         hostname: h.endpoint.hostname,
+        ...(h.endpoint.locality !== undefined ? { locality: { region: h.endpoint.locality.region, zone: h.endpoint.locality.zone, sub_zone: h.endpoint.locality.subZone } } : {}),
+        ...(h.priority > 0 ? { priority: h.priority } : {}),
       })),
     })),
   };

@@ -13,6 +13,8 @@ import { RingHash } from './lb/ring-hash.js';
 import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
+import { PrioritySet } from './lb/priority-set.js';
+import { SlowStartLb } from './lb/slow-start.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
 import type { EndpointRt } from '@minimesh/config/runtime';
@@ -28,10 +30,11 @@ export class Cluster {
   dns: DnsRefresher | undefined;
   /** Healthy hosts (by EDS, and not ejected by outlier detection): what the balancer sees. */
   healthy: UpstreamHost[];
-  lb: LoadBalancer<UpstreamHost>;
-  /** Too few healthy hosts (under `healthy_panic_threshold`): Envoy's panic mode balances over all hosts. */
-  private panic = false;
-  private panicLb: LoadBalancer<UpstreamHost> | undefined;
+  /**
+   * The hosts by priority level, each with its balancer (over healthy hosts, by locality when
+   * configured; over all its hosts when the level is in panic, under `healthy_panic_threshold`).
+   */
+  prioritySet: PrioritySet<UpstreamHost>;
   /** `outlier_detection`, when the cluster has it. */
   readonly outlier: OutlierDetector | undefined;
   connections = 0;
@@ -53,8 +56,7 @@ export class Cluster {
     // DNS clusters have no hosts until their names resolve (startDns).
     this.hosts = isDnsCluster(config) ? [] : config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
-    this.lb = createLoadBalancer(config, this.healthy);
-    this.panic = this.inPanic();
+    this.prioritySet = this.buildPrioritySet();
     const od = config.outlierDetection;
     if (od !== undefined) this.outlier = new OutlierDetector(od, this.hosts, (stats.outlier ??= new OutlierStats()), () => this.refreshHealthy());
     else stats.outlier = undefined;
@@ -62,11 +64,9 @@ export class Cluster {
 
   /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. */
   pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number): UpstreamHost | undefined {
-    if (this.panic) {
-      this.stats.lb_healthy_panic++;
-      return (this.panicLb ??= createLoadBalancer(this.config, this.hosts)).pick(avoid, hash);
-    }
-    return this.lb.pick(avoid, hash);
+    const p = this.prioritySet.pick(avoid, hash);
+    if (p.panic) this.stats.lb_healthy_panic++;
+    return p.host;
   }
 
   /**
@@ -97,18 +97,22 @@ export class Cluster {
   private refreshHealthy(): void {
     const od = this.outlier;
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy && (od === undefined || !od.isEjected(h)));
-    this.lb = createLoadBalancer(this.config, this.healthy);
-    this.panic = this.inPanic();
+    this.prioritySet = this.buildPrioritySet();
   }
 
-  /** Envoy's panic rule: the healthy share of hosts below the threshold (0 turns panic off). */
-  private inPanic(): boolean {
-    const n = this.hosts.length;
-    return n > 0 && (100 * this.healthy.length) / n < this.config.healthyPanicThreshold;
+  private buildPrioritySet(): PrioritySet<UpstreamHost> {
+    const healthy = new Set(this.healthy);
+    return new PrioritySet(this.hosts, (h) => healthy.has(h), {
+      makeLb: (hosts) => createLoadBalancer(this.config, hosts),
+      panicThreshold: this.config.healthyPanicThreshold,
+      localityWeighted: this.config.localityWeighted === true,
+    });
   }
 
   /** This cluster replaces `old` (a new config): hosts at the same address keep their outlier state. */
   inherit(old: Cluster): void {
+    const since = new Map(old.hosts.map((h) => [h.key, h.addedAt]));
+    for (const h of this.hosts) h.addedAt = since.get(h.key) ?? h.addedAt;
     if (this.outlier !== undefined && old.outlier !== undefined) this.outlier.inherit(old.outlier);
   }
 
@@ -155,8 +159,16 @@ export class Cluster {
   }
 }
 
-/** The balancer for a cluster's `lb_policy` (the compiler rejects policies not listed). */
+/** The balancer for a cluster's `lb_policy`, with slow start when configured. */
 function createLoadBalancer(config: ClusterRt, hosts: UpstreamHost[]): LoadBalancer<UpstreamHost> {
+  const lb = createPolicyLb(config, hosts);
+  const ss = config.slowStart;
+  if (ss === undefined || (config.lbPolicy !== 'ROUND_ROBIN' && config.lbPolicy !== 'LEAST_REQUEST')) return lb;
+  return new SlowStartLb(lb, hosts, ss, config.lbPolicy === 'LEAST_REQUEST');
+}
+
+/** The balancer for a cluster's `lb_policy` (the compiler rejects policies not listed). */
+function createPolicyLb(config: ClusterRt, hosts: UpstreamHost[]): LoadBalancer<UpstreamHost> {
   switch (config.lbPolicy) {
     case 'LEAST_REQUEST':
       return new LeastRequest(hosts);

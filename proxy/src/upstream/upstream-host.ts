@@ -4,7 +4,9 @@
  * (made at the first request that needs one), chosen per request by the cluster's protocol.
  */
 import type { EndpointRt } from '@minimesh/config/runtime';
-import type { LbHost } from './lb/load-balancer.js';
+import type { PriorityHost } from './lb/priority-set.js';
+import type { SlowStartHost } from './lb/slow-start.js';
+import { localityKey } from '@minimesh/config/locality-runtime';
 import type { HttpProtocol } from '../http/codec/headers.js';
 import type { ConnectionPool } from './upstream-codec.js';
 import type { Cluster } from './cluster.js';
@@ -14,9 +16,14 @@ import type { UpstreamTlsTarget } from '../tls/upstream-tls.js';
 import { H2ConnectionPool } from './h2/h2-connection-pool.js';
 import { peerFromEndpointMetadata, type WorkloadPeer } from '../observability/istio/workload-peer.js';
 
-export class UpstreamHost implements LbHost {
+export class UpstreamHost implements PriorityHost, SlowStartHost {
   readonly key: string;
   readonly weight: number;
+  readonly priority: number;
+  readonly localityKey: string;
+  readonly localityWeight: number;
+  /** When the host joined the cluster (a replacing cluster keeps the old host's time): slow start. */
+  addedAt = Date.now();
   /** The workload behind this endpoint (endpoint metadata `istio.workload`), for Istio's metrics. */
   readonly peer: WorkloadPeer | undefined;
   activeRequests = 0;
@@ -35,6 +42,9 @@ export class UpstreamHost implements LbHost {
   ) {
     this.key = `${endpoint.address}:${endpoint.port}`;
     this.weight = endpoint.weight;
+    this.priority = endpoint.priority ?? 0;
+    this.localityKey = localityKey(endpoint.locality);
+    this.localityWeight = endpoint.localityWeight ?? 0;
     this.peer = peerFromEndpointMetadata(endpoint.workload ?? '');
     const tls = cluster.secrets === undefined ? undefined : upstreamTlsFor(cluster.config.tls, endpoint.socketMatch);
     this.tls = tls === undefined ? undefined : { tls, secrets: cluster.secrets!, stats: cluster.stats };

@@ -5,6 +5,8 @@ export interface XdsNode {
   readonly cluster?: string;
   /** Plain JSON; sent as a google.protobuf.Struct. */
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** `node.locality` (Envoy's region / zone / sub_zone), when the proxy knows where it runs. */
+  readonly locality?: Readonly<{ region?: string; zone?: string; sub_zone?: string }>;
 }
 
 /** Plain JSON -> google.protobuf.Struct in plain-object form. */
@@ -29,6 +31,7 @@ export function nodeMessage(n: XdsNode): object {
     id: n.id,
     cluster: n.cluster ?? '',
     ...(n.metadata ? { metadata: jsonToStruct(n.metadata) } : {}),
+    ...(n.locality ? { locality: n.locality } : {}),
     user_agent_name: 'minimesh',
     user_agent_version: '0.1.0',
   };

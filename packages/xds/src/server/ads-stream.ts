@@ -81,6 +81,7 @@ export class AdsStream {
         nodeId: id,
         cluster: req.node?.cluster ?? '',
         metadata: req.node?.metadata ? structToJson(req.node.metadata) : {},
+        ...(req.node?.locality ? { locality: { region: req.node.locality.region ?? '', zone: req.node.locality.zone ?? '', sub_zone: req.node.locality.sub_zone ?? '' } } : {}),
         peer: this.call.getPeer(),
         connectedAt: new Date().toISOString(),
         types: {},

@@ -28,6 +28,8 @@ export interface ProxySyncStatus {
   /** `node.cluster` (Istio: the workload's `app.namespace`). */
   readonly cluster: string;
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** `node.locality`, when the proxy sent one. */
+  readonly locality?: Readonly<{ region?: string; zone?: string; sub_zone?: string }>;
   readonly peer: string;
   readonly connectedAt: string;
   readonly types: Partial<Record<XdsTypeUrl, TypeSyncStatus>>;
