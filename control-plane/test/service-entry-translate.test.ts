@@ -126,7 +126,9 @@ t.test('workloadSelector: WorkloadEntries and pods of the namespace, with identi
   );
   t.same(compiled.errors, []);
   t.same(issues, []);
-  const eps = cla('outbound|80||legacy.example.internal')!.endpoints[0].lb_endpoints as Json[];
+  // vm-1 has its own locality (us-east/zone-a): its own group; the others have none.
+  const addr = (e: Json): string => e.endpoint.address.socket_address.address;
+  const eps = (cla('outbound|80||legacy.example.internal')!.endpoints as Json[]).flatMap((g) => g.lb_endpoints as Json[]).sort((a, b) => addr(a).localeCompare(addr(b)));
   t.same(eps.map((e) => [e.endpoint.address.socket_address.address, e.endpoint.address.socket_address.port_value, e.load_balancing_weight]), [['10.2.0.1', 8080, 2], ['10.2.0.2', 80, 1], ['10.3.0.1', 80, 1]], 'vm-1, vm-2 and the pod; not the other namespace');
   t.same(eps[0].metadata.filter_metadata['envoy.transport_socket_match'], { tlsMode: 'istio' }, 'tlsMode from the labels');
   t.match(eps[0].metadata.filter_metadata.istio.workload, /^vm-1;default;legacy;/);

@@ -41,7 +41,7 @@ function groupByLocality(ready: readonly EndpointModel[]): LocalityGroup<Endpoin
   }
   return [...groups.keys()].sort().map((k) => {
     const endpoints = groups.get(k)!;
-    return { locality: endpoints[0].locality, endpoints, weight: endpoints.length, priority: 0 };
+    return { locality: endpoints[0].locality, endpoints, weight: endpoints.reduce((n, e) => n + (e.weight ?? 1), 0), priority: 0 };
   });
 }
 
