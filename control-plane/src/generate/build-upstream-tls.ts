@@ -74,8 +74,18 @@ export function istioMutualTlsContext(i: UpstreamTlsInput, dr?: ClientTlsSetting
   };
 }
 
-/** The UpstreamTlsContext of a SIMPLE or MUTUAL DestinationRule (files, or `credentialName` over SDS). */
-export function originatedTlsContext(dr: ClientTlsSettings, mutual: boolean): JsonObject {
+/**
+ * Where Istio's proxies find the system's roots: a SIMPLE/MUTUAL rule without `caCertificates`
+ * verifies the server against them (Istio's VERIFY_CERTIFICATE_AT_CLIENT), unless `insecureSkipVerify`.
+ */
+export const SYSTEM_ROOTS = '/etc/ssl/certs/ca-certificates.crt';
+
+/**
+ * The UpstreamTlsContext of a SIMPLE or MUTUAL DestinationRule (files, or `credentialName` over
+ * SDS). Without `sni`, the server's host name goes as SNI (Istio's auto SNI gives the same for a
+ * request to that host).
+ */
+export function originatedTlsContext(dr: ClientTlsSettings, mutual: boolean, host?: string): JsonObject {
   const common: JsonObject = { tls_params: TLS_PARAMS };
   if (dr.credentialName) {
     if (mutual) common.tls_certificate_sds_secret_configs = [sds(dr.credentialName)];
@@ -87,12 +97,13 @@ export function originatedTlsContext(dr: ClientTlsSettings, mutual: boolean): Js
     if (mutual && dr.clientCertificate && dr.privateKey) common.tls_certificates = [{ certificate_chain: { filename: dr.clientCertificate }, private_key: { filename: dr.privateKey } }];
     if (!dr.insecureSkipVerify) {
       common.validation_context = {
-        ...(dr.caCertificates ? { trusted_ca: { filename: dr.caCertificates } } : {}),
+        trusted_ca: { filename: dr.caCertificates || SYSTEM_ROOTS },
         ...(dr.subjectAltNames?.length ? { match_typed_subject_alt_names: dr.subjectAltNames.map((s) => ({ san_type: 'DNS', matcher: { exact: s } })) } : {}),
       };
     }
   }
-  return { '@type': UPSTREAM_TLS_CONTEXT, ...(dr.sni ? { sni: dr.sni } : {}), common_tls_context: common };
+  const sni = dr.sni || (host !== undefined && !host.startsWith('*') ? host : undefined);
+  return { '@type': UPSTREAM_TLS_CONTEXT, ...(sni ? { sni } : {}), common_tls_context: common };
 }
 
 /** Problems of a DestinationRule's `tls`, as the validator reports them (path relative to `tls`). */
@@ -114,7 +125,7 @@ export function clusterTlsFields(i: UpstreamTlsInput, dr: ClientTlsSettings | un
   const mode = (dr?.mode ?? '').toUpperCase();
   const socket = (ctx: JsonObject): JsonObject => ({ name: TLS_TRANSPORT_SOCKET, typed_config: ctx });
   if (mode === 'ISTIO_MUTUAL') return { transport_socket: socket(istioMutualTlsContext(i, dr)) };
-  if (mode === 'SIMPLE' || mode === 'MUTUAL') return { transport_socket: socket(originatedTlsContext(dr!, mode === 'MUTUAL')) };
+  if (mode === 'SIMPLE' || mode === 'MUTUAL') return { transport_socket: socket(originatedTlsContext(dr!, mode === 'MUTUAL', i.host)) };
   if (mode === 'DISABLE' || !autoMtls) return {};
   return {
     transport_socket_matches: [

@@ -20,6 +20,7 @@ import type { IssueCollector } from './issues.js';
 import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { validateServerTls, validateTlsRoutes } from './validate-tls.js';
 import { validateDelegation } from './validate-delegate.js';
+import { checkClientTls } from './validate-client-tls.js';
 import { checkCorsPolicy } from './validate-cors.js';
 import { checkHeaderValues } from './validate-header-value.js';
 import { checkLocalityLbSetting, checkWarmup } from './validate-locality.js';
@@ -240,7 +241,8 @@ function checkConsistentHash(c: IssueCollector, ch: unknown, path: string): void
 
 function checkTrafficPolicy(c: IssueCollector, tp: unknown, path: string, portLevel: boolean): void {
   const known = ['loadBalancer', 'connectionPool', 'outlierDetection', ...(portLevel ? ['port'] : ['portLevelSettings'])];
-  if (!checkFields(c, tp, path, known, ['tls', 'tunnel', 'proxyProtocol'])) return;
+  if (!checkFields(c, tp, path, [...known, 'tls'], ['tunnel', 'proxyProtocol'])) return;
+  checkClientTls(c, tp.tls, at(path, 'tls'));
   if (portLevel && checkFields(c, tp.port, at(path, 'port'), ['number'])) checkInt(c, tp.port.number, at(at(path, 'port'), 'number'), 1, 65535, true);
   else if (portLevel) c.error(at(path, 'port'), 'is required');
   const lb = at(path, 'loadBalancer');
