@@ -43,7 +43,9 @@ export function syncz(statuses: readonly ProxySyncStatus[], controlPlaneVersion:
   }
   return [...latest.values()].map((s) => {
     const types = {} as Record<'CDS' | 'LDS' | 'EDS' | 'RDS', TypeSyncz>;
-    for (const [typeUrl, short] of Object.entries(SHORT_NAME) as [XdsTypeUrl, 'CDS' | 'EDS' | 'LDS' | 'RDS'][]) {
+    for (const [typeUrl, short] of Object.entries(SHORT_NAME) as [XdsTypeUrl, 'CDS' | 'EDS' | 'LDS' | 'RDS' | 'SDS'][]) {
+      // proxy-status's columns are CDS, LDS, EDS, RDS; a gateway's SDS secrets are not one of them.
+      if (short === 'SDS') continue;
       const t = s.types[typeUrl];
       const st = syncState(t);
       types[short] = {

@@ -38,7 +38,7 @@ ${routeYaml}
 
 t.test('every TYPE_URL resolves to a loaded message type', async (t) => {
   // Names that differ from the message: the HTTP and network RBAC configs share one; Secret is TLS's.
-  const alias: Record<string, string> = { HttpRbac: 'RBAC', NetworkRbac: 'RBAC', TlsSecret: 'Secret' };
+  const alias: Record<string, string> = { HttpRbac: 'RBAC', NetworkRbac: 'RBAC', TlsSecret: 'Secret', HttpFault: 'HTTPFault' };
   for (const [name, url] of Object.entries(TYPE_URL)) t.equal(lookupType(url).name, alias[name] ?? name, url);
   t.throws(() => lookupType('type.googleapis.com/envoy.nope.Thing'));
 });
