@@ -8,6 +8,7 @@ import t from 'tap';
 import { matchRoute, selectVirtualHost, type RouteConfigRt } from '@minimesh/config';
 import { buildMeshModel, generateForProxy, loadManifests, parseMeshConfig, proxyIdentity, type GenerateOptions } from '../src/index.js';
 import { compileAll } from './helpers/compile.js';
+import { generateFromYaml } from './helpers/generate-yaml.js';
 
 const base = `
 apiVersion: v1
@@ -52,11 +53,8 @@ spec:
 const LOCAL: GenerateOptions = { outboundForwardProxy: true, bindProxyAddress: true };
 
 function generate(extra: string, opts: GenerateOptions = {}, meshYaml = '', labels: Record<string, string> = { app: 'web' }) {
-  const { resources, issues } = loadManifests(base + '---\n' + extra, 'test.yaml');
   const meshConfig = meshYaml === '' ? undefined : parseMeshConfig(meshYaml, 'mesh.yaml').config;
-  const model = buildMeshModel(resources.map((r) => r.resource), meshConfig ? { meshConfig } : {});
-  const proxy = proxyIdentity('sidecar~10.10.0.9~web-1.shop~shop.svc.cluster.local', { LABELS: labels }, model);
-  const res = generateForProxy(model, proxy, opts);
+  const { res, issues } = generateFromYaml(base + '---\n' + extra, { labels, generate: opts, ...(meshConfig ? { meshConfig } : {}) });
   const compiled = compileAll(res);
   return { res, issues, compiled, clusters: res.clusters.map((c) => String(c.name)) };
 }

@@ -4,7 +4,8 @@
  * values with `%OPERATOR%`s reach the proxy's compiler as formatted values.
  */
 import t from 'tap';
-import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity } from '../src/index.js';
+import type { generateForProxy } from '../src/index.js';
+import { generateFromYaml } from './helpers/generate-yaml.js';
 import { compileAll } from './helpers/compile.js';
 
 const base = `
@@ -24,10 +25,8 @@ status: { podIP: 10.10.0.5, phase: Running, conditions: [{ type: Ready, status: 
 `;
 
 function generate(extra: string) {
-  const { resources, issues } = loadManifests(base + '---\n' + extra, 'test.yaml');
-  const model = buildMeshModel(resources.map((r) => r.resource));
-  const proxy = proxyIdentity('sidecar~10.10.0.9~web-1.shop~shop.svc.cluster.local', { LABELS: { app: 'web' } }, model);
-  return { res: generateForProxy(model, proxy), issues };
+  const { res, issues } = generateFromYaml(base + '---\n' + extra);
+  return { res, issues };
 }
 
 type Obj = Record<string, unknown>;

@@ -3,7 +3,8 @@
  * without attempts, a destination's Host header and port-level traffic policies translate.
  */
 import t from 'tap';
-import { buildMeshModel, generateForProxy, loadManifests, proxyIdentity } from '../src/index.js';
+import type { generateForProxy } from '../src/index.js';
+import { generateFromYaml } from './helpers/generate-yaml.js';
 import { compileAll } from './helpers/compile.js';
 
 const base = `
@@ -23,10 +24,7 @@ status: { podIP: 10.10.0.5, phase: Running, conditions: [{ type: Ready, status: 
 `;
 
 function generate(extra: string) {
-  const { resources, issues } = loadManifests(base + '---\n' + extra, 'test.yaml');
-  const model = buildMeshModel(resources.map((r) => r.resource));
-  const proxy = proxyIdentity('sidecar~10.10.0.9~web-1.shop~shop.svc.cluster.local', { LABELS: { app: 'web' } }, model);
-  const res = generateForProxy(model, proxy);
+  const { res, issues } = generateFromYaml(base + '---\n' + extra);
   return { res, issues, text: JSON.stringify(res) };
 }
 
