@@ -275,3 +275,17 @@ data: { tls.crt: "%%%not base64" }
   t.match(all, /spec\.tls\[0\]\.route\[0\]\.weight/);
   t.match(all, /data\.tls\.crt: must be base64/);
 });
+
+t.test('gateways never trust a client\'s x-forwarded-client-cert (Istio\'s SANITIZE_SET)', async (t) => {
+  const { generateForProxy, proxyIdentity, buildMeshModel, loadManifests } = await import('../src/index.js');
+  const { resources } = loadManifests(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: istio-system }
+spec: { selector: { istio: ingressgateway }, servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ['*'] }] }
+`, 'gw.yaml');
+  const model = buildMeshModel(resources.map((r) => r.resource));
+  const res = generateForProxy(model, proxyIdentity('router~10.9.0.1~gw-0.istio-system~istio-system.svc.cluster.local', { LABELS: { istio: 'ingressgateway' } }, model));
+  const text = JSON.stringify(res.listeners);
+  t.match(text, /"forward_client_cert_details":"SANITIZE_SET"/);
+  t.match(text, /"set_current_client_cert_details":\{"subject":true,"dns":true,"uri":true\}/);
+});

@@ -17,7 +17,7 @@ import type { MeshModel } from '../model/mesh-model.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { compact, HCM_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { gatewayListenPort, gatewaysForProxy, gatewayVirtualHosts } from './build-routes.js';
-import { hcmTelemetry, upgradeConfigs } from './build-listeners.js';
+import { GATEWAY_CLIENT_CERT_DETAILS, hcmTelemetry, upgradeConfigs } from './build-listeners.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
 import { listenerName } from './naming.js';
 import { tlsInspector } from './build-inbound-mtls.js';
@@ -119,6 +119,7 @@ function serverChains(model: MeshModel, proxy: ProxyIdentity, ts: TlsServer, por
     ...hcmTelemetry(rc, o.tel, o.authn),
     server_name: ISTIO_SERVER_NAME,
     use_remote_address: true,
+    ...GATEWAY_CLIENT_CERT_DETAILS,
     upgrade_configs: upgradeConfigs(),
   });
   return [

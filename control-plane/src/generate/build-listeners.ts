@@ -136,7 +136,14 @@ export function buildGatewayListener(sp: GatewayServerPort, routeConfig: JsonObj
       ...hcmTelemetry(routeConfig, tel, authn),
       server_name: ISTIO_SERVER_NAME,
       use_remote_address: true,
+      ...GATEWAY_CLIENT_CERT_DETAILS,
       upgrade_configs: upgradeConfigs(),
     }),
   );
 }
+
+/**
+ * Istio's gateways: `x-forwarded-client-cert` from outside is never trusted (SANITIZE_SET), and
+ * a client that presented a certificate (MUTUAL, ISTIO_MUTUAL) is described in a fresh one.
+ */
+export const GATEWAY_CLIENT_CERT_DETAILS = { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: { subject: true, dns: true, uri: true } } as const;
