@@ -57,6 +57,10 @@ export interface Environment {
   upstreamHttp2?: boolean;
   /** the certificates of the mTLS scenario (made once per bench run, mesh-certs.ts) */
   meshCerts?: MeshCertFiles | null;
+  /** the proxies' CPU list when it differs from cpuUnderTest (`--proxy-cpus`) */
+  cpuProxy?: string;
+  /** appended to each proxy's command line (`--concurrency N`) */
+  proxyArgs?: readonly string[];
 }
 
 export interface ScenarioSetup {
@@ -90,7 +94,7 @@ export async function setUp(name: ScenarioName, env: Environment): Promise<Scena
         for (const [i, hop] of names.entries()) {
           const side = env.istioMetrics === true ? (i === 0 ? 'SERVER' : 'CLIENT') : null;
           const tls: HopMtls | null = mtls ? { role: i === 0 ? 'server' : 'client', certs } : null;
-          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir, side, env.upstreamHttp2 === true, tls);
+          const p = await startProxy(env.proxyCmd, env.cpuProxy ?? env.cpuUnderTest, env.dir, hop, next, env.profileDir, side, env.upstreamHttp2 === true, tls, env.proxyArgs);
           started.push(p);
           next = p.ports.listen;
         }
