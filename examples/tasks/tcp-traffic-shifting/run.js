@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalMesh } from '../../local-mesh.js';
-import { applyManifests, countReplies, echoOnce, waitFor } from './tcp-client.js';
+import { echoOnce } from './tcp-client.js';
+import { applyManifests, countReplies, waitFor } from '../task-steps.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const NS = 'istio-io-tcp-traffic-shifting';

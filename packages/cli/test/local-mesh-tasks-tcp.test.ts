@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { log } from '@minimesh/proxy/log';
 import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { startLocalMesh, until, type Teardown } from './helpers/local-mesh.js';
+import type { TaskSteps } from './helpers/task-steps.js';
 
 log.level = 'warn';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -23,12 +24,10 @@ const GATEWAY_IP = '127.0.0.200';
 const V1_IP = '127.0.0.201';
 const V2_IP = '127.0.0.202';
 
-interface TcpClient {
-  echoOnce(host: string, port: number, line: string, timeoutMs?: number): Promise<string>;
-  countReplies(once: () => Promise<string>, n: number): Promise<Record<string, number>>;
-  applyManifests(file: string, text: string): void;
-}
-const client = (await import(pathToFileURL(path.join(example, 'tcp-client.js')).href)) as TcpClient;
+const client = {
+  ...((await import(pathToFileURL(path.join(example, 'tcp-client.js')).href)) as { echoOnce(host: string, port: number, line: string, timeoutMs?: number): Promise<string> }),
+  ...((await import(pathToFileURL(path.join(example, '..', 'task-steps.js')).href)) as TaskSteps),
+};
 
 /** Starts the example's tcp-echo app as a process on free ports; resolves its two ports. */
 async function startEcho(t: Teardown, prefix: string): Promise<number[]> {
@@ -51,7 +50,8 @@ t.test('TCP traffic shifting through the ingress gateway: all to v1, then 80/20'
     .replace('containerPort: 9200', `containerPort: ${v2Ports[0]}`)
     .replace('containerPort: 9201', `containerPort: ${v2Ports[1]}`);
   const task = (f: string): string => fs.readFileSync(path.join(example, 'task', f), 'utf8');
-  const mesh = await startLocalMesh(t, { 'tcp-echo.yaml': k8s });
+  const gatewayService = fs.readFileSync(path.join(example, 'k8s', 'ingressgateway-service.yaml'), 'utf8');
+  const mesh = await startLocalMesh(t, { 'tcp-echo.yaml': k8s, 'ingressgateway-service.yaml': gatewayService });
   const applied = path.join(mesh.configDir, 'applied.yaml');
   client.applyManifests(applied, task('tcp-echo-all-v1.yaml'));
   await mesh.sidecar({ ip: V1_IP, name: 'tcp-echo-v1', namespace: NS, labels: { app: 'tcp-echo', version: 'v1' } });
