@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalMesh } from '../../local-mesh.js';
-import { echoOnce } from './tcp-client.js';
+import { echoOnce, echoViaSidecar } from './tcp-client.js';
 import { applyManifests, countReplies, waitFor } from '../task-steps.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -58,6 +58,11 @@ try {
   apply('tcp-echo-20-v2.yaml');
   await waitFor('the gateway has the weighted route', async () => (await gatewayConfig()).includes('weighted_clusters'), 20000);
   await shoot('with 80% to v1 and 20% to v2');
+
+  // The VirtualService is bound to the gateway only: inside the mesh, tcp-echo:9000 is the plain service.
+  const mesh20 = await countReplies(() => echoViaSidecar(sleep.ip, 'tcp-echo:9000', 'hello'), CONNECTIONS);
+  console.log(`\n${CONNECTIONS} connections from the sleep pod through its sidecar to tcp-echo:9000 (no route bound to mesh: either version):`);
+  for (const [reply, n] of Object.entries(mesh20).sort()) console.log(`  ${String(n).padStart(3)}  ${reply}`);
 
   console.log(`
 The TCP traffic shifting task is running: ingress gateway ${gateway.ip}:31400 -> tcp-echo v1 (${v1.ip}) / v2 (${v2.ip}).

@@ -23,9 +23,13 @@ const NS = 'istio-io-tcp-traffic-shifting';
 const GATEWAY_IP = '127.0.0.200';
 const V1_IP = '127.0.0.201';
 const V2_IP = '127.0.0.202';
+const SLEEP_IP = '127.0.0.203';
 
 const client = {
-  ...((await import(pathToFileURL(path.join(example, 'tcp-client.js')).href)) as { echoOnce(host: string, port: number, line: string, timeoutMs?: number): Promise<string> }),
+  ...((await import(pathToFileURL(path.join(example, 'tcp-client.js')).href)) as {
+    echoOnce(host: string, port: number, line: string, timeoutMs?: number): Promise<string>;
+    echoViaSidecar(sidecarIp: string, target: string, line: string, timeoutMs?: number): Promise<string>;
+  }),
   ...((await import(pathToFileURL(path.join(example, '..', 'task-steps.js')).href)) as TaskSteps),
 };
 
@@ -83,4 +87,11 @@ t.test('TCP traffic shifting through the ingress gateway: all to v1, then 80/20'
   t.equal((counts['one hello'] ?? 0) + two, n, 'every connection answered');
   const stats = await (await fetch(`http://${GATEWAY_IP}:15000/stats`)).text();
   t.match(stats, new RegExp(`cluster\\.outbound\\|9000\\|v2\\|tcp-echo\\.${NS}\\.svc\\.cluster\\.local\\.upstream_cx_total: ${two}\\b`), 'the gateway counted the same connections to v2');
+
+  // The sleep pod through its sidecar (CONNECT): the route is bound to the gateway only, so the
+  // mesh's connections go to the plain service, either version.
+  await mesh.sidecar({ ip: SLEEP_IP, name: 'sleep', namespace: NS, labels: { app: 'sleep' } });
+  await until('the sleep sidecar tunnels to tcp-echo:9000', async () => /^(one|two) hello$/.test(await client.echoViaSidecar(SLEEP_IP, 'tcp-echo:9000', 'hello')), 20000);
+  const viaSidecar = await client.countReplies(() => client.echoViaSidecar(SLEEP_IP, 'tcp-echo:9000', 'hello'), 10);
+  t.same(Object.keys(viaSidecar).filter((k) => k !== 'one hello' && k !== 'two hello'), [], `through the sleep sidecar every connection is answered by v1 or v2 (${JSON.stringify(viaSidecar)})`);
 });
