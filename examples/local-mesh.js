@@ -111,7 +111,7 @@ export class LocalMesh {
     const entry = { label, child, exited: false };
     child.on('exit', (code, signal) => {
       entry.exited = true;
-      if (!this.stopping) {
+      if (!this.stopping && !entry.expectedExit) {
         console.log(`${label} exited (${signal ?? `code ${code}`}); see ${this.logDir}`);
         void this.stop(1);
       }
@@ -174,6 +174,16 @@ export class LocalMesh {
     await waitHttp(`http://${pod.ip}:15021/healthz/ready`, 30000, () => !entry.exited);
     console.log(`${pod.app} pod ${pod.ip}: ${type === 'router' ? 'gateway' : 'sidecar'} ready (${pod.name}.${pod.namespace}, admin http://${pod.ip}:15000, metrics http://${pod.ip}:15020/stats/prometheus)`);
     this.prometheus.add(pod);
+  }
+
+  /** Stops one pod's sidecar (or gateway) and leaves the mesh running: a pod leaving in a task's step. */
+  async stopSidecar(pod) {
+    const label = `${pod.app} ${(pod.type ?? 'sidecar') === 'router' ? 'gateway' : 'sidecar'}`;
+    const entry = this.children.find((c) => c.label === label && !c.exited);
+    if (entry === undefined) return;
+    entry.expectedExit = true;
+    entry.child.kill('SIGTERM');
+    while (!entry.exited) await sleep(20);
   }
 
   /** Stops every child (SIGTERM, then SIGKILL after 3 s) and exits the process with `code`. */

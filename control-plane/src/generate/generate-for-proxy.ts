@@ -8,7 +8,7 @@ import { buildEndpoints } from './build-endpoints.js';
 import { buildGatewayListener, buildInboundListener, buildOutboundListener, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
 import { buildConnectVirtualHosts, buildInboundTcpListener } from './build-tcp.js';
 import { isHttpProtocol } from '@minimesh/kube';
-import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts, gatewaysForProxy } from './build-routes.js';
+import { buildGatewayRouteConfigs, buildSidecarRouteConfigs, gatewayServerPorts } from './build-routes.js';
 import type { JsonObject } from './envoy-json.js';
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from './generate-options.js';
 import { gatewayRouteName, PASSTHROUGH_CLUSTER } from './naming.js';
@@ -21,7 +21,7 @@ import { applyInboundMtls, inboundMtlsMode } from './inbound-peer-authn.js';
 import { buildInboundJwtFilter, withJwtFilter } from './authz/build-jwt.js';
 import { outboundTrafficMode, scopeForProxy } from '../model/sidecar-scope.js';
 import { withOutboundTrafficPolicy } from './outbound-traffic-policy.js';
-import { warnGatewayTcpRoutes } from './translate-tcp-route.js';
+import { buildGatewayTcpListeners } from './gateway-tcp.js';
 import { scopedOutDestinationClusters } from './scoped-destinations.js';
 
 export interface ProxyResources {
@@ -58,8 +58,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
     const jwt = buildInboundJwtFilter(model, proxy, warnings, opts.jwksUriOf);
     listeners = gatewayServerPorts(model, proxy).map((sp) => buildGatewayListener(sp, routes.find((r) => r.name === gatewayRouteName(sp.number)), client, address, jwt ? [jwt] : []));
     const tls = buildGatewayTlsResources(model, proxy, { tel: client, address, authn: jwt ? [jwt] : [] }, warnings);
-    warnGatewayTcpRoutes(model, gatewaysForProxy(model, proxy).map((g) => `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`), warnings);
-    listeners.push(...tls.listeners);
+    listeners.push(...tls.listeners, ...buildGatewayTcpListeners(model, proxy, client, address, warnings));
     routes.push(...tls.routes);
     const out = result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
     return tls.secrets.length > 0 ? { ...out, secrets: tls.secrets.sort(byName) } : out;
