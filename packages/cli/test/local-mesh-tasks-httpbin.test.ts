@@ -8,7 +8,7 @@
  *   - mirroring: with the mirror, v1 serves every request and v2 gets a copy of each with the
  *     Host suffixed `-shadow`; without it, no copies;
  *   - ingress: the gateway routes /status for httpbin.example.com to httpbin, 404 for other
- *     paths and hosts.
+ *     paths and hosts; the browser step (hosts "*") routes /headers for any Host.
  */
 import t from 'tap';
 import fs from 'node:fs';
@@ -133,13 +133,13 @@ t.test('mirroring: v1 serves, v2 gets a -shadow copy of each request; none once 
   t.equal(v1.requests().filter((l) => l.includes('step3=')).length, N, 'and v1 served them all');
 });
 
-t.test('ingress: the gateway routes /status of httpbin.example.com to httpbin; 404 otherwise', async (t) => {
+t.test('ingress: the gateway routes /status of httpbin.example.com to httpbin, 404 otherwise; then any host to /headers', async (t) => {
   const app = await startHttpbin(t, 'httpbin');
   const gwPort = await freePort(INGRESS.gateway);
   const mesh = await startLocalMesh(t, {
     'ingress-gateway.yaml': withPort(taskFile('ingress/k8s/ingress-gateway.yaml'), 8080, gwPort),
     'httpbin.yaml': withPort(taskFile('ingress/k8s/httpbin.yaml'), 8080, app.port),
-    'httpbin-gateway.yaml': taskFile('ingress/k8s/httpbin-gateway.yaml'),
+    'httpbin-gateway.yaml': taskFile('ingress/steps/1-httpbin-gateway.yaml'),
   });
   await mesh.sidecar({ ip: INGRESS.httpbin, name: 'httpbin', namespace: 'default', labels: { app: 'httpbin', version: 'v1' } });
   await mesh.sidecar(
@@ -160,4 +160,12 @@ t.test('ingress: the gateway routes /status of httpbin.example.com to httpbin; 4
   const delayed = await get('/delay/1');
   t.equal(delayed.status, 200, '/delay is routed');
   t.ok(delayed.ms >= 950, `and httpbin waited (${delayed.ms.toFixed(0)} ms)`);
+
+  // The task's browser step: any host, /headers routed (and only /headers).
+  mesh.write('httpbin-gateway.yaml', taskFile('ingress/steps/2-browser.yaml'));
+  const browser = `${INGRESS.gateway}:${gwPort}`;
+  await until('/headers is routed for any host', async () => (await get('/headers', browser)).status === 200, 20000);
+  const h = await get('/headers', browser);
+  t.equal(JSON.parse(h.body).headers.Host, browser, 'the browser step: /headers answers, with the Host a browser sends');
+  t.equal((await get('/status/200', browser)).status, 404, 'and /status is no longer routed');
 });
