@@ -25,7 +25,7 @@ if (![1, 2].includes(last)) {
   console.error(`usage: run.js [STEP]: the last step to run, 1 or 2 (got ${JSON.stringify(process.argv[2])})`);
   process.exit(2);
 }
-const gateway = { app: 'istio-ingressgateway', type: 'router', ip: '127.0.0.147', name: 'istio-ingressgateway-local-00001', namespace: 'istio-system', labels: { istio: 'ingressgateway', app: 'istio-ingressgateway' }, listenPorts: [8080] };
+const gateway = { app: 'istio-ingressgateway', type: 'router', ip: '127.0.0.147', name: 'istio-ingressgateway-local-00001', namespace: 'istio-system', labels: { istio: 'ingressgateway', app: 'istio-ingressgateway' }, serviceAccount: 'istio-ingressgateway-service-account', listenPorts: [8080] };
 const httpbin = { app: 'httpbin', ip: '127.0.0.148', name: 'httpbin-local-00001', namespace: 'default', labels: { app: 'httpbin', version: 'v1' }, serviceAccount: 'httpbin', appPorts: [8080], listenPorts: [8080] };
 // INGRESS_HOST:INGRESS_PORT of the task.
 const INGRESS = `${gateway.ip}:8080`;
