@@ -100,8 +100,8 @@ Try:
   curl -sS -x ${proxy} ${URL_}
   tail -f ${appLog(v1)} ${appLog(v2)}
   cp ${path.relative(process.cwd(), path.join(here, 'steps', '2-mirror-to-v2.yaml'))} ${routing}    # mirror again
-  npx minimesh proxy-config routes ${sleep.name}.${sleep.namespace} -o json | grep -A8 request_mirror_policies
-  curl -s http://${sleep.ip}:15000/stats | grep 'outbound|8000|v2|httpbin'
+  npx minimesh proxy-config routes ${sleep.name}.${sleep.namespace} -o json | grep -A10 request_mirror_policies
+  curl -s http://${sleep.ip}:15000/stats | grep 'outbound|8000|v2|httpbin' | grep upstream_rq_
 Ctrl-C stops everything.
 Logs of every process: ${mesh.logDir}
 `);
