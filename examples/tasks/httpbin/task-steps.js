@@ -35,7 +35,7 @@ export function request(url, { proxy, method = 'GET', headers = {} } = {}) {
 }
 
 /** Polls `cond` every 100 ms until it returns a truthy value (returned) or `ms` pass (throws, naming `what`). */
-export async function until(what, cond, ms = 20000) {
+export async function until(what, cond, ms = 30000) {
   const end = Date.now() + ms;
   let last = '';
   while (Date.now() < end) {
