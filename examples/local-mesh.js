@@ -137,7 +137,8 @@ export class LocalMesh {
 
   async startControlPlane() {
     const cp = this.spawn('control-plane', [CLI, 'control-plane', '--config-dir', this.configDir, '--local', '--workload-tokens', this.tokensFile, '--xds-address', XDS_ADDRESS, '--debug-address', DEBUG_ADDRESS, '--dashboard-address', DASHBOARD_ADDRESS], { show: true });
-    await waitHttp(`http://${DEBUG_ADDRESS}/ready`, 10000, () => !cp.exited);
+    // 30 s, as for the sidecars: a machine busy with other work starts it slowly.
+    await waitHttp(`http://${DEBUG_ADDRESS}/ready`, 30000, () => !cp.exited);
     console.log(`control plane ready (xDS ${XDS_ADDRESS}, debug http://${DEBUG_ADDRESS}, config ${path.relative(process.cwd(), this.configDir) || '.'})`);
     console.log(`dashboard: the mesh graph at http://${DASHBOARD_ADDRESS}/ (or: npx minimesh dashboard)`);
   }
