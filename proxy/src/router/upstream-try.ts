@@ -126,12 +126,15 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
 
   protected startTry(): void {
     const cluster = this.cluster!;
-    // A retry prefers a host that has not failed this request yet.
-    const host = cluster.pick(this.tried, this.hashKey);
+    // With the previous_hosts predicate a retry prefers a host that has not failed this request
+    // yet; with previous_priorities its priority loads leave out the levels already tried.
+    const retry = this.retry;
+    const host = cluster.pick(retry !== null && retry.avoidPreviousHosts ? this.tried : null, this.hashKey, retry?.priority);
     if (host === undefined) {
       this.localReply(LOCAL_REPLIES.noHealthyUpstream);
       return;
     }
+    retry?.priority?.onHostAttempted(host.priority);
     if (cluster.activeRequests >= cluster.config.circuitBreakers.maxRequests) {
       cluster.stats.upstream_rq_pending_overflow++;
       this.localReply(LOCAL_REPLIES.overflow);

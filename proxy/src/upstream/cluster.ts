@@ -14,6 +14,7 @@ import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
 import { PrioritySet } from './lb/priority-set.js';
+import type { PriorityLoadContext } from './lb/retry-priority.js';
 import { SlowStartLb } from './lb/slow-start.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
@@ -62,9 +63,9 @@ export class Cluster {
     else stats.outlier = undefined;
   }
 
-  /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. */
-  pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number): UpstreamHost | undefined {
-    const p = this.prioritySet.pick(avoid, hash);
+  /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. `ctx`: a retry's priority loads. */
+  pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number, ctx?: PriorityLoadContext): UpstreamHost | undefined {
+    const p = this.prioritySet.pick(avoid, hash, ctx);
     if (p.panic) this.stats.lb_healthy_panic++;
     return p.host;
   }
