@@ -19,6 +19,7 @@ import { SlowStartLb } from './lb/slow-start.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
 import type { EndpointRt } from '@minimesh/config/runtime';
+import { ConfigUpdateStats } from '../observability/config-update-stats.js';
 import { DnsRefresher, isDnsCluster, type DnsAnswers } from './dns/dns-refresher.js';
 import type { HostResolver } from './dns/host-resolver.js';
 
@@ -76,7 +77,7 @@ export class Cluster {
    */
   startDns(resolver: HostResolver, inherited?: DnsAnswers): void {
     if (!isDnsCluster(this.config)) return;
-    this.dns = new DnsRefresher(this.config, resolver, (eps) => this.setEndpoints(eps), undefined, inherited);
+    this.dns = new DnsRefresher(this.config, resolver, (eps) => this.setEndpoints(eps), (this.stats.updates ??= new ConfigUpdateStats()), inherited);
     this.dns.start();
   }
 
