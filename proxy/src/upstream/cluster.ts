@@ -12,6 +12,7 @@ import { LeastRequest } from './lb/least-request.js';
 import { RingHash } from './lb/ring-hash.js';
 import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
+import { OriginalDstHosts } from './original-dst-hosts.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
 import { PrioritySet } from './lb/priority-set.js';
 import type { PriorityLoadContext } from './lb/retry-priority.js';
@@ -48,6 +49,10 @@ export class Cluster {
   activeRetries = 0;
   /** Set when a new config no longer has this cluster: its connections drain and close. */
   removed = false;
+  /** ORIGINAL_DST: hosts made per destination (original-dst-hosts.ts). */
+  readonly originalDst: OriginalDstHosts | undefined;
+  /** The resolver of the cluster manager (DNS clusters; an ORIGINAL_DST destination given by name). */
+  resolver: HostResolver | undefined;
 
   constructor(
     readonly config: ClusterRt,
@@ -59,6 +64,7 @@ export class Cluster {
     this.hosts = isDnsCluster(config) ? [] : config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
     this.prioritySet = this.buildPrioritySet();
+    this.originalDst = config.type === 'ORIGINAL_DST' ? new OriginalDstHosts(this) : undefined;
     const od = config.outlierDetection;
     if (od !== undefined) this.outlier = new OutlierDetector(od, this.hosts, (stats.outlier ??= new OutlierStats()), () => this.refreshHealthy());
     else stats.outlier = undefined;
@@ -76,6 +82,7 @@ export class Cluster {
    * cluster this one replaces (same names), so its hosts carry over without a gap.
    */
   startDns(resolver: HostResolver, inherited?: DnsAnswers): void {
+    this.resolver = resolver;
     if (!isDnsCluster(this.config)) return;
     this.dns = new DnsRefresher(this.config, resolver, (eps) => this.setEndpoints(eps), (this.stats.updates ??= new ConfigUpdateStats()), inherited);
     this.dns.start();
@@ -156,6 +163,7 @@ export class Cluster {
       for (const p of h.pools()) p.closeIdle(now, 0);
       if (h.connections === 0) this.drainingHosts.delete(h);
     }
+    this.originalDst?.sweep(now, this.removed ? 0 : timeout);
     if (timeout === 0 && !this.removed) return;
     for (const h of this.hosts) for (const p of h.pools()) p.closeIdle(now, timeout);
   }
