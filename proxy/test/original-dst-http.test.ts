@@ -36,6 +36,33 @@ async function startBackends(t: { teardown(fn: () => unknown): void }, ips: stri
   }
 }
 
+/** A TCP server on `ip` that answers what it reads with a prefix naming itself. */
+async function startTcpEcho(t: { teardown(fn: () => unknown): void }, ip: string): Promise<number> {
+  const server = net.createServer((s) => s.on('data', (d: Buffer) => s.end(`${ip}:${d.toString()}`)));
+  server.listen(0, ip);
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** CONNECT through the proxy, one line of data, everything the tunnel answers. */
+async function tunnel(proxyPort: number, authority: string, data: string): Promise<string> {
+  const socket = net.connect({ port: proxyPort, host: '127.0.0.1' });
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  let sent = false;
+  socket.on('data', (d: Buffer) => {
+    chunks.push(d);
+    const got = Buffer.concat(chunks).toString();
+    if (!sent && got.startsWith('HTTP/1.1 200') && got.includes('\r\n\r\n')) {
+      sent = true;
+      socket.write(data);
+    }
+  });
+  await Promise.race([once(socket, 'end'), once(socket, 'close')]);
+  return Buffer.concat(chunks).toString();
+}
+
 const ORIGINAL_DST = { endpoints: [], extra: { type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', load_assignment: undefined } };
 
 t.test('the forward proxy: each request goes to the address its authority names', async (t) => {
@@ -61,4 +88,20 @@ t.test('the forward proxy: each request goes to the address its authority names'
 
   const stats = await (await fetch(`http://127.0.0.1:${p.adminPort}/stats`)).text();
   t.match(stats, /cluster\.passthrough\.upstream_rq_2xx: 3/);
+});
+
+t.test('CONNECT to an ORIGINAL_DST cluster: the tunnel goes to the CONNECT authority', async (t) => {
+  const port = await startTcpEcho(t, A);
+  const dns = await startFakeDnsServer({ 'tcp.legacy.example': [A] });
+  t.teardown(() => dns.close());
+  const connectRoute = { match: { connect_matcher: {} }, route: { cluster: 'passthrough', upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } };
+  const p = await startTestProxy(t, {
+    virtualHosts: [{ name: 'tcp', domains: ['*'], routes: [connectRoute] }],
+    clusters: { passthrough: ORIGINAL_DST },
+    hcm: { upgrade_configs: [{ upgrade_type: 'CONNECT' }] },
+    dnsResolvers: [dns.address],
+  });
+  t.match(await tunnel(p.port, `${A}:${port}`, 'by-ip'), new RegExp(`^HTTP/1\\.1 200 [^]*\r\n\r\n${A.replace(/\./g, '\\.')}:by-ip$`));
+  t.match(await tunnel(p.port, `tcp.legacy.example:${port}`, 'by-name'), /\r\n\r\n127\.0\.0\.151:by-name$/);
+  t.match(await tunnel(p.port, `gone.legacy.example:${port}`, 'x'), /^HTTP\/1\.1 503 [^]*no healthy upstream/);
 });
