@@ -88,6 +88,9 @@ t.test('the forward proxy: each request goes to the address its authority names'
 
   const stats = await (await fetch(`http://127.0.0.1:${p.adminPort}/stats`)).text();
   t.match(stats, /cluster\.passthrough\.upstream_rq_2xx: 3/);
+  const clusters = await (await fetch(`http://127.0.0.1:${p.adminPort}/clusters`)).text();
+  t.match(clusters, `passthrough::${A}:${port}::rq_total::1`, '/clusters lists the hosts made per destination');
+  t.match(clusters, `passthrough::${B}:${port}::rq_total::2`);
 });
 
 t.test('CONNECT to an ORIGINAL_DST cluster: the tunnel goes to the CONNECT authority', async (t) => {
