@@ -4,12 +4,13 @@
  *   outbound|PORT|SUBSET|HOST per DestinationRule subset, EDS, the subset's policy merged in
  *   inbound|PORT||          per port of the proxy's own workload, STATIC to the app
  *   BlackHoleCluster        STATIC, no endpoints
- * PassthroughCluster (ORIGINAL_DST) is left out unless asked for: minimesh's proxy does not
- * support ORIGINAL_DST clusters yet and would NACK every cluster with it.
+ *   outbound|PORT||HOST     ORIGINAL_DST for a ServiceEntry with resolution NONE
+ * PassthroughCluster (ORIGINAL_DST) is left out unless asked for (capture mode adds it).
  */
 import { isHttp2Protocol, isHttpProtocol, type Protocol } from '@minimesh/kube';
 import type { EndpointModel, MeshModel, ServiceModel } from '../model/mesh-model.js';
 import { dnsLbEndpoint } from './dns-endpoints.js';
+import { keepClusterProvided, originalDstCluster } from './original-dst-cluster.js';
 import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { compact, type JsonObject } from './envoy-json.js';
 import { BLACKHOLE_CLUSTER, clusterName, PASSTHROUGH_CLUSTER } from './naming.js';
@@ -43,17 +44,17 @@ function dnsCluster(name: string, targets: readonly EndpointModel[], roundRobin:
  */
 export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy: ProxyIdentity, mesh: MeshH2UpgradePolicy = 'DO_NOT_UPGRADE', mtls = false): JsonObject[] {
   const out: JsonObject[] = [];
-  if (svc.resolution === 'NONE') return out; // passthrough entries need ORIGINAL_DST (see above)
   const dr = findDestinationRule(model, svc, proxy.namespace);
   for (const sp of svc.ports) {
     const make = (subset: string | undefined): JsonObject => {
       const name = clusterName({ direction: 'outbound', port: sp.port, subset, host: svc.hostname });
-      const c = svc.resolution === 'DNS' ? dnsCluster(name, svc.dnsTargets?.get(sp.port) ?? [], svc.dnsRoundRobin === true) : edsCluster(name);
+      const c = svc.resolution === 'DNS' ? dnsCluster(name, svc.dnsTargets?.get(sp.port) ?? [], svc.dnsRoundRobin === true) : svc.resolution === 'NONE' ? originalDstCluster(name) : edsCluster(name);
       c.metadata = clusterServiceMetadata([svc]);
       return c;
     };
     const apply = (c: JsonObject, tp: ReturnType<typeof policyForPort>, subset?: string): void => {
       applyTrafficPolicy(c, tp);
+      keepClusterProvided(c);
       applyUpstreamProtocol(c, { protocol: sp.protocol, sidecar: proxy.type === 'sidecar', mesh, http: tp.connectionPool?.http });
       // TLS the DestinationRule originates (SIMPLE, MUTUAL: egress to external servers) applies in any mesh.
       if (mtls || originatesTls(tp.tls)) applyClusterMtls(c, model, svc, sp.port, subset, tp.tls);

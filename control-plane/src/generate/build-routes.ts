@@ -60,7 +60,6 @@ function withHashPolicy(route: JsonObject, hashPolicy: JsonObject | undefined): 
 export function buildSidecarRouteConfigs(model: MeshModel, proxy: ProxyIdentity, opts: GenerateOptions, warnings: string[]): JsonObject[] {
   const byPort = new Map<number, ServiceModel[]>();
   for (const svc of model.services) {
-    if (svc.resolution === 'NONE') continue;
     for (const p of httpPorts(svc)) byPort.set(p.port, [...(byPort.get(p.port) ?? []), svc]);
   }
   const meshVs = routableVirtualServices(model, warnings).filter((vs) => resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).includes(MESH_GATEWAY));

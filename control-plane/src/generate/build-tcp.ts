@@ -30,7 +30,6 @@ export const tcpPorts = (svc: ServiceModel) => svc.ports.filter((p) => !isHttpPr
 export function buildConnectVirtualHosts(model: MeshModel, proxy: ProxyIdentity, warnings: string[] = []): JsonObject[] {
   const out: JsonObject[] = [];
   for (const svc of model.services) {
-    if (svc.resolution === 'NONE') continue;
     for (const p of tcpPorts(svc)) {
       const target = tcpTargetRouteFields(tcpTarget(model, proxy, svc, p.port, warnings));
       const domains = serviceDomains(svc, p.port, proxy.namespace, model.domainSuffix).filter((d) => d.endsWith(`:${p.port}`));

@@ -10,6 +10,8 @@ export const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,canc
 export const DEFAULT_RETRY_ATTEMPTS = 2;
 const PREVIOUS_HOSTS = { name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': TYPE.PreviousHostsPredicate } };
 
+const PREVIOUS_PRIORITIES_NAME = 'envoy.retry_priorities.previous_priorities';
+
 export function defaultRetryPolicy(): JsonObject {
   return { retry_on: DEFAULT_RETRY_ON, num_retries: DEFAULT_RETRY_ATTEMPTS, retry_host_predicate: [PREVIOUS_HOSTS], host_selection_retry_max_attempts: '5' };
 }
@@ -38,6 +40,11 @@ export function translateRetryPolicy(r: HTTPRetry | undefined): JsonObject | und
     if (codes.length > 0) p.retriable_status_codes = codes;
   }
   if (r.perTryTimeout) p.per_try_timeout = protoDuration(r.perTryTimeout);
+  // Istio's ConvertPolicy: retryIgnorePreviousHosts, when set, decides the previous_hosts predicate.
+  if (r.retryIgnorePreviousHosts === false) delete p.retry_host_predicate;
+  // Retries go to other priorities (other localities) once two tries have been made.
+  if (r.retryRemoteLocalities === true) p.retry_priority = { name: PREVIOUS_PRIORITIES_NAME, typed_config: { '@type': TYPE.PreviousPrioritiesConfig, update_frequency: 2 } };
+  if (r.backoff) p.retry_back_off = { base_interval: protoDuration(r.backoff) };
   return p;
 }
 

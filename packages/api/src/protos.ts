@@ -39,6 +39,7 @@ export const TYPE_URL = {
   /** A filter config whose message Envoy's protos lack (Istio's own filters), carried as a Struct. */
   TypedStruct: 'type.googleapis.com/udpa.type.v1.TypedStruct',
   PreviousHostsPredicate: 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+  PreviousPrioritiesConfig: 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
   DiscoveryRequest: 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryRequest',
   DiscoveryResponse: 'type.googleapis.com/envoy.service.discovery.v3.DiscoveryResponse',
 } as const;

@@ -81,3 +81,4 @@ export type { CertificateValidationContext__Output as CertificateValidationConte
 export type { SubjectAltNameMatcher__Output as SubjectAltNameMatcher } from './generated/envoy/extensions/transport_sockets/tls/v3/SubjectAltNameMatcher.js';
 export type { Secret__Output as TlsSecretResource } from './generated/envoy/extensions/transport_sockets/tls/v3/Secret.js';
 export type { _envoy_config_cluster_v3_Cluster_TransportSocketMatch__Output as TransportSocketMatch } from './generated/envoy/config/cluster/v3/Cluster.js';
+export type { PreviousPrioritiesConfig__Output as PreviousPrioritiesConfig } from './generated/envoy/extensions/retry/priority/previous_priorities/v3/PreviousPrioritiesConfig.js';

@@ -42,8 +42,9 @@ export function compileClusterInto(c: Cluster, path: string, errors: Errors, war
   );
   if (!c.name) errors.add(join(path, 'name'), 'must not be empty');
   const type = (c.type ?? 'STATIC') as ClusterDiscoveryType;
-  // ORIGINAL_DST (Istio's PassthroughCluster): no endpoints; capture listeners connect to
-  // each connection's original destination. HTTP routes to it are not supported yet.
+  // ORIGINAL_DST (Istio's PassthroughCluster, a ServiceEntry with resolution NONE): no
+  // endpoints; each connection or request goes to its original destination (the captured
+  // SO_ORIGINAL_DST, else an HTTP request's or CONNECT's authority).
   if (!['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS', 'ORIGINAL_DST'].includes(type)) errors.add(join(path, 'type'), `unknown type ${type}`);
   const lbPolicy = (c.lb_policy ?? 'ROUND_ROBIN') as LbPolicy;
   if (!LB_POLICIES.includes(lbPolicy)) errors.add(join(path, 'lb_policy'), `${lbPolicy} is not supported by minimesh`);

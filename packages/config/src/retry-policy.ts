@@ -4,17 +4,18 @@ import { ENVOY_RETRY_ON } from '@minimesh/mesh';
 import { durationMs, wrapped } from './duration.js';
 import { allowOnly, join, type Errors } from './errors.js';
 import type { RetryOn, RetryPolicyRt } from './runtime.js';
+import { compileRetryHostPredicates, compileRetryPriority } from './compile-retry-predicates.js';
 
 /** Every value Envoy accepts in `retry_on` (HTTP and gRPC conditions). */
 export const RETRY_ON_VALUES: ReadonlySet<string> = new Set(ENVOY_RETRY_ON);
 
-export const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
+export { PREVIOUS_HOSTS, PREVIOUS_PRIORITIES } from './compile-retry-predicates.js';
 
 export function compileRetryPolicy(rp: RetryPolicy, path: string, errors: Errors): RetryPolicyRt {
   allowOnly(
     rp,
     path,
-    ['retry_on', 'num_retries', 'per_try_timeout', 'retriable_status_codes', 'retry_back_off', 'retry_host_predicate', 'host_selection_retry_max_attempts'],
+    ['retry_on', 'num_retries', 'per_try_timeout', 'retriable_status_codes', 'retry_back_off', 'retry_host_predicate', 'host_selection_retry_max_attempts', 'retry_priority'],
     errors,
   );
   const retryOn = new Set<RetryOn>();
@@ -39,17 +40,7 @@ export function compileRetryPolicy(rp: RetryPolicy, path: string, errors: Errors
     maxIntervalMs = durationMs(rp.retry_back_off.max_interval, baseIntervalMs * 10, join(bp, 'max_interval'), errors);
     if (maxIntervalMs < baseIntervalMs) errors.add(join(bp, 'max_interval'), 'must not be less than base_interval');
   }
-  let avoidPreviousHosts = false;
-  (rp.retry_host_predicate ?? []).forEach((pr, i) => {
-    const pp = `${join(path, 'retry_host_predicate')}[${i}]`;
-    allowOnly(pr, pp, ['name', 'typed_config'], errors, ['config_type']);
-    const typeUrl = pr.typed_config?.type_url ?? '';
-    if (pr.name === PREVIOUS_HOSTS || typeUrl.endsWith('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate')) {
-      avoidPreviousHosts = true;
-    } else {
-      errors.add(join(pp, 'name'), `retry host predicate ${JSON.stringify(pr.name)} not supported by minimesh (only ${PREVIOUS_HOSTS})`);
-    }
-  });
+  const priority = compileRetryPriority(rp, path, errors);
   return {
     retryOn,
     numRetries: wrapped(rp.num_retries, 1),
@@ -57,7 +48,8 @@ export function compileRetryPolicy(rp: RetryPolicy, path: string, errors: Errors
     retriableStatusCodes: codes,
     baseIntervalMs,
     maxIntervalMs,
-    avoidPreviousHosts,
+    avoidPreviousHosts: compileRetryHostPredicates(rp, path, errors),
     hostSelectionRetryMaxAttempts: Number(rp.host_selection_retry_max_attempts ?? 1) || 1,
+    ...(priority !== undefined ? { retryPriority: priority } : {}),
   };
 }

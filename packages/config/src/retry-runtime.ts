@@ -34,4 +34,16 @@ export interface RetryPolicyRt {
   readonly avoidPreviousHosts: boolean;
   /** `host_selection_retry_max_attempts`, default 1. */
   readonly hostSelectionRetryMaxAttempts: number;
+  /** `retry_priority`, when set. */
+  readonly retryPriority?: RetryPriorityRt;
+}
+
+/**
+ * `retry_priority`: Envoy's previous_priorities. Tries 1..N use the cluster's priority loads;
+ * after every `updateFrequency` tries, the levels tried so far are excluded and their load
+ * goes to the others (in proportion to their health).
+ */
+export interface RetryPriorityRt {
+  readonly kind: 'previous_priorities';
+  readonly updateFrequency: number;
 }

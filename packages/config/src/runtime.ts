@@ -23,7 +23,7 @@ export type { TcpProxyRt } from './compile-tcp-proxy.js';
 import type { ClientCertDetailsRt } from './client-cert-runtime.js';
 export type { ClientCertDetailsRt, ForwardClientCertDetailsRt } from './client-cert-runtime.js';
 import type { RetryPolicyRt } from './retry-runtime.js';
-export type { RetryOn, RetryPolicyRt } from './retry-runtime.js';
+export type { RetryOn, RetryPolicyRt, RetryPriorityRt } from './retry-runtime.js';
 import type { DownstreamTlsRt, FilterChainMatchRt, ListenerInspectorsRt } from './tls-runtime.js';
 export type { PathMatchRt, RouteMatchRt, StringMatcherRt, HeaderMatchRuleRt, HeaderMatcherRt, QueryParameterMatcherRt } from './match-runtime.js';
 import type { CodecType, Http2ProtocolOptionsRt, UpgradeConfigRt } from './protocol-runtime.js';

@@ -189,6 +189,9 @@ export interface HTTPRetry {
   perTryTimeout?: string;
   retryOn?: string;
   retryRemoteLocalities?: boolean;
+  retryIgnorePreviousHosts?: boolean;
+  /** The retries' base back-off interval (Envoy's retry_back_off.base_interval). */
+  backoff?: string;
 }
 
 export interface Percent {

@@ -98,9 +98,11 @@ function checkMatch(c: IssueCollector, m: unknown, path: string): void {
 }
 
 function checkRetries(c: IssueCollector, r: unknown, path: string): void {
-  if (!checkFields(c, r, path, ['attempts', 'perTryTimeout', 'retryOn'], ['retryRemoteLocalities', 'retryIgnorePreviousHosts', 'backoff'])) return;
+  if (!checkFields(c, r, path, ['attempts', 'perTryTimeout', 'retryOn', 'retryRemoteLocalities', 'retryIgnorePreviousHosts', 'backoff'])) return;
   checkInt(c, r.attempts, at(path, 'attempts'), 0, 2 ** 31 - 1);
   checkDuration(c, r.perTryTimeout, at(path, 'perTryTimeout'), 1);
+  checkDuration(c, r.backoff, at(path, 'backoff'), 1);
+  for (const f of ['retryRemoteLocalities', 'retryIgnorePreviousHosts'] as const) if (r[f] !== undefined && typeof r[f] !== 'boolean') c.error(at(path, f), 'must be true or false');
   if (checkString(c, r.retryOn, at(path, 'retryOn'))) {
     for (const raw of r.retryOn.split(',')) {
       const v = raw.trim();

@@ -59,12 +59,12 @@ export function validateServiceEntrySpec(c: IssueCollector, spec: unknown): void
   if (spec.location !== undefined && !['MESH_EXTERNAL', 'MESH_INTERNAL'].includes(spec.location as string)) c.error('spec.location', 'must be MESH_EXTERNAL or MESH_INTERNAL');
   const resolution = spec.resolution ?? 'NONE';
   if (!['NONE', 'STATIC', 'DNS', 'DNS_ROUND_ROBIN'].includes(resolution as string)) c.error('spec.resolution', 'must be NONE, STATIC, DNS or DNS_ROUND_ROBIN');
-  if (resolution === 'NONE') c.warn('spec.resolution', "NONE (passthrough to the original destination) is not supported by minimesh's proxy yet; the entry gets no endpoints");
   if (spec.workloadSelector !== undefined) {
     if (spec.endpoints !== undefined) c.error('spec.workloadSelector', 'only one of endpoints or workloadSelector may be set');
     if (checkFields(c, spec.workloadSelector, 'spec.workloadSelector', ['labels'])) checkLabels(c, spec.workloadSelector.labels ?? {}, 'spec.workloadSelector.labels');
   }
   const endpoints = checkArray(c, spec.endpoints, 'spec.endpoints') ? spec.endpoints : [];
+  if (resolution === 'NONE' && endpoints.length > 0) c.error('spec.endpoints', 'resolution NONE takes no endpoints (each connection goes to its original destination)');
   if ((resolution === 'DNS' || resolution === 'DNS_ROUND_ROBIN') && endpoints.length === 0 && Array.isArray(spec.hosts)) {
     spec.hosts.forEach((h, i) => {
       if (typeof h === 'string' && h.startsWith('*')) c.error(at('spec.hosts', i), `a wildcard host cannot be resolved: resolution ${resolution} without endpoints needs names`);

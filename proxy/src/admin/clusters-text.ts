@@ -27,7 +27,7 @@ export function renderClusters(proxy: Proxy): string {
       lines.push(`${n}::outlier::local_origin_success_rate_average::-1`, `${n}::outlier::local_origin_success_rate_ejection_threshold::-1`);
     }
     lines.push(`${n}::added_via_api::false`);
-    for (const h of c.hosts) {
+    for (const h of listedHosts(c)) {
       const p = `${n}::${h.key}`;
       lines.push(`${p}::cx_active::${h.connections}`);
       lines.push(`${p}::cx_idle::${h.idleCount}`);
@@ -50,7 +50,7 @@ export function renderClustersJson(proxy: Proxy): unknown {
     cluster_statuses: [...proxy.clusters.all()].map((c) => ({
       name: c.config.name,
       added_via_api: false,
-      host_statuses: c.hosts.map((h) => ({
+      host_statuses: listedHosts(c).map((h) => ({
         address: { socket_address: { address: h.endpoint.address, port_value: h.endpoint.port } },
         stats: [
           { name: 'cx_active', type: 'GAUGE', value: String(h.connections) },
@@ -66,4 +66,9 @@ export function renderClustersJson(proxy: Proxy): unknown {
       })),
     })),
   };
+}
+
+/** The configured hosts, and an ORIGINAL_DST cluster's hosts made per destination (as Envoy lists them). */
+function listedHosts(c: Cluster): UpstreamHost[] {
+  return c.originalDst === undefined ? c.hosts : [...c.hosts, ...c.originalDst.all()];
 }

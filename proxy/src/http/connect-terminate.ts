@@ -76,6 +76,7 @@ export function connectTakeover(head: RequestHeaders, ctx: HcmContext, host: Con
           held.upgrade(reply);
           socket.end(body);
         },
+        head.authority,
       );
     };
   }

@@ -5,6 +5,8 @@
  * `envoy_cluster_upstream_rq_total{envoy_cluster_name="<name>"} 3` on /stats/prometheus.
  */
 
+import type { ConfigUpdateStats } from './config-update-stats.js';
+
 /** Counters and gauges of one upstream cluster (`cluster.<name>.*`). */
 export class ClusterStats {
   upstream_cx_total = 0;
@@ -44,6 +46,8 @@ export class ClusterStats {
   lb_healthy_panic = 0;
   /** `outlier_detection.*`, while the cluster has outlier detection. */
   outlier: OutlierStats | undefined = undefined;
+  /** `update_*` (membership updates), once the cluster resolves names (DNS clusters). */
+  updates: ConfigUpdateStats | undefined = undefined;
 
   /** Bumps `upstream_rq_<N>xx` (a switch: no string built per response). */
   countResponse(status: number): void {
@@ -182,6 +186,7 @@ export class StatsRegistry {
     for (const [name, s] of this.clusters) {
       for (const [k, v] of statEntries(s)) lines.push(`cluster.${name}.${k}: ${v}`);
       if (s.outlier !== undefined) for (const [k, v] of statEntries(s.outlier)) lines.push(`cluster.${name}.outlier_detection.${k}: ${v}`);
+      if (s.updates !== undefined) for (const [k, v] of statEntries(s.updates)) lines.push(`cluster.${name}.${k}: ${v}`);
     }
     for (const [prefix, s] of this.http) {
       for (const [k, v] of statEntries(s)) lines.push(`http.${prefix}.${k}: ${v}`);
@@ -211,6 +216,7 @@ export class StatsRegistry {
         else add(`envoy_cluster_${k.replace('.', '_')}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
       }
       if (s.outlier !== undefined) for (const [k, v] of statEntries(s.outlier)) add(`envoy_cluster_outlier_detection_${k}`, k === 'ejections_active' ? 'gauge' : 'counter', label, v);
+      if (s.updates !== undefined) for (const [k, v] of statEntries(s.updates)) add(`envoy_cluster_${k}`, 'counter', label, v);
     }
     for (const [prefix, s] of this.http) {
       const label = `envoy_http_conn_manager_prefix="${escapeLabel(prefix)}"`;

@@ -6,6 +6,7 @@
  */
 import type { RetryOn, RetryPolicyRt } from '@minimesh/config/runtime';
 import type { Cluster } from '../upstream/cluster.js';
+import { PreviousPriorities } from '../upstream/lb/retry-priority.js';
 
 /** How a try failed, as the retry conditions see it. */
 export type TryFailure = 'connect-failure' | 'reset' | 'remote-reset' | 'refused-stream' | 'per-try-timeout' | 'protocol-error' | 'overflow';
@@ -26,6 +27,8 @@ export class RetryState {
   private readonly retryOn: ReadonlySet<RetryOn>;
   private readonly numRetries: number;
   private readonly statusCodes: ReadonlySet<number>;
+  /** `retry_priority` (previous_priorities): the priority loads each try's pick uses. */
+  readonly priority: PreviousPriorities | undefined;
 
   constructor(
     private readonly policy: RetryPolicyRt,
@@ -53,6 +56,8 @@ export class RetryState {
       codes = more;
     }
     this.statusCodes = codes;
+    const rp = policy.retryPriority;
+    this.priority = rp === undefined ? undefined : new PreviousPriorities(rp.updateFrequency);
   }
 
   get perTryTimeoutMs(): number {

@@ -14,6 +14,8 @@ import type { RetryState } from './retry-state.js';
 import type { RequestMirror } from './request-mirror.js';
 import type { UpstreamRequest } from './upstream-request-head.js';
 import { LOCAL_REPLIES } from './local-reply.js';
+import { originalDstTarget, resolveDestination } from './original-dst-target.js';
+import type { Cluster } from '../upstream/cluster.js';
 import { MAX_TIMER_MS } from '../http/active-stream.js';
 import type { TunnelSocket } from '../http/tunnel.js';
 
@@ -38,6 +40,8 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
   /** The pool of `host` this try's stream comes from (HTTP/1.1 or HTTP/2). */
   private pool: ConnectionPool | undefined;
   protected tried: Set<UpstreamHost> | null = null;
+  /** ORIGINAL_DST: the address the request's authority resolved to (the forward proxy, by name). */
+  private resolvedDst: string | undefined;
   /** The consistent-hash key (hash_policy), for RING_HASH / MAGLEV clusters. */
   protected hashKey: number | undefined;
   protected upstream: UpstreamStream | null = null;
@@ -126,12 +130,20 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
 
   protected startTry(): void {
     const cluster = this.cluster!;
-    // A retry prefers a host that has not failed this request yet.
-    const host = cluster.pick(this.tried, this.hashKey);
+    // With the previous_hosts predicate a retry prefers a host that has not failed this request
+    // yet; with previous_priorities its priority loads leave out the levels already tried.
+    const retry = this.retry;
+    let host: UpstreamHost | undefined;
+    if (cluster.originalDst !== undefined) {
+      const target = originalDstTarget(cluster, this.downstream.originalDst, this.head!.authority, this.resolvedDst);
+      if (target.kind === 'resolve') return this.resolveThenTry(cluster, target.name);
+      host = target.kind === 'host' ? target.host : undefined;
+    } else host = cluster.pick(retry !== null && retry.avoidPreviousHosts ? this.tried : null, this.hashKey, retry?.priority);
     if (host === undefined) {
       this.localReply(LOCAL_REPLIES.noHealthyUpstream);
       return;
     }
+    retry?.priority?.onHostAttempted(host.priority);
     if (cluster.activeRequests >= cluster.config.circuitBreakers.maxRequests) {
       cluster.stats.upstream_rq_pending_overflow++;
       this.localReply(LOCAL_REPLIES.overflow);
@@ -152,6 +164,16 @@ export abstract class UpstreamTryStream extends ActiveStream implements Upstream
       this.endTry();
       this.localReply(LOCAL_REPLIES.overflow);
     }
+  }
+
+  /** ORIGINAL_DST by name (the forward proxy): the try starts once the name has an address. */
+  private resolveThenTry(cluster: Cluster, name: string): void {
+    void resolveDestination(cluster, name).then((address) => {
+      if (this.done) return;
+      if (address === undefined) return this.localReply(LOCAL_REPLIES.noHealthyUpstream);
+      this.resolvedDst = address;
+      this.startTry();
+    });
   }
 
   onPoolConnecting(stream: UpstreamStream): void {

@@ -10,6 +10,7 @@ import type { UpstreamHost } from '../upstream/upstream-host.js';
 import type { IstioMetrics } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER } from '../observability/istio/workload-peer.js';
 import { proxyTcp } from '../capture/tcp-proxy.js';
+import { originalDstTarget, resolveDestination } from '../router/original-dst-target.js';
 import { connectUpstream, readyEvent } from '../tls/upstream-tls.js';
 import type { WorkloadPeer } from '../observability/istio/workload-peer.js';
 import { exchangePeerMetadata, localPreamble, negotiatedExchange, tlsPrincipals } from './peer-exchange.js';
@@ -26,12 +27,27 @@ export function connectToCluster(
   gone: () => boolean,
   onConnected: (upstream: net.Socket, host: UpstreamHost) => void,
   onFailed: (reason: ClusterConnectFailure) => void,
+  /** `host:port` the client asked for (a CONNECT authority): where an ORIGINAL_DST cluster connects. */
+  destination?: string,
 ): void {
   const tried = new Set<UpstreamHost>();
   const s = cluster.stats;
+  let resolved: string | undefined;
   const attempt = (): void => {
     if (gone()) return;
-    const host = cluster.pick(tried);
+    let host: UpstreamHost | undefined;
+    if (cluster.originalDst !== undefined) {
+      const target = tried.size > 0 ? ({ kind: 'none' } as const) : originalDstTarget(cluster, undefined, destination ?? '', resolved);
+      if (target.kind === 'resolve') {
+        void resolveDestination(cluster, target.name).then((address) => {
+          if (address === undefined) return void (gone() || onFailed('no_healthy_upstream'));
+          resolved = address;
+          attempt();
+        });
+        return;
+      }
+      host = target.kind === 'host' ? target.host : undefined;
+    } else host = cluster.pick(tried);
     if (host === undefined) {
       if (tried.size === 0) s.upstream_cx_none_healthy++;
       onFailed(tried.size === 0 ? 'no_healthy_upstream' : 'connect_failure');

@@ -12,12 +12,15 @@ import { LeastRequest } from './lb/least-request.js';
 import { RingHash } from './lb/ring-hash.js';
 import { Maglev } from './lb/maglev.js';
 import { UpstreamHost } from './upstream-host.js';
+import { OriginalDstHosts } from './original-dst-hosts.js';
 import { OutlierDetector, OutlierStats } from './outlier-detector.js';
 import { PrioritySet } from './lb/priority-set.js';
+import type { PriorityLoadContext } from './lb/retry-priority.js';
 import { SlowStartLb } from './lb/slow-start.js';
 import type { PendingRequest } from './h1/h1-pool.js';
 import type { UpstreamResponseDecoder } from './upstream-codec.js';
 import type { EndpointRt } from '@minimesh/config/runtime';
+import { ConfigUpdateStats } from '../observability/config-update-stats.js';
 import { DnsRefresher, isDnsCluster, type DnsAnswers } from './dns/dns-refresher.js';
 import type { HostResolver } from './dns/host-resolver.js';
 
@@ -46,6 +49,10 @@ export class Cluster {
   activeRetries = 0;
   /** Set when a new config no longer has this cluster: its connections drain and close. */
   removed = false;
+  /** ORIGINAL_DST: hosts made per destination (original-dst-hosts.ts). */
+  readonly originalDst: OriginalDstHosts | undefined;
+  /** The resolver of the cluster manager (DNS clusters; an ORIGINAL_DST destination given by name). */
+  resolver: HostResolver | undefined;
 
   constructor(
     readonly config: ClusterRt,
@@ -57,14 +64,15 @@ export class Cluster {
     this.hosts = isDnsCluster(config) ? [] : config.endpoints.map((e) => new UpstreamHost(this, e));
     this.healthy = this.hosts.filter((h) => h.endpoint.healthy);
     this.prioritySet = this.buildPrioritySet();
+    this.originalDst = config.type === 'ORIGINAL_DST' ? new OriginalDstHosts(this) : undefined;
     const od = config.outlierDetection;
     if (od !== undefined) this.outlier = new OutlierDetector(od, this.hosts, (stats.outlier ??= new OutlierStats()), () => this.refreshHealthy());
     else stats.outlier = undefined;
   }
 
-  /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. */
-  pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number): UpstreamHost | undefined {
-    const p = this.prioritySet.pick(avoid, hash);
+  /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. `ctx`: a retry's priority loads. */
+  pick(avoid: ReadonlySet<UpstreamHost> | null, hash?: number, ctx?: PriorityLoadContext): UpstreamHost | undefined {
+    const p = this.prioritySet.pick(avoid, hash, ctx);
     if (p.panic) this.stats.lb_healthy_panic++;
     return p.host;
   }
@@ -74,8 +82,9 @@ export class Cluster {
    * cluster this one replaces (same names), so its hosts carry over without a gap.
    */
   startDns(resolver: HostResolver, inherited?: DnsAnswers): void {
+    this.resolver = resolver;
     if (!isDnsCluster(this.config)) return;
-    this.dns = new DnsRefresher(this.config, resolver, (eps) => this.setEndpoints(eps), undefined, inherited);
+    this.dns = new DnsRefresher(this.config, resolver, (eps) => this.setEndpoints(eps), (this.stats.updates ??= new ConfigUpdateStats()), inherited);
     this.dns.start();
   }
 
@@ -154,6 +163,7 @@ export class Cluster {
       for (const p of h.pools()) p.closeIdle(now, 0);
       if (h.connections === 0) this.drainingHosts.delete(h);
     }
+    this.originalDst?.sweep(now, this.removed ? 0 : timeout);
     if (timeout === 0 && !this.removed) return;
     for (const h of this.hosts) for (const p of h.pools()) p.closeIdle(now, timeout);
   }

@@ -7,6 +7,7 @@
 import type { ClusterRt, EndpointRt } from '@minimesh/config/runtime';
 import type { HostResolver } from './host-resolver.js';
 import { log } from '../../log.js';
+import { ConfigUpdateStats } from '../../observability/config-update-stats.js';
 
 /** What the names resolved to last, one entry per configured endpoint (undefined: not yet). */
 export type DnsAnswers = readonly (readonly string[] | undefined)[];
@@ -31,12 +32,6 @@ export function endpointsFromAnswers(config: ClusterRt, answers: DnsAnswers): En
   return out;
 }
 
-export interface DnsRefreshCounters {
-  update_attempt: number;
-  update_success: number;
-  update_failure: number;
-}
-
 export class DnsRefresher {
   private answers: (readonly string[] | undefined)[];
   private timer: NodeJS.Timeout | undefined;
@@ -48,7 +43,8 @@ export class DnsRefresher {
     private readonly resolver: HostResolver,
     /** The resolved hosts changed. */
     private readonly onChange: (endpoints: EndpointRt[]) => void,
-    readonly counters: DnsRefreshCounters = { update_attempt: 0, update_success: 0, update_failure: 0 },
+    /** Envoy's `update_*` counters: one attempt per name per round. */
+    readonly counters: ConfigUpdateStats = new ConfigUpdateStats(),
     /** Answers a previous cluster of the same names had (a config update keeps its hosts). */
     inherited?: DnsAnswers,
   ) {
@@ -74,21 +70,24 @@ export class DnsRefresher {
   /** One round: every name once; resolves when done (tests wait on it). */
   async refresh(): Promise<void> {
     if (this.stopped) return;
-    this.counters.update_attempt++;
-    let failed = false;
+    const c = this.counters;
     await Promise.all(
       this.config.endpoints.map(async (e, i) => {
+        c.update_attempt++;
         try {
-          this.answers[i] = await this.resolver.resolve(e.address, this.config.dnsLookupFamily ?? 'AUTO');
+          const answer = await this.resolver.resolve(e.address, this.config.dnsLookupFamily ?? 'AUTO');
+          if (this.stopped) return;
+          c.update_success++;
+          if (this.config.type === 'LOGICAL_DNS' ? this.answers[i]?.[0] === answer[0] : sameAddresses(this.answers[i], answer)) c.update_no_rebuild++;
+          this.answers[i] = answer;
         } catch (err) {
-          failed = true;
+          if (this.stopped) return;
+          c.update_failure++;
           log.debug(`cluster ${this.config.name}: DNS resolution of ${e.address} failed (keeping the last answer): ${(err as Error).message}`);
         }
       }),
     );
     if (this.stopped) return;
-    if (failed) this.counters.update_failure++;
-    else this.counters.update_success++;
     this.emit();
     this.timer = setTimeout(() => void this.refresh(), this.config.dnsRefreshRateMs);
     this.timer.unref();
@@ -103,4 +102,11 @@ export class DnsRefresher {
     this.lastKeys = keys;
     this.onChange(eps);
   }
+}
+
+/** The same addresses, order aside (a rebuild follows only a change). */
+function sameAddresses(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((x) => set.has(x));
 }

@@ -7,6 +7,7 @@
 import type { LbHost, LoadBalancer } from './load-balancer.js';
 import { choosePriority, levelInPanic, priorityHealth, priorityLoads } from './priority-load.js';
 import { LocalityPicker } from './locality-picker.js';
+import type { PriorityLoadContext } from './retry-priority.js';
 
 export interface PriorityHost extends LbHost {
   /** The endpoint's priority (0 is the highest). */
@@ -60,10 +61,14 @@ export class PrioritySet<H extends PriorityHost> {
     this.loads = priorityLoads(this.levels.map((l) => l.health));
   }
 
-  /** A host, avoiding `avoid` when the level's balancer can; `hash` also fixes the level (as Envoy uses it). */
-  pick(avoid: ReadonlySet<H> | null, hash?: number): PriorityPick<H> {
+  /**
+   * A host, avoiding `avoid` when the level's balancer can; `hash` also fixes the level (as Envoy
+   * uses it); `ctx`: a retry priority that may move a retry's load off the levels already tried.
+   */
+  pick(avoid: ReadonlySet<H> | null, hash?: number, ctx?: PriorityLoadContext): PriorityPick<H> {
     const draw = hash !== undefined ? Math.abs(hash) % 100 : Math.floor(this.random() * 100);
-    const priority = this.levels.length === 1 ? 0 : choosePriority(this.loads, draw);
+    const loads = ctx === undefined || this.levels.length === 1 ? this.loads : ctx.priorityLoads(this.levels.map((l) => l.health), this.loads);
+    const priority = this.levels.length === 1 ? 0 : choosePriority(loads, draw);
     const level = this.levels[priority];
     return { host: level.lb.pick(avoid, hash), panic: level.panic, priority };
   }
