@@ -118,8 +118,8 @@ export async function untilConfig(p, has, lacks = [], ms = 20000) {
   throw new Error(`${p.name}: its config has not arrived within ${ms} ms (wanted ${JSON.stringify(has)}, not ${JSON.stringify(lacks)})`);
 }
 
-/** The outbound cluster name of a subset (`outbound|9080|v1|reviews.default.svc.cluster.local`). */
-export const subsetCluster = (service, subset) => `outbound|9080|${subset}|${service}.default.svc.cluster.local`;
+/** The outbound cluster of a subset, quoted as in the routes' JSON (`"outbound|9080|v1|reviews.default.svc.cluster.local"`; no subset: the service's own cluster). */
+export const subsetCluster = (service, subset = '') => `"outbound|9080|${subset}|${service}.default.svc.cluster.local"`;
 
 /**
  * Starts the control plane on a fresh folder holding Bookinfo and its destination rules, the
@@ -140,7 +140,6 @@ export async function startBookinfo(task) {
   };
   try {
     applyTo(configDir, BOOKINFO_YAML);
-    applyTo(configDir, path.join(NETWORKING, 'destination-rule-all.yaml'));
     await mesh.startControlPlane();
     for (const p of PODS) mesh.startApp(p, APPS, { SERVICE: p.service, VERSION: p.version, PORT: String(p.port), POD_NAME: p.name, HTTP_PROXY: `http://${p.ip}:15001` });
     for (const p of [...PODS, SLEEP]) await mesh.startSidecar(p);
@@ -151,7 +150,10 @@ export async function startBookinfo(task) {
       if (Date.now() > end) throw new Error(`productpage does not answer through the mesh: ${r.status} ${r.body}`);
       await sleep(200);
     }
-    console.log(`Bookinfo is up. The control plane watches ${configDir} (one file per resource).\n`);
+    console.log(`Bookinfo is up. The control plane watches ${configDir} (one file per resource).`);
+    // As the tasks begin: Bookinfo with its default destination rules (subsets by version).
+    apply(path.join(NETWORKING, 'destination-rule-all.yaml'));
+    console.log('');
   } catch (e) {
     console.error(`the local mesh did not start: ${e.message}`);
     await mesh.stop(1);

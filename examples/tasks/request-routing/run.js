@@ -6,7 +6,7 @@
 //      (black stars), everyone else still v1.
 // `--exit` stops the mesh after the steps; otherwise it keeps running for you to try things.
 import path from 'node:path';
-import { NETWORKING, finish, podOf, startBookinfo, subsetCluster, tally, untilConfig } from '../bookinfo/bookinfo.js';
+import { NETWORKING, PRODUCTPAGE_URL, finish, podOf, startBookinfo, subsetCluster, tally, untilConfig, viaSleep } from '../bookinfo/bookinfo.js';
 
 const N = 20;
 const { mesh, configDir, apply } = await startBookinfo('request-routing');
@@ -15,7 +15,7 @@ try {
   console.log(`Before any VirtualService, ${N} requests to the product page: ${await tally(N)}\n`);
 
   apply(path.join(NETWORKING, 'virtual-service-all-v1.yaml'));
-  await untilConfig(productpage, [subsetCluster('reviews', 'v1'), subsetCluster('details', 'v1')]);
+  await untilConfig(productpage, [subsetCluster('reviews', 'v1'), subsetCluster('details', 'v1'), subsetCluster('ratings', 'v1')], [subsetCluster('reviews')]);
   console.log(`${N} requests: ${await tally(N)}`);
   console.log(`${N} requests as jason: ${await tally(N, 'jason')}\n`);
 
@@ -24,6 +24,7 @@ try {
   console.log(`${N} requests as jason: ${await tally(N, 'jason')}`);
   console.log(`${N} requests without a user: ${await tally(N)}`);
   console.log(`${N} requests as someone else (end-user: alice): ${await tally(N, 'alice')}`);
+  console.log(`\n$ curl -s -x 127.0.0.120:15001 -H 'end-user: jason' ${PRODUCTPAGE_URL}\n${(await viaSleep(PRODUCTPAGE_URL, { 'end-user': 'jason' })).body}`);
   await finish(mesh, configDir);
 } catch (e) {
   console.error(e.message);
