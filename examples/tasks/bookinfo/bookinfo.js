@@ -1,7 +1,7 @@
 // Bookinfo in the local mesh, shared by the traffic tasks (request-routing, fault-injection,
 // traffic-shifting, request-timeouts). One pod per version, each on its own loopback address
-// with its sidecar: details-v1 .121, ratings-v1 .122, reviews-v1/v2/v3 .123-.125,
-// productpage-v1 .126, and a `sleep` pod (.120, its sidecar only) to call productpage from,
+// with its sidecar: details-v1 .132, ratings-v1 .133, reviews-v1/v2/v3 .134-.136,
+// productpage-v1 .137, and a `sleep` pod (.131, its sidecar only) to call productpage from,
 // as the tasks do with curl. The control plane watches a fresh folder (printed at start)
 // that holds one file per resource (`Kind-name.yaml`): `apply(file)` writes the resources of
 // a YAML file there, replacing those of the same kind and name, as `kubectl apply -f` does;
@@ -33,14 +33,14 @@ const pod = (service, version, ip, port) => ({
   listenPorts: [port],
 });
 export const PODS = [
-  pod('details', 'v1', '127.0.0.121', 9081),
-  pod('ratings', 'v1', '127.0.0.122', 9082),
-  pod('reviews', 'v1', '127.0.0.123', 9083),
-  pod('reviews', 'v2', '127.0.0.124', 9084),
-  pod('reviews', 'v3', '127.0.0.125', 9085),
-  pod('productpage', 'v1', '127.0.0.126', 9086),
+  pod('details', 'v1', '127.0.0.132', 9081),
+  pod('ratings', 'v1', '127.0.0.133', 9082),
+  pod('reviews', 'v1', '127.0.0.134', 9083),
+  pod('reviews', 'v2', '127.0.0.135', 9084),
+  pod('reviews', 'v3', '127.0.0.136', 9085),
+  pod('productpage', 'v1', '127.0.0.137', 9086),
 ];
-export const SLEEP = { app: 'sleep', ip: '127.0.0.120', name: 'sleep-local-00001', namespace: 'default', labels: { app: 'sleep' }, serviceAccount: 'sleep' };
+export const SLEEP = { app: 'sleep', ip: '127.0.0.131', name: 'sleep-local-00001', namespace: 'default', labels: { app: 'sleep' }, serviceAccount: 'sleep' };
 export const podOf = (app) => PODS.find((p) => p.app === app);
 export const PRODUCTPAGE_URL = 'http://productpage:9080/productpage';
 
@@ -63,7 +63,7 @@ export function removeFrom(dir, file) {
   }
 }
 
-/** GET through the sleep pod's sidecar (as `curl -x 127.0.0.120:15001 URL`): status, body, ms. */
+/** GET through the sleep pod's sidecar (as `curl -x 127.0.0.131:15001 URL`): status, body, ms. */
 export function viaSleep(url, headers = {}, timeoutMs = 20000) {
   const u = new URL(url);
   const start = performance.now();

@@ -24,7 +24,7 @@ try {
   console.log(`${N} requests as jason: ${await tally(N, 'jason')}`);
   console.log(`${N} requests without a user: ${await tally(N)}`);
   console.log(`${N} requests as someone else (end-user: alice): ${await tally(N, 'alice')}`);
-  console.log(`\n$ curl -s -x 127.0.0.120:15001 -H 'end-user: jason' ${PRODUCTPAGE_URL}\n${(await viaSleep(PRODUCTPAGE_URL, { 'end-user': 'jason' })).body}`);
+  console.log(`\n$ curl -s -x 127.0.0.131:15001 -H 'end-user: jason' ${PRODUCTPAGE_URL}\n${(await viaSleep(PRODUCTPAGE_URL, { 'end-user': 'jason' })).body}`);
   await finish(mesh, configDir);
 } catch (e) {
   console.error(e.message);

@@ -1,7 +1,7 @@
 /**
  * Bookinfo in the in-process local mesh, for the traffic-task tests: the example's apps
  * (examples/tasks/bookinfo/apps.js, one real process per version) behind sidecars on
- * 127.0.0.151-157, the example's YAML as the control plane's folder (each resource in its own
+ * 127.0.0.171-177, the example's YAML as the control plane's folder (each resource in its own
  * `Kind-name.yaml`, so applying a file replaces resources of the same kind and name as
  * `kubectl apply` does). Container ports are picked free for the run. Not a test file.
  */
@@ -26,14 +26,14 @@ interface BookinfoPod extends Workload {
 }
 const pod = (service: string, version: string, ip: string): BookinfoPod => ({ service, version, ip, name: `${service}-${version}`, namespace: 'default', serviceAccount: `bookinfo-${service}`, labels: { app: service, version } });
 export const PODS: readonly BookinfoPod[] = [
-  pod('details', 'v1', '127.0.0.152'),
-  pod('ratings', 'v1', '127.0.0.153'),
-  pod('reviews', 'v1', '127.0.0.154'),
-  pod('reviews', 'v2', '127.0.0.155'),
-  pod('reviews', 'v3', '127.0.0.156'),
-  pod('productpage', 'v1', '127.0.0.157'),
+  pod('details', 'v1', '127.0.0.172'),
+  pod('ratings', 'v1', '127.0.0.173'),
+  pod('reviews', 'v1', '127.0.0.174'),
+  pod('reviews', 'v2', '127.0.0.175'),
+  pod('reviews', 'v3', '127.0.0.176'),
+  pod('productpage', 'v1', '127.0.0.177'),
 ];
-export const SLEEP: Workload = { ip: '127.0.0.151', name: 'sleep', namespace: 'default', serviceAccount: 'sleep', labels: { app: 'sleep' } };
+export const SLEEP: Workload = { ip: '127.0.0.171', name: 'sleep', namespace: 'default', serviceAccount: 'sleep', labels: { app: 'sleep' } };
 export const podNamed = (name: string): BookinfoPod => PODS.find((p) => p.name === name)!;
 
 interface Resource {
@@ -93,16 +93,28 @@ export async function startBookinfoMesh(t: Teardown): Promise<BookinfoMesh> {
     return copy;
   });
   apply(path.join(NETWORKING, 'destination-rule-all.yaml'));
+  const exited = new Map<string, string>();
   for (const p of PODS) {
     const child = spawn(process.execPath, [path.join(EXAMPLE, 'apps.js')], {
       env: { ...process.env, SERVICE: p.service, VERSION: p.version, PORT: String(ports.get(p.name)), POD_NAME: `${p.name}-local-00001`, HTTP_PROXY: `http://${p.ip}:15001` },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+    child.on('exit', (code, signal) => exited.set(p.name, `exited (${signal ?? `code ${code}`})`));
     t.teardown(() => {
       child.kill('SIGTERM');
     });
   }
-  for (const p of PODS) await until(`${p.name} app listens`, async () => (await httpGet('127.0.0.1', ports.get(p.name)!, '/health')).status === 200, 10000);
+  // A busy machine (other tests, builds) can take seconds to start six node processes.
+  for (const p of PODS) {
+    await until(
+      `${p.name} app listens`,
+      async () => {
+        if (exited.has(p.name)) throw new Error(`${p.name} app ${exited.get(p.name)}`);
+        return (await httpGet('127.0.0.1', ports.get(p.name)!, '/health')).status === 200;
+      },
+      30000,
+    );
+  }
   await Promise.all([...PODS, SLEEP].map((w) => mesh.sidecar(w)));
   const page = (user?: string, timeoutMs = 15000): Promise<Reply> => httpGet(SLEEP.ip, 15001, PRODUCTPAGE_URL, { host: 'productpage:9080', ...(user !== undefined ? { 'end-user': user } : {}) }, timeoutMs);
   await until('productpage answers through the mesh', async () => !summarize((await page()).body).startsWith('no page'), 30000);
