@@ -81,7 +81,9 @@ export class LocalMesh {
   issueToken(pod) {
     const token = randomBytes(24).toString('base64url');
     this.tokens[token] = { namespace: pod.namespace, serviceAccount: pod.serviceAccount ?? 'default' };
-    fs.writeFileSync(this.tokensFile, `${JSON.stringify(this.tokens, null, 2)}\n`, { mode: 0o600 });
+    // Written aside and renamed: the control plane may read the file at any moment, never half of it.
+    fs.writeFileSync(`${this.tokensFile}.tmp`, `${JSON.stringify(this.tokens, null, 2)}\n`, { mode: 0o600 });
+    fs.renameSync(`${this.tokensFile}.tmp`, this.tokensFile);
     const dir = path.join(this.logDir, 'tokens');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${pod.name}.${pod.namespace}.token`);
