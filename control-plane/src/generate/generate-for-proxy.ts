@@ -23,6 +23,7 @@ import { outboundTrafficMode, scopeForProxy } from '../model/sidecar-scope.js';
 import { withOutboundTrafficPolicy } from './outbound-traffic-policy.js';
 import { warnGatewayTcpRoutes } from './translate-tcp-route.js';
 import { scopedOutDestinationClusters } from './scoped-destinations.js';
+import { buildTlsOutboundListeners } from './build-tls-outbound.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -71,6 +72,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       const authz = withJwtFilter(buildInboundAuthz(full, proxy, warnings), buildInboundJwtFilter(full, proxy, warnings));
       const tcpPorts = captureTcpPorts(model, warnings);
       listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts, proxy, warnings), mode === 'REGISTRY_ONLY'), buildVirtualInboundListener(full, proxy, { telemetry: server, authz, mtls: opts.mtls })];
+      listeners.push(...buildTlsOutboundListeners(model, client, { capture: true, registryOnly: mode === 'REGISTRY_ONLY' }, warnings));
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
       for (const port of inboundPorts(full, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(full, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(full, proxy, port)));
@@ -81,7 +83,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       // The local mesh: one forward proxy on 15001, which also answers CONNECT (TCP ports, and
       // gRPC or HTTP/1.1 clients that tunnel through their HTTP proxy).
       routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy, warnings))];
-      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true)];
+      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true), ...buildTlsOutboundListeners(model, client, { capture: false, registryOnly: mode === 'REGISTRY_ONLY' }, warnings)];
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
