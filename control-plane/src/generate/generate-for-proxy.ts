@@ -24,6 +24,7 @@ import { withOutboundTrafficPolicy } from './outbound-traffic-policy.js';
 import { warnGatewayTcpRoutes } from './translate-tcp-route.js';
 import { scopedOutDestinationClusters } from './scoped-destinations.js';
 import { buildTlsOutboundListeners } from './build-tls-outbound.js';
+import { sidecarIngressPlan } from './sidecar-ingress.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -75,7 +76,9 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       listeners.push(...buildTlsOutboundListeners(model, client, { capture: true, registryOnly: mode === 'REGISTRY_ONLY' }, warnings));
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
-      for (const port of inboundPorts(full, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(full, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(full, proxy, port)));
+      const ingress = sidecarIngressPlan(full, proxy, warnings);
+      if (ingress !== undefined) for (const p of ingress) clusters.push(buildInboundCluster(p.port, p.appAddress, inboundServices(full, proxy, p.port), INBOUND_PASSTHROUGH_SOURCE, p.protocol, p.appPort));
+      else for (const port of inboundPorts(full, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(full, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(full, proxy, port)));
       return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
@@ -90,12 +93,13 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
     // The listeners name their route configuration (RDS): block_all needs no filter of theirs.
     routes = routes.map((rc) => withOutboundTrafficPolicy(rc, mode));
     const authz = withJwtFilter(buildInboundAuthz(full, proxy, warnings), buildInboundJwtFilter(full, proxy, warnings, opts.jwksUriOf));
-    for (const port of inboundPorts(full, proxy)) {
-      const protocol = inboundPortProtocol(full, proxy, port);
+    // The Sidecar's `ingress` ports when it declares some, else the ports its services derive.
+    const plan = sidecarIngressPlan(full, proxy, warnings) ?? inboundPorts(full, proxy).map((port) => ({ port, protocol: inboundPortProtocol(full, proxy, port), appAddress: opts.inboundAppAddress, appPort: port, bind: undefined }));
+    for (const { port, protocol, appAddress, appPort, bind } of plan) {
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';
-      const inbound = tcp ? buildInboundTcpListener(proxy.ip, port, server, authz) : buildInboundListener(proxy.ip, port, server, authz);
+      const inbound = tcp ? buildInboundTcpListener(bind ?? proxy.ip, port, server, authz) : buildInboundListener(bind ?? proxy.ip, port, server, authz);
       listeners.push(opts.mtls ? applyInboundMtls(inbound, inboundMtlsMode(full, proxy, port), !tcp) : inbound);
-      clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(full, proxy, port), undefined, protocol));
+      clusters.push(buildInboundCluster(port, appAddress, inboundServices(full, proxy, port), undefined, protocol, appPort));
     }
   }
   return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
