@@ -120,13 +120,39 @@ t.test('what cannot apply is warned', async (t) => {
   t.ok(res.warnings.some((w) => w.includes('unix domain sockets') && w.includes('9080')), 'unix socket: warned, left out');
   t.notOk(res.listeners.some((l) => l.name === '10.10.0.9_9080'));
   t.same(endpointOf(res, 'inbound|9090||'), { socket_address: { address: '127.0.0.1', port_value: 9090 } }, 'no defaultEndpoint: the same port');
-  t.ok(issues.some((i) => i.includes('spec.egress[0].bind')), `bind warned (${issues.join(' | ')})`);
-  t.ok(issues.some((i) => i.includes('spec.egress[0].captureMode') && i.includes('NONE')));
+  t.ok(issues.some((i) => i.includes('spec.ingress[0].captureMode') && i.includes('NONE')), `ingress captureMode warned (${issues.join(' | ')})`);
   t.ok(issues.some((i) => i.includes('spec.ingress[0].defaultEndpoint') && i.includes('unix')));
+  t.notOk(issues.some((i) => i.includes('spec.egress[0]')), 'egress bind and captureMode NONE apply in the local mesh: no warning');
   const bad = generate(sidecar(`  ingress:
   - port: { number: 9080 }
     defaultEndpoint: localhost
   - defaultEndpoint: 127.0.0.1:1`));
   t.ok(bad.issues.some((i) => i.includes('spec.ingress[0].defaultEndpoint') && i.includes('IP:PORT')), 'a malformed endpoint: an error naming the field');
   t.ok(bad.issues.some((i) => i.includes('spec.ingress[1].port') && i.includes('required')));
+});
+
+t.test('egress bind / captureMode NONE: a listener bound to bind:port in the local mesh; warned under capture', async (t) => {
+  const spec = sidecar(`  egress:
+  - port: { number: 8080, protocol: HTTP, name: http }
+    bind: 127.0.0.1
+    hosts: ["./*"]
+  - port: { number: 3306, protocol: TCP, name: tcp }
+    captureMode: NONE
+    hosts: ["./*"]
+  - hosts: ["./*"]`);
+  const { res, errors } = generate(spec);
+  t.same(errors, []);
+  const http = res.listeners.find((l) => l.name === '127.0.0.1_8080');
+  t.ok(http, 'HTTP: 127.0.0.1_8080');
+  t.match(JSON.stringify(http), /"route_config_name":"8080"/, 'on the port\'s route configuration');
+  t.ok(res.routes.some((r) => r.name === '8080') && res.routes.some((r) => r.name === 'virtualOutbound'), 'route 8080 sent besides the forward proxy\'s');
+  t.match(JSON.stringify(res.routes.find((r) => r.name === '8080')), /api\.shop\.svc\.cluster\.local/);
+  const tcp = res.listeners.find((l) => l.name === '10.10.0.9_3306');
+  t.match(JSON.stringify(tcp), /"cluster":"outbound\|3306\|\|db\.shop\.svc\.cluster\.local"/, 'TCP with captureMode NONE: the proxy\'s address, tcp_proxy to the only service');
+
+  const cap = generate(spec, { captureMode: true });
+  t.same(cap.errors, []);
+  t.notOk(cap.res.listeners.some((l) => l.name === '127.0.0.1_8080'));
+  t.ok(cap.res.warnings.some((w) => w.includes('egress[0]') && w.includes('does not apply under capture')), cap.res.warnings.join(' | '));
+  t.ok(cap.res.warnings.some((w) => w.includes('egress[1]') && w.includes('captureMode NONE')));
 });

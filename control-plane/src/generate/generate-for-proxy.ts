@@ -25,6 +25,7 @@ import { warnGatewayTcpRoutes } from './translate-tcp-route.js';
 import { scopedOutDestinationClusters } from './scoped-destinations.js';
 import { buildTlsOutboundListeners } from './build-tls-outbound.js';
 import { sidecarIngressPlan } from './sidecar-ingress.js';
+import { buildEgressBindListeners } from './sidecar-egress-bind.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -74,6 +75,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       const tcpPorts = captureTcpPorts(model, warnings);
       listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts, proxy, warnings), mode === 'REGISTRY_ONLY'), buildVirtualInboundListener(full, proxy, { telemetry: server, authz, mtls: opts.mtls })];
       listeners.push(...buildTlsOutboundListeners(model, client, { capture: true, registryOnly: mode === 'REGISTRY_ONLY' }, warnings));
+      buildEgressBindListeners(model, proxy, [], client, true, warnings); // its warnings: nothing to bind under capture
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
       const ingress = sidecarIngressPlan(full, proxy, warnings);
@@ -85,8 +87,10 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
     if (opts.outboundForwardProxy) {
       // The local mesh: one forward proxy on 15001, which also answers CONNECT (TCP ports, and
       // gRPC or HTTP/1.1 clients that tunnel through their HTTP proxy).
-      routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy, warnings))];
-      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true), ...buildTlsOutboundListeners(model, client, { capture: false, registryOnly: mode === 'REGISTRY_ONLY' }, warnings)];
+      // The Sidecar's egress listeners with bind / captureMode NONE: bound per port (sidecar-egress-bind.ts).
+      const bound = buildEgressBindListeners(model, proxy, routes, client, false, warnings);
+      routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy, warnings)), ...bound.routes];
+      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true), ...buildTlsOutboundListeners(model, client, { capture: false, registryOnly: mode === 'REGISTRY_ONLY' }, warnings), ...bound.listeners];
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }

@@ -1,8 +1,9 @@
 /**
  * The Sidecar's listener fields: `egress[].port`, `bind`, `captureMode` and `ingress[]`.
- * minimesh honours `egress[].port` (the listener's hosts scope that port only) and `ingress`
+ * minimesh honours `egress[].port` (the listener's hosts scope that port only), `egress[].bind`
+ * and `captureMode: NONE` without capture (a listener bound to bind:port), and `ingress`
  * (inbound ports with their `defaultEndpoint` replace the derived ones); what cannot apply
- * is warned with the reason.
+ * is warned with the reason (here, or per proxy by the control plane).
  */
 import { at, checkFields, checkInt, checkString } from './check.js';
 import type { IssueCollector } from './issues.js';
@@ -33,10 +34,12 @@ function checkCaptureMode(c: IssueCollector, v: unknown, path: string): void {
 export function checkEgressListener(c: IssueCollector, e: Record<string, unknown>, path: string): void {
   checkSidecarPort(c, e.port, at(path, 'port'), false);
   if (checkString(c, e.bind, at(path, 'bind'))) {
-    c.warn(at(path, 'bind'), 'minimesh opens no egress listener of its own: apps reach the sidecar through capture or its forward proxy (15001), so the bind address is not used');
     if (e.port === undefined) c.error(at(path, 'bind'), 'needs port (a bind address names a listener on one port)');
+    if (e.bind.startsWith('unix://')) c.warn(at(path, 'bind'), 'unix domain sockets are not supported by minimesh: this egress listener is not opened');
   }
-  checkCaptureMode(c, e.captureMode, at(path, 'captureMode'));
+  // Egress: without capture (the local mesh) bind / NONE open a listener on bind:port; under capture they are warned per proxy.
+  if (checkString(c, e.captureMode, at(path, 'captureMode')) && !CAPTURE_MODES.includes(e.captureMode)) c.error(at(path, 'captureMode'), `must be one of ${CAPTURE_MODES.join(', ')} (got ${JSON.stringify(e.captureMode)})`);
+  else if (e.captureMode === 'IPTABLES') c.warn(at(path, 'captureMode'), 'IPTABLES is not per listener in minimesh: the proxy\'s own capture applies to every port');
 }
 
 /** `ingress[]`: port (required), defaultEndpoint, bind, captureMode; tls and connectionPool are not translated. */
