@@ -8,7 +8,8 @@
  *     `match.port` PORT): `server_names` its `sniHosts`, a tcp_proxy to the route's
  *     destinations (weighted clusters for several), bytes passed through untouched;
  *   - TLS service host no route claims: `server_names` [host], tcp_proxy to `outbound|PORT||host`
- *     (a ServiceEntry of protocol TLS with no VirtualService still passes through by SNI);
+ *     (a ServiceEntry of protocol TLS with no VirtualService still passes through by SNI), or
+ *     to its VirtualService `tcp` route's clusters (Istio's fallback after the tls routes);
  *   - under capture with ALLOW_ANY, a last chain without match to PassthroughCluster (Envoy's
  *     passthrough chain: the destination the client dialled). In the local mesh the CONNECT
  *     route's own cluster plays that part (proxy/src/http/connect-terminate.ts); REGISTRY_ONLY:
@@ -22,7 +23,9 @@ import type { VirtualService } from '@minimesh/kube';
 import { hostMatches } from '../model/hostnames.js';
 import type { MeshModel, ServiceModel } from '../model/mesh-model.js';
 import { TCP_PROXY_FILTER, TYPE, type JsonObject } from './envoy-json.js';
-import { clusterName, listenerName, PASSTHROUGH_CLUSTER } from './naming.js';
+import { listenerName, PASSTHROUGH_CLUSTER } from './naming.js';
+import { tcpTarget } from './translate-tcp-route.js';
+import type { ProxyIdentity } from '../model/proxy-identity.js';
 import { virtualServiceHosts } from './build-routes.js';
 import type { ListenerTelemetry } from './build-telemetry.js';
 import { routeTcpProxy } from './gateway-passthrough.js';
@@ -62,7 +65,7 @@ function chain(names: readonly string[], tcpProxy: JsonObject, stats: JsonObject
 }
 
 /** The chains of one port (see above). */
-export function tlsPortChains(model: MeshModel, port: number, services: readonly ServiceModel[], tel: ListenerTelemetry, opts: TlsOutboundOptions, warnings: string[]): JsonObject[] {
+export function tlsPortChains(model: MeshModel, proxy: ProxyIdentity, port: number, services: readonly ServiceModel[], tel: ListenerTelemetry, opts: TlsOutboundOptions, warnings: string[]): JsonObject[] {
   const stats = tel.filters.find((f) => f.name === STATS_FILTER);
   const claimed = new Set<string>();
   let catchAll = false;
@@ -100,18 +103,20 @@ export function tlsPortChains(model: MeshModel, port: number, services: readonly
   for (const svc of services) {
     const names = claim([svc.hostname]);
     if (names === undefined) continue;
-    const cluster = clusterName({ direction: 'outbound', port, host: svc.hostname });
-    chains.push(chain(names, { '@type': TYPE.TcpProxy, stat_prefix: cluster, cluster }, stats));
+    // The service's own cluster, or its VirtualService `tcp` route (Istio's fallback after tls routes).
+    const t = tcpTarget(model, proxy, svc, port, warnings);
+    const target = 'cluster' in t ? { stat_prefix: t.cluster, cluster: t.cluster } : { stat_prefix: t.weighted[0]!.name, weighted_clusters: { clusters: t.weighted.map((w) => ({ name: w.name, weight: w.weight })) } };
+    chains.push(chain(names, { '@type': TYPE.TcpProxy, ...target }, stats));
   }
   if (opts.capture && !opts.registryOnly && !catchAll) chains.push(chain([], { '@type': TYPE.TcpProxy, stat_prefix: PASSTHROUGH_CLUSTER, cluster: PASSTHROUGH_CLUSTER }, stats));
   return chains;
 }
 
 /** The `0.0.0.0_PORT` listeners of the TLS ports (see above); none for a port without a chain that names a server. */
-export function buildTlsOutboundListeners(model: MeshModel, tel: ListenerTelemetry, opts: TlsOutboundOptions, warnings: string[]): JsonObject[] {
+export function buildTlsOutboundListeners(model: MeshModel, proxy: ProxyIdentity, tel: ListenerTelemetry, opts: TlsOutboundOptions, warnings: string[]): JsonObject[] {
   const out: JsonObject[] = [];
   for (const [port, services] of tlsServicePorts(model, opts.capture)) {
-    const chains = tlsPortChains(model, port, services, tel, opts, warnings);
+    const chains = tlsPortChains(model, proxy, port, services, tel, opts, warnings);
     if (!chains.some((c) => c.filter_chain_match !== undefined)) continue;
     out.push({
       name: listenerName('0.0.0.0', port),

@@ -74,7 +74,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       const authz = withJwtFilter(buildInboundAuthz(full, proxy, warnings), buildInboundJwtFilter(full, proxy, warnings));
       const tcpPorts = captureTcpPorts(model, warnings);
       listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts, proxy, warnings), mode === 'REGISTRY_ONLY'), buildVirtualInboundListener(full, proxy, { telemetry: server, authz, mtls: opts.mtls })];
-      listeners.push(...buildTlsOutboundListeners(model, client, { capture: true, registryOnly: mode === 'REGISTRY_ONLY' }, warnings));
+      listeners.push(...buildTlsOutboundListeners(model, proxy, client, { capture: true, registryOnly: mode === 'REGISTRY_ONLY' }, warnings));
       buildEgressBindListeners(model, proxy, [], client, true, warnings); // its warnings: nothing to bind under capture
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
@@ -90,7 +90,7 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       // The Sidecar's egress listeners with bind / captureMode NONE: bound per port (sidecar-egress-bind.ts).
       const bound = buildEgressBindListeners(model, proxy, routes, client, false, warnings);
       routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy, warnings)), ...bound.routes];
-      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true), ...buildTlsOutboundListeners(model, client, { capture: false, registryOnly: mode === 'REGISTRY_ONLY' }, warnings), ...bound.listeners];
+      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true), ...buildTlsOutboundListeners(model, proxy, client, { capture: false, registryOnly: mode === 'REGISTRY_ONLY' }, warnings), ...bound.listeners];
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
