@@ -3,7 +3,8 @@
  * port 9080 as its Service says, but its app listens on another port of 127.0.0.1; a Sidecar
  * with `ingress: [{port: 9080, defaultEndpoint: 127.0.0.1:APP}]` makes its sidecar's inbound
  * listener send there (inbound|9080|| -> 127.0.0.1:APP), as Istio does. A client sidecar
- * (127.0.0.126) reaches it by the service name through its forward proxy.
+ * (127.0.0.126) reaches it by the service name through its forward proxy, then through an
+ * egress listener its own Sidecar binds on port 9080 (`captureMode: NONE`).
  */
 import t from 'tap';
 import http from 'node:http';
@@ -68,4 +69,23 @@ t.test('Sidecar ingress: inbound traffic on 9080 goes to the app on its defaultE
   mesh.write('sidecar.yaml', sidecarYaml((app2.address() as net.AddressInfo).port));
   await until('the new defaultEndpoint is in force', async () => (await httpGet(CLIENT_IP, 15001, url)).body === 'second app /hello', 15000);
   t.pass('inbound traffic follows the Sidecar\'s defaultEndpoint');
+
+  // The client's own Sidecar: an egress listener with captureMode NONE on 9080 is bound on the
+  // sidecar's address (the pod's "localhost" in the local mesh): the app calls it directly.
+  mesh.write('client-sidecar.yaml', `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: { name: sleep, namespace: shop }
+spec:
+  workloadSelector: { labels: { app: sleep } }
+  egress:
+  - port: { number: 9080, protocol: HTTP, name: http }
+    captureMode: NONE
+    hosts: ["./*"]
+  - hosts: ["./*"]
+`);
+  const viaBound = await until('the egress listener on 127.0.0.126:9080', async () => {
+    const x = await httpGet(CLIENT_IP, 9080, '/bound', { host: 'web.shop.svc.cluster.local:9080' }, 1000);
+    return x.status === 200 ? x : undefined;
+  }, 15000);
+  t.equal(viaBound.body, 'second app /bound', 'an app calling its sidecar on the egress port is routed by Host to web');
 });
