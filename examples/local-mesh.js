@@ -111,7 +111,7 @@ export class LocalMesh {
     const entry = { label, child, exited: false };
     child.on('exit', (code, signal) => {
       entry.exited = true;
-      if (!this.stopping) {
+      if (!this.stopping && !entry.expectedExit) {
         console.log(`${label} exited (${signal ?? `code ${code}`}); see ${this.logDir}`);
         void this.stop(1);
       }
@@ -137,7 +137,8 @@ export class LocalMesh {
 
   async startControlPlane() {
     const cp = this.spawn('control-plane', [CLI, 'control-plane', '--config-dir', this.configDir, '--local', '--workload-tokens', this.tokensFile, '--xds-address', XDS_ADDRESS, '--debug-address', DEBUG_ADDRESS, '--dashboard-address', DASHBOARD_ADDRESS], { show: true });
-    await waitHttp(`http://${DEBUG_ADDRESS}/ready`, 10000, () => !cp.exited);
+    // 30 s, as for the sidecars: a machine busy with other work starts it slowly.
+    await waitHttp(`http://${DEBUG_ADDRESS}/ready`, 30000, () => !cp.exited);
     console.log(`control plane ready (xDS ${XDS_ADDRESS}, debug http://${DEBUG_ADDRESS}, config ${path.relative(process.cwd(), this.configDir) || '.'})`);
     console.log(`dashboard: the mesh graph at http://${DASHBOARD_ADDRESS}/ (or: npx minimesh dashboard)`);
   }
@@ -174,6 +175,16 @@ export class LocalMesh {
     await waitHttp(`http://${pod.ip}:15021/healthz/ready`, 30000, () => !entry.exited);
     console.log(`${pod.app} pod ${pod.ip}: ${type === 'router' ? 'gateway' : 'sidecar'} ready (${pod.name}.${pod.namespace}, admin http://${pod.ip}:15000, metrics http://${pod.ip}:15020/stats/prometheus)`);
     this.prometheus.add(pod);
+  }
+
+  /** Stops one pod's sidecar (or gateway) and leaves the mesh running: a pod leaving in a task's step. */
+  async stopSidecar(pod) {
+    const label = `${pod.app} ${(pod.type ?? 'sidecar') === 'router' ? 'gateway' : 'sidecar'}`;
+    const entry = this.children.find((c) => c.label === label && !c.exited);
+    if (entry === undefined) return;
+    entry.expectedExit = true;
+    entry.child.kill('SIGTERM');
+    while (!entry.exited) await sleep(20);
   }
 
   /** Stops every child (SIGTERM, then SIGKILL after 3 s) and exits the process with `code`. */

@@ -23,6 +23,10 @@ export interface Options {
   cpuUnderTest: string;
   /** CPU list for the load generators */
   cpuLoad: string;
+  /** CPU list for the minimesh proxies (default: cpuUnderTest) */
+  cpuProxy: string | null;
+  /** minimesh proxies run with `--concurrency N` (null: the proxy's default, 1) */
+  concurrency: number | null;
   /** write V8 CPU profiles of the proxies here (node --cpu-prof) */
   profileDir: string | null;
   /** compare against this git revision's build, interleaved (null: the plain bench) */
@@ -61,6 +65,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --no-wrk             skip the wrk throughput load
   --profile DIR        run the proxies under node --cpu-prof, profiles into DIR
                        (read them with: node bench/dist/src/top-profile.js FILE)
+  --concurrency N      the minimesh proxies run with --concurrency N (N workers sharing the
+                       listeners; default: the proxy's own default, 1). CPU and peak RSS count
+                       every process of a proxy (the primary and its workers); the peak RSS
+                       column is the largest process, the sum per proxy is printed under it
+  --proxy-cpus LIST    pin the minimesh proxies to these CPUs (taskset -c LIST, e.g. 0,1 to
+                       allow both cores); default: with the upstream on CPU 0
   --rate N             steady-load rate in req/s (default 2000)
   --metrics            Istio's metrics on: each proxy's bootstrap has Istio's HTTP filters
                        (istio.metadata_exchange, istio.stats) as a sidecar's has, so every
@@ -93,6 +103,8 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     steadyConnections: 10,
     cpuUnderTest: '0',
     cpuLoad: twoCpus ? '1' : '0',
+    cpuProxy: null,
+    concurrency: null,
     profileDir: null,
     base: null,
     metrics: false,
@@ -165,6 +177,15 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
       case '--no-wrk':
         o.useWrk = false;
         break;
+      case '--concurrency':
+        o.concurrency = positiveInt(a, value());
+        break;
+      case '--proxy-cpus': {
+        const v = value().trim();
+        if (!/^\d+([-,]\d+)*$/.test(v)) throw new Error(`--proxy-cpus needs a CPU list as taskset -c takes it (0 or 0,1 or 0-1), got "${v}"`);
+        o.cpuProxy = v;
+        break;
+      }
       case '--rate':
         o.steadyRate = positiveInt(a, value());
         break;

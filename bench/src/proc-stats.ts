@@ -67,6 +67,11 @@ function statusKb(pid: number, key: string): number | null {
   }
 }
 
+/** resident set size now (VmRSS), in kB */
+export function rssKb(pid: number): number | null {
+  return statusKb(pid, 'VmRSS');
+}
+
 /** peak resident set size over the process lifetime (VmHWM), in kB */
 export function peakRssKb(pid: number): number | null {
   return statusKb(pid, 'VmHWM');

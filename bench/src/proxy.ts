@@ -162,6 +162,7 @@ export async function startProxy(
   istio: IstioSide = null,
   upstreamHttp2 = false,
   mtls: HopMtls | null = null,
+  extraArgs: readonly string[] = [],
 ): Promise<RunningProxy> {
   const [admin, listen] = await freePorts(2);
   const ports: HopPorts = { admin, listen, next };
@@ -173,7 +174,7 @@ export async function startProxy(
     if (!isNode(cmd)) throw new Error(`--profile needs a node proxy command, got ${cmd}`);
     pre.unshift('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   }
-  const proc = spawnPinned(cpu, cmd, [...pre, 'proxy', '--bootstrap', bootstrapFile, '--health-port', 'off'], join(dir, `${name}.log`));
+  const proc = spawnPinned(cpu, cmd, [...pre, 'proxy', '--bootstrap', bootstrapFile, '--health-port', 'off', ...extraArgs], join(dir, `${name}.log`));
   try {
     await waitFor200(`http://127.0.0.1:${ports.admin}/ready`, proc, 20_000, name);
   } catch (err) {

@@ -23,6 +23,8 @@ export interface ScenarioRun {
   steady: Measured<SteadyLoadResult> | null;
   /** VmHWM of each measured process, read at the end of the run (processes are fresh per run) */
   peakRss: { pid: number; kb: number }[];
+  /** VmRSS of each measured process once started and idle (before any load), kB */
+  idleRss?: { pid: number; kb: number }[];
   /** mTLS scenarios: the handshakes over the autocannon full load (tls-reuse.ts) */
   tlsReuse?: TlsReuse | null;
 }
@@ -53,6 +55,12 @@ export interface ScenarioSummary {
   steadyProblems: number;
   /** largest single measured process, MB */
   peakRssMb: number | null;
+  /** VmRSS of the largest measured process when idle (started, before the warm-up), median */
+  idleRssMb: number | null;
+  /** VmHWM summed over every measured process of a run (a proxy's primary and workers), median */
+  peakRssSumMb: number | null;
+  /** measured processes per run (the most of any run) */
+  processes: number;
   ratioToDirect: number | null;
   ratioToNginx: number | null;
   wrkRatioToDirect: number | null;
@@ -93,6 +101,9 @@ export function summarize(runs: readonly ScenarioRun[], order: readonly Scenario
       steadyCpuSPer10k: m((r) => r.steady?.cpuSPer10k),
       steadyProblems: ok.reduce((n, r) => n + (r.steady ? r.steady.result.errors + r.steady.result.incomplete + r.steady.result.non2xx : 0), 0),
       peakRssMb: m((r) => (r.peakRss.length === 0 ? null : Math.max(...r.peakRss.map((p) => p.kb)) / 1024)),
+      idleRssMb: m((r) => (r.idleRss === undefined || r.idleRss.length === 0 ? null : Math.max(...r.idleRss.map((p) => p.kb)) / 1024)),
+      peakRssSumMb: m((r) => (r.peakRss.length === 0 ? null : r.peakRss.reduce((n, p) => n + p.kb, 0) / 1024)),
+      processes: Math.max(0, ...ok.map((r) => r.peakRss.length)),
       ratioToDirect: null,
       ratioToNginx: null,
       wrkRatioToDirect: null,

@@ -82,7 +82,9 @@ async function main(): Promise<number> {
   const totalSteps = o.reps * rows.reduce((n, r) => n + r.scenarios.length, 0);
   const estimateS = o.reps * rows.reduce((n, r) => n + r.scenarios.length * (o.warmupS + loadsPerRun(r.protocol) * (o.loadS + 1) + 2), 0);
   log(`minimesh bench: ${rows.map((r) => `${PROTOCOL_LABEL[r.protocol]} ${r.scenarios.join(', ')}`).join('; ')} × ${o.reps} repetition(s), ${o.loadS} s loads, about ${Math.ceil(estimateS / 60)} min`);
-  log(`placement: upstream + proxies/nginx on CPU ${o.cpuUnderTest}, load generators on CPU ${o.cpuLoad}`);
+  if (o.cpuProxy === null) log(`placement: upstream + proxies/nginx on CPU ${o.cpuUnderTest}, load generators on CPU ${o.cpuLoad}`);
+  else log(`placement: upstream + nginx on CPU ${o.cpuUnderTest}, minimesh proxies and the byte pump on CPU ${o.cpuProxy}, load generators on CPU ${o.cpuLoad}`);
+  if (o.concurrency !== null) log(`concurrency: each minimesh proxy runs --concurrency ${o.concurrency}`);
   log(`proxy command: ${o.proxyCmd.join(' ')} proxy --bootstrap FILE --health-port off`);
   if (o.metrics) log('metrics: the proxies\' bootstraps carry Istio\'s filters (istio.metadata_exchange, istio.stats)');
 
@@ -112,7 +114,7 @@ async function main(): Promise<number> {
           log(`step ${step}/${totalSteps} · repetition ${rep}/${o.reps} · ${what}${SCENARIO_LABEL[name]}: ${SCENARIO_DESCRIPTION[name]}`);
           const dir = join(workDir, `${rep}-${protocol}-${name}`);
           mkdirSync(dir, { recursive: true });
-          const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir, istioMetrics: o.metrics, meshCerts };
+          const env: Environment = { upstreamPort: upstream.port, cpuUnderTest: o.cpuUnderTest, proxyCmd: o.proxyCmd, nginx, dir, profileDir: o.profileDir, istioMetrics: o.metrics, meshCerts, ...(o.cpuProxy !== null ? { cpuProxy: o.cpuProxy } : {}), proxyArgs: o.concurrency !== null ? ['--concurrency', String(o.concurrency)] : [] };
           if (protocol === 'http1') runs.push(await runScenario(o, name, rep, env, upstream.proc.pid, wrk !== null));
           else protocolRuns.push(await runProtocolScenario(o, protocol, name, rep, env, upstream.proc.pid));
         }
@@ -170,6 +172,9 @@ function http1Report(o: Options, summaries: ScenarioSummary[], checks: Check[], 
   out.push(`✓/✗ = target met or not (p50/p99: added latency per hop vs direct; CPU: per hop).`);
   out.push('');
   out.push(mainTable(summaries));
+  for (const s of summaries) {
+    if (s.peakRssSumMb !== null && s.processes > s.hops) out.push(`${SCENARIO_LABEL[s.scenario]}: peak RSS summed over its ${s.processes} processes: ${s.peakRssSumMb.toFixed(1)} MB`);
+  }
   out.push('');
   out.push('Full load details');
   out.push(fullLoadTable(summaries, withWrk));

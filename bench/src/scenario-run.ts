@@ -3,7 +3,7 @@
 import { cleanups, log } from './bench-session.js';
 import { runAutocannon, runSteady, runWrk } from './loads.js';
 import type { Options } from './options.js';
-import { cpuSeconds, cpuSecondsSum, peakRssKb } from './proc-stats.js';
+import { cpuSeconds, cpuSecondsSum, peakRssKb, rssKb } from './proc-stats.js';
 import type { Measured, ScenarioRun } from './results.js';
 import { setUp, type Environment, type ScenarioName, type ScenarioSetup } from './scenarios.js';
 import { sleep } from './stats.js';
@@ -56,6 +56,13 @@ export async function runScenario(o: Options, name: ScenarioName, rep: number, e
   cleanups.add(cleanup);
   const cpuNote = (m: Measured<unknown>): string => (m.cpuSPer10k === null ? '' : `, ${fmt(m.cpuSPer10k, 3)} CPU-s/10k`);
   try {
+    // Idle memory: the processes started and served their readiness check, nothing else yet.
+    await sleep(1000);
+    run.idleRss = setup.measuredPids().flatMap((pid) => {
+      const kb = rssKb(pid);
+      return kb === null ? [] : [{ pid, kb }];
+    });
+    if (run.idleRss.length > 0) log(`   idle RSS (VmRSS): ${run.idleRss.map((p) => `${fmt(p.kb / 1024, 1)} MB`).join(', ')}`);
     log(`   warm-up: autocannon, 10 connections, ${o.warmupS} s (not measured)`);
     await runAutocannon(o.cpuLoad, setup.port, 10, o.warmupS);
 

@@ -2,15 +2,18 @@
 import { join } from 'node:path';
 import type { MeshCertFiles } from './mesh-certs.js';
 import type { HopMtls } from './mtls-bootstrap.js';
+import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
 import { startNginx, type NginxBinary } from './nginx.js';
+import { distProgram } from './paths.js';
+import { spawnPinned, stop, waitFor200 } from './processes.js';
 import { freePort } from './ports.js';
 import { processTree } from './proc-stats.js';
 import { startProxy, type RunningProxy } from './proxy.js';
 import { readTlsCounters, type TlsCounters } from './tls-reuse.js';
 
-export type ScenarioName = 'direct' | 'proxy1' | 'proxy2' | 'proxy2-mtls' | 'nginx';
+export type ScenarioName = 'direct' | 'proxy1' | 'proxy2' | 'proxy2-mtls' | 'nginx' | 'pump';
 
-export const ALL_SCENARIOS: readonly ScenarioName[] = ['direct', 'proxy1', 'proxy2', 'proxy2-mtls', 'nginx'];
+export const ALL_SCENARIOS: readonly ScenarioName[] = ['direct', 'proxy1', 'proxy2', 'proxy2-mtls', 'nginx', 'pump'];
 
 export const SCENARIO_LABEL: Record<ScenarioName, string> = {
   direct: 'direct',
@@ -18,6 +21,7 @@ export const SCENARIO_LABEL: Record<ScenarioName, string> = {
   proxy2: '2 proxies',
   'proxy2-mtls': '2 proxies, mTLS',
   nginx: 'nginx',
+  pump: 'Node byte pump',
 };
 
 export const SCENARIO_DESCRIPTION: Record<ScenarioName, string> = {
@@ -26,10 +30,11 @@ export const SCENARIO_DESCRIPTION: Record<ScenarioName, string> = {
   proxy2: 'through two minimesh proxies in series (client sidecar → server sidecar)',
   'proxy2-mtls': 'through two minimesh proxies in series, mutual TLS between them (client sidecar →mTLS→ server sidecar)',
   nginx: 'through nginx (1 worker, keepalive 64 upstream pool)',
+  pump: 'through a bare Node byte pump (one upstream connection per client connection, bytes piped untouched: the floor of a Node hop)',
 };
 
 /** proxy hops between the load generator and the upstream */
-export const HOPS: Record<ScenarioName, number> = { direct: 0, proxy1: 1, proxy2: 2, 'proxy2-mtls': 2, nginx: 1 };
+export const HOPS: Record<ScenarioName, number> = { direct: 0, proxy1: 1, proxy2: 2, 'proxy2-mtls': 2, nginx: 1, pump: 1 };
 
 /** the scenarios whose two sidecars talk mutual TLS, and the plaintext scenario each is held against */
 export const MTLS_PLAINTEXT: Partial<Record<ScenarioName, ScenarioName>> = { 'proxy2-mtls': 'proxy2' };
@@ -52,6 +57,10 @@ export interface Environment {
   upstreamHttp2?: boolean;
   /** the certificates of the mTLS scenario (made once per bench run, mesh-certs.ts) */
   meshCerts?: MeshCertFiles | null;
+  /** the proxies' CPU list when it differs from cpuUnderTest (`--proxy-cpus`) */
+  cpuProxy?: string;
+  /** appended to each proxy's command line (`--concurrency N`) */
+  proxyArgs?: readonly string[];
 }
 
 export interface ScenarioSetup {
@@ -85,7 +94,7 @@ export async function setUp(name: ScenarioName, env: Environment): Promise<Scena
         for (const [i, hop] of names.entries()) {
           const side = env.istioMetrics === true ? (i === 0 ? 'SERVER' : 'CLIENT') : null;
           const tls: HopMtls | null = mtls ? { role: i === 0 ? 'server' : 'client', certs } : null;
-          const p = await startProxy(env.proxyCmd, env.cpuUnderTest, env.dir, hop, next, env.profileDir, side, env.upstreamHttp2 === true, tls);
+          const p = await startProxy(env.proxyCmd, env.cpuProxy ?? env.cpuUnderTest, env.dir, hop, next, env.profileDir, side, env.upstreamHttp2 === true, tls, env.proxyArgs);
           started.push(p);
           next = p.ports.listen;
         }
@@ -100,6 +109,18 @@ export async function setUp(name: ScenarioName, env: Environment): Promise<Scena
         await stopAll();
         throw err;
       }
+    }
+    case 'pump': {
+      const port = await freePort();
+      const args = [...PROXY_NODE_FLAGS, ...(env.profileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${env.profileDir}`]), distProgram('byte-pump'), String(port), String(env.upstreamPort)];
+      const proc = spawnPinned(env.cpuUnderTest, process.execPath, args, join(env.dir, 'byte-pump.log'));
+      try {
+        await waitFor200(`http://127.0.0.1:${port}/`, proc, 10_000, 'byte pump');
+      } catch (err) {
+        await stop(proc, 'SIGKILL');
+        throw err;
+      }
+      return { port, measuredPids: () => [proc.pid], stop: () => stop(proc, 'SIGTERM') };
     }
     case 'nginx': {
       if (env.nginx === null) throw new Error('nginx is not installed');

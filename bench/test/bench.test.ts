@@ -63,6 +63,14 @@ t.test('options', async (t) => {
   t.match(d.proxyCmd[d.proxyCmd.length - 1], /packages\/cli\/bin\/minimesh\.js$/, 'the real proxy by default');
   t.same(d.proxyCmd.slice(1, -1), PROXY_NODE_FLAGS, 'with the node flags every proxy runs with');
   t.throws(() => parseOptions(['--only', 'nope']));
+  const c = parseOptions(['--only', 'pump,proxy1', '--concurrency', '2', '--proxy-cpus', '0,1']);
+  if (c === 'help') throw new Error('unexpected help');
+  t.same(c.only, ['proxy1', 'pump']);
+  t.equal(c.concurrency, 2);
+  t.equal(c.cpuProxy, '0,1');
+  t.equal(d.concurrency, null, 'the proxy\'s own default');
+  t.throws(() => parseOptions(['--proxy-cpus', 'both']), /CPU list/);
+  t.throws(() => parseOptions(['--concurrency', '0']), /positive integer/);
   t.equal(parseOptions(['--help']), 'help');
 });
 
@@ -123,24 +131,35 @@ t.test('medians, ratios and targets', async (t) => {
   t.equal(median([3, 1, 2]), 2);
   t.equal(median([4, 1, 2, 3]), 2.5);
   const s = summarize(
-    [run('direct', 10000, 0.1, 0.5, null, []), run('proxy1', 4000, 0.2, 1.0, 0.2, [50 * 1024]), run('proxy2', 1500, 0.5, 1.5, 0.6, [40 * 1024, 90 * 1024])],
+    [run('direct', 10000, 0.1, 0.5, null, []), run('proxy1', 4500, 0.2, 1.0, 0.2, [50 * 1024]), run('proxy2', 1500, 0.5, 1.5, 0.7, [40 * 1024, 90 * 1024])],
     ['direct', 'proxy1', 'proxy2'],
   );
-  t.equal(s[1].ratioToDirect, 0.4);
+  t.equal(s[1].ratioToDirect, 0.45);
   t.equal(s[2].peakRssMb, 90);
+  t.equal(s[2].peakRssSumMb, 130, 'the sum over a run\'s processes (a proxy\'s primary and workers)');
+  t.equal(s[2].processes, 2);
   const starved = run('proxy1', 100, 0, 0, null, []);
   if (starved.steady !== null) starved.steady.result.completed = 0; // an empty histogram reads 0 ms
   t.equal(summarize([starved], ['proxy1'])[0].p50, null, 'no latency from a steady load with nothing completed');
   const checks = checkTargets(s);
   const pass = (scenario: string, what: RegExp): boolean | null => checks.find((c) => c.scenario === scenario && what.test(c.what))?.pass ?? null;
   t.equal(pass('proxy1', /req\/s/), true);
-  t.equal(pass('proxy2', /req\/s/), false, '0.15 < 0.2');
-  t.equal(pass('proxy1', /CPU/), true);
-  t.equal(pass('proxy2', /CPU/), false, '0.3 per hop');
+  t.equal(pass('proxy2', /req\/s/), false, '0.15 < 0.28');
+  t.equal(pass('proxy1', /CPU-s/), true);
+  t.equal(pass('proxy2', /CPU-s/), false, '0.35 per hop');
   t.equal(pass('proxy1', /p50/), true, '+0.1 ms');
   t.equal(pass('proxy2', /p50/), false, '+0.2 ms per hop');
   t.equal(pass('proxy2', /p99/), true, '+0.5 ms per hop');
-  t.equal(pass('proxy2', /RSS/), false);
+  t.equal(pass('proxy2', /peak RSS/), false);
+  t.equal(pass('proxy1', /idle RSS/), null, 'no idle reading: not judged');
+  const idle = run('proxy1', 4500, 0.2, 1.0, 0.2, [50 * 1024]);
+  idle.idleRss = [{ pid: 1, kb: 58 * 1024 }];
+  if (idle.steady !== null) idle.steady.cpuSPer10k = 0.5;
+  const c2 = checkTargets(summarize([run('direct', 10000, 0.1, 0.5, null, []), idle], ['direct', 'proxy1']));
+  t.equal(c2.find((c) => /idle RSS/.test(c.what))?.pass, false, '58 MB > 55');
+  const steady = c2.find((c) => /vCPU per 1,000/.test(c.what));
+  t.equal(steady?.value, 0.05, '0.5 CPU-s per 10k = 0.05 vCPU per 1,000 req/s');
+  t.equal(steady?.pass, true);
 });
 
 t.test('cpuprofile self time', async (t) => {

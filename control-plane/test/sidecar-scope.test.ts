@@ -313,28 +313,6 @@ t.test('capture mode: REGISTRY_ONLY marks virtualOutbound registry_only and rout
   ], 'weights under capture: one cluster per connection, by weight');
 });
 
-t.test('tcp routes bound to a gateway: said to be left out, not silently dropped', async (t) => {
-  const { resources } = loadManifests(`${base}---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: tcp-gw, namespace: shop }
-spec:
-  selector: { istio: ingressgateway }
-  servers: [{ port: { number: 31400, name: tcp, protocol: TCP }, hosts: ["*"] }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: db-gw, namespace: shop }
-spec:
-  hosts: ["*"]
-  gateways: [tcp-gw]
-  tcp: [{ match: [{ port: 31400 }], route: [{ destination: { host: db, port: { number: 3306 } } }] }]
-`, 'gw.yaml');
-  const model = buildMeshModel(resources.map((r) => r.resource));
-  const gw = proxyIdentity('router~10.10.0.50~ingress-1.istio-system~istio-system.svc.cluster.local', { LABELS: { istio: 'ingressgateway' } }, model);
-  t.match(generateForProxy(model, gw).warnings.join('\n'), /VirtualService shop\/db-gw: tcp routes on gateway shop\/tcp-gw are not translated by minimesh yet/);
-});
-
 t.test('a route to a destination the Sidecar scopes out: an empty cluster (503), so the config still pushes', async (t) => {
   const { compileXdsSnapshot } = await import('@minimesh/config');
   const { snapshotResourcesFromJson, checkConsistency } = await import('@minimesh/xds');

@@ -14,7 +14,8 @@ import { configDump } from './admin/config-dump.js';
 import { log } from './log.js';
 import { APP_PROBERS_ENV, parseAppProbers, type AppProbers } from './admin/app-probers.js';
 import { parseAppMetricsTarget, PROMETHEUS_ANNOTATIONS_ENV, type AppMetricsTarget } from './admin/app-metrics.js';
-import { nodeFromEnv, startXdsProxy, type XdsModeOptions } from './xds-mode.js';
+import type { XdsModeOptions } from './xds-mode.js';
+import { nodeFromEnv } from './xds-node.js';
 import { chooseXdsTls, MOUNTED_ROOT_FILE, type XdsTlsSettings } from './xds-tls.js';
 import { ISTIO_TOKEN_FILE, parseTtlSeconds } from './security/workload-cert-options.js';
 
@@ -249,7 +250,8 @@ export interface RunningProxy {
 
 /** Starts a proxy from options; resolves once it serves. No signal handlers (see runProxy). */
 export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Promise<RunningProxy> {
-  if (opts.xds !== undefined) return startXdsProxy(opts.xds, onQuit);
+  // Loaded only in xDS mode: a proxy on a static bootstrap never loads the xDS client (gRPC, protos).
+  if (opts.xds !== undefined) return (await import('./xds-mode.js')).startXdsProxy(opts.xds, onQuit);
   const { bootstrap, config } = loadBootstrap(opts.bootstrap);
   const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers });
   let side: SideServers | undefined;

@@ -56,12 +56,3 @@ export function tcpTarget(model: MeshModel, proxy: ProxyIdentity, svc: ServiceMo
 export function tcpTargetRouteFields(t: TcpTarget): JsonObject {
   return 'cluster' in t ? { cluster: t.cluster } : { weighted_clusters: { clusters: t.weighted.map((w) => ({ name: w.name, weight: w.weight })) } };
 }
-
-/** Gateways do not carry `tcp` routes yet: one warning per VirtualService bound to one of the proxy's Gateways that has them. */
-export function warnGatewayTcpRoutes(model: MeshModel, gatewayNames: readonly string[], warnings: string[]): void {
-  for (const vs of model.virtualServices) {
-    if ((vs.spec?.tcp?.length ?? 0) === 0) continue;
-    const bound = resolveGatewayNames(vs.spec?.gateways, vsNs(vs)).filter((g) => gatewayNames.includes(g));
-    if (bound.length > 0) warnings.push(`VirtualService ${vsNs(vs)}/${vs.metadata.name}: tcp routes on gateway ${bound.join(', ')} are not translated by minimesh yet`);
-  }
-}

@@ -24,7 +24,7 @@ import { checkClientTls } from './validate-client-tls.js';
 import { checkCorsPolicy } from './validate-cors.js';
 import { checkHeaderValues } from './validate-header-value.js';
 import { checkLocalityLbSetting, checkWarmup } from './validate-locality.js';
-import { GRPC_WEB_AS_HTTP, isHttpProtocol, parseProtocol } from './protocol.js';
+import { GRPC_WEB_AS_HTTP, parseProtocol } from './protocol.js';
 import { checkExportTo, checkTcpRoutes } from './validate-scope.js';
 
 /** Istio's `retryOn` values: Envoy's HTTP and gRPC conditions, or a status code. */
@@ -333,7 +333,7 @@ export function validateGatewaySpec(c: IssueCollector, spec: unknown): void {
         const p = parseProtocol(s.port.protocol);
         if (p === 'Unsupported') c.error(at(pp, 'protocol'), `unknown protocol ${JSON.stringify(s.port.protocol)}`);
         else if (p === 'GRPC-Web') c.warn(at(pp, 'protocol'), GRPC_WEB_AS_HTTP);
-        else if (!isHttpProtocol(p) && p !== 'HTTPS' && p !== 'TLS') c.warn(at(pp, 'protocol'), `${s.port.protocol} servers are not translated by minimesh yet (HTTP, HTTPS and TLS only); this server is ignored`);
+        else if (p === 'UDP') c.warn(at(pp, 'protocol'), `${s.port.protocol} servers are not translated by minimesh yet (HTTP, HTTPS, TLS and TCP only); this server is ignored`);
       }
     }
     if (checkArray(c, s.hosts, at(sp, 'hosts'), true)) {

@@ -7,7 +7,7 @@
  * reader takes the peer's preamble off the front of the stream and hands the bytes after it to
  * the TCP proxy. Only for connections whose negotiated ALPN is `istio-peer-exchange`.
  */
-import { lookupType } from '@minimesh/api';
+import { anyType, structType } from '@minimesh/api';
 import { structToJson } from '@minimesh/config';
 import { PEER_EXCHANGE_ALPN } from '@minimesh/mesh';
 import { peerFromStructJson, peerStructMessage, type WorkloadPeer } from './workload-peer.js';
@@ -21,8 +21,8 @@ export const MAX_EXCHANGE_BYTES = 64 * 1024;
 
 /** The bytes one side writes first: header, then the Any-wrapped Struct. */
 export function encodeTcpExchange(peer: WorkloadPeer, nodeId: string): Buffer {
-  const struct = lookupType(STRUCT_URL);
-  const any = lookupType('type.googleapis.com/google.protobuf.Any');
+  const struct = structType();
+  const any = anyType();
   const value = struct.encode(
     struct.fromObject({ fields: { 'x-envoy-peer-metadata': { structValue: peerStructMessage(peer) }, 'x-envoy-peer-metadata-id': { stringValue: nodeId } } }),
   ).finish();
@@ -58,10 +58,10 @@ export class TcpExchangeReader {
     const payload = this.buf.subarray(HEADER_BYTES, HEADER_BYTES + length);
     const rest = this.buf.subarray(HEADER_BYTES + length);
     try {
-      const any = lookupType('type.googleapis.com/google.protobuf.Any');
+      const any = anyType();
       const a = any.toObject(any.decode(payload)) as { type_url?: string; value?: Uint8Array };
       if (a.type_url !== STRUCT_URL || a.value === undefined) return { state: 'failed', reason: `unexpected type ${a.type_url ?? '(none)'}` };
-      const struct = lookupType(STRUCT_URL);
+      const struct = structType();
       const json = structToJson(struct.toObject(struct.decode(a.value), { oneofs: true }));
       const md = json['x-envoy-peer-metadata'];
       const id = json['x-envoy-peer-metadata-id'];

@@ -8,7 +8,7 @@
  * - else from the endpoint metadata the control plane pushes (`istio.workload`:
  *   `NAME;NAMESPACE;CANONICAL_NAME;CANONICAL_REVISION;CLUSTER`).
  */
-import { lookupType } from '@minimesh/api';
+import { anyType, structType } from '@minimesh/api';
 import { structToJson } from '@minimesh/config';
 import { DEFAULT_CLUSTER_ID, LATEST, UNKNOWN } from '@minimesh/mesh';
 
@@ -42,7 +42,6 @@ export const UNKNOWN_PEER: WorkloadPeer = Object.freeze({
   principal: UNKNOWN,
 });
 
-const STRUCT = 'type.googleapis.com/google.protobuf.Struct';
 const CANONICAL_NAME = 'service.istio.io/canonical-name';
 const CANONICAL_REVISION = 'service.istio.io/canonical-revision';
 
@@ -120,7 +119,7 @@ export function peerStructMessage(p: WorkloadPeer): { fields: Record<string, obj
 
 /** `x-envoy-peer-metadata`'s value for `p`: base64 (padded) of the Struct's protobuf binary. */
 export function encodePeerHeader(p: WorkloadPeer): string {
-  const type = lookupType(STRUCT);
+  const type = structType();
   return Buffer.from(type.encode(type.fromObject(peerStructMessage(p))).finish()).toString('base64');
 }
 
@@ -128,7 +127,7 @@ export function encodePeerHeader(p: WorkloadPeer): string {
 export function decodePeerHeader(value: string): WorkloadPeer | undefined {
   if (value === '' || value.length > 16384) return undefined;
   try {
-    const type = lookupType(STRUCT);
+    const type = structType();
     const msg = type.decode(Buffer.from(value, 'base64'));
     return peerFromStructJson(structToJson(type.toObject(msg, { oneofs: true })));
   } catch {
