@@ -49,6 +49,9 @@ export class Listener implements ListenerHandle, CaptureHost {
     this.connections.add(new HttpConnectionManager(socket, this, (c) => this.connections.delete(c), originalDst));
   }
 
+  /** The proxy's `bind_to_port: false` listener for an original destination (capture/). */
+  readonly virtualListener = (address: string, port: number): ReturnType<NonNullable<ProxyState['virtualListener']>> => this.proxy.virtualListener?.(address, port);
+
   trackTcp(socket: net.Socket): void {
     this.tcpSockets.add(socket);
     socket.once('close', () => this.tcpSockets.delete(socket));

@@ -17,6 +17,7 @@ import { Listener } from './listener.js';
 import { TcpProxyListener } from './tcp/tcp-proxy-listener.js';
 import { SecretStore } from './security/secret-store.js';
 import { ChainListener } from './tls/chain-listener.js';
+import { findVirtualListener } from './tcp/virtual-listener.js';
 import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import { log } from './log.js';
 import { IstioMetrics } from './observability/istio/istio-metrics.js';
@@ -66,7 +67,7 @@ export class Proxy implements ProxyState {
       const existing = this.listeners.get(l.name);
       if (l.filterChains !== undefined) {
         // Chains picked per connection (matches, TLS): tls/chain-listener.ts.
-        if (existing instanceof ChainListener && existing.config.address === l.address && existing.config.port === l.port) {
+        if (existing instanceof ChainListener && existing.config.address === l.address && existing.config.port === l.port && existing.config.bindToPort === l.bindToPort) {
           existing.update(l);
           continue;
         }
@@ -121,6 +122,10 @@ export class Proxy implements ProxyState {
       cors: corsStats(hcm.cors, this.stats, hcm.statPrefix),
     };
   }
+
+  /** The `bind_to_port: false` listener for `address:port` (tcp/virtual-listener.ts). */
+  readonly virtualListener = (address: string, port: number): ChainListener | undefined =>
+    findVirtualListener([...this.listeners.values()].filter((l): l is ChainListener => l instanceof ChainListener), address, port);
 
   /** `/stats/prometheus`: Istio's standard metrics (when a listener records them), then Envoy's own. */
   prometheusText(): string {

@@ -23,6 +23,7 @@ import type { EffectiveMtlsMode } from '../security/peer-authentication.js';
 import type { InboundAuthz } from './authz/build-authz.js';
 import { TCP_PROXY_FILTER, TYPE, type JsonObject } from './envoy-json.js';
 import { buildInboundListener, inboundPortProtocol, inboundPorts, inboundServices } from './build-listeners.js';
+import { sidecarIngressPlan } from './sidecar-ingress.js';
 import { buildInboundTcpListener } from './build-tcp.js';
 import { inboundMtlsChains, MESH_HTTP_ALPNS, tlsInspector } from './build-inbound-mtls.js';
 import { inboundMtlsMode, withClientCertDetails } from './inbound-peer-authn.js';
@@ -48,6 +49,9 @@ export type InboundPortKind = 'http' | 'tcp' | 'auto';
 
 /** The ports of the workload a service names, each HTTP, TCP or sniffed (`auto`: unnamed). */
 export function captureInboundPorts(model: MeshModel, proxy: ProxyIdentity): { port: number; kind: InboundPortKind }[] {
+  // A Sidecar's `ingress` ports replace the derived ones (sidecar-ingress.ts; its warnings come with the clusters).
+  const ingress = sidecarIngressPlan(model, proxy, []);
+  if (ingress !== undefined) return ingress.map(({ port, protocol }) => ({ port, kind: protocol === undefined ? 'auto' : isHttpProtocol(protocol) ? 'http' : 'tcp' }));
   return inboundPorts(model, proxy)
     .filter((port) => inboundServices(model, proxy, port).length > 0)
     .map((port) => {

@@ -88,7 +88,8 @@ function order(c: JsonObject): JsonObject {
  * metrics). `bindAddress`: connect from there (under capture, Istio reaches the app on the pod's
  * own address from 127.0.0.6, which iptables never captures again).
  */
-export function buildInboundCluster(port: number, appAddress: string, services: readonly ServiceModel[] = [], bindAddress?: string, protocol?: Protocol): JsonObject {
+/** `appPort`: where the app listens (a Sidecar ingress `defaultEndpoint`), when not on `port`. */
+export function buildInboundCluster(port: number, appAddress: string, services: readonly ServiceModel[] = [], bindAddress?: string, protocol?: Protocol, appPort = port): JsonObject {
   const name = clusterName({ direction: 'inbound', port });
   // HTTP/2 and gRPC ports speak HTTP/2 to the app; a sniffed port the client's protocol (Istio's inbound clusters).
   const po = protocol === undefined ? undefined : buildHttpProtocolOptions({ protocol, sidecar: true, mesh: 'DO_NOT_UPGRADE', http: undefined });
@@ -98,7 +99,7 @@ export function buildInboundCluster(port: number, appAddress: string, services: 
     type: 'STATIC',
     connect_timeout: ISTIO_CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appAddress, port_value: port } } } }] }] },
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: appAddress, port_value: appPort } } } }] }] },
     upstream_bind_config: bindAddress !== undefined ? { source_address: { address: bindAddress, port_value: 0 } } : undefined,
     metadata: services.length > 0 ? clusterServiceMetadata(services) : undefined,
     typed_extension_protocol_options: options,

@@ -1,7 +1,7 @@
 /**
  * Listeners (LDS). By default (no iptables in front of the sidecar) Istio's older per-port
- * shape; under real capture (`captureMode`) the virtual listeners of build-capture.ts instead,
- * since minimesh's proxy has no filter chain matching nor bind_to_port: false:
+ * shape; under real capture (`captureMode`) the virtual listeners of build-capture.ts instead
+ * (TLS ports' SNI listeners, `bind_to_port: false`, are in build-tls-outbound.ts):
  *   outbound  0.0.0.0_PORT per HTTP service port, rds "PORT"            (server: envoy)
  *   inbound   PODIP_PORT per port of the proxy's workload, inline route to inbound|PORT||
  *             (server: istio-envoy)

@@ -32,7 +32,7 @@ function destinationCluster(model: MeshModel, vs: VirtualService, d: RouteDestin
 }
 
 /** The tcp_proxy of a tls route: one `cluster`, or `weighted_clusters` (Istio's weights; a lone destination takes all). */
-function routeTcpProxy(model: MeshModel, vs: VirtualService, route: TlsRoute, where: string, warnings: string[]): JsonObject | undefined {
+export function routeTcpProxy(model: MeshModel, vs: VirtualService, route: TlsRoute, where: string, warnings: string[]): JsonObject | undefined {
   const dests = route.route ?? [];
   if (dests.length === 0) {
     warnings.push(`${vsRef(vs)} ${where}: no route destination; the match is ignored`);

@@ -23,6 +23,9 @@ import { outboundTrafficMode, scopeForProxy } from '../model/sidecar-scope.js';
 import { withOutboundTrafficPolicy } from './outbound-traffic-policy.js';
 import { buildGatewayTcpListeners } from './gateway-tcp.js';
 import { scopedOutDestinationClusters } from './scoped-destinations.js';
+import { buildTlsOutboundListeners } from './build-tls-outbound.js';
+import { sidecarIngressPlan } from './sidecar-ingress.js';
+import { buildEgressBindListeners } from './sidecar-egress-bind.js';
 
 export interface ProxyResources {
   readonly listeners: JsonObject[];
@@ -70,29 +73,36 @@ export function generateForProxy(full: MeshModel, proxy: ProxyIdentity, options:
       const authz = withJwtFilter(buildInboundAuthz(full, proxy, warnings), buildInboundJwtFilter(full, proxy, warnings));
       const tcpPorts = captureTcpPorts(model, warnings);
       listeners = [buildVirtualOutboundListener(routes[0], tcpPorts, client, captureTcpClusters(model, tcpPorts, proxy, warnings), mode === 'REGISTRY_ONLY'), buildVirtualInboundListener(full, proxy, { telemetry: server, authz, mtls: opts.mtls })];
+      listeners.push(...buildTlsOutboundListeners(model, proxy, client, { capture: true, registryOnly: mode === 'REGISTRY_ONLY' }, warnings));
+      buildEgressBindListeners(model, proxy, [], client, true, warnings); // its warnings: nothing to bind under capture
       if (!clusters.some((c) => c.name === PASSTHROUGH_CLUSTER)) clusters.push(buildPassthroughCluster());
       clusters.push(buildInboundPassthroughCluster());
-      for (const port of inboundPorts(full, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(full, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(full, proxy, port)));
+      const ingress = sidecarIngressPlan(full, proxy, warnings);
+      if (ingress !== undefined) for (const p of ingress) clusters.push(buildInboundCluster(p.port, p.appAddress, inboundServices(full, proxy, p.port), INBOUND_PASSTHROUGH_SOURCE, p.protocol, p.appPort));
+      else for (const port of inboundPorts(full, proxy)) clusters.push(buildInboundCluster(port, proxy.ip, inboundServices(full, proxy, port), INBOUND_PASSTHROUGH_SOURCE, inboundPortProtocol(full, proxy, port)));
       return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });
     }
     routes = buildSidecarRouteConfigs(model, proxy, opts, warnings);
     if (opts.outboundForwardProxy) {
       // The local mesh: one forward proxy on 15001, which also answers CONNECT (TCP ports, and
       // gRPC or HTTP/1.1 clients that tunnel through their HTTP proxy).
-      routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy, warnings))];
-      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true)];
+      // The Sidecar's egress listeners with bind / captureMode NONE: bound per port (sidecar-egress-bind.ts).
+      const bound = buildEgressBindListeners(model, proxy, routes, client, false, warnings);
+      routes = [buildForwardProxyRouteConfig(routes, buildConnectVirtualHosts(model, proxy, warnings)), ...bound.routes];
+      listeners = [buildOutboundListener(proxy.ip, PORTS.outboundCapture, routes[0], client, true), ...buildTlsOutboundListeners(model, proxy, client, { capture: false, registryOnly: mode === 'REGISTRY_ONLY' }, warnings), ...bound.listeners];
     } else {
       listeners = routes.map((rc) => buildOutboundListener(opts.outboundAddress, Number(rc.name), rc, client));
     }
     // The listeners name their route configuration (RDS): block_all needs no filter of theirs.
     routes = routes.map((rc) => withOutboundTrafficPolicy(rc, mode));
     const authz = withJwtFilter(buildInboundAuthz(full, proxy, warnings), buildInboundJwtFilter(full, proxy, warnings, opts.jwksUriOf));
-    for (const port of inboundPorts(full, proxy)) {
-      const protocol = inboundPortProtocol(full, proxy, port);
+    // The Sidecar's `ingress` ports when it declares some, else the ports its services derive.
+    const plan = sidecarIngressPlan(full, proxy, warnings) ?? inboundPorts(full, proxy).map((port) => ({ port, protocol: inboundPortProtocol(full, proxy, port), appAddress: opts.inboundAppAddress, appPort: port, bind: undefined }));
+    for (const { port, protocol, appAddress, appPort, bind } of plan) {
       const tcp = protocol !== undefined && !isHttpProtocol(protocol) && protocol !== 'Unsupported';
-      const inbound = tcp ? buildInboundTcpListener(proxy.ip, port, server, authz) : buildInboundListener(proxy.ip, port, server, authz);
+      const inbound = tcp ? buildInboundTcpListener(bind ?? proxy.ip, port, server, authz) : buildInboundListener(bind ?? proxy.ip, port, server, authz);
       listeners.push(opts.mtls ? applyInboundMtls(inbound, inboundMtlsMode(full, proxy, port), !tcp) : inbound);
-      clusters.push(buildInboundCluster(port, opts.inboundAppAddress, inboundServices(full, proxy, port), undefined, protocol));
+      clusters.push(buildInboundCluster(port, appAddress, inboundServices(full, proxy, port), undefined, protocol, appPort));
     }
   }
   return result(listeners, routes, clusters, endpoints, warnings, { full, scoped: model });

@@ -9,7 +9,9 @@
  *             selector there, else the oldest without selector in the root namespace), keeps
  *             only the services and VirtualServices its egress `hosts` name (`ns/dnsName`: ns
  *             `*` any, `.` the proxy's namespace, `~` none; dnsName `*`, `*.suffix` or a host).
- *             No egress: every service, as Istio's default `*\/*`.
+ *             No egress: every service, as Istio's default `*\/*`. An egress listener with a
+ *             `port` scopes that port only (a service's other ports follow the listener
+ *             without port, and are hidden when there is none), as Istio binds it to that port.
  * Only the outbound side is narrowed: the proxy's inbound config reads the whole model.
  */
 import type { Sidecar, VirtualService } from '@minimesh/kube';
@@ -52,6 +54,40 @@ export function egressHosts(model: MeshModel, proxy: ProxyIdentity): { ns: strin
   return egress.flatMap((e) => e.hosts ?? []).flatMap((h) => egressHost(h, proxy.namespace) ?? []);
 }
 
+/** One egress listener of the proxy's Sidecar: its port (undefined: every other port) and hosts. */
+export interface EgressListenerScope {
+  readonly port: number | undefined;
+  readonly hosts: readonly { ns: string; dns: string }[];
+}
+
+/** The egress listeners of the proxy's Sidecar; undefined: no Sidecar, or one without egress. */
+export function egressListeners(model: MeshModel, proxy: ProxyIdentity): EgressListenerScope[] | undefined {
+  const egress = sidecarFor(model, proxy)?.spec?.egress;
+  if (egress === undefined || egress.length === 0) return undefined;
+  return egress.map((e) => ({ port: e.port?.number, hosts: (e.hosts ?? []).flatMap((h) => egressHost(h, proxy.namespace) ?? []) }));
+}
+
+/**
+ * Whether a service's `port` is visible through the egress listeners: the listener bound to
+ * that port decides (Istio's `egress[].port`), else the listener without a port; none: hidden.
+ */
+export function egressAllowsPort(listeners: readonly EgressListenerScope[], ns: string, host: string, port: number): boolean {
+  const own = listeners.filter((l) => l.port === port);
+  const applicable = own.length > 0 ? own : listeners.filter((l) => l.port === undefined);
+  return applicable.some((l) => egressAllowsService(l.hosts, ns, host));
+}
+
+/** The service with only the ports its egress listeners show (itself when all are); undefined: none. */
+function scopedPorts(svc: ServiceModel, listeners: readonly EgressListenerScope[] | undefined): ServiceModel | undefined {
+  if (listeners === undefined || listeners.every((l) => l.port === undefined)) return svc;
+  const ports = svc.ports.filter((p) => egressAllowsPort(listeners, svc.namespace, svc.hostname, p.port));
+  if (ports.length === svc.ports.length) return svc;
+  if (ports.length === 0) return undefined;
+  const keep = new Set(ports.map((p) => p.port));
+  const only = <V>(m: ReadonlyMap<number, V> | undefined): Map<number, V> | undefined => (m === undefined ? undefined : new Map([...m].filter(([k]) => keep.has(k))));
+  return { ...svc, ports, endpoints: only(svc.endpoints)!, ...(svc.dnsTargets !== undefined ? { dnsTargets: only(svc.dnsTargets) } : {}) };
+}
+
 const nsMatches = (pattern: string, ns: string): boolean => pattern === '*' || pattern === ns;
 
 /** Whether one of the egress hosts names `host` of namespace `ns`. */
@@ -73,9 +109,11 @@ export function outboundTrafficMode(model: MeshModel, proxy: ProxyIdentity): Out
 export function scopeForProxy(model: MeshModel, proxy: ProxyIdentity): MeshModel {
   const mc = model.meshConfig;
   const egress = egressHosts(model, proxy);
-  const services = model.services.filter(
-    (svc: ServiceModel) => exportedTo(svc.exportTo, mc.defaultServiceExportTo, svc.namespace, proxy.namespace) && (egress === undefined || egressAllowsService(egress, svc.namespace, svc.hostname)),
-  );
+  const listeners = egressListeners(model, proxy);
+  const services = model.services
+    .filter((svc: ServiceModel) => exportedTo(svc.exportTo, mc.defaultServiceExportTo, svc.namespace, proxy.namespace) && (egress === undefined || egressAllowsService(egress, svc.namespace, svc.hostname)))
+    .flatMap((svc) => scopedPorts(svc, listeners) ?? []);
+  const narrowed = services.some((svc, i) => svc !== model.services[i]);
   // A delegate (no hosts) is judged against its root's namespace when it is resolved
   // (delegate-virtual-services.ts), not against the proxy's: it stays for that.
   const isDelegate = (vs: (typeof model.virtualServices)[number]): boolean => (vs.spec?.hosts ?? []).length === 0;
@@ -84,6 +122,6 @@ export function scopeForProxy(model: MeshModel, proxy: ProxyIdentity): MeshModel
   );
   // Istio keeps every DestinationRule for the proxies of its own namespace (its namespace-local rules), whatever its exportTo.
   const destinationRules = model.destinationRules.filter((dr) => nsOf(dr) === proxy.namespace || exportedTo(dr.spec?.exportTo, mc.defaultDestinationRuleExportTo, nsOf(dr), proxy.namespace));
-  if (services.length === model.services.length && virtualServices.length === model.virtualServices.length && destinationRules.length === model.destinationRules.length) return model;
+  if (!narrowed && services.length === model.services.length && virtualServices.length === model.virtualServices.length && destinationRules.length === model.destinationRules.length) return model;
   return { ...model, services, servicesByHost: new Map(services.map((s) => [s.hostname, s])), virtualServices, destinationRules };
 }

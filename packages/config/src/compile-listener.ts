@@ -35,7 +35,7 @@ export function compileListener(l: Listener, path = ''): CompileResult<ListenerR
 }
 
 export function compileListenerInto(l: Listener, path: string, errors: Errors): ListenerRt | undefined {
-  allowOnly(l, path, ['name', 'address', 'filter_chains', 'stat_prefix', 'metadata', 'traffic_direction', 'use_original_dst', 'listener_filters'], errors, ['listener_specifier'], {
+  allowOnly(l, path, ['name', 'address', 'filter_chains', 'stat_prefix', 'metadata', 'traffic_direction', 'use_original_dst', 'listener_filters', 'bind_to_port'], errors, ['listener_specifier'], {
     default_filter_chain: 'default_filter_chain is not supported by minimesh yet',
   });
   if (!l.name) errors.add(join(path, 'name'), 'must not be empty');
@@ -44,6 +44,12 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
   const fcp = join(path, 'filter_chains');
   const direction = l.traffic_direction === 'INBOUND' ? 'INBOUND' : 'OUTBOUND';
   const capture = compileCapture(l, path, errors);
+  // A BoolValue present with no value (false is proto3's default, not on the wire) is false.
+  const bind = l.bind_to_port as { value?: boolean } | null | undefined;
+  const virtual = bind !== undefined && bind !== null && bind.value !== true;
+  if (virtual && (capture !== undefined || !(chains.length > 1 || chains.some(chainNeedsSelection)))) {
+    errors.add(join(path, 'bind_to_port'), 'false is supported by minimesh only on a listener with filter chain matching and without use_original_dst (a listener the capture listener or a CONNECT tunnel hands connections to)');
+  }
   if (chains.length === 0) {
     errors.add(fcp, 'at least one filter chain is required');
     return undefined;
@@ -63,7 +69,7 @@ export function compileListenerInto(l: Listener, path: string, errors: Errors): 
     checkDistinctMatches(filterChains.map((c) => c.match), fcp, errors);
     const inspectors = compileListenerFilters(l.listener_filters, filterChains.map((c) => c.match), join(path, 'listener_filters'), errors);
     if (!addr || filterChains.length !== chains.length) return undefined;
-    return { name: l.name ?? '', address: addr.address, port: addr.port, filterChains, inspectors, ...(capture ? { capture } : {}) };
+    return { name: l.name ?? '', address: addr.address, port: addr.port, filterChains, inspectors, ...(capture ? { capture } : {}), ...(virtual ? { bindToPort: false as const } : {}) };
   }
   const p0 = `${fcp}[0]`;
   allowOnly(chains[0], p0, ['filters', 'name', 'metadata'], errors);

@@ -76,6 +76,12 @@ export interface ListenerRt {
   /** Set (with `inspectors`) instead of `hcm`/`tcpProxy` when a chain has a match or TLS: picked per connection. */
   readonly filterChains?: readonly FilterChainRt[];
   readonly inspectors?: ListenerInspectorsRt;
+  /**
+   * `bind_to_port: false` (a listener with filter chains): never bound; the outbound capture
+   * listener hands it connections whose original destination port is its port, and the local
+   * mesh's forward proxy the tunnels of a CONNECT to that port (as Envoy's use_original_dst).
+   */
+  readonly bindToPort?: false;
 }
 
 /** One of `filter_chains`: its match, TLS (undefined = plaintext) and its HCM or tcp_proxy. */ export interface FilterChainRt { readonly name: string; readonly match: FilterChainMatchRt; readonly tls: DownstreamTlsRt | undefined; readonly hcm?: HttpConnectionManagerRt; readonly tcpProxy?: TcpProxyRt }

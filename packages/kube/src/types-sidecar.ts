@@ -12,9 +12,19 @@ export interface SidecarEgressListener {
   hosts: string[];
 }
 
+/** An `ingress[]` listener: inbound traffic on `port` goes to `defaultEndpoint` (`127.0.0.1:PORT`, `0.0.0.0:PORT`, `unix:///path`). */
+export interface SidecarIngressListener {
+  port: { number: number; protocol?: string; name?: string; targetPort?: number };
+  bind?: string;
+  captureMode?: string;
+  defaultEndpoint?: string;
+  tls?: unknown;
+  connectionPool?: unknown;
+}
+
 export interface SidecarSpec {
   workloadSelector?: { labels?: Record<string, string> };
-  ingress?: unknown[];
+  ingress?: SidecarIngressListener[];
   egress?: SidecarEgressListener[];
   outboundTrafficPolicy?: { mode?: OutboundTrafficMode; egressProxy?: unknown };
   inboundConnectionPool?: unknown;

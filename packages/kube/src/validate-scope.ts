@@ -6,6 +6,7 @@
 import { at, checkArray, checkFields, checkInt, checkString, checkStringMap, isObject } from './check.js';
 import type { IssueCollector } from './issues.js';
 import { SERVICE_EXPORT_TO_ANNOTATION } from './types-sidecar.js';
+import { checkEgressListener, checkIngressListeners } from './validate-sidecar-listeners.js';
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -89,12 +90,14 @@ function checkEgressHost(c: IssueCollector, h: unknown, path: string): void {
 }
 
 export function validateSidecarSpec(c: IssueCollector, spec: unknown): void {
-  if (!checkFields(c, spec, 'spec', ['workloadSelector', 'egress', 'outboundTrafficPolicy'], ['ingress', 'inboundConnectionPool'])) return;
+  if (!checkFields(c, spec, 'spec', ['workloadSelector', 'egress', 'outboundTrafficPolicy', 'ingress'], ['inboundConnectionPool'])) return;
+  if (checkArray(c, spec.ingress, 'spec.ingress')) checkIngressListeners(c, spec.ingress, 'spec.ingress');
   if (checkFields(c, spec.workloadSelector, 'spec.workloadSelector', ['labels'])) checkStringMap(c, spec.workloadSelector.labels, 'spec.workloadSelector.labels');
   if (checkArray(c, spec.egress, 'spec.egress')) {
     spec.egress.forEach((e, i) => {
       const ep = at('spec.egress', i);
-      if (!checkFields(c, e, ep, ['hosts'], ['port', 'bind', 'captureMode'])) return;
+      if (!checkFields(c, e, ep, ['hosts', 'port', 'bind', 'captureMode'])) return;
+      checkEgressListener(c, e, ep);
       if (checkArray(c, e.hosts, at(ep, 'hosts'), true)) {
         if (e.hosts.length === 0) c.error(at(ep, 'hosts'), 'must have at least one host');
         e.hosts.forEach((h, j) => checkEgressHost(c, h, at(at(ep, 'hosts'), j)));

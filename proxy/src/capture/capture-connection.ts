@@ -6,8 +6,9 @@
  *      from a loopback peer, the HCM routes it by Host (the listener then works as a plain
  *      HTTP proxy, as in local mode); from any other peer, closed (never an open proxy);
  *   2. a port the config marks TCP -> TCP through the service's cluster named for the original
- *      destination (`tcp_clusters`: its endpoints and TLS, auto mTLS to sidecars), else to the
- *      original destination (PassthroughCluster);
+ *      destination (`tcp_clusters`: its endpoints and TLS, auto mTLS to sidecars); else a
+ *      listener of the original destination with `bind_to_port: false` (tcp/virtual-listener.ts:
+ *      its filter chains, SNI, ...) takes it; else to the original destination (PassthroughCluster);
  *   3. otherwise sniff: neither HTTP/1.x nor the HTTP/2 preface -> TCP to the original destination;
  *   4. HTTP: a virtual host for the Host header, else for the original destination
  *      (address:port, then address) -> the HCM; no virtual host -> PassthroughCluster.
@@ -30,6 +31,7 @@ import { INBOUND_PASSTHROUGH_SOURCE } from '@minimesh/mesh';
 import type { ClusterRt } from '@minimesh/config';
 import type { TcpEdge } from '../observability/istio/istio-metrics.js';
 import { UNKNOWN_PEER } from '../observability/istio/workload-peer.js';
+import type { VirtualListenerLookup } from '../tcp/virtual-listener.js';
 
 /** What the capture code needs from its listener. */
 export interface CaptureHost {
@@ -43,6 +45,8 @@ export interface CaptureHost {
   adoptHttp(socket: net.Socket, originalDst?: string): void;
   /** Tracks a TCP-proxied socket for drain and close. */
   trackTcp(socket: net.Socket): void;
+  /** The `bind_to_port: false` listener of an original destination (Istio's `0.0.0.0_443` SNI chains). */
+  readonly virtualListener?: VirtualListenerLookup;
 }
 
 /** How long a client may stay silent before an unnamed port is taken as TCP (server-first protocols). */
@@ -84,10 +88,12 @@ export function handleCapturedTo(socket: net.Socket, host: CaptureHost, dst: Ori
     if (!PROXY_OWN_PORTS.has(dst.port) && dst.port !== host.config.port && inboundHttpPort(host, dst)) return sniff(socket, host, dst, (initial) => inbound(socket, host, dst, initial));
     return inbound(socket, host, dst);
   }
-  if (capture.tcpPorts.has(dst.port)) {
-    if (!viaCluster(socket, host, dst)) passthrough(socket, host, dst);
-    return;
-  }
+  // A service's address (its cluster IP) first, as Envoy matches a destination IP before SNI.
+  if (capture.tcpPorts.has(dst.port) && viaCluster(socket, host, dst)) return;
+  // A listener of the original destination's port (bind_to_port: false) takes it, as Envoy's use_original_dst hands it over.
+  const virtual = host.virtualListener?.(dst.address, dst.port);
+  if (virtual !== undefined) return virtual.handoff(socket, dst);
+  if (capture.tcpPorts.has(dst.port)) return passthrough(socket, host, dst);
   sniff(socket, host, dst, (initial) => passthrough(socket, host, dst, initial));
 }
 

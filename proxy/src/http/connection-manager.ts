@@ -139,7 +139,8 @@ export class HttpConnectionManager implements ServerCodecCallbacks {
 
   connectTakeover(head: RequestHeaders, ctx: HcmContext): ConnectTakeover | undefined {
     const l = this.listener;
-    return connectTakeover(head, ctx, { socket: this.socket, adoptHttp: l.adoptHttp === undefined ? undefined : (s, dst) => l.adoptHttp!(s, dst) });
+    const virtualListener = l.proxy.virtualListener;
+    return connectTakeover(head, ctx, { socket: this.socket, adoptHttp: l.adoptHttp === undefined ? undefined : (s, dst) => l.adoptHttp!(s, dst), ...(virtualListener !== undefined ? { virtualListener } : {}) });
   }
 
   connectionReplyHead(ctx: HcmContext, status: number, body: string): ResponseHeaders {

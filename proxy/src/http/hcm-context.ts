@@ -36,8 +36,12 @@ export interface HcmContext {
   readonly cors?: CorsStats;
 }
 
+import type { VirtualListenerLookup } from '../tcp/virtual-listener.js';
+
 /** Proxy-wide state every connection reads. */
 export interface ProxyState {
   /** Set on SIGTERM: responses say `connection: close`, idle connections close. */
   draining: boolean;
+  /** The `bind_to_port: false` listener for an original destination (tcp/virtual-listener.ts). */
+  virtualListener?: VirtualListenerLookup;
 }

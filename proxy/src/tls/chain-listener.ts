@@ -26,6 +26,7 @@ import { inspectHttp, MAX_CLIENT_HELLO, peekClientHello } from './client-hello.j
 import { ChainTlsServer, codecForAlpn, type ServerTlsResult } from './downstream-tls.js';
 import { capturedDestination, hostPort } from '../capture/chain-capture.js';
 import type { OriginalDst } from '../capture/original-dst.js';
+import type { VirtualListener } from '../tcp/virtual-listener.js';
 
 /** Envoy's `listener_filters_timeout` default: then the connection goes on as plaintext without ALPN. */
 export const LISTENER_FILTERS_TIMEOUT_MS = 15_000;
@@ -65,7 +66,7 @@ class ChainHandle implements ListenerHandle {
   }
 }
 
-export class ChainListener {
+export class ChainListener implements VirtualListener {
   private readonly server: net.Server;
   private readonly connections = new Set<HttpConnectionManager>();
   private readonly sockets = new Set<net.Socket>();
@@ -120,24 +121,31 @@ export class ChainListener {
     this.serve(r.socket, rt, r.socket.alpnProtocol, r.peerPrincipal, dst);
   }
 
-  private accept(socket: net.Socket): void {
+  /** A connection another listener hands over (`bind_to_port: false`: tcp/virtual-listener.ts). */
+  handoff(socket: net.Socket, dst: OriginalDst, fallback?: (socket: net.Socket) => void): void {
+    this.accept(socket, { dst, fallback });
+    socket.resume(); // the giver may have paused it: the inspectors read its first bytes
+  }
+
+  private accept(socket: net.Socket, given?: { readonly dst: OriginalDst; readonly fallback?: (socket: net.Socket) => void }): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const onError = (): void => {
       socket.destroy();
     };
     socket.on('error', onError);
-    const captured = capturedDestination(socket, this.config);
+    const captured = given !== undefined ? { refuse: false as const, dst: given.dst } : capturedDestination(socket, this.config);
     if (captured.refuse) {
       socket.destroy();
       return;
     }
     const dst = captured.dst;
+    const fallback = given?.fallback;
     const listed = this.config.inspectors ?? { tls: false, http: false };
     // http_inspector only where a plain-text chain of this port matches on what it says
     // (Istio's auto ports): elsewhere a server-first protocol must not wait for client bytes.
     const inspectors = { tls: listed.tls, http: listed.http && this.sniffsHttp(dst?.port ?? socket.localPort ?? this.config.port) };
-    if (!inspectors.tls && !inspectors.http) return this.dispatch(socket, undefined, 'raw_buffer', '', [], onError, dst);
+    if (!inspectors.tls && !inspectors.http) return this.dispatch(socket, undefined, 'raw_buffer', '', [], onError, dst, fallback);
     let buf: Buffer = Buffer.alloc(0);
     let done = false;
     const finish = (tp: string, sni: string, alpn: readonly string[]): void => {
@@ -147,7 +155,7 @@ export class ChainListener {
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.pause();
-      this.dispatch(socket, buf, tp, sni, alpn, onError, dst);
+      this.dispatch(socket, buf, tp, sni, alpn, onError, dst, fallback);
     };
     const onData = (d: Buffer): void => {
       buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
@@ -170,7 +178,7 @@ export class ChainListener {
     return this.chains.some(({ chain: { match: m } }) => m.transportProtocol !== 'tls' && m.applicationProtocols.length > 0 && (m.destinationPort === undefined || m.destinationPort === port));
   }
 
-  private dispatch(socket: net.Socket, initial: Buffer | undefined, transportProtocol: string, serverName: string, alpn: readonly string[], onError: () => void, dst?: OriginalDst): void {
+  private dispatch(socket: net.Socket, initial: Buffer | undefined, transportProtocol: string, serverName: string, alpn: readonly string[], onError: () => void, dst?: OriginalDst, fallback?: (socket: net.Socket) => void): void {
     if (socket.destroyed) return;
     const rt = selectFilterChain(this.chains.map((c) => ({ match: c.chain.match, rt: c })), {
       destinationPort: dst?.port ?? socket.localPort ?? this.config.port,
@@ -178,6 +186,14 @@ export class ChainListener {
       transportProtocol,
       applicationProtocols: alpn,
     })?.rt;
+    if (rt === undefined && fallback !== undefined) {
+      log.debug({ listener: this.config.name, serverName }, 'no filter chain matches the handed-over connection: its fallback takes it');
+      if (initial !== undefined && initial.length > 0) socket.unshift(initial);
+      socket.off('error', onError);
+      this.sockets.delete(socket);
+      fallback(socket);
+      return;
+    }
     if (rt === undefined) {
       this.tlsStats.no_filter_chain_match++;
       log.debug({ listener: this.config.name, transportProtocol, serverName, alpn }, 'no filter chain matches the connection: closed');
@@ -214,7 +230,8 @@ export class ChainListener {
   }
 
   async listen(): Promise<void> {
-    await bindServer(this.server, this.config);
+    // bind_to_port: false: handed connections only (tcp/virtual-listener.ts).
+    if (this.config.bindToPort !== false) await bindServer(this.server, this.config);
     // Named by the address it is bound to (a port 0 in the config is the one given).
     if (this.deps.stats !== undefined) this.tlsStats = this.deps.stats.listener(`${this.config.address}_${this.port}`);
   }
@@ -230,7 +247,7 @@ export class ChainListener {
 
   drain(): Promise<void> {
     this.draining = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = this.server.listening ? new Promise<void>((resolve) => this.server.close(() => resolve())) : Promise.resolve();
     for (const c of this.connections) c.closeIfIdle();
     return closed;
   }
