@@ -1,12 +1,13 @@
 // The soak's local mesh: a control plane (its own process, on free ports) watching a temp YAML
-// folder, a server pod (127.0.0.140: the bench's upstream app on 127.0.0.1:APP + its sidecar) and
-// a client pod (127.0.0.141: its sidecar only; the soak's load is the client app, sending
+// folder, a server pod (127.0.0.231: the bench's upstream app on 127.0.0.1:APP + its sidecar) and
+// a client pod (127.0.0.232: its sidecar only; the soak's load is the client app, sending
 // through the sidecar's forward-proxy listener on :15001). Sidecars are started as the local
 // mesh launcher (examples/local-mesh.js) starts them: same flags, node metadata and a workload
 // token each, so mTLS between the sidecars is on as in the shipped local mesh. The launcher
 // itself is not used: it binds fixed control plane ports (15010/15014/20001) and stops the
 // whole mesh when any child exits, and the soak restarts its upstream on purpose.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROXY_NODE_FLAGS } from '@minimesh/mesh';
@@ -22,8 +23,18 @@ export interface SoakPod {
   ip: string;
   name: string;
 }
-export const SERVER_POD: SoakPod = { app: 'soak-server', ip: '127.0.0.140', name: 'soak-server-local-00001' };
-export const CLIENT_POD: SoakPod = { app: 'soak-client', ip: '127.0.0.141', name: 'soak-client-local-00001' };
+export const SERVER_POD: SoakPod = { app: 'soak-server', ip: '127.0.0.231', name: 'soak-server-local-00001' };
+export const CLIENT_POD: SoakPod = { app: 'soak-client', ip: '127.0.0.232', name: 'soak-client-local-00001' };
+
+const SIDECAR_PORTS = [15000, 15001, 15020, 15021, 15090];
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.once('error', () => done(false));
+    srv.listen(port, host, () => srv.close(() => done(true)));
+  });
+}
 
 /** The Service and Deployments (the pods register themselves through their sidecars). */
 function meshYaml(appPort: number): string {
@@ -99,6 +110,9 @@ export class SoakMesh {
 
   /** Writes the YAML, starts the control plane, the server app and both sidecars; resolves when all are ready. */
   async start(): Promise<void> {
+    const busy: string[] = [];
+    for (const pod of [SERVER_POD, CLIENT_POD]) for (const port of SIDECAR_PORTS) if (!(await portFree(pod.ip, port))) busy.push(`${pod.ip}:${port}`);
+    if (busy.length > 0) throw new Error(`the soak's pod addresses are in use: ${busy.join(', ')} (is another soak running?)`);
     mkdirSync(this.configDir, { recursive: true });
     const [xds, debug, dashboard, app] = await freePorts(4);
     this.xdsPort = xds;

@@ -128,7 +128,7 @@ export function verdicts(v: VerdictInput): Verdict[] {
   const f = failuresAroundRestart(v.seconds, v.loadStartMs, v.restart);
   const win = v.restart === null ? 'no restart' : `restart window ${v.restart.killT.toFixed(1)}-${v.restart.readyT === null ? 'never ready' : (v.restart.readyT + v.restart.graceS).toFixed(1)} s`;
   const firsts = f.outside.slice(0, 5).map((o) => `${o.status === 0 ? 'error' : o.status} at ${o.t} s`).join(', ');
-  out.push({ name: '0 non-2xx outside the restart', pass: f.outside.length === 0 && v.restart?.readyT !== null, detail: `${f.outside.length} outside${firsts === '' ? '' : ` (${firsts})`}; ${f.inside} inside the ${win}` });
+  out.push({ name: '0 non-2xx outside the restart', pass: f.outside.length === 0 && v.restart !== null && v.restart.readyT !== null, detail: `${f.outside.length} outside${firsts === '' ? '' : ` (${firsts})`}; ${f.inside} inside the ${win}` });
   for (const name of v.sidecars) {
     const a = second.procs[name]?.fds ?? null;
     const b = last.procs[name]?.fds ?? null;

@@ -3,12 +3,15 @@
 // proxy's own gauges over its last 5-second window; see proxy/src/observability/event-loop-delay.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { cpuSeconds } from './proc-stats.js';
 
 export interface ProcSample {
   name: string;
   pid: number;
   rssMb: number | null;
   fds: number | null;
+  /** CPU seconds used so far (utime+stime) */
+  cpuS: number | null;
   /** event-loop delay p99 / max over the proxy's last window (ms); null when not reported */
   eldP99Ms: number | null;
   eldMaxMs: number | null;
@@ -73,7 +76,7 @@ export async function sampleProc(name: string, pid: number, admin: string | null
       eldMaxMs = s.get('server.event_loop_delay_ms_max') ?? null;
     }
   }
-  return { name, pid, rssMb: rssMb(pid), fds: fdCount(pid), eldP99Ms, eldMaxMs };
+  return { name, pid, rssMb: rssMb(pid), fds: fdCount(pid), cpuS: cpuSeconds(pid), eldP99Ms, eldMaxMs };
 }
 
 export { fetchText };

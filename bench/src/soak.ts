@@ -95,11 +95,15 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     await Promise.race([started, exited.then((c) => Promise.reject(new Error(`the load exited (${c}) before it started`)))]);
 
-    // samples every 5 s, a progress line per slice-sized window (30 s at most)
+    // samples every 5 s (every 2.5 s when slices are under 25 s, so each holds a few), while the
+    // load runs; a progress line per slice-sized window (30 s at most)
+    const sampleEvery = sliceSeconds(opts.durationS) >= 25 ? 5 : 2.5;
     const progressEvery = Math.max(5, Math.min(30, Math.floor(sliceSeconds(opts.durationS) / 5) * 5));
+    let lastProgress = 0;
     const admin = new Map([[SIDECARS[0], `http://${CLIENT_POD.ip}:15000`], [SIDECARS[1], `http://${SERVER_POD.ip}:15000`]]);
     const takeSample = async (): Promise<void> => {
-      const t = Math.round(tOf(Date.now()));
+      const t = Math.round(tOf(Date.now()) * 10) / 10;
+      if (t > opts.durationS) return; // the load is draining: not a sample of the steady state
       const procs = await Promise.all(mesh.pids().map((p) => sampleProc(p.name, p.pid, admin.get(p.name) ?? null)));
       samples.push({ t, procs });
       const dead = mesh.deadProcess();
@@ -107,9 +111,12 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
         error = dead;
         child.kill('SIGTERM');
       }
-      if (t % progressEvery === 0 || t >= opts.durationS) log(progressLine(t, progressEvery, procs, seconds));
+      if (t - lastProgress >= progressEvery - 1) {
+        lastProgress = t;
+        log(progressLine(t, progressEvery, procs, seconds));
+      }
     };
-    timers.push(setInterval(() => void takeSample(), 5000));
+    timers.push(setInterval(() => void takeSample(), sampleEvery * 1000));
     timers.push(setTimeout(() => {
       const killT = tOf(Date.now());
       log(`soak: t=${killT.toFixed(1)} s: killing the server app (SIGKILL); back in ${opts.restartDownS} s`);
@@ -134,7 +141,6 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
     const code = await exited;
     if (code !== 0 && error === null) error = `the load exited with ${code}`;
     for (const tm of timers) clearTimeout(tm);
-    await takeSample();
     await pushing;
   } catch (e) {
     error ??= (e as Error).message;
