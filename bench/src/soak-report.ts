@@ -42,8 +42,8 @@ export interface Verdict {
 export interface SliceRow {
   from: number;
   to: number;
-  /** per process name: median RSS (MB), worst ELD p99 (ms), median fds */
-  procs: Record<string, { rssMb: number | null; eldP99Ms: number | null; fds: number | null }>;
+  /** per process name: median RSS (MB), worst ELD p99 (ms), median fds, CPU used (cores) */
+  procs: Record<string, { rssMb: number | null; eldP99Ms: number | null; fds: number | null; vcpu: number | null }>;
   rps: number;
   non2xx: number;
 }
@@ -61,6 +61,13 @@ const med = (xs: (number | null)[]): number | null => {
   return v.length === 0 ? null : median(v);
 };
 
+/** CPU seconds per second of `name` between the first and last of `samples` */
+function vcpu(name: string, samples: readonly Sample[]): number | null {
+  const pts = samples.map((s) => ({ t: s.t, cpu: s.procs.find((p) => p.name === name)?.cpuS ?? null })).filter((p) => p.cpu !== null);
+  if (pts.length < 2 || pts[pts.length - 1].t <= pts[0].t) return null;
+  return (pts[pts.length - 1].cpu! - pts[0].cpu!) / (pts[pts.length - 1].t - pts[0].t);
+}
+
 export function sliceRows(durationS: number, samples: readonly Sample[], seconds: readonly SoakSecond[]): SliceRow[] {
   const sliceS = sliceSeconds(durationS);
   const count = Math.max(1, Math.ceil(durationS / sliceS - 1e-9));
@@ -68,12 +75,13 @@ export function sliceRows(durationS: number, samples: readonly Sample[], seconds
   const rows: SliceRow[] = [];
   for (let i = 0; i < count; i++) {
     const mine = samples.filter((s) => sliceOf(s.t, sliceS, count) === i);
+    const before = samples.filter((s) => sliceOf(s.t, sliceS, count) < i).at(-1);
     const secs = seconds.filter((s) => sliceOf(s.t - 0.5, sliceS, count) === i);
     const procs: SliceRow['procs'] = {};
     for (const name of names) {
       const ps = mine.map((s) => s.procs.find((p) => p.name === name)).filter((p) => p !== undefined);
       const eld = ps.map((p) => p.eldP99Ms).filter((x): x is number => x !== null);
-      procs[name] = { rssMb: med(ps.map((p) => p.rssMb)), eldP99Ms: eld.length === 0 ? null : Math.max(...eld), fds: med(ps.map((p) => p.fds)) };
+      procs[name] = { rssMb: med(ps.map((p) => p.rssMb)), eldP99Ms: eld.length === 0 ? null : Math.max(...eld), fds: med(ps.map((p) => p.fds)), vcpu: vcpu(name, before === undefined ? mine : [before, ...mine]) };
     }
     const from = i * sliceS;
     const to = Math.min(durationS, (i + 1) * sliceS);
@@ -150,13 +158,15 @@ function fmt(n: number | null, digits = 1): string {
 
 const mmss = (s: number): string => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
 
-export function formatTable(rows: readonly SliceRow[], sidecars: readonly string[], controlPlane: string): string {
+/** `load`: the load generator's process name (its CPU is shown, to tell a slow generator from slow proxies) */
+export function formatTable(rows: readonly SliceRow[], sidecars: readonly string[], controlPlane: string, load: string): string {
   const short = (n: string): string => n.replace(/^soak-/, '').replace(/ sidecar$/, '');
-  const head = ['slice', ...sidecars.flatMap((s) => [`RSS ${short(s)}`, `ELD p99 ${short(s)}`, `fds ${short(s)}`]), 'RSS cp', 'req/s', 'non-2xx'];
+  const head = ['slice', ...sidecars.flatMap((s) => [`RSS ${short(s)}`, `ELD p99 ${short(s)}`, `fds ${short(s)}`, `CPU ${short(s)}`]), 'RSS cp', 'CPU load', 'req/s', 'non-2xx'];
   const body = rows.map((r) => [
     `${mmss(r.from)}-${mmss(r.to)}`,
-    ...sidecars.flatMap((s) => [`${fmt(r.procs[s]?.rssMb ?? null)} MB`, `${fmt(r.procs[s]?.eldP99Ms ?? null)} ms`, fmt(r.procs[s]?.fds ?? null, 0)]),
+    ...sidecars.flatMap((s) => [`${fmt(r.procs[s]?.rssMb ?? null)} MB`, `${fmt(r.procs[s]?.eldP99Ms ?? null)} ms`, fmt(r.procs[s]?.fds ?? null, 0), fmt(r.procs[s]?.vcpu ?? null, 2)]),
     `${fmt(r.procs[controlPlane]?.rssMb ?? null)} MB`,
+    fmt(r.procs[load]?.vcpu ?? null, 2),
     r.rps.toFixed(0),
     String(r.non2xx),
   ]);

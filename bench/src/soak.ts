@@ -104,7 +104,8 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
     const takeSample = async (): Promise<void> => {
       const t = Math.round(tOf(Date.now()) * 10) / 10;
       if (t > opts.durationS) return; // the load is draining: not a sample of the steady state
-      const procs = await Promise.all(mesh.pids().map((p) => sampleProc(p.name, p.pid, admin.get(p.name) ?? null)));
+      const pids = child.pid === undefined ? mesh.pids() : [...mesh.pids(), { name: 'load', pid: child.pid }];
+      const procs = await Promise.all(pids.map((p) => sampleProc(p.name, p.pid, admin.get(p.name) ?? null)));
       samples.push({ t, procs });
       const dead = mesh.deadProcess();
       if (dead !== null && error === null) {
@@ -156,7 +157,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
   const result: SoakResult = { options: opts, startedAt, rows, samples, pushes, restart, load: loadDone, verdicts: vs, pass: vs.every((v) => v.pass), error, file };
   writeFileSync(file, `${JSON.stringify({ ...result, seconds }, null, 1)}\n`);
   if (error === null) rmSync(dir, { recursive: true, force: true });
-  log(`\n${formatTable(rows, SIDECARS, 'control plane')}\n\n${formatVerdicts(vs)}\n\nresults: ${file}${error === null ? '' : `\nlogs: ${dir}`}`);
+  log(`\n${formatTable(rows, SIDECARS, 'control plane', 'load')}\n\n${formatVerdicts(vs)}\n\nresults: ${file}${error === null ? '' : `\nlogs: ${dir}`}`);
   return result;
 }
 
@@ -166,6 +167,7 @@ function progressLine(t: number, windowS: number, procs: Sample['procs'], second
   const bad = recent.reduce((n, s) => n + s.non2xx + s.errors, 0);
   const queued = recent.length === 0 ? 0 : recent[recent.length - 1].queued;
   const p = procs
+    .filter((x) => x.name !== 'load')
     .map((x) => `${x.name.replace(/^soak-/, '')}: RSS ${x.rssMb?.toFixed(1) ?? '-'} MB${x.eldP99Ms === null ? '' : ` ELD p99 ${x.eldP99Ms.toFixed(1)} ms`} fds ${x.fds ?? '-'}`)
     .join(' | ');
   return `soak: t=${t} s  ${p} | last ${windowS} s: ${rps.toFixed(0)} req/s, ${bad} non-2xx, ${queued} queued`;
