@@ -76,10 +76,20 @@ spec:
 `;
 }
 
+/**
+ * The environment for the soak's processes: this one's without NODE_OPTIONS (under tap it loads
+ * tap's hooks into every child, which would be measured as the proxies' memory and CPU).
+ */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
 /** Spawns `node args` with `env` added, output to `logFile` (the shape processes.ts works with). */
 function spawnNode(args: readonly string[], logFile: string, env: Record<string, string> = {}): Pinned {
   const fd = openSync(logFile, 'a');
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', fd, fd], env: childEnv(env) });
   closeSync(fd);
   if (proc.pid === undefined) throw new Error(`could not start ${args.join(' ')}`);
   const exited = new Promise<number | string>((resolveExit) => {

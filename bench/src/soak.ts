@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distProgram, resultsDir } from './paths.js';
 import { parseSoakArgs, SOAK_USAGE, SoakUsageError, type SoakOptions } from './soak-options.js';
-import { CLIENT_POD, SERVER_HOST, SERVER_POD, SoakMesh } from './soak-mesh.js';
+import { childEnv, CLIENT_POD, SERVER_HOST, SERVER_POD, SoakMesh } from './soak-mesh.js';
 import { pushAndConfirm, type PushResult } from './soak-push.js';
 import { formatTable, formatVerdicts, sliceRows, sliceSeconds, verdicts, type RestartRecord, type SliceRow, type SoakSecond, type Verdict } from './soak-report.js';
 import type { SoakLoadDone, SoakLoadSecond } from './soak-load.js';
@@ -73,7 +73,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
     await waitForPath(30_000);
     log(`soak: mesh up (logs ${dir}); ${opts.rate} req/s for ${opts.durationS} s over ${opts.connections} connections, push every ${opts.pushEveryS} s, server restart at ${(opts.durationS * opts.restartAt).toFixed(0)} s`);
     const child = spawn(process.execPath, [distProgram('soak-load'), '--host', CLIENT_POD.ip, '--port', '15001', '--target', `http://${SERVER_HOST}/`,
-      '--rate', String(opts.rate), '--connections', String(opts.connections), '--duration', String(opts.durationS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '--rate', String(opts.rate), '--connections', String(opts.connections), '--duration', String(opts.durationS)], { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv() });
     const tOf = (wallMs: number): number => (wallMs - loadStartMs) / 1000;
     const started = new Promise<void>((onStart) => {
       let buf = '';

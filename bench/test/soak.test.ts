@@ -110,7 +110,7 @@ t.test(`npm run bench:soak -- --duration ${duration}`, { skip: ci ? false : noPr
   });
   t.comment(stdout.slice(stdout.indexOf('\nslice') + 1));
   t.match(stdout, /soak: t=\d+(\.\d)? s .*req\/s/, 'progress lines as it goes');
-  t.match(stdout, /slice\s+RSS client\s+ELD p99 client\s+fds client\s+RSS server/, 'the table');
+  t.match(stdout, /slice\s+RSS client\s+ELD p99 client\s+fds client\s+CPU client\s+RSS server/, 'the table');
   const r = JSON.parse(readFileSync(out, 'utf8')) as { verdicts: Verdict[]; pass: boolean; error: string | null; samples: Sample[] };
   t.equal(r.error, null, 'the run completed');
   for (const v of r.verdicts) t.ok(v.pass, `${v.name}: ${v.detail}`);
