@@ -76,7 +76,8 @@ export function sliceRows(durationS: number, samples: readonly Sample[], seconds
   for (let i = 0; i < count; i++) {
     const mine = samples.filter((s) => sliceOf(s.t, sliceS, count) === i);
     const before = samples.filter((s) => sliceOf(s.t, sliceS, count) < i).at(-1);
-    const secs = seconds.filter((s) => sliceOf(s.t - 0.5, sliceS, count) === i);
+    const all = seconds.filter((s) => sliceOf(s.t - 0.5, sliceS, count) === i);
+    const secs = all.filter((s) => s.t - 0.5 < durationS); // not the drain after the load's end
     const procs: SliceRow['procs'] = {};
     for (const name of names) {
       const ps = mine.map((s) => s.procs.find((p) => p.name === name)).filter((p) => p !== undefined);
@@ -86,7 +87,7 @@ export function sliceRows(durationS: number, samples: readonly Sample[], seconds
     const from = i * sliceS;
     const to = Math.min(durationS, (i + 1) * sliceS);
     const responses = secs.reduce((n, s) => n + s.ok + s.non2xx, 0);
-    rows.push({ from, to, procs, rps: responses / Math.max(1, secs.length), non2xx: secs.reduce((n, s) => n + s.non2xx + s.errors, 0) });
+    rows.push({ from, to, procs, rps: responses / Math.max(1, secs.length), non2xx: all.reduce((n, s) => n + s.non2xx + s.errors, 0) });
   }
   return rows;
 }
@@ -143,7 +144,8 @@ export function verdicts(v: VerdictInput): Verdict[] {
     const slack = a === null ? 0 : Math.max(v.thresholds.fdSlack, a * 0.1);
     out.push({ name: `fds not growing: ${name}`, pass: a !== null && b !== null && b <= a + slack, detail: `median ${fmt(b)} (${span(last)}) vs ${fmt(a)} (${span(second)}), slack ${slack.toFixed(0)}` });
   }
-  const responses = v.seconds.reduce((n, s) => n + s.ok + s.non2xx, 0);
+  // the load's duration only: what it answers while draining its backlog afterwards does not count
+  const responses = v.seconds.filter((s) => s.t - 0.5 < v.durationS).reduce((n, s) => n + s.ok + s.non2xx, 0);
   const achieved = responses / v.durationS;
   out.push({ name: `rate ≥ ${v.thresholds.minRateRatio * 100} % of ${v.rate}/s`, pass: achieved >= v.rate * v.thresholds.minRateRatio, detail: `${achieved.toFixed(0)} responses/s (${((achieved / v.rate) * 100).toFixed(1)} %)` });
   const missed = v.pushes.filter((p) => p.reachedMs === null);
