@@ -157,7 +157,8 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
   const result: SoakResult = { options: opts, startedAt, rows, samples, pushes, restart, load: loadDone, verdicts: vs, pass: vs.every((v) => v.pass), error, file };
   writeFileSync(file, `${JSON.stringify({ ...result, seconds }, null, 1)}\n`);
   if (error === null) rmSync(dir, { recursive: true, force: true });
-  log(`\n${formatTable(rows, SIDECARS, 'control plane', 'load')}\n\n${formatVerdicts(vs)}\n\nresults: ${file}${error === null ? '' : `\nlogs: ${dir}`}`);
+  const table = samples.length === 0 ? '(no samples: the run stopped before its load)' : formatTable(rows, SIDECARS, 'control plane', 'load');
+  log(`\n${table}\n\n${formatVerdicts(vs)}\n\nresults: ${file}${error === null ? '' : `\nlogs: ${dir}`}`);
   return result;
 }
 
