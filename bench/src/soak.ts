@@ -92,7 +92,13 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
         }
       });
     });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let loadEnded = false;
+    const exited = new Promise<number | null>((r) =>
+      child.once('exit', (code) => {
+        loadEnded = true;
+        r(code);
+      }),
+    );
     await Promise.race([started, exited.then((c) => Promise.reject(new Error(`the load exited (${c}) before it started`)))]);
 
     // samples every 5 s (every 2.5 s when slices are under 25 s, so each holds a few), while the
@@ -131,9 +137,10 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
       })().catch((e: unknown) => (error ??= `restart: ${(e as Error).message}`));
     }, opts.durationS * opts.restartAt * 1000));
     const pushing = (async () => {
-      for (let n = 1; n * opts.pushEveryS < opts.durationS && loadDone === null && error === null; n++) {
-        const wait = loadStartMs + n * opts.pushEveryS * 1000 - Date.now();
-        if (wait > 0) await sleep(wait);
+      for (let n = 1; n * opts.pushEveryS < opts.durationS && !loadEnded && error === null; n++) {
+        const due = loadStartMs + n * opts.pushEveryS * 1000;
+        while (Date.now() < due && !loadEnded) await sleep(Math.min(500, due - Date.now()));
+        if (loadEnded) break;
         const r = await pushAndConfirm(mesh.configDir, n, `http://${CLIENT_POD.ip}:15000`, tOf(Date.now()));
         pushes.push(r);
         log(`soak: t=${r.t.toFixed(0)} s: push ${n} ${r.reachedMs === null ? 'did NOT reach the client sidecar within 15 s' : `reached the client sidecar in ${r.reachedMs} ms (routes version ${r.version})`}`);
