@@ -90,13 +90,16 @@ t.test('the push marker and the ELD gauges are read exactly', async (t) => {
 // a push every 10 s, the restart at 35 s). tap runs two files at once, so the machine is shared
 // with another test: the achieved-rate verdict is judged at ≥ 90 % here (the soak's default,
 // 95 %, is for a run on a quiet machine); the others are about leaks and errors and stand as they are,
-// but for the 70-s run's RSS limit: +25 % (its slices are 14 s; the second one is still in warm-up,
-// JIT and heap growing: short runs here grew 4-13 % where the 4-minute run's RSS stayed within 1 %).
+// but for the 70-s run's RSS limit: +40 %. Its slices are 14 s: the second one is still in
+// warm-up (JIT, heap growing), and the server sidecar's RSS steps up at the upstream restart with
+// its thousands of 503s (+4 to +17 MB seen here, then flat: the 4-minute runs stayed within +5 %
+// from minute 2 to minute 4). A 70-s run catches gross leaks only (at 2,000 req/s, 0.5 KB kept per
+// request is +42 MB between the two slices, 44 %); the 4-minute CI run judges the issue's +10 %.
 // Outside CI a missed rate is a TODO, not a failure (a developer's machine may be busy with
 // anything; 2,000 req/s needs the CPU to be there); under CI=true every verdict must pass.
 const ci = process.env.CI === 'true';
 const duration = ci ? '4m' : '70s';
-const rssGrowth = ci ? '0.1' : '0.25';
+const rssGrowth = ci ? '0.1' : '0.4';
 const noProc = existsSync('/proc/self/status') ? false : 'needs Linux /proc (RSS and fd counts)';
 if (noProc === false) t.setTimeout((parseDurationS(duration, 'duration') + 180) * 1000);
 
