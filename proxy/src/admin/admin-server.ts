@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { Proxy } from '../proxy.js';
 import { renderClusters, renderClustersJson } from './clusters-text.js';
+import { startEventLoopDelay } from '../observability/event-loop-delay.js';
 
 const HELP = `admin commands are:
   /: this help
@@ -29,6 +30,7 @@ export function serverState(proxy: Proxy): 'LIVE' | 'DRAINING' | 'PRE_INITIALIZI
 }
 
 export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server {
+  startEventLoopDelay();
   return http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     const format = url.searchParams.get('format');

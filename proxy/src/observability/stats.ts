@@ -4,6 +4,7 @@
  * `cluster.<name>.upstream_rq_total: 3` on /stats and
  * `envoy_cluster_upstream_rq_total{envoy_cluster_name="<name>"} 3` on /stats/prometheus.
  */
+import { eventLoopDelayLines } from './event-loop-delay.js';
 
 import type { ConfigUpdateStats } from './config-update-stats.js';
 
@@ -196,6 +197,7 @@ export class StatsRegistry {
     lines.push(`server.live: ${this.server.live}`);
     lines.push(`server.uptime: ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
     lines.push(`server.total_connections: ${this.server.total_connections}`);
+    lines.push(...eventLoopDelayLines());
     lines.sort();
     return (filter ? lines.filter((l) => filter.test(l.slice(0, l.indexOf(':')))) : lines).join('\n') + '\n';
   }
