@@ -87,9 +87,10 @@ t.test('the push marker and the ELD gauges are read exactly', async (t) => {
 });
 
 // The soak itself: 4 minutes under CI (the issue's CI length), 70 s elsewhere (slices of 14 s,
-// a push every 10 s, the restart at 35 s). tap runs two files at once, so the machine is shared
-// with another test: the achieved-rate verdict is judged at ≥ 90 % here (the soak's default,
-// 95 %, is for a run on a quiet machine); the others are about leaks and errors and stand as they are,
+// a push every 10 s, the restart at 35 s). `npm test` runs this file on its own after the rest of
+// the suite (`npm run test:soak`; tap's default file set excludes it), so no other test shares the
+// machine; the achieved-rate verdict is still judged at ≥ 90 % here (the soak's default, 95 %, is
+// for a quiet machine: a CI machine's neighbours are unknown); the others are about leaks and errors and stand as they are,
 // but for the 70-s run's RSS limit: +40 %. Its slices are 14 s: the second one is still in
 // warm-up (JIT, heap growing), and the server sidecar's RSS steps up at the upstream restart with
 // its thousands of 503s (+4 to +17 MB seen here, then flat: the 4-minute runs stayed within +5 %
