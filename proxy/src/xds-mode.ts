@@ -18,6 +18,8 @@ import { POD_LABELS_FILE, readPodLabels } from './pod-labels.js';
 import { describeRoot, isTlsFailure, loadXdsRoot, type XdsTlsSettings } from './xds-tls.js';
 import { liveSecretsEntry } from './admin/secrets-config-dump.js';
 import type { WorkloadCertAgent } from './security/workload-cert-agent.js';
+import { startWorkers, workerCount } from './workers/primary.js';
+import { xdsSnapshot } from './workers/config-snapshot.js';
 
 /** The workload certificate (see security/workload-cert-agent.ts), asked of the xDS server. */
 export interface XdsIdentityOptions {
@@ -55,6 +57,8 @@ export interface XdsModeOptions {
   readonly drainTimeMs: number;
   /** Name servers for DNS clusters (`--dns-resolvers`); absent: the system's resolver. */
   readonly dnsResolvers?: readonly string[];
+  /** Worker processes serving the listeners (`--concurrency`; absent or 1: this process; 0: one per core). */
+  readonly concurrency?: number;
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly pendingTimeoutMs?: number;
@@ -134,7 +138,10 @@ function withSecrets(dump: Record<string, unknown>, proxy: Proxy): Record<string
 export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): Promise<RunningXdsProxy> {
   // A root that cannot be read or parsed stops the start, naming the file.
   const tls = opts.tls === undefined ? undefined : { rootPem: loadXdsRoot(opts.tls), serverName: opts.tls.serverName };
-  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers });
+  const count = opts.concurrency === undefined ? 1 : workerCount(opts.concurrency);
+  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers, serveListeners: count === 1 });
+  // With workers: they serve the listeners; each config reaches them before this process takes it.
+  const workers = count > 1 ? await startWorkers(proxy, count) : undefined;
   const client = new XdsClient({
     server: opts.server,
     tls,
@@ -151,6 +158,7 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
       }
     },
     onConfig: async ({ config, dump }) => {
+      if (workers !== undefined) for (const l of await workers.apply(xdsSnapshot(dump, config.node))) log.debug({ listener: l.name, address: `${l.address}:${l.port}` }, 'listening');
       await proxy.apply(config, withSecrets(xdsConfigDump({ node: opts.node, server: opts.server }, dump), proxy));
       for (const l of proxy.listeners.values()) log.debug({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
     },
@@ -162,7 +170,7 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   const stop = async (): Promise<void> => {
     identity?.stop();
     await client.close();
-    await proxy.drain();
+    await Promise.all([workers?.drain(opts.drainTimeMs + 2000), proxy.drain()]);
     side?.close();
   };
   const admin = opts.adminPort === undefined ? undefined : { address: opts.adminAddress, port: opts.adminPort };
