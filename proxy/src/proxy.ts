@@ -22,6 +22,7 @@ import { log } from './log.js';
 import { IstioMetrics } from './observability/istio/istio-metrics.js';
 import { peerFromNodeMetadata } from './observability/istio/workload-peer.js';
 import type { StatsView } from './observability/stats-view.js';
+import { drainListeners } from './admin/drain-listeners.js';
 
 
 export interface ProxyOptions {
@@ -59,6 +60,9 @@ export class Proxy implements ProxyState {
 
   /** The listeners served, as bound (the primary of `--concurrency N`: as its workers bound them). */
   boundListeners = (): { name: string; address: string; port: number }[] => [...this.listeners.values()].map((l) => ({ name: l.config.name, address: l.config.address, port: l.port }));
+
+  /** `POST /drain_listeners`: the listeners stop accepting (the primary of `--concurrency N`: its workers'). */
+  drainListeners = (inboundOnly: boolean): void => void drainListeners(this.listeners.values(), inboundOnly);
 
   constructor(readonly options: ProxyOptions) {
     if (options.dnsResolvers !== undefined) this.clusters.setDnsResolvers(options.dnsResolvers);

@@ -7,11 +7,12 @@
  */
 import t from 'tap';
 import http from 'node:http';
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SnapshotCache, XdsServer, syncState } from '@minimesh/xds/server';
 import { TYPE_URL } from '@minimesh/api';
-import { buildBootstrap, ok, request, route, startUpstream, tempDir, writeBootstrap, type TestLike } from './helpers/harness.js';
+import { buildBootstrap, ok, request, route, startTestProxy, startUpstream, tempDir, writeBootstrap, type TestLike } from './helpers/harness.js';
 import { oneRouteSnapshot, LISTENER_NAME } from './helpers/xds-snapshot.js';
 
 const CLI = fileURLToPath(new URL('../../../packages/cli/bin/minimesh.js', import.meta.url));
@@ -70,6 +71,28 @@ function get(port: number, path: string): Promise<string> {
   });
 }
 
+function post(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode!));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
 /** `name: value` of /stats (0 when absent). */
 async function stat(adminPort: number, name: string): Promise<number> {
   const text = await get(adminPort, `/stats?filter=${encodeURIComponent(`^${name.replace(/\./g, '\\.')}$`)}`);
@@ -107,10 +130,9 @@ async function startStatic(t: TestLike, body: string): Promise<{ proc: Proc; por
   return { proc, port, adminPort: Number(String(admin.address).split(':')[1]), listener: `127.0.0.1_${port}` };
 }
 
-t.test('static bootstrap, 2 workers: both serve; /stats and /stats/prometheus count every request once', async (t) => {
+t.test('static bootstrap, 2 workers: both serve; one set of stats; a killed worker comes back; /drain_listeners and SIGTERM reach every worker', async (t) => {
   const { proc, port, adminPort, listener } = await startStatic(t, 'hello');
-  const started = logged(proc, 'workers started')!;
-  t.equal((started.pids as number[]).length, 2, 'two worker processes');
+  t.equal((logged(proc, 'workers started')!.pids as number[]).length, 2, 'two worker processes');
   const { sent, wrong } = await loadBothWorkers(port, adminPort, listener, 'hello');
   t.equal(wrong, 0, `all ${sent} responses were 200 hello`);
   t.equal(await stat(adminPort, 'http.test.downstream_rq_total'), sent, '/stats: downstream_rq_total is the sum over the workers');
@@ -129,10 +151,7 @@ t.test('static bootstrap, 2 workers: both serve; /stats and /stats/prometheus co
   t.equal([...prom.matchAll(/^istio_build\{/gm)].length, 1, 'one istio_build line');
   t.match(await get(adminPort, '/listeners'), new RegExp(`^listener_test::127\\.0\\.0\\.1:${port}$`, 'm'), "/listeners: as the workers bound it");
   t.match(await get(adminPort, '/clusters'), /^c::127\.0\.0\.1:\d+::health_flags::healthy$/m, "/clusters: the primary's view");
-});
-
-t.test('a killed worker is forked again and serves; SIGTERM stops the primary and every worker', async (t) => {
-  const { proc, port, adminPort, listener } = await startStatic(t, 'again');
+  // A killed worker is forked again, takes the current config and serves.
   const pids = logged(proc, 'workers started')!.pids as number[];
   const seen = proc.lines().length;
   process.kill(pids[1], 'SIGKILL');
@@ -145,8 +164,13 @@ t.test('a killed worker is forked again and serves; SIGTERM stops the primary an
   // Its stats start at zero (the old process took its own with it): any connection counted is the new one's.
   const from = await stat(adminPort, `listener.${listener}.worker_1.downstream_cx_total`);
   t.equal(from, 0, 'the new worker has accepted nothing yet');
-  t.equal((await loadBothWorkers(port, adminPort, listener, 'again')).wrong, 0, 'every response 200');
+  t.equal((await loadBothWorkers(port, adminPort, listener, 'hello')).wrong, 0, 'every response 200');
   t.ok((await stat(adminPort, `listener.${listener}.worker_1.downstream_cx_total`)) > 0, 'the new worker accepts connections');
+  // POST /drain_listeners reaches both workers: the shared socket closes once neither accepts.
+  t.equal(await post(adminPort, '/drain_listeners'), 200);
+  await until('the listener to close in both workers', async () => (await connects(port)) === false);
+  t.pass('new connections are refused');
+  t.match(await get(adminPort, '/ready'), /^LIVE/, 'the admin API still answers');
   const all = [pids[0], serving.pid as number];
   proc.child.kill('SIGTERM');
   t.equal(await proc.exited, 0, 'the primary exits 0');
@@ -161,7 +185,7 @@ t.test('a killed worker is forked again and serves; SIGTERM stops the primary an
     }),
   );
   t.pass('no worker is left');
-  t.notOk(logged(proc, 'worker exited: forking it again', seen + 1) !== undefined && proc.lines().filter((l) => l.msg === 'worker exited: forking it again').length > 1, 'no worker forked during shutdown');
+  t.equal(proc.lines().filter((l) => l.msg === 'worker exited: forking it again').length, 1, 'no worker forked again during shutdown');
 });
 
 t.test('xDS mode, 2 workers: a pushed route change is followed by both workers', async (t) => {
@@ -191,6 +215,19 @@ t.test('xDS mode, 2 workers: a pushed route change is followed by both workers',
   t.equal(wrong, 0, `v2: all ${sent} responses from b, through both workers`);
   t.equal(a.requests.length, aBefore, 'no request reached the old route after the push');
   t.ok(b.requests.length >= sent, 'every request after the push went to b');
-  proc.child.kill('SIGTERM');
-  t.equal(await proc.exited, 0);
+  t.equal(await post(adminPort, '/quitquitquit'), 200);
+  t.equal(await proc.exited, 0, '/quitquitquit: drained and exited');
+  await until('the listener to close', async () => (await connects(port)) === false);
+  t.pass('no worker serves after /quitquitquit');
+});
+
+t.test('one process (the default): POST /drain_listeners?inboundonly leaves an outbound listener; POST /drain_listeners closes it', async (t) => {
+  const up = await startUpstream(t, ok('one'));
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [up.port] }, listener: { traffic_direction: 'OUTBOUND' } });
+  t.equal(await post(p.adminPort, '/drain_listeners?inboundonly'), 200);
+  t.equal((await p.request()).body, 'one', 'the outbound listener still serves');
+  t.equal((await request(p.adminPort, { path: '/drain_listeners' })).status, 405, 'POST only');
+  t.equal(await post(p.adminPort, '/drain_listeners'), 200);
+  await until('the listener to close', async () => (await connects(p.port)) === false);
+  t.pass('closed');
 });

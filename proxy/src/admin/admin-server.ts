@@ -17,6 +17,7 @@ const HELP = `admin commands are:
   /stats: print server stats (?filter=REGEX, ?format=json|prometheus)
   /stats/prometheus: print server stats in prometheus format
   /quitquitquit (POST): drain and exit
+  /drain_listeners (POST): the listeners stop accepting (?inboundonly: the inbound ones)
 `;
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=UTF-8'): void {
@@ -38,6 +39,11 @@ export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server
       send(res, 200, 'OK\n');
       onQuit();
       return;
+    }
+    if (path === '/drain_listeners') {
+      if (req.method !== 'POST') return send(res, 405, 'This endpoint requires POST.\n');
+      proxy.drainListeners(url.searchParams.has('inboundonly'));
+      return send(res, 200, 'OK\n');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.\n');
     switch (path) {

@@ -26,7 +26,8 @@ export type ToWorker =
   | { readonly type: 'secret'; readonly name: string; readonly secret: TlsSecret }
   | { readonly type: 'config'; readonly seq: number; readonly snapshot: ConfigSnapshot }
   | { readonly type: 'stats'; readonly id: number }
-  | { readonly type: 'drain' };
+  | { readonly type: 'drain' }
+  | { readonly type: 'drain-listeners'; readonly inboundOnly: boolean };
 
 export type FromWorker =
   /** The worker listens for messages (sent once, at start). */

@@ -33,6 +33,7 @@ export async function startWorkers(proxy: Proxy, count: number): Promise<WorkerP
     return { stats, istio };
   };
   proxy.boundListeners = () => [...pool.listeners];
+  proxy.drainListeners = (inboundOnly) => pool.drainListeners(inboundOnly);
   proxy.statsView = {
     text: async (filter) => (await merged()).stats.renderText(filter),
     prometheus: async () => {

@@ -71,6 +71,10 @@ function onMessage(m: ToWorker): void {
     case 'stats':
       if (proxy !== undefined) send({ type: 'stats', id: m.id, stats: snapshotStats(proxy.stats), istio: collectIstioSeries(proxy.istio) });
       return;
+    case 'drain-listeners':
+      // After the configs sent before it (a restarted worker gets the config, then this).
+      queue = queue.then(() => proxy?.drainListeners(m.inboundOnly));
+      return;
     case 'drain':
       void (proxy?.drain() ?? Promise.resolve()).then(() => process.exit(0));
       return;

@@ -54,6 +54,8 @@ export class WorkerPool {
   /** Quick deaths in a row per slot: the re-fork waits longer each time (a crash loop does not spin). */
   private readonly crashes: number[];
   private readyWaiters: (() => void)[] = [];
+  /** Set by drainListeners: whether only the inbound ones were drained. */
+  private drainedListeners: boolean | undefined;
   /** The listeners the workers serve, as the last config applied bound them. */
   listeners: readonly BoundListener[] = [];
 
@@ -127,6 +129,7 @@ export class WorkerPool {
             else if (r !== undefined) log.info({ worker: slot.index, pid: slot.worker.process.pid }, 'worker serving');
           });
         }
+        if (this.drainedListeners !== undefined) this.send(slot, { type: 'drain-listeners', inboundOnly: this.drainedListeners });
         const waiters = this.readyWaiters;
         this.readyWaiters = [];
         for (const w of waiters) w();
@@ -210,6 +213,12 @@ export class WorkerPool {
       ),
     );
     return replies.filter((r): r is StatsReply => r !== undefined).map((r) => ({ stats: r.stats, istio: r.istio }));
+  }
+
+  /** `POST /drain_listeners`: every worker's listeners stop accepting (a worker started later too). */
+  drainListeners(inboundOnly: boolean): void {
+    this.drainedListeners = (this.drainedListeners ?? true) && inboundOnly;
+    this.broadcast({ type: 'drain-listeners', inboundOnly });
   }
 
   /**
