@@ -14,6 +14,10 @@ import { SnapshotCache, XdsServer, syncState } from '@minimesh/xds/server';
 import { TYPE_URL } from '@minimesh/api';
 import { buildBootstrap, ok, request, route, startTestProxy, startUpstream, tempDir, writeBootstrap, type TestLike } from './helpers/harness.js';
 import { oneRouteSnapshot, LISTENER_NAME } from './helpers/xds-snapshot.js';
+import { parseProxyArgs } from '../src/main.js';
+
+// Each case starts a primary and two workers (three node processes) on a shared 2-core machine.
+t.setTimeout(240_000);
 
 const CLI = fileURLToPath(new URL('../../../packages/cli/bin/minimesh.js', import.meta.url));
 const NODE = 'sidecar~127.0.0.1~conc-1.default~default.svc.cluster.local';
@@ -22,6 +26,8 @@ interface Proc {
   readonly child: ChildProcess;
   /** The JSON log lines so far. */
   lines(): Record<string, unknown>[];
+  /** Everything on stderr so far. */
+  text(): string;
   readonly exited: Promise<number | null>;
 }
 
@@ -42,7 +48,7 @@ function run(t: TestLike, args: string[]): Proc {
         return [];
       }
     });
-  return { child, lines, exited };
+  return { child, lines, text: () => err, exited };
 }
 
 async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
@@ -230,4 +236,29 @@ t.test('one process (the default): POST /drain_listeners?inboundonly leaves an o
   t.equal(await post(p.adminPort, '/drain_listeners'), 200);
   await until('the listener to close', async () => (await connects(p.port)) === false);
   t.pass('closed');
+});
+
+t.test('2 workers: a listener that cannot bind stops the start, naming the listener, exit 1', async (t) => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const busy = (taken.address() as net.AddressInfo).port;
+  const file = writeBootstrap(tempDir(), buildBootstrap({ routes: [route('/', 'c')], clusters: { c: [busy] } }, undefined, busy));
+  const proc = run(t, ['--bootstrap', file, '--concurrency', '2', '--drain-time-s', '1']);
+  t.equal(await proc.exited, 1);
+  t.match(proc.text(), new RegExp(`minimesh proxy: listener listener_test: cannot listen on 127\\.0\\.0\\.1:${busy}: .*EADDRINUSE`));
+});
+
+t.test('--concurrency: 1 by default (one process); 0 is one per core; bad values named', async (t) => {
+  const c = (args: string[]) => {
+    const o = parseProxyArgs(['--bootstrap', 'b.yaml', ...args]);
+    return o === 'help' ? 'help' : o.concurrency;
+  };
+  t.equal(c([]), undefined, 'no workers: the proxy runs in its own process, as before');
+  t.equal(c(['--concurrency', '1']), undefined);
+  t.equal(c(['--concurrency', '2']), 2);
+  t.equal(c(['--concurrency', '0']), 0);
+  const x = parseProxyArgs(['--xds', 'h:1', '--concurrency', '2']);
+  t.equal(x !== 'help' && x.xds?.concurrency, 2, 'xDS mode too');
+  for (const bad of ['two', '-1', '1.5', '', '129']) t.throws(() => parseProxyArgs(['--bootstrap', 'b.yaml', `--concurrency=${bad}`]), /--concurrency: expected a number of workers from 0 \(one per core\) to 128/, JSON.stringify(bad));
 });
