@@ -159,6 +159,7 @@ t.test('static bootstrap, 2 workers: both serve; one set of stats; a killed work
   t.match(await get(adminPort, '/clusters'), /^c::127\.0\.0\.1:\d+::health_flags::healthy$/m, "/clusters: the primary's view");
   // A killed worker is forked again, takes the current config and serves.
   const pids = logged(proc, 'workers started')!.pids as number[];
+  const total = await stat(adminPort, 'http.test.downstream_rq_total');
   const seen = proc.lines().length;
   process.kill(pids[1], 'SIGKILL');
   const exit = await until('the re-fork', () => logged(proc, 'worker exited: forking it again', seen));
@@ -170,6 +171,7 @@ t.test('static bootstrap, 2 workers: both serve; one set of stats; a killed work
   // Its stats start at zero (the old process took its own with it): any connection counted is the new one's.
   const from = await stat(adminPort, `listener.${listener}.worker_1.downstream_cx_total`);
   t.equal(from, 0, 'the new worker has accepted nothing yet');
+  t.equal(await stat(adminPort, 'http.test.downstream_rq_total'), total, "the killed worker's counters (as last scraped) stay in the sum: counters never go down");
   t.equal((await loadBothWorkers(port, adminPort, listener, 'hello')).wrong, 0, 'every response 200');
   t.ok((await stat(adminPort, `listener.${listener}.worker_1.downstream_cx_total`)) > 0, 'the new worker accepts connections');
   // POST /drain_listeners reaches both workers: the shared socket closes once neither accepts.

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { StatsRegistry, OutlierStats } from '../src/observability/stats.js';
-import { mergeStatsSnapshots, registryFromSnapshot, snapshotStats } from '../src/observability/stats-snapshot.js';
+import { mergeStatsSnapshots, registryFromSnapshot, retiredStats, snapshotStats } from '../src/observability/stats-snapshot.js';
 import { formatIstioSeries, mergeIstioSeries, type IstioSeries } from '../src/observability/istio/istio-series.js';
 
 function worker(rq: number, active: number, ejected: number, index: number): StatsRegistry {
@@ -66,6 +66,19 @@ t.test('merging one snapshot renders what the registry itself renders', async (t
   t.equal(again.renderPrometheus(), w.renderPrometheus());
   t.same(snapshotStats(again), snapshotStats(w), 'a snapshot survives the trip');
   t.same(JSON.parse(JSON.stringify(snapshotStats(w))), snapshotStats(w), 'plain data (crosses IPC as JSON or structured clone)');
+});
+
+t.test('a worker that exited leaves its counters to the sum, not its gauges nor its per-worker entries', async (t) => {
+  const gone = retiredStats(snapshotStats(worker(5, 2, 1, 1)));
+  const r = registryFromSnapshot(mergeStatsSnapshots([gone, snapshotStats(worker(1, 1, 0, 1))]), new StatsRegistry().server);
+  const text = r.renderText();
+  const a = 'cluster.outbound|80||a.default.svc.cluster.local';
+  t.match(text, `${a}.upstream_rq_total: 6\n`, 'counters: the old process\'s and the new one\'s');
+  t.match(text, `${a}.upstream_cx_active: 1\n`, 'gauges: the live process only');
+  t.match(text, `${a}.outlier_detection.ejections_active: 0\n`);
+  t.match(text, `${a}.outlier_detection.ejections_enforced_total: 1\n`);
+  t.match(text, 'http.inbound_0.0.0.0_8080.downstream_cx_active: 1\n');
+  t.match(text, 'listener.0.0.0.0_15006.worker_1.downstream_cx_total: 1\n', 'the index counts afresh in the new worker');
 });
 
 const L1 = 'reporter="destination",response_code="200"';

@@ -75,6 +75,20 @@ export function mergeStatsSnapshots(list: readonly StatsSnapshot[]): StatsSnapsh
 }
 
 /**
+ * What a worker that exited leaves to the sum: its counters as last seen (so the summed
+ * counters never go down when a worker is forked again), without its gauges (`*_active`: what
+ * it held is gone with it) or its per-worker entries (the new worker takes the index afresh).
+ */
+export function retiredStats(s: StatsSnapshot): StatsSnapshot {
+  const counters = (n: Numbers): Numbers => Object.fromEntries(Object.entries(n).filter(([k]) => !k.endsWith('_active')));
+  const clusters: Record<string, { stats: Numbers; outlier?: Numbers }> = {};
+  for (const [name, c] of Object.entries(s.clusters)) clusters[name] = { stats: counters(c.stats), ...(c.outlier !== undefined ? { outlier: counters(c.outlier) } : {}) };
+  const http: Record<string, Numbers> = {};
+  for (const [prefix, h] of Object.entries(s.http)) http[prefix] = counters(h);
+  return { clusters, http, rbac: s.rbac, listeners: s.listeners, perWorker: {}, totalConnections: s.totalConnections };
+}
+
+/**
  * A registry holding a snapshot's numbers, to render with the registry's own /stats and
  * /stats/prometheus code; `server` (live, uptime start) is taken from the caller's registry.
  */

@@ -16,8 +16,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { log } from '../log.js';
 import type { SecretStore } from '../security/secret-store.js';
-import type { StatsSnapshot } from '../observability/stats-snapshot.js';
-import type { IstioSeries } from '../observability/istio/istio-series.js';
+import { mergeStatsSnapshots, retiredStats, type StatsSnapshot } from '../observability/stats-snapshot.js';
+import { mergeIstioSeries, type IstioSeries } from '../observability/istio/istio-series.js';
 import type { ConfigSnapshot } from './config-snapshot.js';
 import type { BoundListener, FromWorker, ToWorker, WorkerSettings } from './messages.js';
 
@@ -35,6 +35,8 @@ interface Slot {
   readonly worker: Worker;
   readonly startedAt: number;
   ready: boolean;
+  /** Its stats as the last scrape saw them (kept, less its gauges, when it exits). */
+  lastStats?: WorkerStats;
   /** Replies awaited from this worker: config seq -> resolve (undefined: the worker exited). */
   readonly applies: Map<number, (r: Applied | undefined) => void>;
   readonly stats: Map<number, (r: StatsReply | undefined) => void>;
@@ -56,6 +58,8 @@ export class WorkerPool {
   private readyWaiters: (() => void)[] = [];
   /** Set by drainListeners: whether only the inbound ones were drained. */
   private drainedListeners: boolean | undefined;
+  /** The counters of workers that exited, as last seen: part of every sum after them. */
+  private retired: WorkerStats | undefined;
   /** The listeners the workers serve, as the last config applied bound them. */
   listeners: readonly BoundListener[] = [];
 
@@ -150,6 +154,10 @@ export class WorkerPool {
     for (const r of slot.applies.values()) r(undefined);
     for (const r of slot.stats.values()) r(undefined);
     if (this.slots[slot.index] === slot) this.slots[slot.index] = undefined;
+    if (slot.lastStats !== undefined) {
+      const gone = { stats: retiredStats(slot.lastStats.stats), istio: slot.lastStats.istio };
+      this.retired = this.retired === undefined ? gone : { stats: mergeStatsSnapshots([this.retired.stats, gone.stats]), istio: mergeIstioSeries([this.retired.istio, gone.istio]) };
+    }
     if (this.stopping) return;
     const quick = Date.now() - slot.startedAt < 5_000;
     this.crashes[slot.index] = quick ? this.crashes[slot.index] + 1 : 0;
@@ -191,7 +199,10 @@ export class WorkerPool {
     return this.listeners;
   }
 
-  /** Each worker's stats; a worker that does not answer within `timeoutMs` is left out (and logged). */
+  /**
+   * Each worker's stats, and the counters of the workers that exited; a worker that does not
+   * answer within `timeoutMs` is left out (and logged).
+   */
   async collectStats(timeoutMs = 1000): Promise<WorkerStats[]> {
     const asked = this.slots.filter((s): s is Slot => s?.ready === true);
     const replies = await Promise.all(
@@ -206,13 +217,15 @@ export class WorkerPool {
             }, timeoutMs);
             slot.stats.set(id, (r) => {
               clearTimeout(timer);
+              if (r !== undefined) slot.lastStats = { stats: r.stats, istio: r.istio };
               resolve(r);
             });
             this.send(slot, { type: 'stats', id });
           }),
       ),
     );
-    return replies.filter((r): r is StatsReply => r !== undefined).map((r) => ({ stats: r.stats, istio: r.istio }));
+    const live = replies.filter((r): r is StatsReply => r !== undefined).map((r) => ({ stats: r.stats, istio: r.istio }));
+    return this.retired === undefined ? live : [this.retired, ...live];
   }
 
   /** `POST /drain_listeners`: every worker's listeners stop accepting (a worker started later too). */
