@@ -19,6 +19,7 @@ import { describeRoot, isTlsFailure, loadXdsRoot, type XdsTlsSettings } from './
 import { liveSecretsEntry } from './admin/secrets-config-dump.js';
 import type { WorkloadCertAgent } from './security/workload-cert-agent.js';
 import { startWorkers, workerCount } from './workers/primary.js';
+import type { WorkerPool } from './workers/worker-pool.js';
 import { xdsSnapshot } from './workers/config-snapshot.js';
 
 /** The workload certificate (see security/workload-cert-agent.ts), asked of the xDS server. */
@@ -140,8 +141,9 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   const tls = opts.tls === undefined ? undefined : { rootPem: loadXdsRoot(opts.tls), serverName: opts.tls.serverName };
   const count = opts.concurrency === undefined ? 1 : workerCount(opts.concurrency);
   const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers, serveListeners: count === 1 });
-  // With workers: they serve the listeners; each config reaches them before this process takes it.
-  const workers = count > 1 ? await startWorkers(proxy, count) : undefined;
+  // With workers (forked once the side servers listen): they serve the listeners; each config
+  // reaches them before this process takes it.
+  let workers: WorkerPool | undefined;
   const client = new XdsClient({
     server: opts.server,
     tls,
@@ -177,6 +179,12 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
   const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
   side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()), prometheus, agentOf(opts.healthAddress, opts));
+  try {
+    if (count > 1) workers = await startWorkers(proxy, count);
+  } catch (e) {
+    side.close();
+    throw e;
+  }
   if (opts.tls !== undefined) {
     const t = opts.tls;
     client.on('disconnected', (err) => {

@@ -93,6 +93,9 @@ export class WorkerPool {
     });
     try {
       await Promise.race([all, late]);
+    } catch (e) {
+      await this.drain(0); // none left behind to keep this process alive
+      throw e;
     } finally {
       clearTimeout(timer);
     }
