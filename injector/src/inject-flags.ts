@@ -8,6 +8,7 @@ export const INJECT_FLAGS = {
   xds: { type: 'string' },
   'no-native-sidecar': { type: 'boolean' },
   revision: { type: 'string' },
+  'proxy-concurrency': { type: 'string' },
 } as const;
 
 export const INJECT_FLAGS_USAGE = `      --image IMAGE        the image holding minimesh (default ${DEFAULT_INJECT_OPTIONS.image})
@@ -18,12 +19,15 @@ export const INJECT_FLAGS_USAGE = `      --image IMAGE        the image holding 
                            ${ROOT_CERT_CONFIGMAP} (mounted at ${ROOT_CERT_MOUNT_PATH}); plain text on others
       --no-native-sidecar  clusters before 1.29: proxy first, app waits for it (postStart)
       --revision REV       istio.io/rev (default ${DEFAULT_INJECT_OPTIONS.revision})
+      --proxy-concurrency N  the sidecars' worker processes (the mesh's defaultConfig.concurrency;
+                           default ${DEFAULT_INJECT_OPTIONS.concurrency}; 0: one per core); a pod's
+                           proxy.istio.io/config annotation "concurrency: N" wins
 `;
 
 const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'];
 
 /** Throws on a value Kubernetes would refuse (--image-pull-policy). */
-export function injectOptionsFromFlags(v: { image?: string; 'image-pull-policy'?: string; xds?: string; 'no-native-sidecar'?: boolean; revision?: string }): Partial<InjectOptions> {
+export function injectOptionsFromFlags(v: { image?: string; 'image-pull-policy'?: string; xds?: string; 'no-native-sidecar'?: boolean; revision?: string; 'proxy-concurrency'?: string }): Partial<InjectOptions> {
   const o: { -readonly [K in keyof InjectOptions]?: InjectOptions[K] } = {};
   if (v.image) o.image = v.image;
   const pull = v['image-pull-policy'];
@@ -34,5 +38,11 @@ export function injectOptionsFromFlags(v: { image?: string; 'image-pull-policy'?
   if (v.xds) o.xdsAddress = v.xds;
   if (v['no-native-sidecar']) o.mode = 'hold';
   if (v.revision) o.revision = v.revision;
+  const c = v['proxy-concurrency'];
+  if (c !== undefined) {
+    const n = Number(c);
+    if (c.trim() === '' || !Number.isInteger(n) || n < 0 || n > 128) throw new Error(`--proxy-concurrency: a number of workers from 0 (one per core) to 128; got ${JSON.stringify(c)}`);
+    o.concurrency = n;
+  }
   return o;
 }

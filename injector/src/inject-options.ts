@@ -21,7 +21,15 @@ export interface InjectOptions {
   /** `istio.io/rev` and the status annotation's revision. */
   readonly revision: string;
   readonly imagePullPolicy: string | undefined;
+  /**
+   * The proxy's `--concurrency` (worker processes), the role of the mesh's
+   * `defaultConfig.concurrency`; a pod's `proxy.istio.io/config` annotation overrides it.
+   */
+  readonly concurrency: number;
 }
+
+/** Istio's sidecars run 2 workers unless the mesh config or the pod says otherwise. */
+export const DEFAULT_PROXY_CONCURRENCY = 2;
 
 export const DEFAULT_INJECT_OPTIONS: InjectOptions = {
   image: MINIMESH_IMAGE,
@@ -32,6 +40,7 @@ export const DEFAULT_INJECT_OPTIONS: InjectOptions = {
   revision: 'default',
   // The image is built into the cluster's runtime (`minikube image build`), never pulled.
   imagePullPolicy: MINIMESH_IMAGE_PULL_POLICY,
+  concurrency: DEFAULT_PROXY_CONCURRENCY,
 };
 
 /** Whether the sidecar reaches the control plane over TLS: Istio's secure xDS port. */

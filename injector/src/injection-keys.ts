@@ -6,6 +6,8 @@ export const ANNOTATIONS = {
   interceptionMode: 'sidecar.istio.io/interceptionMode',
   rewriteAppHTTPProbers: 'sidecar.istio.io/rewriteAppHTTPProbers',
   holdApplication: 'proxy.istio.io/config',
+  /** A ProxyConfig in YAML over the mesh's defaultConfig (the injector reads its `concurrency`). */
+  proxyConfig: 'proxy.istio.io/config',
   includeOutboundIPRanges: 'traffic.sidecar.istio.io/includeOutboundIPRanges',
   excludeOutboundIPRanges: 'traffic.sidecar.istio.io/excludeOutboundIPRanges',
   includeInboundPorts: 'traffic.sidecar.istio.io/includeInboundPorts',

@@ -9,6 +9,7 @@ import { xdsOverTls, type InjectOptions } from './inject-options.js';
 import type { Container, EnvVar, Pod } from './kube-types.js';
 import { SIDECAR_RESOURCES } from './init-container.js';
 import { CLUSTER_ID, MESH_ID, workloadEnv, type WorkloadRef } from './workload-identity.js';
+import { annotatedConcurrency } from './proxy-config-annotation.js';
 
 /** The two volumes every proxy mounts (its emptyDir, the downward-API pod info); gateways reuse them. */
 export const BASE_VOLUMES = [
@@ -46,9 +47,13 @@ export function proxyVolumes(o: InjectOptions): { name: string; [k: string]: unk
   return structuredClone(xdsOverTls(o.xdsAddress) ? [...BASE_VOLUMES, ISTIO_TOKEN_VOLUME_SPEC, ROOT_CERT_VOLUME_SPEC] : BASE_VOLUMES);
 }
 
-/** `minimesh proxy`'s arguments: the control plane, and over TLS the root it must chain to. */
-export function proxyArgs(o: InjectOptions): string[] {
-  return ['proxy', '--xds', o.xdsAddress, ...(xdsOverTls(o.xdsAddress) ? ['--xds-ca', ROOT_CERT_FILE] : [])];
+/**
+ * `minimesh proxy`'s arguments: the control plane, over TLS the root it must chain to, and the
+ * worker count (`--concurrency`, as Istio's template passes it: the pod's annotation, else the
+ * mesh-wide default).
+ */
+export function proxyArgs(o: InjectOptions, concurrency: number = o.concurrency): string[] {
+  return ['proxy', '--xds', o.xdsAddress, ...(xdsOverTls(o.xdsAddress) ? ['--xds-ca', ROOT_CERT_FILE] : []), '--concurrency', String(concurrency)];
 }
 
 const fieldEnv = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
@@ -66,7 +71,7 @@ export function buildProxyContainer(pod: Pod, o: InjectOptions, workload: Worklo
     name: PROXY_CONTAINER_NAME,
     image: o.image,
     ...(o.imagePullPolicy ? { imagePullPolicy: o.imagePullPolicy } : {}),
-    args: proxyArgs(o),
+    args: proxyArgs(o, annotatedConcurrency(pod) ?? o.concurrency),
     env: [
       fieldEnv('POD_NAME', 'metadata.name'),
       fieldEnv('POD_NAMESPACE', 'metadata.namespace'),

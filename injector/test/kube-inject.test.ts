@@ -53,7 +53,7 @@ t.test('the injected YAML: minimesh:<version> (IfNotPresent), xDS over TLS on 15
     t.equal(c.image, MINIMESH_IMAGE, `${c.name}: the image built into the cluster`);
     t.equal(c.imagePullPolicy, 'IfNotPresent', `${c.name}: never pulled from a registry`);
   }
-  t.same(proxy.args, ['proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-ca', '/var/run/secrets/istio/root-cert.pem']);
+  t.same(proxy.args, ['proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-ca', '/var/run/secrets/istio/root-cert.pem', '--concurrency', '2']);
   t.same(proxy.volumeMounts?.[0], { mountPath: '/var/run/secrets/istio', name: 'istiod-ca-cert', readOnly: true }, 'the root mounted read-only where Istio mounts it');
   t.same(spec.volumes?.find((v) => v.name === 'istiod-ca-cert'), { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } });
 });

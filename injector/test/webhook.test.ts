@@ -100,7 +100,7 @@ t.test('injected pod', async (t) => {
   t.same(init.map((c) => c.name), ['istio-init', 'istio-proxy'], 'native sidecar by default');
   t.equal(init[1].restartPolicy, 'Always');
   t.same(init[0].args, ['iptables', '-p', '15001', '-z', '15006', '-u', '1337', '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
-  t.same(init[1].args, ['proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-ca', '/var/run/secrets/istio/root-cert.pem'], 'xDS over TLS, trusting the mounted root');
+  t.same(init[1].args, ['proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-ca', '/var/run/secrets/istio/root-cert.pem', '--concurrency', '2'], 'xDS over TLS, trusting the mounted root; 2 workers as Istio runs its sidecars');
   for (const c of init) t.same([c.image, c.imagePullPolicy], [MINIMESH_IMAGE, 'IfNotPresent'], `${c.name}: the image built into the cluster, never pulled`);
   t.same(init[1].volumeMounts?.find((m) => m.name === 'istiod-ca-cert'), { mountPath: '/var/run/secrets/istio', name: 'istiod-ca-cert', readOnly: true }, 'the root mounted read-only');
   t.same(p.spec!.volumes!.find((v) => v.name === 'istiod-ca-cert'), { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } }, "the namespace's root ConfigMap");
@@ -110,7 +110,7 @@ t.test('injected pod', async (t) => {
   // A plain-text control plane (an --xds on another port): no root flag, no ConfigMap to wait for.
   const plain = injectPod(load('deployment-pod.json').request.object, { name: 'default' }, { xdsAddress: 'cp.example:15010' }).pod;
   const plainProxy = plain.spec!.initContainers![1];
-  t.same(plainProxy.args, ['proxy', '--xds', 'cp.example:15010'], 'plain text: no --xds-ca');
+  t.same(plainProxy.args, ['proxy', '--xds', 'cp.example:15010', '--concurrency', '2'], 'plain text: no --xds-ca');
   t.notOk(plain.spec!.volumes!.some((v) => v.name === 'istiod-ca-cert') || plainProxy.volumeMounts?.some((m) => m.name === 'istiod-ca-cert'), 'plain text: no root volume or mount');
   t.same((init[1].env ?? []).slice(0, 5).map((e) => e.name), ['POD_NAME', 'POD_NAMESPACE', 'INSTANCE_IP', 'SERVICE_ACCOUNT', 'HOST_IP']);
   t.equal(p.metadata!.labels!['service.istio.io/canonical-name'], 'customer', 'canonical name from app');

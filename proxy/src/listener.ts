@@ -9,6 +9,9 @@ import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import type { StatsRegistry } from './observability/stats.js';
 import { handleCaptured, type CaptureHost } from './capture/capture-connection.js';
 
+/** Set in a worker of `--concurrency N` (workers/worker-main.ts): told of each server bound, for per-worker stats. */
+export const bindHooks: { onBound?: (server: net.Server) => void } = {};
+
 /** Binds a listener's server to its address, with an error naming the listener. */
 export function bindServer(server: net.Server, config: ListenerRt): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -16,6 +19,7 @@ export function bindServer(server: net.Server, config: ListenerRt): Promise<void
     server.once('error', onError);
     server.listen({ host: config.address, port: config.port, backlog: 1024 }, () => {
       server.off('error', onError);
+      bindHooks.onBound?.(server);
       resolve();
     });
   });

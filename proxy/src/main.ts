@@ -18,6 +18,8 @@ import type { XdsModeOptions } from './xds-mode.js';
 import { nodeFromEnv } from './xds-node.js';
 import { chooseXdsTls, MOUNTED_ROOT_FILE, type XdsTlsSettings } from './xds-tls.js';
 import { ISTIO_TOKEN_FILE, parseTtlSeconds } from './security/workload-cert-options.js';
+import { startWorkers, workerCount } from './workers/primary.js';
+import type { WorkerPool } from './workers/worker-pool.js';
 
 export const PROXY_USAGE = `Usage: minimesh proxy --bootstrap FILE [options]
        minimesh proxy --xds HOST:PORT [options]
@@ -62,6 +64,10 @@ Options:
                            metrics (env ${PROMETHEUS_ANNOTATIONS_ENV}) appended to its
                            /stats/prometheus (with --xds default ${PORTS.mergedMetrics}; otherwise "off")
       --health-address IP  address of those three (default 0.0.0.0)
+      --concurrency N      worker processes serving the listeners (Envoy's --concurrency;
+                           injected sidecars get 2). 1 (default): one process, as ever. N > 1:
+                           this process keeps the admin API, the xDS client, the certificates
+                           and one set of stats (the workers' summed); 0: one per core
       --drain-time-s N     after SIGTERM, how long requests in flight may take (default 5)
       --dns-resolvers A,B  name servers (IP[:PORT]) for STRICT_DNS/LOGICAL_DNS clusters
                            (default: the system's resolver, /etc/hosts included)
@@ -88,6 +94,8 @@ export interface ProxyCliOptions {
   drainTimeMs: number;
   /** --dns-resolvers: name servers for DNS clusters (absent: the system's resolver). */
   dnsResolvers?: readonly string[];
+  /** --concurrency: worker processes (1 or absent: the proxy runs in this process; 0: one per core). */
+  concurrency?: number;
   /** Set with --xds: the proxy's config comes from an ADS server (bootstrap is then ''). */
   xds?: XdsModeOptions;
 }
@@ -116,6 +124,7 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
       'prometheus-ports': { type: 'string' },
       'agent-port': { type: 'string' },
       'drain-time-s': { type: 'string' },
+      concurrency: { type: 'string' },
       'dns-resolvers': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -157,7 +166,8 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
   const podIp = process.env.INSTANCE_IP || undefined;
   const appMetrics = agentPort === undefined ? undefined : parseAppMetricsTarget(process.env[PROMETHEUS_ANNOTATIONS_ENV]);
   const dnsResolvers = parseDnsResolvers(values['dns-resolvers']);
-  const agent = { agentPort, appProbers, podIp, appMetrics, ...(dnsResolvers ? { dnsResolvers } : {}) };
+  const concurrency = parseConcurrency(values.concurrency);
+  const agent = { agentPort, appProbers, podIp, appMetrics, ...(dnsResolvers ? { dnsResolvers } : {}), ...(concurrency !== 1 ? { concurrency } : {}) };
   if (values.xds === undefined) {
     for (const f of ['xds-ca', 'xds-server-name', 'ca-token-file', 'cert-ttl'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} needs --xds HOST:PORT`);
     return { bootstrap: values.bootstrap!, healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000 };
@@ -200,6 +210,14 @@ export function parseProxyArgs(argv: string[], mountedRoot: string = MOUNTED_ROO
   return { bootstrap: '', healthPort, healthAddress, prometheusPorts, ...agent, drainTimeMs: drain * 1000, xds };
 }
 
+/** `--concurrency N`: 0 (one per core) to 128; default 1. */
+function parseConcurrency(text: string | undefined): number {
+  if (text === undefined) return 1;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 128) throw new UsageError(`--concurrency: expected a number of workers from 0 (one per core) to 128, got ${JSON.stringify(text)}`);
+  return n;
+}
+
 /** `--dns-resolvers 10.0.0.10,127.0.0.1:5353`: IP addresses with optional ports. */
 function parseDnsResolvers(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
@@ -214,7 +232,7 @@ function parseDnsResolvers(text: string | undefined): string[] | undefined {
 }
 
 /** Reads and compiles a bootstrap file; throws an Error listing every problem by path. */
-export function loadBootstrap(file: string): { bootstrap: Bootstrap; config: RuntimeConfig } {
+export function loadBootstrap(file: string): { bootstrap: Bootstrap; config: RuntimeConfig; text: string } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -226,7 +244,7 @@ export function loadBootstrap(file: string): { bootstrap: Bootstrap; config: Run
   const compiled = compileBootstrap(parsed.value);
   if (!compiled.ok) throw new Error(`invalid bootstrap ${file}:\n${indent(formatConfigErrors(compiled.errors))}`);
   for (const w of compiled.warnings ?? []) log.warn({ path: w.path }, w.message);
-  return { bootstrap: parsed.value, config: compiled.value };
+  return { bootstrap: parsed.value, config: compiled.value, text };
 }
 
 function indent(s: string): string {
@@ -252,23 +270,29 @@ export interface RunningProxy {
 export async function startProxy(opts: ProxyCliOptions, onQuit?: () => void): Promise<RunningProxy> {
   // Loaded only in xDS mode: a proxy on a static bootstrap never loads the xDS client (gRPC, protos).
   if (opts.xds !== undefined) return (await import('./xds-mode.js')).startXdsProxy(opts.xds, onQuit);
-  const { bootstrap, config } = loadBootstrap(opts.bootstrap);
-  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers });
+  const { bootstrap, config, text } = loadBootstrap(opts.bootstrap);
+  const count = opts.concurrency === undefined ? 1 : workerCount(opts.concurrency);
+  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers, serveListeners: count === 1 });
   let side: SideServers | undefined;
+  let workers: WorkerPool | undefined;
   const stop = async (): Promise<void> => {
-    await proxy.drain();
+    await Promise.all([workers?.drain(opts.drainTimeMs + 2000), proxy.drain()]);
     side?.close();
   };
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
   const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
   side = await startSideServers(proxy, config.admin, health, onQuit ?? (() => void stop()), prometheus, agentOf(opts.healthAddress, opts));
   try {
+    // With workers: they bind the listeners (an error names the listener), then this process
+    // takes the same config for the admin API.
+    if (count > 1) workers = await startWorkers(proxy, count);
+    const bound = await workers?.apply({ kind: 'bootstrap', file: opts.bootstrap, text });
     await proxy.apply(config, configDump(toJsonData(TYPE_URL.Bootstrap, bootstrap) as Record<string, unknown>));
+    for (const l of bound ?? [...proxy.listeners.values()].map((x) => ({ name: x.config.name, address: x.config.address, port: x.port }))) log.info({ listener: l.name, address: `${l.address}:${l.port}` }, 'listening');
   } catch (e) {
     await stop();
     throw e;
   }
-  for (const l of proxy.listeners.values()) log.info({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
   return { proxy, adminPort: side.adminPort, healthPort: side.healthPort, prometheusPorts: side.prometheusPorts, agentPort: side.agentPort, stop };
 }
 

@@ -22,6 +22,8 @@ import type { HcmContext, ProxyState } from './http/hcm-context.js';
 import { log } from './log.js';
 import { IstioMetrics } from './observability/istio/istio-metrics.js';
 import { peerFromNodeMetadata } from './observability/istio/workload-peer.js';
+import type { StatsView } from './observability/stats-view.js';
+import { drainListeners } from './admin/drain-listeners.js';
 
 
 export interface ProxyOptions {
@@ -29,6 +31,11 @@ export interface ProxyOptions {
   readonly drainTimeMs: number;
   /** Name servers (`host[:port]`) for STRICT_DNS / LOGICAL_DNS clusters; absent: the system's resolver. */
   readonly dnsResolvers?: readonly string[];
+  /**
+   * false: the primary process of `--concurrency N` (workers/): it keeps the clusters and the
+   * config for the admin API, its workers run the listeners.
+   */
+  readonly serveListeners?: boolean;
 }
 
 export class Proxy implements ProxyState {
@@ -46,6 +53,17 @@ export class Proxy implements ProxyState {
   /** When the current config was applied. */
   lastUpdated = new Date();
   ready = false;
+  /** What /stats and /stats/prometheus serve (the primary of `--concurrency N` sums its workers'). */
+  statsView: StatsView = {
+    text: (filter) => Promise.resolve(this.stats.renderText(filter)),
+    prometheus: () => Promise.resolve(this.prometheusText()),
+  };
+
+  /** The listeners served, as bound (the primary of `--concurrency N`: as its workers bound them). */
+  boundListeners = (): { name: string; address: string; port: number }[] => [...this.listeners.values()].map((l) => ({ name: l.config.name, address: l.config.address, port: l.port }));
+
+  /** `POST /drain_listeners`: the listeners stop accepting (the primary of `--concurrency N`: its workers'). */
+  drainListeners = (inboundOnly: boolean): void => void drainListeners(this.listeners.values(), inboundOnly);
 
   constructor(readonly options: ProxyOptions) {
     if (options.dnsResolvers !== undefined) this.clusters.setDnsResolvers(options.dnsResolvers);
@@ -55,7 +73,7 @@ export class Proxy implements ProxyState {
   async apply(config: RuntimeConfig, dump: unknown): Promise<void> {
     if (config.node.id !== this.istio.localId) this.istio.setLocal(peerFromNodeMetadata(config.node.metadata, config.node.id), config.node.id);
     this.clusters.update(config.clusters);
-    const names = new Set(config.listeners.map((l) => l.name));
+    const names = new Set(this.options.serveListeners === false ? [] : config.listeners.map((l) => l.name));
     // Listeners that are gone stop accepting first (which also frees their ports).
     for (const [name, l] of this.listeners) {
       if (!names.has(name)) {
@@ -63,7 +81,7 @@ export class Proxy implements ProxyState {
         this.retire(l);
       }
     }
-    for (const l of config.listeners) {
+    for (const l of this.options.serveListeners === false ? [] : config.listeners) {
       const existing = this.listeners.get(l.name);
       if (l.filterChains !== undefined) {
         // Chains picked per connection (matches, TLS): tls/chain-listener.ts.

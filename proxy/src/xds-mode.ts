@@ -17,6 +17,9 @@ import { log } from './log.js';
 import { describeRoot, isTlsFailure, loadXdsRoot, type XdsTlsSettings } from './xds-tls.js';
 import { liveSecretsEntry } from './admin/secrets-config-dump.js';
 import type { WorkloadCertAgent } from './security/workload-cert-agent.js';
+import { startWorkers, workerCount } from './workers/primary.js';
+import type { WorkerPool } from './workers/worker-pool.js';
+import { xdsSnapshot } from './workers/config-snapshot.js';
 
 export { defaultNodeCluster, localityFromLabels, nodeFromEnv } from './xds-node.js';
 
@@ -56,6 +59,8 @@ export interface XdsModeOptions {
   readonly drainTimeMs: number;
   /** Name servers for DNS clusters (`--dns-resolvers`); absent: the system's resolver. */
   readonly dnsResolvers?: readonly string[];
+  /** Worker processes serving the listeners (`--concurrency`; absent or 1: this process; 0: one per core). */
+  readonly concurrency?: number;
   /** Reconnect backoff (defaults 500 ms doubling to 15 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly pendingTimeoutMs?: number;
@@ -81,7 +86,11 @@ function withSecrets(dump: Record<string, unknown>, proxy: Proxy): Record<string
 export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): Promise<RunningXdsProxy> {
   // A root that cannot be read or parsed stops the start, naming the file.
   const tls = opts.tls === undefined ? undefined : { rootPem: loadXdsRoot(opts.tls), serverName: opts.tls.serverName };
-  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers });
+  const count = opts.concurrency === undefined ? 1 : workerCount(opts.concurrency);
+  const proxy = new Proxy({ drainTimeMs: opts.drainTimeMs, dnsResolvers: opts.dnsResolvers, serveListeners: count === 1 });
+  // With workers (forked once the side servers listen): they serve the listeners; each config
+  // reaches them before this process takes it.
+  let workers: WorkerPool | undefined;
   const client = new XdsClient({
     server: opts.server,
     tls,
@@ -98,6 +107,7 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
       }
     },
     onConfig: async ({ config, dump }) => {
+      if (workers !== undefined) for (const l of await workers.apply(xdsSnapshot(dump, config.node))) log.debug({ listener: l.name, address: `${l.address}:${l.port}` }, 'listening');
       await proxy.apply(config, withSecrets(xdsConfigDump({ node: opts.node, server: opts.server }, dump), proxy));
       for (const l of proxy.listeners.values()) log.debug({ listener: l.config.name, address: `${l.config.address}:${l.port}` }, 'listening');
     },
@@ -109,13 +119,19 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   const stop = async (): Promise<void> => {
     identity?.stop();
     await client.close();
-    await proxy.drain();
+    await Promise.all([workers?.drain(opts.drainTimeMs + 2000), proxy.drain()]);
     side?.close();
   };
   const admin = opts.adminPort === undefined ? undefined : { address: opts.adminAddress, port: opts.adminPort };
   const health = opts.healthPort === undefined ? undefined : { address: opts.healthAddress, port: opts.healthPort };
   const prometheus = (opts.prometheusPorts ?? []).map((port) => ({ address: opts.healthAddress, port }));
   side = await startSideServers(proxy, admin, health, onQuit ?? (() => void stop()), prometheus, agentOf(opts.healthAddress, opts));
+  try {
+    if (count > 1) workers = await startWorkers(proxy, count);
+  } catch (e) {
+    side.close();
+    throw e;
+  }
   if (opts.tls !== undefined) {
     const t = opts.tls;
     client.on('disconnected', (err) => {

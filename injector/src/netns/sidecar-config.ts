@@ -12,6 +12,7 @@
  * cluster): the control plane runs with `--workload-tokens` and issues each sidecar its
  * certificate (`spiffe://cluster.local/ns/client/sa/SA`), so the sidecars speak mutual TLS.
  */
+import { DEFAULT_PROXY_CONCURRENCY } from '../inject-options.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -142,7 +143,8 @@ export class ControlPlaneSource implements SidecarConfigSource {
   sidecar(topology: NetnsTopology, pod: NetnsPod): SidecarLaunch {
     const id = podIdentity(topology, pod);
     return {
-      args: ['--xds', `${topology.controlPlaneAddress(pod)}:${XDS_PORT}`, '--health-port', String(HEALTH_PORT), '--ca-token-file', this.tokenFiles.get(pod) ?? ''],
+      // Worker processes as the injector gives a pod's sidecar: capture (SO_ORIGINAL_DST) is read in each worker.
+      args: ['--xds', `${topology.controlPlaneAddress(pod)}:${XDS_PORT}`, '--health-port', String(HEALTH_PORT), '--ca-token-file', this.tokenFiles.get(pod) ?? '', '--concurrency', String(DEFAULT_PROXY_CONCURRENCY)],
       env: {
         POD_NAME: id.podName,
         POD_NAMESPACE: id.namespace,

@@ -18,6 +18,7 @@ const HELP = `admin commands are:
   /stats: print server stats (?filter=REGEX, ?format=json|prometheus)
   /stats/prometheus: print server stats in prometheus format
   /quitquitquit (POST): drain and exit
+  /drain_listeners (POST): the listeners stop accepting (?inboundonly: the inbound ones)
 `;
 
 function send(res: http.ServerResponse, status: number, body: string, type = 'text/plain; charset=UTF-8'): void {
@@ -40,6 +41,11 @@ export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server
       send(res, 200, 'OK\n');
       onQuit();
       return;
+    }
+    if (path === '/drain_listeners') {
+      if (req.method !== 'POST') return send(res, 405, 'This endpoint requires POST.\n');
+      proxy.drainListeners(url.searchParams.has('inboundonly'));
+      return send(res, 200, 'OK\n');
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed.\n');
     switch (path) {
@@ -73,12 +79,12 @@ export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server
         if (format === 'json') return send(res, 200, JSON.stringify(renderClustersJson(proxy), null, 2), 'application/json');
         return send(res, 200, renderClusters(proxy));
       case '/listeners': {
-        const ls = [...proxy.listeners.values()].map((l) => ({ name: l.config.name, local_address: { socket_address: { address: l.config.address, port_value: l.port } } }));
+        const ls = proxy.boundListeners().map((l) => ({ name: l.name, local_address: { socket_address: { address: l.address, port_value: l.port } } }));
         if (format === 'json') return send(res, 200, JSON.stringify({ listener_statuses: ls }, null, 2), 'application/json');
         return send(res, 200, ls.map((l) => `${l.name}::${l.local_address.socket_address.address}:${l.local_address.socket_address.port_value}`).join('\n') + '\n');
       }
       case '/stats': {
-        if (format === 'prometheus') return send(res, 200, proxy.prometheusText(), 'text/plain; version=0.0.4');
+        if (format === 'prometheus') return void proxy.statsView.prometheus().then((text) => send(res, 200, text, 'text/plain; version=0.0.4'));
         let filter: RegExp | undefined;
         const f = url.searchParams.get('filter');
         if (f !== null && f !== '') {
@@ -88,8 +94,8 @@ export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server
             return send(res, 400, `Invalid re2 regex: ${(e as Error).message}\n`);
           }
         }
-        const text = proxy.stats.renderText(filter);
-        if (format === 'json') {
+        return void proxy.statsView.text(filter).then((text) => {
+          if (format !== 'json') return send(res, 200, text);
           const stats = text
             .trim()
             .split('\n')
@@ -99,11 +105,10 @@ export function createAdminServer(proxy: Proxy, onQuit: () => void): http.Server
               return { name: l.slice(0, i), value: Number(l.slice(i + 2)) };
             });
           return send(res, 200, JSON.stringify({ stats }, null, 2), 'application/json');
-        }
-        return send(res, 200, text);
+        });
       }
       case '/stats/prometheus':
-        return send(res, 200, proxy.prometheusText(), 'text/plain; version=0.0.4');
+        return void proxy.statsView.prometheus().then((text) => send(res, 200, text, 'text/plain; version=0.0.4'));
       default:
         return send(res, 404, `invalid path. ${HELP}`);
     }

@@ -33,11 +33,12 @@ export function createPrometheusServer(proxy: Proxy, appHealth?: AppHealth): htt
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return notFound(res, serves);
     if (path === '/stats/prometheus') {
-      const own = proxy.prometheusText();
-      // The agent port appends the app's metrics (Istio's metrics merge).
-      if (appHealth?.appMetrics) return sendWithAppMetrics(res, own, appHealth.appMetrics, appHealth.podIp);
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(own);
+      void proxy.statsView.prometheus().then((own) => {
+        // The agent port appends the app's metrics (Istio's metrics merge).
+        if (appHealth?.appMetrics) return sendWithAppMetrics(res, own, appHealth.appMetrics, appHealth.podIp);
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(own);
+      });
       return;
     }
     const prober = appHealth?.probers.get(path);

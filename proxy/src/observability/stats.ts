@@ -151,6 +151,11 @@ export class StatsRegistry {
   readonly rbac = new Map<string, object>();
   readonly listeners = new Map<string, ListenerStats>();
   readonly server = { total_connections: 0, live: 1, uptime_start: Date.now() };
+  /**
+   * With `--concurrency N`: Envoy's per-worker listener stats, by `<address>_<port>|<worker>`
+   * (`downstream_cx_total`, `downstream_cx_active`); the primary fills it from its workers.
+   */
+  readonly perWorker = new Map<string, Record<string, number>>();
 
   cluster(name: string): ClusterStats {
     let s = this.clusters.get(name);
@@ -181,6 +186,11 @@ export class StatsRegistry {
     return s;
   }
 
+  /** The connection manager prefix of an HTTP filter scope (undefined: a network filter's). */
+  rbacHcmOf(prefix: string): string | undefined {
+    return this.rbacHcm.get(prefix);
+  }
+
   /** Envoy's `/stats` text: `name: value`, sorted. */
   renderText(filter?: RegExp): string {
     const lines: string[] = [];
@@ -194,6 +204,10 @@ export class StatsRegistry {
     }
     for (const [prefix, s] of this.rbac) for (const [k, v] of statEntries(s)) lines.push(`${prefix}${k}: ${v}`);
     for (const [name, s] of this.listeners) for (const [k, v] of statEntries(s)) lines.push(`listener.${name}.${k}: ${v}`);
+    for (const [key, s] of this.perWorker) {
+      const [name, worker] = key.split('|');
+      for (const [k, v] of Object.entries(s)) lines.push(`listener.${name}.worker_${worker}.${k}: ${v}`);
+    }
     lines.push(`server.live: ${this.server.live}`);
     lines.push(`server.uptime: ${Math.floor((Date.now() - this.server.uptime_start) / 1000)}`);
     lines.push(`server.total_connections: ${this.server.total_connections}`);
@@ -238,6 +252,10 @@ export class StatsRegistry {
       }
     }
     for (const [name, s] of this.listeners) for (const [k, v] of statEntries(s)) add(`envoy_listener_${k.replace('.', '_')}`, 'counter', `envoy_listener_address="${escapeLabel(name)}"`, v);
+    for (const [key, s] of this.perWorker) {
+      const [name, worker] = key.split('|');
+      for (const [k, v] of Object.entries(s)) add(`envoy_listener_worker_${k}`, k.endsWith('_active') ? 'gauge' : 'counter', `envoy_listener_address="${escapeLabel(name)}",envoy_worker_id="${worker}"`, v);
+    }
     const out: string[] = [];
     for (const [metric, f] of [...families].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       out.push(`# TYPE ${metric} ${f.type}`, ...f.samples);

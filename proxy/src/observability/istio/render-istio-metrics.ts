@@ -6,9 +6,10 @@
  */
 import { dimensionKey, type IstioStatsRt } from '@minimesh/config';
 import type { IstioMetricName } from '@minimesh/mesh';
-import { Histogram } from './histogram.js';
+import type { Histogram } from './histogram.js';
 import { renderLabels, type LabelPairs } from './edge-labels.js';
 import type { IstioMetrics, RequestOutcome } from './istio-metrics.js';
+import { addHistogram, formatIstioSeries, type HistogramData, type IstioSeries } from './istio-series.js';
 
 type Pairs = (readonly [string, string])[];
 
@@ -32,50 +33,32 @@ function outcomePairs(labels: LabelPairs, o: RequestOutcome, policy: string): Pa
   return [...labels, ['response_code', String(o.code)], ['grpc_response_status', o.grpcStatus], ['response_flags', o.flags], ['connection_security_policy', policy]];
 }
 
-class Family<T> {
-  readonly series = new Map<string, T>();
-  constructor(
-    readonly name: string,
-    readonly type: 'counter' | 'histogram' | 'gauge',
-  ) {}
-}
-
-export function renderIstioMetrics(m: IstioMetrics): string {
-  const requests = new Family<{ v: number }>('istio_requests_total', 'counter');
-  const duration = new Family<Histogram>('istio_request_duration_milliseconds', 'histogram');
-  const reqBytes = new Family<Histogram>('istio_request_bytes', 'histogram');
-  const respBytes = new Family<Histogram>('istio_response_bytes', 'histogram');
-  const reqMessages = new Family<{ v: number }>('istio_request_messages_total', 'counter');
-  const respMessages = new Family<{ v: number }>('istio_response_messages_total', 'counter');
-  const addCounter = (f: Family<{ v: number }>, labels: string | undefined, v: number): void => {
+/** Istio's series of this process, after each edge's overrides (see istio-series.ts). */
+export function collectIstioSeries(m: IstioMetrics): IstioSeries {
+  const counters: Record<string, Record<string, number>> = {};
+  const histograms: Record<string, Record<string, HistogramData>> = {};
+  const addCounter = (name: string, labels: string | undefined, v: number): void => {
     if (labels === undefined) return;
-    const s = f.series.get(labels);
-    if (s === undefined) f.series.set(labels, { v });
-    else s.v += v;
+    const f = (counters[name] ??= {});
+    f[labels] = (f[labels] ?? 0) + v;
   };
-  const addHistogram = (f: Family<Histogram>, labels: string | undefined, h: Histogram): void => {
+  const addHisto = (name: string, labels: string | undefined, h: Histogram): void => {
     if (labels === undefined) return;
-    let s = f.series.get(labels);
-    if (s === undefined) f.series.set(labels, (s = new Histogram(h.bounds)));
-    s.add(h);
+    addHistogram((histograms[name] ??= {}), labels, h);
   };
   for (const e of m.httpEdges.values()) {
     for (const o of e.outcomes.values()) {
       const pairs = outcomePairs(e.labels, o, e.securityPolicy);
-      addCounter(requests, overridden(e.stats, 'requests_total', pairs, o.dimTags, o.dims), o.count);
-      addHistogram(duration, overridden(e.stats, 'request_duration_milliseconds', pairs, o.dimTags, o.dims), o.duration);
-      addHistogram(reqBytes, overridden(e.stats, 'request_bytes', pairs, o.dimTags, o.dims), o.requestBytes);
-      addHistogram(respBytes, overridden(e.stats, 'response_bytes', pairs, o.dimTags, o.dims), o.responseBytes);
+      addCounter('istio_requests_total', overridden(e.stats, 'requests_total', pairs, o.dimTags, o.dims), o.count);
+      addHisto('istio_request_duration_milliseconds', overridden(e.stats, 'request_duration_milliseconds', pairs, o.dimTags, o.dims), o.duration);
+      addHisto('istio_request_bytes', overridden(e.stats, 'request_bytes', pairs, o.dimTags, o.dims), o.requestBytes);
+      addHisto('istio_response_bytes', overridden(e.stats, 'response_bytes', pairs, o.dimTags, o.dims), o.responseBytes);
       if (e.grpc) {
-        addCounter(reqMessages, overridden(e.stats, 'request_messages_total', pairs, o.dimTags, o.dims), o.requestMessages);
-        addCounter(respMessages, overridden(e.stats, 'response_messages_total', pairs, o.dimTags, o.dims), o.responseMessages);
+        addCounter('istio_request_messages_total', overridden(e.stats, 'request_messages_total', pairs, o.dimTags, o.dims), o.requestMessages);
+        addCounter('istio_response_messages_total', overridden(e.stats, 'response_messages_total', pairs, o.dimTags, o.dims), o.responseMessages);
       }
     }
   }
-  const tcpSent = new Family<{ v: number }>('istio_tcp_sent_bytes_total', 'counter');
-  const tcpReceived = new Family<{ v: number }>('istio_tcp_received_bytes_total', 'counter');
-  const tcpOpened = new Family<{ v: number }>('istio_tcp_connections_opened_total', 'counter');
-  const tcpClosed = new Family<{ v: number }>('istio_tcp_connections_closed_total', 'counter');
   for (const e of m.tcpEdges.values()) {
     // Open connections report what they moved so far (Istio reports every tcp_reporting_duration).
     for (const c of e.live) {
@@ -86,22 +69,14 @@ export function renderIstioMetrics(m: IstioMetrics): string {
       c.reportedReceived = b.received;
     }
     const pairs: Pairs = [...e.labels, ['response_flags', e.flags], ['connection_security_policy', e.securityPolicy]];
-    addCounter(tcpSent, overridden(e.stats, 'tcp_sent_bytes_total', pairs, [], []), e.sentBytes);
-    addCounter(tcpReceived, overridden(e.stats, 'tcp_received_bytes_total', pairs, [], []), e.receivedBytes);
-    addCounter(tcpOpened, overridden(e.stats, 'tcp_connections_opened_total', pairs, [], []), e.opened);
-    addCounter(tcpClosed, overridden(e.stats, 'tcp_connections_closed_total', pairs, [], []), e.closed);
+    addCounter('istio_tcp_sent_bytes_total', overridden(e.stats, 'tcp_sent_bytes_total', pairs, [], []), e.sentBytes);
+    addCounter('istio_tcp_received_bytes_total', overridden(e.stats, 'tcp_received_bytes_total', pairs, [], []), e.receivedBytes);
+    addCounter('istio_tcp_connections_opened_total', overridden(e.stats, 'tcp_connections_opened_total', pairs, [], []), e.opened);
+    addCounter('istio_tcp_connections_closed_total', overridden(e.stats, 'tcp_connections_closed_total', pairs, [], []), e.closed);
   }
-  const out: string[] = [];
-  for (const f of [requests, reqMessages, respMessages, tcpClosed, tcpOpened, tcpReceived, tcpSent]) {
-    if (f.series.size === 0) continue;
-    out.push(`# TYPE ${f.name} ${f.type}`);
-    for (const [labels, s] of f.series) out.push(`${f.name}{${labels}} ${s.v}`);
-  }
-  for (const f of [duration, reqBytes, respBytes]) {
-    if (f.series.size === 0) continue;
-    out.push(`# TYPE ${f.name} ${f.type}`);
-    for (const [labels, h] of f.series) h.render(f.name, labels, out);
-  }
-  out.push('# TYPE istio_build gauge', `istio_build{component="proxy",tag="${m.buildTag}"} 1`);
-  return out.join('\n') + '\n';
+  return { enabled: m.enabled, counters, histograms };
+}
+
+export function renderIstioMetrics(m: IstioMetrics): string {
+  return formatIstioSeries(collectIstioSeries(m), m.buildTag);
 }
