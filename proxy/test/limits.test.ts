@@ -6,6 +6,7 @@ import t from 'tap';
 import net from 'node:net';
 import http from 'node:http';
 import { echo, hang, ok, rawClient, route, sleep, startTestProxy, startUpstream } from './helpers/harness.js';
+import { closedPort } from './helpers/test-upstream.js';
 
 t.test('request_timeout: a body that never finishes gets 408 and the connection closes', async (t) => {
   const up = await startUpstream(t, echo);
@@ -80,6 +81,41 @@ t.test('max_connections and max_pending_requests: the overflow gets 503 UO', asy
   const lines = await p.accessLog(3);
   t.ok(lines.some((l) => l.response_flags === 'UO'), 'flag UO logged');
   t.equal(p.running.proxy.stats.cluster('c').upstream_rq_pending_overflow, 1, 'pending overflow counted');
+});
+
+t.test('circuit breaker gauges: circuit_breakers.default.* while at the limits, remaining_* with track_remaining', async (t) => {
+  const up = await startUpstream(t, ok('slow', {}, 400));
+  const p = await startTestProxy(t, {
+    routes: [route('/', 'c')],
+    clusters: { c: { endpoints: [up.port], extra: { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1, track_remaining: true }] } } } },
+  });
+  const stats = (): Map<string, number> =>
+    new Map(p.running.proxy.stats.renderText().trim().split('\n').filter((l) => l.startsWith('cluster.c.circuit_breakers.')).map((l) => {
+      const [k, v] = l.split(': ');
+      return [k.slice('cluster.c.circuit_breakers.'.length), Number(v)];
+    }));
+  const idle = stats();
+  t.equal(idle.get('default.cx_open'), 0, 'closed before any request');
+  t.equal(idle.get('default.remaining_pending'), 1);
+  t.equal(idle.get('default.remaining_cx'), 1);
+  t.equal(idle.get('high.rq_pending_open'), 0, 'the high priority is listed, closed');
+  const inFlight = [p.request({ path: '/' }), sleep(30).then(() => p.request({ path: '/' }))];
+  await sleep(150);
+  const busy = stats();
+  t.equal(busy.get('default.cx_open'), 1, 'max_connections reached: cx_open');
+  t.equal(busy.get('default.rq_pending_open'), 1, 'max_pending_requests reached: rq_pending_open');
+  t.equal(busy.get('default.remaining_pending'), 0);
+  t.equal(busy.get('default.remaining_cx'), 0);
+  t.match(p.running.proxy.stats.renderPrometheus(), /\n# TYPE envoy_cluster_circuit_breakers_default_rq_pending_open gauge\nenvoy_cluster_circuit_breakers_default_rq_pending_open\{envoy_cluster_name="c"\} 1\n/, 'a Prometheus gauge');
+  t.same((await Promise.all(inFlight)).map((r) => r.status), [200, 200]);
+  t.equal(stats().get('default.rq_pending_open'), 0, 'closed again when the queue is empty');
+});
+
+t.test('upstream_rq_pending_failure_eject: a request whose connection fails to connect', async (t) => {
+  const p = await startTestProxy(t, { routes: [route('/', 'c')], clusters: { c: [await closedPort()] } });
+  const r = await p.request({ path: '/' });
+  t.equal(r.status, 503);
+  t.equal(p.running.proxy.stats.cluster('c').upstream_rq_pending_failure_eject, 1, 'counted once');
 });
 
 t.test('a large response streams through with back-pressure and arrives intact', async (t) => {

@@ -49,7 +49,7 @@ export function buildServiceClusters(model: MeshModel, svc: ServiceModel, proxy:
     const make = (subset: string | undefined): JsonObject => {
       const name = clusterName({ direction: 'outbound', port: sp.port, subset, host: svc.hostname });
       const c = svc.resolution === 'DNS' ? dnsCluster(name, svc.dnsTargets?.get(sp.port) ?? [], svc.dnsRoundRobin === true) : svc.resolution === 'NONE' ? originalDstCluster(name) : edsCluster(name);
-      c.metadata = clusterServiceMetadata([svc]);
+      c.metadata = clusterServiceMetadata([svc], dr);
       return c;
     };
     const apply = (c: JsonObject, tp: ReturnType<typeof policyForPort>, subset?: string): void => {

@@ -1,6 +1,8 @@
 /**
  * The metadata Istio puts on clusters and endpoints for its proxies' metrics:
- *   cluster   `filter_metadata.istio.services: [{host, name, namespace}]` (destination_service*)
+ *   cluster   `filter_metadata.istio.services: [{host, name, namespace}]` (destination_service*),
+ *             and `config: /apis/networking.istio.io/v1/namespaces/NS/destination-rule/NAME`
+ *             when a DestinationRule shaped it (`proxy-config clusters` shows it)
  *   endpoint  `filter_metadata.istio.workload: "NAME;NAMESPACE;CANONICAL_NAME;REVISION;CLUSTER"`
  *             (destination_* when the server sidecar did not answer the metadata exchange)
  */
@@ -8,8 +10,11 @@ import { DEFAULT_CLUSTER_ID, ISTIO_METADATA_KEY, LATEST } from '@minimesh/mesh';
 import type { EndpointModel, ServiceModel } from '../model/mesh-model.js';
 import type { JsonObject } from './envoy-json.js';
 
-export function clusterServiceMetadata(services: readonly Pick<ServiceModel, 'hostname' | 'name' | 'namespace'>[]): JsonObject {
-  return { filter_metadata: { [ISTIO_METADATA_KEY]: { services: services.map((s) => ({ host: s.hostname, name: s.name, namespace: s.namespace })) } } };
+export function clusterServiceMetadata(services: readonly Pick<ServiceModel, 'hostname' | 'name' | 'namespace'>[], destinationRule?: { readonly apiVersion?: string; readonly metadata: { readonly name: string; readonly namespace?: string } }): JsonObject {
+  const svc = { services: services.map((s) => ({ host: s.hostname, name: s.name, namespace: s.namespace })) };
+  const dr = destinationRule;
+  const config = dr === undefined ? {} : { config: `/apis/${dr.apiVersion ?? 'networking.istio.io/v1'}/namespaces/${dr.metadata.namespace ?? 'default'}/destination-rule/${dr.metadata.name}` };
+  return { filter_metadata: { [ISTIO_METADATA_KEY]: { ...config, ...svc } } };
 }
 
 /** Istio's canonical service and revision of a workload's labels. */

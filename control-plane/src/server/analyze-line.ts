@@ -22,10 +22,15 @@ export class OnceReporter {
 
   constructor(private readonly print: (line: string) => void) {}
 
-  /** `topic`: e.g. "source" or a proxy id; `lines`: everything currently wrong about it. */
-  report(topic: string, lines: readonly string[]): void {
+  /**
+   * `topic`: e.g. "source" or a proxy id; `lines`: everything currently wrong about it.
+   * `resolved`: a line that went away is printed again after this prefix (e.g. a Gateway's
+   * selector found once its gateway pod connected), so the log does not leave a stale error.
+   */
+  report(topic: string, lines: readonly string[], resolved?: string): void {
     const before = this.previous.get(topic) ?? new Set<string>();
     const now = new Set(lines);
+    if (resolved !== undefined) for (const l of before) if (!now.has(l)) this.print(`${resolved}${l}`);
     for (const l of now) if (!before.has(l)) this.print(l);
     if (now.size === 0) this.previous.delete(topic);
     else this.previous.set(topic, now);

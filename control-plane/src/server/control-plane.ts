@@ -236,7 +236,7 @@ export class ControlPlane {
     this.analysisScheduled = true;
     setImmediate(() => {
       this.analysisScheduled = false;
-      this.reporter.report('analysis', meshAnalysisLines(this.sourceResources, this.registeredPods));
+      this.reporter.report('analysis', meshAnalysisLines(this.sourceResources, this.registeredPods), 'Resolved: ');
     });
   }
 

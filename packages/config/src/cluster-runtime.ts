@@ -85,4 +85,6 @@ export interface CircuitBreakersRt {
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
+  /** `track_remaining`: the `circuit_breakers.default.remaining_*` gauges are published. */
+  readonly trackRemaining?: boolean;
 }

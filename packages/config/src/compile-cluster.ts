@@ -143,6 +143,7 @@ function compileCircuitBreakers(c: Cluster, path: string, errors: Errors): Circu
       maxPendingRequests: wrapped(t.max_pending_requests, DEFAULT_CIRCUIT_BREAKERS.maxPendingRequests),
       maxRequests: wrapped(t.max_requests, DEFAULT_CIRCUIT_BREAKERS.maxRequests),
       maxRetries: wrapped(t.max_retries, DEFAULT_CIRCUIT_BREAKERS.maxRetries),
+      ...(t.track_remaining === true ? { trackRemaining: true } : {}),
     };
   });
   return cb;

@@ -80,7 +80,7 @@ export function mergeStatsSnapshots(list: readonly StatsSnapshot[]): StatsSnapsh
  * it held is gone with it) or its per-worker entries (the new worker takes the index afresh).
  */
 export function retiredStats(s: StatsSnapshot): StatsSnapshot {
-  const counters = (n: Numbers): Numbers => Object.fromEntries(Object.entries(n).filter(([k]) => !k.endsWith('_active')));
+  const counters = (n: Numbers): Numbers => Object.fromEntries(Object.entries(n).filter(([k]) => !k.endsWith('_active') && !k.startsWith('circuit_breakers.')));
   const clusters: Record<string, { stats: Numbers; outlier?: Numbers }> = {};
   for (const [name, c] of Object.entries(s.clusters)) clusters[name] = { stats: counters(c.stats), ...(c.outlier !== undefined ? { outlier: counters(c.outlier) } : {}) };
   const http: Record<string, Numbers> = {};

@@ -5,7 +5,7 @@
  * `envoy_cluster_upstream_rq_total{envoy_cluster_name="<name>"} 3` on /stats/prometheus.
  */
 import { eventLoopDelayLines } from './event-loop-delay.js';
-
+import { BREAKER_GAUGES, breakerEntries, type BreakerState } from './circuit-breaker-stats.js';
 import type { ConfigUpdateStats } from './config-update-stats.js';
 
 /** Counters and gauges of one upstream cluster (`cluster.<name>.*`). */
@@ -31,6 +31,8 @@ export class ClusterStats {
   upstream_rq_pending_total = 0;
   upstream_rq_pending_active = 0;
   upstream_rq_pending_overflow = 0;
+  /** Requests waiting for a connection that failed with it (Envoy's `upstream_rq_pending_failure_eject`). */
+  upstream_rq_pending_failure_eject = 0;
   upstream_rq_timeout = 0;
   upstream_rq_per_try_timeout = 0;
   upstream_rq_rx_reset = 0;
@@ -47,6 +49,13 @@ export class ClusterStats {
   lb_healthy_panic = 0;
   /** `outlier_detection.*`, while the cluster has outlier detection. */
   outlier: OutlierStats | undefined = undefined;
+  /** The live cluster's breaker counts (`circuit_breakers.*`, computed when rendered); set by the cluster. */
+  breakers: (() => BreakerState) | undefined = undefined;
+
+  /** Stats computed when rendered (see statEntries). */
+  computedStats(): [string, number][] {
+    return this.breakers === undefined ? [] : breakerEntries(this.breakers());
+  }
   /** `update_*` (membership updates), once the cluster resolves names (DNS clusters). */
   updates: ConfigUpdateStats | undefined = undefined;
 
@@ -83,7 +92,7 @@ export class ListenerStats {
 }
 
 /** Which fields are gauges (the rest are counters). */
-const GAUGES = new Set(['upstream_cx_active', 'upstream_rq_active', 'upstream_rq_pending_active', 'downstream_cx_active', 'downstream_rq_active', 'downstream_cx_upgrades_active']);
+const GAUGES = new Set(['upstream_cx_active', 'upstream_rq_active', 'upstream_rq_pending_active', 'downstream_cx_active', 'downstream_rq_active', 'downstream_cx_upgrades_active', ...BREAKER_GAUGES]);
 
 /** Counters and gauges of one HTTP connection manager (`http.<stat_prefix>.*`). */
 export class HttpStats {
@@ -132,7 +141,9 @@ type StatFields<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T
 
 /** The numeric fields of a stats object (what /stats lists). */
 export function statEntries(s: object): [string, number][] {
-  return Object.entries(s).filter((e): e is [string, number] => typeof e[1] === 'number');
+  const out = Object.entries(s).filter((e): e is [string, number] => typeof e[1] === 'number');
+  if (s instanceof ClusterStats) out.push(...s.computedStats());
+  return out;
 }
 export type ClusterStat = StatFields<ClusterStats>;
 export type HttpStat = StatFields<HttpStats>;
@@ -229,7 +240,7 @@ export class StatsRegistry {
       for (const [k, v] of statEntries(s)) {
         const m = /^upstream_rq_([1-5])xx$/.exec(k);
         if (m !== null) add('envoy_cluster_upstream_rq_xx', 'counter', `envoy_response_code_class="${m[1]}",${label}`, v);
-        else add(`envoy_cluster_${k.replace('.', '_')}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
+        else add(`envoy_cluster_${k.replace(/\./g, '_')}`, GAUGES.has(k) ? 'gauge' : 'counter', label, v);
       }
       if (s.outlier !== undefined) for (const [k, v] of statEntries(s.outlier)) add(`envoy_cluster_outlier_detection_${k}`, k === 'ejections_active' ? 'gauge' : 'counter', label, v);
       if (s.updates !== undefined) for (const [k, v] of statEntries(s.updates)) add(`envoy_cluster_${k}`, 'counter', label, v);

@@ -68,6 +68,7 @@ export class Cluster {
     const od = config.outlierDetection;
     if (od !== undefined) this.outlier = new OutlierDetector(od, this.hosts, (stats.outlier ??= new OutlierStats()), () => this.refreshHealthy());
     else stats.outlier = undefined;
+    stats.breakers = () => ({ limits: this.config.circuitBreakers, connections: this.connections, pending: this.pending.length + this.h2Pending, requests: this.activeRequests, retries: this.activeRetries });
   }
 
   /** A host for a request (avoiding `avoid` when it can); in panic mode, any host. `ctx`: a retry's priority loads. */

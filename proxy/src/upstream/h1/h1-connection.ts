@@ -20,6 +20,8 @@ import type { UpstreamFailure, UpstreamRequestHeaders, UpstreamResponseDecoder, 
 export interface ConnectionOwner {
   release(conn: Http1UpstreamConnection): void;
   closed(conn: Http1UpstreamConnection): void;
+  /** A request waiting for this connection failed with it (it never connected). */
+  failedWhileConnecting?(): void;
 }
 
 const MAX_RESPONSE_HEAD = 60 * 1024;
@@ -187,6 +189,7 @@ export class Http1UpstreamConnection implements UpstreamStream {
     this.lastError = 'connect timeout';
     const h = this.handler;
     this.destroy();
+    if (h !== null) this.owner.failedWhileConnecting?.();
     h?.onUpstreamReset('connect-failure', 'connection timeout');
   }
 
@@ -373,7 +376,10 @@ export class Http1UpstreamConnection implements UpstreamStream {
     this.handler = null;
     this.owner.closed(this);
     if (h !== null && !this.responseDone) {
-      if (!this.connected) h.onUpstreamReset('connect-failure', this.lastError || 'connection refused');
+      if (!this.connected) {
+        this.owner.failedWhileConnecting?.();
+        h.onUpstreamReset('connect-failure', this.lastError || 'connection refused');
+      }
       else h.onUpstreamReset('reset', this.lastError || 'connection termination');
     }
   }

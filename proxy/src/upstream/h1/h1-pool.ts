@@ -104,6 +104,10 @@ export class Http1Pool implements ConnectionPool, ConnectionOwner {
     cluster.servePending();
   }
 
+  failedWhileConnecting(): void {
+    this.cluster.stats.upstream_rq_pending_failure_eject++;
+  }
+
   closeOneIdle(): boolean {
     const conn = this.idle.pop();
     if (conn === undefined) return false;
