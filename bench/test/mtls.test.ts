@@ -73,7 +73,7 @@ t.test('proxy2-mtls is a scenario of every row, run by default and with --quick'
   const q = parseOptions(['--quick']);
   if (q === 'help') throw new Error('unexpected help');
   t.ok(q.only.includes('proxy2-mtls'), 'in the default set');
-  t.same(scenariosFor('http1', q.only), ['direct', 'proxy1', 'proxy2', 'proxy2-mtls', 'nginx'], 'beside 2 proxies');
+  t.same(scenariosFor('http1', q.only), ['direct', 'proxy1', 'proxy2', 'proxy2-mtls', 'nginx', 'pump'], 'beside 2 proxies');
   t.same(scenariosFor('grpc', q.only), ['direct', 'proxy1', 'proxy2', 'proxy2-mtls']);
   const o = parseOptions(['--only', 'proxy2-mtls,proxy2']);
   t.same(o !== 'help' && o.only, ['proxy2', 'proxy2-mtls']);

@@ -58,7 +58,7 @@ t.test('--protocols picks the rows; nginx only in HTTP/1.1; --base stays HTTP/1.
   if (d === 'help') throw new Error('unexpected help');
   t.same(d.protocols, ['http1', 'h2', 'grpc'], 'all three by default');
   t.same(scenariosFor('h2', d.only), ['direct', 'proxy1', 'proxy2', 'proxy2-mtls']);
-  t.same(scenariosFor('http1', d.only), ['direct', 'proxy1', 'proxy2', 'proxy2-mtls', 'nginx']);
+  t.same(scenariosFor('http1', d.only), ['direct', 'proxy1', 'proxy2', 'proxy2-mtls', 'nginx', 'pump'], 'the byte pump (the floor) in HTTP/1.1 only');
   const p = parseOptions(['--protocols', 'grpc,h2']);
   t.same(p !== 'help' && p.protocols, ['h2', 'grpc'], 'canonical order');
   t.throws(() => parseOptions(['--protocols', 'h3']), /--protocols: unknown protocol "h3" \(known: http1, h2, grpc\)/);

@@ -45,6 +45,15 @@ t.test('outboundTrafficPolicy.mode and the default exportTo of each kind', async
   t.same(config.defaultDestinationRuleExportTo, ['.', 'istio-system']);
 });
 
+t.test('defaultConfig.concurrency: the injected sidecars\' workers', async (t) => {
+  const { config, warnings } = parseMeshConfig('defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  concurrency: 4\n', FILE);
+  t.same(warnings, []);
+  t.equal(config.proxyConcurrency, 4);
+  t.equal(parseMeshConfig('defaultConfig:\n  concurrency: 0\n', FILE).config.proxyConcurrency, 0, '0: one per core');
+  t.equal(DEFAULT_MESH_CONFIG.proxyConcurrency, undefined, 'unset: the injector\'s default');
+  t.throws(() => parseMeshConfig('defaultConfig:\n  concurrency: two\n', FILE), /mesh:2:3: defaultConfig.concurrency: expected a number of workers from 0 \(one per core\) to 128, got "two"/);
+});
+
 t.test('keys minimesh does not act on: one warning each, with its line', async (t) => {
   const text = `accessLogFile: /dev/stdout
 outboundTrafficPolicy:

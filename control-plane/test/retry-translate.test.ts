@@ -8,24 +8,10 @@
 import t from 'tap';
 import { formatIssue } from '@minimesh/kube';
 import type { generateForProxy } from '../src/index.js';
-import { generateFromYaml } from './helpers/generate-yaml.js';
+import { API_SERVICE_YAML, generateFromYaml } from './helpers/generate-yaml.js';
 import { compileAll } from './helpers/compile.js';
 
-const base = `
-apiVersion: v1
-kind: Service
-metadata: { name: api, namespace: shop }
-spec:
-  clusterIP: 10.96.1.1
-  selector: { app: api }
-  ports: [{ name: http, port: 8080 }]
----
-apiVersion: v1
-kind: Pod
-metadata: { name: api-1, namespace: shop, labels: { app: api } }
-spec: { containers: [{ name: api, ports: [{ containerPort: 8080 }] }] }
-status: { podIP: 10.10.0.5, phase: Running, conditions: [{ type: Ready, status: "True" }] }
-`;
+const base = API_SERVICE_YAML;
 
 const vs = (http: string): string => `
 apiVersion: networking.istio.io/v1

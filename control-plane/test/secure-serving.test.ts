@@ -63,7 +63,10 @@ t.test('folder mode with --tls-dir: webhooks, secure xDS, ready, version, metric
   const configDir = path.join(tmp, 'config');
   fs.mkdirSync(configDir);
   const any = { host: '127.0.0.1', port: 0 };
+  const meshFile = path.join(tmp, 'mesh');
+  fs.writeFileSync(meshFile, 'defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  concurrency: 3\n');
   const cp = new ControlPlane({
+    meshConfigFile: meshFile,
     source: { kind: 'folder', dir: configDir },
     xdsAddress: any,
     debugAddress: any,
@@ -102,6 +105,7 @@ t.test('folder mode with --tls-dir: webhooks, secure xDS, ready, version, metric
       t.match(patch, /"image":"minimesh:0\.1\.0"/, '--proxy-image');
       t.match(patch, /"imagePullPolicy":"IfNotPresent"/);
       t.match(patch, /istiod\.istio-system\.svc:15012/, 'the secure xDS address of the control plane');
+      t.match(patch, /"--concurrency","3"/, 'the mesh config\'s defaultConfig.concurrency');
     }
     const out = await hook('/inject', review(pod({ 'sidecar.istio.io/inject': 'false' })));
     t.same((out.json as { response: unknown }).response, { uid: 'uid-1', allowed: true }, 'a pod that opts out: allowed, unchanged');

@@ -52,7 +52,20 @@ export class Proxy implements ProxyState {
   configDump: unknown = {};
   /** When the current config was applied. */
   lastUpdated = new Date();
-  ready = false;
+  /** A first config was applied. */
+  private configApplied = false;
+  /**
+   * Secrets the proxy must hold before it is ready (the workload certificate `default` and
+   * `ROOTCA` when it asked the CA for one): as Envoy's clusters and listeners warm until their
+   * SDS secrets arrive, a sidecar does not report ready, and is not sent traffic, before it can
+   * speak mutual TLS (a first request without a client certificate fails its handshake).
+   */
+  requiredSecrets: readonly string[] = [];
+
+  /** LIVE: a config is applied and the required secrets are held. */
+  get ready(): boolean {
+    return this.configApplied && this.requiredSecrets.every((n) => this.secrets.get(n) !== undefined);
+  }
   /** What /stats and /stats/prometheus serve (the primary of `--concurrency N` sums its workers'). */
   statsView: StatsView = {
     text: (filter) => Promise.resolve(this.stats.renderText(filter)),
@@ -111,7 +124,7 @@ export class Proxy implements ProxyState {
     this.config = config;
     this.configDump = dump;
     this.lastUpdated = new Date();
-    this.ready = true;
+    this.configApplied = true;
   }
 
   /**

@@ -17,6 +17,7 @@ import { log } from './log.js';
 import { describeRoot, isTlsFailure, loadXdsRoot, type XdsTlsSettings } from './xds-tls.js';
 import { liveSecretsEntry } from './admin/secrets-config-dump.js';
 import type { WorkloadCertAgent } from './security/workload-cert-agent.js';
+import { ROOT_SECRET, WORKLOAD_SECRET } from './security/secret-store.js';
 import { startWorkers, workerCount } from './workers/primary.js';
 import type { WorkerPool } from './workers/worker-pool.js';
 import { xdsSnapshot } from './workers/config-snapshot.js';
@@ -115,6 +116,7 @@ export async function startXdsProxy(opts: XdsModeOptions, onQuit?: () => void): 
   proxy.configDump = withSecrets(xdsConfigDump({ node: opts.node, server: opts.server }, {}), proxy);
   // The X.509 library loads only for a proxy that asks for a certificate (it slows every start).
   const identity = opts.identity === undefined ? undefined : new (await import('./security/workload-cert-agent.js')).WorkloadCertAgent({ server: opts.server, tls, secrets: proxy.secrets, log, ...opts.identity });
+  if (identity !== undefined) proxy.requiredSecrets = [WORKLOAD_SECRET, ROOT_SECRET];
   let side: SideServers | undefined;
   const stop = async (): Promise<void> => {
     identity?.stop();

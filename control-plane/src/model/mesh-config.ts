@@ -7,6 +7,8 @@
  * `outboundTrafficPolicy.mode`, the default `exportTo` of Services, VirtualServices and
  * DestinationRules (model/export-to.ts) and `localityLbSetting` (the mesh-wide locality load
  * balancing, for rules without their own).
+ * `defaultConfig.concurrency` (the worker processes the injector gives each sidecar, Istio's 2
+ * when unset; a pod's `proxy.istio.io/config` overrides it).
  * `defaultConfig.discoveryAddress`, `defaultProviders.metrics: [prometheus]` and
  * `enablePrometheusMerge: true` are what minimesh does anyway: accepted silently. Any other key
  * is a warning naming it; what cannot be read at all (bad YAML, a wrong type) is an error
@@ -39,6 +41,8 @@ export interface MeshConfig {
   readonly defaultDestinationRuleExportTo?: readonly string[];
   /** Mesh-wide locality load balancing (Istio's default: enabled, no rules). */
   readonly localityLbSetting?: LocalityLbSetting;
+  /** `defaultConfig.concurrency`: each injected sidecar's `--concurrency` (unset: the injector's default, 2). */
+  readonly proxyConcurrency?: number;
 }
 
 /** Istio's defaults: no access log, root namespace istio-system, trust domain cluster.local. */
@@ -157,7 +161,14 @@ export function parseMeshConfig(text: string, file: string): ParsedMeshConfig {
       }
       case 'defaultConfig':
         // The proxies' settings: where they find the control plane is the injector's to say.
-        for (const [sub, sp] of subKeys(p, key, fail)) if (sub !== 'discoveryAddress') warn(sp, `${key}.${sub}`);
+        for (const [sub, sp] of subKeys(p, key, fail)) {
+          if (sub === 'concurrency') {
+            const v = plain(sp.value);
+            if (v === null || v === undefined) continue;
+            if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 128) fail(sp, `${key}.${sub}`, 'a number of workers from 0 (one per core) to 128');
+            out.proxyConcurrency = v as number;
+          } else if (sub !== 'discoveryAddress') warn(sp, `${key}.${sub}`);
+        }
         break;
       case 'defaultProviders':
         for (const [sub, sp] of subKeys(p, key, fail)) {

@@ -169,7 +169,7 @@ export class ControlPlane {
     this.xdsPort = await this.xds.listen(this.opts.xdsAddress.host, this.opts.xdsAddress.port);
     this.debug = createDebugServer(this);
     this.debugPort = await listenOn(this.debug, this.opts.debugAddress.host, this.opts.debugAddress.port, 'debug server');
-    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print, trustDomain: this.meshConfig.trustDomain, meshTrustDomain: () => this.meshConfig.trustDomain });
+    this.security = new SecurityRuntime({ opts: this.opts, xds: this.xds, kubeConfig, log: this.print, trustDomain: this.meshConfig.trustDomain, meshTrustDomain: () => this.meshConfig.trustDomain, meshProxyConcurrency: () => this.meshConfig.proxyConcurrency });
     const ready = this.opts.readyAddress;
     if (ready) {
       this.readyServer = createReadyServer(() => ({ ready: this.isReady, waitingFor: this.ready ? 'the certificates (see the log)' : 'the first config' }));

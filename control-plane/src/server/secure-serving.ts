@@ -18,7 +18,7 @@ export interface SecureServingOptions {
   readonly serving: ServingCertKeeper;
   readonly secureXdsAddress?: HostPort;
   readonly webhookAddress?: HostPort;
-  readonly inject: Partial<InjectOptions>;
+  readonly inject: Partial<InjectOptions> | (() => Partial<InjectOptions>);
   readonly log: (line: string) => void;
 }
 

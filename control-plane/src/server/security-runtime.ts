@@ -27,6 +27,8 @@ export interface SecurityRuntimeOptions {
   readonly trustDomain?: string;
   /** The trust domain of the moment (the mesh config may change): the SPIFFE ids' first part. */
   readonly meshTrustDomain?: () => string;
+  /** The mesh config's `defaultConfig.concurrency` of the moment: injected sidecars' `--concurrency`. */
+  readonly meshProxyConcurrency?: () => number | undefined;
 }
 
 export class SecurityRuntime {
@@ -109,7 +111,10 @@ export class SecurityRuntime {
       serving: this.serving,
       secureXdsAddress: opts.secureXdsAddress,
       webhookAddress: opts.webhookAddress,
-      inject: { image: opts.proxyImage ?? MINIMESH_IMAGE, imagePullPolicy: MINIMESH_IMAGE_PULL_POLICY, xdsAddress: istiodSecureXdsAddress(namespace), revision: opts.revision ?? 'default' },
+      inject: () => {
+        const concurrency = this.o.meshProxyConcurrency?.();
+        return { image: opts.proxyImage ?? MINIMESH_IMAGE, imagePullPolicy: MINIMESH_IMAGE_PULL_POLICY, xdsAddress: istiodSecureXdsAddress(namespace), revision: opts.revision ?? 'default', ...(concurrency !== undefined ? { concurrency } : {}) };
+      },
       log,
     });
     this.ready = true;

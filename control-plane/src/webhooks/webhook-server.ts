@@ -17,7 +17,8 @@ import { handleValidationReview } from './validation-review.js';
 export interface WebhookServerOptions {
   readonly certChainPem: string;
   readonly keyPem: string;
-  readonly inject: Partial<InjectOptions>;
+  /** The injector's options, or how to get them for each review (they follow the mesh config). */
+  readonly inject: Partial<InjectOptions> | (() => Partial<InjectOptions>);
   /** Largest body accepted (default 8 MiB). */
   readonly maxBodyBytes?: number;
   readonly log?: (line: string) => void;
@@ -79,7 +80,7 @@ export function createWebhookServer(o: WebhookServerOptions): https.Server {
           if (!v.allowed) log(`validate: ${v.note}`);
           return send(res, v.status, v.body);
         }
-        const i = await handleAdmissionReview(read.body, o.inject);
+        const i = await handleAdmissionReview(read.body, typeof o.inject === 'function' ? o.inject() : o.inject);
         log(`inject: ${i.note}`);
         return send(res, i.status, i.body);
       } catch (e) {

@@ -11,8 +11,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { holdExamplesLock } from './helpers/examples-lock.js';
 
-t.setTimeout(300_000);
+// Its own 2-3 minutes, after waiting for examples.test.ts (the examples' lock).
+t.setTimeout(900_000);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const PODS = ['127.0.0.140', '127.0.0.141', '127.0.0.143', '127.0.0.144', '127.0.0.145', '127.0.0.147', '127.0.0.148'];
 const ADDRESSES = ['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:20001', '127.0.0.1:8080', '127.0.0.1:8081', ...PODS.flatMap((ip) => [15000, 15001, 15021].map((p) => `${ip}:${p}`))];
@@ -26,9 +28,13 @@ function free(hp: string): Promise<boolean> {
   });
 }
 
+// Another test file running examples (they share fixed addresses) finishes first; then what is
+// still taken is something outside the tests ('npm start'?): skipped here, a failure under CI.
+const lock = await holdExamplesLock();
+t.teardown(() => lock.release());
 const busy: string[] = [];
 for (const a of ADDRESSES) if (!(await free(a))) busy.push(a);
-const skip = busy.length > 0 ? `the examples' addresses are in use (${busy.join(', ')})` : false;
+const skip = busy.length > 0 && process.env.CI !== 'true' ? `the examples' addresses are in use (${busy.join(', ')})` : false;
 
 /** Runs a task's run.js until it prints that it is running; then SIGINT; resolves everything it printed. */
 async function runTask(t: Test, script: string): Promise<string> {

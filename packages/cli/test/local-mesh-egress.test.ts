@@ -19,6 +19,7 @@ import { once } from 'node:events';
 import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
 import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { httpGet, until, type Reply } from './helpers/local-mesh.js';
 import { startFakeDnsServer, type FakeDnsServer } from '@minimesh/mesh/fake-dns-server';
 import { CertificateAuthority, createRootCa } from '@minimesh/control-plane/security/certificate-authority';
 
@@ -32,33 +33,8 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
-
 /** GET through the client sidecar's forward proxy, as `curl -x` would. */
-function get(url: string): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: CLIENT_IP, port: 15001, path: url, headers: { host: u.host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (url: string): Promise<Reply> => httpGet(CLIENT_IP, 15001, url, { host: new URL(url).host });
 
 /** The "external" servers: the same free port on each address, answering who they are. */
 async function startExternal(t: Teardown): Promise<{ port: number; hosts: string[] }> {

@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { ControlPlane } from '@minimesh/control-plane/server/control-plane';
 import { startXdsProxy } from '@minimesh/proxy/xds-mode';
 import { log } from '@minimesh/proxy/log';
+import { httpGet, until, type Reply } from './helpers/local-mesh.js';
 import { startFakeDnsServer } from '@minimesh/mesh/fake-dns-server';
 
 log.level = 'warn';
@@ -23,33 +24,8 @@ const CLIENT_IP = '127.0.0.156';
 const LEGACY_IP = '127.0.0.155';
 const LEGACY = 'legacy.example';
 
-async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if (await cond()) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${what}: not within ${ms} ms`);
-}
-
 /** GET through the client sidecar's forward proxy, as `curl -x` would. */
-function get(url: string): Promise<{ status: number; body: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: CLIENT_IP, port: 15001, path: url, headers: { host: u.host }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (url: string): Promise<Reply> => httpGet(CLIENT_IP, 15001, url, { host: new URL(url).host });
 
 /** CONNECT through the sidecar, one message, what comes back after the 200. */
 async function tunnel(authority: string, data: string): Promise<string> {

@@ -142,7 +142,7 @@ t.test('install, then the control plane from its Deployment: caBundle patched, i
   const names = [...(created.spec.initContainers ?? []), ...created.spec.containers].map((x) => x.name);
   t.ok(names.includes('istio-proxy') && names.includes('istio-init'), `injected by the API server's call: ${names.join(', ')}`);
   const proxy = [...(created.spec.initContainers ?? []), ...created.spec.containers].find((x) => x.name === 'istio-proxy')!;
-  t.same([proxy.image, proxy.args], [MINIMESH_IMAGE, ['proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-ca', '/var/run/secrets/istio/root-cert.pem']], 'the sidecar reaches the control plane over TLS');
+  t.same([proxy.image, proxy.args], [MINIMESH_IMAGE, ['proxy', '--xds', 'istiod.istio-system.svc:15012', '--xds-ca', '/var/run/secrets/istio/root-cert.pem', '--concurrency', '2']], 'the sidecar reaches the control plane over TLS, with 2 workers as Istio\'s');
   const plain = (await k.create({ ...pod, metadata: { ...pod.metadata, namespace: 'plain' } } as KubernetesObject)) as unknown as { spec: { containers: Container[] } };
   t.same(plain.spec.containers.map((x) => x.name), ['echo'], 'an unlabelled namespace: no sidecar');
   const optOut = (await k.create({ ...pod, metadata: { ...pod.metadata, name: 'opt-out', annotations: { 'sidecar.istio.io/inject': 'false' }, labels: { app: 'echo', 'sidecar.istio.io/inject': 'false' } } } as KubernetesObject)) as unknown as { spec: { containers: Container[] } };
