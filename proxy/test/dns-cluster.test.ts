@@ -6,39 +6,20 @@
  * the first address only.
  */
 import t from 'tap';
-import http from 'node:http';
-import net from 'node:net';
-import { once } from 'node:events';
 import { startFakeDnsServer } from '@minimesh/mesh/fake-dns-server';
 import { route, startTestProxy, type TestProxy } from './helpers/harness.js';
 import { createHostResolver } from '../src/upstream/dns/host-resolver.js';
 import { parseProxyArgs } from '../src/main.js';
+import { serveOnIps } from './helpers/servers-on-ips.js';
 
 const NAME = 'api.external.example';
 
 /** HTTP servers answering their own address, on the same port of several loopback addresses. */
-async function startBackends(t: { teardown(fn: () => unknown): void }, ips: string[]): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const servers: http.Server[] = [];
-    let port = 0;
-    try {
-      for (const ip of ips) {
-        const s = http.createServer((req, res) => {
-          if (req.url === '/slow') setTimeout(() => res.end(`${ip} slow`), 800);
-          else res.end(ip);
-        });
-        s.listen(port, ip);
-        servers.push(s);
-        await once(s, 'listening');
-        port = (s.address() as net.AddressInfo).port;
-      }
-      for (const s of servers) t.teardown(() => s.close());
-      return port;
-    } catch (e) {
-      for (const s of servers) s.close();
-      if (attempt > 5) throw e;
-    }
-  }
+function startBackends(t: { teardown(fn: () => unknown): void }, ips: string[]): Promise<number> {
+  return serveOnIps(t, ips, (ip) => (req, res) => {
+    if (req.url === '/slow') setTimeout(() => res.end(`${ip} slow`), 800);
+    else res.end(ip);
+  });
 }
 
 async function until(what: string, cond: () => Promise<boolean>, ms = 5000): Promise<void> {

@@ -10,30 +10,14 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { startFakeDnsServer } from '@minimesh/mesh/fake-dns-server';
 import { route, startTestProxy } from './helpers/harness.js';
+import { serveOnIps } from './helpers/servers-on-ips.js';
 
 const A = '127.0.0.151';
 const B = '127.0.0.152';
 
 /** HTTP servers answering their own address, on one port of several loopback addresses. */
-async function startBackends(t: { teardown(fn: () => unknown): void }, ips: string[]): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const servers: http.Server[] = [];
-    let port = 0;
-    try {
-      for (const ip of ips) {
-        const s = http.createServer((req, res) => res.end(`${ip} ${req.headers.host} ${req.url}`));
-        s.listen(port, ip);
-        servers.push(s);
-        await once(s, 'listening');
-        port = (s.address() as net.AddressInfo).port;
-      }
-      for (const s of servers) t.teardown(() => s.close());
-      return port;
-    } catch (e) {
-      for (const s of servers) s.close();
-      if (attempt > 5) throw e;
-    }
-  }
+function startBackends(t: { teardown(fn: () => unknown): void }, ips: string[]): Promise<number> {
+  return serveOnIps(t, ips, (ip) => (req, res) => res.end(`${ip} ${req.headers.host} ${req.url}`));
 }
 
 /** A TCP server on `ip` that answers what it reads with a prefix naming itself. */
